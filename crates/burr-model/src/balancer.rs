@@ -1,0 +1,175 @@
+//! Balancers and their listeners: where burr accepts client traffic and which pool it goes to.
+
+use crate::error::{Errors, FieldPath, PathSegment};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// The client-facing protocol of a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// HTTP/1.1, and HTTP/2 with prior knowledge (h2c).
+    Http,
+    /// TLS, then HTTP/2 or HTTP/1.1 chosen by ALPN.
+    Https,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// PEM files for an HTTPS listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// The leaf's private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: PathBuf,
+}
+
+/// A port on a balancer, forwarding to a pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    pub port: u16,
+    pub protocol: Protocol,
+    /// Name of the pool this listener forwards to.
+    pub pool: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsFiles>,
+    /// Close a client connection with no traffic for this long, 1–3600 s (ELB default 60).
+    #[serde(default = "defaults::idle_timeout_secs")]
+    pub idle_timeout_secs: u32,
+    /// Longest time a client may take to send a request head, 1–300 s.
+    #[serde(default = "defaults::header_read_timeout_secs")]
+    pub header_read_timeout_secs: u32,
+    /// Largest request head (request line and headers), 8192–1048576 bytes.
+    #[serde(default = "defaults::max_header_bytes")]
+    pub max_header_bytes: u32,
+    /// Most header fields in one request, 1–1000.
+    #[serde(default = "defaults::max_headers")]
+    pub max_headers: u32,
+}
+
+pub mod defaults {
+    pub fn idle_timeout_secs() -> u32 {
+        60
+    }
+    pub fn header_read_timeout_secs() -> u32 {
+        30
+    }
+    pub fn max_header_bytes() -> u32 {
+        65_536
+    }
+    pub fn max_headers() -> u32 {
+        100
+    }
+}
+
+impl Listener {
+    pub fn new(port: u16, protocol: Protocol, pool: impl Into<String>) -> Self {
+        Self {
+            port,
+            protocol,
+            pool: pool.into(),
+            tls: None,
+            idle_timeout_secs: defaults::idle_timeout_secs(),
+            header_read_timeout_secs: defaults::header_read_timeout_secs(),
+            max_header_bytes: defaults::max_header_bytes(),
+            max_headers: defaults::max_headers(),
+        }
+    }
+
+    fn validate_into(&self, path: &FieldPath, errors: &mut Errors) {
+        if self.port == 0 {
+            errors.push(path.field("port"), 0, "must be between 1 and 65535");
+        }
+        match (self.protocol, &self.tls) {
+            (Protocol::Https, None) => errors.push(
+                path.field("tls"),
+                "(missing)",
+                "an https listener needs tls.certificate and tls.private_key",
+            ),
+            (Protocol::Http, Some(_)) => errors.push(
+                path.field("tls"),
+                "(present)",
+                "only https listeners take a certificate; use protocol = \"https\"",
+            ),
+            _ => {}
+        }
+        errors.range(path.field("idle_timeout_secs"), self.idle_timeout_secs, 1, 3600, "seconds");
+        errors.range(
+            path.field("header_read_timeout_secs"),
+            self.header_read_timeout_secs,
+            1,
+            300,
+            "seconds",
+        );
+        errors.range(path.field("max_header_bytes"), self.max_header_bytes, 8192, 1_048_576, "bytes");
+        errors.range(path.field("max_headers"), self.max_headers, 1, 1000, "");
+    }
+}
+
+/// A named load balancer: an address and the listeners on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Balancer {
+    pub name: String,
+    /// Address every listener of this balancer binds; all addresses (`0.0.0.0`) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    #[serde(default, rename = "listener")]
+    pub listeners: Vec<Listener>,
+    /// Which front door declared this balancer (kept by the store, not written in files).
+    #[serde(skip)]
+    pub origin: crate::Origin,
+}
+
+impl Balancer {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            address: None,
+            listeners: Vec::new(),
+            origin: crate::Origin::default(),
+        }
+    }
+
+    pub fn path(&self) -> FieldPath {
+        FieldPath::root().with(PathSegment::Balancer(self.name.clone()))
+    }
+
+    pub(crate) fn validate_into(&self, errors: &mut Errors) {
+        let path = self.path();
+        if let Err(e) = crate::name::validate_name(path.field("name"), &self.name) {
+            errors.0.push(e);
+        }
+        let mut ports = HashSet::new();
+        for listener in &self.listeners {
+            let lpath = path.with(PathSegment::Listener(listener.port));
+            if !ports.insert(listener.port) {
+                errors.push(
+                    lpath.field("port"),
+                    listener.port,
+                    "is used by another listener of this balancer; ports must be unique",
+                );
+            }
+            listener.validate_into(&lpath, errors);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! burr's domain model: the plain types every front door (TOML file, AWS APIs) translates into,
+//! and every rule that decides whether a configuration is acceptable.
+//!
+//! This crate owns *what a valid configuration is*. It does no I/O, reads no clock and knows no
+//! protocol: a front door builds these types, calls [`State::validate`] (or the per-object
+//! `validate`), and maps the [`ValidationError`]s back into its own error shape. Because the rules
+//! live here, a pool declared in TOML and one created through an API obey exactly the same limits.
+
+mod address;
+mod balancer;
+mod error;
+mod name;
+mod pool;
+mod state;
+
+pub use address::{TargetAddress, TargetAddressError};
+pub use balancer::{Balancer, Listener, Protocol, TlsFiles};
+pub use error::{FieldPath, PathSegment, ValidationError};
+pub use name::validate_name;
+pub use pool::{
+    Algorithm, Draining, HealthCheck, HealthCheckProtocol, Pool, PoolId, Stickiness, StickinessKind,
+    Target, TargetId, UpstreamTimeouts,
+};
+pub use state::{Origin, State};

@@ -1,0 +1,62 @@
+//! Names of balancers and pools, following the AWS rules so both front doors agree.
+
+use crate::error::{FieldPath, ValidationError};
+
+/// Longest name AWS accepts for a load balancer or target group.
+pub const MAX_NAME_LEN: usize = 32;
+
+/// Checks a balancer or pool name: 1–32 characters, ASCII letters, digits and hyphens, neither
+/// starting nor ending with a hyphen (the Classic ELB and ALB rule).
+pub fn validate_name(path: FieldPath, name: &str) -> Result<(), ValidationError> {
+    let quoted = format!("{name:?}");
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return Err(ValidationError::new(
+            path,
+            quoted,
+            format!("must be 1 to {MAX_NAME_LEN} characters long"),
+        ));
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(ValidationError::new(
+            path,
+            quoted,
+            "may contain only ASCII letters, digits and hyphens",
+        ));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err(ValidationError::new(
+            path,
+            quoted,
+            "must not begin or end with a hyphen",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_aws_style_names() {
+        for ok in ["a", "my-load-balancer", "A1-b2", &"x".repeat(32)] {
+            assert!(validate_name(FieldPath::root(), ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_names_with_reason() {
+        for (bad, why) in [
+            ("", "1 to 32"),
+            (&"x".repeat(33), "1 to 32"),
+            ("-web", "hyphen"),
+            ("web-", "hyphen"),
+            ("web_1", "letters, digits"),
+            ("wéb", "letters, digits"),
+        ] {
+            let err = validate_name(FieldPath::root().field("name"), bad).unwrap_err();
+            assert!(err.rule.contains(why), "{bad}: {err}");
+            assert!(err.to_string().starts_with("name: "), "{err}");
+        }
+    }
+}

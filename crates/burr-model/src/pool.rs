@@ -1,0 +1,389 @@
+//! Pools: the targets a listener forwards to, with the algorithm that chooses among them and the
+//! health-check, stickiness, draining and upstream-timeout settings that apply to them.
+
+use crate::address::TargetAddress;
+use crate::error::{Errors, FieldPath};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::fmt;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Largest weight a target may have. Weights are relative; 0 means "drain: no new sessions".
+pub const MAX_WEIGHT: u32 = 1000;
+
+/// How a pool chooses a target for a new session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Each target in turn, ignoring weights (weight 0 still excludes a target).
+    #[default]
+    RoundRobin,
+    /// Smooth weighted round robin, the nginx algorithm: proportional to weight, interleaved.
+    WeightedRoundRobin,
+    /// Fewest open upstream connections (in use or idle in the keep-alive pool).
+    LeastConnections,
+    /// Fewest open upstream connections relative to weight.
+    WeightedLeastConnections,
+    /// Fewest requests in flight (ALB `least_outstanding_requests`).
+    LeastOutstandingRequests,
+    /// Random, with probability proportional to weight (ALB `weighted_random`).
+    Random,
+    /// Consistent hash of the client's IP address (Maglev): stateless source-IP affinity.
+    SourceIpHash,
+}
+
+impl Algorithm {
+    pub const ALL: [Algorithm; 7] = [
+        Self::RoundRobin,
+        Self::WeightedRoundRobin,
+        Self::LeastConnections,
+        Self::WeightedLeastConnections,
+        Self::LeastOutstandingRequests,
+        Self::Random,
+        Self::SourceIpHash,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RoundRobin => "round_robin",
+            Self::WeightedRoundRobin => "weighted_round_robin",
+            Self::LeastConnections => "least_connections",
+            Self::WeightedLeastConnections => "weighted_least_connections",
+            Self::LeastOutstandingRequests => "least_outstanding_requests",
+            Self::Random => "random",
+            Self::SourceIpHash => "source_ip_hash",
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Stable identity of a pool, carried in stickiness tokens. Derived from the name so that every
+/// node sharing a store agrees on it without coordination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PoolId(pub u64);
+
+impl PoolId {
+    pub fn of(pool_name: &str) -> Self {
+        Self(xxh3_64(pool_name.as_bytes()))
+    }
+}
+
+/// Stable identity of a target within a pool, carried in stickiness tokens instead of its address
+/// (tokens are sealed, but an id keeps cookies valid if a target is re-registered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TargetId(pub u64);
+
+impl TargetId {
+    pub fn of(pool_name: &str, address: &TargetAddress) -> Self {
+        let key = format!("{pool_name}\0{address}");
+        Self(xxh3_64(key.as_bytes()))
+    }
+}
+
+/// One backend of a pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub address: TargetAddress,
+    /// Relative weight, 0–1000; 0 drains the target (no new sessions).
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthCheckProtocol {
+    /// A TCP connect succeeds.
+    #[default]
+    Tcp,
+    /// `GET path` over HTTP answers 200.
+    Http,
+    /// `GET path` over HTTPS answers 200 (the target's certificate is not verified, as on ELB).
+    Https,
+}
+
+/// Active health checking, with the Classic ELB defaults and ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthCheck {
+    pub enabled: bool,
+    pub protocol: HealthCheckProtocol,
+    /// Port to probe; the target's own port when absent.
+    pub port: Option<u16>,
+    /// Path for HTTP/HTTPS checks.
+    pub path: String,
+    pub interval_secs: u32,
+    pub timeout_secs: u32,
+    pub healthy_threshold: u32,
+    pub unhealthy_threshold: u32,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            protocol: HealthCheckProtocol::Tcp,
+            port: None,
+            path: "/".into(),
+            interval_secs: 30,
+            timeout_secs: 5,
+            healthy_threshold: 10,
+            unhealthy_threshold: 2,
+        }
+    }
+}
+
+impl HealthCheck {
+    fn validate(&self, path: &FieldPath, errors: &mut Errors) {
+        errors.range(path.field("interval_secs"), self.interval_secs, 5, 300, "seconds");
+        errors.range(path.field("timeout_secs"), self.timeout_secs, 2, 60, "seconds");
+        if self.timeout_secs >= self.interval_secs {
+            errors.push(
+                path.field("timeout_secs"),
+                self.timeout_secs,
+                format!("must be less than interval_secs ({})", self.interval_secs),
+            );
+        }
+        errors.range(path.field("healthy_threshold"), self.healthy_threshold, 2, 10, "");
+        errors.range(path.field("unhealthy_threshold"), self.unhealthy_threshold, 2, 10, "");
+        if self.port == Some(0) {
+            errors.push(path.field("port"), 0, "must be between 1 and 65535");
+        }
+        if self.protocol != HealthCheckProtocol::Tcp
+            && (!self.path.starts_with('/') || self.path.bytes().any(|b| b <= b' ' || b == 0x7f))
+        {
+            errors.push(
+                path.field("path"),
+                format!("{:?}", self.path),
+                "must start with / and contain no spaces or control characters",
+            );
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StickinessKind {
+    #[default]
+    None,
+    /// A cookie issued by burr binds the client to a target.
+    LbCookie,
+    /// burr's cookie follows a cookie set by the application.
+    AppCookie,
+    /// The value of a request header binds the client to a target.
+    Header,
+    /// The client's source address binds it to a target (TCP/UDP listeners).
+    SourceIp,
+}
+
+/// Session affinity settings. The fields are stored and validated here; their behaviour is the
+/// affinity engine's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Stickiness {
+    #[serde(rename = "type")]
+    pub kind: StickinessKind,
+    /// Session lifetime; defaults to 20 minutes (the Huawei ELB default).
+    pub duration_secs: Option<u32>,
+    /// The application's cookie (`app_cookie`).
+    pub cookie_name: Option<String>,
+    /// The request header to stick on (`header`).
+    pub header_name: Option<String>,
+}
+
+/// Default stickiness duration: 20 minutes.
+pub const DEFAULT_STICKINESS_SECS: u32 = 20 * 60;
+
+impl Stickiness {
+    pub fn duration_secs(&self) -> u32 {
+        self.duration_secs.unwrap_or(DEFAULT_STICKINESS_SECS)
+    }
+
+    fn validate(&self, path: &FieldPath, algorithm: Algorithm, errors: &mut Errors) {
+        if self.kind == StickinessKind::None {
+            return;
+        }
+        if algorithm == Algorithm::SourceIpHash {
+            errors.push(
+                path.field("type"),
+                format!("{:?}", kind_name(self.kind)),
+                "stickiness cannot be enabled on a pool whose algorithm is source_ip_hash; \
+                 choose round_robin, weighted_round_robin, least_connections, \
+                 weighted_least_connections, least_outstanding_requests or random",
+            );
+        }
+        // Cookie and header sessions: 1–1440 minutes; source IP: 1–60 minutes (Huawei ELB table).
+        let (max_secs, max_text) = match self.kind {
+            StickinessKind::SourceIp => (3600, "1 and 60 minutes (60 to 3600 seconds)"),
+            _ => (86_400, "1 and 1440 minutes (60 to 86400 seconds)"),
+        };
+        if let Some(secs) = self.duration_secs {
+            if !(60..=max_secs).contains(&secs) {
+                errors.push(
+                    path.field("duration_secs"),
+                    secs,
+                    format!("must be between {max_text}"),
+                );
+            }
+        }
+        match self.kind {
+            StickinessKind::AppCookie => {
+                check_token_name(path.field("cookie_name"), self.cookie_name.as_deref(), errors)
+            }
+            StickinessKind::Header => {
+                check_token_name(path.field("header_name"), self.header_name.as_deref(), errors)
+            }
+            _ => {}
+        }
+    }
+}
+
+fn kind_name(kind: StickinessKind) -> &'static str {
+    match kind {
+        StickinessKind::None => "none",
+        StickinessKind::LbCookie => "lb_cookie",
+        StickinessKind::AppCookie => "app_cookie",
+        StickinessKind::Header => "header",
+        StickinessKind::SourceIp => "source_ip",
+    }
+}
+
+/// Cookie and header names are HTTP tokens (RFC 9110 `tchar`).
+fn check_token_name(path: FieldPath, name: Option<&str>, errors: &mut Errors) {
+    let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    match name {
+        None => errors.push(path, "(missing)", "is required for this stickiness type"),
+        Some(n) if n.is_empty() || n.len() > 128 || !n.bytes().all(is_tchar) => errors.push(
+            path,
+            format!("{n:?}"),
+            "must be 1 to 128 characters of letters, digits and !#$%&'*+-.^_`|~",
+        ),
+        Some(_) => {}
+    }
+}
+
+/// What happens to a target after it is removed (or set to weight 0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Draining {
+    /// How long a deregistered target keeps serving its sessions (ALB
+    /// `deregistration_delay.timeout_seconds`), 0–3600, default 300.
+    pub deregistration_delay_secs: u32,
+}
+
+impl Default for Draining {
+    fn default() -> Self {
+        Self {
+            deregistration_delay_secs: 300,
+        }
+    }
+}
+
+/// Timeouts and retries towards the targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamTimeouts {
+    /// Establishing a TCP connection to a target, 1–60000 ms, default 5000.
+    pub connect_timeout_ms: u32,
+    /// From sending the request to receiving the response head, 1–3600 s, default 60 (the
+    /// Classic ELB idle timeout); past it the client gets 504.
+    pub response_timeout_secs: u32,
+    /// Other targets tried after a connect failure, 0–10, default 2.
+    pub retries: u32,
+}
+
+impl Default for UpstreamTimeouts {
+    fn default() -> Self {
+        Self {
+            connect_timeout_ms: 5000,
+            response_timeout_secs: 60,
+            retries: 2,
+        }
+    }
+}
+
+/// The targets one or more listeners forward to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    pub name: String,
+    #[serde(default)]
+    pub algorithm: Algorithm,
+    #[serde(default)]
+    pub targets: Vec<Target>,
+    #[serde(default)]
+    pub health_check: HealthCheck,
+    #[serde(default)]
+    pub stickiness: Stickiness,
+    #[serde(default)]
+    pub draining: Draining,
+    #[serde(default)]
+    pub upstream: UpstreamTimeouts,
+    /// Which front door declared this pool (kept by the store, not written in files).
+    #[serde(skip)]
+    pub origin: crate::Origin,
+}
+
+impl Pool {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            algorithm: Algorithm::default(),
+            targets: Vec::new(),
+            health_check: HealthCheck::default(),
+            stickiness: Stickiness::default(),
+            draining: Draining::default(),
+            upstream: UpstreamTimeouts::default(),
+            origin: crate::Origin::default(),
+        }
+    }
+
+    pub fn id(&self) -> PoolId {
+        PoolId::of(&self.name)
+    }
+
+    pub fn target_id(&self, address: &TargetAddress) -> TargetId {
+        TargetId::of(&self.name, address)
+    }
+
+    pub(crate) fn validate_into(&self, path: &FieldPath, errors: &mut Errors) {
+        if let Err(e) = crate::name::validate_name(path.field("name"), &self.name) {
+            errors.0.push(e);
+        }
+        let mut seen = HashSet::new();
+        for (i, target) in self.targets.iter().enumerate() {
+            let tpath = path.field("targets").index(i);
+            errors.range(tpath.field("weight"), target.weight, 0, MAX_WEIGHT, "");
+            if !seen.insert(&target.address) {
+                errors.push(
+                    tpath.field("address"),
+                    format!("{:?}", target.address.to_string()),
+                    "is listed twice in this pool; each target address may appear once",
+                );
+            }
+        }
+        self.health_check.validate(&path.field("health_check"), errors);
+        self.stickiness
+            .validate(&path.field("stickiness"), self.algorithm, errors);
+        errors.range(
+            path.field("draining").field("deregistration_delay_secs"),
+            self.draining.deregistration_delay_secs,
+            0,
+            3600,
+            "seconds",
+        );
+        let up = path.field("upstream");
+        errors.range(up.field("connect_timeout_ms"), self.upstream.connect_timeout_ms, 1, 60_000, "milliseconds");
+        errors.range(up.field("response_timeout_secs"), self.upstream.response_timeout_secs, 1, 3600, "seconds");
+        errors.range(up.field("retries"), self.upstream.retries, 0, 10, "");
+    }
+}

@@ -1,0 +1,195 @@
+//! The whole configuration: every balancer and pool, and the rules that span objects.
+
+use crate::balancer::Balancer;
+use crate::error::{Errors, FieldPath, PathSegment, ValidationError};
+use crate::pool::Pool;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Which front door owns an object. Objects from the configuration file are replaced as a whole
+/// when the file is (re)loaded; objects created through an API are left alone by a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    #[default]
+    File,
+    Api,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Api => "api",
+        }
+    }
+}
+
+/// Every balancer and pool, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct State {
+    pub balancers: BTreeMap<String, Balancer>,
+    pub pools: BTreeMap<String, Pool>,
+}
+
+impl State {
+    /// Checks every object and every rule between objects. `listen_host`, when set, is the one
+    /// address all listeners bind (the `--listen-host` option), so any two listeners on the same
+    /// port clash.
+    pub fn validate(&self, listen_host: Option<IpAddr>) -> Result<(), Vec<ValidationError>> {
+        let mut errors = Errors::default();
+        for pool in self.pools.values() {
+            let path = FieldPath::root().with(PathSegment::Pool(pool.name.clone()));
+            pool.validate_into(&path, &mut errors);
+        }
+        // (bind address, port) -> balancer holding it
+        let mut bound: BTreeMap<u16, Vec<(IpAddr, &str)>> = BTreeMap::new();
+        for balancer in self.balancers.values() {
+            balancer.validate_into(&mut errors);
+            let address = listen_host
+                .or(balancer.address)
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            for listener in &balancer.listeners {
+                let path = balancer.path().with(PathSegment::Listener(listener.port));
+                if !self.pools.contains_key(&listener.pool) {
+                    errors.push(
+                        path.field("pool"),
+                        format!("{:?}", listener.pool),
+                        "names no pool; declare the pool or fix the name",
+                    );
+                }
+                let holders = bound.entry(listener.port).or_default();
+                if let Some((_, holder)) = holders.iter().find(|(other, _)| overlaps(*other, address)) {
+                    errors.push(
+                        path.field("port"),
+                        listener.port,
+                        format!("port {} on {address} is already used by balancer \"{holder}\"", listener.port),
+                    );
+                } else {
+                    holders.push((address, &balancer.name));
+                }
+            }
+        }
+        if errors.0.is_empty() { Ok(()) } else { Err(errors.0) }
+    }
+
+    /// Replaces every file-owned object with `balancers` and `pools` (from a freshly read
+    /// configuration file), keeping API-owned objects unless the file names them too.
+    pub fn with_file_objects(&self, balancers: Vec<Balancer>, pools: Vec<Pool>) -> State {
+        let mut next = self.clone();
+        next.balancers.retain(|_, b| b.origin != Origin::File);
+        next.pools.retain(|_, p| p.origin != Origin::File);
+        for mut balancer in balancers {
+            balancer.origin = Origin::File;
+            next.balancers.insert(balancer.name.clone(), balancer);
+        }
+        for mut pool in pools {
+            pool.origin = Origin::File;
+            next.pools.insert(pool.name.clone(), pool);
+        }
+        next
+    }
+}
+
+/// Two bind addresses overlap when they are equal or either is the unspecified address.
+fn overlaps(a: IpAddr, b: IpAddr) -> bool {
+    a == b || a.is_unspecified() || b.is_unspecified()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Listener, Protocol, Target, TargetAddress};
+
+    fn pool(name: &str) -> Pool {
+        let mut p = Pool::new(name);
+        p.targets.push(Target {
+            address: TargetAddress::parse("127.0.0.1:9001", None).unwrap(),
+            weight: 1,
+        });
+        p
+    }
+
+    fn balancer(name: &str, address: Option<&str>, port: u16, pool: &str) -> Balancer {
+        let mut b = Balancer::new(name);
+        b.address = address.map(|a| a.parse().unwrap());
+        b.listeners.push(Listener::new(port, Protocol::Http, pool));
+        b
+    }
+
+    fn state(balancers: Vec<Balancer>, pools: Vec<Pool>) -> State {
+        State::default().with_file_objects(balancers, pools)
+    }
+
+    #[test]
+    fn a_sound_state_validates() {
+        let s = state(vec![balancer("web", None, 8080, "p")], vec![pool("p")]);
+        assert_eq!(s.validate(None), Ok(()));
+    }
+
+    #[test]
+    fn unknown_pool_is_named() {
+        let s = state(vec![balancer("web", None, 8080, "nope")], vec![pool("p")]);
+        let errs = s.validate(None).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].to_string(), "balancer \"web\".listener 8080.pool: \"nope\" is not allowed: names no pool; declare the pool or fix the name");
+    }
+
+    #[test]
+    fn same_port_on_distinct_addresses_is_fine_but_clashes_under_listen_host() {
+        let s = state(
+            vec![
+                balancer("a", Some("127.0.1.1"), 80, "p"),
+                balancer("b", Some("127.0.1.2"), 80, "p"),
+            ],
+            vec![pool("p")],
+        );
+        assert_eq!(s.validate(None), Ok(()));
+        let errs = s.validate(Some("127.0.0.1".parse().unwrap())).unwrap_err();
+        assert!(errs[0].rule.contains("already used by balancer \"a\""), "{}", errs[0]);
+    }
+
+    #[test]
+    fn unspecified_address_clashes_with_any() {
+        let s = state(
+            vec![balancer("a", None, 80, "p"), balancer("b", Some("127.0.1.2"), 80, "p")],
+            vec![pool("p")],
+        );
+        assert!(s.validate(None).is_err());
+    }
+
+    #[test]
+    fn reload_replaces_file_objects_and_keeps_api_objects() {
+        let mut s = state(vec![balancer("old", None, 80, "p")], vec![pool("p")]);
+        let mut api = balancer("api", None, 81, "p");
+        api.origin = Origin::Api;
+        s.balancers.insert("api".into(), api);
+        let next = s.with_file_objects(vec![balancer("new", None, 82, "p")], vec![pool("p")]);
+        assert_eq!(next.balancers.keys().collect::<Vec<_>>(), ["api", "new"]);
+    }
+
+    #[test]
+    fn every_range_error_names_field_value_and_range() {
+        let mut p = pool("p");
+        p.targets[0].weight = 5000;
+        p.health_check.interval_secs = 3;
+        p.upstream.retries = 11;
+        let s = state(vec![], vec![p]);
+        let errs = s.validate(None).unwrap_err();
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert!(text.contains(&"pool \"p\".targets[0].weight: 5000 is not allowed: must be between 0 and 1000".to_string()), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("health_check.interval_secs: 3") && t.contains("between 5 and 300 seconds")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("upstream.retries: 11")), "{text:?}");
+    }
+
+    #[test]
+    fn stickiness_is_rejected_with_source_ip_hash() {
+        let mut p = pool("p");
+        p.algorithm = crate::Algorithm::SourceIpHash;
+        p.stickiness.kind = crate::StickinessKind::LbCookie;
+        let errs = state(vec![], vec![p]).validate(None).unwrap_err();
+        assert!(errs[0].rule.contains("source_ip_hash"), "{}", errs[0]);
+        assert_eq!(errs[0].path.leaf_field(), Some("type"));
+    }
+}
