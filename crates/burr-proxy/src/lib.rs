@@ -1,1 +1,23 @@
-//! placeholder
+//! burr's data plane: it binds the listeners, proxies HTTP/1.1 and HTTP/2 (plain, h2c and TLS) to
+//! the targets, keeps upstream keep-alive pools, runs health checks and counts what happens.
+//!
+//! It owns sockets and time; it owns no configuration rule. It reads configuration only from
+//! immutable [`burr_model::State`] snapshots handed to [`DataPlane::apply`], compiles each into a
+//! [`runtime::Runtime`] (pools with their pickers, targets with live counters) and swaps it in
+//! atomically, so a request never waits on the control plane. Target selection is delegated to the
+//! sans-IO `burr-affinity` crate.
+
+pub mod access_log;
+pub mod clock;
+mod framing;
+pub mod health;
+mod http;
+mod idle;
+mod listeners;
+pub mod metrics;
+pub mod runtime;
+pub mod tls;
+mod upstream;
+mod workers;
+
+pub use listeners::{BindError, DataPlane, DataPlaneOptions, Prepared};

@@ -1,1 +1,104 @@
-fn main() {}
+//! The `burr` binary: command-line interface, configuration loading and the wiring of store, data
+//! plane and admin endpoint.
+//!
+//! Commands: `serve` runs the load balancer, `check` validates a configuration file, `demo` runs
+//! burr on embedded defaults in front of three demo targets. Exit status 2 means the input
+//! (arguments, configuration, ports, certificates) was refused; nothing was applied.
+
+mod admin;
+mod config;
+mod demo;
+mod serve;
+
+use clap::{Args, Parser, Subcommand};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "burr", version, about = "A load balancer whose core is session affinity")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the load balancer.
+    Serve(ServeArgs),
+    /// Validate a configuration file and print every error with its line.
+    Check {
+        /// The TOML configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Check port clashes as if every listener bound this address.
+        #[arg(long)]
+        listen_host: Option<IpAddr>,
+    },
+    /// Run burr on embedded defaults in front of three demo targets and show it balancing.
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ServeArgs {
+    /// TOML configuration file; re-read on SIGHUP. Without it, burr serves what its data
+    /// directory holds.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Directory of the durable store.
+    #[arg(long, default_value = "./burr-data")]
+    pub data_dir: PathBuf,
+    /// Address of the admin endpoint (/healthz, /metrics).
+    #[arg(long, default_value = "127.0.0.1:8780")]
+    pub api: SocketAddr,
+    /// Address every listener binds; without it each balancer binds its own `address`
+    /// (0.0.0.0 if it names none).
+    #[arg(long)]
+    pub listen_host: Option<IpAddr>,
+    /// Data-plane worker threads (default: the number of cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
+    /// Write one line per request to this file (`-` for standard output). Off by default.
+    #[arg(long)]
+    pub access_log: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Check { config, listen_host } => check(&config, listen_host),
+        Command::Demo(args) => demo::run(args),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BURR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn check(path: &std::path::Path, listen_host: Option<IpAddr>) -> ExitCode {
+    let result = config::ConfigSource::read(path).and_then(|source| source.load(listen_host));
+    match result {
+        Ok(declared) => {
+            println!(
+                "{}: ok ({} balancers, {} pools)",
+                path.display(),
+                declared.balancers.len(),
+                declared.pools.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

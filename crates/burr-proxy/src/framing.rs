@@ -1,0 +1,551 @@
+//! Strict HTTP/1.x request framing, enforced on the raw bytes before hyper sees them.
+//!
+//! hyper follows RFC 9112 §6.3 leniently: given both `Content-Length` and `Transfer-Encoding` it
+//! drops the length and reads chunked, and it folds identical duplicate lengths into one. A load
+//! balancer in front of other HTTP software should refuse such requests outright (they are the
+//! raw material of request smuggling), so [`FramingGuard`] follows the byte stream: it holds back
+//! each request head until it is complete, checks its framing headers, then tracks the body
+//! (length-delimited or chunked, validating every chunk-size line) to find where the next head
+//! starts. On a violation the offending head is never delivered: hyper reads end-of-stream just
+//! before it, finishes what it had, and when it shuts the connection down the guard writes
+//! `400 Bad Request` with a short reason and closes.
+//!
+//! The guard also owns the request-head timeout: the clock starts at a head's first byte (not
+//! when a keep-alive connection goes idle, which is the idle timeout's business) and a head still
+//! incomplete when it runs out is answered `408 Request Timeout`. A head that arrives whole in one
+//! read costs no timer at all.
+//!
+//! The guard stands down (passes bytes through untouched) for HTTP/2 prior-knowledge
+//! connections, after a request asking for an upgrade or CONNECT, and for heads it cannot parse
+//! or that exceed the size limit, all of which hyper itself rejects or handles.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+
+/// Longest chunk-size line (digits and extensions) accepted, as hyper's own limit.
+const MAX_CHUNK_LINE: usize = 4096;
+
+/// Where the guard is in the request stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Expecting (more of) a request head.
+    Head,
+    /// Inside a body of known length.
+    Fixed { remaining: u64 },
+    /// Reading a chunk-size line; `digits` seen so far, `value` accumulated.
+    ChunkSize { digits: u8, value: u64, after_digits: bool, line_len: usize },
+    /// Inside a chunk extension, until CR.
+    ChunkExt { line_len: usize },
+    /// Expecting LF after the CR that ends a chunk-size line.
+    ChunkSizeLf { last: bool },
+    /// Inside chunk data.
+    ChunkData { remaining: u64 },
+    /// Expecting CR LF after chunk data (`seen_cr` once CR is read).
+    ChunkDataEnd { seen_cr: bool },
+    /// Inside the trailer section; `line_len` of the current line, `seen_cr`.
+    Trailer { line_len: usize, seen_cr: bool },
+    /// Not checking anymore; bytes pass through.
+    Off,
+}
+
+/// What a complete head says about the body that follows.
+enum HeadVerdict {
+    Next(Phase),
+    Violation(&'static str),
+}
+
+/// An I/O wrapper enforcing strict request framing (see the module documentation).
+pub struct FramingGuard<T> {
+    inner: T,
+    phase: Phase,
+    /// Bytes of an incomplete head, held back from hyper; always begins at a head's start.
+    held: Vec<u8>,
+    /// Checked bytes waiting to be handed to hyper (only after a head was reassembled).
+    out: Vec<u8>,
+    /// Size of the chunk whose size line is being finished.
+    pending_size: u64,
+    /// Largest head accepted before standing down (hyper then answers 431).
+    max_head: usize,
+    max_headers: usize,
+    /// Set once a violation is found: reads report end-of-stream and the reason is written as a
+    /// 400 response when the connection shuts down.
+    rejection: Option<Rejection>,
+    head_timeout: Duration,
+    /// Running while an incomplete head is held.
+    head_deadline: Option<Pin<Box<Sleep>>>,
+}
+
+struct Rejection {
+    response: Vec<u8>,
+    written: usize,
+}
+
+impl<T> FramingGuard<T> {
+    pub fn new(inner: T, max_head: usize, max_headers: usize, head_timeout: Duration) -> Self {
+        Self {
+            inner,
+            phase: Phase::Head,
+            held: Vec::new(),
+            out: Vec::new(),
+            pending_size: 0,
+            max_head,
+            max_headers,
+            rejection: None,
+            head_timeout,
+            head_deadline: None,
+        }
+    }
+
+    fn reject(&mut self, reason: &'static str) {
+        self.refuse("400 Bad Request", "bad request", reason);
+    }
+
+    /// Ends the request stream here; `status` is written when the connection shuts down.
+    fn refuse(&mut self, status: &str, summary: &str, reason: &str) {
+        let body = format!("{summary}: {reason}\n");
+        let response = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        self.rejection = Some(Rejection {
+            response: response.into_bytes(),
+            written: 0,
+        });
+        self.phase = Phase::Off;
+        self.held.clear();
+    }
+
+    /// Scans `data` (new bytes in stream order, starting where the previous scan stopped, or at
+    /// a held head's start). Returns how many leading bytes may be delivered now. Bytes after
+    /// that are either kept in `held` (an incomplete head) or dropped (a violation was found).
+    fn scan(&mut self, data: &[u8]) -> usize {
+        let mut i = 0;
+        while i < data.len() {
+            match self.phase {
+                Phase::Off => return data.len(),
+                Phase::Head => {
+                    let rest = &data[i..];
+                    match head_end(rest) {
+                        Some(end) => match check_head(&rest[..end], self.max_headers) {
+                            HeadVerdict::Violation(reason) => {
+                                self.reject(reason);
+                                return i;
+                            }
+                            HeadVerdict::Next(phase) => {
+                                self.phase = phase;
+                                i += end;
+                            }
+                        },
+                        None if rest.len() > self.max_head => {
+                            // Too large to check; hyper refuses it with 431.
+                            self.phase = Phase::Off;
+                            return data.len();
+                        }
+                        None => {
+                            self.held.extend_from_slice(rest);
+                            return i;
+                        }
+                    }
+                }
+                Phase::Fixed { remaining } => {
+                    let take = remaining.min((data.len() - i) as u64);
+                    i += take as usize;
+                    let left = remaining - take;
+                    self.phase = if left == 0 { Phase::Head } else { Phase::Fixed { remaining: left } };
+                }
+                Phase::ChunkData { remaining } => {
+                    let take = remaining.min((data.len() - i) as u64);
+                    i += take as usize;
+                    let left = remaining - take;
+                    self.phase = if left == 0 {
+                        Phase::ChunkDataEnd { seen_cr: false }
+                    } else {
+                        Phase::ChunkData { remaining: left }
+                    };
+                }
+                _ => {
+                    if let Err(reason) = self.step_chunk_byte(data[i]) {
+                        self.reject(reason);
+                        return i;
+                    }
+                    i += 1;
+                }
+            }
+        }
+        data.len()
+    }
+
+    /// Advances the chunked-body state machine by one byte.
+    fn step_chunk_byte(&mut self, b: u8) -> Result<(), &'static str> {
+        const BAD_SIZE: &str = "invalid chunk size line";
+        self.phase = match self.phase {
+            Phase::ChunkSize { digits, value, after_digits, line_len } => {
+                if line_len >= MAX_CHUNK_LINE {
+                    return Err("chunk size line too long");
+                }
+                let line_len = line_len + 1;
+                match b {
+                    b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' if !after_digits => {
+                        if digits >= 16 {
+                            return Err("chunk size too large");
+                        }
+                        let digit = (b as char).to_digit(16).ok_or(BAD_SIZE)? as u64;
+                        Phase::ChunkSize { digits: digits + 1, value: (value << 4) | digit, after_digits, line_len }
+                    }
+                    b' ' | b'\t' if digits > 0 => Phase::ChunkSize { digits, value, after_digits: true, line_len },
+                    b';' if digits > 0 => {
+                        self.pending_size = value;
+                        Phase::ChunkExt { line_len }
+                    }
+                    b'\r' if digits > 0 => {
+                        self.pending_size = value;
+                        Phase::ChunkSizeLf { last: value == 0 }
+                    }
+                    _ => return Err(BAD_SIZE),
+                }
+            }
+            Phase::ChunkExt { line_len } => {
+                if line_len >= MAX_CHUNK_LINE {
+                    return Err("chunk extension too long");
+                }
+                match b {
+                    b'\r' => Phase::ChunkSizeLf { last: self.pending_size == 0 },
+                    b'\n' => return Err(BAD_SIZE),
+                    _ => Phase::ChunkExt { line_len: line_len + 1 },
+                }
+            }
+            Phase::ChunkSizeLf { last } => {
+                if b != b'\n' {
+                    return Err(BAD_SIZE);
+                }
+                if last {
+                    Phase::Trailer { line_len: 0, seen_cr: false }
+                } else {
+                    Phase::ChunkData { remaining: self.pending_size }
+                }
+            }
+            Phase::ChunkDataEnd { seen_cr: false } if b == b'\r' => Phase::ChunkDataEnd { seen_cr: true },
+            Phase::ChunkDataEnd { seen_cr: true } if b == b'\n' => new_chunk_size(),
+            Phase::ChunkDataEnd { .. } => return Err("chunk data not followed by CRLF"),
+            Phase::Trailer { line_len, seen_cr } => match (b, seen_cr) {
+                (b'\r', false) => Phase::Trailer { line_len, seen_cr: true },
+                (b'\n', true) if line_len == 0 => Phase::Head,
+                (b'\n', true) => Phase::Trailer { line_len: 0, seen_cr: false },
+                (_, true) | (b'\n', false) => return Err("malformed trailer section"),
+                _ if line_len >= self.max_head => return Err("trailer section too large"),
+                _ => Phase::Trailer { line_len: line_len + 1, seen_cr: false },
+            },
+            other => other,
+        };
+        Ok(())
+    }
+}
+
+fn new_chunk_size() -> Phase {
+    Phase::ChunkSize { digits: 0, value: 0, after_digits: false, line_len: 0 }
+}
+
+/// Index just past the blank line ending a request head, skipping leading empty lines as
+/// servers must (RFC 9112 §2.2).
+fn head_end(buf: &[u8]) -> Option<usize> {
+    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    let mut i = start;
+    while i < buf.len() {
+        if buf[i] == b'\n' {
+            if buf.get(i + 1) == Some(&b'\n') {
+                return Some(i + 2);
+            }
+            if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
+                return Some(i + 3);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Decides what follows a complete head, or why it must be refused.
+fn check_head(head: &[u8], max_headers: usize) -> HeadVerdict {
+    if head.iter().skip_while(|&&b| b == b'\r' || b == b'\n').take(14).eq(b"PRI * HTTP/2.0".iter()) {
+        return HeadVerdict::Next(Phase::Off);
+    }
+    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        // Malformed or oversized: hyper parses the same bytes and answers 400/431 itself.
+        _ => return HeadVerdict::Next(Phase::Off),
+    }
+    let mut content_length: Option<&[u8]> = None;
+    let mut transfer_encoding: Vec<&[u8]> = Vec::new();
+    let mut upgrade = request.method == Some("CONNECT");
+    for h in request.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            if content_length.is_some() {
+                return HeadVerdict::Violation("more than one Content-Length header");
+            }
+            content_length = Some(h.value);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            transfer_encoding.push(h.value);
+        } else if h.name.eq_ignore_ascii_case("upgrade") {
+            upgrade = true;
+        }
+    }
+    let next = match (content_length, transfer_encoding.is_empty()) {
+        (Some(_), false) => {
+            return HeadVerdict::Violation("both Content-Length and Transfer-Encoding are present");
+        }
+        (Some(value), true) => match parse_content_length(value) {
+            Some(0) => Phase::Head,
+            Some(n) => Phase::Fixed { remaining: n },
+            None => return HeadVerdict::Violation("invalid Content-Length"),
+        },
+        (None, false) => {
+            if request.version != Some(1) {
+                return HeadVerdict::Violation("Transfer-Encoding is not allowed in HTTP/1.0");
+            }
+            let last = transfer_encoding
+                .iter()
+                .flat_map(|v| v.split(|&b| b == b','))
+                .map(|c| c.trim_ascii())
+                .filter(|c| !c.is_empty())
+                .next_back();
+            match last {
+                Some(coding) if coding.eq_ignore_ascii_case(b"chunked") => new_chunk_size(),
+                _ => return HeadVerdict::Violation("Transfer-Encoding must end with chunked"),
+            }
+        }
+        (None, true) => Phase::Head,
+    };
+    // After an upgrade or CONNECT the bytes may stop being HTTP; hyper takes it from here.
+    HeadVerdict::Next(if upgrade { Phase::Off } else { next })
+}
+
+/// A Content-Length value: 1 to 19 ASCII digits, nothing else.
+fn parse_content_length(value: &[u8]) -> Option<u64> {
+    let value = value.trim_ascii();
+    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for FramingGuard<T> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if this.rejection.is_some() {
+                return Poll::Ready(Ok(())); // end-of-stream just before the refused head
+            }
+            if !this.out.is_empty() {
+                let n = this.out.len().min(buf.remaining());
+                buf.put_slice(&this.out[..n]);
+                this.out.drain(..n);
+                if this.out.is_empty() {
+                    this.out = Vec::new(); // give the memory back while idle
+                }
+                return Poll::Ready(Ok(()));
+            }
+            if this.held.is_empty() {
+                // Common case: read straight into hyper's buffer and scan in place.
+                let before = buf.filled().len();
+                std::task::ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+                let after = buf.filled().len();
+                if after == before || this.phase == Phase::Off {
+                    return Poll::Ready(Ok(()));
+                }
+                let deliver = this.scan(&buf.filled()[before..after]);
+                buf.set_filled(before + deliver);
+                if deliver > 0 {
+                    return Poll::Ready(Ok(()));
+                }
+                // Everything read so far is an incomplete head (now held) or was refused.
+                continue;
+            }
+            // A head arrived in pieces: reassemble it, then scan it from its start, within the
+            // head timeout.
+            let timeout = this.head_timeout;
+            let deadline = this.head_deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+            let mut scratch = [0u8; 8192];
+            let mut piece = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut piece) {
+                Poll::Pending => {
+                    if deadline.as_mut().poll(cx).is_ready() {
+                        let reason = format!("request head not received within {} s", timeout.as_secs());
+                        this.refuse("408 Request Timeout", "request timeout", &reason);
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+                Poll::Ready(result) => result?,
+            }
+            if piece.filled().is_empty() {
+                this.held = Vec::new(); // the client gave up mid-head
+                return Poll::Ready(Ok(()));
+            }
+            let mut combined = std::mem::take(&mut this.held);
+            combined.extend_from_slice(piece.filled());
+            let deliver = this.scan(&combined);
+            combined.truncate(deliver);
+            this.out = combined;
+            if this.held.is_empty() {
+                this.head_deadline = None;
+            }
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for FramingGuard<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    /// hyper shuts the connection down once it has answered everything before the refused
+    /// head; that is when the 400 goes out.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if let Some(rejection) = &mut this.rejection {
+            while rejection.written < rejection.response.len() {
+                let n = std::task::ready!(
+                    Pin::new(&mut this.inner).poll_write(cx, &rejection.response[rejection.written..])
+                )?;
+                if n == 0 {
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                rejection.written += n;
+            }
+            std::task::ready!(Pin::new(&mut this.inner).poll_flush(cx))?;
+        }
+        Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard() -> FramingGuard<()> {
+        FramingGuard::new((), 65_536, 100, Duration::from_secs(30))
+    }
+
+    /// Feeds `chunks` as successive reads; returns the delivered bytes and the rejection reason.
+    fn run(chunks: &[&[u8]]) -> (Vec<u8>, Option<String>) {
+        let mut g = guard();
+        let mut delivered = Vec::new();
+        for chunk in chunks {
+            if g.rejection.is_some() {
+                break;
+            }
+            if g.held.is_empty() {
+                let n = g.scan(chunk);
+                delivered.extend_from_slice(&chunk[..n]);
+            } else {
+                let mut combined = std::mem::take(&mut g.held);
+                combined.extend_from_slice(chunk);
+                let n = g.scan(&combined);
+                delivered.extend_from_slice(&combined[..n]);
+            }
+        }
+        let reason = g.rejection.map(|r| String::from_utf8(r.response).unwrap());
+        (delivered, reason)
+    }
+
+    const GOOD: &[u8] = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
+    const CHUNKED: &[u8] = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: v\r\n\r\n";
+
+    #[test]
+    fn passes_well_framed_pipelines_in_any_split() {
+        let stream = [GOOD, CHUNKED, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"].concat();
+        for split in 1..stream.len() {
+            let (delivered, reason) = run(&[&stream[..split], &stream[split..]]);
+            assert_eq!(reason, None, "split at {split}");
+            assert_eq!(delivered, stream, "split at {split}");
+        }
+        let bytewise: Vec<&[u8]> = stream.chunks(1).collect();
+        assert_eq!(run(&bytewise), (stream.clone(), None));
+    }
+
+    #[test]
+    fn refuses_cl_with_te_in_either_order_and_delivers_nothing_of_it() {
+        for head in [
+            &b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+        ] {
+            let stream = [GOOD, head, b"0\r\n\r\n"].concat();
+            let (delivered, reason) = run(&[&stream]);
+            assert_eq!(delivered, GOOD, "only the request before the bad head goes through");
+            assert!(reason.unwrap().contains("both Content-Length and Transfer-Encoding"));
+        }
+    }
+
+    #[test]
+    fn refuses_duplicate_and_invalid_lengths() {
+        for (head, why) in [
+            (&b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc"[..], "more than one"),
+            (b"POST / HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\nabc", "invalid Content-Length"),
+            (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "invalid Content-Length"),
+            (b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc", "invalid Content-Length"),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "must end with chunked"),
+            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.0"),
+        ] {
+            let (delivered, reason) = run(&[head]);
+            assert!(delivered.is_empty(), "{why}");
+            assert!(reason.as_deref().unwrap_or("").contains(why), "{why}: {reason:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_bad_chunk_size_lines() {
+        for (body, why) in [
+            (&b"zz\r\n"[..], "invalid chunk size"),
+            (b"\r\n", "invalid chunk size"),
+            (b"3 x\r\nabc\r\n", "invalid chunk size"),
+            (b"12345678901234567\r\n", "too large"),
+            (b"3\nabc\r\n0\r\n\r\n", "invalid chunk size"),
+            (b"3\r\nabcX\r\n", "not followed by CRLF"),
+        ] {
+            let head = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let stream = [&head[..], body].concat();
+            let (delivered, reason) = run(&[&stream]);
+            assert!(delivered.len() < stream.len(), "{why}");
+            assert!(reason.as_deref().unwrap_or("").contains(why), "{why}: {reason:?}");
+        }
+    }
+
+    #[test]
+    fn stands_down_for_upgrades_and_h2_preface() {
+        let upgrade = b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n\x81\x05hello-not-http";
+        assert_eq!(run(&[upgrade]), (upgrade.to_vec(), None));
+        let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00";
+        assert_eq!(run(&[preface]), (preface.to_vec(), None));
+    }
+
+    #[test]
+    fn holds_incomplete_heads_back() {
+        let mut g = guard();
+        let part = b"GET / HTTP/1.1\r\nHost: a\r\n";
+        assert_eq!(g.scan(part), 0);
+        assert_eq!(g.held, part);
+    }
+}

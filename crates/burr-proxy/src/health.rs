@@ -1,0 +1,130 @@
+//! Active health checks: one task per checked target probes it every interval (TCP connect, or
+//! `GET path` over HTTP/HTTPS expecting 200) and flips its health after the configured number of
+//! consecutive successes or failures, with the Classic ELB semantics.
+
+use crate::runtime::{Health, Runtime, TargetShared};
+use burr_model::{HealthCheck, HealthCheckProtocol, TargetId};
+use http_body_util::Empty;
+use hyper_util::rt::TokioIo;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+pub struct HealthSupervisor {
+    handle: Handle,
+    checks: Mutex<HashMap<TargetId, (HealthCheck, JoinHandle<()>)>>,
+}
+
+impl HealthSupervisor {
+    pub fn new(handle: Handle) -> Self {
+        Self {
+            handle,
+            checks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Starts, restarts or stops checks so they match `runtime`.
+    pub fn reconcile(&self, runtime: &Runtime) {
+        let mut checks = self.checks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut wanted = HashMap::new();
+        for (pool, target) in runtime.targets() {
+            let config = &pool.spec.health_check;
+            if config.enabled {
+                wanted.insert(target.shared.id, (config.clone(), target.shared.clone()));
+            } else {
+                target.shared.set_health(Health::Unknown);
+            }
+        }
+        checks.retain(|id, (config, task)| {
+            let keep = wanted.get(id).is_some_and(|(c, _)| c == config);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for (id, (config, target)) in wanted {
+            if checks.contains_key(&id) {
+                continue;
+            }
+            let task = self.handle.spawn(check_forever(target, config.clone()));
+            checks.insert(id, (config, task));
+        }
+    }
+}
+
+async fn check_forever(target: Arc<TargetShared>, config: HealthCheck) {
+    let mut successes = 0u32;
+    let mut failures = 0u32;
+    let interval = Duration::from_secs(u64::from(config.interval_secs));
+    loop {
+        let ok = probe(&target, &config).await;
+        if ok {
+            successes += 1;
+            failures = 0;
+            if successes >= config.healthy_threshold && target.health() != Health::Healthy {
+                tracing::info!(target = %target.address, pool = %target.pool, "target is healthy");
+                target.set_health(Health::Healthy);
+            }
+        } else {
+            failures += 1;
+            successes = 0;
+            if failures >= config.unhealthy_threshold && target.health() != Health::Unhealthy {
+                tracing::warn!(target = %target.address, pool = %target.pool, "target is unhealthy");
+                target.set_health(Health::Unhealthy);
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// One probe, bounded by the check's timeout.
+async fn probe(target: &TargetShared, config: &HealthCheck) -> bool {
+    let address = match config.port {
+        Some(port) => target.address.with_port(port),
+        None => target.address.clone(),
+    };
+    let timeout = Duration::from_secs(u64::from(config.timeout_secs));
+    let attempt = async {
+        let stream = crate::upstream::open_tcp(&address).await.ok()?;
+        match config.protocol {
+            HealthCheckProtocol::Tcp => Some(true),
+            HealthCheckProtocol::Http => Some(http_get_ok(stream, &address.to_string(), &config.path).await),
+            HealthCheckProtocol::Https => {
+                let tls = crate::tls::insecure_client_connector();
+                let server_name = rustls::pki_types::ServerName::try_from(host_of(&address)).ok()?;
+                let stream = tls.connect(server_name, stream).await.ok()?;
+                Some(http_get_ok(stream, &address.to_string(), &config.path).await)
+            }
+        }
+    };
+    matches!(tokio::time::timeout(timeout, attempt).await, Ok(Some(true)))
+}
+
+fn host_of(address: &burr_model::TargetAddress) -> String {
+    match address {
+        burr_model::TargetAddress::Ip(sock) => sock.ip().to_string(),
+        burr_model::TargetAddress::Host { host, .. } => host.clone(),
+    }
+}
+
+/// `GET path` answered with 200 (only 200 counts, as on ELB).
+async fn http_get_ok<S>(stream: S, host: &str, path: &str) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await else {
+        return false;
+    };
+    tokio::spawn(conn);
+    let Ok(request) = http::Request::get(path)
+        .header(http::header::HOST, host)
+        .header(http::header::USER_AGENT, "burr-health-check")
+        .header(http::header::CONNECTION, "close")
+        .body(Empty::<bytes::Bytes>::new())
+    else {
+        return false;
+    };
+    matches!(sender.send_request(request).await, Ok(r) if r.status() == http::StatusCode::OK)
+}

@@ -1,0 +1,214 @@
+//! Forwarding one request: choose a target with the pool's algorithm, get a connection (retrying
+//! other targets when connecting fails), send the rewritten request, and turn the answer or the
+//! failure into the client's response.
+
+use super::body::ProxyBody;
+use super::headers;
+use super::upgrade;
+use crate::runtime::{ListenerRuntime, PoolRuntime};
+use crate::upstream::{self, Lease};
+use burr_affinity::balance::{PickInput, hash_ip};
+use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
+use hyper::body::Incoming;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// What went wrong, and so what the client is told. The details are for logs only.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// No target may take a request: 503.
+    #[error("no target may take the request")]
+    NoTarget,
+    /// Every attempt to connect failed: 502.
+    #[error("{tried} connect attempts failed, the last: {last}")]
+    ConnectFailed { tried: usize, last: String },
+    /// The target did not answer in time: 504.
+    #[error("no response head within {0} s")]
+    Timeout(u32),
+    /// The target broke the exchange: 502.
+    #[error("target error: {0}")]
+    Upstream(String),
+    /// The client's own request body was malformed: 400, and the connection closes.
+    #[error("client request body error: {0}")]
+    ClientBody(String),
+}
+
+impl ProxyError {
+    pub fn into_response(self, pool: &str) -> Response<ProxyBody> {
+        // Bodies are deliberately vague about targets: no address leaves the proxy.
+        let (status, text) = match self {
+            Self::NoTarget => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("service unavailable: no healthy target in pool \"{pool}\"\n"),
+            ),
+            Self::ConnectFailed { tried, .. } => (
+                StatusCode::BAD_GATEWAY,
+                format!("bad gateway: could not connect to a target of pool \"{pool}\" ({tried} tried)\n"),
+            ),
+            Self::Timeout(secs) => (
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("gateway timeout: the target did not answer within {secs} s\n"),
+            ),
+            Self::Upstream(_) => (
+                StatusCode::BAD_GATEWAY,
+                "bad gateway: the target closed or broke the connection\n".to_string(),
+            ),
+            Self::ClientBody(_) => (
+                StatusCode::BAD_REQUEST,
+                "bad request: malformed request body\n".to_string(),
+            ),
+        };
+        let close = status == StatusCode::BAD_REQUEST;
+        let mut response = Response::new(ProxyBody::text(text));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        if close {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
+    }
+}
+
+/// The outcome worth logging besides the status: which target answered.
+pub struct Forwarded {
+    pub response: Response<ProxyBody>,
+    pub target: Option<String>,
+}
+
+/// Rewrites the request for the target: origin-form URI, HTTP/1.1, `Host` kept (or taken from
+/// the HTTP/2 authority), hop-by-hop headers dropped, `X-Forwarded-*` added.
+fn prepare(req: &mut Request<Incoming>, client: SocketAddr, listener: &ListenerRuntime, upgrading: bool) {
+    let https = listener.tls.is_some();
+    if !req.headers().contains_key(header::HOST) {
+        if let Some(host) = req.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
+            req.headers_mut().insert(header::HOST, host);
+        }
+    }
+    if req.uri().scheme().is_some() || req.uri().authority().is_some() {
+        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        if let Ok(uri) = Uri::try_from(path) {
+            *req.uri_mut() = uri;
+        }
+    }
+    if req.version() == Version::HTTP_2 {
+        headers::join_cookies(req.headers_mut());
+    }
+    *req.version_mut() = Version::HTTP_11;
+    let h = req.headers_mut();
+    headers::strip_hop_by_hop(h, upgrading);
+    headers::add_forwarded(h, client.ip(), https, listener.key.port);
+}
+
+/// Chooses a target not yet tried for this request.
+fn pick(pool: &PoolRuntime, tried: &[bool], client_hash: u64) -> Option<usize> {
+    let eligible = |i: usize| !tried[i] && pool.targets[i].shared.is_available();
+    let load = |i: usize| {
+        let stats = &pool.targets[i].shared.stats;
+        match pool.spec.algorithm {
+            burr_model::Algorithm::LeastOutstandingRequests => stats.load_in_flight(),
+            _ => stats.load_connections(),
+        }
+    };
+    pool.picker.pick(&PickInput {
+        client_hash,
+        random: rand::random(),
+        eligible: &eligible,
+        load: &load,
+    })
+}
+
+/// Forwards `req` to a target of the listener's pool.
+pub async fn forward(
+    mut req: Request<Incoming>,
+    client: SocketAddr,
+    listener: &ListenerRuntime,
+) -> Result<Forwarded, ProxyError> {
+    let pool = &listener.pool;
+    let upgrading = req.version() == Version::HTTP_11 && headers::wants_upgrade(req.headers());
+    let client_upgrade = upgrading.then(|| hyper::upgrade::on(&mut req));
+    prepare(&mut req, client, listener, upgrading);
+
+    let settings = &pool.spec.upstream;
+    let client_hash = if pool.spec.algorithm == burr_model::Algorithm::SourceIpHash {
+        hash_ip(client.ip())
+    } else {
+        0
+    };
+    let mut tried = vec![false; pool.targets.len()];
+    let mut failed_connects = 0usize;
+    let mut last_error = String::new();
+    loop {
+        let Some(index) = pick(pool, &tried, client_hash) else {
+            return Err(if failed_connects == 0 {
+                pool.stats.no_target.fetch_add(1, Ordering::Relaxed);
+                ProxyError::NoTarget
+            } else {
+                ProxyError::ConnectFailed { tried: failed_connects, last: last_error }
+            });
+        };
+        let target = &pool.targets[index].shared;
+        target.stats.selections.fetch_add(1, Ordering::Relaxed);
+        let mut checkout = match upstream::checkout(target, settings.connect_timeout_ms).await {
+            Ok(c) => c,
+            Err(e) => {
+                // The request has not been touched yet, so any request may go to another target.
+                tracing::debug!(target = %target.address, error = %e, "connect failed");
+                target.mark_connect_failure();
+                target.stats.connect_failures.fetch_add(1, Ordering::Relaxed);
+                pool.stats.connect_failures.fetch_add(1, Ordering::Relaxed);
+                tried[index] = true;
+                failed_connects += 1;
+                last_error = e.to_string();
+                if failed_connects > settings.retries as usize {
+                    return Err(ProxyError::ConnectFailed { tried: failed_connects, last: last_error });
+                }
+                continue;
+            }
+        };
+        target.mark_connect_success();
+        let mut lease = Lease::new(target.clone());
+        let timeout = Duration::from_secs(u64::from(settings.response_timeout_secs));
+        let sent = tokio::time::timeout(timeout, checkout.sender.try_send_request(req)).await;
+        let response = match sent {
+            Err(_) => {
+                pool.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                return Err(ProxyError::Timeout(settings.response_timeout_secs));
+            }
+            Ok(Ok(response)) => response,
+            Ok(Err(mut e)) => match e.take_message() {
+                // The pooled connection was closed by the target before the request left: the
+                // request is intact, send it again on a fresh connection.
+                Some(returned) if checkout.reused => {
+                    req = returned;
+                    continue;
+                }
+                _ => {
+                    let error = e.into_error();
+                    return Err(if error.is_user() {
+                        ProxyError::ClientBody(error.to_string())
+                    } else {
+                        ProxyError::Upstream(error.to_string())
+                    });
+                }
+            },
+        };
+        let target_name = Some(target.address.to_string());
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            if let Some(client_upgrade) = client_upgrade {
+                return Ok(Forwarded {
+                    response: upgrade::relay(response, client_upgrade, lease),
+                    target: target_name,
+                });
+            }
+        }
+        lease.hold(checkout.sender);
+        let (mut parts, body) = response.into_parts();
+        headers::strip_hop_by_hop(&mut parts.headers, false);
+        return Ok(Forwarded {
+            response: Response::from_parts(parts, ProxyBody::upstream(body, lease)),
+            target: target_name,
+        });
+    }
+}

@@ -1,0 +1,240 @@
+//! The data plane's front: binds listeners on every worker, swaps compiled runtimes in, and keeps
+//! established connections alive across configuration changes.
+//!
+//! A change is applied in two steps so that nothing is half-applied: [`DataPlane::prepare`]
+//! compiles the new state and binds every new listening socket (failing as a whole, leaving the
+//! running configuration untouched), and [`DataPlane::commit`] swaps it in. Existing listeners get
+//! the new configuration through their [`ListenerSlot`]; removed ones stop accepting, while their
+//! open connections run to completion.
+
+use crate::access_log::AccessLog;
+use crate::health::HealthSupervisor;
+use crate::runtime::{CompileError, ListenerKey, ListenerRuntime, Runtime};
+use crate::workers::Workers;
+use arc_swap::ArcSwap;
+use burr_model::State;
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// Accept backlog of each listening socket.
+const BACKLOG: i32 = 4096;
+
+/// Start-up settings of the data plane.
+#[derive(Clone)]
+pub struct DataPlaneOptions {
+    /// Worker threads (at least one).
+    pub workers: usize,
+    /// When set, every listener binds this address instead of its balancer's.
+    pub listen_host: Option<IpAddr>,
+    pub access_log: Option<AccessLog>,
+}
+
+/// The current configuration of one listener, replaced in place on every change so open
+/// connections serve their next request with the new settings.
+pub struct ListenerSlot {
+    current: ArcSwap<ListenerRuntime>,
+}
+
+impl ListenerSlot {
+    pub fn current(&self) -> Arc<ListenerRuntime> {
+        self.current.load_full()
+    }
+}
+
+/// Why a configuration could not be put in service.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error("balancer \"{balancer}\" listener {port}: cannot listen on {address}: {cause}")]
+    Bind {
+        balancer: String,
+        port: u16,
+        address: SocketAddr,
+        cause: io::Error,
+    },
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+}
+
+/// A listener that is accepting: its slot and the stop signals of its accept loops.
+struct Bound {
+    slot: Arc<ListenerSlot>,
+    address: SocketAddr,
+    _stops: Vec<oneshot::Sender<()>>,
+}
+
+/// A compiled configuration with its new sockets bound, ready to commit.
+pub struct Prepared {
+    runtime: Runtime,
+    sockets: HashMap<ListenerKey, Vec<std::net::TcpListener>>,
+}
+
+impl Prepared {
+    /// Records the store generation this configuration was persisted as.
+    pub fn set_generation(&mut self, generation: u64) {
+        self.runtime.generation = generation;
+    }
+}
+
+pub struct DataPlane {
+    options: DataPlaneOptions,
+    workers: Workers,
+    runtime: ArcSwap<Runtime>,
+    bound: Mutex<HashMap<ListenerKey, Bound>>,
+    health: HealthSupervisor,
+}
+
+impl DataPlane {
+    /// Starts the worker threads. Must be called within a tokio runtime, which runs health checks.
+    pub fn start(options: DataPlaneOptions) -> io::Result<Arc<Self>> {
+        crate::clock::start();
+        let workers = Workers::start(options.workers)?;
+        Ok(Arc::new(Self {
+            options,
+            workers,
+            runtime: ArcSwap::from_pointee(Runtime::default()),
+            bound: Mutex::new(HashMap::new()),
+            health: HealthSupervisor::new(tokio::runtime::Handle::current()),
+        }))
+    }
+
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.runtime.load_full()
+    }
+
+    /// Compiles `state` and binds the sockets of listeners that are not yet listening.
+    pub fn prepare(&self, state: &State, generation: u64) -> Result<Prepared, Vec<BindError>> {
+        let previous = self.runtime.load();
+        let runtime = Runtime::compile(state, generation, &previous, self.options.listen_host, self.workers.count())
+            .map_err(|errors| errors.into_iter().map(BindError::from).collect::<Vec<_>>())?;
+        let bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sockets = HashMap::new();
+        let mut errors = Vec::new();
+        for (key, listener) in &runtime.listeners {
+            if bound.get(key).is_some_and(|b| b.address == listener.bind) {
+                continue;
+            }
+            match bind_all(listener.bind, self.workers.count()) {
+                Ok(s) => {
+                    sockets.insert(key.clone(), s);
+                }
+                Err(cause) => errors.push(BindError::Bind {
+                    balancer: key.balancer.clone(),
+                    port: key.port,
+                    address: listener.bind,
+                    cause,
+                }),
+            }
+        }
+        if errors.is_empty() { Ok(Prepared { runtime, sockets }) } else { Err(errors) }
+    }
+
+    /// Puts a prepared configuration in service.
+    pub fn commit(&self, prepared: Prepared) {
+        let Prepared { runtime, mut sockets } = prepared;
+        let mut bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
+        bound.retain(|key, b| {
+            runtime.listeners.get(key).is_some_and(|l| l.bind == b.address && !sockets.contains_key(key))
+        });
+        for (key, listener) in &runtime.listeners {
+            if let Some(existing) = bound.get(key) {
+                existing.slot.current.store(listener.clone());
+                continue;
+            }
+            let Some(per_worker) = sockets.remove(key) else { continue };
+            let slot = Arc::new(ListenerSlot {
+                current: ArcSwap::new(listener.clone()),
+            });
+            let mut stops = Vec::new();
+            for (socket, handle) in per_worker.into_iter().zip(self.workers.handles()) {
+                let (stop, stopped) = oneshot::channel();
+                stops.push(stop);
+                handle.spawn(accept_loop(socket, slot.clone(), stopped, self.options.access_log.clone()));
+            }
+            tracing::info!(listener = %key, address = %listener.bind, protocol = %listener.spec.protocol, "listening");
+            bound.insert(
+                key.clone(),
+                Bound {
+                    slot,
+                    address: listener.bind,
+                    _stops: stops,
+                },
+            );
+        }
+        drop(bound);
+        let runtime = Arc::new(runtime);
+        self.health.reconcile(&runtime);
+        self.runtime.store(runtime);
+    }
+
+    /// Addresses currently accepting connections, by listener.
+    pub fn bound_addresses(&self) -> Vec<(ListenerKey, SocketAddr)> {
+        let bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = bound.iter().map(|(k, b)| (k.clone(), b.address)).collect();
+        out.sort();
+        out
+    }
+
+    /// Prometheus text for everything the data plane counts.
+    pub fn render_metrics(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        crate::metrics::render(&self.runtime.load(), &mut out);
+        out
+    }
+}
+
+/// Binds one socket per worker (with `SO_REUSEPORT` when there are several).
+fn bind_all(address: SocketAddr, workers: usize) -> io::Result<Vec<std::net::TcpListener>> {
+    (0..workers.max(1))
+        .map(|_| {
+            let socket = socket2::Socket::new(
+                socket2::Domain::for_address(address),
+                socket2::Type::STREAM,
+                Some(socket2::Protocol::TCP),
+            )?;
+            socket.set_reuse_address(true)?;
+            if workers > 1 {
+                socket.set_reuse_port(true)?;
+            }
+            socket.set_nonblocking(true)?;
+            socket.bind(&address.into())?;
+            socket.listen(BACKLOG)?;
+            Ok(socket.into())
+        })
+        .collect()
+}
+
+async fn accept_loop(
+    socket: std::net::TcpListener,
+    slot: Arc<ListenerSlot>,
+    mut stop: oneshot::Receiver<()>,
+    access_log: Option<AccessLog>,
+) {
+    let listener = match TcpListener::from_std(socket) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot register listening socket");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, client)) => {
+                    tokio::spawn(crate::http::serve(stream, client, slot.clone(), access_log.clone()));
+                }
+                Err(e) => {
+                    // Out of descriptors or a connection reset before accept: back off briefly
+                    // instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Counters kept on the request path and their Prometheus text exposition.
+//!
+//! Counters are plain atomics owned by the runtime objects they describe (listener, pool,
+//! target), so counting costs one relaxed atomic add and needs no registry lookup or lock. The
+//! exposition walks the current [`Runtime`] at scrape time. The text format is written here
+//! (about sixty lines) rather than through a metrics crate because every such crate would either
+//! put a map lookup on the request path or need these same walkers as custom collectors.
+
+use crate::runtime::{Health, Runtime};
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Per listener: requests and responses by status class.
+#[derive(Default)]
+pub struct ListenerStats {
+    pub requests: AtomicU64,
+    /// Index 0 = 1xx … 4 = 5xx.
+    pub responses: [AtomicU64; 5],
+}
+
+impl ListenerStats {
+    pub fn count_response(&self, status: u16) {
+        let class = (status / 100).clamp(1, 5) as usize - 1;
+        self.responses[class].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Per pool: selections that found no target, and connect failures.
+#[derive(Default)]
+pub struct PoolStats {
+    pub no_target: AtomicU64,
+    pub connect_failures: AtomicU64,
+    pub timeouts: AtomicU64,
+}
+
+/// Per target: live connection and request gauges, selections, failures.
+#[derive(Default)]
+pub struct TargetStats {
+    /// Open upstream connections (in use or idle in the keep-alive pool).
+    pub connections: AtomicI64,
+    /// Requests sent and not yet answered in full.
+    pub in_flight: AtomicI64,
+    /// Times the algorithm chose this target.
+    pub selections: AtomicU64,
+    pub connect_failures: AtomicU64,
+}
+
+impl TargetStats {
+    pub fn load_connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    pub fn load_in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed).max(0) as u64
+    }
+}
+
+/// Escapes a label value per the Prometheus text format.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Writes every metric of `runtime` in the Prometheus text format.
+pub fn render(runtime: &Runtime, out: &mut String) {
+    let mut listeners: Vec<_> = runtime.listeners.values().collect();
+    listeners.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut pools: Vec<_> = runtime.pools.values().collect();
+    pools.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
+
+    header(out, "burr_requests_total", "counter", "Requests received, by listener.");
+    for l in &listeners {
+        let _ = writeln!(
+            out,
+            "burr_requests_total{{balancer=\"{}\",port=\"{}\"}} {}",
+            label(&l.key.balancer),
+            l.key.port,
+            l.stats.requests.load(Ordering::Relaxed)
+        );
+    }
+    header(out, "burr_responses_total", "counter", "Responses sent, by listener and status class.");
+    for l in &listeners {
+        for (i, count) in l.stats.responses.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "burr_responses_total{{balancer=\"{}\",port=\"{}\",class=\"{}xx\"}} {}",
+                label(&l.key.balancer),
+                l.key.port,
+                i + 1,
+                count.load(Ordering::Relaxed)
+            );
+        }
+    }
+    header(out, "burr_pool_failures_total", "counter", "Requests a pool could not serve, by reason.");
+    for p in &pools {
+        for (reason, count) in [
+            ("no_target", &p.stats.no_target),
+            ("connect_failed", &p.stats.connect_failures),
+            ("timeout", &p.stats.timeouts),
+        ] {
+            let _ = writeln!(
+                out,
+                "burr_pool_failures_total{{pool=\"{}\",reason=\"{reason}\"}} {}",
+                label(&p.spec.name),
+                count.load(Ordering::Relaxed)
+            );
+        }
+    }
+    type Gauge = fn(&crate::runtime::TargetShared) -> i64;
+    let target_metrics: [(&str, &str, &str, Gauge); 5] = [
+        ("burr_target_active_connections", "gauge", "Open upstream connections to the target.", |t| t.stats.connections.load(Ordering::Relaxed)),
+        ("burr_target_in_flight_requests", "gauge", "Requests sent to the target and not yet answered in full.", |t| t.stats.in_flight.load(Ordering::Relaxed)),
+        ("burr_target_healthy", "gauge", "1 if the target may receive new requests, else 0.", |t| i64::from(t.is_available())),
+        ("burr_selections_total", "counter", "Times the pool's algorithm chose the target.", |t| t.stats.selections.load(Ordering::Relaxed) as i64),
+        ("burr_target_connect_failures_total", "counter", "Failed connection attempts to the target.", |t| t.stats.connect_failures.load(Ordering::Relaxed) as i64),
+    ];
+    for (name, kind, help, value) in target_metrics {
+        header(out, name, kind, help);
+        for p in &pools {
+            for t in &p.targets {
+                let _ = writeln!(
+                    out,
+                    "{name}{{pool=\"{}\",target=\"{}\"}} {}",
+                    label(&p.spec.name),
+                    label(&t.shared.address.to_string()),
+                    value(&t.shared)
+                );
+            }
+        }
+    }
+    header(out, "burr_target_health_state", "gauge", "Active health-check state: 0 unknown, 1 healthy, 2 unhealthy.");
+    for p in &pools {
+        for t in &p.targets {
+            let state = match t.shared.health() {
+                Health::Unknown => 0,
+                Health::Healthy => 1,
+                Health::Unhealthy => 2,
+            };
+            let _ = writeln!(
+                out,
+                "burr_target_health_state{{pool=\"{}\",target=\"{}\"}} {state}",
+                label(&p.spec.name),
+                label(&t.shared.address.to_string()),
+            );
+        }
+    }
+    header(out, "burr_config_generation", "gauge", "Generation of the configuration being served.");
+    let _ = writeln!(out, "burr_config_generation {}", runtime.generation);
+}

@@ -1,0 +1,265 @@
+//! The compiled, immutable view of the configuration that requests read: listeners with their
+//! pool, pools with their picker, targets with their live counters.
+//!
+//! A [`Runtime`] is rebuilt from every new [`State`] snapshot and swapped in whole. Live counters,
+//! health and idle upstream connections live in [`TargetShared`] / [`PoolShared`] /
+//! [`ListenerStats`], which are carried over by identity from one runtime to the next, so a
+//! configuration change neither resets metrics nor drops pooled connections.
+
+use crate::metrics::{ListenerStats, PoolStats, TargetStats};
+use crate::upstream::IdleConnections;
+use burr_affinity::balance::{Candidate, Picker};
+use burr_model::{Balancer, Listener, Pool, Protocol, State, TargetAddress, TargetId};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+/// Identity of a listener across snapshots: its balancer and port.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ListenerKey {
+    pub balancer: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for ListenerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.balancer, self.port)
+    }
+}
+
+/// Health as seen by the active checker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Health {
+    /// Not yet checked (or checks disabled): eligible.
+    Unknown = 0,
+    Healthy = 1,
+    Unhealthy = 2,
+}
+
+/// How long a target that refused a connection is skipped for new requests (like nginx's
+/// `fail_timeout`), independent of active health checks, so a dead target costs one failed connect
+/// per window rather than one per request.
+pub const PASSIVE_DOWN_MS: u64 = 10_000;
+
+/// Everything about a target that outlives a configuration snapshot.
+pub struct TargetShared {
+    pub id: TargetId,
+    pub pool: String,
+    pub address: TargetAddress,
+    pub stats: TargetStats,
+    health: AtomicU8,
+    /// Coarse-clock millisecond until which the target is skipped after a connect failure.
+    passive_down_until_ms: AtomicU64,
+    /// Idle keep-alive connections to this target, one list per worker thread.
+    pub idle: IdleConnections,
+}
+
+impl TargetShared {
+    fn new(id: TargetId, pool: &str, address: TargetAddress, workers: usize) -> Self {
+        Self {
+            id,
+            pool: pool.to_string(),
+            address,
+            stats: TargetStats::default(),
+            health: AtomicU8::new(Health::Unknown as u8),
+            passive_down_until_ms: AtomicU64::new(0),
+            idle: IdleConnections::new(workers),
+        }
+    }
+
+    pub fn health(&self) -> Health {
+        match self.health.load(Ordering::Relaxed) {
+            1 => Health::Healthy,
+            2 => Health::Unhealthy,
+            _ => Health::Unknown,
+        }
+    }
+
+    pub fn set_health(&self, health: Health) {
+        self.health.store(health as u8, Ordering::Relaxed);
+    }
+
+    /// A connect to this target just failed: skip it for [`PASSIVE_DOWN_MS`].
+    pub fn mark_connect_failure(&self) {
+        self.passive_down_until_ms
+            .store(crate::clock::now_ms() + PASSIVE_DOWN_MS, Ordering::Relaxed);
+    }
+
+    /// A connect succeeded: clear any passive mark at once.
+    pub fn mark_connect_success(&self) {
+        if self.passive_down_until_ms.load(Ordering::Relaxed) != 0 {
+            self.passive_down_until_ms.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// May this target receive a new request now?
+    pub fn is_available(&self) -> bool {
+        self.health() != Health::Unhealthy
+            && self.passive_down_until_ms.load(Ordering::Relaxed) <= crate::clock::now_ms()
+    }
+}
+
+/// A target as one snapshot sees it: the shared part plus this snapshot's weight.
+pub struct TargetRuntime {
+    pub shared: Arc<TargetShared>,
+    pub weight: u32,
+}
+
+/// A pool compiled for request time.
+pub struct PoolRuntime {
+    pub spec: Pool,
+    pub targets: Vec<TargetRuntime>,
+    pub picker: Picker,
+    pub stats: Arc<PoolStats>,
+}
+
+/// A listener compiled for request time.
+pub struct ListenerRuntime {
+    pub key: ListenerKey,
+    pub bind: SocketAddr,
+    pub spec: Listener,
+    pub pool: Arc<PoolRuntime>,
+    pub stats: Arc<ListenerStats>,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// One compiled snapshot.
+#[derive(Default)]
+pub struct Runtime {
+    pub generation: u64,
+    pub listeners: HashMap<ListenerKey, Arc<ListenerRuntime>>,
+    pub pools: HashMap<String, Arc<PoolRuntime>>,
+}
+
+/// Why a snapshot could not be compiled (I/O outside the model's reach, e.g. certificate files).
+#[derive(Debug, thiserror::Error)]
+#[error("balancer \"{balancer}\" listener {port}: {reason}")]
+pub struct CompileError {
+    pub balancer: String,
+    pub port: u16,
+    pub reason: String,
+}
+
+impl Runtime {
+    /// Compiles `state`, reusing the shared parts of `previous` by identity.
+    pub fn compile(
+        state: &State,
+        generation: u64,
+        previous: &Runtime,
+        listen_host: Option<IpAddr>,
+        workers: usize,
+    ) -> Result<Runtime, Vec<CompileError>> {
+        let pools: HashMap<String, Arc<PoolRuntime>> = state
+            .pools
+            .values()
+            .map(|pool| {
+                let compiled = compile_pool(pool, previous, workers);
+                (pool.name.clone(), Arc::new(compiled))
+            })
+            .collect();
+        let mut listeners = HashMap::new();
+        let mut errors = Vec::new();
+        for balancer in state.balancers.values() {
+            for listener in &balancer.listeners {
+                match compile_listener(balancer, listener, &pools, previous, listen_host) {
+                    Ok(l) => {
+                        listeners.insert(l.key.clone(), Arc::new(l));
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Runtime {
+            generation,
+            listeners,
+            pools,
+        })
+    }
+
+    /// Every target of every pool, for health checking and metrics.
+    pub fn targets(&self) -> impl Iterator<Item = (&Arc<PoolRuntime>, &TargetRuntime)> {
+        self.pools
+            .values()
+            .flat_map(|p| p.targets.iter().map(move |t| (p, t)))
+    }
+}
+
+fn compile_pool(pool: &Pool, previous: &Runtime, workers: usize) -> PoolRuntime {
+    let old = previous.pools.get(&pool.name);
+    let targets: Vec<TargetRuntime> = pool
+        .targets
+        .iter()
+        .map(|t| {
+            let id = pool.target_id(&t.address);
+            let shared = old
+                .and_then(|p| p.targets.iter().find(|o| o.shared.id == id))
+                .map(|o| o.shared.clone())
+                .unwrap_or_else(|| {
+                    Arc::new(TargetShared::new(id, &pool.name, t.address.clone(), workers))
+                });
+            TargetRuntime {
+                shared,
+                weight: t.weight,
+            }
+        })
+        .collect();
+    let candidates: Vec<Candidate> = targets
+        .iter()
+        .map(|t| Candidate {
+            id: t.shared.id,
+            weight: t.weight,
+        })
+        .collect();
+    PoolRuntime {
+        picker: Picker::new(pool.algorithm, &candidates),
+        targets,
+        stats: old.map(|p| p.stats.clone()).unwrap_or_default(),
+        spec: pool.clone(),
+    }
+}
+
+fn compile_listener(
+    balancer: &Balancer,
+    listener: &Listener,
+    pools: &HashMap<String, Arc<PoolRuntime>>,
+    previous: &Runtime,
+    listen_host: Option<IpAddr>,
+) -> Result<ListenerRuntime, CompileError> {
+    let key = ListenerKey {
+        balancer: balancer.name.clone(),
+        port: listener.port,
+    };
+    let fail = |reason: String| CompileError {
+        balancer: balancer.name.clone(),
+        port: listener.port,
+        reason,
+    };
+    let pool = pools
+        .get(&listener.pool)
+        .cloned()
+        .ok_or_else(|| fail(format!("pool \"{}\" does not exist", listener.pool)))?;
+    let tls = match (listener.protocol, &listener.tls) {
+        (Protocol::Https, Some(files)) => Some(crate::tls::server_config(files).map_err(fail)?),
+        _ => None,
+    };
+    let ip = listen_host
+        .or(balancer.address)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    Ok(ListenerRuntime {
+        stats: previous
+            .listeners
+            .get(&key)
+            .map(|l| l.stats.clone())
+            .unwrap_or_default(),
+        key,
+        bind: SocketAddr::new(ip, listener.port),
+        spec: listener.clone(),
+        pool,
+        tls,
+    })
+}

@@ -1,0 +1,277 @@
+//! The native front door: reads a TOML configuration file into model objects and reports every
+//! problem with the file and line it comes from.
+//!
+//! This module knows the file's shape (`[[balancer]]`, `[[balancer.listener]]`, `[[pool]]`) and
+//! how to point at a line; every rule about values belongs to `burr-model`, whose errors are
+//! mapped back onto the file here.
+
+use burr_model::{Balancer, FieldPath, PathSegment, Pool, State, ValidationError};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// The file's top level.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    balancer: Vec<Balancer>,
+    #[serde(default)]
+    pool: Vec<Pool>,
+}
+
+/// A problem in a configuration file, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file.display(), line, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// The objects a file declares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declared {
+    pub balancers: Vec<Balancer>,
+    pub pools: Vec<Pool>,
+}
+
+/// A file read and parsed, kept so later errors (from the store's validation of the merged state)
+/// can still be pointed at lines.
+pub struct ConfigSource {
+    pub path: PathBuf,
+    text: String,
+}
+
+impl ConfigSource {
+    pub fn read(path: &Path) -> Result<Self, Vec<ConfigError>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![ConfigError {
+                file: path.to_path_buf(),
+                line: None,
+                message: format!("cannot read the configuration file: {e}"),
+            }]
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            text,
+        })
+    }
+
+    /// Parses the file and checks everything that can be checked without the running state:
+    /// syntax, field names and types, duplicate names, every model rule, and TLS files.
+    pub fn load(&self, listen_host: Option<IpAddr>) -> Result<Declared, Vec<ConfigError>> {
+        let file: ConfigFile = toml::from_str(&self.text).map_err(|e| {
+            vec![ConfigError {
+                file: self.path.clone(),
+                line: e.span().map(|s| self.line_of(s.start)),
+                message: e.message().trim().to_string(),
+            }]
+        })?;
+        let mut declared = Declared {
+            balancers: file.balancer,
+            pools: file.pool,
+        };
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        for balancer in &mut declared.balancers {
+            for listener in &mut balancer.listeners {
+                if let Some(tls) = &mut listener.tls {
+                    tls.certificate = base.join(&tls.certificate);
+                    tls.private_key = base.join(&tls.private_key);
+                }
+            }
+        }
+        let mut errors = self.duplicate_names(&declared);
+        let state = State::default().with_file_objects(declared.balancers.clone(), declared.pools.clone());
+        if let Err(invalid) = state.validate(listen_host) {
+            errors.extend(self.locate_all(&invalid));
+        }
+        errors.extend(self.check_tls(&declared));
+        if errors.is_empty() { Ok(declared) } else { Err(errors) }
+    }
+
+    fn duplicate_names(&self, declared: &Declared) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let mut seen = HashSet::new();
+        for b in &declared.balancers {
+            if !seen.insert(b.name.as_str()) {
+                let path = FieldPath::root().with(PathSegment::Balancer(b.name.clone())).field("name");
+                errors.push(self.error_at(&path, format!("balancer name {:?} is declared twice", b.name)));
+            }
+        }
+        let mut seen = HashSet::new();
+        for p in &declared.pools {
+            if !seen.insert(p.name.as_str()) {
+                let path = FieldPath::root().with(PathSegment::Pool(p.name.clone())).field("name");
+                errors.push(self.error_at(&path, format!("pool name {:?} is declared twice", p.name)));
+            }
+        }
+        errors
+    }
+
+    fn check_tls(&self, declared: &Declared) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        for b in &declared.balancers {
+            for l in &b.listeners {
+                if let Some(files) = &l.tls {
+                    if let Err(reason) = burr_proxy::tls::server_config(files) {
+                        let path = b.path().with(PathSegment::Listener(l.port)).field("tls");
+                        errors.push(self.error_at(&path, format!("{path}: {reason}")));
+                    }
+                }
+            }
+        }
+        errors
+    }
+
+    /// Maps model validation errors onto this file.
+    pub fn locate_all(&self, errors: &[ValidationError]) -> Vec<ConfigError> {
+        errors.iter().map(|e| self.error_at(&e.path, e.to_string())).collect()
+    }
+
+    fn error_at(&self, path: &FieldPath, message: String) -> ConfigError {
+        ConfigError {
+            file: self.path.clone(),
+            line: self.span_of(path).map(|start| self.line_of(start)),
+            message,
+        }
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    /// Byte offset of the deepest part of `path` found in the document.
+    fn span_of(&self, path: &FieldPath) -> Option<usize> {
+        let doc = DeTable::parse(&self.text).ok()?;
+        let mut best = None;
+        let mut current: Option<&Spanned<DeValue>> = None;
+        let root = doc.get_ref();
+        for segment in &path.0 {
+            let table = match current {
+                None => Some(root),
+                Some(v) => v.get_ref().as_table(),
+            };
+            let next = match segment {
+                PathSegment::Balancer(name) => find_named(table, "balancer", "name", |v| v.as_str() == Some(name)),
+                PathSegment::Pool(name) => find_named(table, "pool", "name", |v| v.as_str() == Some(name)),
+                PathSegment::Listener(port) => find_named(table, "listener", "port", |v| {
+                    v.as_integer().is_some_and(|i| i.as_str() == port.to_string())
+                }),
+                PathSegment::Field(name) => table.and_then(|t| get(t, name)),
+                PathSegment::Index(i) => current.and_then(|v| v.get_ref().as_array()).and_then(|a| a.get(*i)),
+            };
+            match next {
+                Some(value) => {
+                    best = Some(value.span().start);
+                    current = Some(value);
+                }
+                None => break,
+            }
+        }
+        best
+    }
+}
+
+fn get<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a Spanned<DeValue<'i>>> {
+    table.iter().find(|(k, _)| k.get_ref().as_ref() == key).map(|(_, v)| v)
+}
+
+/// The element of array `array_key` in `table` whose `field` satisfies `matches`.
+fn find_named<'a, 'i>(
+    table: Option<&'a DeTable<'i>>,
+    array_key: &str,
+    field: &str,
+    matches: impl Fn(&DeValue<'i>) -> bool,
+) -> Option<&'a Spanned<DeValue<'i>>> {
+    get(table?, array_key)?
+        .get_ref()
+        .as_array()?
+        .iter()
+        .find(|item| {
+            item.get_ref()
+                .as_table()
+                .and_then(|t| get(t, field))
+                .is_some_and(|v| matches(v.get_ref()))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(text: &str) -> ConfigSource {
+        ConfigSource {
+            path: PathBuf::from("burr.toml"),
+            text: text.to_string(),
+        }
+    }
+
+    const GOOD: &str = r#"
+[[balancer]]
+name = "web"
+
+[[balancer.listener]]
+port = 8080
+protocol = "http"
+pool = "app"
+
+[[pool]]
+name = "app"
+targets = [ { address = "127.0.0.1:9001" }, { address = "127.0.0.1:9002", weight = 2 } ]
+"#;
+
+    #[test]
+    fn loads_a_good_file() {
+        let d = source(GOOD).load(None).unwrap();
+        assert_eq!(d.balancers[0].listeners[0].port, 8080);
+        assert_eq!(d.pools[0].targets[1].weight, 2);
+    }
+
+    #[test]
+    fn model_errors_point_at_their_lines() {
+        let text = GOOD.replace("weight = 2", "weight = 2000").replace("port = 8080", "port = 8080\nidle_timeout_secs = 0");
+        let errors = source(&text).load(None).unwrap_err();
+        let rendered: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(rendered.contains(&"burr.toml:13: pool \"app\".targets[1].weight: 2000 is not allowed: must be between 0 and 1000".to_string()), "{rendered:#?}");
+        assert!(rendered.iter().any(|r| r.starts_with("burr.toml:7: ") && r.contains("idle_timeout_secs: 0")), "{rendered:#?}");
+    }
+
+    #[test]
+    fn syntax_and_unknown_fields_point_at_lines() {
+        let errors = source(&GOOD.replace("protocol = \"http\"", "protocl = \"http\"")).load(None).unwrap_err();
+        assert_eq!(errors[0].line, Some(7), "{}", errors[0]);
+        assert!(errors[0].message.contains("protocl"), "{}", errors[0]);
+        let errors = source("[[pool]\nname = 1").load(None).unwrap_err();
+        assert_eq!(errors[0].line, Some(1), "{}", errors[0]);
+    }
+
+    #[test]
+    fn unknown_pool_and_duplicate_names_are_reported() {
+        let text = format!("{GOOD}\n[[pool]]\nname = \"app\"\n").replace("pool = \"app\"", "pool = \"nope\"");
+        let errors = source(&text).load(None).unwrap_err();
+        let rendered: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(rendered.iter().any(|r| r.contains("declared twice")), "{rendered:#?}");
+        assert!(rendered.iter().any(|r| r.starts_with("burr.toml:8:") && r.contains("\"nope\"")), "{rendered:#?}");
+    }
+
+    #[test]
+    fn unreadable_certificate_is_named() {
+        let text = GOOD.replace("protocol = \"http\"", "protocol = \"https\"\ntls = { certificate = \"missing.pem\", private_key = \"missing.key\" }");
+        let errors = source(&text).load(None).unwrap_err();
+        assert!(errors[0].message.contains("cannot read certificate"), "{}", errors[0]);
+        assert_eq!(errors[0].line, Some(8), "{}", errors[0]);
+    }
+}
