@@ -339,9 +339,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for FramingGuard<T> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         loop {
-            if this.rejection.is_some() {
-                return Poll::Ready(Ok(())); // end-of-stream just before the refused head
-            }
+            // Checked bytes first: they come before any refused head.
             if !this.out.is_empty() {
                 let n = this.out.len().min(buf.remaining());
                 buf.put_slice(&this.out[..n]);
@@ -350,6 +348,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for FramingGuard<T> {
                     this.out = Vec::new(); // give the memory back while idle
                 }
                 return Poll::Ready(Ok(()));
+            }
+            if this.rejection.is_some() {
+                return Poll::Ready(Ok(())); // end-of-stream just before the refused head
             }
             if this.held.is_empty() {
                 // Common case: read straight into hyper's buffer and scan in place.
