@@ -104,6 +104,7 @@ pub async fn connect(target: &Arc<TargetShared>, connect_timeout_ms: u32) -> Res
         .map_err(|_| ConnectError::Timeout(connect_timeout_ms))??;
     stream.set_nodelay(true)?;
     let (sender, conn) = hyper::client::conn::http1::Builder::new()
+        .writev(false)
         .handshake(TokioIo::new(stream))
         .await
         .map_err(ConnectError::Handshake)?;

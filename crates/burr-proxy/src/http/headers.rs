@@ -27,28 +27,32 @@ fn fixed_hop_by_hop() -> [&'static HeaderName; 8] {
 /// Removes hop-by-hop headers, including every header named in `Connection`. `Upgrade` is kept
 /// (with `Connection: upgrade`) only when `upgrading`, since then the proxy relays the upgrade.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrading: bool) {
-    if headers.contains_key(header::CONNECTION) {
-        // Names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
-        let listed: Vec<HeaderName> = headers
+    // One pass over the (few) names present is cheaper than hashing every hop-by-hop name; the
+    // common request or response has none at all.
+    let fixed = fixed_hop_by_hop();
+    let mut doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| fixed.contains(name) || (!upgrading && *name == header::UPGRADE))
+        .cloned()
+        .collect();
+    if doomed.is_empty() && !upgrading {
+        return;
+    }
+    // Names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+    doomed.extend(
+        headers
             .get_all(header::CONNECTION)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-            .collect();
-        for name in listed {
-            if !(upgrading && name == header::UPGRADE) {
-                headers.remove(&name);
-            }
-        }
-    }
-    for name in fixed_hop_by_hop() {
-        headers.remove(name);
+            .filter(|name| !(upgrading && *name == header::UPGRADE)),
+    );
+    for name in doomed {
+        headers.remove(&name);
     }
     if upgrading {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    } else {
-        headers.remove(header::UPGRADE);
     }
 }
 
@@ -68,6 +72,7 @@ pub fn wants_upgrade(headers: &HeaderMap) -> bool {
 pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, https: bool, port: u16) {
     let client = client.to_canonical().to_string();
     let value = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        None => client,
         Some(existing) if headers.get_all(&X_FORWARDED_FOR).iter().count() == 1 => {
             format!("{existing}, {client}")
         }
@@ -81,7 +86,6 @@ pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, https: bool, port:
             parts.push(client);
             parts.join(", ")
         }
-        None => client,
     };
     if let Ok(value) = HeaderValue::from_str(&value) {
         headers.insert(X_FORWARDED_FOR.clone(), value);

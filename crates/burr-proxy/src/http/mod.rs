@@ -91,6 +91,9 @@ async fn run<I>(
         // A request the framing guard refuses ends the read side early; half-close lets hyper
         // still answer the requests before it (then the guard's 400 follows).
         .half_close(true)
+        // One flattened `send` per write instead of `writev`: the socket path is shorter in the
+        // kernel, and the copy of a response head is cheaper than the difference (measured).
+        .writev(false)
         .max_buf_size(max_head.max(8192))
         .max_headers(max_headers);
     builder
@@ -116,7 +119,7 @@ async fn run<I>(
 
 /// Handles one request: count it, forward it, log it.
 async fn handle(conn: Arc<Connection>, req: Request<Incoming>) -> Result<Response<ProxyBody>, Infallible> {
-    let started = Instant::now();
+    let started = conn.access_log.as_ref().map(|_| Instant::now());
     let listener = conn.slot.current();
     listener.stats.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let log_line = conn.access_log.as_ref().map(|_| {
@@ -134,7 +137,7 @@ async fn handle(conn: Arc<Connection>, req: Request<Incoming>) -> Result<Respons
         }
     };
     listener.stats.count_response(response.status().as_u16());
-    if let (Some(log), Some((method, path, version))) = (&conn.access_log, log_line) {
+    if let (Some(log), Some((method, path, version)), Some(started)) = (&conn.access_log, log_line, started) {
         log.write(Entry {
             client: conn.client,
             listener: &listener.key,

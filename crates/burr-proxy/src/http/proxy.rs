@@ -101,9 +101,36 @@ fn prepare(req: &mut Request<Incoming>, client: SocketAddr, listener: &ListenerR
     headers::add_forwarded(h, client.ip(), https, listener.key.port);
 }
 
+/// Targets already tried for one request: a bit set, spilling to the heap past 64 targets.
+struct Tried {
+    low: u64,
+    high: Vec<bool>,
+}
+
+impl Tried {
+    fn new(targets: usize) -> Self {
+        Self {
+            low: 0,
+            high: if targets > 64 { vec![false; targets - 64] } else { Vec::new() },
+        }
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        if i < 64 { self.low & (1 << i) != 0 } else { self.high.get(i - 64).copied().unwrap_or(false) }
+    }
+
+    fn insert(&mut self, i: usize) {
+        if i < 64 {
+            self.low |= 1 << i;
+        } else if let Some(slot) = self.high.get_mut(i - 64) {
+            *slot = true;
+        }
+    }
+}
+
 /// Chooses a target not yet tried for this request.
-fn pick(pool: &PoolRuntime, tried: &[bool], client_hash: u64) -> Option<usize> {
-    let eligible = |i: usize| !tried[i] && pool.targets[i].shared.is_available();
+fn pick(pool: &PoolRuntime, tried: &Tried, client_hash: u64) -> Option<usize> {
+    let eligible = |i: usize| !tried.contains(i) && pool.targets[i].shared.is_available();
     let load = |i: usize| {
         let stats = &pool.targets[i].shared.stats;
         match pool.spec.algorithm {
@@ -113,7 +140,8 @@ fn pick(pool: &PoolRuntime, tried: &[bool], client_hash: u64) -> Option<usize> {
     };
     pool.picker.pick(&PickInput {
         client_hash,
-        random: rand::random(),
+        // Only the random algorithm draws, so only it pays for the generator.
+        random: if pool.spec.algorithm == burr_model::Algorithm::Random { rand::random() } else { 0 },
         eligible: &eligible,
         load: &load,
     })
@@ -136,7 +164,7 @@ pub async fn forward(
     } else {
         0
     };
-    let mut tried = vec![false; pool.targets.len()];
+    let mut tried = Tried::new(pool.targets.len());
     let mut failed_connects = 0usize;
     let mut last_error = String::new();
     loop {
@@ -158,7 +186,7 @@ pub async fn forward(
                 target.mark_connect_failure();
                 target.stats.connect_failures.fetch_add(1, Ordering::Relaxed);
                 pool.stats.connect_failures.fetch_add(1, Ordering::Relaxed);
-                tried[index] = true;
+                tried.insert(index);
                 failed_connects += 1;
                 last_error = e.to_string();
                 if failed_connects > settings.retries as usize {
