@@ -27,6 +27,9 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
+/// Header slots parsed on the stack before falling back to the heap.
+const STACK_HEADERS: usize = 64;
+
 /// Longest chunk-size line (digits and extensions) accepted, as hyper's own limit.
 const MAX_CHUNK_LINE: usize = 4096;
 
@@ -274,11 +277,20 @@ fn check_head(head: &[u8], max_headers: usize) -> HeadVerdict {
     if head.iter().skip_while(|&&b| b == b'\r' || b == b'\n').take(14).eq(b"PRI * HTTP/2.0".iter()) {
         return HeadVerdict::Next(Phase::Off);
     }
-    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
-    let mut request = httparse::Request::new(&mut headers);
-    match request.parse(head) {
+    // Most heads fit the stack array; larger ones (up to the configured limit) take the heap, so
+    // no head escapes the check by carrying many headers.
+    let mut on_stack = [const { std::mem::MaybeUninit::<httparse::Header>::uninit() }; STACK_HEADERS];
+    let mut on_heap = Vec::new();
+    let mut request = httparse::Request::new(&mut []);
+    let mut parsed = request.parse_with_uninit_headers(head, &mut on_stack);
+    if matches!(parsed, Err(httparse::Error::TooManyHeaders)) && max_headers > STACK_HEADERS {
+        on_heap.resize(max_headers, httparse::EMPTY_HEADER);
+        request = httparse::Request::new(&mut on_heap);
+        parsed = request.parse(head);
+    }
+    match parsed {
         Ok(httparse::Status::Complete(_)) => {}
-        // Malformed or oversized: hyper parses the same bytes and answers 400/431 itself.
+        // Malformed or over the limit: hyper parses the same bytes and answers 400/431 itself.
         _ => return HeadVerdict::Next(Phase::Off),
     }
     let mut content_length: Option<&[u8]> = None;
@@ -514,6 +526,18 @@ mod tests {
             assert!(delivered.is_empty(), "{why}");
             assert!(reason.as_deref().unwrap_or("").contains(why), "{why}: {reason:?}");
         }
+    }
+
+    #[test]
+    fn many_headers_do_not_escape_the_check() {
+        let mut head = b"POST / HTTP/1.1\r\n".to_vec();
+        for i in 0..90 {
+            head.extend_from_slice(format!("X-Filler-{i}: x\r\n").as_bytes());
+        }
+        head.extend_from_slice(b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+        let (delivered, reason) = run(&[&head]);
+        assert!(delivered.is_empty());
+        assert!(reason.unwrap().contains("both Content-Length and Transfer-Encoding"));
     }
 
     #[test]
