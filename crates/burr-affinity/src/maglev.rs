@@ -27,12 +27,18 @@ impl Maglev {
     /// it is raised to at least 2. Returns `None` when no candidate has a weight.
     pub fn new(candidates: &[Candidate], size: usize) -> Option<Self> {
         let size = size.max(2);
-        let mut order: Vec<usize> = (0..candidates.len()).filter(|&i| candidates[i].weight > 0).collect();
+        let mut order: Vec<usize> = (0..candidates.len())
+            .filter(|&i| candidates[i].weight > 0)
+            .collect();
         if order.is_empty() {
             return None;
         }
         order.sort_by_key(|&i| (candidates[i].id, i));
-        let max_weight = order.iter().map(|&i| candidates[i].weight).max().unwrap_or(1) as u64;
+        let max_weight = order
+            .iter()
+            .map(|&i| candidates[i].weight)
+            .max()
+            .unwrap_or(1) as u64;
         let m = size as u64;
         // Per target: (offset, skip, next permutation index, turn credit).
         let mut state: Vec<(u64, u64, u64, u64)> = order

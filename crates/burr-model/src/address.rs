@@ -81,7 +81,9 @@ fn is_host_name(host: &str) -> bool {
         && host.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -117,12 +119,19 @@ mod tests {
     #[test]
     fn parses_the_three_forms() {
         assert_eq!(
-            TargetAddress::parse("10.0.0.5:8080", None).unwrap().to_string(),
+            TargetAddress::parse("10.0.0.5:8080", None)
+                .unwrap()
+                .to_string(),
             "10.0.0.5:8080"
         );
-        assert_eq!(TargetAddress::parse("[::1]:80", None).unwrap().to_string(), "[::1]:80");
         assert_eq!(
-            TargetAddress::parse("Backend.Example:81", None).unwrap().to_string(),
+            TargetAddress::parse("[::1]:80", None).unwrap().to_string(),
+            "[::1]:80"
+        );
+        assert_eq!(
+            TargetAddress::parse("Backend.Example:81", None)
+                .unwrap()
+                .to_string(),
             "backend.example:81"
         );
     }
@@ -130,14 +139,21 @@ mod tests {
     #[test]
     fn default_port_applies_only_when_missing() {
         assert_eq!(
-            TargetAddress::parse("127.0.0.11", Some(9001)).unwrap().to_string(),
+            TargetAddress::parse("127.0.0.11", Some(9001))
+                .unwrap()
+                .to_string(),
             "127.0.0.11:9001"
         );
         assert_eq!(
-            TargetAddress::parse("127.0.0.11:9002", Some(9001)).unwrap().port(),
+            TargetAddress::parse("127.0.0.11:9002", Some(9001))
+                .unwrap()
+                .port(),
             9002
         );
-        assert_eq!(TargetAddress::parse("::1", Some(80)).unwrap().to_string(), "[::1]:80");
+        assert_eq!(
+            TargetAddress::parse("::1", Some(80)).unwrap().to_string(),
+            "[::1]:80"
+        );
     }
 
     #[test]

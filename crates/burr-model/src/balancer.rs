@@ -112,7 +112,13 @@ impl Listener {
             ),
             _ => {}
         }
-        errors.range(path.field("idle_timeout_secs"), self.idle_timeout_secs, 1, 3600, "seconds");
+        errors.range(
+            path.field("idle_timeout_secs"),
+            self.idle_timeout_secs,
+            1,
+            3600,
+            "seconds",
+        );
         errors.range(
             path.field("header_read_timeout_secs"),
             self.header_read_timeout_secs,
@@ -120,7 +126,13 @@ impl Listener {
             300,
             "seconds",
         );
-        errors.range(path.field("max_header_bytes"), self.max_header_bytes, 8192, 1_048_576, "bytes");
+        errors.range(
+            path.field("max_header_bytes"),
+            self.max_header_bytes,
+            8192,
+            1_048_576,
+            "bytes",
+        );
         errors.range(path.field("max_headers"), self.max_headers, 1, 1000, "");
     }
 }

@@ -115,7 +115,11 @@ impl Errors {
         T: PartialOrd + fmt::Display + Copy,
     {
         if value < lo || value > hi {
-            let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+            let unit = if unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {unit}")
+            };
             self.push(path, value, format!("must be between {lo} and {hi}{unit}"));
         }
     }

@@ -18,7 +18,7 @@ pub use balancer::{Balancer, Listener, Protocol, TlsFiles};
 pub use error::{FieldPath, PathSegment, ValidationError};
 pub use name::validate_name;
 pub use pool::{
-    Algorithm, Draining, HealthCheck, HealthCheckProtocol, Pool, PoolId, Stickiness, StickinessKind,
-    Target, TargetId, UpstreamTimeouts,
+    Algorithm, Draining, HealthCheck, HealthCheckProtocol, Pool, PoolId, Stickiness,
+    StickinessKind, Target, TargetId, UpstreamTimeouts,
 };
 pub use state::{Origin, State};

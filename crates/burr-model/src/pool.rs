@@ -144,8 +144,20 @@ impl Default for HealthCheck {
 
 impl HealthCheck {
     fn validate(&self, path: &FieldPath, errors: &mut Errors) {
-        errors.range(path.field("interval_secs"), self.interval_secs, 5, 300, "seconds");
-        errors.range(path.field("timeout_secs"), self.timeout_secs, 2, 60, "seconds");
+        errors.range(
+            path.field("interval_secs"),
+            self.interval_secs,
+            5,
+            300,
+            "seconds",
+        );
+        errors.range(
+            path.field("timeout_secs"),
+            self.timeout_secs,
+            2,
+            60,
+            "seconds",
+        );
         if self.timeout_secs >= self.interval_secs {
             errors.push(
                 path.field("timeout_secs"),
@@ -153,8 +165,20 @@ impl HealthCheck {
                 format!("must be less than interval_secs ({})", self.interval_secs),
             );
         }
-        errors.range(path.field("healthy_threshold"), self.healthy_threshold, 2, 10, "");
-        errors.range(path.field("unhealthy_threshold"), self.unhealthy_threshold, 2, 10, "");
+        errors.range(
+            path.field("healthy_threshold"),
+            self.healthy_threshold,
+            2,
+            10,
+            "",
+        );
+        errors.range(
+            path.field("unhealthy_threshold"),
+            self.unhealthy_threshold,
+            2,
+            10,
+            "",
+        );
         if self.port == Some(0) {
             errors.push(path.field("port"), 0, "must be between 1 and 65535");
         }
@@ -226,22 +250,26 @@ impl Stickiness {
             StickinessKind::SourceIp => (3600, "1 and 60 minutes (60 to 3600 seconds)"),
             _ => (86_400, "1 and 1440 minutes (60 to 86400 seconds)"),
         };
-        if let Some(secs) = self.duration_secs {
-            if !(60..=max_secs).contains(&secs) {
-                errors.push(
-                    path.field("duration_secs"),
-                    secs,
-                    format!("must be between {max_text}"),
-                );
-            }
+        if let Some(secs) = self.duration_secs
+            && !(60..=max_secs).contains(&secs)
+        {
+            errors.push(
+                path.field("duration_secs"),
+                secs,
+                format!("must be between {max_text}"),
+            );
         }
         match self.kind {
-            StickinessKind::AppCookie => {
-                check_token_name(path.field("cookie_name"), self.cookie_name.as_deref(), errors)
-            }
-            StickinessKind::Header => {
-                check_token_name(path.field("header_name"), self.header_name.as_deref(), errors)
-            }
+            StickinessKind::AppCookie => check_token_name(
+                path.field("cookie_name"),
+                self.cookie_name.as_deref(),
+                errors,
+            ),
+            StickinessKind::Header => check_token_name(
+                path.field("header_name"),
+                self.header_name.as_deref(),
+                errors,
+            ),
             _ => {}
         }
     }
@@ -371,7 +399,8 @@ impl Pool {
                 );
             }
         }
-        self.health_check.validate(&path.field("health_check"), errors);
+        self.health_check
+            .validate(&path.field("health_check"), errors);
         self.stickiness
             .validate(&path.field("stickiness"), self.algorithm, errors);
         errors.range(
@@ -382,8 +411,20 @@ impl Pool {
             "seconds",
         );
         let up = path.field("upstream");
-        errors.range(up.field("connect_timeout_ms"), self.upstream.connect_timeout_ms, 1, 60_000, "milliseconds");
-        errors.range(up.field("response_timeout_secs"), self.upstream.response_timeout_secs, 1, 3600, "seconds");
+        errors.range(
+            up.field("connect_timeout_ms"),
+            self.upstream.connect_timeout_ms,
+            1,
+            60_000,
+            "milliseconds",
+        );
+        errors.range(
+            up.field("response_timeout_secs"),
+            self.upstream.response_timeout_secs,
+            1,
+            3600,
+            "seconds",
+        );
         errors.range(up.field("retries"), self.upstream.retries, 0, 10, "");
     }
 }

@@ -60,18 +60,27 @@ impl State {
                     );
                 }
                 let holders = bound.entry(listener.port).or_default();
-                if let Some((_, holder)) = holders.iter().find(|(other, _)| overlaps(*other, address)) {
+                if let Some((_, holder)) =
+                    holders.iter().find(|(other, _)| overlaps(*other, address))
+                {
                     errors.push(
                         path.field("port"),
                         listener.port,
-                        format!("port {} on {address} is already used by balancer \"{holder}\"", listener.port),
+                        format!(
+                            "port {} on {address} is already used by balancer \"{holder}\"",
+                            listener.port
+                        ),
                     );
                 } else {
                     holders.push((address, &balancer.name));
                 }
             }
         }
-        if errors.0.is_empty() { Ok(()) } else { Err(errors.0) }
+        if errors.0.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.0)
+        }
     }
 
     /// Replaces every file-owned object with `balancers` and `pools` (from a freshly read
@@ -133,7 +142,10 @@ mod tests {
         let s = state(vec![balancer("web", None, 8080, "nope")], vec![pool("p")]);
         let errs = s.validate(None).unwrap_err();
         assert_eq!(errs.len(), 1);
-        assert_eq!(errs[0].to_string(), "balancer \"web\".listener 8080.pool: \"nope\" is not allowed: names no pool; declare the pool or fix the name");
+        assert_eq!(
+            errs[0].to_string(),
+            "balancer \"web\".listener 8080.pool: \"nope\" is not allowed: names no pool; declare the pool or fix the name"
+        );
     }
 
     #[test]
@@ -147,13 +159,20 @@ mod tests {
         );
         assert_eq!(s.validate(None), Ok(()));
         let errs = s.validate(Some("127.0.0.1".parse().unwrap())).unwrap_err();
-        assert!(errs[0].rule.contains("already used by balancer \"a\""), "{}", errs[0]);
+        assert!(
+            errs[0].rule.contains("already used by balancer \"a\""),
+            "{}",
+            errs[0]
+        );
     }
 
     #[test]
     fn unspecified_address_clashes_with_any() {
         let s = state(
-            vec![balancer("a", None, 80, "p"), balancer("b", Some("127.0.1.2"), 80, "p")],
+            vec![
+                balancer("a", None, 80, "p"),
+                balancer("b", Some("127.0.1.2"), 80, "p"),
+            ],
             vec![pool("p")],
         );
         assert!(s.validate(None).is_err());
@@ -178,9 +197,23 @@ mod tests {
         let s = state(vec![], vec![p]);
         let errs = s.validate(None).unwrap_err();
         let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-        assert!(text.contains(&"pool \"p\".targets[0].weight: 5000 is not allowed: must be between 0 and 1000".to_string()), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("health_check.interval_secs: 3") && t.contains("between 5 and 300 seconds")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("upstream.retries: 11")), "{text:?}");
+        assert!(
+            text.contains(
+                &"pool \"p\".targets[0].weight: 5000 is not allowed: must be between 0 and 1000"
+                    .to_string()
+            ),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("health_check.interval_secs: 3")
+                    && t.contains("between 5 and 300 seconds")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("upstream.retries: 11")),
+            "{text:?}"
+        );
     }
 
     #[test]

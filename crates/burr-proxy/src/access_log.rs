@@ -40,7 +40,12 @@ impl AccessLog {
         let mut out: Box<dyn Write + Send> = if path == Path::new("-") {
             Box::new(std::io::stdout())
         } else {
-            Box::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?)
+            Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            )
         };
         let (sender, receiver) = mpsc::sync_channel::<String>(QUEUE);
         std::thread::Builder::new()

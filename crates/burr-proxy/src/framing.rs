@@ -41,7 +41,12 @@ enum Phase {
     /// Inside a body of known length.
     Fixed { remaining: u64 },
     /// Reading a chunk-size line; `digits` seen so far, `value` accumulated.
-    ChunkSize { digits: u8, value: u64, after_digits: bool, line_len: usize },
+    ChunkSize {
+        digits: u8,
+        value: u64,
+        after_digits: bool,
+        line_len: usize,
+    },
     /// Inside a chunk extension, until CR.
     ChunkExt { line_len: usize },
     /// Expecting LF after the CR that ends a chunk-size line.
@@ -159,7 +164,11 @@ impl<T> FramingGuard<T> {
                     let take = remaining.min((data.len() - i) as u64);
                     i += take as usize;
                     let left = remaining - take;
-                    self.phase = if left == 0 { Phase::Head } else { Phase::Fixed { remaining: left } };
+                    self.phase = if left == 0 {
+                        Phase::Head
+                    } else {
+                        Phase::Fixed { remaining: left }
+                    };
                 }
                 Phase::ChunkData { remaining } => {
                     let take = remaining.min((data.len() - i) as u64);
@@ -187,7 +196,12 @@ impl<T> FramingGuard<T> {
     fn step_chunk_byte(&mut self, b: u8) -> Result<(), &'static str> {
         const BAD_SIZE: &str = "invalid chunk size line";
         self.phase = match self.phase {
-            Phase::ChunkSize { digits, value, after_digits, line_len } => {
+            Phase::ChunkSize {
+                digits,
+                value,
+                after_digits,
+                line_len,
+            } => {
                 if line_len >= MAX_CHUNK_LINE {
                     return Err("chunk size line too long");
                 }
@@ -198,9 +212,19 @@ impl<T> FramingGuard<T> {
                             return Err("chunk size too large");
                         }
                         let digit = (b as char).to_digit(16).ok_or(BAD_SIZE)? as u64;
-                        Phase::ChunkSize { digits: digits + 1, value: (value << 4) | digit, after_digits, line_len }
+                        Phase::ChunkSize {
+                            digits: digits + 1,
+                            value: (value << 4) | digit,
+                            after_digits,
+                            line_len,
+                        }
                     }
-                    b' ' | b'\t' if digits > 0 => Phase::ChunkSize { digits, value, after_digits: true, line_len },
+                    b' ' | b'\t' if digits > 0 => Phase::ChunkSize {
+                        digits,
+                        value,
+                        after_digits: true,
+                        line_len,
+                    },
                     b';' if digits > 0 => {
                         self.pending_size = value;
                         Phase::ChunkExt { line_len }
@@ -217,9 +241,13 @@ impl<T> FramingGuard<T> {
                     return Err("chunk extension too long");
                 }
                 match b {
-                    b'\r' => Phase::ChunkSizeLf { last: self.pending_size == 0 },
+                    b'\r' => Phase::ChunkSizeLf {
+                        last: self.pending_size == 0,
+                    },
                     b'\n' => return Err(BAD_SIZE),
-                    _ => Phase::ChunkExt { line_len: line_len + 1 },
+                    _ => Phase::ChunkExt {
+                        line_len: line_len + 1,
+                    },
                 }
             }
             Phase::ChunkSizeLf { last } => {
@@ -227,21 +255,37 @@ impl<T> FramingGuard<T> {
                     return Err(BAD_SIZE);
                 }
                 if last {
-                    Phase::Trailer { line_len: 0, seen_cr: false }
+                    Phase::Trailer {
+                        line_len: 0,
+                        seen_cr: false,
+                    }
                 } else {
-                    Phase::ChunkData { remaining: self.pending_size }
+                    Phase::ChunkData {
+                        remaining: self.pending_size,
+                    }
                 }
             }
-            Phase::ChunkDataEnd { seen_cr: false } if b == b'\r' => Phase::ChunkDataEnd { seen_cr: true },
+            Phase::ChunkDataEnd { seen_cr: false } if b == b'\r' => {
+                Phase::ChunkDataEnd { seen_cr: true }
+            }
             Phase::ChunkDataEnd { seen_cr: true } if b == b'\n' => new_chunk_size(),
             Phase::ChunkDataEnd { .. } => return Err("chunk data not followed by CRLF"),
             Phase::Trailer { line_len, seen_cr } => match (b, seen_cr) {
-                (b'\r', false) => Phase::Trailer { line_len, seen_cr: true },
+                (b'\r', false) => Phase::Trailer {
+                    line_len,
+                    seen_cr: true,
+                },
                 (b'\n', true) if line_len == 0 => Phase::Head,
-                (b'\n', true) => Phase::Trailer { line_len: 0, seen_cr: false },
+                (b'\n', true) => Phase::Trailer {
+                    line_len: 0,
+                    seen_cr: false,
+                },
                 (_, true) | (b'\n', false) => return Err("malformed trailer section"),
                 _ if line_len >= self.max_head => return Err("trailer section too large"),
-                _ => Phase::Trailer { line_len: line_len + 1, seen_cr: false },
+                _ => Phase::Trailer {
+                    line_len: line_len + 1,
+                    seen_cr: false,
+                },
             },
             other => other,
         };
@@ -250,7 +294,12 @@ impl<T> FramingGuard<T> {
 }
 
 fn new_chunk_size() -> Phase {
-    Phase::ChunkSize { digits: 0, value: 0, after_digits: false, line_len: 0 }
+    Phase::ChunkSize {
+        digits: 0,
+        value: 0,
+        after_digits: false,
+        line_len: 0,
+    }
 }
 
 /// Index just past the blank line ending a request head, skipping leading empty lines as
@@ -274,12 +323,18 @@ fn head_end(buf: &[u8]) -> Option<usize> {
 
 /// Decides what follows a complete head, or why it must be refused.
 fn check_head(head: &[u8], max_headers: usize) -> HeadVerdict {
-    if head.iter().skip_while(|&&b| b == b'\r' || b == b'\n').take(14).eq(b"PRI * HTTP/2.0".iter()) {
+    if head
+        .iter()
+        .skip_while(|&&b| b == b'\r' || b == b'\n')
+        .take(14)
+        .eq(b"PRI * HTTP/2.0".iter())
+    {
         return HeadVerdict::Next(Phase::Off);
     }
     // Most heads fit the stack array; larger ones (up to the configured limit) take the heap, so
     // no head escapes the check by carrying many headers.
-    let mut on_stack = [const { std::mem::MaybeUninit::<httparse::Header>::uninit() }; STACK_HEADERS];
+    let mut on_stack =
+        [const { std::mem::MaybeUninit::<httparse::Header>::uninit() }; STACK_HEADERS];
     let mut on_heap = Vec::new();
     let mut request = httparse::Request::new(&mut []);
     let mut parsed = request.parse_with_uninit_headers(head, &mut on_stack);
@@ -325,8 +380,7 @@ fn check_head(head: &[u8], max_headers: usize) -> HeadVerdict {
                 .iter()
                 .flat_map(|v| v.split(|&b| b == b','))
                 .map(|c| c.trim_ascii())
-                .filter(|c| !c.is_empty())
-                .next_back();
+                .rfind(|c| !c.is_empty());
             match last {
                 Some(coding) if coding.eq_ignore_ascii_case(b"chunked") => new_chunk_size(),
                 _ => return HeadVerdict::Violation("Transfer-Encoding must end with chunked"),
@@ -348,7 +402,11 @@ fn parse_content_length(value: &[u8]) -> Option<u64> {
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for FramingGuard<T> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         loop {
             // Checked bytes first: they come before any refused head.
@@ -383,13 +441,16 @@ impl<T: AsyncRead + Unpin> AsyncRead for FramingGuard<T> {
             // A head arrived in pieces: reassemble it, then scan it from its start, within the
             // head timeout.
             let timeout = this.head_timeout;
-            let deadline = this.head_deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+            let deadline = this
+                .head_deadline
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
             let mut scratch = [0u8; 8192];
             let mut piece = ReadBuf::new(&mut scratch);
             match Pin::new(&mut this.inner).poll_read(cx, &mut piece) {
                 Poll::Pending => {
                     if deadline.as_mut().poll(cx).is_ready() {
-                        let reason = format!("request head not received within {} s", timeout.as_secs());
+                        let reason =
+                            format!("request head not received within {} s", timeout.as_secs());
                         this.refuse("408 Request Timeout", "request timeout", &reason);
                         continue;
                     }
@@ -414,7 +475,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for FramingGuard<T> {
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for FramingGuard<T> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, data)
     }
 
@@ -441,7 +506,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for FramingGuard<T> {
         if let Some(rejection) = &mut this.rejection {
             while rejection.written < rejection.response.len() {
                 let n = std::task::ready!(
-                    Pin::new(&mut this.inner).poll_write(cx, &rejection.response[rejection.written..])
+                    Pin::new(&mut this.inner)
+                        .poll_write(cx, &rejection.response[rejection.written..])
                 )?;
                 if n == 0 {
                     return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
@@ -507,24 +573,52 @@ mod tests {
         ] {
             let stream = [GOOD, head, b"0\r\n\r\n"].concat();
             let (delivered, reason) = run(&[&stream]);
-            assert_eq!(delivered, GOOD, "only the request before the bad head goes through");
-            assert!(reason.unwrap().contains("both Content-Length and Transfer-Encoding"));
+            assert_eq!(
+                delivered, GOOD,
+                "only the request before the bad head goes through"
+            );
+            assert!(
+                reason
+                    .unwrap()
+                    .contains("both Content-Length and Transfer-Encoding")
+            );
         }
     }
 
     #[test]
     fn refuses_duplicate_and_invalid_lengths() {
         for (head, why) in [
-            (&b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc"[..], "more than one"),
-            (b"POST / HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\nabc", "invalid Content-Length"),
-            (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "invalid Content-Length"),
-            (b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc", "invalid Content-Length"),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "must end with chunked"),
-            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.0"),
+            (
+                &b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc"[..],
+                "more than one",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\nabc",
+                "invalid Content-Length",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+                "invalid Content-Length",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc",
+                "invalid Content-Length",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+                "must end with chunked",
+            ),
+            (
+                b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "HTTP/1.0",
+            ),
         ] {
             let (delivered, reason) = run(&[head]);
             assert!(delivered.is_empty(), "{why}");
-            assert!(reason.as_deref().unwrap_or("").contains(why), "{why}: {reason:?}");
+            assert!(
+                reason.as_deref().unwrap_or("").contains(why),
+                "{why}: {reason:?}"
+            );
         }
     }
 
@@ -537,7 +631,11 @@ mod tests {
         head.extend_from_slice(b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
         let (delivered, reason) = run(&[&head]);
         assert!(delivered.is_empty());
-        assert!(reason.unwrap().contains("both Content-Length and Transfer-Encoding"));
+        assert!(
+            reason
+                .unwrap()
+                .contains("both Content-Length and Transfer-Encoding")
+        );
     }
 
     #[test]
@@ -554,7 +652,10 @@ mod tests {
             let stream = [&head[..], body].concat();
             let (delivered, reason) = run(&[&stream]);
             assert!(delivered.len() < stream.len(), "{why}");
-            assert!(reason.as_deref().unwrap_or("").contains(why), "{why}: {reason:?}");
+            assert!(
+                reason.as_deref().unwrap_or("").contains(why),
+                "{why}: {reason:?}"
+            );
         }
     }
 

@@ -90,10 +90,13 @@ async fn probe(target: &TargetShared, config: &HealthCheck) -> bool {
         let stream = crate::upstream::open_tcp(&address).await.ok()?;
         match config.protocol {
             HealthCheckProtocol::Tcp => Some(true),
-            HealthCheckProtocol::Http => Some(http_get_ok(stream, &address.to_string(), &config.path).await),
+            HealthCheckProtocol::Http => {
+                Some(http_get_ok(stream, &address.to_string(), &config.path).await)
+            }
             HealthCheckProtocol::Https => {
                 let tls = crate::tls::insecure_client_connector();
-                let server_name = rustls::pki_types::ServerName::try_from(host_of(&address)).ok()?;
+                let server_name =
+                    rustls::pki_types::ServerName::try_from(host_of(&address)).ok()?;
                 let stream = tls.connect(server_name, stream).await.ok()?;
                 Some(http_get_ok(stream, &address.to_string(), &config.path).await)
             }
@@ -114,7 +117,8 @@ async fn http_get_ok<S>(stream: S, host: &str, path: &str) -> bool
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await else {
+    let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
+    else {
         return false;
     };
     tokio::spawn(conn);

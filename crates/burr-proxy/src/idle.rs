@@ -37,7 +37,8 @@ impl Activity {
             if idle >= timeout_ms {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(timeout_ms - idle) + crate::clock::RESOLUTION).await;
+            tokio::time::sleep(Duration::from_millis(timeout_ms - idle) + crate::clock::RESOLUTION)
+                .await;
         }
     }
 }
@@ -55,7 +56,11 @@ impl<T> ActivityIo<T> {
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
@@ -66,7 +71,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for ActivityIo<T> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let result = Pin::new(&mut self.inner).poll_write(cx, data);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.touch();

@@ -108,8 +108,14 @@ impl DataPlane {
     /// Compiles `state` and binds the sockets of listeners that are not yet listening.
     pub fn prepare(&self, state: &State, generation: u64) -> Result<Prepared, Vec<BindError>> {
         let previous = self.runtime.load();
-        let runtime = Runtime::compile(state, generation, &previous, self.options.listen_host, self.workers.count())
-            .map_err(|errors| errors.into_iter().map(BindError::from).collect::<Vec<_>>())?;
+        let runtime = Runtime::compile(
+            state,
+            generation,
+            &previous,
+            self.options.listen_host,
+            self.workers.count(),
+        )
+        .map_err(|errors| errors.into_iter().map(BindError::from).collect::<Vec<_>>())?;
         let bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
         let mut sockets = HashMap::new();
         let mut errors = Vec::new();
@@ -129,22 +135,34 @@ impl DataPlane {
                 }),
             }
         }
-        if errors.is_empty() { Ok(Prepared { runtime, sockets }) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(Prepared { runtime, sockets })
+        } else {
+            Err(errors)
+        }
     }
 
     /// Puts a prepared configuration in service.
     pub fn commit(&self, prepared: Prepared) {
-        let Prepared { runtime, mut sockets } = prepared;
+        let Prepared {
+            runtime,
+            mut sockets,
+        } = prepared;
         let mut bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
         bound.retain(|key, b| {
-            runtime.listeners.get(key).is_some_and(|l| l.bind == b.address && !sockets.contains_key(key))
+            runtime
+                .listeners
+                .get(key)
+                .is_some_and(|l| l.bind == b.address && !sockets.contains_key(key))
         });
         for (key, listener) in &runtime.listeners {
             if let Some(existing) = bound.get(key) {
                 existing.slot.current.store(listener.clone());
                 continue;
             }
-            let Some(per_worker) = sockets.remove(key) else { continue };
+            let Some(per_worker) = sockets.remove(key) else {
+                continue;
+            };
             let slot = Arc::new(ListenerSlot {
                 current: ArcSwap::new(listener.clone()),
             });
@@ -152,7 +170,12 @@ impl DataPlane {
             for (socket, handle) in per_worker.into_iter().zip(self.workers.handles()) {
                 let (stop, stopped) = oneshot::channel();
                 stops.push(stop);
-                handle.spawn(accept_loop(socket, slot.clone(), stopped, self.options.access_log.clone()));
+                handle.spawn(accept_loop(
+                    socket,
+                    slot.clone(),
+                    stopped,
+                    self.options.access_log.clone(),
+                ));
             }
             tracing::info!(listener = %key, address = %listener.bind, protocol = %listener.spec.protocol, "listening");
             bound.insert(

@@ -74,7 +74,12 @@ pub fn render(runtime: &Runtime, out: &mut String) {
     let mut pools: Vec<_> = runtime.pools.values().collect();
     pools.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
 
-    header(out, "burr_requests_total", "counter", "Requests received, by listener.");
+    header(
+        out,
+        "burr_requests_total",
+        "counter",
+        "Requests received, by listener.",
+    );
     for l in &listeners {
         let _ = writeln!(
             out,
@@ -84,7 +89,12 @@ pub fn render(runtime: &Runtime, out: &mut String) {
             l.stats.requests.load(Ordering::Relaxed)
         );
     }
-    header(out, "burr_responses_total", "counter", "Responses sent, by listener and status class.");
+    header(
+        out,
+        "burr_responses_total",
+        "counter",
+        "Responses sent, by listener and status class.",
+    );
     for l in &listeners {
         for (i, count) in l.stats.responses.iter().enumerate() {
             let _ = writeln!(
@@ -97,7 +107,12 @@ pub fn render(runtime: &Runtime, out: &mut String) {
             );
         }
     }
-    header(out, "burr_pool_failures_total", "counter", "Requests a pool could not serve, by reason.");
+    header(
+        out,
+        "burr_pool_failures_total",
+        "counter",
+        "Requests a pool could not serve, by reason.",
+    );
     for p in &pools {
         for (reason, count) in [
             ("no_target", &p.stats.no_target),
@@ -114,11 +129,36 @@ pub fn render(runtime: &Runtime, out: &mut String) {
     }
     type Gauge = fn(&crate::runtime::TargetShared) -> i64;
     let target_metrics: [(&str, &str, &str, Gauge); 5] = [
-        ("burr_target_active_connections", "gauge", "Open upstream connections to the target.", |t| t.stats.connections.load(Ordering::Relaxed)),
-        ("burr_target_in_flight_requests", "gauge", "Requests sent to the target and not yet answered in full.", |t| t.stats.in_flight.load(Ordering::Relaxed)),
-        ("burr_target_healthy", "gauge", "1 if the target may receive new requests, else 0.", |t| i64::from(t.is_available())),
-        ("burr_selections_total", "counter", "Times the pool's algorithm chose the target.", |t| t.stats.selections.load(Ordering::Relaxed) as i64),
-        ("burr_target_connect_failures_total", "counter", "Failed connection attempts to the target.", |t| t.stats.connect_failures.load(Ordering::Relaxed) as i64),
+        (
+            "burr_target_active_connections",
+            "gauge",
+            "Open upstream connections to the target.",
+            |t| t.stats.connections.load(Ordering::Relaxed),
+        ),
+        (
+            "burr_target_in_flight_requests",
+            "gauge",
+            "Requests sent to the target and not yet answered in full.",
+            |t| t.stats.in_flight.load(Ordering::Relaxed),
+        ),
+        (
+            "burr_target_healthy",
+            "gauge",
+            "1 if the target may receive new requests, else 0.",
+            |t| i64::from(t.is_available()),
+        ),
+        (
+            "burr_selections_total",
+            "counter",
+            "Times the pool's algorithm chose the target.",
+            |t| t.stats.selections.load(Ordering::Relaxed) as i64,
+        ),
+        (
+            "burr_target_connect_failures_total",
+            "counter",
+            "Failed connection attempts to the target.",
+            |t| t.stats.connect_failures.load(Ordering::Relaxed) as i64,
+        ),
     ];
     for (name, kind, help, value) in target_metrics {
         header(out, name, kind, help);
@@ -134,7 +174,12 @@ pub fn render(runtime: &Runtime, out: &mut String) {
             }
         }
     }
-    header(out, "burr_target_health_state", "gauge", "Active health-check state: 0 unknown, 1 healthy, 2 unhealthy.");
+    header(
+        out,
+        "burr_target_health_state",
+        "gauge",
+        "Active health-check state: 0 unknown, 1 healthy, 2 unhealthy.",
+    );
     for p in &pools {
         for t in &p.targets {
             let state = match t.shared.health() {
@@ -150,6 +195,11 @@ pub fn render(runtime: &Runtime, out: &mut String) {
             );
         }
     }
-    header(out, "burr_config_generation", "gauge", "Generation of the configuration being served.");
+    header(
+        out,
+        "burr_config_generation",
+        "gauge",
+        "Generation of the configuration being served.",
+    );
     let _ = writeln!(out, "burr_config_generation {}", runtime.generation);
 }

@@ -200,7 +200,12 @@ fn compile_pool(pool: &Pool, previous: &Runtime, workers: usize) -> PoolRuntime 
                 .and_then(|p| p.targets.iter().find(|o| o.shared.id == id))
                 .map(|o| o.shared.clone())
                 .unwrap_or_else(|| {
-                    Arc::new(TargetShared::new(id, &pool.name, t.address.clone(), workers))
+                    Arc::new(TargetShared::new(
+                        id,
+                        &pool.name,
+                        t.address.clone(),
+                        workers,
+                    ))
                 });
             TargetRuntime {
                 shared,

@@ -14,7 +14,9 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, Stri
         .collect::<Result<_, _>>()
         .map_err(|e| format!("certificate {cert_path} is not valid PEM: {e}"))?;
     if certs.is_empty() {
-        return Err(format!("certificate {cert_path} holds no CERTIFICATE block"));
+        return Err(format!(
+            "certificate {cert_path} holds no CERTIFICATE block"
+        ));
     }
     let key_path = files.private_key.display();
     let key = PrivateKeyDer::from_pem_file(&files.private_key)
@@ -26,7 +28,9 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, Stri
     .map_err(|e| format!("TLS setup failed: {e}"))?
     .with_no_client_auth()
     .with_single_cert(certs, key)
-    .map_err(|e| format!("certificate {cert_path} and key {key_path} do not form a usable pair: {e}"))?;
+    .map_err(|e| {
+        format!("certificate {cert_path} and key {key_path} do not form a usable pair: {e}")
+    })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -71,7 +75,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -80,7 +89,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {

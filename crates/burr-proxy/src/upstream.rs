@@ -32,7 +32,9 @@ pub struct IdleConnections {
 impl IdleConnections {
     pub fn new(workers: usize) -> Self {
         Self {
-            per_worker: (0..workers.max(1)).map(|_| Mutex::new(Vec::new())).collect(),
+            per_worker: (0..workers.max(1))
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
         }
     }
 
@@ -78,7 +80,10 @@ pub struct Checkout {
 }
 
 /// An idle connection if one is ready, else a new one.
-pub async fn checkout(target: &Arc<TargetShared>, connect_timeout_ms: u32) -> Result<Checkout, ConnectError> {
+pub async fn checkout(
+    target: &Arc<TargetShared>,
+    connect_timeout_ms: u32,
+) -> Result<Checkout, ConnectError> {
     while let Some(mut sender) = target.idle.take() {
         // The connection task may still be finishing the previous exchange; `ready` waits for
         // it, and fails if the target closed the connection meanwhile.
@@ -97,7 +102,10 @@ pub async fn checkout(target: &Arc<TargetShared>, connect_timeout_ms: u32) -> Re
 }
 
 /// Opens a new HTTP/1.1 connection to `target`.
-pub async fn connect(target: &Arc<TargetShared>, connect_timeout_ms: u32) -> Result<Sender, ConnectError> {
+pub async fn connect(
+    target: &Arc<TargetShared>,
+    connect_timeout_ms: u32,
+) -> Result<Sender, ConnectError> {
     let deadline = Duration::from_millis(u64::from(connect_timeout_ms));
     let stream = tokio::time::timeout(deadline, open_tcp(&target.address))
         .await
@@ -123,8 +131,13 @@ pub async fn open_tcp(address: &TargetAddress) -> io::Result<TcpStream> {
     match address {
         TargetAddress::Ip(sock) => TcpStream::connect(*sock).await,
         TargetAddress::Host { host, port } => {
-            let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} resolves to no address"));
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), *port)).await?.collect();
+            let mut last = io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{host} resolves to no address"),
+            );
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), *port))
+                .await?
+                .collect();
             for addr in addrs {
                 match TcpStream::connect(addr).await {
                     Ok(s) => return Ok(s),

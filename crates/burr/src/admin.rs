@@ -19,7 +19,9 @@ pub struct Admin {
 /// Serves the admin endpoint on an already bound listener, forever.
 pub async fn serve(listener: TcpListener, admin: Arc<Admin>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let admin = admin.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
@@ -37,18 +39,24 @@ fn route(admin: &Admin, req: &Request<hyper::body::Incoming>) -> Response<Full<B
     let text = |status: StatusCode, body: String| {
         let mut r = Response::new(Full::new(Bytes::from(body)));
         *r.status_mut() = status;
-        r.headers_mut()
-            .insert(hyper::header::CONTENT_TYPE, "text/plain; charset=utf-8".parse().expect("static"));
+        r.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8".parse().expect("static"),
+        );
         r
     };
     match (req.method(), req.uri().path()) {
-        (&Method::GET, "/healthz") if admin.ready.load(Ordering::Acquire) => text(StatusCode::OK, "ok\n".into()),
+        (&Method::GET, "/healthz") if admin.ready.load(Ordering::Acquire) => {
+            text(StatusCode::OK, "ok\n".into())
+        }
         (&Method::GET, "/healthz") => text(StatusCode::SERVICE_UNAVAILABLE, "starting\n".into()),
         (&Method::GET, "/metrics") => {
             let mut r = text(StatusCode::OK, admin.dataplane.render_metrics());
             r.headers_mut().insert(
                 hyper::header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8".parse().expect("static"),
+                "text/plain; version=0.0.4; charset=utf-8"
+                    .parse()
+                    .expect("static"),
             );
             r
         }

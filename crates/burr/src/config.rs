@@ -94,12 +94,17 @@ impl ConfigSource {
             }
         }
         let mut errors = self.duplicate_names(&declared);
-        let state = State::default().with_file_objects(declared.balancers.clone(), declared.pools.clone());
+        let state =
+            State::default().with_file_objects(declared.balancers.clone(), declared.pools.clone());
         if let Err(invalid) = state.validate(listen_host) {
             errors.extend(self.locate_all(&invalid));
         }
         errors.extend(self.check_tls(&declared));
-        if errors.is_empty() { Ok(declared) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(declared)
+        } else {
+            Err(errors)
+        }
     }
 
     fn duplicate_names(&self, declared: &Declared) -> Vec<ConfigError> {
@@ -107,15 +112,24 @@ impl ConfigSource {
         let mut seen = HashSet::new();
         for b in &declared.balancers {
             if !seen.insert(b.name.as_str()) {
-                let path = FieldPath::root().with(PathSegment::Balancer(b.name.clone())).field("name");
-                errors.push(self.error_at(&path, format!("balancer name {:?} is declared twice", b.name)));
+                let path = FieldPath::root()
+                    .with(PathSegment::Balancer(b.name.clone()))
+                    .field("name");
+                errors.push(self.error_at(
+                    &path,
+                    format!("balancer name {:?} is declared twice", b.name),
+                ));
             }
         }
         let mut seen = HashSet::new();
         for p in &declared.pools {
             if !seen.insert(p.name.as_str()) {
-                let path = FieldPath::root().with(PathSegment::Pool(p.name.clone())).field("name");
-                errors.push(self.error_at(&path, format!("pool name {:?} is declared twice", p.name)));
+                let path = FieldPath::root()
+                    .with(PathSegment::Pool(p.name.clone()))
+                    .field("name");
+                errors.push(
+                    self.error_at(&path, format!("pool name {:?} is declared twice", p.name)),
+                );
             }
         }
         errors
@@ -125,11 +139,11 @@ impl ConfigSource {
         let mut errors = Vec::new();
         for b in &declared.balancers {
             for l in &b.listeners {
-                if let Some(files) = &l.tls {
-                    if let Err(reason) = burr_proxy::tls::server_config(files) {
-                        let path = b.path().with(PathSegment::Listener(l.port)).field("tls");
-                        errors.push(self.error_at(&path, format!("{path}: {reason}")));
-                    }
+                if let Some(files) = &l.tls
+                    && let Err(reason) = burr_proxy::tls::server_config(files)
+                {
+                    let path = b.path().with(PathSegment::Listener(l.port)).field("tls");
+                    errors.push(self.error_at(&path, format!("{path}: {reason}")));
                 }
             }
         }
@@ -138,7 +152,10 @@ impl ConfigSource {
 
     /// Maps model validation errors onto this file.
     pub fn locate_all(&self, errors: &[ValidationError]) -> Vec<ConfigError> {
-        errors.iter().map(|e| self.error_at(&e.path, e.to_string())).collect()
+        errors
+            .iter()
+            .map(|e| self.error_at(&e.path, e.to_string()))
+            .collect()
     }
 
     fn error_at(&self, path: &FieldPath, message: String) -> ConfigError {
@@ -150,7 +167,10 @@ impl ConfigSource {
     }
 
     fn line_of(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
     }
 
     /// Byte offset of the deepest part of `path` found in the document.
@@ -165,13 +185,20 @@ impl ConfigSource {
                 Some(v) => v.get_ref().as_table(),
             };
             let next = match segment {
-                PathSegment::Balancer(name) => find_named(table, "balancer", "name", |v| v.as_str() == Some(name)),
-                PathSegment::Pool(name) => find_named(table, "pool", "name", |v| v.as_str() == Some(name)),
+                PathSegment::Balancer(name) => {
+                    find_named(table, "balancer", "name", |v| v.as_str() == Some(name))
+                }
+                PathSegment::Pool(name) => {
+                    find_named(table, "pool", "name", |v| v.as_str() == Some(name))
+                }
                 PathSegment::Listener(port) => find_named(table, "listener", "port", |v| {
-                    v.as_integer().is_some_and(|i| i.as_str() == port.to_string())
+                    v.as_integer()
+                        .is_some_and(|i| i.as_str() == port.to_string())
                 }),
                 PathSegment::Field(name) => table.and_then(|t| get(t, name)),
-                PathSegment::Index(i) => current.and_then(|v| v.get_ref().as_array()).and_then(|a| a.get(*i)),
+                PathSegment::Index(i) => current
+                    .and_then(|v| v.get_ref().as_array())
+                    .and_then(|a| a.get(*i)),
             };
             match next {
                 Some(value) => {
@@ -186,7 +213,10 @@ impl ConfigSource {
 }
 
 fn get<'a, 'i>(table: &'a DeTable<'i>, key: &str) -> Option<&'a Spanned<DeValue<'i>>> {
-    table.iter().find(|(k, _)| k.get_ref().as_ref() == key).map(|(_, v)| v)
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == key)
+        .map(|(_, v)| v)
 }
 
 /// The element of array `array_key` in `table` whose `field` satisfies `matches`.
@@ -242,16 +272,25 @@ targets = [ { address = "127.0.0.1:9001" }, { address = "127.0.0.1:9002", weight
 
     #[test]
     fn model_errors_point_at_their_lines() {
-        let text = GOOD.replace("weight = 2", "weight = 2000").replace("port = 8080", "port = 8080\nidle_timeout_secs = 0");
+        let text = GOOD
+            .replace("weight = 2", "weight = 2000")
+            .replace("port = 8080", "port = 8080\nidle_timeout_secs = 0");
         let errors = source(&text).load(None).unwrap_err();
         let rendered: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         assert!(rendered.contains(&"burr.toml:13: pool \"app\".targets[1].weight: 2000 is not allowed: must be between 0 and 1000".to_string()), "{rendered:#?}");
-        assert!(rendered.iter().any(|r| r.starts_with("burr.toml:7: ") && r.contains("idle_timeout_secs: 0")), "{rendered:#?}");
+        assert!(
+            rendered
+                .iter()
+                .any(|r| r.starts_with("burr.toml:7: ") && r.contains("idle_timeout_secs: 0")),
+            "{rendered:#?}"
+        );
     }
 
     #[test]
     fn syntax_and_unknown_fields_point_at_lines() {
-        let errors = source(&GOOD.replace("protocol = \"http\"", "protocl = \"http\"")).load(None).unwrap_err();
+        let errors = source(&GOOD.replace("protocol = \"http\"", "protocl = \"http\""))
+            .load(None)
+            .unwrap_err();
         assert_eq!(errors[0].line, Some(7), "{}", errors[0]);
         assert!(errors[0].message.contains("protocl"), "{}", errors[0]);
         let errors = source("[[pool]\nname = 1").load(None).unwrap_err();
@@ -260,18 +299,31 @@ targets = [ { address = "127.0.0.1:9001" }, { address = "127.0.0.1:9002", weight
 
     #[test]
     fn unknown_pool_and_duplicate_names_are_reported() {
-        let text = format!("{GOOD}\n[[pool]]\nname = \"app\"\n").replace("pool = \"app\"", "pool = \"nope\"");
+        let text = format!("{GOOD}\n[[pool]]\nname = \"app\"\n")
+            .replace("pool = \"app\"", "pool = \"nope\"");
         let errors = source(&text).load(None).unwrap_err();
         let rendered: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        assert!(rendered.iter().any(|r| r.contains("declared twice")), "{rendered:#?}");
-        assert!(rendered.iter().any(|r| r.starts_with("burr.toml:8:") && r.contains("\"nope\"")), "{rendered:#?}");
+        assert!(
+            rendered.iter().any(|r| r.contains("declared twice")),
+            "{rendered:#?}"
+        );
+        assert!(
+            rendered
+                .iter()
+                .any(|r| r.starts_with("burr.toml:8:") && r.contains("\"nope\"")),
+            "{rendered:#?}"
+        );
     }
 
     #[test]
     fn unreadable_certificate_is_named() {
         let text = GOOD.replace("protocol = \"http\"", "protocol = \"https\"\ntls = { certificate = \"missing.pem\", private_key = \"missing.key\" }");
         let errors = source(&text).load(None).unwrap_err();
-        assert!(errors[0].message.contains("cannot read certificate"), "{}", errors[0]);
+        assert!(
+            errors[0].message.contains("cannot read certificate"),
+            "{}",
+            errors[0]
+        );
         assert_eq!(errors[0].line, Some(8), "{}", errors[0]);
     }
 }

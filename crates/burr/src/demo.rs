@@ -28,7 +28,11 @@ pub struct DemoArgs {
 }
 
 pub fn run(args: DemoArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("burr demo: {e}");
@@ -75,8 +79,19 @@ async fn demo(args: DemoArgs) -> ExitCode {
         }
     };
     let url = format!("http://127.0.0.1:{port}/");
-    println!("\nburr is balancing {url} across three demo targets ({}).", targets.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "));
-    println!("Configuration: {} (data in {})\n", config.display(), dir.display());
+    println!(
+        "\nburr is balancing {url} across three demo targets ({}).",
+        targets
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "Configuration: {} (data in {})\n",
+        config.display(),
+        dir.display()
+    );
     for i in 1..=args.requests {
         match get(port).await {
             Ok(body) => println!("  request {i}: {}", body.trim()),
@@ -101,7 +116,10 @@ async fn demo(args: DemoArgs) -> ExitCode {
 }
 
 fn demo_config(port: u16, targets: &[SocketAddr]) -> String {
-    let list: Vec<String> = targets.iter().map(|t| format!("{{ address = \"{t}\" }}")).collect();
+    let list: Vec<String> = targets
+        .iter()
+        .map(|t| format!("{{ address = \"{t}\" }}"))
+        .collect();
     format!(
         "# Written by `burr demo`.\n\
          [[balancer]]\nname = \"demo\"\naddress = \"127.0.0.1\"\n\n\
@@ -117,7 +135,10 @@ async fn free_port(preferred: u16) -> u16 {
     if TcpListener::bind(("127.0.0.1", preferred)).await.is_ok() {
         return preferred;
     }
-    match TcpListener::bind(("127.0.0.1", 0)).await.and_then(|l| l.local_addr()) {
+    match TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .and_then(|l| l.local_addr())
+    {
         Ok(a) => a.port(),
         Err(_) => preferred,
     }
@@ -129,13 +150,17 @@ async fn start_target(n: u32) -> std::io::Result<SocketAddr> {
     let address = listener.local_addr()?;
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |_req: Request<hyper::body::Incoming>| async move {
-                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
-                        "hello from demo target {n} ({address})\n"
-                    )))))
-                });
+                let service = hyper::service::service_fn(
+                    move |_req: Request<hyper::body::Incoming>| async move {
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+                            "hello from demo target {n} ({address})\n"
+                        )))))
+                    },
+                );
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -149,10 +174,11 @@ async fn get(port: u16) -> Result<String, Box<dyn std::error::Error + Send + Syn
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let request = Request::get("/").header("host", format!("127.0.0.1:{port}")).body(Empty::<Bytes>::new())?;
+    let request = Request::get("/")
+        .header("host", format!("127.0.0.1:{port}"))
+        .body(Empty::<Bytes>::new())?;
     let response = sender.send_request(request).await?;
     let status = response.status();
     let body = response.into_body().collect().await?.to_bytes();
     Ok(format!("{status} {}", String::from_utf8_lossy(&body)))
 }
-

@@ -21,7 +21,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "burr", version, about = "A load balancer whose core is session affinity")]
+#[command(
+    name = "burr",
+    version,
+    about = "A load balancer whose core is session affinity"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -73,7 +77,10 @@ fn main() -> ExitCode {
     init_logging();
     match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Check { config, listen_host } => check(&config, listen_host),
+        Command::Check {
+            config,
+            listen_host,
+        } => check(&config, listen_host),
         Command::Demo(args) => demo::run(args),
     }
 }

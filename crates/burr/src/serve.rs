@@ -70,14 +70,15 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
         None => None,
     };
     let store = Arc::new(
-        Store::open(&args.data_dir, args.listen_host)
-            .map_err(|e| vec![format!("burr: {e}")])?,
+        Store::open(&args.data_dir, args.listen_host).map_err(|e| vec![format!("burr: {e}")])?,
     );
     let access_log = match &args.access_log {
-        Some(path) => Some(
-            AccessLog::open(path)
-                .map_err(|e| vec![format!("burr: cannot open access log {}: {e}", path.display())])?,
-        ),
+        Some(path) => Some(AccessLog::open(path).map_err(|e| {
+            vec![format!(
+                "burr: cannot open access log {}: {e}",
+                path.display()
+            )]
+        })?),
         None => None,
     };
     let workers = args
@@ -154,7 +155,9 @@ impl Running {
         let result = ConfigSource::read(path)
             .and_then(|source| source.load(args.listen_host).map(|d| (source, d)))
             .map_err(render)
-            .and_then(|(source, declared)| apply_declared(&self.store, &self.dataplane, &source, &declared, args));
+            .and_then(|(source, declared)| {
+                apply_declared(&self.store, &self.dataplane, &source, &declared, args)
+            });
         match result {
             Ok(generation) => tracing::info!(generation, "configuration reloaded"),
             Err(messages) => {

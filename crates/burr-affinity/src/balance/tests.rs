@@ -24,7 +24,13 @@ fn no_load(_: usize) -> u64 {
     0
 }
 
-fn pick_with(picker: &Picker, eligible: &dyn Fn(usize) -> bool, load: &dyn Fn(usize) -> u64, random: u64, client_hash: u64) -> Option<usize> {
+fn pick_with(
+    picker: &Picker,
+    eligible: &dyn Fn(usize) -> bool,
+    load: &dyn Fn(usize) -> u64,
+    random: u64,
+    client_hash: u64,
+) -> Option<usize> {
     picker.pick(&PickInput {
         client_hash,
         random,
@@ -177,11 +183,23 @@ fn source_ip_hash_moves_only_the_clients_of_a_down_target() {
 fn nothing_to_choose_gives_none_for_every_algorithm() {
     for algorithm in Algorithm::ALL {
         let empty = Picker::new(algorithm, &[]);
-        assert_eq!(pick_with(&empty, &all, &no_load, 1, 1), None, "{algorithm}: empty");
+        assert_eq!(
+            pick_with(&empty, &all, &no_load, 1, 1),
+            None,
+            "{algorithm}: empty"
+        );
         let zero = Picker::new(algorithm, &candidates(&[0, 0]));
-        assert_eq!(pick_with(&zero, &all, &no_load, 1, 1), None, "{algorithm}: all weight 0");
+        assert_eq!(
+            pick_with(&zero, &all, &no_load, 1, 1),
+            None,
+            "{algorithm}: all weight 0"
+        );
         let down = Picker::new(algorithm, &candidates(&[1, 2]));
-        assert_eq!(pick_with(&down, &|_| false, &no_load, 1, 1), None, "{algorithm}: all ineligible");
+        assert_eq!(
+            pick_with(&down, &|_| false, &no_load, 1, 1),
+            None,
+            "{algorithm}: all ineligible"
+        );
     }
 }
 
@@ -191,7 +209,13 @@ fn every_algorithm_skips_ineligible_targets() {
         let p = Picker::new(algorithm, &candidates(&[3, 1, 2]));
         let mut rng = StdRng::seed_from_u64(3);
         for k in 0..300u64 {
-            let got = pick_with(&p, &|i| i == 1, &|i| i as u64, rng.random(), k.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let got = pick_with(
+                &p,
+                &|i| i == 1,
+                &|i| i as u64,
+                rng.random(),
+                k.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            );
             assert_eq!(got, Some(1), "{algorithm}");
         }
     }

@@ -49,7 +49,12 @@ fn worst_removal_disruption(n: usize) -> f64 {
     let before = Maglev::new(&cands, DEFAULT_TABLE_SIZE).unwrap();
     (0..n)
         .map(|removed| {
-            let rest: Vec<Candidate> = cands.iter().enumerate().filter(|(i, _)| *i != removed).map(|(_, c)| *c).collect();
+            let rest: Vec<Candidate> = cands
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != removed)
+                .map(|(_, c)| *c)
+                .collect();
             let after = Maglev::new(&rest, DEFAULT_TABLE_SIZE).unwrap();
             let moved = (0..before.len())
                 .filter(|&s| cands[before.owner(s)].id != rest[after.owner(s)].id)
@@ -66,8 +71,15 @@ fn worst_removal_disruption(n: usize) -> f64 {
 fn removing_one_target_moves_at_most_1_8_over_n() {
     for n in [10, 50, 100] {
         let moved = worst_removal_disruption(n);
-        assert!(moved <= 1.8 / n as f64, "n = {n}: moved {moved:.5} > {:.5}", 1.8 / n as f64);
-        assert!(moved >= 0.9 / n as f64, "n = {n}: the removed target's slots must move");
+        assert!(
+            moved <= 1.8 / n as f64,
+            "n = {n}: moved {moved:.5} > {:.5}",
+            1.8 / n as f64
+        );
+        assert!(
+            moved >= 0.9 / n as f64,
+            "n = {n}: the removed target's slots must move"
+        );
     }
 }
 
@@ -85,9 +97,18 @@ fn golden_table_is_stable_across_releases() {
     // Pinned: changing the hashing or the fill order silently moves every client, so it must
     // be a deliberate decision that updates this expectation.
     let cands = [
-        Candidate { id: TargetId(1), weight: 1 },
-        Candidate { id: TargetId(2), weight: 1 },
-        Candidate { id: TargetId(3), weight: 2 },
+        Candidate {
+            id: TargetId(1),
+            weight: 1,
+        },
+        Candidate {
+            id: TargetId(2),
+            weight: 1,
+        },
+        Candidate {
+            id: TargetId(3),
+            weight: 2,
+        },
     ];
     let table = Maglev::new(&cands, 13).unwrap();
     let owners: Vec<usize> = (0..13).map(|s| table.owner(s)).collect();
@@ -118,4 +139,3 @@ proptest! {
         }
     }
 }
-

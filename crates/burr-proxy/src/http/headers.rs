@@ -120,7 +120,10 @@ mod tests {
     fn map(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         h
     }
@@ -152,13 +155,20 @@ mod tests {
 
     #[test]
     fn appends_client_to_forwarded_for_and_overrides_proto_port() {
-        let mut h = map(&[("x-forwarded-for", "1.2.3.4"), ("x-forwarded-proto", "https"), ("x-forwarded-port", "1")]);
+        let mut h = map(&[
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-port", "1"),
+        ]);
         add_forwarded(&mut h, "127.0.0.9".parse().unwrap(), false, 8080);
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 127.0.0.9");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-port"], "8080");
 
-        let mut h = map(&[("x-forwarded-for", "1.1.1.1"), ("x-forwarded-for", "2.2.2.2")]);
+        let mut h = map(&[
+            ("x-forwarded-for", "1.1.1.1"),
+            ("x-forwarded-for", "2.2.2.2"),
+        ]);
         add_forwarded(&mut h, "::ffff:127.0.0.1".parse().unwrap(), true, 443);
         assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 127.0.0.1");
         assert_eq!(h["x-forwarded-proto"], "https");

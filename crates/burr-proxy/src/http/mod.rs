@@ -31,7 +31,12 @@ struct Connection {
 }
 
 /// Serves one accepted client connection until it closes, idles out or breaks the protocol.
-pub async fn serve(stream: TcpStream, client: SocketAddr, slot: Arc<ListenerSlot>, access_log: Option<AccessLog>) {
+pub async fn serve(
+    stream: TcpStream,
+    client: SocketAddr,
+    slot: Arc<ListenerSlot>,
+    access_log: Option<AccessLog>,
+) {
     let listener = slot.current();
     let spec = &listener.spec;
     let _ = stream.set_nodelay(true);
@@ -50,7 +55,16 @@ pub async fn serve(stream: TcpStream, client: SocketAddr, slot: Arc<ListenerSlot
     });
     let Some(tls) = tls else {
         let io = FramingGuard::new(io, max_head, max_headers, head_timeout);
-        run(io, conn, Protocols::Auto, &activity, idle_timeout, max_head, max_headers).await;
+        run(
+            io,
+            conn,
+            Protocols::Auto,
+            &activity,
+            idle_timeout,
+            max_head,
+            max_headers,
+        )
+        .await;
         return;
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
@@ -58,10 +72,28 @@ pub async fn serve(stream: TcpStream, client: SocketAddr, slot: Arc<ListenerSlot
         return; // handshake failed or too slow: nothing to answer in HTTP
     };
     if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-        run(stream, conn, Protocols::Http2, &activity, idle_timeout, max_head, max_headers).await;
+        run(
+            stream,
+            conn,
+            Protocols::Http2,
+            &activity,
+            idle_timeout,
+            max_head,
+            max_headers,
+        )
+        .await;
     } else {
         let io = FramingGuard::new(stream, max_head, max_headers, head_timeout);
-        run(io, conn, Protocols::Http1, &activity, idle_timeout, max_head, max_headers).await;
+        run(
+            io,
+            conn,
+            Protocols::Http1,
+            &activity,
+            idle_timeout,
+            max_head,
+            max_headers,
+        )
+        .await;
     }
 }
 
@@ -96,9 +128,7 @@ async fn run<I>(
         .writev(false)
         .max_buf_size(max_head.max(8192))
         .max_headers(max_headers);
-    builder
-        .http2()
-        .max_header_list_size(max_head as u32);
+    builder.http2().max_header_list_size(max_head as u32);
     let builder = match protocols {
         Protocols::Auto => builder,
         Protocols::Http1 => builder.http1_only(),
@@ -118,14 +148,22 @@ async fn run<I>(
 }
 
 /// Handles one request: count it, forward it, log it.
-async fn handle(conn: Arc<Connection>, req: Request<Incoming>) -> Result<Response<ProxyBody>, Infallible> {
+async fn handle(
+    conn: Arc<Connection>,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Infallible> {
     let started = conn.access_log.as_ref().map(|_| Instant::now());
     let listener = conn.slot.current();
-    listener.stats.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    listener
+        .stats
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let log_line = conn.access_log.as_ref().map(|_| {
         (
             req.method().clone(),
-            req.uri().path_and_query().map_or_else(|| "/".to_string(), |p| p.to_string()),
+            req.uri()
+                .path_and_query()
+                .map_or_else(|| "/".to_string(), |p| p.to_string()),
             req.version(),
         )
     });
@@ -137,7 +175,9 @@ async fn handle(conn: Arc<Connection>, req: Request<Incoming>) -> Result<Respons
         }
     };
     listener.stats.count_response(response.status().as_u16());
-    if let (Some(log), Some((method, path, version)), Some(started)) = (&conn.access_log, log_line, started) {
+    if let (Some(log), Some((method, path, version)), Some(started)) =
+        (&conn.access_log, log_line, started)
+    {
         log.write(Entry {
             client: conn.client,
             listener: &listener.key,

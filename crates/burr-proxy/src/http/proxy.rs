@@ -44,7 +44,9 @@ impl ProxyError {
             ),
             Self::ConnectFailed { tried, .. } => (
                 StatusCode::BAD_GATEWAY,
-                format!("bad gateway: could not connect to a target of pool \"{pool}\" ({tried} tried)\n"),
+                format!(
+                    "bad gateway: could not connect to a target of pool \"{pool}\" ({tried} tried)\n"
+                ),
             ),
             Self::Timeout(secs) => (
                 StatusCode::GATEWAY_TIMEOUT,
@@ -63,7 +65,10 @@ impl ProxyError {
         let mut response = Response::new(ProxyBody::text(text));
         *response.status_mut() = status;
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
         if close {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
@@ -79,12 +84,20 @@ pub struct Forwarded {
 
 /// Rewrites the request for the target: origin-form URI, HTTP/1.1, `Host` kept (or taken from
 /// the HTTP/2 authority), hop-by-hop headers dropped, `X-Forwarded-*` added.
-fn prepare(req: &mut Request<Incoming>, client: SocketAddr, listener: &ListenerRuntime, upgrading: bool) {
+fn prepare(
+    req: &mut Request<Incoming>,
+    client: SocketAddr,
+    listener: &ListenerRuntime,
+    upgrading: bool,
+) {
     let https = listener.tls.is_some();
-    if !req.headers().contains_key(header::HOST) {
-        if let Some(host) = req.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
-            req.headers_mut().insert(header::HOST, host);
-        }
+    if !req.headers().contains_key(header::HOST)
+        && let Some(host) = req
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        req.headers_mut().insert(header::HOST, host);
     }
     if req.uri().scheme().is_some() || req.uri().authority().is_some() {
         let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -111,12 +124,20 @@ impl Tried {
     fn new(targets: usize) -> Self {
         Self {
             low: 0,
-            high: if targets > 64 { vec![false; targets - 64] } else { Vec::new() },
+            high: if targets > 64 {
+                vec![false; targets - 64]
+            } else {
+                Vec::new()
+            },
         }
     }
 
     fn contains(&self, i: usize) -> bool {
-        if i < 64 { self.low & (1 << i) != 0 } else { self.high.get(i - 64).copied().unwrap_or(false) }
+        if i < 64 {
+            self.low & (1 << i) != 0
+        } else {
+            self.high.get(i - 64).copied().unwrap_or(false)
+        }
     }
 
     fn insert(&mut self, i: usize) {
@@ -141,7 +162,11 @@ fn pick(pool: &PoolRuntime, tried: &Tried, client_hash: u64) -> Option<usize> {
     pool.picker.pick(&PickInput {
         client_hash,
         // Only the random algorithm draws, so only it pays for the generator.
-        random: if pool.spec.algorithm == burr_model::Algorithm::Random { rand::random() } else { 0 },
+        random: if pool.spec.algorithm == burr_model::Algorithm::Random {
+            rand::random()
+        } else {
+            0
+        },
         eligible: &eligible,
         load: &load,
     })
@@ -173,7 +198,10 @@ pub async fn forward(
                 pool.stats.no_target.fetch_add(1, Ordering::Relaxed);
                 ProxyError::NoTarget
             } else {
-                ProxyError::ConnectFailed { tried: failed_connects, last: last_error }
+                ProxyError::ConnectFailed {
+                    tried: failed_connects,
+                    last: last_error,
+                }
             });
         };
         let target = &pool.targets[index].shared;
@@ -184,13 +212,19 @@ pub async fn forward(
                 // The request has not been touched yet, so any request may go to another target.
                 tracing::debug!(target = %target.address, error = %e, "connect failed");
                 target.mark_connect_failure();
-                target.stats.connect_failures.fetch_add(1, Ordering::Relaxed);
+                target
+                    .stats
+                    .connect_failures
+                    .fetch_add(1, Ordering::Relaxed);
                 pool.stats.connect_failures.fetch_add(1, Ordering::Relaxed);
                 tried.insert(index);
                 failed_connects += 1;
                 last_error = e.to_string();
                 if failed_connects > settings.retries as usize {
-                    return Err(ProxyError::ConnectFailed { tried: failed_connects, last: last_error });
+                    return Err(ProxyError::ConnectFailed {
+                        tried: failed_connects,
+                        last: last_error,
+                    });
                 }
                 continue;
             }
@@ -223,13 +257,13 @@ pub async fn forward(
             },
         };
         let target_name = Some(target.address.to_string());
-        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-            if let Some(client_upgrade) = client_upgrade {
-                return Ok(Forwarded {
-                    response: upgrade::relay(response, client_upgrade, lease),
-                    target: target_name,
-                });
-            }
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS
+            && let Some(client_upgrade) = client_upgrade
+        {
+            return Ok(Forwarded {
+                response: upgrade::relay(response, client_upgrade, lease),
+                target: target_name,
+            });
         }
         lease.hold(checkout.sender);
         let (mut parts, body) = response.into_parts();

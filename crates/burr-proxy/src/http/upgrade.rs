@@ -10,7 +10,11 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
 /// Answers the client with the target's 101 and relays the two upgraded connections.
-pub fn relay(mut target_response: Response<Incoming>, client: OnUpgrade, lease: Lease) -> Response<ProxyBody> {
+pub fn relay(
+    mut target_response: Response<Incoming>,
+    client: OnUpgrade,
+    lease: Lease,
+) -> Response<ProxyBody> {
     let target = hyper::upgrade::on(&mut target_response);
     tokio::spawn(async move {
         // The lease keeps the target counted as busy for as long as the tunnel lives.

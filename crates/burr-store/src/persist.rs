@@ -1,0 +1,219 @@
+//! Reading and writing the state's rows: opening the database with the durability settings,
+//! loading every object, and writing the difference between two states in one transaction.
+
+use crate::{Snapshot, StoreError};
+use burr_model::{Balancer, Origin, Pool, State};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Opens the database: WAL, `synchronous=FULL` (a committed change survives power loss, not
+/// only a crash), foreign keys on, and a busy timeout so another process holding the file is
+/// waited for rather than failed.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let open_err = |cause| StoreError::Open {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let existed = path.exists();
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(open_err)?;
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(open_err)?;
+    #[cfg(unix)]
+    if !existed {
+        // SQLite gives the -wal and -shm files the database file's mode.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+            StoreError::Open {
+                path: path.to_path_buf(),
+                cause: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            }
+        })?;
+    }
+    Ok(connection)
+}
+
+fn origin_from(text: &str) -> Option<Origin> {
+    match text {
+        "file" => Some(Origin::File),
+        "api" => Some(Origin::Api),
+        _ => None,
+    }
+}
+
+/// Loads every row of `table` as (name, origin, object).
+fn load_table<T: DeserializeOwned>(
+    connection: &Connection,
+    path: &Path,
+    table: &'static str,
+) -> Result<Vec<(String, Origin, T)>, StoreError> {
+    let sql_err = |cause| StoreError::Sql {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let mut statement = connection
+        .prepare(&format!(
+            "SELECT name, origin, spec FROM {table} ORDER BY name"
+        ))
+        .map_err(sql_err)?;
+    let rows = statement
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(sql_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (name, origin, spec) = row.map_err(sql_err)?;
+        let corrupt = |cause: String| StoreError::CorruptRow {
+            path: path.to_path_buf(),
+            table,
+            name: name.clone(),
+            cause,
+        };
+        let origin =
+            origin_from(&origin).ok_or_else(|| corrupt(format!("unknown origin {origin:?}")))?;
+        let object: T = serde_json::from_str(&spec).map_err(|e| corrupt(e.to_string()))?;
+        out.push((name, origin, object));
+    }
+    Ok(out)
+}
+
+/// Reads the whole state and its generation.
+pub fn load(connection: &Connection, path: &Path) -> Result<Snapshot, StoreError> {
+    let mut state = State::default();
+    for (name, origin, mut balancer) in load_table::<Balancer>(connection, path, "balancers")? {
+        balancer.origin = origin;
+        state.balancers.insert(name, balancer);
+    }
+    for (name, origin, mut pool) in load_table::<Pool>(connection, path, "pools")? {
+        pool.origin = origin;
+        state.pools.insert(name, pool);
+    }
+    let generation: i64 = connection
+        .query_row("SELECT value FROM generation WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .map_err(|cause| StoreError::Sql {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+    Ok(Snapshot {
+        generation: generation.max(0) as u64,
+        state,
+    })
+}
+
+/// Something stored by name with an origin.
+trait Row: Serialize + PartialEq {
+    fn origin(&self) -> Origin;
+}
+
+impl Row for Balancer {
+    fn origin(&self) -> Origin {
+        self.origin
+    }
+}
+
+impl Row for Pool {
+    fn origin(&self) -> Origin {
+        self.origin
+    }
+}
+
+/// Writes the rows of one table that differ between `old` and `new`.
+fn write_table<T: Row>(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    old: &BTreeMap<String, T>,
+    new: &BTreeMap<String, T>,
+) -> Result<(), rusqlite::Error> {
+    for name in old.keys().filter(|name| !new.contains_key(*name)) {
+        tx.execute(&format!("DELETE FROM {table} WHERE name = ?1"), [name])?;
+    }
+    for (name, object) in new {
+        if old.get(name) == Some(object) {
+            continue;
+        }
+        let spec = serde_json::to_string(object)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        tx.execute(
+            &format!("INSERT INTO {table} (name, origin, spec) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET origin = excluded.origin, spec = excluded.spec"),
+            params![name, object.origin().as_str(), spec],
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes everything that differs between `old` and `new`, and the new generation, in one
+/// transaction; returns once it is durable.
+pub fn write_changes(
+    connection: &mut Connection,
+    path: &Path,
+    old: &State,
+    new: &State,
+    generation: u64,
+) -> Result<(), StoreError> {
+    let sql_err = |cause| StoreError::Sql {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let tx = connection.transaction().map_err(sql_err)?;
+    write_table(&tx, "balancers", &old.balancers, &new.balancers).map_err(sql_err)?;
+    write_table(&tx, "pools", &old.pools, &new.pools).map_err(sql_err)?;
+    tx.execute(
+        "UPDATE generation SET value = ?1 WHERE id = 1",
+        [generation as i64],
+    )
+    .map_err(sql_err)?;
+    tx.commit().map_err(sql_err)
+}
+
+pub fn get_meta(
+    connection: &Connection,
+    path: &Path,
+    key: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    connection
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+        .map_err(|cause| StoreError::Sql {
+            path: path.to_path_buf(),
+            cause,
+        })
+}
+
+pub fn put_meta(
+    connection: &Connection,
+    path: &Path,
+    key: &str,
+    value: &[u8],
+) -> Result<(), StoreError> {
+    connection
+        .execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )
+        .map(|_| ())
+        .map_err(|cause| StoreError::Sql {
+            path: path.to_path_buf(),
+            cause,
+        })
+}
