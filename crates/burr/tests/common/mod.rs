@@ -1,0 +1,383 @@
+//! Shared harness of the end-to-end tests: in-process backends on loopback, the real `burr`
+//! binary started on a config of the test's choosing, and small HTTP clients (hyper for
+//! well-formed traffic, raw TCP for malformed).
+
+#![allow(dead_code)] // each test binary uses part of the harness
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream as StdTcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+pub const BURR: &str = env!("CARGO_BIN_EXE_burr");
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// How a test backend answers.
+#[derive(Clone, Default)]
+pub struct Behavior {
+    /// Wait this long before answering.
+    pub delay: Duration,
+    /// Answer `Upgrade` requests with 101 and echo bytes upper-cased.
+    pub upgrade: bool,
+    /// Answer `Upgrade` requests with 200 instead (refuse the upgrade).
+    pub refuse_upgrade: bool,
+}
+
+/// An HTTP/1.1 backend answering with a JSON echo of the request and its own name.
+pub struct Backend {
+    pub name: String,
+    pub addr: SocketAddr,
+    /// Complete requests received.
+    pub hits: Arc<AtomicUsize>,
+    /// TCP connections accepted.
+    pub connections: Arc<AtomicUsize>,
+}
+
+impl Backend {
+    pub async fn start(name: &str, behavior: Behavior) -> Backend {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (h, c, n) = (hits.clone(), connections.clone(), name.to_string());
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                c.fetch_add(1, Ordering::SeqCst);
+                let (h, n, b) = (h.clone(), n.clone(), behavior.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| answer(req, n.clone(), h.clone(), b.clone()));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+        });
+        Backend {
+            name: name.to_string(),
+            addr,
+            hits,
+            connections,
+        }
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+async fn answer(
+    mut req: Request<hyper::body::Incoming>,
+    name: String,
+    hits: Arc<AtomicUsize>,
+    behavior: Behavior,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let wants_upgrade = req.headers().contains_key("upgrade");
+    if wants_upgrade && behavior.upgrade {
+        hits.fetch_add(1, Ordering::SeqCst);
+        let on_upgrade = hyper::upgrade::on(&mut req);
+        tokio::spawn(async move {
+            if let Ok(upgraded) = on_upgrade.await {
+                let mut io = TokioIo::new(upgraded);
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = io.read(&mut buf).await {
+                    if n == 0 || io.write_all(&buf[..n].to_ascii_uppercase()).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let mut r = Response::new(Full::new(Bytes::new()));
+        *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        r.headers_mut().insert("upgrade", req.headers()["upgrade"].clone());
+        r.headers_mut().insert("connection", "upgrade".parse().unwrap());
+        return Ok(r);
+    }
+    let method = req.method().to_string();
+    let path = req.uri().to_string();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    hits.fetch_add(1, Ordering::SeqCst);
+    if !behavior.delay.is_zero() {
+        tokio::time::sleep(behavior.delay).await;
+    }
+    let echo = serde_json::json!({
+        "name": name,
+        "method": method,
+        "path": path,
+        "headers": headers,
+        "body": String::from_utf8_lossy(&body),
+    });
+    let mut r = Response::new(Full::new(Bytes::from(echo.to_string())));
+    r.headers_mut().insert("x-backend", name.parse().unwrap());
+    r.headers_mut().insert("connection", "keep-alive, x-hop".parse().unwrap());
+    r.headers_mut().insert("x-hop", "should not reach the client".parse().unwrap());
+    r.headers_mut().insert("keep-alive", "timeout=5".parse().unwrap());
+    Ok(r)
+}
+
+/// A running `burr serve`, killed on drop.
+pub struct Burr {
+    child: Child,
+    pub api: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Burr {
+    /// Starts burr on `config` (all listeners on 127.0.0.1, one worker) and waits until ready.
+    pub fn start(config: &str) -> Burr {
+        Self::try_start(config, &[]).unwrap_or_else(|e| panic!("burr did not start: {e}"))
+    }
+
+    pub fn try_start(config: &str, extra: &[&str]) -> Result<Burr, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("burr.toml");
+        std::fs::write(&path, config).unwrap();
+        let api: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let stderr = dir.path().join("stderr.log");
+        let child = Command::new(BURR)
+            .args(["serve", "--config"])
+            .arg(&path)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(["--api", &api.to_string(), "--listen-host", "127.0.0.1", "--workers", "1"])
+            .args(extra)
+            .env("BURR_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let mut burr = Burr {
+            child,
+            api,
+            dir,
+            config: path,
+            stderr,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = burr.child.try_wait() {
+                return Err(format!("exited with {status}: {}", burr.stderr_text()));
+            }
+            if http_get_status(api, "/healthz") == Some(200) {
+                return Ok(burr);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!("not ready within 15 s: {}", burr.stderr_text()))
+    }
+
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Rewrites the config file, sends SIGHUP and waits for the generation to move.
+    pub fn reload(&self, config: &str) {
+        let before = self.generation();
+        std::fs::write(&self.config, config).unwrap();
+        unsafe {
+            libc::kill(self.pid(), libc::SIGHUP);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.generation() > before {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("reload not applied within 10 s: {}", self.stderr_text());
+    }
+
+    pub fn metrics(&self) -> String {
+        http_get_body(self.api, "/metrics").unwrap_or_default()
+    }
+
+    pub fn generation(&self) -> u64 {
+        metric(&self.metrics(), "burr_config_generation").unwrap_or(0.0) as u64
+    }
+}
+
+impl Drop for Burr {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of the first sample whose line starts with `prefix`.
+pub fn metric(text: &str, prefix: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn http_get_raw(addr: SocketAddr, path: &str) -> Option<String> {
+    let mut s = StdTcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+pub fn http_get_status(addr: SocketAddr, path: &str) -> Option<u16> {
+    http_get_raw(addr, path)?.split(' ').nth(1)?.parse().ok()
+}
+
+pub fn http_get_body(addr: SocketAddr, path: &str) -> Option<String> {
+    let raw = http_get_raw(addr, path)?;
+    raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
+}
+
+/// A response as the test client saw it.
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The backend name from the echo.
+    pub fn backend(&self) -> String {
+        self.json()["name"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Values of header `name` the backend received, in order.
+    pub fn seen(&self, name: &str) -> Vec<String> {
+        self.json()["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h[0] == name)
+            .map(|h| h[1].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// One HTTP/1.1 keep-alive connection to burr.
+pub struct Client {
+    sender: hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+}
+
+impl Client {
+    pub async fn connect(port: u16) -> Client {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(conn);
+        Client { sender }
+    }
+
+    pub async fn get(&mut self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = Request::get(path).header("host", "burr.test");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Empty::new()).unwrap()).await
+    }
+
+    pub async fn send(&mut self, req: Request<Empty<Bytes>>) -> Answer {
+        self.sender.ready().await.unwrap();
+        let response = tokio::time::timeout(Duration::from_secs(10), self.sender.send_request(req))
+            .await
+            .expect("response within 10 s")
+            .expect("a response");
+        collect(response).await
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+}
+
+pub async fn collect(response: Response<hyper::body::Incoming>) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// A GET on a fresh connection.
+pub async fn get(port: u16, path: &str) -> Answer {
+    Client::connect(port).await.get(path, &[]).await
+}
+
+/// Sends raw bytes and reads until the server closes or `wait` passes; `<EOF>` marks a close.
+pub async fn raw(port: u16, data: &[u8], wait: Duration) -> String {
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(data).await.unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                out.extend_from_slice(b"<EOF>");
+                break;
+            }
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A config with one balancer `t` listening on `port` and one pool `p` over `targets`.
+pub fn config(port: u16, algorithm: &str, targets: &[(SocketAddr, u32)], extra_listener: &str, extra_pool: &str) -> String {
+    let list: Vec<String> = targets.iter().map(|(a, w)| format!("{{ address = \"{a}\", weight = {w} }}")).collect();
+    format!(
+        "[[balancer]]\nname = \"t\"\n\n[[balancer.listener]]\nport = {port}\nprotocol = \"http\"\npool = \"p\"\n{extra_listener}\n\n\
+         [[pool]]\nname = \"p\"\nalgorithm = \"{algorithm}\"\ntargets = [ {} ]\n{extra_pool}\n\n[pool.health_check]\nenabled = false\n",
+        list.join(", ")
+    )
+}
+
+/// Backends `b1..bn` and a burr in front of them with `algorithm`, each of weight 1.
+pub async fn setup(n: usize, algorithm: &str) -> (Vec<Backend>, Burr, u16) {
+    let mut backends = Vec::new();
+    for i in 1..=n {
+        backends.push(Backend::start(&format!("b{i}"), Behavior::default()).await);
+    }
+    let port = free_port();
+    let targets: Vec<(SocketAddr, u32)> = backends.iter().map(|b| (b.addr, 1)).collect();
+    let burr = Burr::start(&config(port, algorithm, &targets, "", ""));
+    (backends, burr, port)
+}
