@@ -23,7 +23,10 @@ async fn tally(port: u16, requests: usize) -> HashMap<String, usize> {
 async fn round_robin_is_exactly_even() {
     let (_b, _burr, port) = setup(3, "round_robin").await;
     let counts = tally(port, 30).await;
-    assert_eq!(counts, HashMap::from([("b1".into(), 10), ("b2".into(), 10), ("b3".into(), 10)]));
+    assert_eq!(
+        counts,
+        HashMap::from([("b1".into(), 10), ("b2".into(), 10), ("b3".into(), 10)])
+    );
 }
 
 #[tokio::test]
@@ -38,7 +41,10 @@ async fn weighted_round_robin_is_exactly_proportional() {
     let port = free_port();
     let _burr = Burr::start(&config(port, "weighted_round_robin", &targets, "", ""));
     let counts = tally(port, 60).await;
-    assert_eq!(counts, HashMap::from([("b1".into(), 30), ("b2".into(), 20), ("b3".into(), 10)]));
+    assert_eq!(
+        counts,
+        HashMap::from([("b1".into(), 30), ("b2".into(), 20), ("b3".into(), 10)])
+    );
     assert_eq!(backends[3].hits(), 0);
 }
 
@@ -53,16 +59,36 @@ async fn random_follows_weights_within_binomial_bounds() {
     let n = 3000usize;
     let counts = tally(port, n).await;
     let heavy = counts.get("heavy").copied().unwrap_or(0) as f64;
-    let (mean, sigma) = (n as f64 * 2.0 / 3.0, (n as f64 * (2.0 / 3.0) * (1.0 / 3.0)).sqrt());
-    assert!((heavy - mean).abs() <= 5.0 * sigma, "heavy got {heavy}, expected {mean:.0} ± {:.0}", 5.0 * sigma);
+    let (mean, sigma) = (
+        n as f64 * 2.0 / 3.0,
+        (n as f64 * (2.0 / 3.0) * (1.0 / 3.0)).sqrt(),
+    );
+    assert!(
+        (heavy - mean).abs() <= 5.0 * sigma,
+        "heavy got {heavy}, expected {mean:.0} ± {:.0}",
+        5.0 * sigma
+    );
 }
 
 #[tokio::test]
 async fn least_outstanding_requests_avoids_a_busy_target() {
-    let slow = Backend::start("slow", Behavior { delay: Duration::from_secs(3), ..Default::default() }).await;
+    let slow = Backend::start(
+        "slow",
+        Behavior {
+            delay: Duration::from_secs(3),
+            ..Default::default()
+        },
+    )
+    .await;
     let fast = Backend::start("fast", Behavior::default()).await;
     let port = free_port();
-    let _burr = Burr::start(&config(port, "least_outstanding_requests", &[(slow.addr, 1), (fast.addr, 1)], "", ""));
+    let _burr = Burr::start(&config(
+        port,
+        "least_outstanding_requests",
+        &[(slow.addr, 1), (fast.addr, 1)],
+        "",
+        "",
+    ));
     // Occupy the slow target with requests that stay in flight.
     let mut held = Vec::new();
     for _ in 0..2 {
@@ -92,13 +118,29 @@ async fn source_ip_hash_sticks_each_client_to_one_target() {
         for _ in 0..5 {
             let socket = tokio::net::TcpSocket::new_v4().unwrap();
             socket.bind(source).unwrap();
-            let stream = socket.connect(format!("127.0.0.1:{port}").parse().unwrap()).await.unwrap();
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+            let stream = socket
+                .connect(format!("127.0.0.1:{port}").parse().unwrap())
+                .await
+                .unwrap();
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .unwrap();
             tokio::spawn(conn);
-            let req = http::Request::get("/").header("host", "t").body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap();
-            names.push(collect(sender.send_request(req).await.unwrap()).await.backend());
+            let req = http::Request::get("/")
+                .header("host", "t")
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .unwrap();
+            names.push(
+                collect(sender.send_request(req).await.unwrap())
+                    .await
+                    .backend(),
+            );
         }
-        assert!(names.iter().all(|n| *n == names[0]), "client 127.0.0.{last} moved: {names:?}");
+        assert!(
+            names.iter().all(|n| *n == names[0]),
+            "client 127.0.0.{last} moved: {names:?}"
+        );
         *seen.entry(names[0].clone()).or_insert(0) += 1;
     }
     assert_eq!(seen.len(), 3, "{seen:?}");
@@ -109,9 +151,22 @@ async fn selections_are_counted_per_target() {
     let (_b, burr, port) = setup(2, "round_robin").await;
     tally(port, 10).await;
     let m = burr.metrics();
-    let selections: f64 = m.lines().filter(|l| l.starts_with("burr_selections_total")).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum();
+    let selections: f64 = m
+        .lines()
+        .filter(|l| l.starts_with("burr_selections_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
     assert_eq!(selections, 10.0, "{m}");
     assert_eq!(metric(&m, "burr_requests_total"), Some(10.0), "{m}");
-    assert_eq!(metric(&m, "burr_responses_total{balancer=\"t\",port=\"") , Some(0.0), "1xx first: {m}");
-    assert!(m.contains(&format!("burr_responses_total{{balancer=\"t\",port=\"{port}\",class=\"2xx\"}} 10")), "{m}");
+    assert_eq!(
+        metric(&m, "burr_responses_total{balancer=\"t\",port=\""),
+        Some(0.0),
+        "1xx first: {m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "burr_responses_total{{balancer=\"t\",port=\"{port}\",class=\"2xx\"}} 10"
+        )),
+        "{m}"
+    );
 }

@@ -28,7 +28,13 @@ async fn hop_by_hop_headers_are_removed_and_forwarded_headers_added() {
         .await;
     assert_eq!(a.status, 200);
     assert_eq!(a.json()["path"], "/p?q=1");
-    for gone in ["connection", "x-secret", "keep-alive", "te", "proxy-authorization"] {
+    for gone in [
+        "connection",
+        "x-secret",
+        "keep-alive",
+        "te",
+        "proxy-authorization",
+    ] {
         assert!(a.seen(gone).is_empty(), "{gone} reached the target");
     }
     assert_eq!(a.seen("x-kept"), ["yes"]);
@@ -51,7 +57,13 @@ async fn keep_alive_reuses_the_upstream_connection() {
         assert_eq!(client.get("/", &[]).await.status, 200);
     }
     assert_eq!(backends[0].hits(), 20);
-    assert_eq!(backends[0].connections.load(std::sync::atomic::Ordering::SeqCst), 1, "upstream connection not reused");
+    assert_eq!(
+        backends[0]
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "upstream connection not reused"
+    );
 }
 
 /// A request that frames its body two ways, or ambiguously, is refused with 400 and the
@@ -71,9 +83,16 @@ async fn ambiguous_framing_is_refused_and_never_forwarded() {
         let answer = raw(port, request, Duration::from_secs(5)).await;
         assert!(answer.starts_with("HTTP/1.1 400 "), "{reason}: {answer}");
         assert!(answer.contains(reason), "{reason}: {answer}");
-        assert!(answer.ends_with("<EOF>"), "{reason}: connection not closed: {answer}");
+        assert!(
+            answer.ends_with("<EOF>"),
+            "{reason}: connection not closed: {answer}"
+        );
     }
-    assert_eq!(backends[0].hits(), 0, "a refused request reached the target");
+    assert_eq!(
+        backends[0].hits(),
+        0,
+        "a refused request reached the target"
+    );
 }
 
 #[tokio::test]
@@ -98,7 +117,12 @@ async fn well_framed_bodies_pass_in_both_framings() {
     .await;
     assert!(chunked.starts_with("HTTP/1.1 200"), "{chunked}");
     assert!(chunked.contains("\"body\":\"hello world\""), "{chunked}");
-    let sized = raw(port, b"POST /s HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc", Duration::from_secs(5)).await;
+    let sized = raw(
+        port,
+        b"POST /s HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+        Duration::from_secs(5),
+    )
+    .await;
     assert!(sized.contains("\"body\":\"abc\""), "{sized}");
 }
 
@@ -106,8 +130,17 @@ async fn well_framed_bodies_pass_in_both_framings() {
 async fn oversized_heads_get_431_and_close() {
     let backend = Backend::start("b1", Behavior::default()).await;
     let port = free_port();
-    let _burr = Burr::start(&config(port, "round_robin", &[(backend.addr, 1)], "max_header_bytes = 8192\nmax_headers = 10", ""));
-    let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "a".repeat(9000));
+    let _burr = Burr::start(&config(
+        port,
+        "round_robin",
+        &[(backend.addr, 1)],
+        "max_header_bytes = 8192\nmax_headers = 10",
+        "",
+    ));
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(9000)
+    );
     let answer = raw(port, big.as_bytes(), Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
     assert!(answer.ends_with("<EOF>"), "{answer}");
@@ -123,29 +156,63 @@ async fn oversized_heads_get_431_and_close() {
 
 #[tokio::test]
 async fn upgrade_relays_bytes_only_after_101() {
-    let backend = Backend::start("ws", Behavior { upgrade: true, ..Default::default() }).await;
+    let backend = Backend::start(
+        "ws",
+        Behavior {
+            upgrade: true,
+            ..Default::default()
+        },
+    )
+    .await;
     let port = free_port();
     let _burr = Burr::start(&config(port, "round_robin", &[(backend.addr, 1)], "", ""));
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    s.write_all(b"GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n").await.unwrap();
+    s.write_all(
+        b"GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+    )
+    .await
+    .unwrap();
     let mut buf = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.unwrap().unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
     let head = String::from_utf8_lossy(&buf[..n]).to_string();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("upgrade: websocket"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("upgrade: websocket"),
+        "{head}"
+    );
     s.write_all(b"ping over the tunnel").await.unwrap();
-    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.unwrap().unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(&buf[..n], b"PING OVER THE TUNNEL");
 }
 
 #[tokio::test]
 async fn a_refused_upgrade_stays_http() {
-    let backend = Backend::start("plain", Behavior { refuse_upgrade: true, ..Default::default() }).await;
+    let backend = Backend::start(
+        "plain",
+        Behavior {
+            refuse_upgrade: true,
+            ..Default::default()
+        },
+    )
+    .await;
     let port = free_port();
     let _burr = Burr::start(&config(port, "round_robin", &[(backend.addr, 1)], "", ""));
     let mut client = Client::connect(port).await;
-    let a = client.get("/chat", &[("connection", "upgrade"), ("upgrade", "websocket")]).await;
+    let a = client
+        .get(
+            "/chat",
+            &[("connection", "upgrade"), ("upgrade", "websocket")],
+        )
+        .await;
     assert_eq!(a.status, 200);
     // The connection is still plain HTTP: another request works on it.
     assert_eq!(client.get("/again", &[]).await.status, 200);
@@ -154,10 +221,15 @@ async fn a_refused_upgrade_stays_http() {
 #[tokio::test]
 async fn http2_prior_knowledge_is_served_and_cookies_are_joined() {
     let (_backends, _burr, port) = setup(1, "round_robin").await;
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), hyper_util::rt::TokioIo::new(stream))
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
     tokio::spawn(conn);
     let req = http::Request::get(format!("http://burr.test:{port}/h2"))
         .header("cookie", "a=1")

@@ -23,7 +23,11 @@ pub const BURR: &str = env!("CARGO_BIN_EXE_burr");
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// How a test backend answers.
@@ -56,11 +60,15 @@ impl Backend {
         let (h, c, n) = (hits.clone(), connections.clone(), name.to_string());
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 c.fetch_add(1, Ordering::SeqCst);
                 let (h, n, b) = (h.clone(), n.clone(), behavior.clone());
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| answer(req, n.clone(), h.clone(), b.clone()));
+                    let service = hyper::service::service_fn(move |req| {
+                        answer(req, n.clone(), h.clone(), b.clone())
+                    });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .with_upgrades()
@@ -104,8 +112,10 @@ async fn answer(
         });
         let mut r = Response::new(Full::new(Bytes::new()));
         *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-        r.headers_mut().insert("upgrade", req.headers()["upgrade"].clone());
-        r.headers_mut().insert("connection", "upgrade".parse().unwrap());
+        r.headers_mut()
+            .insert("upgrade", req.headers()["upgrade"].clone());
+        r.headers_mut()
+            .insert("connection", "upgrade".parse().unwrap());
         return Ok(r);
     }
     let method = req.method().to_string();
@@ -113,9 +123,19 @@ async fn answer(
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
-        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     hits.fetch_add(1, Ordering::SeqCst);
     if !behavior.delay.is_zero() {
         tokio::time::sleep(behavior.delay).await;
@@ -129,9 +149,12 @@ async fn answer(
     });
     let mut r = Response::new(Full::new(Bytes::from(echo.to_string())));
     r.headers_mut().insert("x-backend", name.parse().unwrap());
-    r.headers_mut().insert("connection", "keep-alive, x-hop".parse().unwrap());
-    r.headers_mut().insert("x-hop", "should not reach the client".parse().unwrap());
-    r.headers_mut().insert("keep-alive", "timeout=5".parse().unwrap());
+    r.headers_mut()
+        .insert("connection", "keep-alive, x-hop".parse().unwrap());
+    r.headers_mut()
+        .insert("x-hop", "should not reach the client".parse().unwrap());
+    r.headers_mut()
+        .insert("keep-alive", "timeout=5".parse().unwrap());
     Ok(r)
 }
 
@@ -161,7 +184,14 @@ impl Burr {
             .arg(&path)
             .arg("--data-dir")
             .arg(dir.path().join("data"))
-            .args(["--api", &api.to_string(), "--listen-host", "127.0.0.1", "--workers", "1"])
+            .args([
+                "--api",
+                &api.to_string(),
+                "--listen-host",
+                "127.0.0.1",
+                "--workers",
+                "1",
+            ])
             .args(extra)
             .env("BURR_LOG", "info")
             .stdout(Stdio::null())
@@ -194,6 +224,12 @@ impl Burr {
 
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
+    }
+
+    /// SIGKILL, keeping the data directory (dropping `Burr` deletes it).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn is_running(&mut self) -> bool {
@@ -245,7 +281,11 @@ pub fn metric(text: &str, prefix: &str) -> Option<f64> {
 fn http_get_raw(addr: SocketAddr, path: &str) -> Option<String> {
     let mut s = StdTcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
@@ -296,8 +336,12 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(port: u16) -> Client {
-        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
         tokio::spawn(conn);
         Client { sender }
     }
@@ -327,7 +371,12 @@ impl Client {
 pub async fn collect(response: Response<hyper::body::Incoming>) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     Answer {
         status,
         headers,
@@ -342,7 +391,9 @@ pub async fn get(port: u16, path: &str) -> Answer {
 
 /// Sends raw bytes and reads until the server closes or `wait` passes; `<EOF>` marks a close.
 pub async fn raw(port: u16, data: &[u8], wait: Duration) -> String {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     s.write_all(data).await.unwrap();
     let mut out = Vec::new();
     let mut buf = [0u8; 8192];
@@ -361,8 +412,17 @@ pub async fn raw(port: u16, data: &[u8], wait: Duration) -> String {
 }
 
 /// A config with one balancer `t` listening on `port` and one pool `p` over `targets`.
-pub fn config(port: u16, algorithm: &str, targets: &[(SocketAddr, u32)], extra_listener: &str, extra_pool: &str) -> String {
-    let list: Vec<String> = targets.iter().map(|(a, w)| format!("{{ address = \"{a}\", weight = {w} }}")).collect();
+pub fn config(
+    port: u16,
+    algorithm: &str,
+    targets: &[(SocketAddr, u32)],
+    extra_listener: &str,
+    extra_pool: &str,
+) -> String {
+    let list: Vec<String> = targets
+        .iter()
+        .map(|(a, w)| format!("{{ address = \"{a}\", weight = {w} }}"))
+        .collect();
     format!(
         "[[balancer]]\nname = \"t\"\n\n[[balancer.listener]]\nport = {port}\nprotocol = \"http\"\npool = \"p\"\n{extra_listener}\n\n\
          [[pool]]\nname = \"p\"\nalgorithm = \"{algorithm}\"\ntargets = [ {} ]\n{extra_pool}\n\n[pool.health_check]\nenabled = false\n",

@@ -1,0 +1,183 @@
+//! The command line as a user meets it: `burr check` errors with lines, `burr serve` refusing
+//! bad input with exit status 2 and changing nothing, state kept across restarts, the admin
+//! endpoint, and `burr demo`.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+fn check(text: &str) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(BURR)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const GOOD: &str = "[[balancer]]\nname = \"web\"\n\n[[balancer.listener]]\nport = 8080\nprotocol = \"http\"\npool = \"app\"\n\n[[pool]]\nname = \"app\"\ntargets = [ { address = \"127.0.0.1:9001\" } ]\n";
+
+#[test]
+fn check_accepts_a_good_file() {
+    let (code, out, _) = check(GOOD);
+    assert_eq!(code, 0);
+    assert!(out.contains("ok (1 balancers, 1 pools)"), "{out}");
+}
+
+#[test]
+fn check_reports_every_error_with_its_line_and_exits_2() {
+    let bad = GOOD
+        .replace("port = 8080", "port = 8080\nidle_timeout_secs = 0")
+        .replace(
+            "9001\" } ]\n",
+            "9001\" } ]\n[pool.health_check]\ninterval_secs = 1\n",
+        )
+        .replace("pool = \"app\"", "pool = \"nowhere\"");
+    let (code, _, err) = check(&bad);
+    assert_eq!(code, 2, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.iter().any(|l| l.ends_with(":6: balancer \"web\".listener 8080.idle_timeout_secs: 0 is not allowed: must be between 1 and 3600 seconds")), "{err}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .contains(":8: balancer \"web\".listener 8080.pool: \"nowhere\" is not allowed")),
+        "{err}"
+    );
+    assert!(lines.iter().any(|l| l.contains(":14: pool \"app\".health_check.interval_secs: 1 is not allowed: must be between 5 and 300 seconds")), "{err}");
+}
+
+#[test]
+fn check_names_unknown_fields_and_syntax_errors() {
+    let (code, _, err) = check(&GOOD.replace(
+        "protocol = \"http\"",
+        "protocol = \"http\"\ncolour = \"blue\"",
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains(":7:") && err.contains("colour"), "{err}");
+    let (code, _, err) = check("[[balancer]\nname = \"x\"");
+    assert_eq!(code, 2);
+    assert!(err.contains(":1:"), "{err}");
+    let (code, _, err) = check(&GOOD.replace("protocol = \"http\"", "protocol = \"gopher\""));
+    assert_eq!(code, 2);
+    assert!(err.contains("gopher") && err.contains("http"), "{err}");
+}
+
+#[test]
+fn serve_refuses_bad_input_with_exit_2() {
+    // Invalid value.
+    let err = Burr::try_start(&GOOD.replace("9001\"", "9001\", weight = 9999"), &[])
+        .err()
+        .unwrap();
+    assert!(
+        err.contains("exit status: 2") && err.contains("weight: 9999"),
+        "{err}"
+    );
+    // Port in use.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let err = Burr::try_start(&GOOD.replace("8080", &port.to_string()), &[])
+        .err()
+        .unwrap();
+    assert!(
+        err.contains("exit status: 2")
+            && err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
+    // Unreadable certificate.
+    let tls = GOOD.replace("protocol = \"http\"", "protocol = \"https\"\ntls = { certificate = \"/nonexistent/cert.pem\", private_key = \"/nonexistent/key.pem\" }");
+    let err = Burr::try_start(&tls, &[]).err().unwrap();
+    assert!(
+        err.contains("exit status: 2")
+            && err.contains("cannot read certificate /nonexistent/cert.pem"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn state_survives_a_restart_without_the_file() {
+    let (_b, mut burr, port) = setup(1, "round_robin").await;
+    let data = burr.dir.path().join("data");
+    let api = format!("127.0.0.1:{}", free_port());
+    burr.kill();
+    let mut child = Command::new(BURR)
+        .args(["serve", "--data-dir"])
+        .arg(&data)
+        .args([
+            "--api",
+            &api,
+            "--listen-host",
+            "127.0.0.1",
+            "--workers",
+            "1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while http_get_status(api.parse().unwrap(), "/healthz") != Some(200)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let a = get(port, "/").await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(a.status, 200);
+    assert_eq!(a.backend(), "b1");
+}
+
+#[tokio::test]
+async fn admin_endpoint_answers_health_and_metrics_only() {
+    let (_b, burr, _port) = setup(1, "round_robin").await;
+    assert_eq!(http_get_status(burr.api, "/healthz"), Some(200));
+    assert_eq!(http_get_status(burr.api, "/nope"), Some(404));
+    let m = burr.metrics();
+    for name in [
+        "burr_requests_total",
+        "burr_responses_total",
+        "burr_target_active_connections",
+        "burr_target_healthy",
+        "burr_selections_total",
+        "burr_config_generation 1",
+    ] {
+        assert!(m.contains(name), "{name} missing:\n{m}");
+    }
+}
+
+#[test]
+fn demo_shows_balancing_and_exits() {
+    let port = free_port();
+    let out = Command::new(BURR)
+        .args(["demo", "--once", "--port", &port.to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for n in 1..=3 {
+        assert_eq!(
+            stdout
+                .matches(&format!("200 OK hello from demo target {n}"))
+                .count(),
+            2,
+            "{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains(&format!("curl http://127.0.0.1:{port}/")),
+        "{stdout}"
+    );
+}
