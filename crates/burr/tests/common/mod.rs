@@ -39,6 +39,8 @@ pub struct Behavior {
     pub upgrade: bool,
     /// Answer `Upgrade` requests with 200 instead (refuse the upgrade).
     pub refuse_upgrade: bool,
+    /// While set, `GET /health` answers 503 (for health-check tests).
+    pub unhealthy: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// An HTTP/1.1 backend answering with a JSON echo of the request and its own name.
@@ -95,6 +97,13 @@ async fn answer(
     hits: Arc<AtomicUsize>,
     behavior: Behavior,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.uri().path() == "/health" {
+        let mut r = Response::new(Full::new(Bytes::from_static(b"health\n")));
+        if behavior.unhealthy.load(Ordering::SeqCst) {
+            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        }
+        return Ok(r);
+    }
     let wants_upgrade = req.headers().contains_key("upgrade");
     if wants_upgrade && behavior.upgrade {
         hits.fetch_add(1, Ordering::SeqCst);
