@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Print the tables of a benchmark run from its raw CSV files.
+
+Usage:
+    summarize.py throughput RUNS.csv   medians per proxy over rounds, then burr's ratios
+    summarize.py memory MEMORY.csv     RSS growth per idle keep-alive connection
+
+Medians, not means: the machine is shared and noisy, and one disturbed round should
+not move the figure. The min-max spread of each proxy's CPU per request is printed
+too, so a reader can see how much the rounds disagreed.
+"""
+
+import csv
+import statistics
+import sys
+
+
+def read_rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def throughput(path):
+    rows = read_rows(path)
+    proxies = list(dict.fromkeys(r["proxy"] for r in rows))  # in run order
+    med = {}
+    print(f"{'proxy':<9} {'runs':>4} {'req/s':>10} {'p50 µs':>9} {'p99 µs':>9} "
+          f"{'CPU µs/req':>11}  {'(min-max)':<14} {'errors':>6}")
+    for p in proxies:
+        rs = [r for r in rows if r["proxy"] == p]
+        col = lambda k: [float(r[k]) for r in rs]  # noqa: E731
+        m = {k: statistics.median(col(k)) for k in ("rps", "p50_us", "p99_us", "cpu_us_per_req")}
+        med[p] = m
+        cpu = col("cpu_us_per_req")
+        errors = sum(int(r["non2xx"]) + int(r["socket_errors"]) for r in rs)
+        spread = f"({min(cpu):.2f}-{max(cpu):.2f})"
+        print(f"{p:<9} {len(rs):>4} {m['rps']:>10.0f} {m['p50_us']:>9.0f} {m['p99_us']:>9.0f} "
+              f"{m['cpu_us_per_req']:>11.2f}  {spread:<14} {errors:>6}")
+    if "burr" in med:
+        others = [p for p in proxies if p != "burr"]
+        if others:
+            print()
+            print("Ratios of medians (burr / other; CPU per request: lower is better for burr,")
+            print("req/s: higher is better for burr):")
+            print(f"{'':<15} {'CPU µs/req':>11} {'req/s':>8} {'p99':>8}")
+            for o in others:
+                b, x = med["burr"], med[o]
+                ratio = lambda k: b[k] / x[k] if x[k] else float("nan")  # noqa: E731
+                print(f"{'burr/' + o:<15} {ratio('cpu_us_per_req'):>11.3f} "
+                      f"{ratio('rps'):>8.3f} {ratio('p99_us'):>8.3f}")
+
+
+def memory(path):
+    rows = read_rows(path)
+    print(f"{'proxy':<9} {'conns ok':>8} {'failed':>6} {'held':>6} {'RSS before':>11} "
+          f"{'RSS after':>11} {'KiB/conn':>9}")
+    for r in rows:
+        per = r["kib_per_conn"]
+        per = f"{float(per):.2f}" if per not in ("", "None") else "-"
+        print(f"{r['proxy']:<9} {r['ok']:>8} {r['failed']:>6} {r['still_open']:>6} "
+              f"{r['rss_before_kib'] + ' KiB':>11} {r['rss_after_kib'] + ' KiB':>11} {per:>9}")
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("throughput", "memory"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    {"throughput": throughput, "memory": memory}[sys.argv[1]](sys.argv[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
