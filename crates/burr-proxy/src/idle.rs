@@ -53,6 +53,10 @@ impl<T> ActivityIo<T> {
     pub fn new(inner: T, activity: Arc<Activity>) -> Self {
         Self { inner, activity }
     }
+
+    pub fn get_ref(&self) -> &T {
+        &self.inner
+    }
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {

@@ -19,8 +19,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
 
-/// Most idle connections kept per target per worker; more are closed when released.
-const MAX_IDLE_PER_WORKER: usize = 256;
+/// Most idle connections kept per target per worker; more are closed when released. Each
+/// costs ~20 KiB (hyper's buffers and task), so a burst does not leave a large idle pool behind.
+const MAX_IDLE_PER_WORKER: usize = 64;
 
 pub type Sender = SendRequest<Incoming>;
 

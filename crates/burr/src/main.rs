@@ -12,10 +12,6 @@ mod serve;
 
 use clap::{Args, Parser, Subcommand};
 
-/// mimalloc: per-request allocations are small and short-lived, and glibc malloc cost about
-/// twice as much CPU on the request path (measured with perf under wrk).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
