@@ -125,6 +125,15 @@ async def run(args):
     return 0 if ok == args.count and still_open == ok else 1
 
 
+async def run_or_report(args):
+    """A proxy that goes away mid-measurement yields one JSON error line, not a traceback."""
+    try:
+        return await run(args)
+    except FileNotFoundError as e:
+        print(json.dumps({"error": f"proxy process gone: {e.filename}"}), flush=True)
+        return 1
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--port", type=int, required=True)
@@ -141,7 +150,7 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < args.count + 100:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return asyncio.run(run(args))
+    return asyncio.run(run_or_report(args))
 
 
 if __name__ == "__main__":
