@@ -36,6 +36,11 @@ def throughput(path):
         spread = f"({min(cpu):.2f}-{max(cpu):.2f})"
         print(f"{p:<9} {len(rs):>4} {m['rps']:>10.0f} {m['p50_us']:>9.0f} {m['p99_us']:>9.0f} "
               f"{m['cpu_us_per_req']:>11.2f}  {spread:<14} {errors:>6}")
+    disturbed = [r for r in rows if r.get("disturbed_by")]
+    if disturbed:
+        names = sorted({n for r in disturbed for n in r["disturbed_by"].split("+")})
+        print(f"note: {len(disturbed)} of {len(rows)} runs had a compiler running "
+              f"({', '.join(names)}): their figures are disturbed.")
     if "burr" in med:
         others = [p for p in proxies if p != "burr"]
         if others:
