@@ -1,0 +1,2 @@
+//! Placeholder, replaced by the maglev benchmark.
+fn main() {}
