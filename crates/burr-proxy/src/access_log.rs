@@ -7,6 +7,7 @@
 //! DURATION_MS is the time from request head to response head.
 
 use crate::runtime::ListenerKey;
+use burr_model::TargetAddress;
 use http::{Method, Version};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -30,7 +31,7 @@ pub struct Entry<'a> {
     pub path: &'a str,
     pub version: Version,
     pub status: u16,
-    pub target: Option<&'a str>,
+    pub target: Option<&'a TargetAddress>,
     pub elapsed: Duration,
 }
 
@@ -64,6 +65,10 @@ impl AccessLog {
     }
 
     pub fn write(&self, e: Entry<'_>) {
+        let target: &dyn std::fmt::Display = match e.target {
+            Some(address) => address,
+            None => &"-",
+        };
         let line = format!(
             "{} {} {} \"{} {} {:?}\" {} {} {:.3}\n",
             humantime::format_rfc3339_millis(SystemTime::now()),
@@ -73,7 +78,7 @@ impl AccessLog {
             e.path.escape_debug(),
             e.version,
             e.status,
-            e.target.unwrap_or("-"),
+            target,
             e.elapsed.as_secs_f64() * 1000.0,
         );
         let _ = self.sender.try_send(line);

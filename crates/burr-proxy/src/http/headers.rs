@@ -67,14 +67,36 @@ pub fn wants_upgrade(headers: &HeaderMap) -> bool {
             .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
 }
 
+/// The `X-Forwarded-*` values that depend only on the connection: computed once per client
+/// connection rather than formatted again for every request.
+#[derive(Clone)]
+pub struct ForwardedValues {
+    client: HeaderValue,
+    proto: HeaderValue,
+    port: HeaderValue,
+}
+
+impl ForwardedValues {
+    pub fn new(client: IpAddr, https: bool, port: u16) -> Self {
+        let client = client.to_canonical().to_string();
+        Self {
+            client: HeaderValue::from_str(&client).expect("an IP address is a valid header value"),
+            proto: HeaderValue::from_static(if https { "https" } else { "http" }),
+            port: HeaderValue::from(port),
+        }
+    }
+}
+
 /// Adds the headers AWS ELB adds: the client address appended to `X-Forwarded-For`, and
 /// `X-Forwarded-Proto` / `X-Forwarded-Port` describing the listener (client values replaced).
-pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, https: bool, port: u16) {
-    let client = client.to_canonical().to_string();
+pub fn add_forwarded(headers: &mut HeaderMap, values: &ForwardedValues) {
     let value = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        None => client,
+        None => {
+            headers.insert(X_FORWARDED_FOR.clone(), values.client.clone());
+            None
+        }
         Some(existing) if headers.get_all(&X_FORWARDED_FOR).iter().count() == 1 => {
-            format!("{existing}, {client}")
+            Some(format!("{existing}, {}", client_text(values)))
         }
         Some(_) => {
             // Several X-Forwarded-For lines: fold them into one list, in order.
@@ -83,18 +105,20 @@ pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, https: bool, port:
                 .iter()
                 .filter_map(|v| v.to_str().ok().map(str::to_owned))
                 .collect();
-            parts.push(client);
-            parts.join(", ")
+            parts.push(client_text(values).to_owned());
+            Some(parts.join(", "))
         }
     };
-    if let Ok(value) = HeaderValue::from_str(&value) {
+    if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
         headers.insert(X_FORWARDED_FOR.clone(), value);
     }
-    headers.insert(
-        X_FORWARDED_PROTO.clone(),
-        HeaderValue::from_static(if https { "https" } else { "http" }),
-    );
-    headers.insert(X_FORWARDED_PORT.clone(), HeaderValue::from(port));
+    headers.insert(X_FORWARDED_PROTO.clone(), values.proto.clone());
+    headers.insert(X_FORWARDED_PORT.clone(), values.port.clone());
+}
+
+fn client_text(values: &ForwardedValues) -> &str {
+    // Built from an IP address's text, so always visible ASCII.
+    values.client.to_str().unwrap_or_default()
 }
 
 /// HTTP/2 may split `Cookie` into several fields; HTTP/1.1 needs one (RFC 9113 §8.2.3).
@@ -160,7 +184,10 @@ mod tests {
             ("x-forwarded-proto", "https"),
             ("x-forwarded-port", "1"),
         ]);
-        add_forwarded(&mut h, "127.0.0.9".parse().unwrap(), false, 8080);
+        add_forwarded(
+            &mut h,
+            &ForwardedValues::new("127.0.0.9".parse().unwrap(), false, 8080),
+        );
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 127.0.0.9");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-port"], "8080");
@@ -169,7 +196,10 @@ mod tests {
             ("x-forwarded-for", "1.1.1.1"),
             ("x-forwarded-for", "2.2.2.2"),
         ]);
-        add_forwarded(&mut h, "::ffff:127.0.0.1".parse().unwrap(), true, 443);
+        add_forwarded(
+            &mut h,
+            &ForwardedValues::new("::ffff:127.0.0.1".parse().unwrap(), true, 443),
+        );
         assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 127.0.0.1");
         assert_eq!(h["x-forwarded-proto"], "https");
     }

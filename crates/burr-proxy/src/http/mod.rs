@@ -12,6 +12,7 @@ use crate::framing::FramingGuard;
 use crate::idle::{Activity, ActivityIo};
 use crate::listeners::ListenerSlot;
 use body::ProxyBody;
+use headers::ForwardedValues;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -26,6 +27,7 @@ use tokio::net::TcpStream;
 struct Connection {
     slot: Arc<ListenerSlot>,
     client: SocketAddr,
+    forwarded: ForwardedValues,
     access_log: Option<AccessLog>,
 }
 
@@ -46,10 +48,12 @@ pub async fn serve(
     let max_head = spec.max_header_bytes as usize;
     let max_headers = spec.max_headers as usize;
     let tls = listener.tls.clone();
+    let forwarded = ForwardedValues::new(client.ip(), tls.is_some(), listener.key.port);
     drop(listener);
     let conn = Arc::new(Connection {
         slot,
         client,
+        forwarded,
         access_log,
     });
     // Each path is boxed so a connection's task holds only the state of the protocol it speaks
@@ -214,8 +218,9 @@ async fn handle(
             req.version(),
         )
     });
-    let (response, target) = match proxy::forward(req, conn.client, &listener).await {
-        Ok(forwarded) => (forwarded.response, forwarded.target),
+    let forwarding = proxy::forward(req, conn.client, &conn.forwarded, &listener);
+    let (response, target) = match forwarding.await {
+        Ok(forwarded) => (forwarded.response, Some(forwarded.target)),
         Err(error) => {
             tracing::debug!(listener = %listener.key, %error, "request failed");
             (error.into_response(&listener.pool.spec.name), None)
@@ -232,7 +237,7 @@ async fn handle(
             path: &path,
             version,
             status: response.status().as_u16(),
-            target: target.as_deref(),
+            target: target.as_ref().map(|t| &t.address),
             elapsed: started.elapsed(),
         });
     }

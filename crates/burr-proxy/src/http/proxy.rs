@@ -3,14 +3,15 @@
 //! failure into the client's response.
 
 use super::body::ProxyBody;
-use super::headers;
+use super::headers::{self, ForwardedValues};
 use super::upgrade;
-use crate::runtime::{ListenerRuntime, PoolRuntime};
+use crate::runtime::{ListenerRuntime, PoolRuntime, TargetShared};
 use crate::upstream::{self, Lease};
 use burr_affinity::balance::{PickInput, hash_ip};
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use hyper::body::Incoming;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -79,18 +80,12 @@ impl ProxyError {
 /// The outcome worth logging besides the status: which target answered.
 pub struct Forwarded {
     pub response: Response<ProxyBody>,
-    pub target: Option<String>,
+    pub target: Arc<TargetShared>,
 }
 
 /// Rewrites the request for the target: origin-form URI, HTTP/1.1, `Host` kept (or taken from
 /// the HTTP/2 authority), hop-by-hop headers dropped, `X-Forwarded-*` added.
-fn prepare(
-    req: &mut Request<Incoming>,
-    client: SocketAddr,
-    listener: &ListenerRuntime,
-    upgrading: bool,
-) {
-    let https = listener.tls.is_some();
+fn prepare(req: &mut Request<Incoming>, forwarded: &ForwardedValues, upgrading: bool) {
     if !req.headers().contains_key(header::HOST)
         && let Some(host) = req
             .uri()
@@ -111,7 +106,7 @@ fn prepare(
     *req.version_mut() = Version::HTTP_11;
     let h = req.headers_mut();
     headers::strip_hop_by_hop(h, upgrading);
-    headers::add_forwarded(h, client.ip(), https, listener.key.port);
+    headers::add_forwarded(h, forwarded);
 }
 
 /// Targets already tried for one request: a bit set, spilling to the heap past 64 targets.
@@ -176,12 +171,13 @@ fn pick(pool: &PoolRuntime, tried: &Tried, client_hash: u64) -> Option<usize> {
 pub async fn forward(
     mut req: Request<Incoming>,
     client: SocketAddr,
+    forwarded: &ForwardedValues,
     listener: &ListenerRuntime,
 ) -> Result<Forwarded, ProxyError> {
     let pool = &listener.pool;
     let upgrading = req.version() == Version::HTTP_11 && headers::wants_upgrade(req.headers());
     let client_upgrade = upgrading.then(|| hyper::upgrade::on(&mut req));
-    prepare(&mut req, client, listener, upgrading);
+    prepare(&mut req, forwarded, upgrading);
 
     let settings = &pool.spec.upstream;
     let client_hash = if pool.spec.algorithm == burr_model::Algorithm::SourceIpHash {
@@ -256,7 +252,7 @@ pub async fn forward(
                 }
             },
         };
-        let target_name = Some(target.address.to_string());
+        let target_name = target.clone();
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(client_upgrade) = client_upgrade
         {
