@@ -18,7 +18,9 @@ pub use balancer::{Balancer, Listener, Protocol, TlsFiles};
 pub use error::{FieldPath, PathSegment, ValidationError};
 pub use name::validate_name;
 pub use pool::{
-    Algorithm, Draining, HealthCheck, HealthCheckProtocol, Pool, PoolId, Stickiness,
-    StickinessKind, Target, TargetId, UpstreamTimeouts,
+    Algorithm, CookieAttributes, CookieFlavour, DEFAULT_AWS_STICKINESS_SECS,
+    DEFAULT_STICKINESS_SECS, DrainMode, Draining, HealthCheck, HealthCheckProtocol,
+    MAX_AWS_STICKINESS_SECS, OnTargetDown, Pool, PoolId, SameSite, Stickiness, StickinessKind,
+    Target, TargetId, UpstreamTimeouts,
 };
 pub use state::{Origin, State};

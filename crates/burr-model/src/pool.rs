@@ -209,30 +209,170 @@ pub enum StickinessKind {
     SourceIp,
 }
 
+/// Which cloud load balancer's cookie conventions a cookie mode follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CookieFlavour {
+    /// Classic ELB: `AWSELB`; an LB cookie is set once per pin (`Max-Age` = the period, none
+    /// when the period is 0); an app-cookie session follows the application cookie's lifetime.
+    Classic,
+    /// ALB: `AWSALB` + `AWSALBCORS`, or `AWSALBAPP`; set again on every response, with the
+    /// session's lifetime measured from the last response.
+    #[default]
+    Alb,
+}
+
+/// What a sticky session does when its target is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTargetDown {
+    /// Choose a new target with the pool's algorithm and stay there (the AWS behaviour).
+    #[default]
+    Repin,
+    /// Answer 503 and keep the session bound to its target.
+    Strict,
+}
+
+/// The `SameSite` cookie attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SameSite {
+    Strict,
+    Lax,
+    None,
+}
+
+impl SameSite {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "Strict",
+            Self::Lax => "Lax",
+            Self::None => "None",
+        }
+    }
+}
+
+/// Attributes of the cookies burr issues (where the mode does not dictate them: a Classic
+/// app-cookie session copies the application cookie's; `AWSALBCORS` is always
+/// `SameSite=None; Secure`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CookieAttributes {
+    pub path: String,
+    pub domain: Option<String>,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: Option<SameSite>,
+}
+
+impl Default for CookieAttributes {
+    fn default() -> Self {
+        Self {
+            path: "/".into(),
+            domain: None,
+            secure: false,
+            http_only: false,
+            same_site: None,
+        }
+    }
+}
+
+impl CookieAttributes {
+    fn validate(&self, path: &FieldPath, errors: &mut Errors) {
+        // Attribute values end at `;` and may not hold control characters (RFC 6265 §4.1.1).
+        let bad = |v: &str| v.is_empty() || v.bytes().any(|b| b < 0x20 || b == 0x7f || b == b';');
+        if bad(&self.path) || !self.path.starts_with('/') {
+            errors.push(
+                path.field("path"),
+                format!("{:?}", self.path),
+                "must start with / and contain no ';' or control characters",
+            );
+        }
+        if let Some(domain) = &self.domain
+            && (bad(domain) || domain.contains(' '))
+        {
+            errors.push(
+                path.field("domain"),
+                format!("{domain:?}"),
+                "must be a host name without spaces, ';' or control characters",
+            );
+        }
+    }
+}
+
 /// Session affinity settings. The fields are stored and validated here; their behaviour is the
 /// affinity engine's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Stickiness {
     #[serde(rename = "type")]
     pub kind: StickinessKind,
-    /// Session lifetime; defaults to 20 minutes (the Huawei ELB default).
+    /// Cookie conventions for `lb_cookie` and `app_cookie`.
+    pub flavour: CookieFlavour,
+    /// Session lifetime in seconds. Native default 20 minutes (the Huawei ELB default); for a
+    /// Classic LB cookie, 0 means a browser-session cookie.
     pub duration_secs: Option<u32>,
     /// The application's cookie (`app_cookie`).
     pub cookie_name: Option<String>,
     /// The request header to stick on (`header`).
     pub header_name: Option<String>,
+    /// What a session does when its target is down.
+    pub on_target_down: OnTargetDown,
+    /// Return a re-pinned session to its first target once that one is healthy again.
+    pub fail_back: bool,
+    /// Remove burr's own cookies from the `Cookie` header sent to targets.
+    pub strip_cookie: bool,
+    /// Attributes of burr's cookies.
+    pub cookie: CookieAttributes,
 }
 
-/// Default stickiness duration: 20 minutes.
+impl Default for Stickiness {
+    fn default() -> Self {
+        Self {
+            kind: StickinessKind::None,
+            flavour: CookieFlavour::default(),
+            duration_secs: None,
+            cookie_name: None,
+            header_name: None,
+            on_target_down: OnTargetDown::default(),
+            fail_back: false,
+            strip_cookie: true,
+            cookie: CookieAttributes::default(),
+        }
+    }
+}
+
+/// Default stickiness duration in native configuration: 20 minutes.
 pub const DEFAULT_STICKINESS_SECS: u32 = 20 * 60;
+/// Default stickiness duration through the AWS APIs (ALB `stickiness.*.duration_seconds`).
+pub const DEFAULT_AWS_STICKINESS_SECS: u32 = 86_400;
+/// Longest ALB stickiness duration: 7 days.
+pub const MAX_AWS_STICKINESS_SECS: u32 = 604_800;
 
 impl Stickiness {
-    pub fn duration_secs(&self) -> u32 {
-        self.duration_secs.unwrap_or(DEFAULT_STICKINESS_SECS)
+    /// The session lifetime in seconds, with the default of the front door that declared it.
+    pub fn duration_secs(&self, origin: crate::Origin) -> u32 {
+        self.duration_secs.unwrap_or(match (origin, self.kind) {
+            (crate::Origin::Api, StickinessKind::LbCookie | StickinessKind::AppCookie) => {
+                match self.flavour {
+                    // Classic CookieExpirationPeriod: absent means a browser-session cookie.
+                    CookieFlavour::Classic => 0,
+                    CookieFlavour::Alb => DEFAULT_AWS_STICKINESS_SECS,
+                }
+            }
+            _ => DEFAULT_STICKINESS_SECS,
+        })
     }
 
-    fn validate(&self, path: &FieldPath, algorithm: Algorithm, errors: &mut Errors) {
+    /// Names reserved for burr's own cookies, which an application cookie may not take.
+    pub const RESERVED_COOKIE_PREFIXES: [&'static str; 3] = ["AWSALB", "AWSALBAPP", "AWSALBTG"];
+
+    fn validate(
+        &self,
+        path: &FieldPath,
+        algorithm: Algorithm,
+        origin: crate::Origin,
+        errors: &mut Errors,
+    ) {
         if self.kind == StickinessKind::None {
             return;
         }
@@ -245,32 +385,68 @@ impl Stickiness {
                  weighted_least_connections, least_outstanding_requests or random",
             );
         }
-        // Cookie and header sessions: 1–1440 minutes; source IP: 1–60 minutes (Huawei ELB table).
-        let (max_secs, max_text) = match self.kind {
-            StickinessKind::SourceIp => (3600, "1 and 60 minutes (60 to 3600 seconds)"),
-            _ => (86_400, "1 and 1440 minutes (60 to 86400 seconds)"),
-        };
-        if let Some(secs) = self.duration_secs
-            && !(60..=max_secs).contains(&secs)
-        {
-            errors.push(
-                path.field("duration_secs"),
-                secs,
-                format!("must be between {max_text}"),
-            );
-        }
+        self.validate_duration(path, origin, errors);
         match self.kind {
-            StickinessKind::AppCookie => check_token_name(
-                path.field("cookie_name"),
-                self.cookie_name.as_deref(),
-                errors,
-            ),
+            StickinessKind::AppCookie => {
+                check_token_name(
+                    path.field("cookie_name"),
+                    self.cookie_name.as_deref(),
+                    errors,
+                );
+                if let Some(name) = &self.cookie_name
+                    && (name == "AWSELB"
+                        || Self::RESERVED_COOKIE_PREFIXES
+                            .iter()
+                            .any(|p| name.to_ascii_uppercase().starts_with(p)))
+                {
+                    errors.push(
+                        path.field("cookie_name"),
+                        format!("{:?}", self.cookie_name.as_deref().unwrap_or_default()),
+                        "may not be AWSELB or start with AWSALB, AWSALBAPP or AWSALBTG \
+                         (reserved for the load balancer's own cookies)",
+                    );
+                }
+            }
             StickinessKind::Header => check_token_name(
                 path.field("header_name"),
                 self.header_name.as_deref(),
                 errors,
             ),
             _ => {}
+        }
+        self.cookie.validate(&path.field("cookie"), errors);
+    }
+
+    fn validate_duration(&self, path: &FieldPath, origin: crate::Origin, errors: &mut Errors) {
+        let Some(secs) = self.duration_secs else {
+            return;
+        };
+        let classic_lb_cookie =
+            self.flavour == CookieFlavour::Classic && self.kind == StickinessKind::LbCookie;
+        // Native ranges follow the Huawei ELB table (cookies and headers 1–1440 minutes, source
+        // IP 1–60); the AWS APIs keep their own (Classic CookieExpirationPeriod ≥ 0, ALB
+        // 1–604800 s). A Classic LB cookie may be 0 either way: a browser-session cookie.
+        let (valid, text) = match (self.kind, origin) {
+            (StickinessKind::SourceIp, _) => (
+                (60..=3600).contains(&secs),
+                "between 60 and 3600 seconds (1–60 minutes)",
+            ),
+            (_, crate::Origin::File) if classic_lb_cookie => (
+                secs == 0 || (60..=86_400).contains(&secs),
+                "0 (a browser-session cookie) or between 60 and 86400 seconds (1–1440 minutes)",
+            ),
+            (_, crate::Origin::File) => (
+                (60..=86_400).contains(&secs),
+                "between 60 and 86400 seconds (1–1440 minutes)",
+            ),
+            (_, crate::Origin::Api) if classic_lb_cookie => (true, "0 or more seconds"),
+            (_, crate::Origin::Api) => (
+                (1..=MAX_AWS_STICKINESS_SECS).contains(&secs),
+                "between 1 and 604800 seconds",
+            ),
+        };
+        if !valid {
+            errors.push(path.field("duration_secs"), secs, format!("must be {text}"));
         }
     }
 }
@@ -299,19 +475,33 @@ fn check_token_name(path: FieldPath, name: Option<&str>, errors: &mut Errors) {
     }
 }
 
+/// What sticky sessions bound to a draining target do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DrainMode {
+    /// Keep reaching the target until the drain deadline (the AWS behaviour).
+    #[default]
+    Honour,
+    /// Move to another target at once.
+    Reroute,
+}
+
 /// What happens to a target after it is removed (or set to weight 0).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Draining {
     /// How long a deregistered target keeps serving its sessions (ALB
-    /// `deregistration_delay.timeout_seconds`), 0–3600, default 300.
+    /// `deregistration_delay.timeout_seconds`), 0–3600, default 300; 0 removes it at once.
     pub deregistration_delay_secs: u32,
+    /// What sticky sessions on a draining target do.
+    pub mode: DrainMode,
 }
 
 impl Default for Draining {
     fn default() -> Self {
         Self {
             deregistration_delay_secs: 300,
+            mode: DrainMode::default(),
         }
     }
 }
@@ -401,8 +591,12 @@ impl Pool {
         }
         self.health_check
             .validate(&path.field("health_check"), errors);
-        self.stickiness
-            .validate(&path.field("stickiness"), self.algorithm, errors);
+        self.stickiness.validate(
+            &path.field("stickiness"),
+            self.algorithm,
+            self.origin,
+            errors,
+        );
         errors.range(
             path.field("draining").field("deregistration_delay_secs"),
             self.draining.deregistration_delay_secs,

@@ -1,0 +1,512 @@
+//! The affinity engine for cookie sessions: which target a request is bound to, and which
+//! cookies the response carries.
+//!
+//! Sans-IO, in two steps around the proxy's own work. [`Engine::decide`] reads burr's cookies
+//! from the request, opens the token, and checks it against the policy, the pool as the data
+//! plane sees it now ([`PoolView`]) and `now`: the answer is a pinned target, "choose one with
+//! the algorithm", or "refuse" (strict pools), with the [`Reason`] for metrics. After the proxy
+//! has a target and the response head, [`Engine::response_cookies`] writes the `Set-Cookie`
+//! values the mode calls for. Time (UTC seconds) and nonces come in as arguments; keys come from
+//! the [`KeyRing`].
+//!
+//! The modes, as AWS defines them:
+//! - LB cookie, Classic (`AWSELB`): set when a session is pinned (not on every response), with
+//!   `Max-Age` = the period; period 0 = a browser-session cookie. The token expires at
+//!   `issued_at + period`, enforced here whatever the browser does.
+//! - LB cookie, ALB (`AWSALB` + `AWSALBCORS`): set on every response, `Expires` = now + duration;
+//!   the session ends `duration` seconds after the last response.
+//! - App cookie, Classic (`AWSELB`): issued only when a response sets the application cookie,
+//!   copying its attributes and lifetime; a request without the application cookie is not sticky.
+//! - App cookie, ALB (`AWSALBAPP`): issued when a response sets the application cookie and
+//!   renewed on every sticky response, `Expires` fixed at 7 days, the configured duration
+//!   checked inside the token against its last-seen time; stickiness needs both cookies.
+
+use crate::cookies::{self, AppCookieAttributes};
+use crate::token::{KeyRing, TokenBody, TokenError};
+use burr_model::{
+    CookieAttributes, CookieFlavour, DrainMode, OnTargetDown, Pool, PoolId, StickinessKind,
+    TargetId,
+};
+use xxhash_rust::xxh3::xxh3_64;
+
+/// `AWSALBAPP`'s fixed cookie lifetime: 7 days.
+pub const ALB_APP_COOKIE_SECS: u64 = 7 * 24 * 3600;
+
+/// Why a request went where it went. Every decision has exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// A valid session to an available target.
+    Hit,
+    /// No session cookie (or not a sticky request): chosen by the algorithm.
+    New,
+    /// The token's lifetime ended, its key is past its grace, or the policy changed.
+    Expired,
+    /// The cookie did not open: forged, altered, truncated or not burr's.
+    Tampered,
+    /// The token names another pool, or a target no longer registered.
+    UnknownTarget,
+    /// The bound target is down: re-pinned.
+    TargetDown,
+    /// The bound target is draining (rerouted, or past its deadline): re-pinned.
+    Draining,
+    /// Back to the session's first target, healthy again.
+    FailBack,
+    /// The bound target is down and the pool is strict: 503.
+    Strict503,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 9] = [
+        Self::Hit,
+        Self::New,
+        Self::Expired,
+        Self::Tampered,
+        Self::UnknownTarget,
+        Self::TargetDown,
+        Self::Draining,
+        Self::FailBack,
+        Self::Strict503,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::New => "new",
+            Self::Expired => "expired",
+            Self::Tampered => "tampered",
+            Self::UnknownTarget => "unknown_target",
+            Self::TargetDown => "target_down",
+            Self::Draining => "draining",
+            Self::FailBack => "fail_back",
+            Self::Strict503 => "strict_503",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|r| *r == self).unwrap_or(0)
+    }
+}
+
+/// How a target stands for sticky sessions right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Registered, healthy, taking new sessions.
+    Available,
+    /// Failing health checks or refusing connections.
+    Down,
+    /// No new sessions; sessions may stay until `deadline` (UTC seconds; `None`: weight 0,
+    /// no deadline).
+    Draining { deadline: Option<u64> },
+}
+
+/// The pool as the data plane sees it.
+pub trait PoolView {
+    /// The target with this stable id: its index in the pool and its standing.
+    fn find(&self, id: TargetId) -> Option<(usize, Standing)>;
+}
+
+/// Which cookie mode, with its lifetimes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// `AWSELB`: lifetime from issue; 0 = browser session.
+    LbCookieClassic { period_secs: u64 },
+    /// `AWSALB` + `AWSALBCORS`: lifetime from the last response.
+    LbCookieAlb { duration_secs: u64 },
+    /// `AWSELB` following the application cookie `app_cookie`.
+    AppCookieClassic { app_cookie: String },
+    /// `AWSALBAPP` beside the application cookie `app_cookie`.
+    AppCookieAlb {
+        app_cookie: String,
+        duration_secs: u64,
+    },
+}
+
+/// A pool's cookie-stickiness policy, compiled from the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub pool: PoolId,
+    pub mode: Mode,
+    /// Changes whenever the mode or its cookie does, so tokens of an earlier policy lapse.
+    pub generation: u32,
+    pub on_target_down: OnTargetDown,
+    pub fail_back: bool,
+    pub drain_mode: DrainMode,
+    pub attributes: CookieAttributes,
+    pub strip_cookie: bool,
+}
+
+impl Policy {
+    /// The cookie policy of `pool`, or `None` when the pool has no cookie stickiness.
+    pub fn of(pool: &Pool) -> Option<Self> {
+        let s = &pool.stickiness;
+        let duration = u64::from(s.duration_secs(pool.origin));
+        let app_cookie = s.cookie_name.clone().unwrap_or_default();
+        let mode = match (s.kind, s.flavour) {
+            (StickinessKind::LbCookie, CookieFlavour::Classic) => Mode::LbCookieClassic {
+                period_secs: duration,
+            },
+            (StickinessKind::LbCookie, CookieFlavour::Alb) => Mode::LbCookieAlb {
+                duration_secs: duration.max(1),
+            },
+            (StickinessKind::AppCookie, CookieFlavour::Classic) => {
+                Mode::AppCookieClassic { app_cookie }
+            }
+            (StickinessKind::AppCookie, CookieFlavour::Alb) => Mode::AppCookieAlb {
+                app_cookie,
+                duration_secs: duration.max(1),
+            },
+            _ => return None,
+        };
+        let generation = {
+            let text = format!("{mode:?}");
+            xxh3_64(text.as_bytes()) as u32
+        };
+        Some(Self {
+            pool: pool.id(),
+            mode,
+            generation,
+            on_target_down: s.on_target_down,
+            fail_back: s.fail_back,
+            drain_mode: pool.draining.mode,
+            attributes: s.cookie.clone(),
+            strip_cookie: s.strip_cookie,
+        })
+    }
+
+    /// The cookie that carries burr's token in this mode.
+    pub fn cookie_name(&self) -> &'static str {
+        match self.mode {
+            Mode::LbCookieClassic { .. } | Mode::AppCookieClassic { .. } => "AWSELB",
+            Mode::LbCookieAlb { .. } => "AWSALB",
+            Mode::AppCookieAlb { .. } => "AWSALBAPP",
+        }
+    }
+
+    /// Every cookie burr sets in this mode (removed from requests before forwarding).
+    pub fn own_cookies(&self) -> &'static [&'static str] {
+        match self.mode {
+            Mode::LbCookieAlb { .. } => &["AWSALB", "AWSALBCORS"],
+            Mode::LbCookieClassic { .. } | Mode::AppCookieClassic { .. } => &["AWSELB"],
+            Mode::AppCookieAlb { .. } => &["AWSALBAPP"],
+        }
+    }
+
+    /// The application cookie an app-cookie mode follows.
+    pub fn app_cookie(&self) -> Option<&str> {
+        match &self.mode {
+            Mode::AppCookieClassic { app_cookie } | Mode::AppCookieAlb { app_cookie, .. } => {
+                Some(app_cookie)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a token still holds at `now`, by the mode's lifetime rules. A lifetime of `n`
+    /// seconds ends at exactly `start + n`, as a cookie with `Max-Age=n` does.
+    fn token_lives(&self, token: &TokenBody, now: u64) -> bool {
+        match &self.mode {
+            Mode::LbCookieClassic { period_secs } => {
+                *period_secs == 0 || now < token.issued_at.saturating_add(*period_secs)
+            }
+            Mode::LbCookieAlb { duration_secs } | Mode::AppCookieAlb { duration_secs, .. } => {
+                now < token.last_seen.saturating_add(*duration_secs)
+            }
+            Mode::AppCookieClassic { .. } => token.expires_at == 0 || now < token.expires_at,
+        }
+    }
+}
+
+/// What the engine reads from a request.
+#[derive(Debug, Default, Clone)]
+pub struct RequestCookies<'a> {
+    /// Values of burr's token cookie, in the order the client sent them.
+    pub tokens: Vec<&'a str>,
+    /// Whether the application cookie is present (app-cookie modes).
+    pub app_cookie_present: bool,
+}
+
+impl<'a> RequestCookies<'a> {
+    /// Reads burr's cookie and the application cookie out of `Cookie` header values.
+    pub fn read(policy: &Policy, headers: impl IntoIterator<Item = &'a str>) -> Self {
+        let own = policy.cookie_name();
+        let app = policy.app_cookie();
+        let mut found = Self::default();
+        for header in headers {
+            for (name, value) in cookies::pairs(header) {
+                if name == own {
+                    found.tokens.push(value);
+                } else if Some(name) == app {
+                    found.app_cookie_present = true;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// To this target (index in the pool).
+    Pinned(usize),
+    /// To a target the pool's algorithm chooses.
+    Choose,
+    /// Nowhere: the client gets 503 and keeps its session.
+    Refuse,
+}
+
+/// The engine's answer for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub route: Route,
+    pub reason: Reason,
+    /// The session's valid token, if it had one (kept for its first target and issue time).
+    pub session: Option<TokenBody>,
+}
+
+/// The stateless engine over one policy and key ring.
+pub struct Engine<'a> {
+    pub policy: &'a Policy,
+    pub ring: &'a KeyRing,
+}
+
+impl Engine<'_> {
+    /// Decides where a request goes.
+    pub fn decide(&self, request: &RequestCookies<'_>, pool: &dyn PoolView, now: u64) -> Decision {
+        let choose = |reason, session| Decision {
+            route: Route::Choose,
+            reason,
+            session,
+        };
+        // App-cookie sessions are sticky only while the application cookie is sent.
+        if self.policy.app_cookie().is_some() && !request.app_cookie_present {
+            return choose(Reason::New, None);
+        }
+        let (token, failure) = self.first_valid_token(request, now);
+        let Some(token) = token else {
+            return choose(failure.unwrap_or(Reason::New), None);
+        };
+        let Some((index, standing)) = pool.find(token.target) else {
+            return choose(Reason::UnknownTarget, Some(token));
+        };
+        if self.policy.fail_back
+            && token.home != token.target
+            && let Some((home, Standing::Available)) = pool.find(token.home)
+        {
+            return Decision {
+                route: Route::Pinned(home),
+                reason: Reason::FailBack,
+                session: Some(token),
+            };
+        }
+        match standing {
+            Standing::Available => Decision {
+                route: Route::Pinned(index),
+                reason: Reason::Hit,
+                session: Some(token),
+            },
+            Standing::Down => self.target_down(Some(token)),
+            Standing::Draining { deadline } => {
+                let honoured =
+                    self.policy.drain_mode == DrainMode::Honour && deadline.is_none_or(|d| now < d);
+                if honoured {
+                    Decision {
+                        route: Route::Pinned(index),
+                        reason: Reason::Hit,
+                        session: Some(token),
+                    }
+                } else {
+                    choose(Reason::Draining, Some(token))
+                }
+            }
+        }
+    }
+
+    /// The pinned target refused the connection (or is down): re-pin, or refuse when strict.
+    pub fn target_down(&self, session: Option<TokenBody>) -> Decision {
+        match self.policy.on_target_down {
+            OnTargetDown::Strict => Decision {
+                route: Route::Refuse,
+                reason: Reason::Strict503,
+                session,
+            },
+            OnTargetDown::Repin => Decision {
+                route: Route::Choose,
+                reason: Reason::TargetDown,
+                session,
+            },
+        }
+    }
+
+    /// The first token that opens and holds; else why the first one failed.
+    fn first_valid_token(
+        &self,
+        request: &RequestCookies<'_>,
+        now: u64,
+    ) -> (Option<TokenBody>, Option<Reason>) {
+        let mut first_failure = None;
+        for value in &request.tokens {
+            let failure = match self.ring.open(value, now) {
+                Err(TokenError::KeyRetired) => Reason::Expired,
+                Err(_) => Reason::Tampered,
+                Ok(token) if token.pool != self.policy.pool => Reason::UnknownTarget,
+                Ok(token) if token.policy_generation != self.policy.generation => Reason::Expired,
+                Ok(token) if !self.policy.token_lives(&token, now) => Reason::Expired,
+                Ok(token) => return (Some(token), None),
+            };
+            first_failure.get_or_insert(failure);
+        }
+        (None, first_failure)
+    }
+
+    /// The `Set-Cookie` values for the response. `target` is the target that answered;
+    /// `app_set_cookies` are the response's `Set-Cookie` values (read in app-cookie modes);
+    /// `nonce` is fresh randomness for sealing.
+    pub fn response_cookies<'s>(
+        &self,
+        decision: &Decision,
+        target: TargetId,
+        app_set_cookies: impl IntoIterator<Item = &'s str>,
+        now: u64,
+        nonce: [u8; 24],
+    ) -> Vec<String> {
+        let policy = self.policy;
+        let pinned_again = decision.reason != Reason::Hit;
+        // The session's first target survives re-pins, so fail-back knows where home is.
+        let home = match decision.session {
+            Some(s) if s.home != TargetId(0) => s.home,
+            Some(s) => s.target,
+            None => target,
+        };
+        let body = |expires_at: u64| TokenBody {
+            pool: policy.pool,
+            target,
+            home: if decision.reason == Reason::FailBack {
+                target
+            } else {
+                home
+            },
+            issued_at: match decision.session {
+                Some(s) if !pinned_again => s.issued_at,
+                _ => now,
+            },
+            last_seen: now,
+            expires_at,
+            policy_generation: policy.generation,
+            arm: 0,
+        };
+        match &policy.mode {
+            Mode::LbCookieClassic { period_secs } => {
+                if !pinned_again {
+                    return Vec::new();
+                }
+                let expires_at = if *period_secs == 0 {
+                    0
+                } else {
+                    now + period_secs
+                };
+                let mut cookie = self.cookie("AWSELB", &body(expires_at), nonce);
+                if *period_secs > 0 {
+                    cookie.push_str(&format!("; Max-Age={period_secs}"));
+                }
+                vec![cookie]
+            }
+            Mode::LbCookieAlb { duration_secs } => {
+                let value = self.ring.seal(&body(0), nonce);
+                let expires = cookies::http_date(now + duration_secs);
+                let alb = format!(
+                    "AWSALB={value}; Expires={expires}{}",
+                    attribute_text(&policy.attributes)
+                );
+                let cors = format!(
+                    "AWSALBCORS={value}; Expires={expires}; Path={}{}; SameSite=None; Secure",
+                    policy.attributes.path,
+                    policy
+                        .attributes
+                        .domain
+                        .as_ref()
+                        .map(|d| format!("; Domain={d}"))
+                        .unwrap_or_default()
+                );
+                vec![alb, cors]
+            }
+            Mode::AppCookieClassic { app_cookie } => {
+                if let Some(app) = find_app_cookie(app_set_cookies, app_cookie, now) {
+                    // 0 means "no expiry of its own" (a browser-session cookie); a deletion
+                    // (`Max-Age=0`) must not read as that, hence at least 1, long past.
+                    let expires_at = app.expires_at.map_or(0, |t| t.max(1));
+                    let value = self.ring.seal(&body(expires_at), nonce);
+                    return vec![format!("AWSELB={value}{}", app.copied)];
+                }
+                // A session moved to a new target keeps its lifetime; without the application's
+                // attributes at hand, the configured ones apply.
+                match decision.session {
+                    Some(session) if pinned_again => {
+                        let mut cookie = self.cookie("AWSELB", &body(session.expires_at), nonce);
+                        if session.expires_at > now {
+                            cookie.push_str("; Expires=");
+                            cookie.push_str(&cookies::http_date(session.expires_at));
+                        }
+                        vec![cookie]
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            Mode::AppCookieAlb { app_cookie, .. } => {
+                let sets_app_cookie = find_app_cookie(app_set_cookies, app_cookie, now).is_some();
+                // Every response to a sticky request renews the session (or records its move).
+                if !sets_app_cookie && decision.session.is_none() {
+                    return Vec::new();
+                }
+                let expires = cookies::http_date(now + ALB_APP_COOKIE_SECS);
+                vec![format!(
+                    "AWSALBAPP={}; Expires={expires}{}",
+                    self.ring.seal(&body(0), nonce),
+                    attribute_text(&policy.attributes)
+                )]
+            }
+        }
+    }
+
+    fn cookie(&self, name: &str, body: &TokenBody, nonce: [u8; 24]) -> String {
+        format!(
+            "{name}={}{}",
+            self.ring.seal(body, nonce),
+            attribute_text(&self.policy.attributes)
+        )
+    }
+}
+
+fn find_app_cookie<'s>(
+    set_cookies: impl IntoIterator<Item = &'s str>,
+    name: &str,
+    now: u64,
+) -> Option<AppCookieAttributes> {
+    set_cookies
+        .into_iter()
+        .filter_map(|v| cookies::parse_set_cookie(v, name, now))
+        .last()
+}
+
+/// `; Path=…; Domain=…; Secure; HttpOnly; SameSite=…` from the configured attributes.
+fn attribute_text(a: &CookieAttributes) -> String {
+    let mut text = format!("; Path={}", a.path);
+    if let Some(domain) = &a.domain {
+        text.push_str("; Domain=");
+        text.push_str(domain);
+    }
+    if a.secure {
+        text.push_str("; Secure");
+    }
+    if a.http_only {
+        text.push_str("; HttpOnly");
+    }
+    if let Some(same_site) = a.same_site {
+        text.push_str("; SameSite=");
+        text.push_str(same_site.as_str());
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;
