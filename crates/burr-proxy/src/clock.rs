@@ -1,6 +1,6 @@
-//! A coarse monotonic clock for hot paths (idle tracking, passive health marks): a millisecond
-//! counter refreshed by a background thread, so reading it costs one relaxed atomic load instead of
-//! a clock syscall per read or write.
+//! Coarse clocks for hot paths: a monotonic millisecond counter (idle tracking, passive health
+//! marks) and the UTC second (stickiness tokens), both refreshed by a background thread, so
+//! reading them costs one relaxed atomic load instead of a clock call per read.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 static START: OnceLock<Instant> = OnceLock::new();
 static NOW_MS: AtomicU64 = AtomicU64::new(0);
+static UNIX_SECS: AtomicU64 = AtomicU64::new(0);
 
 /// How often the coarse clock is refreshed; also its resolution.
 pub const RESOLUTION: Duration = Duration::from_millis(20);
@@ -26,6 +27,7 @@ pub fn start() {
                 let start = *START.get().expect("set above");
                 loop {
                     NOW_MS.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    UNIX_SECS.store(system_unix_secs(), Ordering::Relaxed);
                     std::thread::sleep(RESOLUTION);
                 }
             })
@@ -37,4 +39,19 @@ pub fn start() {
 #[inline]
 pub fn now_ms() -> u64 {
     NOW_MS.load(Ordering::Relaxed)
+}
+
+/// UTC seconds since the Unix epoch, at [`RESOLUTION`] once [`start`] has run.
+#[inline]
+pub fn unix_now() -> u64 {
+    match UNIX_SECS.load(Ordering::Relaxed) {
+        0 => system_unix_secs(),
+        secs => secs,
+    }
+}
+
+fn system_unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

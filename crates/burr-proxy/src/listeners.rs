@@ -9,9 +9,10 @@
 
 use crate::access_log::AccessLog;
 use crate::health::HealthSupervisor;
-use crate::runtime::{CompileError, ListenerKey, ListenerRuntime, Runtime};
+use crate::runtime::{CompileContext, CompileError, ListenerKey, ListenerRuntime, Runtime};
 use crate::workers::Workers;
 use arc_swap::ArcSwap;
+use burr_affinity::token::KeyRing;
 use burr_model::State;
 use std::collections::HashMap;
 use std::io;
@@ -31,6 +32,8 @@ pub struct DataPlaneOptions {
     /// When set, every listener binds this address instead of its balancer's.
     pub listen_host: Option<IpAddr>,
     pub access_log: Option<AccessLog>,
+    /// The key ring sealing stickiness cookies; store a new ring to rotate.
+    pub keys: Arc<ArcSwap<KeyRing>>,
 }
 
 /// The current configuration of one listener, replaced in place on every change so open
@@ -108,14 +111,14 @@ impl DataPlane {
     /// Compiles `state` and binds the sockets of listeners that are not yet listening.
     pub fn prepare(&self, state: &State, generation: u64) -> Result<Prepared, Vec<BindError>> {
         let previous = self.runtime.load();
-        let runtime = Runtime::compile(
-            state,
-            generation,
-            &previous,
-            self.options.listen_host,
-            self.workers.count(),
-        )
-        .map_err(|errors| errors.into_iter().map(BindError::from).collect::<Vec<_>>())?;
+        let context = CompileContext {
+            listen_host: self.options.listen_host,
+            workers: self.workers.count(),
+            keys: self.options.keys.clone(),
+            now: crate::clock::unix_now(),
+        };
+        let runtime = Runtime::compile(state, generation, &previous, &context)
+            .map_err(|errors| errors.into_iter().map(BindError::from).collect::<Vec<_>>())?;
         let bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
         let mut sockets = HashMap::new();
         let mut errors = Vec::new();

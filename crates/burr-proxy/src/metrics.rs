@@ -7,6 +7,7 @@
 //! put a map lookup on the request path or need these same walkers as custom collectors.
 
 use crate::runtime::{Health, Runtime};
+use burr_affinity::sticky::Reason;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -31,6 +32,14 @@ pub struct PoolStats {
     pub no_target: AtomicU64,
     pub connect_failures: AtomicU64,
     pub timeouts: AtomicU64,
+    /// Stickiness decisions, indexed by [`Reason::index`].
+    pub sticky: [AtomicU64; Reason::ALL.len()],
+}
+
+impl PoolStats {
+    pub fn count_sticky(&self, reason: Reason) {
+        self.sticky[reason.index()].fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Per target: live connection and request gauges, selections, failures.
@@ -124,6 +133,23 @@ pub fn render(runtime: &Runtime, out: &mut String) {
                 "burr_pool_failures_total{{pool=\"{}\",reason=\"{reason}\"}} {}",
                 label(&p.spec.name),
                 count.load(Ordering::Relaxed)
+            );
+        }
+    }
+    header(
+        out,
+        "burr_sticky_decisions_total",
+        "counter",
+        "Stickiness decisions of pools with cookie stickiness, by reason.",
+    );
+    for p in pools.iter().filter(|p| p.sticky.is_some()) {
+        for reason in Reason::ALL {
+            let _ = writeln!(
+                out,
+                "burr_sticky_decisions_total{{pool=\"{}\",reason=\"{}\"}} {}",
+                label(&p.spec.name),
+                reason.as_str(),
+                p.stats.sticky[reason.index()].load(Ordering::Relaxed)
             );
         }
     }

@@ -8,7 +8,10 @@
 
 use crate::metrics::{ListenerStats, PoolStats, TargetStats};
 use crate::upstream::IdleConnections;
+use arc_swap::ArcSwap;
 use burr_affinity::balance::{Candidate, Picker};
+use burr_affinity::sticky::{Policy, PoolView, Standing};
+use burr_affinity::token::KeyRing;
 use burr_model::{Balancer, Listener, Pool, Protocol, State, TargetAddress, TargetId};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -105,14 +108,46 @@ impl TargetShared {
 pub struct TargetRuntime {
     pub shared: Arc<TargetShared>,
     pub weight: u32,
+    /// Set when the target was deregistered and is draining: UTC second at which its sticky
+    /// sessions stop being honoured. Such a target gets no new sessions (weight 0 to the picker).
+    pub drain_deadline: Option<u64>,
+}
+
+impl TargetRuntime {
+    /// How this target stands for sticky sessions.
+    pub fn standing(&self) -> Standing {
+        if self.drain_deadline.is_some() || self.weight == 0 {
+            Standing::Draining {
+                deadline: self.drain_deadline,
+            }
+        } else if self.shared.is_available() {
+            Standing::Available
+        } else {
+            Standing::Down
+        }
+    }
 }
 
 /// A pool compiled for request time.
 pub struct PoolRuntime {
     pub spec: Pool,
+    /// Registered targets first (in configuration order), then draining ones.
     pub targets: Vec<TargetRuntime>,
     pub picker: Picker,
     pub stats: Arc<PoolStats>,
+    /// Cookie stickiness, when the pool has it.
+    pub sticky: Option<Policy>,
+    /// The key ring sealing stickiness cookies, shared by every pool and replaced on rotation.
+    pub keys: Arc<ArcSwap<KeyRing>>,
+}
+
+impl PoolView for PoolRuntime {
+    fn find(&self, id: TargetId) -> Option<(usize, Standing)> {
+        self.targets
+            .iter()
+            .position(|t| t.shared.id == id)
+            .map(|i| (i, self.targets[i].standing()))
+    }
 }
 
 /// A listener compiled for request time.
@@ -148,14 +183,14 @@ impl Runtime {
         state: &State,
         generation: u64,
         previous: &Runtime,
-        listen_host: Option<IpAddr>,
-        workers: usize,
+        context: &CompileContext,
     ) -> Result<Runtime, Vec<CompileError>> {
+        let listen_host = context.listen_host;
         let pools: HashMap<String, Arc<PoolRuntime>> = state
             .pools
             .values()
             .map(|pool| {
-                let compiled = compile_pool(pool, previous, workers);
+                let compiled = compile_pool(pool, previous, context);
                 (pool.name.clone(), Arc::new(compiled))
             })
             .collect();
@@ -189,9 +224,18 @@ impl Runtime {
     }
 }
 
-fn compile_pool(pool: &Pool, previous: &Runtime, workers: usize) -> PoolRuntime {
+/// What compiling needs besides the state.
+pub struct CompileContext {
+    pub listen_host: Option<IpAddr>,
+    pub workers: usize,
+    pub keys: Arc<ArcSwap<KeyRing>>,
+    /// UTC seconds now: start of the drain of targets deregistered by this change.
+    pub now: u64,
+}
+
+fn compile_pool(pool: &Pool, previous: &Runtime, context: &CompileContext) -> PoolRuntime {
     let old = previous.pools.get(&pool.name);
-    let targets: Vec<TargetRuntime> = pool
+    let mut targets: Vec<TargetRuntime> = pool
         .targets
         .iter()
         .map(|t| {
@@ -204,15 +248,40 @@ fn compile_pool(pool: &Pool, previous: &Runtime, workers: usize) -> PoolRuntime 
                         id,
                         &pool.name,
                         t.address.clone(),
-                        workers,
+                        context.workers,
                     ))
                 });
             TargetRuntime {
                 shared,
                 weight: t.weight,
+                drain_deadline: None,
             }
         })
         .collect();
+    // Deregistered targets drain: their sticky sessions may reach them until the deadline
+    // (kept from an earlier change if they were already draining); then they are dropped.
+    let delay = u64::from(pool.draining.deregistration_delay_secs);
+    if let Some(old) = old
+        && delay > 0
+    {
+        let registered = targets.len();
+        for gone in &old.targets {
+            if targets[..registered]
+                .iter()
+                .any(|t| t.shared.id == gone.shared.id)
+            {
+                continue;
+            }
+            let deadline = gone.drain_deadline.unwrap_or(context.now + delay);
+            if deadline > context.now {
+                targets.push(TargetRuntime {
+                    shared: gone.shared.clone(),
+                    weight: 0,
+                    drain_deadline: Some(deadline),
+                });
+            }
+        }
+    }
     let candidates: Vec<Candidate> = targets
         .iter()
         .map(|t| Candidate {
@@ -224,6 +293,8 @@ fn compile_pool(pool: &Pool, previous: &Runtime, workers: usize) -> PoolRuntime 
         picker: Picker::new(pool.algorithm, &candidates),
         targets,
         stats: old.map(|p| p.stats.clone()).unwrap_or_default(),
+        sticky: Policy::of(pool),
+        keys: context.keys.clone(),
         spec: pool.clone(),
     }
 }

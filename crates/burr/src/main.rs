@@ -8,6 +8,7 @@
 mod admin;
 mod config;
 mod demo;
+mod keys;
 mod serve;
 
 use clap::{Args, Parser, Subcommand};
@@ -42,6 +43,23 @@ enum Command {
     },
     /// Run burr on embedded defaults in front of three demo targets and show it balancing.
     Demo(demo::DemoArgs),
+    /// Manage the key ring that seals stickiness cookies.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+        /// Directory of the durable store.
+        #[arg(long, default_value = "./burr-data", global = true)]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Make a new key active; tokens sealed by the previous key still open during the grace
+    /// window (7 days). Running nodes pick the new ring up within seconds.
+    Rotate,
+    /// List the keys: id, created, retired (UTC seconds).
+    List,
 }
 
 #[derive(Args, Clone)]
@@ -78,6 +96,33 @@ fn main() -> ExitCode {
             listen_host,
         } => check(&config, listen_host),
         Command::Demo(args) => demo::run(args),
+        Command::Keys { action, data_dir } => keys_command(action, &data_dir),
+    }
+}
+
+fn keys_command(action: KeysAction, data_dir: &std::path::Path) -> ExitCode {
+    let result = burr_store::Store::open(data_dir, None)
+        .map_err(|e| format!("burr: {e}"))
+        .and_then(|store| match action {
+            KeysAction::Rotate => keys::rotate(&store),
+            KeysAction::List => keys::load_or_create(&store),
+        });
+    match result {
+        Ok(ring) => {
+            println!("grace window: {} s", ring.grace_secs());
+            for (id, created, retired) in ring.describe() {
+                let state = match retired {
+                    None => "active".to_string(),
+                    Some(at) => format!("retired at {at}"),
+                };
+                println!("key {id}: created at {created}, {state}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
+        }
     }
 }
 

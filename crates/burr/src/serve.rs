@@ -8,6 +8,8 @@
 use crate::ServeArgs;
 use crate::admin::{self, Admin};
 use crate::config::{ConfigError, ConfigSource, Declared};
+use crate::keys;
+use arc_swap::ArcSwap;
 use burr_model::State;
 use burr_proxy::access_log::AccessLog;
 use burr_proxy::{BindError, DataPlane, DataPlaneOptions};
@@ -85,10 +87,15 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
         .workers
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let keys = Arc::new(ArcSwap::from_pointee(
+        keys::load_or_create(&store).map_err(|e| vec![e])?,
+    ));
+    tokio::spawn(keys::watch(store.clone(), keys.clone()));
     let dataplane = DataPlane::start(DataPlaneOptions {
         workers,
         listen_host: args.listen_host,
         access_log,
+        keys,
     })
     .map_err(|e| vec![format!("burr: cannot start worker threads: {e}")])?;
     let api = tokio::net::TcpListener::bind(args.api)

@@ -5,10 +5,15 @@
 use super::body::ProxyBody;
 use super::headers::{self, ForwardedValues};
 use super::upgrade;
+use crate::clock;
 use crate::runtime::{ListenerRuntime, PoolRuntime, TargetShared};
 use crate::upstream::{self, Lease};
 use burr_affinity::balance::{PickInput, hash_ip};
-use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
+use burr_affinity::cookies;
+use burr_affinity::sticky::{Decision, Engine, Policy, RequestCookies, Route};
+use burr_affinity::token::KeyRing;
+use burr_model::TargetId;
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use hyper::body::Incoming;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +38,9 @@ pub enum ProxyError {
     /// The client's own request body was malformed: 400, and the connection closes.
     #[error("client request body error: {0}")]
     ClientBody(String),
+    /// The session's target is down and the pool is strict: 503.
+    #[error("the session's target is down and the pool does not re-pin")]
+    SessionTargetDown,
 }
 
 impl ProxyError {
@@ -60,6 +68,10 @@ impl ProxyError {
             Self::ClientBody(_) => (
                 StatusCode::BAD_REQUEST,
                 "bad request: malformed request body\n".to_string(),
+            ),
+            Self::SessionTargetDown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("service unavailable: the session's target in pool \"{pool}\" is down\n"),
             ),
         };
         let close = status == StatusCode::BAD_REQUEST;
@@ -167,6 +179,100 @@ fn pick(pool: &PoolRuntime, tried: &Tried, client_hash: u64) -> Option<usize> {
     })
 }
 
+/// One request's sticky session: the engine's decision and what the response needs.
+struct Session<'p> {
+    policy: &'p Policy,
+    ring: Arc<KeyRing>,
+    decision: Decision,
+    now: u64,
+}
+
+impl<'p> Session<'p> {
+    fn begin(policy: &'p Policy, pool: &PoolRuntime, req: &Request<Incoming>) -> Self {
+        let ring = pool.keys.load_full();
+        let now = clock::unix_now();
+        let cookies = RequestCookies::read(
+            policy,
+            req.headers()
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+        let decision = Engine {
+            policy,
+            ring: &ring,
+        }
+        .decide(&cookies, pool, now);
+        Self {
+            policy,
+            ring,
+            decision,
+            now,
+        }
+    }
+
+    fn target_down(&mut self) {
+        self.decision = Engine {
+            policy: self.policy,
+            ring: &self.ring,
+        }
+        .target_down(self.decision.session);
+    }
+
+    /// Removes burr's cookies from what the target will see, when the policy says so.
+    fn strip_own_cookies(&self, headers: &mut HeaderMap) {
+        if !self.policy.strip_cookie || !headers.contains_key(header::COOKIE) {
+            return;
+        }
+        let kept: Vec<HeaderValue> = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| match v.to_str() {
+                Ok(text) => cookies::without(text, self.policy.own_cookies())
+                    .and_then(|t| HeaderValue::from_str(&t).ok()),
+                Err(_) => Some(v.clone()), // not text: not ours to touch
+            })
+            .collect();
+        headers.remove(header::COOKIE);
+        for value in kept {
+            headers.append(header::COOKIE, value);
+        }
+    }
+
+    fn count(&self, pool: &PoolRuntime) {
+        pool.stats.count_sticky(self.decision.reason);
+    }
+
+    /// Adds the `Set-Cookie` values the mode calls for to a response from `target`.
+    fn set_cookies(&self, target: TargetId, headers: &mut HeaderMap) {
+        let engine = Engine {
+            policy: self.policy,
+            ring: &self.ring,
+        };
+        let app_set_cookies: Vec<&str> = if self.policy.app_cookie().is_some() {
+            headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let set = engine.response_cookies(
+            &self.decision,
+            target,
+            app_set_cookies,
+            self.now,
+            rand::random(),
+        );
+        for cookie in set {
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                headers.append(header::SET_COOKIE, value);
+            }
+        }
+    }
+}
+
 /// Forwards `req` to a target of the listener's pool.
 pub async fn forward(
     mut req: Request<Incoming>,
@@ -177,7 +283,24 @@ pub async fn forward(
     let pool = &listener.pool;
     let upgrading = req.version() == Version::HTTP_11 && headers::wants_upgrade(req.headers());
     let client_upgrade = upgrading.then(|| hyper::upgrade::on(&mut req));
+    let mut session = pool
+        .sticky
+        .as_ref()
+        .map(|policy| Session::begin(policy, pool, &req));
     prepare(&mut req, forwarded, upgrading);
+    if let Some(session) = &session {
+        session.strip_own_cookies(req.headers_mut());
+    }
+    let mut pinned = match session.as_ref().map(|s| s.decision.route) {
+        Some(Route::Refuse) => {
+            if let Some(s) = &session {
+                s.count(pool);
+            }
+            return Err(ProxyError::SessionTargetDown);
+        }
+        Some(Route::Pinned(index)) => Some(index),
+        _ => None,
+    };
 
     let settings = &pool.spec.upstream;
     let client_hash = if pool.spec.algorithm == burr_model::Algorithm::SourceIpHash {
@@ -189,7 +312,14 @@ pub async fn forward(
     let mut failed_connects = 0usize;
     let mut last_error = String::new();
     loop {
-        let Some(index) = pick(pool, &tried, client_hash) else {
+        let chosen = match pinned.take() {
+            Some(index) => Some(index),
+            None => pick(pool, &tried, client_hash),
+        };
+        let Some(index) = chosen else {
+            if let Some(s) = &session {
+                s.count(pool);
+            }
             return Err(if failed_connects == 0 {
                 pool.stats.no_target.fetch_add(1, Ordering::Relaxed);
                 ProxyError::NoTarget
@@ -216,6 +346,16 @@ pub async fn forward(
                 tried.insert(index);
                 failed_connects += 1;
                 last_error = e.to_string();
+                if let Some(s) = &mut session
+                    && s.decision.route == Route::Pinned(index)
+                {
+                    // The session's own target refused: re-pin, or refuse when strict.
+                    s.target_down();
+                    if s.decision.route == Route::Refuse {
+                        s.count(pool);
+                        return Err(ProxyError::SessionTargetDown);
+                    }
+                }
                 if failed_connects > settings.retries as usize {
                     return Err(ProxyError::ConnectFailed {
                         tried: failed_connects,
@@ -253,6 +393,11 @@ pub async fn forward(
             },
         };
         let target_name = target.clone();
+        let mut response = response;
+        if let Some(s) = &session {
+            s.count(pool);
+            s.set_cookies(target.id, response.headers_mut());
+        }
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(client_upgrade) = client_upgrade
         {

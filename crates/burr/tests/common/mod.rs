@@ -41,6 +41,9 @@ pub struct Behavior {
     pub refuse_upgrade: bool,
     /// While set, `GET /health` answers 503 (for health-check tests).
     pub unhealthy: Arc<std::sync::atomic::AtomicBool>,
+    /// A `Set-Cookie` value added to responses to requests without a `Cookie` header (an
+    /// application starting a session).
+    pub set_cookie: Option<String>,
 }
 
 /// An HTTP/1.1 backend answering with a JSON echo of the request and its own name.
@@ -51,23 +54,32 @@ pub struct Backend {
     pub hits: Arc<AtomicUsize>,
     /// TCP connections accepted.
     pub connections: Arc<AtomicUsize>,
+    /// The accept loop and every connection task, aborted by [`Backend::stop`].
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl Backend {
     pub async fn start(name: &str, behavior: Behavior) -> Backend {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_at(name, behavior, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// A backend on a given address (e.g. one that was stopped, coming back).
+    pub async fn start_at(name: &str, behavior: Behavior, addr: SocketAddr) -> Backend {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
         let connections = Arc::new(AtomicUsize::new(0));
         let (h, c, n) = (hits.clone(), connections.clone(), name.to_string());
-        tokio::spawn(async move {
+        let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let registry = tasks.clone();
+        let accept = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
                 c.fetch_add(1, Ordering::SeqCst);
                 let (h, n, b) = (h.clone(), n.clone(), behavior.clone());
-                tokio::spawn(async move {
+                let task = tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         answer(req, n.clone(), h.clone(), b.clone())
                     });
@@ -76,14 +88,25 @@ impl Backend {
                         .with_upgrades()
                         .await;
                 });
+                registry.lock().unwrap().push(task.abort_handle());
             }
         });
+        tasks.lock().unwrap().push(accept.abort_handle());
         Backend {
             name: name.to_string(),
             addr,
             hits,
             connections,
+            tasks,
         }
+    }
+
+    /// Stops listening and closes every connection: the target is gone, connects are refused.
+    pub async fn stop(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     pub fn hits(&self) -> usize {
@@ -127,6 +150,11 @@ async fn answer(
             .insert("connection", "upgrade".parse().unwrap());
         return Ok(r);
     }
+    let set_cookie = behavior
+        .set_cookie
+        .as_ref()
+        .filter(|_| !req.headers().contains_key("cookie"))
+        .cloned();
     let method = req.method().to_string();
     let path = req.uri().to_string();
     let headers: Vec<(String, String)> = req
@@ -164,6 +192,10 @@ async fn answer(
         .insert("x-hop", "should not reach the client".parse().unwrap());
     r.headers_mut()
         .insert("keep-alive", "timeout=5".parse().unwrap());
+    if let Some(cookie) = set_cookie {
+        r.headers_mut()
+            .insert("set-cookie", cookie.parse().unwrap());
+    }
     Ok(r)
 }
 
@@ -174,6 +206,41 @@ pub struct Burr {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     stderr: PathBuf,
+    extra: Vec<String>,
+}
+
+fn spawn(
+    dir: &std::path::Path,
+    config: &std::path::Path,
+    api: SocketAddr,
+    extra: &[String],
+    stderr: &std::path::Path,
+) -> Child {
+    Command::new(BURR)
+        .args(["serve", "--config"])
+        .arg(config)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args([
+            "--api",
+            &api.to_string(),
+            "--listen-host",
+            "127.0.0.1",
+            "--workers",
+            "1",
+        ])
+        .args(extra)
+        .env("BURR_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(stderr)
+                .unwrap(),
+        )
+        .spawn()
+        .unwrap()
 }
 
 impl Burr {
@@ -188,43 +255,52 @@ impl Burr {
         std::fs::write(&path, config).unwrap();
         let api: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let stderr = dir.path().join("stderr.log");
-        let child = Command::new(BURR)
-            .args(["serve", "--config"])
-            .arg(&path)
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .args([
-                "--api",
-                &api.to_string(),
-                "--listen-host",
-                "127.0.0.1",
-                "--workers",
-                "1",
-            ])
-            .args(extra)
-            .env("BURR_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        let mut burr = Burr {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let child = spawn(dir.path(), &path, api, &extra, &stderr);
+        let burr = Burr {
             child,
             api,
             dir,
             config: path,
             stderr,
+            extra,
         };
+        burr.wait_ready()
+    }
+
+    /// SIGKILL, then start again on the same data directory and configuration.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(
+            self.dir.path(),
+            &self.config,
+            self.api,
+            &self.extra,
+            &self.stderr,
+        );
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while http_get_status(self.api, "/healthz") != Some(200) {
+            assert!(
+                Instant::now() < deadline,
+                "not ready again: {}",
+                self.stderr_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn wait_ready(mut self) -> Result<Burr, String> {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            if let Ok(Some(status)) = burr.child.try_wait() {
-                return Err(format!("exited with {status}: {}", burr.stderr_text()));
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("exited with {status}: {}", self.stderr_text()));
             }
-            if http_get_status(api, "/healthz") == Some(200) {
-                return Ok(burr);
+            if http_get_status(self.api, "/healthz") == Some(200) {
+                return Ok(self);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Err(format!("not ready within 15 s: {}", burr.stderr_text()))
+        Err(format!("not ready within 15 s: {}", self.stderr_text()))
     }
 
     pub fn stderr_text(&self) -> String {

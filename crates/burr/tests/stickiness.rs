@@ -1,0 +1,421 @@
+//! Sticky sessions through the real binary: each cookie mode against real targets, tampered
+//! tokens, failover that stays on the new target, strict pools, draining, and cookies that
+//! survive a restart of burr.
+
+mod common;
+
+use common::*;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+
+/// The `name=value` of cookie `name` among the response's `Set-Cookie` headers.
+fn set_cookie(a: &Answer, name: &str) -> Option<String> {
+    a.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+/// Just `name=value` of a `Set-Cookie` line.
+fn pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+async fn backends(n: usize, behavior: Behavior) -> Vec<Backend> {
+    let mut all = Vec::new();
+    for i in 1..=n {
+        all.push(Backend::start(&format!("b{i}"), behavior.clone()).await);
+    }
+    all
+}
+
+fn targets(backends: &[Backend]) -> Vec<(SocketAddr, u32)> {
+    backends.iter().map(|b| (b.addr, 1)).collect()
+}
+
+const ALB_LB_COOKIE: &str =
+    "[pool.stickiness]\ntype = \"lb_cookie\"\nflavour = \"alb\"\nduration_secs = 600\n";
+
+async fn spread(port: u16, requests: usize, cookie: Option<&str>) -> HashMap<String, usize> {
+    let mut client = Client::connect(port).await;
+    let mut counts = HashMap::new();
+    for _ in 0..requests {
+        let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("cookie", *c)).collect();
+        let a = client.get("/", &headers).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        *counts.entry(a.backend()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn alb_lb_cookie_pins_a_client_and_hides_the_target() {
+    let b = backends(3, Behavior::default()).await;
+    let port = free_port();
+    let burr = Burr::start(&config(
+        port,
+        "round_robin",
+        &targets(&b),
+        "",
+        ALB_LB_COOKIE,
+    ));
+
+    let first = get(port, "/").await;
+    let alb = set_cookie(&first, "AWSALB").expect("AWSALB set");
+    let cors = set_cookie(&first, "AWSALBCORS").expect("AWSALBCORS set");
+    assert!(
+        alb.contains("; Expires=") && alb.contains("; Path=/"),
+        "{alb}"
+    );
+    assert!(cors.ends_with("; SameSite=None; Secure"), "{cors}");
+    for backend in &b {
+        for needle in [backend.addr.to_string(), backend.addr.port().to_string()] {
+            assert!(!alb.contains(&needle), "the cookie reveals {needle}: {alb}");
+        }
+    }
+    let pinned = first.backend();
+
+    // 100 requests with the cookie land on one target; burr's cookie does not reach it, the
+    // application's does.
+    let cookie = format!("app=1; {}", pair(&alb));
+    let mut client = Client::connect(port).await;
+    for _ in 0..100 {
+        let a = client.get("/", &[("cookie", &cookie)]).await;
+        assert_eq!(a.backend(), pinned);
+        assert_eq!(a.seen("cookie"), ["app=1"]);
+        assert!(
+            set_cookie(&a, "AWSALB").is_some(),
+            "ALB renews on every response"
+        );
+    }
+    // Without it: the algorithm's spread (round robin: exactly even).
+    let counts = spread(port, 30, None).await;
+    assert_eq!(
+        counts.values().copied().collect::<HashSet<_>>(),
+        HashSet::from([10])
+    );
+    let metrics = burr.metrics();
+    assert!(
+        metric(
+            &metrics,
+            "burr_sticky_decisions_total{pool=\"p\",reason=\"hit\"}"
+        )
+        .unwrap()
+            >= 100.0
+    );
+}
+
+#[tokio::test]
+async fn tampered_and_expired_tokens_are_repinned_with_a_fresh_cookie() {
+    let b = backends(2, Behavior::default()).await;
+    let port = free_port();
+    let burr = Burr::start(&config(
+        port,
+        "round_robin",
+        &targets(&b),
+        "",
+        ALB_LB_COOKIE,
+    ));
+    let first = get(port, "/").await;
+    let alb = pair(&set_cookie(&first, "AWSALB").unwrap());
+    let mut forged = alb.clone().into_bytes();
+    let i = forged.len() - 10;
+    forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    let mut client = Client::connect(port).await;
+    let a = client.get("/", &[("cookie", &forged)]).await;
+    assert_eq!(a.status, 200);
+    let fresh = set_cookie(&a, "AWSALB").expect("a fresh cookie");
+    assert_ne!(pair(&fresh), forged);
+    let metrics = burr.metrics();
+    assert_eq!(
+        metric(
+            &metrics,
+            "burr_sticky_decisions_total{pool=\"p\",reason=\"tampered\"}"
+        ),
+        Some(1.0)
+    );
+    // A policy change (another duration) retires earlier tokens: counted as expired.
+    burr.reload(&config(
+        port,
+        "round_robin",
+        &targets(&b),
+        "",
+        &ALB_LB_COOKIE.replace("600", "900"),
+    ));
+    let a = client.get("/", &[("cookie", &alb)]).await;
+    assert!(set_cookie(&a, "AWSALB").is_some());
+    assert_eq!(
+        metric(
+            &burr.metrics(),
+            "burr_sticky_decisions_total{pool=\"p\",reason=\"expired\"}"
+        ),
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn failover_repins_and_stays_on_the_new_target_after_the_old_one_returns() {
+    let b = backends(3, Behavior::default()).await;
+    let port = free_port();
+    let burr = Burr::start(&config(
+        port,
+        "round_robin",
+        &targets(&b),
+        "",
+        ALB_LB_COOKIE,
+    ));
+    let first = get(port, "/").await;
+    let cookie = pair(&set_cookie(&first, "AWSALB").unwrap());
+    let old = b.iter().find(|x| x.name == first.backend()).unwrap();
+    old.stop().await;
+
+    let moved = Client::connect(port)
+        .await
+        .get("/", &[("cookie", &cookie)])
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_ne!(moved.backend(), old.name);
+    let new_cookie = pair(&set_cookie(&moved, "AWSALB").unwrap());
+    assert_eq!(
+        metric(
+            &burr.metrics(),
+            "burr_sticky_decisions_total{pool=\"p\",reason=\"target_down\"}"
+        ),
+        Some(1.0)
+    );
+
+    // The old target comes back on its address: the session stays on the new one.
+    let _back = Backend::start_at(&old.name, Behavior::default(), old.addr).await;
+    let mut client = Client::connect(port).await;
+    for _ in 0..20 {
+        let a = client.get("/", &[("cookie", &new_cookie)]).await;
+        assert_eq!(a.backend(), moved.backend());
+    }
+}
+
+#[tokio::test]
+async fn strict_pools_answer_503_instead_of_repinning() {
+    let b = backends(2, Behavior::default()).await;
+    let port = free_port();
+    let strict = format!("{ALB_LB_COOKIE}on_target_down = \"strict\"\n");
+    let burr = Burr::start(&config(port, "round_robin", &targets(&b), "", &strict));
+    let first = get(port, "/").await;
+    let cookie = pair(&set_cookie(&first, "AWSALB").unwrap());
+    let home = b.iter().find(|x| x.name == first.backend()).unwrap();
+    home.stop().await;
+    for _ in 0..3 {
+        let a = Client::connect(port)
+            .await
+            .get("/", &[("cookie", &cookie)])
+            .await;
+        assert_eq!(a.status, 503, "{}", a.body);
+        assert!(a.body.contains("session"), "{}", a.body);
+        assert!(
+            set_cookie(&a, "AWSALB").is_none(),
+            "the session is kept, not re-pinned"
+        );
+    }
+    // Clients without a session are still served.
+    assert_eq!(get(port, "/").await.status, 200);
+    assert_eq!(
+        metric(
+            &burr.metrics(),
+            "burr_sticky_decisions_total{pool=\"p\",reason=\"strict_503\"}"
+        ),
+        Some(3.0)
+    );
+}
+
+/// fail_back: re-pinned while the first target is down, back to it once it answers again.
+/// Health checks are off, so the passive down mark (10 s after a refused connect) is what
+/// keeps it out; the test waits that long.
+#[tokio::test]
+async fn fail_back_returns_the_session_to_its_first_target() {
+    let b = backends(2, Behavior::default()).await;
+    let port = free_port();
+    let fail_back = format!("{ALB_LB_COOKIE}fail_back = true\n");
+    let burr = Burr::start(&config(port, "round_robin", &targets(&b), "", &fail_back));
+    let first = get(port, "/").await;
+    let cookie = pair(&set_cookie(&first, "AWSALB").unwrap());
+    let home = b.iter().find(|x| x.name == first.backend()).unwrap();
+    home.stop().await;
+    let moved = Client::connect(port)
+        .await
+        .get("/", &[("cookie", &cookie)])
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_ne!(moved.backend(), home.name);
+    let moved_cookie = pair(&set_cookie(&moved, "AWSALB").unwrap());
+    let _home_again = Backend::start_at(&home.name, Behavior::default(), home.addr).await;
+    tokio::time::sleep(std::time::Duration::from_millis(10_500)).await;
+    let back = Client::connect(port)
+        .await
+        .get("/", &[("cookie", &moved_cookie)])
+        .await;
+    assert_eq!(back.backend(), home.name);
+    let home_cookie = pair(&set_cookie(&back, "AWSALB").unwrap());
+    let again = Client::connect(port)
+        .await
+        .get("/", &[("cookie", &home_cookie)])
+        .await;
+    assert_eq!(again.backend(), home.name);
+    let metrics = burr.metrics();
+    assert_eq!(
+        metric(
+            &metrics,
+            "burr_sticky_decisions_total{pool=\"p\",reason=\"fail_back\"}"
+        ),
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn classic_app_cookie_follows_the_application_session() {
+    let b = backends(
+        3,
+        Behavior {
+            set_cookie: Some("JSESSIONID=s1; Path=/; HttpOnly; Max-Age=300".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let port = free_port();
+    let app = "[pool.stickiness]\ntype = \"app_cookie\"\nflavour = \"classic\"\ncookie_name = \"JSESSIONID\"\n";
+    let _burr = Burr::start(&config(port, "round_robin", &targets(&b), "", app));
+    let first = get(port, "/").await;
+    let elb = set_cookie(&first, "AWSELB").expect("AWSELB follows the app cookie");
+    assert!(elb.ends_with("; Path=/; HttpOnly; Max-Age=300"), "{elb}");
+    assert!(
+        set_cookie(&first, "JSESSIONID").is_some(),
+        "the app cookie passes untouched"
+    );
+    let both = format!("JSESSIONID=s1; {}", pair(&elb));
+    let mut client = Client::connect(port).await;
+    for _ in 0..30 {
+        let a = client.get("/", &[("cookie", &both)]).await;
+        assert_eq!(a.backend(), first.backend());
+        assert!(
+            set_cookie(&a, "AWSELB").is_none(),
+            "Classic does not refresh"
+        );
+    }
+    // burr's cookie without the application's: not sticky.
+    let counts = spread(port, 30, Some(&pair(&elb))).await;
+    assert_eq!(counts.len(), 3, "{counts:?}");
+}
+
+#[tokio::test]
+async fn alb_app_cookie_needs_both_cookies() {
+    let b = backends(
+        3,
+        Behavior {
+            set_cookie: Some("session=abc; Max-Age=5".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let port = free_port();
+    let app = "[pool.stickiness]\ntype = \"app_cookie\"\ncookie_name = \"session\"\nduration_secs = 600\n";
+    let _burr = Burr::start(&config(port, "round_robin", &targets(&b), "", app));
+    let first = get(port, "/").await;
+    let albapp = set_cookie(&first, "AWSALBAPP").expect("AWSALBAPP issued");
+    assert!(
+        albapp.contains("; Expires=") && !albapp.contains("Max-Age"),
+        "{albapp}"
+    );
+    let both = format!("session=abc; {}", pair(&albapp));
+    let mut client = Client::connect(port).await;
+    for _ in 0..30 {
+        let a = client.get("/", &[("cookie", &both)]).await;
+        assert_eq!(a.backend(), first.backend());
+        assert_eq!(a.seen("cookie"), ["session=abc"]);
+    }
+    let counts = spread(port, 30, Some(&pair(&albapp))).await;
+    assert_eq!(counts.len(), 3, "{counts:?}");
+}
+
+#[tokio::test]
+async fn draining_honours_sessions_until_the_deadline_and_reroute_moves_them() {
+    let b = backends(2, Behavior::default()).await;
+    let port = free_port();
+    let burr = Burr::start(&config(
+        port,
+        "round_robin",
+        &targets(&b),
+        "",
+        ALB_LB_COOKIE,
+    ));
+    let first = get(port, "/").await;
+    let cookie = pair(&set_cookie(&first, "AWSALB").unwrap());
+    let pinned = b.iter().position(|x| x.name == first.backend()).unwrap();
+    let other = &b[1 - pinned];
+    // Deregister the pinned target (default drain: 300 s, honour).
+    burr.reload(&config(
+        port,
+        "round_robin",
+        &[(other.addr, 1)],
+        "",
+        ALB_LB_COOKIE,
+    ));
+    let mut client = Client::connect(port).await;
+    for _ in 0..10 {
+        assert_eq!(
+            client.get("/", &[("cookie", &cookie)]).await.backend(),
+            first.backend()
+        );
+    }
+    for _ in 0..10 {
+        assert_eq!(
+            get(port, "/").await.backend(),
+            other.name,
+            "no new sessions"
+        );
+    }
+    // Reroute: moved at once.
+    let reroute = format!("{ALB_LB_COOKIE}\n[pool.draining]\nmode = \"reroute\"\n");
+    burr.reload(&config(
+        port,
+        "round_robin",
+        &[(other.addr, 1)],
+        "",
+        &reroute,
+    ));
+    let a = client.get("/", &[("cookie", &cookie)]).await;
+    assert_eq!(a.backend(), other.name);
+}
+
+#[tokio::test]
+async fn issued_cookies_stay_valid_across_a_restart() {
+    let b = backends(3, Behavior::default()).await;
+    let port = free_port();
+    let mut burr = Burr::start(&config(
+        port,
+        "round_robin",
+        &targets(&b),
+        "",
+        ALB_LB_COOKIE,
+    ));
+    let mut pins = Vec::new();
+    for _ in 0..3 {
+        let a = get(port, "/").await;
+        pins.push((pair(&set_cookie(&a, "AWSALB").unwrap()), a.backend()));
+    }
+    burr.restart();
+    for (cookie, backend) in &pins {
+        let a = Client::connect(port)
+            .await
+            .get("/", &[("cookie", cookie)])
+            .await;
+        assert_eq!(&a.backend(), backend);
+    }
+    assert_eq!(
+        metric(
+            &burr.metrics(),
+            "burr_sticky_decisions_total{pool=\"p\",reason=\"hit\"}"
+        ),
+        Some(3.0)
+    );
+}
