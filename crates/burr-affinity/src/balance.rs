@@ -4,7 +4,7 @@
 //! A [`Picker`] is built once per configuration snapshot and shared by all worker threads; the
 //! only state it keeps between calls is a rotation counter (an atomic), so picking never locks.
 
-use crate::maglev::{DEFAULT_TABLE_SIZE, Maglev};
+use crate::consistent::{ConsistentHash, DEFAULT_TABLE_SIZE};
 use burr_model::{Algorithm, TargetId};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,7 +51,7 @@ pub struct Picker {
     sequence: Vec<u32>,
     /// Running sums of weights (random only).
     cumulative: Vec<u64>,
-    maglev: Option<Maglev>,
+    table: Option<ConsistentHash>,
 }
 
 impl Picker {
@@ -71,8 +71,8 @@ impl Picker {
                 .collect(),
             _ => Vec::new(),
         };
-        let maglev = match algorithm {
-            Algorithm::SourceIpHash => Maglev::new(candidates, DEFAULT_TABLE_SIZE),
+        let table = match algorithm {
+            Algorithm::SourceIpHash => ConsistentHash::new(candidates, DEFAULT_TABLE_SIZE),
             _ => None,
         };
         Self {
@@ -81,7 +81,7 @@ impl Picker {
             counter: AtomicUsize::new(0),
             sequence,
             cumulative,
-            maglev,
+            table,
         }
     }
 
@@ -207,13 +207,13 @@ impl Picker {
     }
 
     fn source_ip_hash(&self, usable: &dyn Fn(usize) -> bool, client_hash: u64) -> Option<usize> {
-        let maglev = self.maglev.as_ref()?;
+        let table = self.table.as_ref()?;
         // Walk forward from the client's slot: the next usable owner is the same for every
         // client of that slot, so clients of a down target spread and come back together.
-        let first = maglev.slot(client_hash);
-        let steps = maglev.len().min(8 * self.weights.len() + 64);
+        let first = table.slot(client_hash);
+        let steps = table.len().min(8 * self.weights.len() + 64);
         for k in 0..steps {
-            let i = maglev.owner(first + k);
+            let i = table.owner(first + k);
             if usable(i) {
                 return Some(i);
             }

@@ -1,7 +1,7 @@
 //! burr's sans-IO selection core: which target a request goes to.
 //!
-//! It owns the load-balancing algorithms ([`balance::Picker`]), Maglev consistent hashing
-//! ([`maglev::Maglev`]), the sealed stickiness tokens and their key ring ([`token`]), cookie
+//! It owns the load-balancing algorithms ([`balance::Picker`]), consistent hashing
+//! ([`consistent::ConsistentHash`]), the sealed stickiness tokens and their key ring ([`token`]), cookie
 //! text ([`cookies`]) and the affinity engine for cookie sessions ([`sticky`]). It opens no
 //! socket, reads no clock and draws no randomness of its own: health, load, the client's address
 //! hash, `now` and random numbers come in as arguments, so every decision can be tested exactly.
@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod balance;
+pub mod consistent;
 pub mod cookies;
-pub mod maglev;
 pub mod sticky;
 pub mod token;

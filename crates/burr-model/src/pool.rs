@@ -28,7 +28,7 @@ pub enum Algorithm {
     LeastOutstandingRequests,
     /// Random, with probability proportional to weight (ALB `weighted_random`).
     Random,
-    /// Consistent hash of the client's IP address (Maglev): stateless source-IP affinity.
+    /// Consistent hash of the client's IP address (a Maglev-style table): stateless source-IP affinity.
     SourceIpHash,
 }
 

@@ -1,4 +1,4 @@
-//! Maglev figures computed exactly over whole tables: balance, disruption on removal, order
+//! Consistent-hash figures computed exactly over whole tables: balance, disruption on removal, order
 //! independence, and a golden table that pins the hashing across releases.
 
 use super::*;
@@ -18,7 +18,7 @@ fn candidates(weights: &[u32]) -> Vec<Candidate> {
 }
 
 /// max over targets of (slots / weight), divided by the average (table size / Σ weight).
-fn imbalance(table: &Maglev, cands: &[Candidate]) -> f64 {
+fn imbalance(table: &ConsistentHash, cands: &[Candidate]) -> f64 {
     let shares = table.shares(cands.len());
     let total_weight: u32 = cands.iter().map(|c| c.weight).sum();
     let ideal = table.len() as f64 / f64::from(total_weight);
@@ -36,7 +36,7 @@ fn weighted_shares_are_within_one_percent() {
     for n in [1, 2, 3, 10, 50, 100, 200] {
         let weights: Vec<u32> = (0..n).map(|_| rng.random_range(1..=4)).collect();
         let cands = candidates(&weights);
-        let table = Maglev::new(&cands, DEFAULT_TABLE_SIZE).unwrap();
+        let table = ConsistentHash::new(&cands, DEFAULT_TABLE_SIZE).unwrap();
         let ratio = imbalance(&table, &cands);
         assert!(ratio <= 1.01, "n = {n}: max/avg = {ratio:.5}");
     }
@@ -46,7 +46,7 @@ fn weighted_shares_are_within_one_percent() {
 /// (the removed target's own ≈1/n of slots included, since they must move).
 fn worst_removal_disruption(n: usize) -> f64 {
     let cands = candidates(&vec![1; n]);
-    let before = Maglev::new(&cands, DEFAULT_TABLE_SIZE).unwrap();
+    let before = ConsistentHash::new(&cands, DEFAULT_TABLE_SIZE).unwrap();
     (0..n)
         .map(|removed| {
             let rest: Vec<Candidate> = cands
@@ -55,7 +55,7 @@ fn worst_removal_disruption(n: usize) -> f64 {
                 .filter(|(i, _)| *i != removed)
                 .map(|(_, c)| *c)
                 .collect();
-            let after = Maglev::new(&rest, DEFAULT_TABLE_SIZE).unwrap();
+            let after = ConsistentHash::new(&rest, DEFAULT_TABLE_SIZE).unwrap();
             let moved = (0..before.len())
                 .filter(|&s| cands[before.owner(s)].id != rest[after.owner(s)].id)
                 .count();
@@ -64,21 +64,64 @@ fn worst_removal_disruption(n: usize) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Requirement: removing one of n targets moves at most 1.8/n of the keys. Measured at table
-/// size 65537 it holds up to n = 100 (1.61/n); at n = 200 Maglev moves 2.5/n (1.65/n beyond the
-/// removed target's own keys), recorded in docs/performance.md as open for the affinity work.
+/// Requirement: removing one of n targets moves at most 1.8/n of the keys, worst case over
+/// which target is removed, at table size 65537.
+fn assert_removal_disruption(n: usize) {
+    let moved = worst_removal_disruption(n);
+    assert!(
+        moved <= 1.8 / n as f64,
+        "n = {n}: moved {moved:.5} > {:.5}",
+        1.8 / n as f64
+    );
+    assert!(
+        moved >= 1.0 / n as f64 - 1.0 / DEFAULT_TABLE_SIZE as f64,
+        "n = {n}: the removed target's slots must move"
+    );
+}
+
 #[test]
-fn removing_one_target_moves_at_most_1_8_over_n() {
-    for n in [10, 50, 100] {
-        let moved = worst_removal_disruption(n);
-        assert!(
-            moved <= 1.8 / n as f64,
-            "n = {n}: moved {moved:.5} > {:.5}",
-            1.8 / n as f64
-        );
-        assert!(
-            moved >= 0.9 / n as f64,
-            "n = {n}: the removed target's slots must move"
+fn removing_one_of_up_to_100_targets_moves_at_most_1_8_over_n() {
+    for n in [2, 10, 50, 100] {
+        assert_removal_disruption(n);
+    }
+}
+
+#[test]
+fn removing_one_of_200_targets_moves_at_most_1_8_over_n() {
+    assert_removal_disruption(200);
+}
+
+#[test]
+fn weighted_shares_hold_for_small_and_lopsided_pools() {
+    // A lone heavy target among light ones, and pools where shares are a few slots.
+    for weights in [vec![1000, 1, 1], vec![1, 2], vec![4; 7], vec![1; 13]] {
+        let cands = candidates(&weights);
+        let table = ConsistentHash::new(&cands, DEFAULT_TABLE_SIZE).unwrap();
+        assert!(imbalance(&table, &cands) <= 1.01, "{weights:?}");
+    }
+    // 251 slots over 13 targets: a share of 19.3 cannot be held within 1%; the cap is the
+    // share rounded up.
+    let cands = candidates(&[1; 13]);
+    let table = ConsistentHash::new(&cands, 251).unwrap();
+    assert!(table.shares(13).iter().all(|&s| (1..=20).contains(&s)));
+}
+
+/// The figures for docs/performance.md:
+/// `cargo test -p burr-affinity --release -- --ignored --nocapture report_consistent_hash_figures`.
+#[test]
+#[ignore = "prints figures; the asserting tests above cover the requirements"]
+fn report_consistent_hash_figures() {
+    let mut rng = StdRng::seed_from_u64(11);
+    for n in [10, 50, 100, 200] {
+        let weights: Vec<u32> = (0..n).map(|_| rng.random_range(1..=4)).collect();
+        let cands = candidates(&weights);
+        let started = std::time::Instant::now();
+        let table = ConsistentHash::new(&cands, DEFAULT_TABLE_SIZE).unwrap();
+        let built = started.elapsed();
+        println!(
+            "n = {n}: weights 1-4 max/avg {:.4}, build {built:?}; equal weights: worst removal moves {:.3}/n",
+            imbalance(&table, &cands),
+            worst_removal_disruption(n) * n as f64
         );
     }
 }
@@ -86,10 +129,10 @@ fn removing_one_target_moves_at_most_1_8_over_n() {
 #[test]
 fn weight_zero_targets_get_no_slots_and_all_zero_builds_nothing() {
     let cands = candidates(&[1, 0, 2]);
-    let table = Maglev::new(&cands, 251).unwrap();
+    let table = ConsistentHash::new(&cands, 251).unwrap();
     assert_eq!(table.shares(3)[1], 0);
-    assert!(Maglev::new(&candidates(&[0, 0]), 251).is_none());
-    assert!(Maglev::new(&[], 251).is_none());
+    assert!(ConsistentHash::new(&candidates(&[0, 0]), 251).is_none());
+    assert!(ConsistentHash::new(&[], 251).is_none());
 }
 
 #[test]
@@ -110,12 +153,12 @@ fn golden_table_is_stable_across_releases() {
             weight: 2,
         },
     ];
-    let table = Maglev::new(&cands, 13).unwrap();
+    let table = ConsistentHash::new(&cands, 13).unwrap();
     let owners: Vec<usize> = (0..13).map(|s| table.owner(s)).collect();
     assert_eq!(owners, GOLDEN);
 }
 
-const GOLDEN: [usize; 13] = [1, 2, 0, 1, 2, 2, 2, 2, 0, 1, 0, 2, 2];
+const GOLDEN: [usize; 13] = [2, 0, 0, 2, 0, 2, 1, 2, 1, 2, 0, 2, 2];
 
 proptest! {
     #[test]
@@ -129,8 +172,8 @@ proptest! {
             shuffled.swap(i, rng.random_range(0..=i));
         }
         let reordered: Vec<Candidate> = shuffled.iter().map(|&i| cands[i]).collect();
-        let a = Maglev::new(&cands, 251);
-        let b = Maglev::new(&reordered, 251);
+        let a = ConsistentHash::new(&cands, 251);
+        let b = ConsistentHash::new(&reordered, 251);
         prop_assert_eq!(a.is_some(), b.is_some());
         if let (Some(a), Some(b)) = (a, b) {
             for s in 0..251 {

@@ -1,2 +1,0 @@
-//! Placeholder, replaced by the maglev benchmark.
-fn main() {}
