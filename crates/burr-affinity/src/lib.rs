@@ -11,5 +11,6 @@
 pub mod balance;
 pub mod consistent;
 pub mod cookies;
+pub mod keyed;
 pub mod sticky;
 pub mod token;

@@ -103,6 +103,8 @@ pub enum Standing {
 pub trait PoolView {
     /// The target with this stable id: its index in the pool and its standing.
     fn find(&self, id: TargetId) -> Option<(usize, Standing)>;
+    /// The standing of the target at `index`, if there is one.
+    fn standing_at(&self, index: usize) -> Option<Standing>;
 }
 
 /// Which cookie mode, with its lifetimes.

@@ -140,9 +140,12 @@ pub fn render(runtime: &Runtime, out: &mut String) {
         out,
         "burr_sticky_decisions_total",
         "counter",
-        "Stickiness decisions of pools with cookie stickiness, by reason.",
+        "Stickiness decisions of sticky pools, by reason.",
     );
-    for p in pools.iter().filter(|p| p.sticky.is_some()) {
+    for p in pools
+        .iter()
+        .filter(|p| p.sticky.is_some() || p.keyed.is_some())
+    {
         for reason in Reason::ALL {
             let _ = writeln!(
                 out,

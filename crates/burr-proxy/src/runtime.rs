@@ -10,6 +10,7 @@ use crate::metrics::{ListenerStats, PoolStats, TargetStats};
 use crate::upstream::IdleConnections;
 use arc_swap::ArcSwap;
 use burr_affinity::balance::{Candidate, Picker};
+use burr_affinity::keyed::{KeyedEngine, KeyedPolicy};
 use burr_affinity::sticky::{Policy, PoolView, Standing};
 use burr_affinity::token::KeyRing;
 use burr_model::{Balancer, Listener, Pool, Protocol, State, TargetAddress, TargetId};
@@ -137,6 +138,8 @@ pub struct PoolRuntime {
     pub stats: Arc<PoolStats>,
     /// Cookie stickiness, when the pool has it.
     pub sticky: Option<Policy>,
+    /// Header or source-IP stickiness, when the pool has it.
+    pub keyed: Option<KeyedEngine>,
     /// The key ring sealing stickiness cookies, shared by every pool and replaced on rotation.
     pub keys: Arc<ArcSwap<KeyRing>>,
 }
@@ -147,6 +150,10 @@ impl PoolView for PoolRuntime {
             .iter()
             .position(|t| t.shared.id == id)
             .map(|i| (i, self.targets[i].standing()))
+    }
+
+    fn standing_at(&self, index: usize) -> Option<Standing> {
+        self.targets.get(index).map(TargetRuntime::standing)
     }
 }
 
@@ -289,8 +296,11 @@ fn compile_pool(pool: &Pool, previous: &Runtime, context: &CompileContext) -> Po
             weight: t.weight,
         })
         .collect();
+    let keyed = KeyedPolicy::of(pool)
+        .map(|policy| KeyedEngine::new(policy, &candidates, old.and_then(|o| o.keyed.as_ref())));
     PoolRuntime {
         picker: Picker::new(pool.algorithm, &candidates),
+        keyed,
         targets,
         stats: old.map(|p| p.stats.clone()).unwrap_or_default(),
         sticky: Policy::of(pool),

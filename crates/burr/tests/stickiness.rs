@@ -419,3 +419,109 @@ async fn issued_cookies_stay_valid_across_a_restart() {
         Some(3.0)
     );
 }
+
+const HEADER_STICKINESS: &str =
+    "[pool.stickiness]\ntype = \"header\"\nheader_name = \"X-User\"\nduration_secs = 600\n";
+
+#[tokio::test]
+async fn header_stickiness_binds_each_value_to_one_target_and_stays_after_failover() {
+    let b = backends(3, Behavior::default()).await;
+    let port = free_port();
+    let burr = Burr::start(&config(
+        port,
+        "round_robin",
+        &targets(&b),
+        "",
+        HEADER_STICKINESS,
+    ));
+    // Each user lands on one target, over fresh connections (round robin would rotate them).
+    let mut home = HashMap::new();
+    for user in 0..30 {
+        let user = format!("user-{user}");
+        let mut seen = HashSet::new();
+        for _ in 0..5 {
+            let a = Client::connect(port)
+                .await
+                .get("/", &[("x-user", &user)])
+                .await;
+            assert_eq!(a.status, 200, "{}", a.body);
+            assert_eq!(a.seen("x-user"), [user.clone()], "the header is forwarded");
+            assert!(
+                a.headers.get("set-cookie").is_none(),
+                "no cookie in this mode"
+            );
+            seen.insert(a.backend());
+        }
+        assert_eq!(seen.len(), 1, "{user} went to {seen:?}");
+        home.insert(user, seen.into_iter().next().unwrap());
+    }
+    // 30 users over 3 equal targets by the hash: all on one target has probability 3·3^-30.
+    assert!(home.values().collect::<HashSet<_>>().len() >= 2, "{home:?}");
+    // Without the header: the pool's algorithm (round robin: exactly even).
+    let counts = spread(port, 30, None).await;
+    assert_eq!(
+        counts.values().copied().collect::<HashSet<_>>(),
+        HashSet::from([10]),
+        "{counts:?}"
+    );
+
+    // alice's target goes away: she moves, and stays moved when it comes back.
+    let alice = &home["user-0"];
+    let old = b.iter().find(|x| &x.name == alice).unwrap();
+    old.stop().await;
+    let moved = Client::connect(port)
+        .await
+        .get("/", &[("x-user", "user-0")])
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_ne!(&moved.backend(), alice);
+    let _back = Backend::start_at(&old.name, Behavior::default(), old.addr).await;
+    let mut client = Client::connect(port).await;
+    for _ in 0..20 {
+        let a = client.get("/", &[("x-user", "user-0")]).await;
+        assert_eq!(a.backend(), moved.backend());
+    }
+    let metrics = burr.metrics();
+    let count = |reason: &str| {
+        metric(
+            &metrics,
+            &format!("burr_sticky_decisions_total{{pool=\"p\",reason=\"{reason}\"}}"),
+        )
+        .unwrap_or(0.0)
+    };
+    assert_eq!(
+        count("new"),
+        30.0 + 30.0,
+        "30 users + 30 requests without the header"
+    );
+    assert_eq!(count("target_down"), 1.0);
+    assert_eq!(count("hit"), 30.0 * 4.0 + 20.0);
+}
+
+#[tokio::test]
+async fn source_ip_stickiness_binds_each_client_address() {
+    let b = backends(3, Behavior::default()).await;
+    let port = free_port();
+    let _burr = Burr::start(&config(
+        port,
+        "least_connections",
+        &targets(&b),
+        "",
+        "[pool.stickiness]\ntype = \"source_ip\"\nduration_secs = 300\n",
+    ));
+    let mut homes = HashSet::new();
+    for host in 2..=31u8 {
+        let source = std::net::Ipv4Addr::new(127, 0, 0, host);
+        let mut seen = HashSet::new();
+        for _ in 0..4 {
+            let a = Client::connect_from(port, source).await.get("/", &[]).await;
+            assert_eq!(a.status, 200, "{}", a.body);
+            assert_eq!(a.seen("x-forwarded-for"), [source.to_string()]);
+            seen.insert(a.backend());
+        }
+        assert_eq!(seen.len(), 1, "{source} went to {seen:?}");
+        homes.extend(seen);
+    }
+    // 30 addresses on one of 3 equal targets: probability 3·3^-30.
+    assert!(homes.len() >= 2, "{homes:?}");
+}

@@ -27,6 +27,9 @@ impl PoolView for View {
     fn find(&self, id: TargetId) -> Option<(usize, Standing)> {
         self.0.get(&id).copied()
     }
+    fn standing_at(&self, index: usize) -> Option<Standing> {
+        self.0.values().find(|(i, _)| *i == index).map(|(_, s)| *s)
+    }
 }
 
 fn pool(configure: impl FnOnce(&mut Stickiness), origin: Origin) -> Pool {

@@ -2,6 +2,7 @@
 //! prior knowledge, h2 by ALPN), per-connection limits and timeouts, and the request handler that
 //! counts, forwards and logs.
 
+mod affinity;
 mod body;
 mod headers;
 mod proxy;

@@ -2,18 +2,16 @@
 //! other targets when connecting fails), send the rewritten request, and turn the answer or the
 //! failure into the client's response.
 
+use super::affinity::{Affinity, Tried, pick};
 use super::body::ProxyBody;
 use super::headers::{self, ForwardedValues};
 use super::upgrade;
-use crate::clock;
-use crate::runtime::{ListenerRuntime, PoolRuntime, TargetShared};
+use crate::runtime::{ListenerRuntime, TargetShared};
 use crate::upstream::{self, Lease};
-use burr_affinity::balance::{PickInput, hash_ip};
-use burr_affinity::cookies;
-use burr_affinity::sticky::{Decision, Engine, Policy, RequestCookies, Route};
-use burr_affinity::token::KeyRing;
-use burr_model::TargetId;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, Version, header};
+use burr_affinity::balance::hash_ip;
+use burr_affinity::keyed::KeySource;
+use burr_affinity::sticky::Route;
+use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use hyper::body::Incoming;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -121,158 +119,6 @@ fn prepare(req: &mut Request<Incoming>, forwarded: &ForwardedValues, upgrading: 
     headers::add_forwarded(h, forwarded);
 }
 
-/// Targets already tried for one request: a bit set, spilling to the heap past 64 targets.
-struct Tried {
-    low: u64,
-    high: Vec<bool>,
-}
-
-impl Tried {
-    fn new(targets: usize) -> Self {
-        Self {
-            low: 0,
-            high: if targets > 64 {
-                vec![false; targets - 64]
-            } else {
-                Vec::new()
-            },
-        }
-    }
-
-    fn contains(&self, i: usize) -> bool {
-        if i < 64 {
-            self.low & (1 << i) != 0
-        } else {
-            self.high.get(i - 64).copied().unwrap_or(false)
-        }
-    }
-
-    fn insert(&mut self, i: usize) {
-        if i < 64 {
-            self.low |= 1 << i;
-        } else if let Some(slot) = self.high.get_mut(i - 64) {
-            *slot = true;
-        }
-    }
-}
-
-/// Chooses a target not yet tried for this request.
-fn pick(pool: &PoolRuntime, tried: &Tried, client_hash: u64) -> Option<usize> {
-    let eligible = |i: usize| !tried.contains(i) && pool.targets[i].shared.is_available();
-    let load = |i: usize| {
-        let stats = &pool.targets[i].shared.stats;
-        match pool.spec.algorithm {
-            burr_model::Algorithm::LeastOutstandingRequests => stats.load_in_flight(),
-            _ => stats.load_connections(),
-        }
-    };
-    pool.picker.pick(&PickInput {
-        client_hash,
-        // Only the random algorithm draws, so only it pays for the generator.
-        random: if pool.spec.algorithm == burr_model::Algorithm::Random {
-            rand::random()
-        } else {
-            0
-        },
-        eligible: &eligible,
-        load: &load,
-    })
-}
-
-/// One request's sticky session: the engine's decision and what the response needs.
-struct Session<'p> {
-    policy: &'p Policy,
-    ring: Arc<KeyRing>,
-    decision: Decision,
-    now: u64,
-}
-
-impl<'p> Session<'p> {
-    fn begin(policy: &'p Policy, pool: &PoolRuntime, req: &Request<Incoming>) -> Self {
-        let ring = pool.keys.load_full();
-        let now = clock::unix_now();
-        let cookies = RequestCookies::read(
-            policy,
-            req.headers()
-                .get_all(header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok()),
-        );
-        let decision = Engine {
-            policy,
-            ring: &ring,
-        }
-        .decide(&cookies, pool, now);
-        Self {
-            policy,
-            ring,
-            decision,
-            now,
-        }
-    }
-
-    fn target_down(&mut self) {
-        self.decision = Engine {
-            policy: self.policy,
-            ring: &self.ring,
-        }
-        .target_down(self.decision.session);
-    }
-
-    /// Removes burr's cookies from what the target will see, when the policy says so.
-    fn strip_own_cookies(&self, headers: &mut HeaderMap) {
-        if !self.policy.strip_cookie || !headers.contains_key(header::COOKIE) {
-            return;
-        }
-        let kept: Vec<HeaderValue> = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| match v.to_str() {
-                Ok(text) => cookies::without(text, self.policy.own_cookies())
-                    .and_then(|t| HeaderValue::from_str(&t).ok()),
-                Err(_) => Some(v.clone()), // not text: not ours to touch
-            })
-            .collect();
-        headers.remove(header::COOKIE);
-        for value in kept {
-            headers.append(header::COOKIE, value);
-        }
-    }
-
-    fn count(&self, pool: &PoolRuntime) {
-        pool.stats.count_sticky(self.decision.reason);
-    }
-
-    /// Adds the `Set-Cookie` values the mode calls for to a response from `target`.
-    fn set_cookies(&self, target: TargetId, headers: &mut HeaderMap) {
-        let engine = Engine {
-            policy: self.policy,
-            ring: &self.ring,
-        };
-        let app_set_cookies: Vec<&str> = if self.policy.app_cookie().is_some() {
-            headers
-                .get_all(header::SET_COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let set = engine.response_cookies(
-            &self.decision,
-            target,
-            app_set_cookies,
-            self.now,
-            rand::random(),
-        );
-        for cookie in set {
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                headers.append(header::SET_COOKIE, value);
-            }
-        }
-    }
-}
-
 /// Forwards `req` to a target of the listener's pool.
 pub async fn forward(
     mut req: Request<Incoming>,
@@ -283,15 +129,17 @@ pub async fn forward(
     let pool = &listener.pool;
     let upgrading = req.version() == Version::HTTP_11 && headers::wants_upgrade(req.headers());
     let client_upgrade = upgrading.then(|| hyper::upgrade::on(&mut req));
-    let mut session = pool
-        .sticky
-        .as_ref()
-        .map(|policy| Session::begin(policy, pool, &req));
+    let client_hash = match &pool.keyed {
+        Some(k) if k.policy.source == KeySource::ClientAddress => hash_ip(client.ip()),
+        _ if pool.spec.algorithm == burr_model::Algorithm::SourceIpHash => hash_ip(client.ip()),
+        _ => 0,
+    };
+    let mut session = Affinity::begin(pool, &req, client_hash);
     prepare(&mut req, forwarded, upgrading);
     if let Some(session) = &session {
         session.strip_own_cookies(req.headers_mut());
     }
-    let mut pinned = match session.as_ref().map(|s| s.decision.route) {
+    let mut pinned = match session.as_ref().map(Affinity::route) {
         Some(Route::Refuse) => {
             if let Some(s) = &session {
                 s.count(pool);
@@ -303,18 +151,16 @@ pub async fn forward(
     };
 
     let settings = &pool.spec.upstream;
-    let client_hash = if pool.spec.algorithm == burr_model::Algorithm::SourceIpHash {
-        hash_ip(client.ip())
-    } else {
-        0
-    };
     let mut tried = Tried::new(pool.targets.len());
     let mut failed_connects = 0usize;
     let mut last_error = String::new();
     loop {
         let chosen = match pinned.take() {
             Some(index) => Some(index),
-            None => pick(pool, &tried, client_hash),
+            None => match &session {
+                Some(s) => s.choose(pool, &tried, client_hash),
+                None => pick(pool, &tried, client_hash),
+            },
         };
         let Some(index) = chosen else {
             if let Some(s) = &session {
@@ -347,11 +193,11 @@ pub async fn forward(
                 failed_connects += 1;
                 last_error = e.to_string();
                 if let Some(s) = &mut session
-                    && s.decision.route == Route::Pinned(index)
+                    && s.route() == Route::Pinned(index)
                 {
                     // The session's own target refused: re-pin, or refuse when strict.
                     s.target_down();
-                    if s.decision.route == Route::Refuse {
+                    if s.route() == Route::Refuse {
                         s.count(pool);
                         return Err(ProxyError::SessionTargetDown);
                     }
@@ -396,7 +242,7 @@ pub async fn forward(
         let mut response = response;
         if let Some(s) = &session {
             s.count(pool);
-            s.set_cookies(target.id, response.headers_mut());
+            s.served(target.id, response.headers_mut());
         }
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(client_upgrade) = client_upgrade

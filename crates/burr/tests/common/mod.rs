@@ -424,6 +424,21 @@ impl Client {
         let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .unwrap();
+        Self::over(stream).await
+    }
+
+    /// Connects from the loopback address `source` (any of 127.0.0.0/8).
+    pub async fn connect_from(port: u16, source: std::net::Ipv4Addr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from((source, 0))).unwrap();
+        let stream = socket
+            .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .unwrap();
+        Self::over(stream).await
+    }
+
+    async fn over(stream: tokio::net::TcpStream) -> Client {
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .unwrap();

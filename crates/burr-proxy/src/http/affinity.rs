@@ -1,0 +1,257 @@
+//! One request's sticky session, whichever kind the pool has: a cookie session (the cookie
+//! engine's decision, burr's cookies stripped from the request and set on the response) or a
+//! key session (header value or client address, placed by the consistent hash and remembered
+//! in the pool's session table). The proxy asks it where to go first, what to do when that
+//! target refuses, how to choose the next one, and tells it which target answered.
+
+use crate::clock;
+use crate::runtime::PoolRuntime;
+use burr_affinity::balance::PickInput;
+use burr_affinity::cookies;
+use burr_affinity::keyed::{KeySource, KeyedDecision, KeyedEngine, hash_key};
+use burr_affinity::sticky::{Decision, Engine, Policy, Reason, RequestCookies, Route};
+use burr_affinity::token::KeyRing;
+use burr_model::{Algorithm, TargetId};
+use http::{HeaderMap, HeaderValue, Request, header};
+use hyper::body::Incoming;
+use std::sync::Arc;
+
+/// Targets already tried for one request: a bit set, spilling to the heap past 64 targets.
+pub struct Tried {
+    low: u64,
+    high: Vec<bool>,
+}
+
+impl Tried {
+    pub fn new(targets: usize) -> Self {
+        Self {
+            low: 0,
+            high: if targets > 64 {
+                vec![false; targets - 64]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    pub fn contains(&self, i: usize) -> bool {
+        if i < 64 {
+            self.low & (1 << i) != 0
+        } else {
+            self.high.get(i - 64).copied().unwrap_or(false)
+        }
+    }
+
+    pub fn insert(&mut self, i: usize) {
+        if i < 64 {
+            self.low |= 1 << i;
+        } else if let Some(slot) = self.high.get_mut(i - 64) {
+            *slot = true;
+        }
+    }
+}
+
+/// Chooses a target not yet tried for this request with the pool's algorithm.
+pub fn pick(pool: &PoolRuntime, tried: &Tried, client_hash: u64) -> Option<usize> {
+    let eligible = |i: usize| !tried.contains(i) && pool.targets[i].shared.is_available();
+    let load = |i: usize| {
+        let stats = &pool.targets[i].shared.stats;
+        match pool.spec.algorithm {
+            Algorithm::LeastOutstandingRequests => stats.load_in_flight(),
+            _ => stats.load_connections(),
+        }
+    };
+    pool.picker.pick(&PickInput {
+        client_hash,
+        // Only the random algorithm draws, so only it pays for the generator.
+        random: if pool.spec.algorithm == Algorithm::Random {
+            rand::random()
+        } else {
+            0
+        },
+        eligible: &eligible,
+        load: &load,
+    })
+}
+
+/// A request's session with its pool.
+pub enum Affinity<'p> {
+    Cookie(CookieSession<'p>),
+    Keyed(KeyedSession<'p>),
+}
+
+impl<'p> Affinity<'p> {
+    /// The session of `req` in `pool`, or `None` when the pool is not sticky.
+    pub fn begin(pool: &'p PoolRuntime, req: &Request<Incoming>, client_hash: u64) -> Option<Self> {
+        if let Some(policy) = &pool.sticky {
+            return Some(Self::Cookie(CookieSession::begin(policy, pool, req)));
+        }
+        let engine = pool.keyed.as_ref()?;
+        let key = match &engine.policy.source {
+            KeySource::Header(name) => req.headers().get(name).map(|v| hash_key(v.as_bytes())),
+            KeySource::ClientAddress => Some(client_hash),
+        };
+        let now = clock::unix_now();
+        Some(Self::Keyed(KeyedSession {
+            engine,
+            decision: engine.decide(key, pool, now),
+            now,
+        }))
+    }
+
+    pub fn route(&self) -> Route {
+        match self {
+            Self::Cookie(c) => c.decision.route,
+            Self::Keyed(k) => k.decision.route,
+        }
+    }
+
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::Cookie(c) => c.decision.reason,
+            Self::Keyed(k) => k.decision.reason,
+        }
+    }
+
+    /// Removes burr's own cookies from what the target will see, when the policy says so.
+    pub fn strip_own_cookies(&self, headers: &mut HeaderMap) {
+        if let Self::Cookie(c) = self {
+            c.strip_own_cookies(headers);
+        }
+    }
+
+    /// The session's pinned target refused the connection: re-pin, or refuse when strict.
+    pub fn target_down(&mut self) {
+        match self {
+            Self::Cookie(c) => c.target_down(),
+            Self::Keyed(k) => k.decision = k.engine.target_down(k.decision),
+        }
+    }
+
+    /// The next target to try when the session has none pinned: a keyed session walks on
+    /// from its key's slot in the consistent table; anything else asks the pool's algorithm.
+    pub fn choose(&self, pool: &PoolRuntime, tried: &Tried, client_hash: u64) -> Option<usize> {
+        match self {
+            Self::Keyed(KeyedSession {
+                engine,
+                decision: KeyedDecision { key: Some(key), .. },
+                ..
+            }) => engine.place(*key, &|i| {
+                !tried.contains(i)
+                    && pool.targets[i].weight > 0
+                    && pool.targets[i].drain_deadline.is_none()
+                    && pool.targets[i].shared.is_available()
+            }),
+            _ => pick(pool, tried, client_hash),
+        }
+    }
+
+    /// Counts the decision by reason.
+    pub fn count(&self, pool: &PoolRuntime) {
+        pool.stats.count_sticky(self.reason());
+    }
+
+    /// `target` answered with `headers`: set the session's cookies, or remember its key.
+    pub fn served(&self, target: TargetId, headers: &mut HeaderMap) {
+        match self {
+            Self::Cookie(c) => c.set_cookies(target, headers),
+            Self::Keyed(k) => k.engine.served(&k.decision, target, k.now),
+        }
+    }
+}
+
+/// A key session: the decision and when it was made.
+pub struct KeyedSession<'p> {
+    engine: &'p KeyedEngine,
+    decision: KeyedDecision,
+    now: u64,
+}
+
+/// A cookie session: the engine's decision and what the response needs.
+pub struct CookieSession<'p> {
+    policy: &'p Policy,
+    ring: Arc<KeyRing>,
+    decision: Decision,
+    now: u64,
+}
+
+impl<'p> CookieSession<'p> {
+    fn begin(policy: &'p Policy, pool: &PoolRuntime, req: &Request<Incoming>) -> Self {
+        let ring = pool.keys.load_full();
+        let now = clock::unix_now();
+        let cookies = RequestCookies::read(
+            policy,
+            req.headers()
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+        let decision = Engine {
+            policy,
+            ring: &ring,
+        }
+        .decide(&cookies, pool, now);
+        Self {
+            policy,
+            ring,
+            decision,
+            now,
+        }
+    }
+
+    fn target_down(&mut self) {
+        self.decision = Engine {
+            policy: self.policy,
+            ring: &self.ring,
+        }
+        .target_down(self.decision.session);
+    }
+
+    fn strip_own_cookies(&self, headers: &mut HeaderMap) {
+        if !self.policy.strip_cookie || !headers.contains_key(header::COOKIE) {
+            return;
+        }
+        let kept: Vec<HeaderValue> = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| match v.to_str() {
+                Ok(text) => cookies::without(text, self.policy.own_cookies())
+                    .and_then(|t| HeaderValue::from_str(&t).ok()),
+                Err(_) => Some(v.clone()), // not text: not ours to touch
+            })
+            .collect();
+        headers.remove(header::COOKIE);
+        for value in kept {
+            headers.append(header::COOKIE, value);
+        }
+    }
+
+    /// Adds the `Set-Cookie` values the mode calls for to a response from `target`.
+    fn set_cookies(&self, target: TargetId, headers: &mut HeaderMap) {
+        let engine = Engine {
+            policy: self.policy,
+            ring: &self.ring,
+        };
+        let app_set_cookies: Vec<&str> = if self.policy.app_cookie().is_some() {
+            headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let set = engine.response_cookies(
+            &self.decision,
+            target,
+            app_set_cookies,
+            self.now,
+            rand::random(),
+        );
+        for cookie in set {
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                headers.append(header::SET_COOKIE, value);
+            }
+        }
+    }
+}
