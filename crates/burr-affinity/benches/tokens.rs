@@ -16,6 +16,7 @@ fn body() -> TokenBody {
         expires_at: 1_800_086_400,
         policy_generation: 0xfeed,
         arm: 0,
+        session: 0x5e55_1010,
     }
 }
 

@@ -396,6 +396,7 @@ impl Engine<'_> {
             expires_at,
             policy_generation: policy.generation,
             arm: 0,
+            session: session_id(decision, nonce),
         };
         match &policy.mode {
             Mode::LbCookieClassic { period_secs } => {
@@ -476,6 +477,16 @@ impl Engine<'_> {
             self.ring.seal(body, nonce),
             attribute_text(&self.policy.attributes)
         )
+    }
+}
+
+/// The session's id: kept from its token, or, for a session beginning now, derived from the
+/// fresh nonce (random bytes the caller supplies anyway; hashed, so the id cannot be read off
+/// the nonce the cookie carries in clear).
+pub fn session_id(decision: &Decision, nonce: [u8; 24]) -> u64 {
+    match decision.session {
+        Some(token) => token.session,
+        None => xxh3_64(&nonce),
     }
 }
 

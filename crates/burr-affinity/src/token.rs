@@ -5,11 +5,12 @@
 //! in URL-safe base64 without padding. A client can neither read which target it is bound to nor
 //! forge or alter a token: anything that does not open is "no cookie".
 //!
-//! Wire form (before base64): `key id (u32 LE) ‖ nonce (24) ‖ ciphertext (50) ‖ tag (16)` = 94
-//! bytes, 126 characters. The key id and format version are bound as associated data.
+//! Wire form (before base64): `key id (u32 LE) ‖ nonce (24) ‖ ciphertext (58) ‖ tag (16)` = 102
+//! bytes, 136 characters. The key id and format version are bound as associated data.
 //!
 //! Plaintext, version 1, little-endian: `version u8 ‖ pool u64 ‖ target u64 ‖ home u64 ‖
-//! issued_at u64 ‖ last_seen u32 delta ‖ expires_at u64 ‖ policy_generation u32 ‖ arm u8`.
+//! issued_at u64 ‖ last_seen u32 delta ‖ expires_at u64 ‖ policy_generation u32 ‖ arm u8 ‖
+//! session u64`.
 //! Target and pool are stable ids (hashes of names), never addresses.
 //!
 //! The ring holds one active key and the retired ones still in their grace window: a token
@@ -24,7 +25,7 @@ use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 
 /// Format version of the plaintext, first byte of every token.
 pub const TOKEN_FORMAT_VERSION: u8 = 1;
-const PLAINTEXT_LEN: usize = 1 + 8 + 8 + 8 + 8 + 4 + 8 + 4 + 1;
+const PLAINTEXT_LEN: usize = 1 + 8 + 8 + 8 + 8 + 4 + 8 + 4 + 1 + 8;
 const KEY_ID_LEN: usize = 4;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
@@ -49,6 +50,9 @@ pub struct TokenBody {
     pub policy_generation: u32,
     /// Deployment arm (0 = none).
     pub arm: u8,
+    /// A random id chosen when the session begins and kept for its life, across renewals and
+    /// re-pins: what the live-session estimate counts.
+    pub session: u64,
 }
 
 impl TokenBody {
@@ -67,6 +71,7 @@ impl TokenBody {
         w.put(&self.expires_at.to_le_bytes());
         w.put(&self.policy_generation.to_le_bytes());
         w.put(&[self.arm]);
+        w.put(&self.session.to_le_bytes());
         out
     }
 
@@ -88,6 +93,7 @@ impl TokenBody {
             expires_at: u64_at(37),
             policy_generation: u32_at(45),
             arm: bytes[49],
+            session: u64_at(50),
         })
     }
 }

@@ -16,6 +16,7 @@ mod idle;
 mod listeners;
 pub mod metrics;
 pub mod runtime;
+pub mod sessions;
 pub mod tls;
 mod upstream;
 mod workers;

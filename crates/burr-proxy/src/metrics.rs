@@ -156,6 +156,33 @@ pub fn render(runtime: &Runtime, out: &mut String) {
             );
         }
     }
+    header(
+        out,
+        "burr_target_sticky_sessions",
+        "gauge",
+        "Live sticky sessions bound to the target: exact for header and source-IP sessions (the \
+         session table), estimated for cookie sessions (distinct sessions seen in the last \
+         150-300 s, ±3.3%).",
+    );
+    let now = crate::clock::unix_now();
+    for p in &pools {
+        let table = p.keyed.as_ref().map(|k| k.sessions.live_sessions(now));
+        if table.is_none() && p.sticky.is_none() {
+            continue;
+        }
+        for t in &p.targets {
+            let live = match &table {
+                Some(counts) => counts.get(&t.shared.id).copied().unwrap_or(0),
+                None => t.shared.sessions.estimate(now),
+            };
+            let _ = writeln!(
+                out,
+                "burr_target_sticky_sessions{{pool=\"{}\",target=\"{}\"}} {live}",
+                label(&p.spec.name),
+                label(&t.shared.address.to_string()),
+            );
+        }
+    }
     type Gauge = fn(&crate::runtime::TargetShared) -> i64;
     let target_metrics: [(&str, &str, &str, Gauge); 5] = [
         (

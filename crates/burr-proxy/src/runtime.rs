@@ -7,6 +7,7 @@
 //! configuration change neither resets metrics nor drops pooled connections.
 
 use crate::metrics::{ListenerStats, PoolStats, TargetStats};
+use crate::sessions::SessionSketch;
 use crate::upstream::IdleConnections;
 use arc_swap::ArcSwap;
 use burr_affinity::balance::{Candidate, Picker};
@@ -58,6 +59,8 @@ pub struct TargetShared {
     passive_down_until_ms: AtomicU64,
     /// Idle keep-alive connections to this target, one list per worker thread.
     pub idle: IdleConnections,
+    /// Cookie sessions recently served by this target (an estimate).
+    pub sessions: SessionSketch,
 }
 
 impl TargetShared {
@@ -70,6 +73,7 @@ impl TargetShared {
             health: AtomicU8::new(Health::Unknown as u8),
             passive_down_until_ms: AtomicU64::new(0),
             idle: IdleConnections::new(workers),
+            sessions: SessionSketch::default(),
         }
     }
 

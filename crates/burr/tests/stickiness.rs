@@ -105,6 +105,22 @@ async fn alb_lb_cookie_pins_a_client_and_hides_the_target() {
         .unwrap()
             >= 100.0
     );
+    // Live sessions: the pinned client's plus the 30 cookieless requests, each of which began
+    // a session (10 per target). Linear counting at n ≈ 11 of 1024 registers: σ ≈ 0.25.
+    for backend in &b {
+        let expected = if backend.name == pinned { 11.0 } else { 10.0 };
+        let live = sticky_sessions(&metrics, backend.addr);
+        assert!((live - expected).abs() <= 1.0, "{}: {live}", backend.name);
+    }
+}
+
+/// The `burr_target_sticky_sessions` gauge of pool `p`'s target at `addr`.
+fn sticky_sessions(metrics: &str, addr: SocketAddr) -> f64 {
+    metric(
+        metrics,
+        &format!("burr_target_sticky_sessions{{pool=\"p\",target=\"{addr}\"}}"),
+    )
+    .unwrap_or_else(|| panic!("no session gauge for {addr}"))
 }
 
 #[tokio::test]
@@ -445,7 +461,11 @@ async fn header_stickiness_binds_each_value_to_one_target_and_stays_after_failov
                 .get("/", &[("x-user", &user)])
                 .await;
             assert_eq!(a.status, 200, "{}", a.body);
-            assert_eq!(a.seen("x-user"), std::slice::from_ref(&user), "the header is forwarded");
+            assert_eq!(
+                a.seen("x-user"),
+                std::slice::from_ref(&user),
+                "the header is forwarded"
+            );
             assert!(
                 a.headers.get("set-cookie").is_none(),
                 "no cookie in this mode"
@@ -496,6 +516,24 @@ async fn header_stickiness_binds_each_value_to_one_target_and_stays_after_failov
     );
     assert_eq!(count("target_down"), 1.0);
     assert_eq!(count("hit"), 30.0 * 4.0 + 20.0);
+    // The session table knows every user exactly, user-0 now on its new target.
+    let mut expected: HashMap<String, f64> = HashMap::new();
+    for (user, target) in &home {
+        let now_on = if user == "user-0" {
+            moved.backend()
+        } else {
+            target.clone()
+        };
+        *expected.entry(now_on).or_default() += 1.0;
+    }
+    for backend in &b {
+        assert_eq!(
+            sticky_sessions(&metrics, backend.addr),
+            expected.get(&backend.name).copied().unwrap_or(0.0),
+            "{}",
+            backend.name
+        );
+    }
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ fn body(seed: u64) -> TokenBody {
         expires_at: seed % 3,
         policy_generation: seed as u32,
         arm: (seed % 4) as u8,
+        session: seed.rotate_left(17),
     }
 }
 

@@ -5,13 +5,13 @@
 //! target refuses, how to choose the next one, and tells it which target answered.
 
 use crate::clock;
-use crate::runtime::PoolRuntime;
+use crate::runtime::{PoolRuntime, TargetShared};
 use burr_affinity::balance::PickInput;
 use burr_affinity::cookies;
 use burr_affinity::keyed::{KeySource, KeyedDecision, KeyedEngine, hash_key};
-use burr_affinity::sticky::{Decision, Engine, Policy, Reason, RequestCookies, Route};
+use burr_affinity::sticky::{Decision, Engine, Policy, Reason, RequestCookies, Route, session_id};
 use burr_affinity::token::KeyRing;
-use burr_model::{Algorithm, TargetId};
+use burr_model::Algorithm;
 use http::{HeaderMap, HeaderValue, Request, header};
 use hyper::body::Incoming;
 use std::sync::Arc;
@@ -152,10 +152,10 @@ impl<'p> Affinity<'p> {
     }
 
     /// `target` answered with `headers`: set the session's cookies, or remember its key.
-    pub fn served(&self, target: TargetId, headers: &mut HeaderMap) {
+    pub fn served(&self, target: &TargetShared, headers: &mut HeaderMap) {
         match self {
             Self::Cookie(c) => c.set_cookies(target, headers),
-            Self::Keyed(k) => k.engine.served(&k.decision, target, k.now),
+            Self::Keyed(k) => k.engine.served(&k.decision, target.id, k.now),
         }
     }
 }
@@ -226,8 +226,9 @@ impl<'p> CookieSession<'p> {
         }
     }
 
-    /// Adds the `Set-Cookie` values the mode calls for to a response from `target`.
-    fn set_cookies(&self, target: TargetId, headers: &mut HeaderMap) {
+    /// Adds the `Set-Cookie` values the mode calls for to a response from `target`, and counts
+    /// the session towards the target's live-session estimate.
+    fn set_cookies(&self, target: &TargetShared, headers: &mut HeaderMap) {
         let engine = Engine {
             policy: self.policy,
             ring: &self.ring,
@@ -241,13 +242,15 @@ impl<'p> CookieSession<'p> {
         } else {
             Vec::new()
         };
-        let set = engine.response_cookies(
-            &self.decision,
-            target,
-            app_set_cookies,
-            self.now,
-            rand::random(),
-        );
+        let nonce: [u8; 24] = rand::random();
+        let set =
+            engine.response_cookies(&self.decision, target.id, app_set_cookies, self.now, nonce);
+        // A request in a session, or one that starts a session.
+        if self.decision.session.is_some() || !set.is_empty() {
+            target
+                .sessions
+                .observe(session_id(&self.decision, nonce), self.now);
+        }
         for cookie in set {
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 headers.append(header::SET_COOKIE, value);

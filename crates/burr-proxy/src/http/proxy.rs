@@ -242,7 +242,7 @@ pub async fn forward(
         let mut response = response;
         if let Some(s) = &session {
             s.count(pool);
-            s.served(target.id, response.headers_mut());
+            s.served(target, response.headers_mut());
         }
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(client_upgrade) = client_upgrade
