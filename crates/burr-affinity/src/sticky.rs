@@ -228,14 +228,17 @@ pub struct RequestCookies<'a> {
 }
 
 impl<'a> RequestCookies<'a> {
-    /// Reads burr's cookie and the application cookie out of `Cookie` header values.
+    /// Reads burr's cookie and the application cookie out of `Cookie` header values. In the
+    /// ALB LB-cookie mode `AWSALBCORS` carries the same token as `AWSALB` (for cross-origin
+    /// requests, where only a `SameSite=None` cookie is sent), so either is read, as ALB does.
     pub fn read(policy: &Policy, headers: impl IntoIterator<Item = &'a str>) -> Self {
         let own = policy.cookie_name();
+        let cors = matches!(policy.mode, Mode::LbCookieAlb { .. }).then_some("AWSALBCORS");
         let app = policy.app_cookie();
         let mut found = Self::default();
         for header in headers {
             for (name, value) in cookies::pairs(header) {
-                if name == own {
+                if name == own || Some(name) == cors {
                     found.tokens.push(value);
                 } else if Some(name) == app {
                     found.app_cookie_present = true;

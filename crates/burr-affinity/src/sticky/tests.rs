@@ -430,6 +430,10 @@ fn bad_tokens_are_no_cookie_with_their_reason_and_the_first_valid_copy_wins() {
     assert_eq!(reason(vec!["garbage"], &r, T0), Reason::Tampered);
     assert_eq!(reason(vec!["garbage", &token], &r, T0), Reason::Hit);
     assert_eq!(reason(vec![], &r, T0), Reason::New);
+    // AWSALBCORS alone carries the session (a cross-origin request); AWSELB does not here.
+    let read = |header: String| RequestCookies::read(&p, [header.as_str()]).tokens.len();
+    assert_eq!(read(format!("x=1; AWSALBCORS={token}")), 1);
+    assert_eq!(read(format!("AWSELB={token}")), 0);
 
     // Another pool's token, and a target no longer registered.
     let other = Policy::of(&{
