@@ -4,6 +4,8 @@
 Usage:
     summarize.py throughput RUNS.csv   medians per proxy over rounds, then burr's ratios
     summarize.py memory MEMORY.csv     RSS growth per idle keep-alive connection
+    summarize.py sticky STICKY.csv     medians of the sticky phase, then what stickiness costs
+                                       burr (sticky / non-sticky) and burr's ratios to HAProxy
 
 Medians, not means: the machine is shared and noisy, and one disturbed round should
 not move the figure. The min-max spread of each proxy's CPU per request is printed
@@ -20,11 +22,11 @@ def read_rows(path):
         return list(csv.DictReader(f))
 
 
-def throughput(path):
-    rows = read_rows(path)
+def medians_table(rows):
+    """Prints one line of medians per proxy; returns (proxies in run order, medians)."""
     proxies = list(dict.fromkeys(r["proxy"] for r in rows))  # in run order
     med = {}
-    print(f"{'proxy':<9} {'runs':>4} {'req/s':>10} {'p50 µs':>9} {'p99 µs':>9} "
+    print(f"{'proxy':<13} {'runs':>4} {'req/s':>10} {'p50 µs':>9} {'p99 µs':>9} "
           f"{'CPU µs/req':>11}  {'(min-max)':<14} {'errors':>6}")
     for p in proxies:
         rs = [r for r in rows if r["proxy"] == p]
@@ -34,25 +36,47 @@ def throughput(path):
         cpu = col("cpu_us_per_req")
         errors = sum(int(r["non2xx"]) + int(r["socket_errors"]) for r in rs)
         spread = f"({min(cpu):.2f}-{max(cpu):.2f})"
-        print(f"{p:<9} {len(rs):>4} {m['rps']:>10.0f} {m['p50_us']:>9.0f} {m['p99_us']:>9.0f} "
+        print(f"{p:<13} {len(rs):>4} {m['rps']:>10.0f} {m['p50_us']:>9.0f} {m['p99_us']:>9.0f} "
               f"{m['cpu_us_per_req']:>11.2f}  {spread:<14} {errors:>6}")
     disturbed = [r for r in rows if r.get("disturbed_by")]
     if disturbed:
         names = sorted({n for r in disturbed for n in r["disturbed_by"].split("+")})
         print(f"note: {len(disturbed)} of {len(rows)} runs had a compiler running "
               f"({', '.join(names)}): their figures are disturbed.")
+    return proxies, med
+
+
+def print_ratios(pairs, med):
+    print(f"{'':<26} {'CPU µs/req':>11} {'req/s':>8} {'p99':>8}")
+    for a, b in pairs:
+        x, y = med[a], med[b]
+        ratio = lambda k: x[k] / y[k] if y[k] else float("nan")  # noqa: E731
+        print(f"{a + '/' + b:<26} {ratio('cpu_us_per_req'):>11.3f} "
+              f"{ratio('rps'):>8.3f} {ratio('p99_us'):>8.3f}")
+
+
+def throughput(path):
+    proxies, med = medians_table(read_rows(path))
     if "burr" in med:
         others = [p for p in proxies if p != "burr"]
         if others:
             print()
             print("Ratios of medians (burr / other; CPU per request: lower is better for burr,")
             print("req/s: higher is better for burr):")
-            print(f"{'':<15} {'CPU µs/req':>11} {'req/s':>8} {'p99':>8}")
-            for o in others:
-                b, x = med["burr"], med[o]
-                ratio = lambda k: b[k] / x[k] if x[k] else float("nan")  # noqa: E731
-                print(f"{'burr/' + o:<15} {ratio('cpu_us_per_req'):>11.3f} "
-                      f"{ratio('rps'):>8.3f} {ratio('p99_us'):>8.3f}")
+            print_ratios([("burr", o) for o in others], med)
+
+
+def sticky(path):
+    proxies, med = medians_table(read_rows(path))
+    variants = [p for p in proxies if p.startswith("burr_")]
+    if "burr" in med and variants:
+        print()
+        print("What stickiness costs burr (sticky / non-sticky; goal: CPU ≤ 1.05):")
+        print_ratios([(v, "burr") for v in variants], med)
+    if "haproxy" in med and variants:
+        print()
+        print("burr with LB-cookie stickiness / HAProxy cookie insert (goal: CPU ≤ 1.0):")
+        print_ratios([(v, "haproxy") for v in variants], med)
 
 
 def memory(path):
@@ -67,10 +91,11 @@ def memory(path):
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("throughput", "memory"):
+    modes = {"throughput": throughput, "memory": memory, "sticky": sticky}
+    if len(sys.argv) != 3 or sys.argv[1] not in modes:
         print(__doc__, file=sys.stderr)
         return 2
-    {"throughput": throughput, "memory": memory}[sys.argv[1]](sys.argv[2])
+    modes[sys.argv[1]](sys.argv[2])
     return 0
 
 

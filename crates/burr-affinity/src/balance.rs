@@ -4,9 +4,10 @@
 //! A [`Picker`] is built once per configuration snapshot and shared by all worker threads; the
 //! only state it keeps between calls is a rotation counter (an atomic), so picking never locks.
 
-use crate::consistent::{ConsistentHash, DEFAULT_TABLE_SIZE};
+use crate::consistent::ConsistentHash;
 use burr_model::{Algorithm, TargetId};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -51,11 +52,21 @@ pub struct Picker {
     sequence: Vec<u32>,
     /// Running sums of weights (random only).
     cumulative: Vec<u64>,
-    table: Option<ConsistentHash>,
+    table: Option<Arc<ConsistentHash>>,
 }
 
 impl Picker {
     pub fn new(algorithm: Algorithm, candidates: &[Candidate]) -> Self {
+        Self::with_previous(algorithm, candidates, None)
+    }
+
+    /// As [`Picker::new`], reusing `previous`'s consistent-hash table when it was built over
+    /// the same candidates.
+    pub fn with_previous(
+        algorithm: Algorithm,
+        candidates: &[Candidate],
+        previous: Option<&Picker>,
+    ) -> Self {
         let weights: Vec<u32> = candidates.iter().map(|c| c.weight).collect();
         let sequence = match algorithm {
             Algorithm::WeightedRoundRobin => smooth_wrr_period(&weights),
@@ -72,7 +83,9 @@ impl Picker {
             _ => Vec::new(),
         };
         let table = match algorithm {
-            Algorithm::SourceIpHash => ConsistentHash::new(candidates, DEFAULT_TABLE_SIZE),
+            Algorithm::SourceIpHash => {
+                ConsistentHash::build_or_reuse(candidates, previous.and_then(|p| p.table.as_ref()))
+            }
             _ => None,
         };
         Self {

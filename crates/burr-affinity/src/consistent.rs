@@ -22,6 +22,7 @@
 use crate::balance::Candidate;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 /// Default table size: a prime well above 100 × the largest pool we plan for, so each target's
@@ -39,6 +40,8 @@ const TARGET_SEED: u64 = 0x6275_7272_7467_7274; // "burrtgrt"
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsistentHash {
     table: Vec<u32>,
+    /// The candidates it was built over, so an unchanged pool can reuse it.
+    built_over: Vec<Candidate>,
 }
 
 /// A pair's rank: its score, then an id that makes the order strict.
@@ -158,7 +161,27 @@ impl ConsistentHash {
                 table[*slot as usize] = bidder.index;
             }
         }
-        Some(Self { table })
+        Some(Self {
+            table,
+            built_over: candidates.to_vec(),
+        })
+    }
+
+    /// The table over `candidates` at the default size: `previous` itself when it was built
+    /// over exactly these candidates (a configuration change elsewhere, or to the pool's other
+    /// settings, does not pay for a rebuild), else a new one.
+    pub fn build_or_reuse(
+        candidates: &[Candidate],
+        previous: Option<&Arc<ConsistentHash>>,
+    ) -> Option<Arc<ConsistentHash>> {
+        match previous {
+            Some(table)
+                if table.built_over == candidates && table.table.len() == DEFAULT_TABLE_SIZE =>
+            {
+                Some(table.clone())
+            }
+            _ => Self::new(candidates, DEFAULT_TABLE_SIZE).map(Arc::new),
+        }
     }
 
     pub fn len(&self) -> usize {

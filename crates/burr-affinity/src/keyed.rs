@@ -177,7 +177,7 @@ pub struct KeyedDecision {
 #[derive(Debug)]
 pub struct KeyedEngine {
     pub policy: KeyedPolicy,
-    placement: Option<ConsistentHash>,
+    placement: Option<std::sync::Arc<ConsistentHash>>,
     pub sessions: std::sync::Arc<SessionTable>,
 }
 
@@ -195,7 +195,10 @@ impl KeyedEngine {
             .map(|p| p.sessions.clone())
             .unwrap_or_else(|| std::sync::Arc::new(SessionTable::new(policy.idle_secs)));
         Self {
-            placement: ConsistentHash::new(candidates, crate::consistent::DEFAULT_TABLE_SIZE),
+            placement: ConsistentHash::build_or_reuse(
+                candidates,
+                previous.and_then(|p| p.placement.as_ref()),
+            ),
             policy,
             sessions,
         }

@@ -22,7 +22,7 @@
 //!   checked inside the token against its last-seen time; stickiness needs both cookies.
 
 use crate::cookies::{self, AppCookieAttributes};
-use crate::token::{KeyRing, TokenBody, TokenError};
+use crate::token::{KeyRing, TOKEN_CHARS, TokenBody, TokenError};
 use burr_model::{
     CookieAttributes, CookieFlavour, DrainMode, OnTargetDown, Pool, PoolId, StickinessKind,
     TargetId,
@@ -267,6 +267,24 @@ pub struct Decision {
     pub reason: Reason,
     /// The session's valid token, if it had one (kept for its first target and issue time).
     pub session: Option<TokenBody>,
+    /// On a hit, the cookie value that carried the token: an ALB cookie renewed within the
+    /// same second would be sealed with the very same contents, so it is sent back as it came.
+    pub presented: Option<TokenText>,
+}
+
+/// A token as it was presented (always [`TOKEN_CHARS`] URL-safe base64 characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenText([u8; TOKEN_CHARS]);
+
+impl TokenText {
+    fn new(value: &str) -> Option<Self> {
+        value.as_bytes().try_into().ok().map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ever built from a `&str` of ASCII base64.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// The stateless engine over one policy and key ring.
@@ -282,13 +300,14 @@ impl Engine<'_> {
             route: Route::Choose,
             reason,
             session,
+            presented: None,
         };
         // App-cookie sessions are sticky only while the application cookie is sent.
         if self.policy.app_cookie().is_some() && !request.app_cookie_present {
             return choose(Reason::New, None);
         }
         let (token, failure) = self.first_valid_token(request, now);
-        let Some(token) = token else {
+        let Some((token, presented)) = token else {
             return choose(failure.unwrap_or(Reason::New), None);
         };
         let Some((index, standing)) = pool.find(token.target) else {
@@ -302,6 +321,7 @@ impl Engine<'_> {
                 route: Route::Pinned(home),
                 reason: Reason::FailBack,
                 session: Some(token),
+                presented: None,
             };
         }
         match standing {
@@ -309,6 +329,7 @@ impl Engine<'_> {
                 route: Route::Pinned(index),
                 reason: Reason::Hit,
                 session: Some(token),
+                presented: TokenText::new(presented),
             },
             Standing::Down => self.target_down(Some(token)),
             Standing::Draining { deadline } => {
@@ -319,6 +340,7 @@ impl Engine<'_> {
                         route: Route::Pinned(index),
                         reason: Reason::Hit,
                         session: Some(token),
+                        presented: TokenText::new(presented),
                     }
                 } else {
                     choose(Reason::Draining, Some(token))
@@ -334,30 +356,32 @@ impl Engine<'_> {
                 route: Route::Refuse,
                 reason: Reason::Strict503,
                 session,
+                presented: None,
             },
             OnTargetDown::Repin => Decision {
                 route: Route::Choose,
                 reason: Reason::TargetDown,
                 session,
+                presented: None,
             },
         }
     }
 
     /// The first token that opens and holds; else why the first one failed.
-    fn first_valid_token(
+    fn first_valid_token<'r>(
         &self,
-        request: &RequestCookies<'_>,
+        request: &RequestCookies<'r>,
         now: u64,
-    ) -> (Option<TokenBody>, Option<Reason>) {
+    ) -> (Option<(TokenBody, &'r str)>, Option<Reason>) {
         let mut first_failure = None;
-        for value in &request.tokens {
+        for &value in &request.tokens {
             let failure = match self.ring.open(value, now) {
                 Err(TokenError::KeyRetired) => Reason::Expired,
                 Err(_) => Reason::Tampered,
                 Ok(token) if token.pool != self.policy.pool => Reason::UnknownTarget,
                 Ok(token) if token.policy_generation != self.policy.generation => Reason::Expired,
                 Ok(token) if !self.policy.token_lives(&token, now) => Reason::Expired,
-                Ok(token) => return (Some(token), None),
+                Ok(token) => return (Some((token, value)), None),
             };
             first_failure.get_or_insert(failure);
         }
@@ -418,7 +442,18 @@ impl Engine<'_> {
                 vec![cookie]
             }
             Mode::LbCookieAlb { duration_secs } => {
-                let value = self.ring.seal(&body(0), nonce);
+                let renewed_this_second = decision.reason == Reason::Hit
+                    && decision
+                        .session
+                        .is_some_and(|s| s.last_seen == now && s.target == target);
+                let sealed;
+                let value = match &decision.presented {
+                    Some(text) if renewed_this_second => text.as_str(),
+                    _ => {
+                        sealed = self.ring.seal(&body(0), nonce);
+                        sealed.as_str()
+                    }
+                };
                 let expires = cookies::http_date(now + duration_secs);
                 let alb = format!(
                     "AWSALB={value}; Expires={expires}{}",

@@ -160,6 +160,14 @@ pub struct KeyRing {
     /// Newest last; the last one is active.
     keys: Vec<RingKey>,
     grace_secs: u64,
+    /// Distinguishes this set of keys from every other in the process (for the memo): new on
+    /// every construction and rotation, shared by clones, which hold the same keys.
+    instance: u64,
+}
+
+fn next_instance() -> u64 {
+    static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -189,6 +197,7 @@ impl KeyRing {
         Self {
             keys: vec![RingKey::new(1, secret, now, None)],
             grace_secs,
+            instance: next_instance(),
         }
     }
 
@@ -220,6 +229,7 @@ impl KeyRing {
         self.keys
             .retain(|k| k.retired_at.is_none_or(|r| now < r.saturating_add(grace)));
         self.keys.push(RingKey::new(next_id, new_secret, now, None));
+        self.instance = next_instance();
     }
 
     /// Seals `body` under the active key.
@@ -235,9 +245,12 @@ impl KeyRing {
         let tag = key
             .cipher
             .encrypt_in_place_detached(XNonce::from_slice(&nonce), &aad(&head[..KEY_ID_LEN]), text)
-            .expect("a 50-byte plaintext is within XChaCha20-Poly1305's limits");
+            .expect("a 58-byte plaintext is within XChaCha20-Poly1305's limits");
         tag_out.copy_from_slice(&tag);
-        URL_SAFE_NO_PAD.encode(sealed)
+        let value = URL_SAFE_NO_PAD.encode(sealed);
+        // The client will present it next.
+        memo::remember(self.instance, &value, key.id, *body);
+        value
     }
 
     /// Opens a cookie value. Expiry, pool and target are the engine's to check.
@@ -245,12 +258,17 @@ impl KeyRing {
         if value.len() != TOKEN_CHARS {
             return Err(TokenError::Malformed);
         }
-        let mut sealed = [0u8; SEALED_LEN];
-        match URL_SAFE_NO_PAD.decode_slice(value, &mut sealed) {
-            Ok(SEALED_LEN) => {}
-            _ => return Err(TokenError::Malformed),
+        if let Some((key_id, body)) = memo::recall(self.instance, value) {
+            self.check_key(key_id, now)?;
+            return Ok(body);
         }
-        let key_id = u32::from_le_bytes(sealed[..KEY_ID_LEN].try_into().unwrap_or_default());
+        let (key_id, body) = self.open_sealed(value, now)?;
+        memo::remember(self.instance, value, key_id, body);
+        Ok(body)
+    }
+
+    /// The key `key_id` may open tokens at `now`: held, and not past its grace.
+    fn check_key(&self, key_id: u32, now: u64) -> Result<&RingKey, TokenError> {
         let key = self
             .keys
             .iter()
@@ -262,6 +280,19 @@ impl KeyRing {
         {
             return Err(TokenError::KeyRetired);
         }
+        Ok(key)
+    }
+
+    /// Decodes, authenticates and decrypts a value of the right length: the sealing key's id
+    /// and the body.
+    fn open_sealed(&self, value: &str, now: u64) -> Result<(u32, TokenBody), TokenError> {
+        let mut sealed = [0u8; SEALED_LEN];
+        match URL_SAFE_NO_PAD.decode_slice(value, &mut sealed) {
+            Ok(SEALED_LEN) => {}
+            _ => return Err(TokenError::Malformed),
+        }
+        let key_id = u32::from_le_bytes(sealed[..KEY_ID_LEN].try_into().unwrap_or_default());
+        let key = self.check_key(key_id, now)?;
         let (head, rest) = sealed.split_at_mut(KEY_ID_LEN + NONCE_LEN);
         let (text, tag) = rest.split_at_mut(PLAINTEXT_LEN);
         key.cipher
@@ -273,7 +304,7 @@ impl KeyRing {
             )
             .map_err(|_| TokenError::Tampered)?;
         let text: &[u8; PLAINTEXT_LEN] = (&*text).try_into().map_err(|_| TokenError::Malformed)?;
-        TokenBody::decode(text)
+        Ok((key_id, TokenBody::decode(text)?))
     }
 
     /// The ring as bytes for the durable store (secrets included: store it with mode 0600).
@@ -320,7 +351,11 @@ impl KeyRing {
         if keys.last()?.retired_at.is_some() {
             return None;
         }
-        Some(Self { keys, grace_secs })
+        Some(Self {
+            keys,
+            grace_secs,
+            instance: next_instance(),
+        })
     }
 }
 
@@ -330,5 +365,6 @@ fn aad(key_id: &[u8]) -> [u8; 5] {
     aad
 }
 
+mod memo;
 #[cfg(test)]
 mod tests;

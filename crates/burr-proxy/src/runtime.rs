@@ -303,7 +303,7 @@ fn compile_pool(pool: &Pool, previous: &Runtime, context: &CompileContext) -> Po
     let keyed = KeyedPolicy::of(pool)
         .map(|policy| KeyedEngine::new(policy, &candidates, old.and_then(|o| o.keyed.as_ref())));
     PoolRuntime {
-        picker: Picker::new(pool.algorithm, &candidates),
+        picker: Picker::with_previous(pool.algorithm, &candidates, old.map(|o| &o.picker)),
         keyed,
         targets,
         stats: old.map(|p| p.stats.clone()).unwrap_or_default(),

@@ -127,6 +127,21 @@ fn report_consistent_hash_figures() {
 }
 
 #[test]
+fn an_unchanged_pool_reuses_its_table_and_a_changed_one_does_not() {
+    let cands = candidates(&[1, 2, 3]);
+    let first = ConsistentHash::build_or_reuse(&cands, None).unwrap();
+    let same = ConsistentHash::build_or_reuse(&cands, Some(&first)).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &same));
+    let reweighted = candidates(&[1, 2, 4]);
+    let rebuilt = ConsistentHash::build_or_reuse(&reweighted, Some(&first)).unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first, &rebuilt));
+    assert_eq!(
+        *rebuilt,
+        ConsistentHash::new(&reweighted, DEFAULT_TABLE_SIZE).unwrap()
+    );
+}
+
+#[test]
 fn weight_zero_targets_get_no_slots_and_all_zero_builds_nothing() {
     let cands = candidates(&[1, 0, 2]);
     let table = ConsistentHash::new(&cands, 251).unwrap();

@@ -118,6 +118,16 @@ fn alb_lb_cookie_is_set_on_every_response_and_lapses_exactly_at_its_idle_limit()
         T0,
         "renewal keeps the pin time"
     );
+    // Renewed again within the second it was renewed: the same value goes back, unsealed
+    // (its contents would be identical); a second later it is sealed afresh.
+    let same_second = engine.decide(&request(token2), &view, T0 + 599);
+    let echoed = engine.response_cookies(&same_second, TargetId(7), [], T0 + 599, [3; 24]);
+    assert_eq!(value_of(&echoed, "AWSALB"), Some(token2));
+    assert_eq!(value_of(&echoed, "AWSALBCORS"), Some(token2));
+    let resealed = engine.response_cookies(&again, TargetId(7), [], T0 + 599 + 599, [3; 24]);
+    let token3 = value_of(&resealed, "AWSALB").unwrap();
+    assert_ne!(token3, token2);
+    assert_eq!(r.open(token3, T0).unwrap().last_seen, T0 + 599 + 599);
 }
 
 #[test]
@@ -451,6 +461,7 @@ fn bad_tokens_are_no_cookie_with_their_reason_and_the_first_valid_copy_wins() {
             route: Route::Choose,
             reason: Reason::New,
             session: None,
+            presented: None,
         },
         TargetId(7),
         [],

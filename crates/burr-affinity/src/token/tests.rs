@@ -54,6 +54,32 @@ fn retired_keys_open_until_the_end_of_their_grace_exactly() {
 }
 
 #[test]
+fn the_memo_never_vouches_beyond_what_opening_would() {
+    // A token of key 1, opened (and so memoized) after key 1 retired: it still lapses exactly
+    // at the end of the grace, memo or not.
+    let mut r = ring(1);
+    let old = r.seal(&body(5), [1; 24]);
+    r.rotate(2000, [2; 32]);
+    assert_eq!(r.open(&old, 2000 + 3599), Ok(body(5)));
+    assert_eq!(r.open(&old, 2000 + 3600), Err(TokenError::KeyRetired));
+    // A ring with the same key id but another secret never sees the first ring's memo.
+    let a = ring(3);
+    let value = a.seal(&body(6), [3; 24]);
+    assert_eq!(a.open(&value, 2000), Ok(body(6)));
+    assert_eq!(ring(4).open(&value, 2000), Err(TokenError::Tampered));
+    // The same keys restored elsewhere (another instance) open it the long way.
+    let restored = KeyRing::from_bytes(&a.to_bytes()).unwrap();
+    assert_eq!(restored.open(&value, 2000), Ok(body(6)));
+    // A value one character off is not the memoized one.
+    let mut bent = value.clone().into_bytes();
+    bent[100] = if bent[100] == b'A' { b'B' } else { b'A' };
+    assert_eq!(
+        a.open(std::str::from_utf8(&bent).unwrap(), 2000),
+        Err(TokenError::Tampered)
+    );
+}
+
+#[test]
 fn rings_persist_exactly_and_garbage_is_refused() {
     let mut r = ring(9);
     r.rotate(2000, [8; 32]);
