@@ -9,27 +9,30 @@ use std::time::{Duration, UNIX_EPOCH};
 pub fn pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
     header.split(';').filter_map(|pair| {
         let (name, value) = pair.split_once('=')?;
-        let value = value.trim();
+        let value = value.trim_ascii();
         // RFC 6265 allows the value in double quotes.
         let value = value
             .strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
             .unwrap_or(value);
-        Some((name.trim(), value))
+        Some((name.trim_ascii(), value))
     })
 }
 
 /// `header` without the pairs whose name is one of `names`; `None` when nothing is left.
 pub fn without(header: &str, names: &[&str]) -> Option<String> {
-    let kept: Vec<&str> = header
-        .split(';')
-        .map(str::trim)
-        .filter(|pair| {
-            let name = pair.split_once('=').map_or(*pair, |(n, _)| n).trim();
-            !pair.is_empty() && !names.contains(&name)
-        })
-        .collect();
-    (!kept.is_empty()).then(|| kept.join("; "))
+    let mut kept = String::with_capacity(header.len());
+    for pair in header.split(';').map(str::trim_ascii) {
+        let name = pair.split_once('=').map_or(pair, |(n, _)| n).trim_ascii();
+        if pair.is_empty() || names.contains(&name) {
+            continue;
+        }
+        if !kept.is_empty() {
+            kept.push_str("; ");
+        }
+        kept.push_str(pair);
+    }
+    (!kept.is_empty()).then_some(kept)
 }
 
 /// The attributes of an application's `Set-Cookie` that a Classic app-cookie session copies.

@@ -306,19 +306,15 @@ fn new_chunk_size() -> Phase {
 /// servers must (RFC 9112 §2.2).
 fn head_end(buf: &[u8]) -> Option<usize> {
     let start = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
-    let mut i = start;
-    while i < buf.len() {
-        if buf[i] == b'\n' {
-            if buf.get(i + 1) == Some(&b'\n') {
-                return Some(i + 2);
-            }
-            if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
-                return Some(i + 3);
-            }
-        }
-        i += 1;
-    }
-    None
+    // Only line ends matter: jump from one to the next (memchr scans a word or vector at a
+    // time), rather than looking at every byte of long header values such as cookies.
+    memchr::memchr_iter(b'\n', &buf[start..])
+        .map(|at| start + at)
+        .find_map(|i| match (buf.get(i + 1), buf.get(i + 2)) {
+            (Some(b'\n'), _) => Some(i + 2),
+            (Some(b'\r'), Some(b'\n')) => Some(i + 3),
+            _ => None,
+        })
 }
 
 /// Decides what follows a complete head, or why it must be refused.
@@ -665,6 +661,18 @@ mod tests {
         assert_eq!(run(&[upgrade]), (upgrade.to_vec(), None));
         let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00";
         assert_eq!(run(&[preface]), (preface.to_vec(), None));
+    }
+
+    #[test]
+    fn finds_the_end_of_a_head_with_any_line_ending() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nrest"), Some(24));
+        assert_eq!(head_end(b"GET / HTTP/1.1\nA: b\n\nrest"), Some(21));
+        assert_eq!(head_end(b"GET / HTTP/1.1\nA: b\n\r\n"), Some(22));
+        // Empty lines before the request line are skipped, not taken for its end.
+        assert_eq!(head_end(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n"), Some(22));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n"), None);
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r"), None);
+        assert_eq!(head_end(b"\r\n\r\n"), None);
     }
 
     #[test]
