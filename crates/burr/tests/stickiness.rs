@@ -563,3 +563,62 @@ async fn source_ip_stickiness_binds_each_client_address() {
     // 30 addresses on one of 3 equal targets: probability 3·3^-30.
     assert!(homes.len() >= 2, "{homes:?}");
 }
+
+#[tokio::test]
+async fn stickiness_changes_apply_live_on_open_connections() {
+    let b = backends(3, Behavior::default()).await;
+    let port = free_port();
+    let burr = Burr::start(&config(port, "round_robin", &targets(&b), "", ""));
+    // One keep-alive connection across every change: it must never be dropped.
+    let mut client = Client::connect(port).await;
+    let plain = client.get("/", &[]).await;
+    assert!(set_cookie(&plain, "AWSALB").is_none(), "not sticky yet");
+
+    burr.reload(&config(
+        port,
+        "round_robin",
+        &targets(&b),
+        "",
+        ALB_LB_COOKIE,
+    ));
+    let first = client.get("/", &[]).await;
+    let cookie = pair(&set_cookie(&first, "AWSALB").expect("sticky after the reload"));
+    for _ in 0..10 {
+        let a = client.get("/", &[("cookie", &cookie)]).await;
+        assert_eq!(a.backend(), first.backend());
+    }
+
+    // Another duration is another policy: the old cookie lapses (counted as expired) and a
+    // fresh one is issued, on the same connection.
+    burr.reload(&config(
+        port,
+        "round_robin",
+        &targets(&b),
+        "",
+        "[pool.stickiness]\ntype = \"lb_cookie\"\nflavour = \"alb\"\nduration_secs = 900\n",
+    ));
+    let after = client.get("/", &[("cookie", &cookie)]).await;
+    assert_eq!(after.status, 200);
+    assert!(set_cookie(&after, "AWSALB").is_some());
+    assert_eq!(
+        metric(
+            &burr.metrics(),
+            "burr_sticky_decisions_total{pool=\"p\",reason=\"expired\"}"
+        ),
+        Some(1.0)
+    );
+
+    // Off again: no cookies, round robin, the connection still open.
+    burr.reload(&config(port, "round_robin", &targets(&b), "", ""));
+    let counts: HashSet<String> = {
+        let mut seen = HashSet::new();
+        for _ in 0..3 {
+            let a = client.get("/", &[("cookie", &cookie)]).await;
+            assert!(set_cookie(&a, "AWSALB").is_none());
+            seen.insert(a.backend());
+        }
+        seen
+    };
+    assert_eq!(counts.len(), 3, "round robin over 3 targets: {counts:?}");
+    assert!(!client.is_closed());
+}
