@@ -11,14 +11,14 @@
 //! and sends the worst one on. Scores are a strict order, so the matching is unique: the table
 //! depends only on the set of (id, weight) pairs, never on the order targets were added.
 //!
-//! Why not Maglev's permutation race: it balances to one slot, but at 65537 slots removing
-//! one of 200 targets moves up to 2.65/N of the keys, because every later claim in the race
-//! shifts. Here a removal frees the target's own slots, which go to their next-ranked targets; only the few
-//! that land on a target already at capacity push another slot on (≤ 1.6/N moved at N = 200,
-//! every target within 1% of its share; figures in docs/performance.md). The price is the
-//! build, O(slots × targets) score evaluations (≈ 40 ms for 200 equal-weight targets, ≈ 220 ms
-//! with mixed weights, which need a logarithm per pair), paid only when the pool's targets or
-//! weights change ([`ConsistentHash::build_or_reuse`]), off the request path.
+//! Why not Maglev's permutation race: it balances to one slot, but at 65537 slots removing one of
+//! 200 targets moves up to 2.65/N of the keys, because every later claim in the race shifts. Here a
+//! removal frees the target's own slots, which go to their next-ranked targets; only the few that
+//! land on a target already at capacity push another slot on (≤ 1.6/N moved at N = 200, every
+//! target within 1% of its share; figures in docs/performance.md). The price is the build, O(slots
+//! × targets) score evaluations (≈ 40 ms for 200 equal-weight targets, ≈ 220 ms with mixed weights,
+//! which need a logarithm per pair), paid only when the pool's targets or weights change
+//! ([`ConsistentHash::build_or_reuse`]), off the request path.
 
 use crate::balance::Candidate;
 use std::cmp::{Ordering, Reverse};
