@@ -221,15 +221,8 @@ impl Picker {
 
     fn source_ip_hash(&self, usable: &dyn Fn(usize) -> bool, client_hash: u64) -> Option<usize> {
         let table = self.table.as_ref()?;
-        // Walk forward from the client's slot: the next usable owner is the same for every
-        // client of that slot, so clients of a down target spread and come back together.
-        let first = table.slot(client_hash);
-        let steps = table.len().min(8 * self.weights.len() + 64);
-        for k in 0..steps {
-            let i = table.owner(first + k);
-            if usable(i) {
-                return Some(i);
-            }
+        if let Some(i) = table.walk(client_hash, 8 * self.weights.len() + 64, usable) {
+            return Some(i);
         }
         self.first_usable_from((client_hash % self.weights.len() as u64) as usize, usable)
     }

@@ -211,6 +211,22 @@ impl ConsistentHash {
         self.owner(self.slot(key_hash))
     }
 
+    /// The first owner `usable` accepts, walking from the key's slot over at most `max_steps`
+    /// slots. Every key of a slot walks the same way, so when a target is unusable its keys
+    /// spread over the next owners in the table, weighted as the table is, and come back
+    /// together when it returns.
+    pub fn walk(
+        &self,
+        key_hash: u64,
+        max_steps: usize,
+        usable: &dyn Fn(usize) -> bool,
+    ) -> Option<usize> {
+        let first = self.slot(key_hash);
+        (0..self.len().min(max_steps))
+            .map(|k| self.owner(first + k))
+            .find(|&i| usable(i))
+    }
+
     /// Slots owned by each candidate index (for tests and diagnostics).
     pub fn shares(&self, candidates: usize) -> Vec<usize> {
         let mut counts = vec![0; candidates];

@@ -129,7 +129,7 @@ impl SessionTable {
         }
         let per_shard = SESSION_TABLE_CAPACITY / SHARDS;
         if shard.len() >= per_shard {
-            shard.retain(|_, e| now < e.last_seen.saturating_add(self.idle_secs));
+            shard.retain(|_, e| self.lives(e, now));
             if shard.len() >= per_shard {
                 return;
             }
@@ -149,16 +149,12 @@ impl SessionTable {
         let mut counts = HashMap::new();
         for shard in &self.shards {
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
-            shard.retain(|_, e| now < e.last_seen.saturating_add(self.idle_secs));
+            shard.retain(|_, e| self.lives(e, now));
             for entry in shard.values() {
                 *counts.entry(entry.target).or_insert(0) += 1;
             }
         }
         counts
-    }
-
-    pub fn idle_secs(&self) -> u64 {
-        self.idle_secs
     }
 }
 
@@ -204,16 +200,11 @@ impl KeyedEngine {
         }
     }
 
-    /// Where the key hashes to: the first slot owner from its slot on that `usable` accepts.
-    /// Every key of a slot walks the same way, so when a target goes down its keys spread over
-    /// the next owners in the table, weighted as the table is.
+    /// Where the key hashes to: the first owner from its slot on that `usable` accepts
+    /// ([`ConsistentHash::walk`]).
     pub fn place(&self, key: u64, usable: &dyn Fn(usize) -> bool) -> Option<usize> {
-        let table = self.placement.as_ref()?;
-        let first = table.slot(key);
         // Bounded: a pool with every target unusable must not scan 65537 slots per request.
-        (0..table.len().min(4096))
-            .map(|k| table.owner(first + k))
-            .find(|&i| usable(i))
+        self.placement.as_ref()?.walk(key, 4096, usable)
     }
 
     /// Decides where a request with session key `key` goes.
@@ -279,15 +270,13 @@ impl KeyedEngine {
     /// The pinned target refused the connection: refuse when strict, else re-place (the
     /// caller walks on with [`KeyedEngine::place`], skipping what it tried).
     pub fn target_down(&self, decision: KeyedDecision) -> KeyedDecision {
+        let (route, reason) = match self.policy.on_target_down {
+            OnTargetDown::Strict => (Route::Refuse, Reason::Strict503),
+            OnTargetDown::Repin => (Route::Choose, Reason::TargetDown),
+        };
         KeyedDecision {
-            route: match self.policy.on_target_down {
-                OnTargetDown::Strict => Route::Refuse,
-                OnTargetDown::Repin => Route::Choose,
-            },
-            reason: match self.policy.on_target_down {
-                OnTargetDown::Strict => Reason::Strict503,
-                OnTargetDown::Repin => Reason::TargetDown,
-            },
+            route,
+            reason,
             ..decision
         }
     }

@@ -52,15 +52,7 @@ async fn spread(port: u16, requests: usize, cookie: Option<&str>) -> HashMap<Str
 
 #[tokio::test]
 async fn alb_lb_cookie_pins_a_client_and_hides_the_target() {
-    let b = backends(3, Behavior::default()).await;
-    let port = free_port();
-    let burr = Burr::start(&config(
-        port,
-        "round_robin",
-        &targets(&b),
-        "",
-        ALB_LB_COOKIE,
-    ));
+    let (b, burr, port) = setup_with(3, "round_robin", ALB_LB_COOKIE).await;
 
     let first = get(port, "/").await;
     let alb = set_cookie(&first, "AWSALB").expect("AWSALB set");
@@ -125,15 +117,7 @@ fn sticky_sessions(metrics: &str, addr: SocketAddr) -> f64 {
 
 #[tokio::test]
 async fn tampered_and_expired_tokens_are_repinned_with_a_fresh_cookie() {
-    let b = backends(2, Behavior::default()).await;
-    let port = free_port();
-    let burr = Burr::start(&config(
-        port,
-        "round_robin",
-        &targets(&b),
-        "",
-        ALB_LB_COOKIE,
-    ));
+    let (b, burr, port) = setup_with(2, "round_robin", ALB_LB_COOKIE).await;
     let first = get(port, "/").await;
     let alb = pair(&set_cookie(&first, "AWSALB").unwrap());
     let mut forged = alb.clone().into_bytes();
@@ -174,15 +158,7 @@ async fn tampered_and_expired_tokens_are_repinned_with_a_fresh_cookie() {
 
 #[tokio::test]
 async fn failover_repins_and_stays_on_the_new_target_after_the_old_one_returns() {
-    let b = backends(3, Behavior::default()).await;
-    let port = free_port();
-    let burr = Burr::start(&config(
-        port,
-        "round_robin",
-        &targets(&b),
-        "",
-        ALB_LB_COOKIE,
-    ));
+    let (b, burr, port) = setup_with(3, "round_robin", ALB_LB_COOKIE).await;
     let first = get(port, "/").await;
     let cookie = pair(&set_cookie(&first, "AWSALB").unwrap());
     let old = b.iter().find(|x| x.name == first.backend()).unwrap();
@@ -214,10 +190,8 @@ async fn failover_repins_and_stays_on_the_new_target_after_the_old_one_returns()
 
 #[tokio::test]
 async fn strict_pools_answer_503_instead_of_repinning() {
-    let b = backends(2, Behavior::default()).await;
-    let port = free_port();
     let strict = format!("{ALB_LB_COOKIE}on_target_down = \"strict\"\n");
-    let burr = Burr::start(&config(port, "round_robin", &targets(&b), "", &strict));
+    let (b, burr, port) = setup_with(2, "round_robin", &strict).await;
     let first = get(port, "/").await;
     let cookie = pair(&set_cookie(&first, "AWSALB").unwrap());
     let home = b.iter().find(|x| x.name == first.backend()).unwrap();
@@ -250,10 +224,8 @@ async fn strict_pools_answer_503_instead_of_repinning() {
 /// keeps it out; the test waits that long.
 #[tokio::test]
 async fn fail_back_returns_the_session_to_its_first_target() {
-    let b = backends(2, Behavior::default()).await;
-    let port = free_port();
     let fail_back = format!("{ALB_LB_COOKIE}fail_back = true\n");
-    let burr = Burr::start(&config(port, "round_robin", &targets(&b), "", &fail_back));
+    let (b, burr, port) = setup_with(2, "round_robin", &fail_back).await;
     let first = get(port, "/").await;
     let cookie = pair(&set_cookie(&first, "AWSALB").unwrap());
     let home = b.iter().find(|x| x.name == first.backend()).unwrap();
@@ -355,15 +327,7 @@ async fn alb_app_cookie_needs_both_cookies() {
 
 #[tokio::test]
 async fn draining_honours_sessions_until_the_deadline_and_reroute_moves_them() {
-    let b = backends(2, Behavior::default()).await;
-    let port = free_port();
-    let burr = Burr::start(&config(
-        port,
-        "round_robin",
-        &targets(&b),
-        "",
-        ALB_LB_COOKIE,
-    ));
+    let (b, burr, port) = setup_with(2, "round_robin", ALB_LB_COOKIE).await;
     let first = get(port, "/").await;
     let cookie = pair(&set_cookie(&first, "AWSALB").unwrap());
     let pinned = b.iter().position(|x| x.name == first.backend()).unwrap();
@@ -405,15 +369,7 @@ async fn draining_honours_sessions_until_the_deadline_and_reroute_moves_them() {
 
 #[tokio::test]
 async fn issued_cookies_stay_valid_across_a_restart() {
-    let b = backends(3, Behavior::default()).await;
-    let port = free_port();
-    let mut burr = Burr::start(&config(
-        port,
-        "round_robin",
-        &targets(&b),
-        "",
-        ALB_LB_COOKIE,
-    ));
+    let (_b, mut burr, port) = setup_with(3, "round_robin", ALB_LB_COOKIE).await;
     let mut pins = Vec::new();
     for _ in 0..3 {
         let a = get(port, "/").await;
@@ -441,15 +397,7 @@ const HEADER_STICKINESS: &str =
 
 #[tokio::test]
 async fn header_stickiness_binds_each_value_to_one_target_and_stays_after_failover() {
-    let b = backends(3, Behavior::default()).await;
-    let port = free_port();
-    let burr = Burr::start(&config(
-        port,
-        "round_robin",
-        &targets(&b),
-        "",
-        HEADER_STICKINESS,
-    ));
+    let (b, burr, port) = setup_with(3, "round_robin", HEADER_STICKINESS).await;
     // Each user lands on one target, over fresh connections (round robin would rotate them).
     let mut home = HashMap::new();
     for user in 0..30 {
@@ -538,15 +486,12 @@ async fn header_stickiness_binds_each_value_to_one_target_and_stays_after_failov
 
 #[tokio::test]
 async fn source_ip_stickiness_binds_each_client_address() {
-    let b = backends(3, Behavior::default()).await;
-    let port = free_port();
-    let _burr = Burr::start(&config(
-        port,
+    let (_b, _burr, port) = setup_with(
+        3,
         "least_connections",
-        &targets(&b),
-        "",
         "[pool.stickiness]\ntype = \"source_ip\"\nduration_secs = 300\n",
-    ));
+    )
+    .await;
     let mut homes = HashSet::new();
     for host in 2..=31u8 {
         let source = std::net::Ipv4Addr::new(127, 0, 0, host);
@@ -566,9 +511,7 @@ async fn source_ip_stickiness_binds_each_client_address() {
 
 #[tokio::test]
 async fn stickiness_changes_apply_live_on_open_connections() {
-    let b = backends(3, Behavior::default()).await;
-    let port = free_port();
-    let burr = Burr::start(&config(port, "round_robin", &targets(&b), "", ""));
+    let (b, burr, port) = setup_with(3, "round_robin", "").await;
     // One keep-alive connection across every change: it must never be dropped.
     let mut client = Client::connect(port).await;
     let plain = client.get("/", &[]).await;

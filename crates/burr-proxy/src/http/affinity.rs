@@ -9,7 +9,9 @@ use crate::runtime::{PoolRuntime, TargetShared};
 use burr_affinity::balance::PickInput;
 use burr_affinity::cookies;
 use burr_affinity::keyed::{KeySource, KeyedDecision, KeyedEngine, hash_key};
-use burr_affinity::sticky::{Decision, Engine, Policy, Reason, RequestCookies, Route, session_id};
+use burr_affinity::sticky::{
+    Decision, Engine, Policy, Reason, RequestCookies, Route, Standing, session_id,
+};
 use burr_affinity::token::KeyRing;
 use burr_model::Algorithm;
 use http::{HeaderMap, HeaderValue, Request, header};
@@ -137,10 +139,7 @@ impl<'p> Affinity<'p> {
                 decision: KeyedDecision { key: Some(key), .. },
                 ..
             }) => engine.place(*key, &|i| {
-                !tried.contains(i)
-                    && pool.targets[i].weight > 0
-                    && pool.targets[i].drain_deadline.is_none()
-                    && pool.targets[i].shared.is_available()
+                !tried.contains(i) && pool.targets[i].standing() == Standing::Available
             }),
             _ => pick(pool, tried, client_hash),
         }

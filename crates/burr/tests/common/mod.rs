@@ -532,12 +532,17 @@ pub fn config(
 
 /// Backends `b1..bn` and a burr in front of them with `algorithm`, each of weight 1.
 pub async fn setup(n: usize, algorithm: &str) -> (Vec<Backend>, Burr, u16) {
+    setup_with(n, algorithm, "").await
+}
+
+/// As [`setup`], with `extra_pool` appended to the pool's table (e.g. `[pool.stickiness]`).
+pub async fn setup_with(n: usize, algorithm: &str, extra_pool: &str) -> (Vec<Backend>, Burr, u16) {
     let mut backends = Vec::new();
     for i in 1..=n {
         backends.push(Backend::start(&format!("b{i}"), Behavior::default()).await);
     }
     let port = free_port();
     let targets: Vec<(SocketAddr, u32)> = backends.iter().map(|b| (b.addr, 1)).collect();
-    let burr = Burr::start(&config(port, algorithm, &targets, "", ""));
+    let burr = Burr::start(&config(port, algorithm, &targets, "", extra_pool));
     (backends, burr, port)
 }
