@@ -7,7 +7,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-/// The client-facing protocol of a listener.
+/// The protocol of a listener (towards clients) or of its targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
@@ -15,14 +15,32 @@ pub enum Protocol {
     Http,
     /// TLS, then HTTP/2 or HTTP/1.1 chosen by ALPN.
     Https,
+    /// Plain TCP: bytes are relayed to one target per connection.
+    Tcp,
+    /// TLS terminated by burr, then bytes relayed as for `tcp`.
+    Ssl,
 }
 
 impl Protocol {
+    pub const ALL: [Protocol; 4] = [Self::Http, Self::Https, Self::Tcp, Self::Ssl];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Http => "http",
             Self::Https => "https",
+            Self::Tcp => "tcp",
+            Self::Ssl => "ssl",
         }
+    }
+
+    /// HTTP or HTTPS: burr reads requests (and may apply cookie or header stickiness).
+    pub fn is_http(self) -> bool {
+        matches!(self, Self::Http | Self::Https)
+    }
+
+    /// HTTPS or SSL: burr terminates TLS with the listener's certificate.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Self::Https | Self::Ssl)
     }
 }
 
@@ -50,8 +68,18 @@ pub struct Listener {
     pub protocol: Protocol,
     /// Name of the pool this listener forwards to.
     pub pool: String,
+    /// Protocol spoken to the targets: `http` or `https` behind an HTTP(S) listener, `tcp` or
+    /// `ssl` behind a TCP/SSL one. Defaults to the listener's protocol without TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_protocol: Option<Protocol>,
+    /// Port of targets registered without one (the Classic ELB `InstancePort`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsFiles>,
+    /// Names of the balancer's policies enabled on this listener (AWS API policies).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
     /// Close a client connection with no traffic for this long, 1–3600 s (ELB default 60).
     #[serde(default = "defaults::idle_timeout_secs")]
     pub idle_timeout_secs: u32,
@@ -87,7 +115,10 @@ impl Listener {
             port,
             protocol,
             pool: pool.into(),
+            instance_protocol: None,
+            instance_port: None,
             tls: None,
+            policies: Vec::new(),
             idle_timeout_secs: defaults::idle_timeout_secs(),
             header_read_timeout_secs: defaults::header_read_timeout_secs(),
             max_header_bytes: defaults::max_header_bytes(),
@@ -95,22 +126,52 @@ impl Listener {
         }
     }
 
+    /// The protocol spoken to targets.
+    pub fn target_protocol(&self) -> Protocol {
+        self.instance_protocol.unwrap_or(match self.protocol {
+            Protocol::Http | Protocol::Https => Protocol::Http,
+            Protocol::Tcp | Protocol::Ssl => Protocol::Tcp,
+        })
+    }
+
     fn validate_into(&self, path: &FieldPath, errors: &mut Errors) {
         if self.port == 0 {
             errors.push(path.field("port"), 0, "must be between 1 and 65535");
         }
-        match (self.protocol, &self.tls) {
-            (Protocol::Https, None) => errors.push(
+        if self.instance_port == Some(0) {
+            errors.push(path.field("instance_port"), 0, "must be between 1 and 65535");
+        }
+        match (self.protocol.is_tls(), &self.tls) {
+            (true, None) => errors.push(
                 path.field("tls"),
                 "(missing)",
-                "an https listener needs tls.certificate and tls.private_key",
+                format!(
+                    "an {} listener needs tls.certificate and tls.private_key",
+                    self.protocol
+                ),
             ),
-            (Protocol::Http, Some(_)) => errors.push(
+            (false, Some(_)) => errors.push(
                 path.field("tls"),
                 "(present)",
-                "only https listeners take a certificate; use protocol = \"https\"",
+                "only https and ssl listeners take a certificate",
             ),
             _ => {}
+        }
+        let target = self.target_protocol();
+        if self.protocol.is_http() != target.is_http() {
+            errors.push(
+                path.field("instance_protocol"),
+                format!("{:?}", target.as_str()),
+                format!(
+                    "a {} listener forwards to {} targets",
+                    self.protocol,
+                    if self.protocol.is_http() {
+                        "http or https"
+                    } else {
+                        "tcp or ssl"
+                    }
+                ),
+            );
         }
         errors.range(
             path.field("idle_timeout_secs"),

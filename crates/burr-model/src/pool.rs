@@ -363,6 +363,15 @@ impl Stickiness {
         })
     }
 
+    /// Whether this stickiness reads HTTP requests (cookies or a header), and so needs an HTTP or
+    /// HTTPS listener.
+    pub fn reads_requests(&self) -> bool {
+        matches!(
+            self.kind,
+            StickinessKind::LbCookie | StickinessKind::AppCookie | StickinessKind::Header
+        )
+    }
+
     /// Names reserved for burr's own cookies, which an application cookie may not take.
     pub const RESERVED_COOKIE_PREFIXES: [&'static str; 3] = ["AWSALB", "AWSALBAPP", "AWSALBTG"];
 
@@ -517,6 +526,9 @@ pub struct UpstreamTimeouts {
     pub response_timeout_secs: u32,
     /// Other targets tried after a connect failure, 0–10, default 2.
     pub retries: u32,
+    /// Begin every connection to a target with a PROXY protocol v1 header naming the client
+    /// (Classic ELB `ProxyProtocolPolicyType`), so the target learns the client's address.
+    pub proxy_protocol: bool,
 }
 
 impl Default for UpstreamTimeouts {
@@ -525,6 +537,7 @@ impl Default for UpstreamTimeouts {
             connect_timeout_ms: 5000,
             response_timeout_secs: 60,
             retries: 2,
+            proxy_protocol: false,
         }
     }
 }

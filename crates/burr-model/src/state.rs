@@ -59,6 +59,20 @@ impl State {
                         "names no pool; declare the pool or fix the name",
                     );
                 }
+                if let Some(pool) = self.pools.get(&listener.pool)
+                    && !listener.protocol.is_http()
+                    && pool.stickiness.reads_requests()
+                {
+                    errors.push(
+                        path.field("protocol"),
+                        format!("{:?}", listener.protocol.as_str()),
+                        format!(
+                            "pool \"{}\" has cookie or header stickiness, which needs an http or \
+                             https listener (tcp and ssl listeners may use source_ip stickiness)",
+                            pool.name
+                        ),
+                    );
+                }
                 let holders = bound.entry(listener.port).or_default();
                 if let Some((_, holder)) =
                     holders.iter().find(|(other, _)| overlaps(*other, address))
