@@ -139,7 +139,11 @@ impl Listener {
             errors.push(path.field("port"), 0, "must be between 1 and 65535");
         }
         if self.instance_port == Some(0) {
-            errors.push(path.field("instance_port"), 0, "must be between 1 and 65535");
+            errors.push(
+                path.field("instance_port"),
+                0,
+                "must be between 1 and 65535",
+            );
         }
         match (self.protocol.is_tls(), &self.tls) {
             (true, None) => errors.push(
@@ -208,6 +212,9 @@ pub struct Balancer {
     pub address: Option<IpAddr>,
     #[serde(default, rename = "listener")]
     pub listeners: Vec<Listener>,
+    /// Tags, named policies and stored attributes of the AWS API.
+    #[serde(default, skip_serializing_if = "crate::AwsProperties::is_empty")]
+    pub aws: crate::AwsProperties,
     /// Which front door declared this balancer (kept by the store, not written in files).
     #[serde(skip)]
     pub origin: crate::Origin,
@@ -219,6 +226,7 @@ impl Balancer {
             name: name.into(),
             address: None,
             listeners: Vec::new(),
+            aws: crate::AwsProperties::default(),
             origin: crate::Origin::default(),
         }
     }

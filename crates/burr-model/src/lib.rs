@@ -8,6 +8,7 @@
 
 mod address;
 mod balancer;
+pub mod classic;
 mod error;
 mod name;
 mod pool;
@@ -15,8 +16,9 @@ mod state;
 
 pub use address::{TargetAddress, TargetAddressError};
 pub use balancer::{Balancer, Listener, Protocol, TlsFiles};
+pub use classic::AwsProperties;
 pub use error::{FieldPath, PathSegment, ValidationError};
-pub use name::validate_name;
+pub use name::{validate_name, validate_pool_name};
 pub use pool::{
     Algorithm, CookieAttributes, CookieFlavour, DEFAULT_AWS_STICKINESS_SECS,
     DEFAULT_STICKINESS_SECS, DrainMode, Draining, HealthCheck, HealthCheckProtocol,

@@ -5,15 +5,28 @@ use crate::error::{FieldPath, ValidationError};
 /// Longest name AWS accepts for a load balancer or target group.
 pub const MAX_NAME_LEN: usize = 32;
 
-/// Checks a balancer or pool name: 1–32 characters, ASCII letters, digits and hyphens, neither
-/// starting nor ending with a hyphen (the Classic ELB and ALB rule).
+/// Longest pool name: room for a balancer name and a port (`<balancer>-<port>`, the pool a
+/// listener made through the AWS API forwards to).
+pub const MAX_POOL_NAME_LEN: usize = MAX_NAME_LEN + 6;
+
+/// Checks a balancer name: 1–32 characters, ASCII letters, digits and hyphens, neither starting
+/// nor ending with a hyphen (the Classic ELB and ALB rule).
 pub fn validate_name(path: FieldPath, name: &str) -> Result<(), ValidationError> {
+    validate_name_up_to(path, name, MAX_NAME_LEN)
+}
+
+/// Checks a pool name: the balancer rule, up to [`MAX_POOL_NAME_LEN`] characters.
+pub fn validate_pool_name(path: FieldPath, name: &str) -> Result<(), ValidationError> {
+    validate_name_up_to(path, name, MAX_POOL_NAME_LEN)
+}
+
+fn validate_name_up_to(path: FieldPath, name: &str, max: usize) -> Result<(), ValidationError> {
     let quoted = format!("{name:?}");
-    if name.is_empty() || name.len() > MAX_NAME_LEN {
+    if name.is_empty() || name.len() > max {
         return Err(ValidationError::new(
             path,
             quoted,
-            format!("must be 1 to {MAX_NAME_LEN} characters long"),
+            format!("must be 1 to {max} characters long"),
         ));
     }
     if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {

@@ -105,6 +105,8 @@ pub enum HealthCheckProtocol {
     /// A TCP connect succeeds.
     #[default]
     Tcp,
+    /// A TCP connect and a TLS handshake succeed (the target's certificate is not verified).
+    Ssl,
     /// `GET path` over HTTP answers 200.
     Http,
     /// `GET path` over HTTPS answers 200 (the target's certificate is not verified, as on ELB).
@@ -182,8 +184,10 @@ impl HealthCheck {
         if self.port == Some(0) {
             errors.push(path.field("port"), 0, "must be between 1 and 65535");
         }
-        if self.protocol != HealthCheckProtocol::Tcp
-            && (!self.path.starts_with('/') || self.path.bytes().any(|b| b <= b' ' || b == 0x7f))
+        if matches!(
+            self.protocol,
+            HealthCheckProtocol::Http | HealthCheckProtocol::Https
+        ) && (!self.path.starts_with('/') || self.path.bytes().any(|b| b <= b' ' || b == 0x7f))
         {
             errors.push(
                 path.field("path"),
@@ -587,7 +591,7 @@ impl Pool {
     }
 
     pub(crate) fn validate_into(&self, path: &FieldPath, errors: &mut Errors) {
-        if let Err(e) = crate::name::validate_name(path.field("name"), &self.name) {
+        if let Err(e) = crate::name::validate_pool_name(path.field("name"), &self.name) {
             errors.0.push(e);
         }
         let mut seen = HashSet::new();

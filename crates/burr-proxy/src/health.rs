@@ -1,5 +1,5 @@
-//! Active health checks: one task per checked target probes it every interval (TCP connect, or
-//! `GET path` over HTTP/HTTPS expecting 200) and flips its health after the configured number of
+//! Active health checks: one task per checked target probes it every interval (TCP connect, TLS
+//! handshake, or `GET path` over HTTP/HTTPS expecting 200) and flips its health after the configured number of
 //! consecutive successes or failures, with the Classic ELB semantics.
 
 use crate::runtime::{Health, Runtime, TargetShared};
@@ -90,6 +90,13 @@ async fn probe(target: &TargetShared, config: &HealthCheck) -> bool {
         let stream = crate::upstream::open_tcp(&address).await.ok()?;
         match config.protocol {
             HealthCheckProtocol::Tcp => Some(true),
+            HealthCheckProtocol::Ssl => {
+                let tls = crate::tls::insecure_client_connector();
+                let server_name =
+                    rustls::pki_types::ServerName::try_from(host_of(&address)).ok()?;
+                tls.connect(server_name, stream).await.ok()?;
+                Some(true)
+            }
             HealthCheckProtocol::Http => {
                 Some(http_get_ok(stream, &address.to_string(), &config.path).await)
             }

@@ -1,0 +1,72 @@
+//! Instances are addresses: an `InstanceId` of `10.0.0.5` means that address on each listener's
+//! instance port, `10.0.0.5:8080`, `[::1]:8080` or `backend.example:8080` that exact socket.
+
+use super::{ClassicError, ErrorCode};
+use crate::{Balancer, Listener, State, TargetAddress};
+
+/// The target an instance id stands for behind `listener`.
+pub fn target_for_instance(id: &str, listener: &Listener) -> Result<TargetAddress, ClassicError> {
+    if looks_like_ec2_id(id) {
+        return Err(ClassicError::new(
+            ErrorCode::InvalidInstance,
+            format!(
+                "InstanceId: {id:?} looks like an EC2 instance id, which burr cannot resolve; \
+                 register an address (10.0.0.5, 10.0.0.5:8080, [::1]:8080) or a host name"
+            ),
+        ));
+    }
+    TargetAddress::parse(id, listener.instance_port).map_err(|e| {
+        ClassicError::new(
+            ErrorCode::InvalidInstance,
+            format!(
+                "InstanceId: {id:?} is not an instance burr can reach: {e}{}",
+                if listener.instance_port.is_none() {
+                    format!(
+                        " (listener {} declares no instance port, so the id needs one)",
+                        listener.port
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        )
+    })
+}
+
+/// How a target of `listener`'s pool is reported as an instance id: without the port when it is
+/// the listener's instance port.
+pub fn instance_id_of(target: &TargetAddress, listener: &Listener) -> String {
+    if listener.instance_port == Some(target.port()) {
+        match target {
+            TargetAddress::Ip(sock) => sock.ip().to_string(),
+            TargetAddress::Host { host, .. } => host.clone(),
+        }
+    } else {
+        target.to_string()
+    }
+}
+
+/// The instances of a balancer: every target of its listeners' pools, as instance ids, once
+/// each, in the order first seen.
+pub fn instances_of(balancer: &Balancer, state: &State) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for listener in &balancer.listeners {
+        let Some(pool) = state.pools.get(&listener.pool) else {
+            continue;
+        };
+        for target in &pool.targets {
+            let id = instance_id_of(&target.address, listener);
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    ids
+}
+
+/// `i-` followed by 8 or 17 hex digits: an EC2 id, which is a valid host name but never one.
+fn looks_like_ec2_id(id: &str) -> bool {
+    id.strip_prefix("i-").is_some_and(|hex| {
+        (hex.len() == 8 || hex.len() == 17) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
