@@ -6,4 +6,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod control;
+pub mod elb;
+pub mod error;
+pub mod query;
+pub mod service;
 pub mod sigv4;
+pub mod xml;
+
+pub use control::{ControlPlane, TargetHealth};
+pub use service::{Answer, Api};
+pub use sigv4::{Credentials, SignedRequest};

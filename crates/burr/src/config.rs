@@ -1,12 +1,14 @@
 //! The native front door: reads a TOML configuration file into model objects and reports every
 //! problem with the file and line it comes from.
 //!
+//! It also writes the state back in that shape (`burr export`).
+//!
 //! This module knows the file's shape (`[[balancer]]`, `[[balancer.listener]]`, `[[pool]]`) and
 //! how to point at a line; every rule about values belongs to `burr-model`, whose errors are
 //! mapped back onto the file here.
 
 use burr_model::{Balancer, FieldPath, PathSegment, Pool, State, ValidationError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
@@ -15,13 +17,23 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 /// The file's top level.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     #[serde(default)]
     balancer: Vec<Balancer>,
     #[serde(default)]
     pool: Vec<Pool>,
+}
+
+/// The whole state as a configuration file (`burr export`): balancers and pools from every
+/// front door, in the shape this module reads.
+pub fn render(state: &State) -> Result<String, String> {
+    let file = ConfigFile {
+        balancer: state.balancers.values().cloned().collect(),
+        pool: state.pools.values().cloned().collect(),
+    };
+    toml::to_string(&file).map_err(|e| format!("burr: cannot write the state as TOML: {e}"))
 }
 
 /// A problem in a configuration file, with its place.

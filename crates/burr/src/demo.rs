@@ -66,6 +66,9 @@ async fn demo(args: DemoArgs) -> ExitCode {
         data_dir: dir.join("data"),
         api: "127.0.0.1:0".parse().expect("static address"),
         listen_host: None,
+        address_pool: burr_model::classic::AddressPool::DEFAULT
+            .parse()
+            .expect("the default address pool parses"),
         workers: Some(1),
         access_log: None,
     };

@@ -2,11 +2,14 @@
 //! plane and admin endpoint.
 //!
 //! Commands: `serve` runs the load balancer, `check` validates a configuration file, `demo` runs
-//! burr on embedded defaults in front of three demo targets. Exit status 2 means the input
+//! burr on embedded defaults in front of three demo targets, `keys` manages the stickiness key
+//! ring, `credentials` shows the API key pair, `export` prints the live state as TOML. Exit status 2 means the input
 //! (arguments, configuration, ports, certificates) was refused; nothing was applied.
 
 mod admin;
 mod config;
+mod control;
+mod credentials;
 mod demo;
 mod keys;
 mod serve;
@@ -43,6 +46,18 @@ enum Command {
     },
     /// Run burr on embedded defaults in front of three demo targets and show it balancing.
     Demo(demo::DemoArgs),
+    /// Show the key pair the AWS-compatible API accepts (generated on first `serve`).
+    Credentials {
+        /// Directory of the durable store.
+        #[arg(long, default_value = "./burr-data")]
+        data_dir: PathBuf,
+    },
+    /// Print the live state (from the configuration file and the API) as a TOML configuration.
+    Export {
+        /// Directory of the durable store.
+        #[arg(long, default_value = "./burr-data")]
+        data_dir: PathBuf,
+    },
     /// Manage the key ring that seals stickiness cookies.
     Keys {
         #[command(subcommand)]
@@ -71,9 +86,13 @@ pub struct ServeArgs {
     /// Directory of the durable store.
     #[arg(long, default_value = "./burr-data")]
     pub data_dir: PathBuf,
-    /// Address of the admin endpoint (/healthz, /metrics).
+    /// Address of the AWS-compatible API and the admin endpoint (/healthz, /metrics).
     #[arg(long, default_value = "127.0.0.1:8780")]
     pub api: SocketAddr,
+    /// Addresses given to balancers created through the API, one each (a CIDR, a range
+    /// `A-B`, or addresses, comma-separated). Unused with --listen-host.
+    #[arg(long, default_value = burr_model::classic::AddressPool::DEFAULT)]
+    pub address_pool: burr_model::classic::AddressPool,
     /// Address every listener binds; without it each balancer binds its own `address`
     /// (0.0.0.0 if it names none).
     #[arg(long)]
@@ -97,6 +116,46 @@ fn main() -> ExitCode {
         } => check(&config, listen_host),
         Command::Demo(args) => demo::run(args),
         Command::Keys { action, data_dir } => keys_command(action, &data_dir),
+        Command::Credentials { data_dir } => credentials_command(&data_dir),
+        Command::Export { data_dir } => export_command(&data_dir),
+    }
+}
+
+fn credentials_command(data_dir: &std::path::Path) -> ExitCode {
+    match credentials::read(data_dir) {
+        Ok(Some(c)) => {
+            print!("{}", credentials::render(&c));
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            eprintln!(
+                "burr: {} does not exist yet; `burr serve --data-dir {}` creates it (unless \
+                 BURR_ACCESS_KEY_ID and BURR_SECRET_ACCESS_KEY are set)",
+                credentials::path(data_dir).display(),
+                data_dir.display()
+            );
+            ExitCode::from(2)
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn export_command(data_dir: &std::path::Path) -> ExitCode {
+    let result = burr_store::Store::open(data_dir, None)
+        .map_err(|e| format!("burr: {e}"))
+        .and_then(|store| config::render(&store.snapshot().state));
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
+        }
     }
 }
 

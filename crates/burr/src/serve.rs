@@ -116,8 +116,25 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
         }
     }
 
+    let (credentials, source) =
+        crate::credentials::load_or_create(&args.data_dir).map_err(|e| vec![e])?;
+    if let crate::credentials::Source::Created = source {
+        // Shown once; `burr credentials` shows them again.
+        eprintln!(
+            "burr: created API credentials in {} (shown once; `burr credentials` repeats them):\n{}",
+            crate::credentials::path(&args.data_dir).display(),
+            crate::credentials::render(&credentials)
+        );
+    }
+    let control = Arc::new(crate::control::Control {
+        store: store.clone(),
+        dataplane: dataplane.clone(),
+        listen_host: args.listen_host,
+        address_pool: args.address_pool.clone(),
+    });
     let admin = Arc::new(Admin {
         dataplane: dataplane.clone(),
+        api: Arc::new(burr_api::Api::new(control, credentials)),
         ready: Default::default(),
     });
     tokio::spawn(admin::serve(api, admin.clone()));

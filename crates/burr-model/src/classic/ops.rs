@@ -567,6 +567,45 @@ pub fn set_backend_policies(
     finish(state, context)
 }
 
+/// `SetLoadBalancerListenerSSLCertificate`: the listener's certificate, as a PEM file path
+/// holding the chain and its key.
+pub fn set_listener_certificate(
+    state: &mut State,
+    name: &str,
+    port: i64,
+    certificate: &str,
+    context: Context,
+) -> Result<(), ClassicError> {
+    let b = balancer_mut(state, name)?;
+    let listener = b
+        .listeners
+        .iter_mut()
+        .find(|l| i64::from(l.port) == port)
+        .ok_or_else(|| {
+            ClassicError::new(
+                ErrorCode::ListenerNotFound,
+                format!("There is no listener on port {port} of load balancer '{name}'"),
+            )
+        })?;
+    if !listener.protocol.is_tls() {
+        return Err(ClassicError::conflict(format!(
+            "listener {port} is {}; only HTTPS and SSL listeners take a certificate",
+            listener.protocol.as_str().to_ascii_uppercase()
+        )));
+    }
+    if certificate.is_empty() {
+        return Err(ClassicError::new(
+            ErrorCode::CertificateNotFound,
+            "SSLCertificateId: must be the path of a PEM file holding the certificate chain and its private key",
+        ));
+    }
+    listener.tls = Some(TlsFiles {
+        certificate: PathBuf::from(certificate),
+        private_key: PathBuf::from(certificate),
+    });
+    finish(state, context)
+}
+
 /// `ModifyLoadBalancerAttributes`.
 pub fn modify_attributes(
     state: &mut State,

@@ -1,0 +1,333 @@
+//! The actions that change the configuration. Each runs one Classic operation through
+//! [`ControlPlane::apply`], which writes it durably and puts it in service before the answer.
+
+use super::{instance_ids, listener_requests, write_instances};
+use crate::control::ControlPlane;
+use crate::error::ApiError;
+use crate::query::Params;
+use crate::xml::Xml;
+use burr_model::classic::{
+    self, AccessLogSettings, AttributeChanges, HealthCheckNumbers, NamedPolicy,
+};
+
+fn name(params: &Params) -> Result<String, ApiError> {
+    params.required("LoadBalancerName").map(str::to_string)
+}
+
+pub fn create_load_balancer(
+    c: &dyn ControlPlane,
+    p: &Params,
+    xml: &mut Xml,
+) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    if !p.has_scope("Listeners") && p.get("Listeners").is_none() {
+        return Err(ApiError::missing("Listeners"));
+    }
+    let listeners = listener_requests(p)?;
+    let tags = tags(p)?;
+    if let Some(scheme) = p.get("Scheme")
+        && scheme != "internet-facing"
+        && scheme != "internal"
+    {
+        return Err(ApiError::new(
+            "InvalidScheme",
+            400,
+            format!("Scheme: {scheme:?} is not allowed: must be internet-facing or internal"),
+        ));
+    }
+    let context = c.context();
+    c.apply(&mut |s| classic::create_load_balancer(s, &lb, &listeners, &tags, context))?;
+    let state = c.state();
+    let balancer = classic::balancer(&state, &lb)?;
+    xml.text("DNSName", &super::describe::dns_name(c, balancer));
+    Ok(())
+}
+
+pub fn delete_load_balancer(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    c.apply(&mut |s| classic::delete_load_balancer(s, &lb))?;
+    Ok(())
+}
+
+pub fn create_listeners(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let listeners = listener_requests(p)?;
+    if listeners.is_empty() {
+        return Err(ApiError::missing("Listeners"));
+    }
+    let context = c.context();
+    c.apply(&mut |s| classic::create_listeners(s, &lb, &listeners, context))?;
+    Ok(())
+}
+
+pub fn delete_listeners(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let ports = p
+        .list("LoadBalancerPorts")
+        .iter()
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                ApiError::invalid(format!(
+                    "LoadBalancerPorts: {v:?} is not allowed: must be an integer"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    c.apply(&mut |s| classic::delete_listeners(s, &lb, &ports))?;
+    Ok(())
+}
+
+pub fn register_instances(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let ids = instance_ids(p)?;
+    let context = c.context();
+    c.apply(&mut |s| classic::register_instances(s, &lb, &ids, context))?;
+    write_current_instances(c, &lb, xml)
+}
+
+pub fn deregister_instances(
+    c: &dyn ControlPlane,
+    p: &Params,
+    xml: &mut Xml,
+) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let ids = instance_ids(p)?;
+    let context = c.context();
+    c.apply(&mut |s| classic::deregister_instances(s, &lb, &ids, context))?;
+    write_current_instances(c, &lb, xml)
+}
+
+fn write_current_instances(c: &dyn ControlPlane, lb: &str, xml: &mut Xml) -> Result<(), ApiError> {
+    let state = c.state();
+    let balancer = classic::balancer(&state, lb)?;
+    write_instances(xml, &classic::instances_of(balancer, &state));
+    Ok(())
+}
+
+pub fn configure_health_check(
+    c: &dyn ControlPlane,
+    p: &Params,
+    xml: &mut Xml,
+) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let h = p.scope("HealthCheck");
+    let need = |field: &str| {
+        h.int(field)
+            .map_err(|e| ApiError {
+                message: format!("HealthCheck.{}", e.message),
+                ..e
+            })?
+            .ok_or_else(|| ApiError::missing(&format!("HealthCheck.{field}")))
+    };
+    let target = h
+        .get("Target")
+        .ok_or_else(|| ApiError::missing("HealthCheck.Target"))?
+        .to_string();
+    let numbers = HealthCheckNumbers {
+        interval: need("Interval")?,
+        timeout: need("Timeout")?,
+        healthy_threshold: need("HealthyThreshold")?,
+        unhealthy_threshold: need("UnhealthyThreshold")?,
+    };
+    let context = c.context();
+    c.apply(&mut |s| classic::configure_health_check(s, &lb, &target, numbers, context))?;
+    let state = c.state();
+    super::describe::write_health_check(xml, classic::balancer(&state, &lb)?, &state);
+    Ok(())
+}
+
+pub fn create_lb_cookie_policy(
+    c: &dyn ControlPlane,
+    p: &Params,
+    _: &mut Xml,
+) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let policy =
+        classic::lb_cookie_policy(p.required("PolicyName")?, p.int("CookieExpirationPeriod")?)?;
+    add_policy(c, &lb, policy)
+}
+
+pub fn create_app_cookie_policy(
+    c: &dyn ControlPlane,
+    p: &Params,
+    _: &mut Xml,
+) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let policy = classic::app_cookie_policy(p.required("PolicyName")?, p.required("CookieName")?);
+    add_policy(c, &lb, policy)
+}
+
+pub fn create_policy(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let attributes = p
+        .structures("PolicyAttributes")
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let name = a.get("AttributeName").ok_or_else(|| {
+                ApiError::missing(&format!("PolicyAttributes.member.{}.AttributeName", i + 1))
+            })?;
+            Ok((
+                name.to_string(),
+                a.get("AttributeValue").unwrap_or_default().to_string(),
+            ))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let policy = NamedPolicy {
+        name: p.required("PolicyName")?.to_string(),
+        type_name: p.required("PolicyTypeName")?.to_string(),
+        attributes,
+    };
+    add_policy(c, &lb, policy)
+}
+
+fn add_policy(c: &dyn ControlPlane, lb: &str, policy: NamedPolicy) -> Result<(), ApiError> {
+    c.apply(&mut |s| classic::create_policy(s, lb, policy.clone()))?;
+    Ok(())
+}
+
+pub fn delete_policy(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let policy = p.required("PolicyName")?.to_string();
+    c.apply(&mut |s| classic::delete_policy(s, &lb, &policy))?;
+    Ok(())
+}
+
+/// `PolicyNames`: required, though it may be the empty list (`PolicyNames=`).
+fn policy_names(p: &Params) -> Result<Vec<String>, ApiError> {
+    let names = p.list("PolicyNames");
+    if names.is_empty() && p.get("PolicyNames").is_none() {
+        return Err(ApiError::missing("PolicyNames"));
+    }
+    Ok(names)
+}
+
+pub fn set_listener_policies(
+    c: &dyn ControlPlane,
+    p: &Params,
+    _: &mut Xml,
+) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let port = p.required_int("LoadBalancerPort")?;
+    let names = policy_names(p)?;
+    let context = c.context();
+    c.apply(&mut |s| classic::set_listener_policies(s, &lb, port, &names, context))?;
+    Ok(())
+}
+
+pub fn set_backend_policies(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let port = p.required_int("InstancePort")?;
+    let names = policy_names(p)?;
+    let context = c.context();
+    c.apply(&mut |s| classic::set_backend_policies(s, &lb, port, &names, context))?;
+    Ok(())
+}
+
+pub fn set_listener_certificate(
+    c: &dyn ControlPlane,
+    p: &Params,
+    _: &mut Xml,
+) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let port = p.required_int("LoadBalancerPort")?;
+    let certificate = p.required("SSLCertificateId")?.to_string();
+    let context = c.context();
+    c.apply(&mut |s| classic::set_listener_certificate(s, &lb, port, &certificate, context))?;
+    Ok(())
+}
+
+pub fn modify_attributes(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
+    let lb = name(p)?;
+    let a = p.scope("LoadBalancerAttributes");
+    let draining = a.scope("ConnectionDraining");
+    let access = a.scope("AccessLog");
+    let changes = AttributeChanges {
+        connection_draining: match draining.bool("Enabled")? {
+            Some(enabled) => Some((enabled, draining.int("Timeout")?)),
+            None if draining.get("Timeout").is_some() => {
+                return Err(ApiError::missing(
+                    "LoadBalancerAttributes.ConnectionDraining.Enabled",
+                ));
+            }
+            None => None,
+        },
+        idle_timeout: a.scope("ConnectionSettings").int("IdleTimeout")?,
+        cross_zone: a.scope("CrossZoneLoadBalancing").bool("Enabled")?,
+        access_log: match access.bool("Enabled")? {
+            Some(enabled) => Some(AccessLogSettings {
+                enabled,
+                s3_bucket_name: access.get("S3BucketName").map(str::to_string),
+                emit_interval: access
+                    .int("EmitInterval")?
+                    .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+                s3_bucket_prefix: access.get("S3BucketPrefix").map(str::to_string),
+            }),
+            None => None,
+        },
+        additional: a
+            .structures("AdditionalAttributes")
+            .iter()
+            .map(|kv| {
+                (
+                    kv.get("Key").unwrap_or_default().to_string(),
+                    kv.get("Value").unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+    };
+    if changes == AttributeChanges::default() {
+        return Err(ApiError::missing("LoadBalancerAttributes"));
+    }
+    let context = c.context();
+    c.apply(&mut |s| classic::modify_attributes(s, &lb, &changes, context))?;
+    xml.text("LoadBalancerName", &lb);
+    let state = c.state();
+    super::describe::write_attributes(xml, &state, classic::balancer(&state, &lb)?);
+    Ok(())
+}
+
+/// `Tags.member.N.{Key,Value}`.
+fn tags(p: &Params) -> Result<Vec<(String, String)>, ApiError> {
+    p.structures("Tags")
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let key = t
+                .get("Key")
+                .ok_or_else(|| ApiError::missing(&format!("Tags.member.{}.Key", i + 1)))?;
+            Ok((
+                key.to_string(),
+                t.get("Value").unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+fn names(p: &Params) -> Result<Vec<String>, ApiError> {
+    let names = p.list("LoadBalancerNames");
+    if names.is_empty() {
+        return Err(ApiError::missing("LoadBalancerNames"));
+    }
+    Ok(names)
+}
+
+pub fn add_tags(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
+    let names = names(p)?;
+    let tags = tags(p)?;
+    if tags.is_empty() {
+        return Err(ApiError::missing("Tags"));
+    }
+    c.apply(&mut |s| classic::add_tags(s, &names, &tags))?;
+    Ok(())
+}
+
+pub fn remove_tags(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
+    let names = names(p)?;
+    let keys: Vec<String> = tags(p)?.into_iter().map(|(k, _)| k).collect();
+    if keys.is_empty() {
+        return Err(ApiError::missing("Tags"));
+    }
+    c.apply(&mut |s| classic::remove_tags(s, &names, &keys))?;
+    Ok(())
+}

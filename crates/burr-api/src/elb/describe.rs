@@ -1,0 +1,409 @@
+//! The actions that read: balancers, instance health, policies and their types, attributes,
+//! tags and limits, written in the shapes of the 2012-06-01 model.
+
+use super::write_instances;
+use crate::control::{ControlPlane, TargetHealth};
+use crate::error::ApiError;
+use crate::query::Params;
+use crate::xml::Xml;
+use burr_model::classic::{
+    self, MAX_INSTANCES, MAX_LISTENERS, MAX_LOAD_BALANCERS, NamedPolicy, POLICY_TYPES,
+};
+use burr_model::{Balancer, State};
+
+/// Largest page of `DescribeLoadBalancers` and `DescribeAccountLimits`.
+const MAX_PAGE_SIZE: i64 = 400;
+/// Most balancers one `DescribeTags` may name.
+const MAX_TAGGED_NAMES: usize = 20;
+
+/// What reaches a balancer: its own address, else the `--listen-host` address, else `localhost`
+/// (it listens on every address).
+pub fn dns_name(c: &dyn ControlPlane, balancer: &Balancer) -> String {
+    match balancer.address.or(c.listen_host()) {
+        Some(ip) if !ip.is_unspecified() => ip.to_string(),
+        _ => "localhost".to_string(),
+    }
+}
+
+fn page_size(p: &Params) -> Result<usize, ApiError> {
+    let size = p.int("PageSize")?.unwrap_or(MAX_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(ApiError::invalid(format!(
+            "PageSize: {size} is not allowed: must be between 1 and {MAX_PAGE_SIZE}"
+        )));
+    }
+    Ok(size as usize)
+}
+
+pub fn load_balancers(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
+    let state = c.state();
+    let size = page_size(p)?;
+    let wanted = p.list("LoadBalancerNames");
+    let mut chosen: Vec<&Balancer> = Vec::new();
+    if wanted.is_empty() {
+        chosen.extend(state.balancers.values());
+    } else {
+        for name in &wanted {
+            chosen.push(classic::balancer(&state, name)?);
+        }
+    }
+    // The marker is the name of the first balancer of the next page.
+    let start = match p.get("Marker").filter(|m| !m.is_empty()) {
+        Some(marker) => chosen
+            .iter()
+            .position(|b| b.name.as_str() >= marker)
+            .unwrap_or(chosen.len()),
+        None => 0,
+    };
+    let page: Vec<&Balancer> = chosen.iter().skip(start).take(size).copied().collect();
+    xml.members("LoadBalancerDescriptions", &page, |x, b| {
+        write_description(x, c, b, &state);
+    });
+    if let Some(next) = chosen.get(start + size) {
+        xml.text("NextMarker", &next.name);
+    }
+    Ok(())
+}
+
+fn write_description(x: &mut Xml, c: &dyn ControlPlane, b: &Balancer, state: &State) {
+    let dns = dns_name(c, b);
+    x.text("LoadBalancerName", &b.name);
+    x.text("DNSName", &dns);
+    x.text("CanonicalHostedZoneName", &dns);
+    x.text("CanonicalHostedZoneNameID", "BURR");
+    x.members("ListenerDescriptions", &b.listeners, |x, l| {
+        x.element("Listener", |x| {
+            x.text("Protocol", &l.protocol.as_str().to_ascii_uppercase());
+            x.text("LoadBalancerPort", &l.port.to_string());
+            x.text(
+                "InstanceProtocol",
+                &l.target_protocol().as_str().to_ascii_uppercase(),
+            );
+            x.text("InstancePort", &instance_port(l, state).to_string());
+            if let Some(tls) = &l.tls {
+                x.text("SSLCertificateId", &tls.certificate.display().to_string());
+            }
+        });
+        x.string_members("PolicyNames", &l.policies);
+    });
+    x.element("Policies", |x| {
+        let of_type = |t: &str| -> Vec<&NamedPolicy> {
+            b.aws.policies.iter().filter(|p| p.type_name == t).collect()
+        };
+        x.members(
+            "AppCookieStickinessPolicies",
+            &of_type("AppCookieStickinessPolicyType"),
+            |x, p| {
+                x.text("PolicyName", &p.name);
+                x.text("CookieName", p.attribute("CookieName").unwrap_or_default());
+            },
+        );
+        x.members(
+            "LBCookieStickinessPolicies",
+            &of_type("LBCookieStickinessPolicyType"),
+            |x, p| {
+                x.text("PolicyName", &p.name);
+                x.text(
+                    "CookieExpirationPeriod",
+                    p.attribute("CookieExpirationPeriod").unwrap_or("0"),
+                );
+            },
+        );
+        let others: Vec<String> = b
+            .aws
+            .policies
+            .iter()
+            .filter(|p| !p.type_name.ends_with("CookieStickinessPolicyType"))
+            .map(|p| p.name.clone())
+            .collect();
+        x.string_members("OtherPolicies", &others);
+    });
+    x.members(
+        "BackendServerDescriptions",
+        &b.aws.backend_policies,
+        |x, bp| {
+            x.text("InstancePort", &bp.instance_port.to_string());
+            x.string_members("PolicyNames", &bp.policies);
+        },
+    );
+    x.string_members("AvailabilityZones", &[]);
+    x.string_members("Subnets", &[]);
+    write_instances(x, &classic::instances_of(b, state));
+    write_health_check(x, b, state);
+    x.element("SourceSecurityGroup", |x| {
+        x.text("OwnerAlias", "burr");
+        x.text("GroupName", "default");
+    });
+    x.string_members("SecurityGroups", &[]);
+    x.text("CreatedTime", &timestamp(b.aws.created_at));
+    x.text("Scheme", "internet-facing");
+}
+
+/// The listener's instance port, or for a listener declared without one, its first target's.
+fn instance_port(l: &burr_model::Listener, state: &State) -> u16 {
+    l.instance_port
+        .or_else(|| {
+            state
+                .pools
+                .get(&l.pool)
+                .and_then(|p| p.targets.first())
+                .map(|t| t.address.port())
+        })
+        .unwrap_or(l.port)
+}
+
+fn timestamp(unix: u64) -> String {
+    let time = i64::try_from(unix)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    time.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The balancer's `HealthCheck` (its first listener's pool holds it).
+pub fn write_health_check(x: &mut Xml, b: &Balancer, state: &State) {
+    let first = b.listeners.first();
+    let check = first
+        .and_then(|l| state.pools.get(&l.pool))
+        .map(|p| p.health_check.clone())
+        .unwrap_or_default();
+    let port = first.map_or(80, |l| instance_port(l, state));
+    x.element("HealthCheck", |x| {
+        x.text("Target", &classic::health_check_target(&check, port));
+        x.text("Interval", &check.interval_secs.to_string());
+        x.text("Timeout", &check.timeout_secs.to_string());
+        x.text("UnhealthyThreshold", &check.unhealthy_threshold.to_string());
+        x.text("HealthyThreshold", &check.healthy_threshold.to_string());
+    });
+}
+
+pub fn instance_health(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
+    let state = c.state();
+    let b = classic::balancer(&state, p.required("LoadBalancerName")?)?;
+    let registered = classic::instances_of(b, &state);
+    let asked = super::instance_ids(p)?;
+    for id in &asked {
+        if !registered.contains(id) {
+            return Err(ApiError::new(
+                "InvalidInstance",
+                400,
+                format!(
+                    "InstanceId: {id:?} is not registered with load balancer '{}'",
+                    b.name
+                ),
+            ));
+        }
+    }
+    let ids = if asked.is_empty() { registered } else { asked };
+    let states: Vec<(String, TargetHealth)> = ids
+        .into_iter()
+        .map(|id| {
+            let health = health_of(c, b, &state, &id);
+            (id, health)
+        })
+        .collect();
+    xml.members("InstanceStates", &states, |x, (id, health)| {
+        let (state, reason, description) = match health {
+            TargetHealth::Healthy => ("InService", "N/A", "N/A"),
+            TargetHealth::Unhealthy => (
+                "OutOfService",
+                "Instance",
+                "Instance has failed at least the UnhealthyThreshold number of health checks consecutively.",
+            ),
+            TargetHealth::Unknown => ("Unknown", "ELB", "Instance registration is still in progress."),
+            TargetHealth::Draining => (
+                "OutOfService",
+                "ELB",
+                "Instance deregistration currently in progress.",
+            ),
+        };
+        x.text("InstanceId", id);
+        x.text("State", state);
+        x.text("ReasonCode", reason);
+        x.text("Description", description);
+    });
+    Ok(())
+}
+
+/// An instance's health over the listeners' pools: the worst of its targets.
+fn health_of(c: &dyn ControlPlane, b: &Balancer, state: &State, id: &str) -> TargetHealth {
+    let mut worst = TargetHealth::Healthy;
+    let mut seen = false;
+    for l in &b.listeners {
+        let Ok(target) = classic::target_for_instance(id, l) else {
+            continue;
+        };
+        let in_pool = state
+            .pools
+            .get(&l.pool)
+            .is_some_and(|p| p.targets.iter().any(|t| t.address == target));
+        if !in_pool {
+            continue;
+        }
+        seen = true;
+        let health = c.health(&l.pool, &target);
+        worst = match (worst, health) {
+            (TargetHealth::Unhealthy, _) | (_, TargetHealth::Unhealthy) => TargetHealth::Unhealthy,
+            (TargetHealth::Draining, _) | (_, TargetHealth::Draining) => TargetHealth::Draining,
+            (TargetHealth::Unknown, _) | (_, TargetHealth::Unknown) => TargetHealth::Unknown,
+            _ => TargetHealth::Healthy,
+        };
+    }
+    if seen { worst } else { TargetHealth::Unknown }
+}
+
+pub fn policies(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
+    let state = c.state();
+    let all = match p.get("LoadBalancerName") {
+        Some(name) => classic::balancer(&state, name)?.aws.policies.clone(),
+        None => classic::sample_policies(),
+    };
+    let wanted = p.list("PolicyNames");
+    let mut chosen = Vec::new();
+    if wanted.is_empty() {
+        chosen = all;
+    } else {
+        for name in &wanted {
+            let policy = all.iter().find(|p| &p.name == name).ok_or_else(|| {
+                ApiError::new(
+                    "PolicyNotFound",
+                    400,
+                    format!("There is no policy named {name:?}"),
+                )
+            })?;
+            chosen.push(policy.clone());
+        }
+    }
+    xml.members("PolicyDescriptions", &chosen, |x, policy| {
+        x.text("PolicyName", &policy.name);
+        x.text("PolicyTypeName", &policy.type_name);
+        x.members(
+            "PolicyAttributeDescriptions",
+            &policy.attributes,
+            |x, (n, v)| {
+                x.text("AttributeName", n);
+                x.text("AttributeValue", v);
+            },
+        );
+    });
+    Ok(())
+}
+
+pub fn policy_types(_: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
+    let wanted = p.list("PolicyTypeNames");
+    let mut chosen = Vec::new();
+    if wanted.is_empty() {
+        chosen.extend(POLICY_TYPES.iter());
+    } else {
+        for name in &wanted {
+            chosen.push(
+                POLICY_TYPES
+                    .iter()
+                    .find(|t| t.name == name)
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            "PolicyTypeNotFound",
+                            400,
+                            format!("PolicyTypeNames: {name:?} is not a policy type"),
+                        )
+                    })?,
+            );
+        }
+    }
+    xml.members("PolicyTypeDescriptions", &chosen, |x, t| {
+        x.text("PolicyTypeName", t.name);
+        x.text("Description", t.description);
+        x.members("PolicyAttributeTypeDescriptions", t.attributes, |x, a| {
+            x.text("AttributeName", a.name);
+            x.text("AttributeType", a.kind.as_str());
+            x.text("Description", a.description);
+            if let Some(d) = a.default {
+                x.text("DefaultValue", d);
+            }
+            x.text("Cardinality", a.cardinality.as_str());
+        });
+    });
+    Ok(())
+}
+
+pub fn attributes(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
+    let state = c.state();
+    let b = classic::balancer(&state, p.required("LoadBalancerName")?)?;
+    write_attributes(xml, &state, b);
+    Ok(())
+}
+
+/// `LoadBalancerAttributes`.
+pub fn write_attributes(x: &mut Xml, state: &State, b: &Balancer) {
+    let a = classic::attributes(state, b);
+    x.element("LoadBalancerAttributes", |x| {
+        x.element("CrossZoneLoadBalancing", |x| {
+            x.text("Enabled", &a.cross_zone.to_string())
+        });
+        x.element("AccessLog", |x| {
+            x.text("Enabled", &a.access_log.enabled.to_string());
+            if let Some(bucket) = &a.access_log.s3_bucket_name {
+                x.text("S3BucketName", bucket);
+            }
+            if let Some(minutes) = a.access_log.emit_interval {
+                x.text("EmitInterval", &minutes.to_string());
+            }
+            if let Some(prefix) = &a.access_log.s3_bucket_prefix {
+                x.text("S3BucketPrefix", prefix);
+            }
+        });
+        x.element("ConnectionDraining", |x| {
+            x.text("Enabled", &a.draining_enabled.to_string());
+            x.text("Timeout", &a.draining_timeout.to_string());
+        });
+        x.element("ConnectionSettings", |x| {
+            x.text("IdleTimeout", &a.idle_timeout.to_string())
+        });
+        x.members("AdditionalAttributes", &a.additional, |x, (k, v)| {
+            x.text("Key", k);
+            x.text("Value", v);
+        });
+    });
+}
+
+pub fn tags(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
+    let state = c.state();
+    let names = p.list("LoadBalancerNames");
+    if names.is_empty() {
+        return Err(ApiError::missing("LoadBalancerNames"));
+    }
+    if names.len() > MAX_TAGGED_NAMES {
+        return Err(ApiError::invalid(format!(
+            "LoadBalancerNames: {} names are not allowed: at most {MAX_TAGGED_NAMES}",
+            names.len()
+        )));
+    }
+    let mut found = Vec::new();
+    for name in &names {
+        found.push(classic::balancer(&state, name)?);
+    }
+    xml.members("TagDescriptions", &found, |x, b| {
+        x.text("LoadBalancerName", &b.name);
+        let tags: Vec<(&String, &String)> = b.aws.tags.iter().collect();
+        x.members("Tags", &tags, |x, (k, v)| {
+            x.text("Key", k);
+            x.text("Value", v);
+        });
+    });
+    Ok(())
+}
+
+pub fn account_limits(_: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
+    page_size(p)?;
+    let limits = [
+        ("classic-load-balancers", MAX_LOAD_BALANCERS),
+        ("classic-listeners", MAX_LISTENERS),
+        ("classic-registered-instances", MAX_INSTANCES),
+    ];
+    xml.members("Limits", &limits, |x, (name, max)| {
+        x.text("Name", name);
+        x.text("Max", &max.to_string());
+    });
+    Ok(())
+}

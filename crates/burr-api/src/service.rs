@@ -1,0 +1,93 @@
+//! One API request, start to finish, without sockets: verify the signature, decode the
+//! parameters, pick the action by `Action` and `Version`, run it, and write the XML answer or
+//! error. The binary hands it the request's parts and sends back what it returns.
+
+use crate::control::ControlPlane;
+use crate::elb;
+use crate::error::ApiError;
+use crate::query::Params;
+use crate::sigv4::{self, Credentials, SignedRequest};
+use crate::xml::Response;
+use std::sync::Arc;
+
+/// The services whose signatures the endpoint accepts (CloudFront's API comes later).
+const SERVICES: [&str; 2] = ["elasticloadbalancing", "cloudfront"];
+
+/// An answer to send: status, content type and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+/// The AWS-compatible endpoint.
+pub struct Api {
+    control: Arc<dyn ControlPlane>,
+    credentials: Credentials,
+}
+
+impl Api {
+    pub fn new(control: Arc<dyn ControlPlane>, credentials: Credentials) -> Self {
+        Self {
+            control,
+            credentials,
+        }
+    }
+
+    /// Answers one request. `request_id` is the id reported in the answer.
+    pub fn handle(&self, request: &SignedRequest<'_>, request_id: &str) -> Answer {
+        let now = i64::try_from(self.control.now()).unwrap_or(i64::MAX);
+        if let Err(e) = sigv4::verify(request, &self.credentials, &SERVICES, now) {
+            let error = ApiError::new(e.code(), e.http_status(), e.message());
+            return error_answer(&error, request_id);
+        }
+        let params = Params::decode(request.query, request.body);
+        match self.run(&params, request_id) {
+            Ok(body) => Answer {
+                status: 200,
+                content_type: "text/xml",
+                body,
+            },
+            Err(error) => error_answer(&error, request_id),
+        }
+    }
+
+    fn run(&self, params: &Params, request_id: &str) -> Result<Vec<u8>, ApiError> {
+        let action = params
+            .get("Action")
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| {
+                ApiError::new("MissingAction", 400, "The request must name an Action")
+            })?;
+        let version = params.required("Version")?;
+        if version != elb::VERSION {
+            let known = if version == "2015-12-01" {
+                " (ELBv2, not served yet)"
+            } else {
+                ""
+            };
+            return Err(ApiError::new(
+                "InvalidAction",
+                400,
+                format!(
+                    "Could not find operation {action} for version {version}{known}; burr serves \
+                     version {}",
+                    elb::VERSION
+                ),
+            ));
+        }
+        let handler = elb::handler(action)?;
+        let mut response = Response::start(action, elb::NAMESPACE);
+        handler(&*self.control, params, response.body())?;
+        Ok(response.finish(request_id))
+    }
+}
+
+fn error_answer(error: &ApiError, request_id: &str) -> Answer {
+    Answer {
+        status: error.status,
+        content_type: "text/xml",
+        body: crate::xml::error(elb::NAMESPACE, request_id, error),
+    }
+}

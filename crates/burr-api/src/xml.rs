@@ -1,0 +1,139 @@
+//! Writing the XML answers of the query protocol with quick-xml: the `…Response` envelope with
+//! its `…Result` element (present even when empty: boto3 fails without it) and
+//! `ResponseMetadata`, and the `ErrorResponse` shape.
+
+use crate::error::ApiError;
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+/// An XML document being written. Writing to memory cannot fail, so the methods do not return
+/// errors.
+pub struct Xml {
+    writer: Writer<Vec<u8>>,
+}
+
+impl Xml {
+    fn new() -> Self {
+        let mut writer = Writer::new(Vec::with_capacity(1024));
+        let _ = writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+        Self { writer }
+    }
+
+    pub fn open(&mut self, name: &str) {
+        let _ = self.writer.write_event(Event::Start(BytesStart::new(name)));
+    }
+
+    fn open_with_namespace(&mut self, name: &str, namespace: &str) {
+        let start = BytesStart::new(name).with_attributes([("xmlns", namespace)]);
+        let _ = self.writer.write_event(Event::Start(start));
+    }
+
+    pub fn close(&mut self, name: &str) {
+        let _ = self.writer.write_event(Event::End(BytesEnd::new(name)));
+    }
+
+    /// `<name>text</name>`, the text escaped.
+    pub fn text(&mut self, name: &str, text: &str) {
+        self.open(name);
+        let _ = self.writer.write_event(Event::Text(BytesText::new(text)));
+        self.close(name);
+    }
+
+    /// `<name>` … `</name>` around what `body` writes.
+    pub fn element(&mut self, name: &str, body: impl FnOnce(&mut Xml)) {
+        self.open(name);
+        body(self);
+        self.close(name);
+    }
+
+    /// `<name><member>…</member>…</name>`.
+    pub fn members<T>(&mut self, name: &str, items: &[T], mut each: impl FnMut(&mut Xml, &T)) {
+        self.open(name);
+        for item in items {
+            self.open("member");
+            each(self, item);
+            self.close("member");
+        }
+        self.close(name);
+    }
+
+    /// A list of plain strings.
+    pub fn string_members(&mut self, name: &str, items: &[String]) {
+        self.members(name, items, |x, s| {
+            let _ = x.writer.write_event(Event::Text(BytesText::new(s)));
+        });
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.writer.into_inner()
+    }
+}
+
+/// A success answer being written: `<{action}Response xmlns=…><{action}Result>` is open; the
+/// handler writes the result's fields, then [`Response::finish`] closes it and adds
+/// `ResponseMetadata`. An empty result still gets its element (boto3 fails without it).
+pub struct Response {
+    xml: Xml,
+    action: String,
+}
+
+impl Response {
+    pub fn start(action: &str, namespace: &str) -> Self {
+        let mut xml = Xml::new();
+        xml.open_with_namespace(&format!("{action}Response"), namespace);
+        xml.open(&format!("{action}Result"));
+        Self {
+            xml,
+            action: action.to_string(),
+        }
+    }
+
+    pub fn body(&mut self) -> &mut Xml {
+        &mut self.xml
+    }
+
+    pub fn finish(mut self, request_id: &str) -> Vec<u8> {
+        self.xml.close(&format!("{}Result", self.action));
+        self.xml
+            .element("ResponseMetadata", |x| x.text("RequestId", request_id));
+        self.xml.close(&format!("{}Response", self.action));
+        self.xml.into_bytes()
+    }
+}
+
+/// `<ErrorResponse xmlns=…><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>`.
+pub fn error(namespace: &str, request_id: &str, error: &ApiError) -> Vec<u8> {
+    let mut xml = Xml::new();
+    xml.open_with_namespace("ErrorResponse", namespace);
+    xml.element("Error", |x| {
+        x.text("Type", error.fault());
+        x.text("Code", error.code);
+        x.text("Message", &error.message);
+    });
+    xml.text("RequestId", request_id);
+    xml.close("ErrorResponse");
+    xml.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_result_element_is_present_and_text_is_escaped() {
+        let body = Response::start("DeleteLoadBalancer", "urn:x").finish("r-1");
+        let text = String::from_utf8(body).unwrap();
+        assert!(
+            text.contains("<DeleteLoadBalancerResult></DeleteLoadBalancerResult>"),
+            "{text}"
+        );
+        assert!(text.contains("<RequestId>r-1</RequestId>"));
+        let err = ApiError::invalid("a < b & \"c\"");
+        let text = String::from_utf8(error("urn:x", "r-2", &err)).unwrap();
+        assert!(
+            text.contains("<Message>a &lt; b &amp; &quot;c&quot;</Message>"),
+            "{text}"
+        );
+        assert!(text.contains("<Type>Sender</Type><Code>ValidationError</Code>"));
+    }
+}
