@@ -15,6 +15,8 @@ pub enum PathSegment {
     Listener(u16),
     /// A pool, by name.
     Pool(String),
+    /// An instance alias, by name.
+    Alias(String),
     /// An element of a list field, by position (0-based).
     Index(usize),
     /// A plain field name, as spelled in the native configuration file.
@@ -68,6 +70,7 @@ impl fmt::Display for FieldPath {
                         PathSegment::Balancer(name) => write!(f, "balancer \"{name}\"")?,
                         PathSegment::Listener(port) => write!(f, "listener {port}")?,
                         PathSegment::Pool(name) => write!(f, "pool \"{name}\"")?,
+                        PathSegment::Alias(name) => write!(f, "alias \"{name}\"")?,
                         PathSegment::Field(name) => f.write_str(name)?,
                         PathSegment::Index(_) => unreachable!("handled above"),
                     }

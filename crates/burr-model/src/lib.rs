@@ -7,6 +7,7 @@
 //! live here, a pool declared in TOML and one created through an API obey exactly the same limits.
 
 mod address;
+mod alias;
 mod balancer;
 pub mod classic;
 mod error;
@@ -15,6 +16,7 @@ mod pool;
 mod state;
 
 pub use address::{TargetAddress, TargetAddressError};
+pub use alias::Alias;
 pub use balancer::{Balancer, Listener, Protocol, TlsFiles};
 pub use classic::AwsProperties;
 pub use error::{FieldPath, PathSegment, ValidationError};

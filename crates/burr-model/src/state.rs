@@ -1,5 +1,6 @@
 //! The whole configuration: every balancer and pool, and the rules that span objects.
 
+use crate::alias::Alias;
 use crate::balancer::Balancer;
 use crate::error::{Errors, FieldPath, PathSegment, ValidationError};
 use crate::pool::Pool;
@@ -26,11 +27,12 @@ impl Origin {
     }
 }
 
-/// Every balancer and pool, by name.
+/// Every balancer, pool and instance alias, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct State {
     pub balancers: BTreeMap<String, Balancer>,
     pub pools: BTreeMap<String, Pool>,
+    pub aliases: BTreeMap<String, Alias>,
 }
 
 impl State {
@@ -39,6 +41,9 @@ impl State {
     /// port clash.
     pub fn validate(&self, listen_host: Option<IpAddr>) -> Result<(), Vec<ValidationError>> {
         let mut errors = Errors::default();
+        for alias in self.aliases.values() {
+            alias.validate_into(&mut errors);
+        }
         for pool in self.pools.values() {
             let path = FieldPath::root().with(PathSegment::Pool(pool.name.clone()));
             pool.validate_into(&path, &mut errors);
@@ -97,12 +102,22 @@ impl State {
         }
     }
 
-    /// Replaces every file-owned object with `balancers` and `pools` (from a freshly read
-    /// configuration file), keeping API-owned objects unless the file names them too.
-    pub fn with_file_objects(&self, balancers: Vec<Balancer>, pools: Vec<Pool>) -> State {
+    /// Replaces every file-owned object with `balancers`, `pools` and `aliases` (from a freshly
+    /// read configuration file), keeping API-owned objects unless the file names them too.
+    pub fn with_file_objects(
+        &self,
+        balancers: Vec<Balancer>,
+        pools: Vec<Pool>,
+        aliases: Vec<Alias>,
+    ) -> State {
         let mut next = self.clone();
         next.balancers.retain(|_, b| b.origin != Origin::File);
         next.pools.retain(|_, p| p.origin != Origin::File);
+        next.aliases.retain(|_, a| a.origin != Origin::File);
+        for mut alias in aliases {
+            alias.origin = Origin::File;
+            next.aliases.insert(alias.name.clone(), alias);
+        }
         for mut balancer in balancers {
             balancer.origin = Origin::File;
             next.balancers.insert(balancer.name.clone(), balancer);
@@ -142,7 +157,7 @@ mod tests {
     }
 
     fn state(balancers: Vec<Balancer>, pools: Vec<Pool>) -> State {
-        State::default().with_file_objects(balancers, pools)
+        State::default().with_file_objects(balancers, pools, Vec::new())
     }
 
     #[test]
@@ -198,7 +213,11 @@ mod tests {
         let mut api = balancer("api", None, 81, "p");
         api.origin = Origin::Api;
         s.balancers.insert("api".into(), api);
-        let next = s.with_file_objects(vec![balancer("new", None, 82, "p")], vec![pool("p")]);
+        let next = s.with_file_objects(
+            vec![balancer("new", None, 82, "p")],
+            vec![pool("p")],
+            vec![],
+        );
         assert_eq!(next.balancers.keys().collect::<Vec<_>>(), ["api", "new"]);
     }
 

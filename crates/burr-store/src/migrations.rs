@@ -7,9 +7,10 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// (version, SQL), in order. Never edit a released migration: add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE balancers (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE balancers (
          name   TEXT PRIMARY KEY,
          origin TEXT NOT NULL CHECK (origin IN ('file', 'api')),
          spec   TEXT NOT NULL            -- JSON of burr_model::Balancer
@@ -28,7 +29,16 @@ const MIGRATIONS: &[(i64, &str)] = &[(
          key   TEXT PRIMARY KEY,
          value BLOB NOT NULL
      );",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE aliases (
+         name   TEXT PRIMARY KEY,
+         origin TEXT NOT NULL CHECK (origin IN ('file', 'api')),
+         spec   TEXT NOT NULL            -- JSON of burr_model::Alias
+     );",
+    ),
+];
 
 /// The newest schema version this build knows.
 pub fn latest() -> i64 {

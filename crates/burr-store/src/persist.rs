@@ -2,7 +2,7 @@
 //! loading every object, and writing the difference between two states in one transaction.
 
 use crate::{Snapshot, StoreError};
-use burr_model::{Balancer, Origin, Pool, State};
+use burr_model::{Alias, Balancer, Origin, Pool, State};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -107,6 +107,10 @@ pub fn load(connection: &Connection, path: &Path) -> Result<Snapshot, StoreError
         pool.origin = origin;
         state.pools.insert(name, pool);
     }
+    for (name, origin, mut alias) in load_table::<Alias>(connection, path, "aliases")? {
+        alias.origin = origin;
+        state.aliases.insert(name, alias);
+    }
     let generation: i64 = connection
         .query_row("SELECT value FROM generation WHERE id = 1", [], |r| {
             r.get(0)
@@ -133,6 +137,12 @@ impl Row for Balancer {
 }
 
 impl Row for Pool {
+    fn origin(&self) -> Origin {
+        self.origin
+    }
+}
+
+impl Row for Alias {
     fn origin(&self) -> Origin {
         self.origin
     }
@@ -178,6 +188,7 @@ pub fn write_changes(
     let tx = connection.transaction().map_err(sql_err)?;
     write_table(&tx, "balancers", &old.balancers, &new.balancers).map_err(sql_err)?;
     write_table(&tx, "pools", &old.pools, &new.pools).map_err(sql_err)?;
+    write_table(&tx, "aliases", &old.aliases, &new.aliases).map_err(sql_err)?;
     tx.execute(
         "UPDATE generation SET value = ?1 WHERE id = 1",
         [generation as i64],

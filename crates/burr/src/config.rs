@@ -3,11 +3,11 @@
 //!
 //! It also writes the state back in that shape (`burr export`).
 //!
-//! This module knows the file's shape (`[[balancer]]`, `[[balancer.listener]]`, `[[pool]]`) and
-//! how to point at a line; every rule about values belongs to `burr-model`, whose errors are
-//! mapped back onto the file here.
+//! This module knows the file's shape (`[[balancer]]`, `[[balancer.listener]]`, `[[pool]]`,
+//! `[[alias]]`) and how to point at a line; every rule about values belongs to `burr-model`,
+//! whose errors are mapped back onto the file here.
 
-use burr_model::{Balancer, FieldPath, PathSegment, Pool, State, ValidationError};
+use burr_model::{Alias, Balancer, FieldPath, PathSegment, Pool, State, ValidationError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fmt;
@@ -24,6 +24,8 @@ struct ConfigFile {
     balancer: Vec<Balancer>,
     #[serde(default)]
     pool: Vec<Pool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    alias: Vec<Alias>,
 }
 
 /// The whole state as a configuration file (`burr export`): balancers and pools from every
@@ -32,6 +34,7 @@ pub fn render(state: &State) -> Result<String, String> {
     let file = ConfigFile {
         balancer: state.balancers.values().cloned().collect(),
         pool: state.pools.values().cloned().collect(),
+        alias: state.aliases.values().cloned().collect(),
     };
     toml::to_string(&file).map_err(|e| format!("burr: cannot write the state as TOML: {e}"))
 }
@@ -58,6 +61,7 @@ impl fmt::Display for ConfigError {
 pub struct Declared {
     pub balancers: Vec<Balancer>,
     pub pools: Vec<Pool>,
+    pub aliases: Vec<Alias>,
 }
 
 /// A file read and parsed, kept so later errors (from the store's validation of the merged state)
@@ -95,6 +99,7 @@ impl ConfigSource {
         let mut declared = Declared {
             balancers: file.balancer,
             pools: file.pool,
+            aliases: file.alias,
         };
         let base = self.path.parent().unwrap_or(Path::new("."));
         for balancer in &mut declared.balancers {
@@ -106,8 +111,11 @@ impl ConfigSource {
             }
         }
         let mut errors = self.duplicate_names(&declared);
-        let state =
-            State::default().with_file_objects(declared.balancers.clone(), declared.pools.clone());
+        let state = State::default().with_file_objects(
+            declared.balancers.clone(),
+            declared.pools.clone(),
+            declared.aliases.clone(),
+        );
         if let Err(invalid) = state.validate(listen_host) {
             errors.extend(self.locate_all(&invalid));
         }
@@ -121,29 +129,34 @@ impl ConfigSource {
 
     fn duplicate_names(&self, declared: &Declared) -> Vec<ConfigError> {
         let mut errors = Vec::new();
-        let mut seen = HashSet::new();
-        for b in &declared.balancers {
-            if !seen.insert(b.name.as_str()) {
-                let path = FieldPath::root()
-                    .with(PathSegment::Balancer(b.name.clone()))
-                    .field("name");
-                errors.push(self.error_at(
-                    &path,
-                    format!("balancer name {:?} is declared twice", b.name),
-                ));
+        let mut check = |kind: &str, names: Vec<&str>, segment: fn(String) -> PathSegment| {
+            let mut seen = HashSet::new();
+            for name in names {
+                if !seen.insert(name) {
+                    let path = FieldPath::root()
+                        .with(segment(name.to_string()))
+                        .field("name");
+                    errors.push(
+                        self.error_at(&path, format!("{kind} name {name:?} is declared twice")),
+                    );
+                }
             }
-        }
-        let mut seen = HashSet::new();
-        for p in &declared.pools {
-            if !seen.insert(p.name.as_str()) {
-                let path = FieldPath::root()
-                    .with(PathSegment::Pool(p.name.clone()))
-                    .field("name");
-                errors.push(
-                    self.error_at(&path, format!("pool name {:?} is declared twice", p.name)),
-                );
-            }
-        }
+        };
+        check(
+            "balancer",
+            declared.balancers.iter().map(|b| b.name.as_str()).collect(),
+            PathSegment::Balancer,
+        );
+        check(
+            "pool",
+            declared.pools.iter().map(|p| p.name.as_str()).collect(),
+            PathSegment::Pool,
+        );
+        check(
+            "alias",
+            declared.aliases.iter().map(|a| a.name.as_str()).collect(),
+            PathSegment::Alias,
+        );
         errors
     }
 
@@ -202,6 +215,9 @@ impl ConfigSource {
                 }
                 PathSegment::Pool(name) => {
                     find_named(table, "pool", "name", |v| v.as_str() == Some(name))
+                }
+                PathSegment::Alias(name) => {
+                    find_named(table, "alias", "name", |v| v.as_str() == Some(name))
                 }
                 PathSegment::Listener(port) => find_named(table, "listener", "port", |v| {
                     v.as_integer()

@@ -209,7 +209,11 @@ fn apply_declared(
 ) -> Result<u64, Vec<String>> {
     let mut prepared = None;
     let result = store.apply(|state: &mut State| {
-        *state = state.with_file_objects(declared.balancers.clone(), declared.pools.clone());
+        *state = state.with_file_objects(
+            declared.balancers.clone(),
+            declared.pools.clone(),
+            declared.aliases.clone(),
+        );
         state.validate(args.listen_host).map_err(Refusal::Invalid)?;
         prepared = Some(dataplane.prepare(state, 0).map_err(Refusal::Bind)?);
         Ok(())

@@ -153,12 +153,8 @@ fn instance_port(l: &burr_model::Listener, state: &State) -> u16 {
 }
 
 fn timestamp(unix: u64) -> String {
-    let time = i64::try_from(unix)
-        .ok()
-        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    time.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
+    humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// The balancer's `HealthCheck` (its first listener's pool holds it).
@@ -231,7 +227,7 @@ fn health_of(c: &dyn ControlPlane, b: &Balancer, state: &State, id: &str) -> Tar
     let mut worst = TargetHealth::Healthy;
     let mut seen = false;
     for l in &b.listeners {
-        let Ok(target) = classic::target_for_instance(id, l) else {
+        let Ok(target) = classic::target_for_instance(state, id, l) else {
             continue;
         };
         let in_pool = state

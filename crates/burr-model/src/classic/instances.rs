@@ -1,21 +1,41 @@
 //! Instances are addresses: an `InstanceId` of `10.0.0.5` means that address on each listener's
-//! instance port, `10.0.0.5:8080`, `[::1]:8080` or `backend.example:8080` that exact socket.
+//! instance port, `10.0.0.5:8080`, `[::1]:8080` or `backend.example:8080` that exact socket. An
+//! alias declared in the configuration file stands for its address, and is what the API reports.
 
 use super::{ClassicError, ErrorCode};
 use crate::{Balancer, Listener, State, TargetAddress};
 
-/// The target an instance id stands for behind `listener`.
-pub fn target_for_instance(id: &str, listener: &Listener) -> Result<TargetAddress, ClassicError> {
-    if looks_like_ec2_id(id) {
+/// The address an instance id stands for: its alias's, or the id itself.
+pub fn resolve_instance<'a>(state: &'a State, id: &'a str) -> &'a str {
+    state.aliases.get(id).map_or(id, |a| a.address.as_str())
+}
+
+/// The target an instance id (an alias or an address) stands for behind `listener`.
+pub fn target_for_instance(
+    state: &State,
+    id: &str,
+    listener: &Listener,
+) -> Result<TargetAddress, ClassicError> {
+    let address = resolve_instance(state, id);
+    if looks_like_ec2_id(address) {
         return Err(ClassicError::new(
             ErrorCode::InvalidInstance,
             format!(
                 "InstanceId: {id:?} looks like an EC2 instance id, which burr cannot resolve; \
-                 register an address (10.0.0.5, 10.0.0.5:8080, [::1]:8080) or a host name"
+                 register an address (10.0.0.5, 10.0.0.5:8080, [::1]:8080) or a host name, or \
+                 declare an [[alias]] for it in the configuration file"
             ),
         ));
     }
-    TargetAddress::parse(id, listener.instance_port).map_err(|e| {
+    target_for_address(id, address, listener)
+}
+
+fn target_for_address(
+    id: &str,
+    address: &str,
+    listener: &Listener,
+) -> Result<TargetAddress, ClassicError> {
+    TargetAddress::parse(address, listener.instance_port).map_err(|e| {
         ClassicError::new(
             ErrorCode::InvalidInstance,
             format!(
@@ -46,8 +66,8 @@ pub fn instance_id_of(target: &TargetAddress, listener: &Listener) -> String {
     }
 }
 
-/// The instances of a balancer: every target of its listeners' pools, as instance ids, once
-/// each, in the order first seen.
+/// The instances of a balancer: every target of its listeners' pools, as instance ids (the
+/// alias that stands for it, if any), once each, in the order first seen.
 pub fn instances_of(balancer: &Balancer, state: &State) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     for listener in &balancer.listeners {
@@ -55,7 +75,13 @@ pub fn instances_of(balancer: &Balancer, state: &State) -> Vec<String> {
             continue;
         };
         for target in &pool.targets {
-            let id = instance_id_of(&target.address, listener);
+            let alias = state.aliases.values().find(|a| {
+                target_for_address(&a.name, &a.address, listener).is_ok_and(|t| t == target.address)
+            });
+            let id = match alias {
+                Some(a) => a.name.clone(),
+                None => instance_id_of(&target.address, listener),
+            };
             if !ids.contains(&id) {
                 ids.push(id);
             }

@@ -21,7 +21,7 @@ mod tests;
 pub use addresses::{AddressPool, AddressPoolError};
 pub use error::{ClassicError, ErrorCode};
 pub use health::{health_check_target, parse_health_check_target};
-pub use instances::{instance_id_of, instances_of, target_for_instance};
+pub use instances::{instance_id_of, instances_of, resolve_instance, target_for_instance};
 pub use ops::*;
 pub use policy::{
     AttributeType, Cardinality, POLICY_TYPES, PolicyTypeInfo, sample_policies, stickiness_policy,

@@ -232,7 +232,7 @@ pub fn register_instances(
     for listener in &b.listeners {
         let mut targets = Vec::new();
         for id in ids {
-            targets.push(target_for_instance(id, listener)?);
+            targets.push(target_for_instance(state, id, listener)?);
         }
         let pool = pool_of_mut(state, listener)?;
         for address in targets {
@@ -263,7 +263,7 @@ pub fn deregister_instances(
     for id in ids {
         let known = registered.contains(id)
             || b.listeners.iter().any(|l| {
-                target_for_instance(id, l).is_ok_and(|t| {
+                target_for_instance(state, id, l).is_ok_and(|t| {
                     state
                         .pools
                         .get(&l.pool)
@@ -280,7 +280,7 @@ pub fn deregister_instances(
     for listener in &b.listeners {
         let gone: Vec<_> = ids
             .iter()
-            .filter_map(|id| target_for_instance(id, listener).ok())
+            .filter_map(|id| target_for_instance(state, id, listener).ok())
             .collect();
         let pool = pool_of_mut(state, listener)?;
         pool.targets.retain(|t| !gone.contains(&t.address));
@@ -878,8 +878,8 @@ fn check_stickiness(stickiness: &Stickiness) -> Result<(), ClassicError> {
     probe.origin = Origin::Api;
     probe.stickiness = stickiness.clone();
     let state = State {
-        balancers: Default::default(),
         pools: [("probe".to_string(), probe)].into(),
+        ..State::default()
     };
     match state.validate(None) {
         Ok(()) => Ok(()),
@@ -1067,7 +1067,7 @@ fn add_listeners(
         }
         for id in &instances {
             pool.targets.push(Target {
-                address: target_for_instance(id, &listener)?,
+                address: target_for_instance(state, id, &listener)?,
                 weight: 1,
             });
         }

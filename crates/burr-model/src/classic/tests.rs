@@ -599,3 +599,39 @@ fn the_address_pool_running_dry_is_a_conflict() {
         ErrorCode::InvalidConfigurationRequest
     );
 }
+
+#[test]
+fn aliases_stand_for_addresses_and_are_reported_back() {
+    let p = pool();
+    let mut state = with_lb(&[http(80, 8080)]);
+    let alias = crate::Alias {
+        name: "i-0123abcd".into(),
+        address: "10.0.0.7".into(),
+        origin: crate::Origin::File,
+    };
+    state.aliases.insert(alias.name.clone(), alias);
+    register_instances(&mut state, "web", &["i-0123abcd".into()], ctx(&p)).unwrap();
+    assert_eq!(
+        state.pools["web-80"].targets[0].address.to_string(),
+        "10.0.0.7:8080"
+    );
+    assert_eq!(
+        instances_of(&state.balancers["web"], &state),
+        ["i-0123abcd"]
+    );
+    deregister_instances(&mut state, "web", &["i-0123abcd".into()], ctx(&p)).unwrap();
+    assert!(state.pools["web-80"].targets.is_empty());
+    let bad = crate::Alias {
+        name: "bad name".into(),
+        address: "not an address!".into(),
+        origin: crate::Origin::File,
+    };
+    state.aliases.insert(bad.name.clone(), bad);
+    let errors = state.validate(None).unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].to_string().starts_with("alias \"bad name\".name"),
+        "{}",
+        errors[0]
+    );
+}
