@@ -1,5 +1,6 @@
 //! burr's data plane: it binds the listeners, proxies HTTP/1.1 and HTTP/2 (plain, h2c and TLS) to
-//! the targets, keeps upstream keep-alive pools, runs health checks and counts what happens.
+//! the targets, relays TCP and SSL listeners' connections byte for byte, keeps upstream
+//! keep-alive pools, runs health checks and counts what happens.
 //!
 //! It owns sockets and time; it owns no configuration rule. It reads configuration only from
 //! immutable [`burr_model::State`] snapshots handed to [`DataPlane::apply`], compiles each into a
@@ -8,6 +9,8 @@
 //! sans-IO `burr-affinity` crate.
 
 pub mod access_log;
+mod affinity;
+mod attempts;
 pub mod clock;
 mod framing;
 pub mod health;
@@ -15,8 +18,11 @@ mod http;
 mod idle;
 mod listeners;
 pub mod metrics;
+mod proxy_protocol;
 pub mod runtime;
 pub mod sessions;
+mod target_stream;
+mod tcp;
 pub mod tls;
 mod upstream;
 mod workers;

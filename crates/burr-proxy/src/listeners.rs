@@ -193,7 +193,8 @@ impl DataPlane {
         drop(bound);
         let runtime = Arc::new(runtime);
         self.health.reconcile(&runtime);
-        self.runtime.store(runtime);
+        let previous = self.runtime.swap(runtime.clone());
+        runtime.publish_retirements(&previous, crate::clock::unix_now());
     }
 
     /// Addresses currently accepting connections, by listener.
@@ -212,7 +213,8 @@ impl DataPlane {
     }
 }
 
-/// Binds one socket per worker (with `SO_REUSEPORT` when there are several).
+/// Binds one socket per worker (with `SO_REUSEPORT` when there are several, and `IP_FREEBIND`
+/// so an address not yet on the host can be bound).
 fn bind_all(address: SocketAddr, workers: usize) -> io::Result<Vec<std::net::TcpListener>> {
     (0..workers.max(1))
         .map(|_| {
@@ -222,6 +224,13 @@ fn bind_all(address: SocketAddr, workers: usize) -> io::Result<Vec<std::net::Tcp
                 Some(socket2::Protocol::TCP),
             )?;
             socket.set_reuse_address(true)?;
+            // A balancer's virtual IP may be assigned to this host after burr binds it.
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            if address.is_ipv4() {
+                socket.set_freebind_v4(true)?;
+            } else {
+                socket.set_freebind_v6(true)?;
+            }
             if workers > 1 {
                 socket.set_reuse_port(true)?;
             }
@@ -252,7 +261,14 @@ async fn accept_loop(
             _ = &mut stop => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, client)) => {
-                    tokio::spawn(crate::http::serve(stream, client, slot.clone(), access_log.clone()));
+                    // The protocol is read per connection: a reload may change it in place.
+                    let current = slot.current();
+                    current.stats.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if current.spec.protocol.is_http() {
+                        tokio::spawn(crate::http::serve(stream, client, slot.clone(), access_log.clone()));
+                    } else {
+                        tokio::spawn(crate::tcp::serve(stream, client, slot.clone()));
+                    }
                 }
                 Err(e) => {
                     // Out of descriptors or a connection reset before accept: back off briefly

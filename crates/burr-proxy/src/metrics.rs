@@ -11,9 +11,10 @@ use burr_affinity::sticky::Reason;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-/// Per listener: requests and responses by status class.
+/// Per listener: client connections accepted, requests and responses by status class.
 #[derive(Default)]
 pub struct ListenerStats {
+    pub connections: AtomicU64,
     pub requests: AtomicU64,
     /// Index 0 = 1xx … 4 = 5xx.
     pub responses: [AtomicU64; 5],
@@ -45,9 +46,9 @@ impl PoolStats {
 /// Per target: live connection and request gauges, selections, failures.
 #[derive(Default)]
 pub struct TargetStats {
-    /// Open upstream connections (in use or idle in the keep-alive pool).
+    /// Open upstream connections (in use or idle in the keep-alive pool), and TCP relays.
     pub connections: AtomicI64,
-    /// Requests sent and not yet answered in full.
+    /// Requests sent and not yet answered in full, and TCP relays (one request each).
     pub in_flight: AtomicI64,
     /// Times the algorithm chose this target.
     pub selections: AtomicU64,
@@ -83,6 +84,21 @@ pub fn render(runtime: &Runtime, out: &mut String) {
     let mut pools: Vec<_> = runtime.pools.values().collect();
     pools.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
 
+    header(
+        out,
+        "burr_connections_total",
+        "counter",
+        "Client connections accepted, by listener (HTTP and TCP alike).",
+    );
+    for l in &listeners {
+        let _ = writeln!(
+            out,
+            "burr_connections_total{{balancer=\"{}\",port=\"{}\"}} {}",
+            label(&l.key.balancer),
+            l.key.port,
+            l.stats.connections.load(Ordering::Relaxed)
+        );
+    }
     header(
         out,
         "burr_requests_total",
@@ -188,13 +204,13 @@ pub fn render(runtime: &Runtime, out: &mut String) {
         (
             "burr_target_active_connections",
             "gauge",
-            "Open upstream connections to the target.",
+            "Open upstream connections to the target: HTTP ones (idle included) and TCP relays.",
             |t| t.stats.connections.load(Ordering::Relaxed),
         ),
         (
             "burr_target_in_flight_requests",
             "gauge",
-            "Requests sent to the target and not yet answered in full.",
+            "Requests sent to the target and not yet answered in full, and TCP relays.",
             |t| t.stats.in_flight.load(Ordering::Relaxed),
         ),
         (

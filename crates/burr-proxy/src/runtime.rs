@@ -19,6 +19,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
 
 /// Identity of a listener across snapshots: its balancer and port.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,6 +63,9 @@ pub struct TargetShared {
     pub idle: IdleConnections,
     /// Cookie sessions recently served by this target (an estimate).
     pub sessions: SessionSketch,
+    /// When established TCP relays to this target must end (UTC seconds): `None` while it is
+    /// registered, its drain deadline while it drains, and "now" once it left the configuration.
+    retirement: watch::Sender<Option<u64>>,
 }
 
 impl TargetShared {
@@ -74,6 +79,39 @@ impl TargetShared {
             passive_down_until_ms: AtomicU64::new(0),
             idle: IdleConnections::new(workers),
             sessions: SessionSketch::default(),
+            retirement: watch::Sender::new(None),
+        }
+    }
+
+    fn set_retirement(&self, deadline: Option<u64>) {
+        self.retirement.send_if_modified(|current| {
+            let changed = *current != deadline;
+            *current = deadline;
+            changed
+        });
+    }
+
+    /// Resolves once connections to this target must end: its drain deadline has passed, or it
+    /// left the configuration. Pending for as long as it stays registered.
+    pub async fn retired(&self) {
+        let mut changes = self.retirement.subscribe();
+        loop {
+            let deadline = *changes.borrow_and_update();
+            let Some(deadline) = deadline else {
+                if changes.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                continue;
+            };
+            let now = crate::clock::unix_now();
+            if now >= deadline {
+                return;
+            }
+            // Re-registered meanwhile, or a new deadline: look again.
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(deadline - now)) => {}
+                _ = changes.changed() => {}
+            }
         }
     }
 
@@ -227,6 +265,24 @@ impl Runtime {
         })
     }
 
+    /// Tells every target, once this runtime is in service, how long its established TCP
+    /// relays may live: registered targets (weight 0 included) indefinitely, deregistered ones
+    /// until their drain deadline, and targets of `previous` that this runtime dropped no longer
+    /// (Classic ELB's connection draining). Done at commit rather than at compile, since a
+    /// compiled runtime may never be committed.
+    pub fn publish_retirements(&self, previous: &Runtime, now: u64) {
+        let mut kept = std::collections::HashSet::new();
+        for (_, target) in self.targets() {
+            target.shared.set_retirement(target.drain_deadline);
+            kept.insert(Arc::as_ptr(&target.shared));
+        }
+        for (_, gone) in previous.targets() {
+            if !kept.contains(&Arc::as_ptr(&gone.shared)) {
+                gone.shared.set_retirement(Some(now));
+            }
+        }
+    }
+
     /// Every target of every pool, for health checking and metrics.
     pub fn targets(&self) -> impl Iterator<Item = (&Arc<PoolRuntime>, &TargetRuntime)> {
         self.pools
@@ -335,6 +391,7 @@ fn compile_listener(
         .ok_or_else(|| fail(format!("pool \"{}\" does not exist", listener.pool)))?;
     let tls = match (listener.protocol, &listener.tls) {
         (Protocol::Https, Some(files)) => Some(crate::tls::server_config(files).map_err(fail)?),
+        (Protocol::Ssl, Some(files)) => Some(crate::tls::relay_server_config(files).map_err(fail)?),
         _ => None,
     };
     let ip = listen_host

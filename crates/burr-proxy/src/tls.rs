@@ -1,13 +1,28 @@
-//! TLS termination: loads a listener's PEM certificate chain and key into a rustls server
-//! configuration that offers HTTP/2 and HTTP/1.1 by ALPN.
+//! TLS: loads a listener's PEM certificate chain and key into a rustls server configuration
+//! (offering HTTP/2 and HTTP/1.1 by ALPN on HTTPS listeners, nothing on SSL listeners), and the
+//! client side burr uses towards targets and health checks, which verifies no certificate.
 
 use burr_model::TlsFiles;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
 
-/// Builds the server configuration, or says which file is wrong and why.
+/// Builds an HTTPS listener's server configuration (ALPN `h2`, `http/1.1`), or says which file
+/// is wrong and why.
 pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, String> {
+    let mut config = load(files)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Builds an SSL listener's server configuration: the same certificate, and no ALPN, since what
+/// the client sends inside TLS is relayed, not read (a client offering `h2` must not be told
+/// burr speaks it).
+pub fn relay_server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, String> {
+    load(files).map(Arc::new)
+}
+
+fn load(files: &TlsFiles) -> Result<rustls::ServerConfig, String> {
     let cert_path = files.certificate.display();
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.certificate)
         .map_err(|e| format!("cannot read certificate {cert_path}: {e}"))?
@@ -21,22 +36,18 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, Stri
     let key_path = files.private_key.display();
     let key = PrivateKeyDer::from_pem_file(&files.private_key)
         .map_err(|e| format!("cannot read a private key from {key_path}: {e}"))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| format!("TLS setup failed: {e}"))?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .map_err(|e| {
-        format!("certificate {cert_path} and key {key_path} do not form a usable pair: {e}")
-    })?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            format!("certificate {cert_path} and key {key_path} do not form a usable pair: {e}")
+        })
 }
 
-/// A TLS client for health checks that accepts any certificate: like ELB, burr checks that a
-/// target answers, not who it claims to be.
+/// A TLS client for targets and health checks that accepts any certificate: like ELB, burr
+/// checks that a target answers, not who it claims to be.
 pub fn insecure_client_connector() -> tokio_rustls::TlsConnector {
     use std::sync::OnceLock;
     static CONNECTOR: OnceLock<tokio_rustls::TlsConnector> = OnceLock::new();

@@ -1,14 +1,21 @@
-//! Connections to targets: connect with a deadline, HTTP/1.1 handshake, and per-worker keep-alive
+//! Upstream HTTP connections: the HTTP/1.1 handshake over a target stream, and the keep-alive
 //! pools of ready senders.
 //!
-//! Each worker thread has its own idle list per target, so a connection's I/O task and its users
-//! run on the same thread and the list's mutex is never contended. A connection goes back to its
-//! list when the response it carried has been read to the end; one whose response was abandoned is
-//! closed instead.
+//! Shared pools: each worker thread has its own idle lists per target (one for plain, one for
+//! TLS connections, since listeners sharing a pool may speak either), so a connection's I/O task
+//! and its users run on the same thread and the list's mutex is never contended. A connection
+//! goes back to its list when the response it carried has been read to the end; one whose
+//! response was abandoned is closed instead.
+//!
+//! Private pools: a connection that began with a PROXY header names one client, so it must never
+//! carry another client's request. Pools with `upstream.proxy_protocol` therefore keep their
+//! idle connections in the client connection's own [`PrivateConnections`] instead, and they close
+//! with it: keep-alive still works within one client connection, and nothing is mis-attributed.
 
 use crate::runtime::TargetShared;
+use crate::target_stream::{self, Dial};
 use crate::workers;
-use burr_model::TargetAddress;
+use burr_model::{TargetAddress, TargetId};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -16,37 +23,56 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::net::TcpStream;
+
+pub use crate::target_stream::ConnectError;
 
 /// Most idle connections kept per target per worker; more are closed when released. Each
 /// costs ~20 KiB (hyper's buffers and task), so a burst does not leave a large idle pool behind.
 const MAX_IDLE_PER_WORKER: usize = 64;
 
+/// Most idle connections one client connection keeps for itself (an HTTP/1.1 client needs one;
+/// an HTTP/2 client one per concurrent stream it had).
+const MAX_PRIVATE_IDLE: usize = 16;
+
 pub type Sender = SendRequest<Incoming>;
 
-/// Idle, reusable connections to one target, one list per worker thread.
+/// A worker's idle connections to one target, by transport.
+#[derive(Default)]
+struct IdleLists {
+    plain: Vec<Sender>,
+    tls: Vec<Sender>,
+}
+
+impl IdleLists {
+    fn of(&mut self, tls: bool) -> &mut Vec<Sender> {
+        if tls { &mut self.tls } else { &mut self.plain }
+    }
+}
+
+/// Idle, reusable connections to one target, one set of lists per worker thread.
 pub struct IdleConnections {
-    per_worker: Box<[Mutex<Vec<Sender>>]>,
+    per_worker: Box<[Mutex<IdleLists>]>,
 }
 
 impl IdleConnections {
     pub fn new(workers: usize) -> Self {
         Self {
             per_worker: (0..workers.max(1))
-                .map(|_| Mutex::new(Vec::new()))
+                .map(|_| Mutex::new(IdleLists::default()))
                 .collect(),
         }
     }
 
-    fn list(&self) -> &Mutex<Vec<Sender>> {
+    fn lists(&self) -> std::sync::MutexGuard<'_, IdleLists> {
         let i = workers::current_index() % self.per_worker.len();
-        &self.per_worker[i]
+        self.per_worker[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes the most recently used idle connection that is still open.
-    fn take(&self) -> Option<Sender> {
-        let mut list = self.list().lock().unwrap_or_else(|e| e.into_inner());
+    fn take(&self, tls: bool) -> Option<Sender> {
+        let mut lists = self.lists();
+        let list = lists.of(tls);
         while let Some(sender) = list.pop() {
             if !sender.is_closed() {
                 return Some(sender);
@@ -55,63 +81,97 @@ impl IdleConnections {
         None
     }
 
-    fn put(&self, sender: Sender) {
-        let mut list = self.list().lock().unwrap_or_else(|e| e.into_inner());
+    fn put(&self, sender: Sender, tls: bool) {
+        let mut lists = self.lists();
+        let list = lists.of(tls);
         if list.len() < MAX_IDLE_PER_WORKER && !sender.is_closed() {
             list.push(sender);
         }
     }
 }
 
-/// Why no connection could be had.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    #[error("connect timed out after {0} ms")]
-    Timeout(u32),
-    #[error("{0}")]
-    Io(#[from] io::Error),
-    #[error("HTTP handshake failed: {0}")]
-    Handshake(hyper::Error),
+/// One client connection's own upstream connections, for pools that send PROXY headers: the
+/// header naming that client, and the idle connections that began with it.
+pub struct PrivateConnections {
+    header: String,
+    idle: Mutex<Vec<(TargetId, bool, Sender)>>,
 }
 
-/// A sender ready for one request, and whether it came from the idle list.
+impl PrivateConnections {
+    pub fn new(client: SocketAddr, local: SocketAddr) -> Self {
+        Self {
+            header: crate::proxy_protocol::v1_header(client, local),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self, target: TargetId, tls: bool) -> Option<Sender> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.retain(|(_, _, sender)| !sender.is_closed());
+        let at = idle
+            .iter()
+            .rposition(|(t, s, _)| *t == target && *s == tls)?;
+        Some(idle.swap_remove(at).2)
+    }
+
+    fn put(&self, target: TargetId, tls: bool, sender: Sender) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_PRIVATE_IDLE && !sender.is_closed() {
+            idle.push((target, tls, sender));
+        }
+    }
+}
+
+/// How one request reaches its target.
+#[derive(Clone)]
+pub struct Plan {
+    pub connect_timeout_ms: u32,
+    /// Speak TLS to the target (`instance_protocol = "https"`).
+    pub tls: bool,
+    /// Set when the pool sends PROXY headers: the client connection's own connections.
+    pub private: Option<Arc<PrivateConnections>>,
+}
+
+/// A sender ready for one request, whether it came from an idle list, and where it goes back.
 pub struct Checkout {
     pub sender: Sender,
     pub reused: bool,
+    plan: Plan,
 }
 
 /// An idle connection if one is ready, else a new one.
-pub async fn checkout(
-    target: &Arc<TargetShared>,
-    connect_timeout_ms: u32,
-) -> Result<Checkout, ConnectError> {
-    while let Some(mut sender) = target.idle.take() {
+pub async fn checkout(target: &Arc<TargetShared>, plan: &Plan) -> Result<Checkout, ConnectError> {
+    let take = || match &plan.private {
+        Some(private) => private.take(target.id, plan.tls),
+        None => target.idle.take(plan.tls),
+    };
+    while let Some(mut sender) = take() {
         // The connection task may still be finishing the previous exchange; `ready` waits for
         // it, and fails if the target closed the connection meanwhile.
         if sender.ready().await.is_ok() {
             return Ok(Checkout {
                 sender,
                 reused: true,
+                plan: plan.clone(),
             });
         }
     }
-    let sender = connect(target, connect_timeout_ms).await?;
+    let sender = connect(target, plan).await?;
     Ok(Checkout {
         sender,
         reused: false,
+        plan: plan.clone(),
     })
 }
 
 /// Opens a new HTTP/1.1 connection to `target`.
-pub async fn connect(
-    target: &Arc<TargetShared>,
-    connect_timeout_ms: u32,
-) -> Result<Sender, ConnectError> {
-    let deadline = Duration::from_millis(u64::from(connect_timeout_ms));
-    let stream = tokio::time::timeout(deadline, open_tcp(&target.address))
-        .await
-        .map_err(|_| ConnectError::Timeout(connect_timeout_ms))??;
-    stream.set_nodelay(true)?;
+pub async fn connect(target: &Arc<TargetShared>, plan: &Plan) -> Result<Sender, ConnectError> {
+    let dial = Dial {
+        timeout_ms: plan.connect_timeout_ms,
+        tls: plan.tls,
+        proxy_header: plan.private.as_ref().map(|p| p.header.as_str()),
+    };
+    let stream = target_stream::open(&target.address, dial).await?;
     let (sender, conn) = hyper::client::conn::http1::Builder::new()
         .writev(false)
         .handshake(TokioIo::new(stream))
@@ -154,27 +214,29 @@ pub async fn open_tcp(address: &TargetAddress) -> io::Result<TcpStream> {
 /// list once the response has been read to the end.
 pub struct Lease {
     target: Arc<TargetShared>,
-    sender: Option<Sender>,
+    held: Option<Checkout>,
 }
 
 impl Lease {
     pub fn new(target: Arc<TargetShared>) -> Self {
         target.stats.in_flight.fetch_add(1, Ordering::Relaxed);
-        Self {
-            target,
-            sender: None,
-        }
+        Self { target, held: None }
     }
 
-    /// Keeps the sender until the response body is complete.
-    pub fn hold(&mut self, sender: Sender) {
-        self.sender = Some(sender);
+    /// Keeps the connection until the response body is complete.
+    pub fn hold(&mut self, checkout: Checkout) {
+        self.held = Some(checkout);
     }
 
-    /// The response was read in full: the connection may serve another request.
+    /// The response was read in full: the connection may serve another request (of the same
+    /// client connection only, when it is private).
     pub fn release_connection(&mut self) {
-        if let Some(sender) = self.sender.take() {
-            self.target.idle.put(sender);
+        let Some(Checkout { sender, plan, .. }) = self.held.take() else {
+            return;
+        };
+        match &plan.private {
+            Some(private) => private.put(self.target.id, plan.tls, sender),
+            None => self.target.idle.put(sender, plan.tls),
         }
     }
 }

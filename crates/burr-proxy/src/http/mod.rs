@@ -2,7 +2,6 @@
 //! prior knowledge, h2 by ALPN), per-connection limits and timeouts, and the request handler that
 //! counts, forwards and logs.
 
-mod affinity;
 mod body;
 mod headers;
 mod proxy;
@@ -12,6 +11,7 @@ use crate::access_log::{AccessLog, Entry};
 use crate::framing::FramingGuard;
 use crate::idle::{Activity, ActivityIo};
 use crate::listeners::ListenerSlot;
+use crate::upstream::PrivateConnections;
 use body::ProxyBody;
 use headers::ForwardedValues;
 use http::{Request, Response};
@@ -19,7 +19,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -28,8 +28,20 @@ use tokio::net::TcpStream;
 struct Connection {
     slot: Arc<ListenerSlot>,
     client: SocketAddr,
+    /// The address the client connected to.
+    local: SocketAddr,
     forwarded: ForwardedValues,
     access_log: Option<AccessLog>,
+    /// Upstream connections that began with a PROXY header naming this client, made on first
+    /// use by a pool with `upstream.proxy_protocol`.
+    private: OnceLock<Arc<PrivateConnections>>,
+}
+
+impl Connection {
+    fn private_connections(&self) -> &Arc<PrivateConnections> {
+        self.private
+            .get_or_init(|| Arc::new(PrivateConnections::new(self.client, self.local)))
+    }
 }
 
 /// Serves one accepted client connection until it closes, idles out or breaks the protocol.
@@ -41,6 +53,7 @@ pub async fn serve(
 ) {
     let listener = slot.current();
     let spec = &listener.spec;
+    let local = stream.local_addr().unwrap_or(listener.bind);
     let _ = stream.set_nodelay(true);
     let activity = Activity::new();
     let io = ActivityIo::new(stream, activity.clone());
@@ -54,8 +67,10 @@ pub async fn serve(
     let conn = Arc::new(Connection {
         slot,
         client,
+        local,
         forwarded,
         access_log,
+        private: OnceLock::new(),
     });
     // Each path is boxed so a connection's task holds only the state of the protocol it speaks
     // (one future holding every path's state measured 5.7 KiB per connection).
@@ -219,7 +234,7 @@ async fn handle(
             req.version(),
         )
     });
-    let forwarding = proxy::forward(req, conn.client, &conn.forwarded, &listener);
+    let forwarding = proxy::forward(req, &conn, &listener);
     let (response, target) = match forwarding.await {
         Ok(forwarded) => (forwarded.response, Some(forwarded.target)),
         Err(error) => {

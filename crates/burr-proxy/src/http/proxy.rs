@@ -1,19 +1,17 @@
-//! Forwarding one request: choose a target with the pool's algorithm, get a connection (retrying
-//! other targets when connecting fails), send the rewritten request, and turn the answer or the
-//! failure into the client's response.
+//! Forwarding one request: choose a target (the sticky session's, else the pool's algorithm),
+//! get a connection (retrying other targets when connecting fails, see `attempts.rs`), send the
+//! rewritten request, and turn the answer or the failure into the client's response.
 
-use super::affinity::{Affinity, Tried, pick};
+use super::Connection;
 use super::body::ProxyBody;
 use super::headers::{self, ForwardedValues};
 use super::upgrade;
+use crate::affinity::{Affinity, client_hash};
+use crate::attempts::{Attempts, Unavailable};
 use crate::runtime::{ListenerRuntime, TargetShared};
-use crate::upstream::{self, Lease};
-use burr_affinity::balance::hash_ip;
-use burr_affinity::keyed::KeySource;
-use burr_affinity::sticky::Route;
+use crate::upstream::{self, Lease, Plan};
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use hyper::body::Incoming;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -39,6 +37,16 @@ pub enum ProxyError {
     /// The session's target is down and the pool is strict: 503.
     #[error("the session's target is down and the pool does not re-pin")]
     SessionTargetDown,
+}
+
+impl From<Unavailable> for ProxyError {
+    fn from(unavailable: Unavailable) -> Self {
+        match unavailable {
+            Unavailable::NoTarget => Self::NoTarget,
+            Unavailable::ConnectFailed { tried, last } => Self::ConnectFailed { tried, last },
+            Unavailable::SessionTargetDown => Self::SessionTargetDown,
+        }
+    }
 }
 
 impl ProxyError {
@@ -122,92 +130,36 @@ fn prepare(req: &mut Request<Incoming>, forwarded: &ForwardedValues, upgrading: 
 /// Forwards `req` to a target of the listener's pool.
 pub async fn forward(
     mut req: Request<Incoming>,
-    client: SocketAddr,
-    forwarded: &ForwardedValues,
+    conn: &Connection,
     listener: &ListenerRuntime,
 ) -> Result<Forwarded, ProxyError> {
     let pool = &listener.pool;
     let upgrading = req.version() == Version::HTTP_11 && headers::wants_upgrade(req.headers());
     let client_upgrade = upgrading.then(|| hyper::upgrade::on(&mut req));
-    let client_hash = match &pool.keyed {
-        Some(k) if k.policy.source == KeySource::ClientAddress => hash_ip(client.ip()),
-        _ if pool.spec.algorithm == burr_model::Algorithm::SourceIpHash => hash_ip(client.ip()),
-        _ => 0,
-    };
-    let mut session = Affinity::begin(pool, &req, client_hash);
-    prepare(&mut req, forwarded, upgrading);
+    let client_hash = client_hash(pool, conn.client.ip());
+    let session = Affinity::begin(pool, &req, client_hash);
+    prepare(&mut req, &conn.forwarded, upgrading);
     if let Some(session) = &session {
         session.strip_own_cookies(req.headers_mut());
     }
-    let mut pinned = match session.as_ref().map(Affinity::route) {
-        Some(Route::Refuse) => {
-            if let Some(s) = &session {
-                s.count(pool);
-            }
-            return Err(ProxyError::SessionTargetDown);
-        }
-        Some(Route::Pinned(index)) => Some(index),
-        _ => None,
-    };
+    let mut attempts = Attempts::new(pool, session, client_hash)?;
 
     let settings = &pool.spec.upstream;
-    let mut tried = Tried::new(pool.targets.len());
-    let mut failed_connects = 0usize;
-    let mut last_error = String::new();
+    let plan = Plan {
+        connect_timeout_ms: settings.connect_timeout_ms,
+        tls: listener.spec.target_protocol().is_tls(),
+        private: settings
+            .proxy_protocol
+            .then(|| conn.private_connections().clone()),
+    };
     loop {
-        let chosen = match pinned.take() {
-            Some(index) => Some(index),
-            None => match &session {
-                Some(s) => s.choose(pool, &tried, client_hash),
-                None => pick(pool, &tried, client_hash),
-            },
-        };
-        let Some(index) = chosen else {
-            if let Some(s) = &session {
-                s.count(pool);
-            }
-            return Err(if failed_connects == 0 {
-                pool.stats.no_target.fetch_add(1, Ordering::Relaxed);
-                ProxyError::NoTarget
-            } else {
-                ProxyError::ConnectFailed {
-                    tried: failed_connects,
-                    last: last_error,
-                }
-            });
-        };
+        let index = attempts.next()?;
         let target = &pool.targets[index].shared;
-        target.stats.selections.fetch_add(1, Ordering::Relaxed);
-        let mut checkout = match upstream::checkout(target, settings.connect_timeout_ms).await {
+        let mut checkout = match upstream::checkout(target, &plan).await {
             Ok(c) => c,
             Err(e) => {
                 // The request has not been touched yet, so any request may go to another target.
-                tracing::debug!(target = %target.address, error = %e, "connect failed");
-                target.mark_connect_failure();
-                target
-                    .stats
-                    .connect_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                pool.stats.connect_failures.fetch_add(1, Ordering::Relaxed);
-                tried.insert(index);
-                failed_connects += 1;
-                last_error = e.to_string();
-                if let Some(s) = &mut session
-                    && s.route() == Route::Pinned(index)
-                {
-                    // The session's own target refused: re-pin, or refuse when strict.
-                    s.target_down();
-                    if s.route() == Route::Refuse {
-                        s.count(pool);
-                        return Err(ProxyError::SessionTargetDown);
-                    }
-                }
-                if failed_connects > settings.retries as usize {
-                    return Err(ProxyError::ConnectFailed {
-                        tried: failed_connects,
-                        last: last_error,
-                    });
-                }
+                attempts.connect_failed(index, &e)?;
                 continue;
             }
         };
@@ -223,9 +175,10 @@ pub async fn forward(
             Ok(Ok(response)) => response,
             Ok(Err(mut e)) => match e.take_message() {
                 // The pooled connection was closed by the target before the request left: the
-                // request is intact, send it again on a fresh connection.
+                // request is intact, send it again to the same target on a fresh connection.
                 Some(returned) if checkout.reused => {
                     req = returned;
+                    attempts.again(index);
                     continue;
                 }
                 _ => {
@@ -240,10 +193,7 @@ pub async fn forward(
         };
         let target_name = target.clone();
         let mut response = response;
-        if let Some(s) = &session {
-            s.count(pool);
-            s.served(target, response.headers_mut());
-        }
+        attempts.served(target, response.headers_mut());
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(client_upgrade) = client_upgrade
         {
@@ -252,7 +202,7 @@ pub async fn forward(
                 target: target_name,
             });
         }
-        lease.hold(checkout.sender);
+        lease.hold(checkout);
         let (mut parts, body) = response.into_parts();
         headers::strip_hop_by_hop(&mut parts.headers, false);
         return Ok(Forwarded {

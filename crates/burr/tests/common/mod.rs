@@ -1,6 +1,7 @@
-//! Shared harness of the end-to-end tests: in-process backends on loopback, the real `burr`
-//! binary started on a config of the test's choosing, and small HTTP clients (hyper for
-//! well-formed traffic, raw TCP for malformed).
+//! Shared harness of the end-to-end tests: in-process backends on loopback (HTTP, plain or TLS,
+//! optionally reading a PROXY header; and TCP echo targets, plain or TLS), the real `burr` binary
+//! started on a config of the test's choosing, and small clients (hyper for well-formed HTTP,
+//! raw TCP for malformed HTTP and for TCP listeners, rustls for TLS).
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
@@ -44,6 +45,11 @@ pub struct Behavior {
     /// A `Set-Cookie` value added to responses to requests without a `Cookie` header (an
     /// application starting a session).
     pub set_cookie: Option<String>,
+    /// Each connection begins with a PROXY protocol v1 line, recorded in
+    /// [`Backend::proxy_headers`] (the connection is dropped without one).
+    pub proxy_protocol: bool,
+    /// Serve HTTPS (a self-signed certificate for `localhost`) instead of HTTP.
+    pub tls: bool,
 }
 
 /// An HTTP/1.1 backend answering with a JSON echo of the request and its own name.
@@ -54,6 +60,8 @@ pub struct Backend {
     pub hits: Arc<AtomicUsize>,
     /// TCP connections accepted.
     pub connections: Arc<AtomicUsize>,
+    /// With [`Behavior::proxy_protocol`]: each connection's PROXY line, CRLF included.
+    pub proxy_headers: Arc<std::sync::Mutex<Vec<String>>>,
     /// The accept loop and every connection task, aborted by [`Backend::stop`].
     tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
 }
@@ -69,24 +77,38 @@ impl Backend {
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
         let connections = Arc::new(AtomicUsize::new(0));
+        let proxy_headers = Arc::new(std::sync::Mutex::new(Vec::new()));
         let (h, c, n) = (hits.clone(), connections.clone(), name.to_string());
+        let headers = proxy_headers.clone();
         let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
         let registry = tasks.clone();
+        let acceptor = behavior.tls.then(test_tls_acceptor);
         let accept = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
+                let Ok((mut stream, _)) = listener.accept().await else {
                     continue;
                 };
                 c.fetch_add(1, Ordering::SeqCst);
                 let (h, n, b) = (h.clone(), n.clone(), behavior.clone());
+                let (headers, acceptor) = (headers.clone(), acceptor.clone());
                 let task = tokio::spawn(async move {
+                    if b.proxy_protocol {
+                        let Some(line) = read_proxy_line(&mut stream).await else {
+                            return;
+                        };
+                        headers.lock().unwrap().push(line);
+                    }
                     let service = hyper::service::service_fn(move |req| {
                         answer(req, n.clone(), h.clone(), b.clone())
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades()
-                        .await;
+                    match acceptor {
+                        None => serve_http1(TokioIo::new(stream), service).await,
+                        Some(acceptor) => {
+                            if let Ok(tls) = acceptor.accept(stream).await {
+                                serve_http1(TokioIo::new(tls), service).await;
+                            }
+                        }
+                    }
                 });
                 registry.lock().unwrap().push(task.abort_handle());
             }
@@ -97,6 +119,7 @@ impl Backend {
             addr,
             hits,
             connections,
+            proxy_headers,
             tasks,
         }
     }
@@ -112,6 +135,35 @@ impl Backend {
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
+}
+
+async fn serve_http1<I, S>(io: I, service: S)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = Full<Bytes>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, service)
+        .with_upgrades()
+        .await;
+}
+
+/// Reads a PROXY protocol v1 line byte by byte (so nothing after it is consumed), within 5 s;
+/// `None` if the connection closed or sent no CRLF within the protocol's 107 bytes.
+async fn read_proxy_line(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    let read = async {
+        let mut line = Vec::new();
+        while line.len() < 107 && !line.ends_with(b"\r\n") {
+            line.push(stream.read_u8().await.ok()?);
+        }
+        line.ends_with(b"\r\n")
+            .then(|| String::from_utf8_lossy(&line).into_owned())
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .ok()
+        .flatten()
 }
 
 async fn answer(
@@ -438,6 +490,16 @@ impl Client {
         Self::over(stream).await
     }
 
+    /// As [`Client::connect_from`], also returning the client's own address (source and port).
+    pub async fn connect_from_with_address(
+        port: u16,
+        source: std::net::Ipv4Addr,
+    ) -> (Client, SocketAddr) {
+        let stream = tcp_connect_from(port, source).await;
+        let local = stream.local_addr().unwrap();
+        (Self::over(stream).await, local)
+    }
+
     async fn over(stream: tokio::net::TcpStream) -> Client {
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
@@ -545,4 +607,288 @@ pub async fn setup_with(n: usize, algorithm: &str, extra_pool: &str) -> (Vec<Bac
     let targets: Vec<(SocketAddr, u32)> = backends.iter().map(|b| (b.addr, 1)).collect();
     let burr = Burr::start(&config(port, algorithm, &targets, "", extra_pool));
     (backends, burr, port)
+}
+
+/// A raw TCP connection to burr's `port` on 127.0.0.1 from the loopback address `source`.
+pub async fn tcp_connect_from(port: u16, source: std::net::Ipv4Addr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((source, 0))).unwrap();
+    socket
+        .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .unwrap()
+}
+
+/// Reads up to and including the next `\n` (at most 5 s); `<EOF>` marks a close before it.
+pub async fn read_line<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> String {
+    let read = async {
+        let mut line = Vec::new();
+        while !line.ends_with(b"\n") {
+            match stream.read_u8().await {
+                Ok(byte) => line.push(byte),
+                Err(_) => {
+                    line.extend_from_slice(b"<EOF>");
+                    break;
+                }
+            }
+        }
+        String::from_utf8_lossy(&line).into_owned()
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .expect("a line within 5 s")
+}
+
+/// Reads exactly `n` bytes (at most 5 s).
+pub async fn read_exactly<S: tokio::io::AsyncRead + Unpin>(stream: &mut S, n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut buf))
+        .await
+        .expect("the bytes within 5 s")
+        .expect("the bytes before the connection closed");
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Reads until the peer closes; `None` if it has not closed within `wait`. An error (a reset)
+/// counts as a close.
+pub async fn read_to_close<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+    wait: Duration,
+) -> Option<String> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(String::from_utf8_lossy(&out).into_owned()),
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// A config with one balancer `t` whose listener on `port` speaks `protocol` (`tcp` or `ssl`,
+/// or `http`) to pool `p` over `targets`, each of weight 1.
+pub fn tcp_config(
+    port: u16,
+    protocol: &str,
+    algorithm: &str,
+    targets: &[SocketAddr],
+    extra_listener: &str,
+    extra_pool: &str,
+) -> String {
+    let targets: Vec<(SocketAddr, u32)> = targets.iter().map(|a| (*a, 1)).collect();
+    config(port, algorithm, &targets, extra_listener, extra_pool).replacen(
+        "protocol = \"http\"",
+        &format!("protocol = \"{protocol}\""),
+        1,
+    )
+}
+
+/// A self-signed certificate for `localhost`, generated once per test binary.
+fn test_certificate() -> &'static rcgen::CertifiedKey<rcgen::KeyPair> {
+    static CERT: std::sync::OnceLock<rcgen::CertifiedKey<rcgen::KeyPair>> =
+        std::sync::OnceLock::new();
+    CERT.get_or_init(|| rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap())
+}
+
+/// A TLS acceptor serving the test certificate (for TLS targets), without ALPN.
+pub fn test_tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    let cert = test_certificate();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        cert.signing_key.serialize_der(),
+    ));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// Writes the test certificate and key as PEM into `dir` (for TLS listeners); returns (cert,
+/// key) paths and the certificate for a client to trust.
+pub fn write_test_certificate(
+    dir: &std::path::Path,
+) -> (String, String, rustls::pki_types::CertificateDer<'static>) {
+    let cert = test_certificate();
+    let cert_path = dir.join("cert.pem");
+    let key_path = dir.join("key.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    (
+        cert_path.display().to_string(),
+        key_path.display().to_string(),
+        cert.cert.der().clone(),
+    )
+}
+
+/// A TLS connection to burr's `port` trusting `trusted`, offering `alpn`.
+pub async fn tls_connect_trusting(
+    port: u16,
+    trusted: &rustls::pki_types::CertificateDer<'static>,
+    alpn: &[&[u8]],
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(trusted.clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        connector.connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        ),
+    )
+    .await
+    .expect("a TLS handshake within 5 s")
+    .unwrap()
+}
+
+/// Bytes one connection sent to a [`TcpTarget`].
+type Received = Arc<std::sync::Mutex<Vec<u8>>>;
+
+/// A TCP target for relay tests. Each connection is greeted with the target's name and `\n`;
+/// then every byte read is echoed back, and when the peer shuts down its sending side the target
+/// answers `<eof>\n` and closes (so a test sees that the half-close arrived and that an answer
+/// after it still gets through). What each connection sent is recorded.
+pub struct TcpTarget {
+    pub name: String,
+    pub addr: SocketAddr,
+    /// Bytes received, one entry per accepted connection, in accept order.
+    received: Arc<std::sync::Mutex<Vec<Received>>>,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl TcpTarget {
+    pub async fn start(name: &str) -> TcpTarget {
+        Self::start_with(name, None, false).await
+    }
+
+    /// A target that speaks TLS (the test certificate), then behaves as [`TcpTarget::start`].
+    pub async fn start_tls(name: &str) -> TcpTarget {
+        Self::start_with(name, Some(test_tls_acceptor()), false).await
+    }
+
+    /// A TLS target whose connections begin with a PROXY v1 line in the clear, before the
+    /// handshake; the line is recorded as the start of what the connection sent.
+    pub async fn start_tls_after_proxy_line(name: &str) -> TcpTarget {
+        Self::start_with(name, Some(test_tls_acceptor()), true).await
+    }
+
+    async fn start_with(
+        name: &str,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        proxy_line: bool,
+    ) -> TcpTarget {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (log, registry, greeting) = (received.clone(), tasks.clone(), format!("{name}\n"));
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let bytes = Arc::new(std::sync::Mutex::new(Vec::new()));
+                log.lock().unwrap().push(bytes.clone());
+                let (greeting, tls) = (greeting.clone(), tls.clone());
+                let task = tokio::spawn(async move {
+                    let mut stream = stream;
+                    if proxy_line {
+                        let Some(line) = read_proxy_line(&mut stream).await else {
+                            return;
+                        };
+                        bytes.lock().unwrap().extend_from_slice(line.as_bytes());
+                    }
+                    match tls {
+                        None => echo(stream, &greeting, &bytes).await,
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                echo(stream, &greeting, &bytes).await;
+                            }
+                        }
+                    }
+                });
+                registry.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        tasks.lock().unwrap().push(accept.abort_handle());
+        TcpTarget {
+            name: name.to_string(),
+            addr,
+            received,
+            tasks,
+        }
+    }
+
+    /// What each accepted connection has sent so far, in accept order.
+    pub fn received(&self) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|bytes| String::from_utf8_lossy(&bytes.lock().unwrap()).into_owned())
+            .collect()
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    /// Stops listening and closes every connection.
+    pub async fn stop(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Drop for TcpTarget {
+    fn drop(&mut self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+async fn echo<S>(mut stream: S, greeting: &str, received: &std::sync::Mutex<Vec<u8>>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if stream.write_all(greeting.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) => {
+                let _ = stream.write_all(b"<eof>\n").await;
+                let _ = stream.shutdown().await;
+                return;
+            }
+            Ok(n) => {
+                received.lock().unwrap().extend_from_slice(&buf[..n]);
+                if stream.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+            Err(_) => return,
+        }
+    }
 }

@@ -1,12 +1,13 @@
-//! One request's sticky session, whichever kind the pool has: a cookie session (the cookie
-//! engine's decision, burr's cookies stripped from the request and set on the response) or a
-//! key session (header value or client address, placed by the consistent hash and remembered
-//! in the pool's session table). The proxy asks it where to go first, what to do when that
-//! target refuses, how to choose the next one, and tells it which target answered.
+//! One request's or TCP connection's sticky session, whichever kind the pool has: a cookie
+//! session (the cookie engine's decision, burr's cookies stripped from the request and set on the
+//! response) or a key session (header value or client address, placed by the consistent hash and
+//! remembered in the pool's session table). The HTTP proxy and the TCP relay ask it where to go
+//! first, what to do when that target refuses, how to choose the next one, and tell it which
+//! target served. Also the pool's plain algorithm ([`pick`]) for requests without a session.
 
 use crate::clock;
 use crate::runtime::{PoolRuntime, TargetShared};
-use burr_affinity::balance::PickInput;
+use burr_affinity::balance::{PickInput, hash_ip};
 use burr_affinity::cookies;
 use burr_affinity::keyed::{KeySource, KeyedDecision, KeyedEngine, hash_key};
 use burr_affinity::sticky::{
@@ -16,7 +17,18 @@ use burr_affinity::token::KeyRing;
 use burr_model::Algorithm;
 use http::{HeaderMap, HeaderValue, Request, header};
 use hyper::body::Incoming;
+use std::net::IpAddr;
 use std::sync::Arc;
+
+/// The hash of the client's address when the pool places by it (`source_ip_hash`, or
+/// `source_ip` stickiness); 0 otherwise, sparing the hash.
+pub fn client_hash(pool: &PoolRuntime, client: IpAddr) -> u64 {
+    match &pool.keyed {
+        Some(k) if k.policy.source == KeySource::ClientAddress => hash_ip(client),
+        _ if pool.spec.algorithm == Algorithm::SourceIpHash => hash_ip(client),
+        _ => 0,
+    }
+}
 
 /// Targets already tried for one request: a bit set, spilling to the heap past 64 targets.
 pub struct Tried {
@@ -101,6 +113,22 @@ impl<'p> Affinity<'p> {
         }))
     }
 
+    /// The session of a TCP connection: only the client's address can key it (the model allows
+    /// no cookie or header stickiness behind a TCP or SSL listener; were one there, the
+    /// connection would simply not be sticky).
+    pub fn for_client(pool: &'p PoolRuntime, client_hash: u64) -> Option<Self> {
+        let engine = pool.keyed.as_ref()?;
+        if engine.policy.source != KeySource::ClientAddress {
+            return None;
+        }
+        let now = clock::unix_now();
+        Some(Self::Keyed(KeyedSession {
+            engine,
+            decision: engine.decide(Some(client_hash), pool, now),
+            now,
+        }))
+    }
+
     pub fn route(&self) -> Route {
         match self {
             Self::Cookie(c) => c.decision.route,
@@ -154,7 +182,15 @@ impl<'p> Affinity<'p> {
     pub fn served(&self, target: &TargetShared, headers: &mut HeaderMap) {
         match self {
             Self::Cookie(c) => c.set_cookies(target, headers),
-            Self::Keyed(k) => k.engine.served(&k.decision, target.id, k.now),
+            Self::Keyed(_) => self.connected(target),
+        }
+    }
+
+    /// A connection to `target` was established for the session: remember its key. (A cookie
+    /// session is recorded in the response instead, see [`Affinity::served`].)
+    pub fn connected(&self, target: &TargetShared) {
+        if let Self::Keyed(k) = self {
+            k.engine.served(&k.decision, target.id, k.now);
         }
     }
 }

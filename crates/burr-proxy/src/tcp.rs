@@ -1,0 +1,139 @@
+//! TCP and SSL listeners, with Classic ELB's semantics: each client connection (after TLS
+//! termination on SSL listeners, without ALPN) is relayed byte for byte to one target, chosen as
+//! an HTTP request's would be (the pool's algorithm, or a `source_ip` session keyed on the
+//! client's address) and connected with the pool's timeout and retries, over TLS for `ssl`
+//! targets and after a PROXY header when the pool asks for one.
+//!
+//! The relay runs until both sides have closed (a half-close is passed on, so a client that
+//! shuts down its sending side still gets the target's answer), until no byte has moved either
+//! way for the listener's idle timeout, or until the target's drain deadline passes after it was
+//! deregistered. A configuration change does not otherwise touch an established relay: it holds
+//! its target, not the pool.
+
+use crate::affinity::{Affinity, client_hash};
+use crate::attempts::{Attempts, Unavailable};
+use crate::idle::{Activity, ActivityIo};
+use crate::listeners::ListenerSlot;
+use crate::runtime::{ListenerRuntime, TargetShared};
+use crate::target_stream::{self, Dial, TargetStream};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+/// Serves one accepted connection on a TCP or SSL listener until the relay ends.
+pub async fn serve(stream: TcpStream, client: SocketAddr, slot: Arc<ListenerSlot>) {
+    let listener = slot.current();
+    let local = stream.local_addr().unwrap_or(listener.bind);
+    let _ = stream.set_nodelay(true);
+    let idle_timeout = Duration::from_secs(u64::from(listener.spec.idle_timeout_secs));
+    let handshake_timeout = Duration::from_secs(u64::from(listener.spec.header_read_timeout_secs));
+    let tls = listener.tls.clone();
+    // Nothing of the listener is held while relaying, so a long-lived connection does not keep
+    // an old configuration's pools alive.
+    drop(listener);
+    let activity = Activity::new();
+    let io = ActivityIo::new(stream, activity.clone());
+    match tls {
+        None => relay(io, client, local, &slot, &activity, idle_timeout).await,
+        Some(config) => {
+            // Terminate TLS before choosing a target, so a failed or abandoned handshake (a
+            // scanner, a client that does not trust the certificate) costs no target anything.
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            let Ok(Ok(stream)) = tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await
+            else {
+                return;
+            };
+            relay(stream, client, local, &slot, &activity, idle_timeout).await;
+        }
+    }
+}
+
+/// Connects to a target and copies bytes both ways until the relay ends.
+async fn relay<C>(
+    mut client_io: C,
+    client: SocketAddr,
+    local: SocketAddr,
+    slot: &ListenerSlot,
+    activity: &Activity,
+    idle_timeout: Duration,
+) where
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    let connected = {
+        let listener = slot.current();
+        connect(&listener, client, local).await
+    };
+    let (target, mut target_io) = match connected {
+        Ok(c) => c,
+        Err(error) => {
+            // ELB closes the client connection when no target takes it; there is no protocol
+            // in which to say why.
+            tracing::debug!(%client, %error, "no target for a TCP connection");
+            return;
+        }
+    };
+    let _open = OpenRelay::new(target.clone());
+    tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut client_io, &mut target_io) => {}
+        _ = activity.idle_for(idle_timeout) => {
+            tracing::debug!(%client, target = %target.address, "TCP connection idle, closed");
+        }
+        _ = target.retired() => {
+            tracing::debug!(%client, target = %target.address, "target drained, connection closed");
+        }
+    }
+}
+
+/// Chooses a target and opens a connection to it, trying others when connecting fails.
+async fn connect(
+    listener: &ListenerRuntime,
+    client: SocketAddr,
+    local: SocketAddr,
+) -> Result<(Arc<TargetShared>, TargetStream), Unavailable> {
+    let pool = &listener.pool;
+    let settings = &pool.spec.upstream;
+    let client_hash = client_hash(pool, client.ip());
+    let mut attempts = Attempts::new(pool, Affinity::for_client(pool, client_hash), client_hash)?;
+    let header = settings
+        .proxy_protocol
+        .then(|| crate::proxy_protocol::v1_header(client, local));
+    let dial = Dial {
+        timeout_ms: settings.connect_timeout_ms,
+        tls: listener.spec.target_protocol().is_tls(),
+        proxy_header: header.as_deref(),
+    };
+    loop {
+        let index = attempts.next()?;
+        let target = &pool.targets[index].shared;
+        match target_stream::open(&target.address, dial).await {
+            Ok(stream) => {
+                target.mark_connect_success();
+                attempts.connected(target);
+                return Ok((target.clone(), stream));
+            }
+            Err(error) => attempts.connect_failed(index, &error)?,
+        }
+    }
+}
+
+/// Counts a relay on its target while it lives: as an open connection (the least-connections
+/// load) and as a request in flight (the least-outstanding-requests load).
+struct OpenRelay(Arc<TargetShared>);
+
+impl OpenRelay {
+    fn new(target: Arc<TargetShared>) -> Self {
+        target.stats.connections.fetch_add(1, Ordering::Relaxed);
+        target.stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(target)
+    }
+}
+
+impl Drop for OpenRelay {
+    fn drop(&mut self) {
+        self.0.stats.connections.fetch_sub(1, Ordering::Relaxed);
+        self.0.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
