@@ -1,0 +1,130 @@
+"""Authentication (Signature V4) and dispatch by Action and Version, as a client meets them:
+boto3 clients with wrong credentials, and raw query-API requests sent with urllib, signed by
+botocore's own SigV4 signer or not signed at all."""
+
+import re
+
+import pytest
+from botocore.exceptions import ClientError
+
+from burr_e2e import ACCESS_KEY_ID, API_VERSION, create_lb, http_status, listener, snapshot
+
+
+def error_of(body: str) -> tuple[str, str]:
+    """(Code, Message) of an `<ErrorResponse>` body."""
+    assert body.startswith("<?xml"), body
+    assert "<ErrorResponse" in body, body
+    code = re.search(r"<Code>([^<]*)</Code>", body)
+    message = re.search(r"<Message>([^<]*)</Message>", body)
+    assert code and message, body
+    assert re.search(r"<RequestId>[^<]+</RequestId>", body), body
+    return code.group(1), message.group(1)
+
+
+def test_unsigned_request_is_403_missing_authentication_token(burr, elb):
+    status, body = burr.raw({"Action": "DescribeLoadBalancers", "Version": API_VERSION},
+                            sign=False)
+    assert status == 403
+    assert error_of(body) == ("MissingAuthenticationToken", "Request is missing Authentication Token")
+
+    before = snapshot(elb)
+    status, body = burr.raw(
+        {"Action": "CreateLoadBalancer", "Version": API_VERSION, "LoadBalancerName": "sneaky",
+         "Listeners.member.1.Protocol": "HTTP", "Listeners.member.1.LoadBalancerPort": "8080",
+         "Listeners.member.1.InstancePort": "80"},
+        sign=False,
+    )
+    assert status == 403
+    assert error_of(body)[0] == "MissingAuthenticationToken"
+    assert snapshot(elb) == before
+
+
+def test_signed_raw_request_is_served(burr):
+    status, body = burr.raw({"Action": "DescribeLoadBalancers", "Version": API_VERSION})
+    assert status == 200, body
+    assert "<DescribeLoadBalancersResponse" in body
+    assert "<DescribeLoadBalancersResult>" in body
+
+
+def test_wrong_secret_is_403_signature_does_not_match(burr, elb):
+    bad = burr.client(secret_key="not-the-secret-access-key-0123456789abcdef")
+    before = snapshot(elb)
+    for call in (
+        lambda: bad.describe_load_balancers(),
+        lambda: bad.create_load_balancer(LoadBalancerName="sneaky", Listeners=[listener()]),
+    ):
+        with pytest.raises(ClientError) as info:
+            call()
+        assert info.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+        assert http_status(info.value.response) == 403
+        assert info.value.response["Error"]["Message"].startswith(
+            "The request signature we calculated does not match the signature you provided."
+        )
+    assert snapshot(elb) == before
+
+
+def test_unknown_access_key_id_is_403_invalid_client_token_id(burr, elb):
+    stranger = burr.client(access_key="AKIDUNKNOWN000000000")
+    before = snapshot(elb)
+    for call in (
+        lambda: stranger.describe_load_balancers(),
+        lambda: stranger.create_load_balancer(LoadBalancerName="sneaky", Listeners=[listener()]),
+    ):
+        with pytest.raises(ClientError) as info:
+            call()
+        assert info.value.response["Error"]["Code"] == "InvalidClientTokenId"
+        assert http_status(info.value.response) == 403
+        assert info.value.response["Error"]["Message"] == (
+            "The security token included in the request is invalid."
+        )
+    assert snapshot(elb) == before
+    # Signed with burr's secret but another id is still a stranger.
+    status, body = burr.raw({"Action": "DescribeLoadBalancers", "Version": API_VERSION},
+                            access_key="AKIDUNKNOWN000000000")
+    assert status == 403
+    assert error_of(body)[0] == "InvalidClientTokenId"
+    assert ACCESS_KEY_ID not in body
+
+
+def test_unknown_action_is_invalid_action(burr, elb):
+    create_lb(elb, "web")
+    before = snapshot(elb)
+    status, body = burr.raw({"Action": "DestroyEverything", "Version": API_VERSION,
+                             "LoadBalancerName": "web"})
+    assert status == 400
+    assert error_of(body) == (
+        "InvalidAction", "Could not find operation DestroyEverything for version 2012-06-01"
+    )
+    assert snapshot(elb) == before
+
+    # An action of the API that burr does not serve, through boto3.
+    with pytest.raises(ClientError) as info:
+        elb.apply_security_groups_to_load_balancer(LoadBalancerName="web",
+                                                   SecurityGroups=["sg-12345678"])
+    assert info.value.response["Error"]["Code"] == "InvalidAction"
+    assert http_status(info.value.response) == 400
+    assert snapshot(elb) == before
+
+
+def test_elbv2_version_is_invalid_action(burr, elb):
+    create_lb(elb, "web")
+    before = snapshot(elb)
+    status, body = burr.raw({"Action": "DescribeLoadBalancers", "Version": "2015-12-01"})
+    assert status == 400
+    code, message = error_of(body)
+    assert code == "InvalidAction"
+    assert "2015-12-01" in message
+    status, body = burr.raw({"Action": "DeleteLoadBalancer", "Version": "2015-12-01",
+                             "LoadBalancerName": "web"})
+    assert status == 400
+    assert error_of(body)[0] == "InvalidAction"
+    assert snapshot(elb) == before
+
+
+def test_missing_action_and_missing_version(burr):
+    status, body = burr.raw({"Version": API_VERSION})
+    assert status == 400
+    assert error_of(body) == ("MissingAction", "The request must name an Action")
+    status, body = burr.raw({"Action": "DescribeLoadBalancers"})
+    assert status == 400
+    assert error_of(body) == ("MissingParameter", "The request must contain the parameter Version")

@@ -1,0 +1,92 @@
+"""The AWS CLI against burr with the credentials burr generated itself: the credentials file is
+the CLI's own format (profile `burr`), private, and `burr credentials` shows the same pair."""
+
+import configparser
+import json
+import os
+import stat
+import subprocess
+import sys
+
+from burr_e2e import REGION
+
+CLI_TIMEOUT = 60
+
+
+def aws(burr, *args):
+    """`aws … --endpoint-url … --region us-east-1 --profile burr`, with the shared credentials
+    file in burr's data directory (and no other AWS configuration)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE=str(burr.data_dir / "credentials"),
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_MAX_ATTEMPTS="1",
+        AWS_PAGER="",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "awscli", *args, "--endpoint-url", burr.endpoint,
+         "--region", REGION, "--profile", "burr", "--output", "json"],
+        capture_output=True, text=True, env=env, timeout=CLI_TIMEOUT,
+    )
+
+
+def test_aws_cli_with_generated_credentials(burr_factory):
+    burr = burr_factory("generated", env_credentials=False)
+
+    credentials = burr.data_dir / "credentials"
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    parser = configparser.ConfigParser()
+    parser.read(credentials)
+    assert parser.sections() == ["burr"]
+    key_id = parser["burr"]["aws_access_key_id"]
+    secret = parser["burr"]["aws_secret_access_key"]
+    assert key_id and secret
+
+    shown = burr.run("credentials")
+    assert shown.returncode == 0, shown.stderr
+    again = configparser.ConfigParser()
+    again.read_string(shown.stdout)
+    assert dict(again["burr"]) == {"aws_access_key_id": key_id, "aws_secret_access_key": secret}
+    # Printed once, on the first start.
+    assert burr.log().count(secret) == 1
+
+    created = aws(burr, "elb", "create-load-balancer", "--load-balancer-name", "cli-lb",
+                  "--listeners",
+                  "Protocol=HTTP,LoadBalancerPort=8080,InstanceProtocol=HTTP,InstancePort=80")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout) == {"DNSName": f"{burr.subnet}.1"}
+
+    policy = aws(burr, "elb", "create-lb-cookie-stickiness-policy", "--load-balancer-name",
+                 "cli-lb", "--policy-name", "my-duration-cookie-policy",
+                 "--cookie-expiration-period", "60")
+    assert policy.returncode == 0, policy.stderr
+    assert policy.stdout.strip() == ""  # an empty result prints nothing
+
+    described = aws(burr, "elb", "describe-load-balancers")
+    assert described.returncode == 0, described.stderr
+    [d] = json.loads(described.stdout)["LoadBalancerDescriptions"]
+    assert d["LoadBalancerName"] == "cli-lb"
+    assert d["DNSName"] == f"{burr.subnet}.1"
+    assert d["ListenerDescriptions"] == [
+        {"Listener": {"Protocol": "HTTP", "LoadBalancerPort": 8080, "InstanceProtocol": "HTTP",
+                      "InstancePort": 80},
+         "PolicyNames": []}
+    ]
+    assert d["Policies"]["LBCookieStickinessPolicies"] == [
+        {"PolicyName": "my-duration-cookie-policy", "CookieExpirationPeriod": 60}
+    ]
+
+    # Errors reach the CLI with their code and message.
+    missing = aws(burr, "elb", "describe-load-balancers", "--load-balancer-names", "ghost")
+    assert missing.returncode != 0, missing.stderr
+    assert ("An error occurred (LoadBalancerNotFound) when calling the DescribeLoadBalancers "
+            "operation: There is no ACTIVE Load Balancer named 'ghost'") in missing.stderr
+
+    # After a restart the same stored pair is used and not shown again.
+    burr.stop()
+    burr.start()
+    assert burr.log().count(secret) == 1
+    assert (burr.data_dir / "credentials").read_text() == credentials.read_text()
+    again = aws(burr, "elb", "describe-load-balancers", "--load-balancer-names", "cli-lb")
+    assert again.returncode == 0, again.stderr

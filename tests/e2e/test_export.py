@@ -1,0 +1,48 @@
+"""`burr export` prints what the API made as a TOML configuration, while burr runs and after it
+stopped."""
+
+import tomllib
+
+from burr_e2e import create_lb, listener
+
+
+def test_export_prints_the_balancer_and_its_pool_as_toml(burr, elb, targets):
+    ts = [targets(f"t{i}") for i in range(2)]
+    host = create_lb(elb, "web", listener(8080, 80), Tags=[{"Key": "env", "Value": "test"}])
+    elb.register_instances_with_load_balancer(
+        LoadBalancerName="web", Instances=[{"InstanceId": t.address} for t in ts]
+    )
+    elb.create_lb_cookie_stickiness_policy(
+        LoadBalancerName="web", PolicyName="sticky", CookieExpirationPeriod=60
+    )
+    elb.set_load_balancer_policies_of_listener(
+        LoadBalancerName="web", LoadBalancerPort=8080, PolicyNames=["sticky"]
+    )
+
+    running = burr.run("export")
+    assert running.returncode == 0, running.stderr
+    config = tomllib.loads(running.stdout)
+
+    [balancer] = config["balancer"]
+    assert balancer["name"] == "web"
+    assert balancer["address"] == host
+    [l] = balancer["listener"]
+    assert (l["port"], l["protocol"], l["instance_port"]) == (8080, "http", 80)
+    assert balancer["aws"]["tags"] == {"env": "test"}
+    assert balancer["aws"]["policies"] == [
+        {"name": "sticky", "type": "LBCookieStickinessPolicyType",
+         "attributes": [["CookieExpirationPeriod", "60"]]}
+    ]
+
+    [pool] = config["pool"]
+    assert pool["name"] == l["pool"]
+    assert [t["address"] for t in pool["targets"]] == [t.address for t in ts]
+    assert pool["stickiness"]["type"] == "lb_cookie"
+    assert pool["stickiness"]["flavour"] == "classic"
+    assert pool["stickiness"]["duration_secs"] == 60
+
+    # Stopped, the data directory exports the same.
+    burr.stop()
+    stopped = burr.run("export")
+    assert stopped.returncode == 0, stopped.stderr
+    assert tomllib.loads(stopped.stdout) == config
