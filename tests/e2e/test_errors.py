@@ -446,12 +446,6 @@ def test_missing_parameter(elb, raw_elb, web):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="burr bug: an HTTPS listener whose SSLCertificateId names no file is refused with "
-    "409 InvalidConfigurationRequest ('cannot read certificate'); AWS answers an "
-    "SSLCertificateId that refers to no certificate with 400 CertificateNotFound",
-)
 def test_certificate_that_does_not_exist_is_certificate_not_found(elb, web, tmp_path):
     missing = str(tmp_path / "no-such-certificate.pem")
     refused_unchanged(
@@ -478,11 +472,6 @@ def test_two_listeners_on_one_port_in_one_request(elb, web):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="burr bug: two listeners on one port in one CreateLoadBalancer request are refused "
-    "with a message blaming a pool 'declared in the configuration file' that does not exist",
-)
 def test_two_listeners_on_one_port_are_refused_with_a_true_message(elb, burr):
     error = refused(
         lambda: elb.create_load_balancer(LoadBalancerName="twice",

@@ -57,11 +57,6 @@ def test_create_load_balancer_answers_its_address_and_listens_there(elb, burr):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="burr bug: CreateLoadBalancer accepts Scheme=internal but DescribeLoadBalancers "
-    "always reports Scheme internet-facing",
-)
 def test_create_load_balancer_keeps_its_scheme(elb):
     create_lb(elb, "inside", Scheme="internal")
     assert describe(elb, "inside")["Scheme"] == "internal"
@@ -464,11 +459,6 @@ def test_modify_and_describe_load_balancer_attributes_round_trip(elb):
     ] == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="burr bug: ModifyLoadBalancerAttributes answers with every attribute of the "
-    "balancer; AWS echoes only the attributes the request set (API reference and CLI examples)",
-)
 def test_modify_load_balancer_attributes_echoes_only_what_was_set(elb):
     create_lb(elb, "web")
     response = elb.modify_load_balancer_attributes(
@@ -529,12 +519,6 @@ CHECK = {"Target": "HTTP:80/ping", "Interval": 7, "Timeout": 3, "UnhealthyThresh
          "HealthyThreshold": 5}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="burr bug: on a balancer without listeners, ConfigureHealthCheck and "
-    "ModifyLoadBalancerAttributes (ConnectionDraining, ConnectionSettings) answer 200 but "
-    "drop the values: burr keeps them on the listeners' pools, and there are none",
-)
 def test_settings_of_a_balancer_without_listeners_are_kept(elb):
     create_lb(elb, "web", listener(8080, 80))
     elb.delete_load_balancer_listeners(LoadBalancerName="web", LoadBalancerPorts=[8080])
@@ -557,12 +541,6 @@ def test_settings_of_a_balancer_without_listeners_are_kept(elb):
     assert attributes["ConnectionSettings"] == {"IdleTimeout": 33}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="burr bug: deleting a balancer's last listener loses its registered instances, "
-    "health check, connection draining and idle timeout (kept on the listener's pool); a "
-    "listener added again starts from the defaults. On AWS these belong to the balancer",
-)
 def test_deleting_the_last_listener_keeps_instances_and_settings(elb):
     create_lb(elb, "web", listener(8080, 80))
     elb.register_instances_with_load_balancer(

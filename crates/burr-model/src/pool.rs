@@ -145,6 +145,17 @@ impl Default for HealthCheck {
 }
 
 impl HealthCheck {
+    /// Checks the settings alone (a pool checks them as part of itself).
+    pub fn check(&self) -> Result<(), Vec<crate::ValidationError>> {
+        let mut errors = Errors::default();
+        self.validate(&FieldPath::root().field("health_check"), &mut errors);
+        if errors.0.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.0)
+        }
+    }
+
     fn validate(&self, path: &FieldPath, errors: &mut Errors) {
         errors.range(
             path.field("interval_secs"),

@@ -7,8 +7,8 @@ use burr_api::error::ApiError;
 use burr_api::{ControlPlane, TargetHealth};
 use burr_model::classic::{self, AddressPool};
 use burr_model::{State, TargetAddress};
-use burr_proxy::DataPlane;
 use burr_proxy::runtime::Health;
+use burr_proxy::{BindError, DataPlane};
 use burr_store::{ApplyError, Store};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -23,7 +23,25 @@ pub struct Control {
 /// Why an API change was refused after the operation itself accepted it.
 enum Refusal {
     Operation(classic::ClassicError),
-    Bind(String),
+    Bind(Vec<BindError>),
+}
+
+/// A listener that could not be put in service: a certificate that cannot be loaded is
+/// `CertificateNotFound` (the certificate id is its file), a port that cannot be bound is a
+/// conflict with something else on the machine.
+fn bind_refusal(errors: &[BindError]) -> ApiError {
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let text = text.join("; ");
+    let certificate = errors.iter().all(|e| matches!(e, BindError::Compile(_)));
+    if certificate {
+        ApiError::new(
+            classic::ErrorCode::CertificateNotFound.as_str(),
+            400,
+            format!("SSLCertificateId: {text}"),
+        )
+    } else {
+        classic::ClassicError::conflict(text).into()
+    }
 }
 
 impl ControlPlane for Control {
@@ -38,10 +56,7 @@ impl ControlPlane for Control {
             state
                 .validate(self.listen_host)
                 .map_err(|errors| Refusal::Operation(classic::translate(&errors[0])))?;
-            prepared = Some(self.dataplane.prepare(state, 0).map_err(|errors| {
-                let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                Refusal::Bind(text.join("; "))
-            })?);
+            prepared = Some(self.dataplane.prepare(state, 0).map_err(Refusal::Bind)?);
             Ok(())
         });
         match result {
@@ -53,9 +68,7 @@ impl ControlPlane for Control {
                 Ok(())
             }
             Err(ApplyError::Rejected(Refusal::Operation(e))) => Err(e.into()),
-            Err(ApplyError::Rejected(Refusal::Bind(text))) => {
-                Err(ApiError::from(classic::ClassicError::conflict(text)))
-            }
+            Err(ApplyError::Rejected(Refusal::Bind(errors))) => Err(bind_refusal(&errors)),
             Err(ApplyError::Invalid(errors)) => Err(classic::translate(&errors[0]).into()),
             Err(ApplyError::Storage(e)) => {
                 tracing::error!("API change not written: {e}");

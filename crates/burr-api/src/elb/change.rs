@@ -25,18 +25,9 @@ pub fn create_load_balancer(
     }
     let listeners = listener_requests(p)?;
     let tags = tags(p)?;
-    if let Some(scheme) = p.get("Scheme")
-        && scheme != "internet-facing"
-        && scheme != "internal"
-    {
-        return Err(ApiError::new(
-            "InvalidScheme",
-            400,
-            format!("Scheme: {scheme:?} is not allowed: must be internet-facing or internal"),
-        ));
-    }
+    let scheme = p.get("Scheme");
     let context = c.context();
-    c.apply(&mut |s| classic::create_load_balancer(s, &lb, &listeners, &tags, context))?;
+    c.apply(&mut |s| classic::create_load_balancer(s, &lb, &listeners, scheme, &tags, context))?;
     let state = c.state();
     let balancer = classic::balancer(&state, &lb)?;
     xml.text("DNSName", &super::describe::dns_name(c, balancer));
@@ -153,7 +144,7 @@ pub fn create_app_cookie_policy(
     _: &mut Xml,
 ) -> Result<(), ApiError> {
     let lb = name(p)?;
-    let policy = classic::app_cookie_policy(p.required("PolicyName")?, p.required("CookieName")?);
+    let policy = classic::app_cookie_policy(p.required("PolicyName")?, p.required("CookieName")?)?;
     add_policy(c, &lb, policy)
 }
 
@@ -283,7 +274,14 @@ pub fn modify_attributes(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Res
     c.apply(&mut |s| classic::modify_attributes(s, &lb, &changes, context))?;
     xml.text("LoadBalancerName", &lb);
     let state = c.state();
-    super::describe::write_attributes(xml, &state, classic::balancer(&state, &lb)?);
+    let given = super::describe::AttributeSelection {
+        cross_zone: changes.cross_zone.is_some(),
+        access_log: changes.access_log.is_some(),
+        connection_draining: changes.connection_draining.is_some(),
+        connection_settings: changes.idle_timeout.is_some(),
+        additional: !changes.additional.is_empty(),
+    };
+    super::describe::write_attributes(xml, &state, classic::balancer(&state, &lb)?, given);
     Ok(())
 }
 

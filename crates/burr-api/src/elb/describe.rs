@@ -44,7 +44,10 @@ pub fn load_balancers(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result
         chosen.extend(state.balancers.values());
     } else {
         for name in &wanted {
-            chosen.push(classic::balancer(&state, name)?);
+            let b = classic::balancer(&state, name)?;
+            if !chosen.iter().any(|c| c.name == b.name) {
+                chosen.push(b);
+            }
         }
     }
     // The marker is the name of the first balancer of the next page.
@@ -136,7 +139,10 @@ fn write_description(x: &mut Xml, c: &dyn ControlPlane, b: &Balancer, state: &St
     });
     x.string_members("SecurityGroups", &[]);
     x.text("CreatedTime", &timestamp(b.aws.created_at));
-    x.text("Scheme", "internet-facing");
+    x.text(
+        "Scheme",
+        b.aws.scheme.as_deref().unwrap_or("internet-facing"),
+    );
 }
 
 /// The listener's instance port, or for a listener declared without one, its first target's.
@@ -157,14 +163,10 @@ fn timestamp(unix: u64) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 
-/// The balancer's `HealthCheck` (its first listener's pool holds it).
+/// The balancer's `HealthCheck`.
 pub fn write_health_check(x: &mut Xml, b: &Balancer, state: &State) {
-    let first = b.listeners.first();
-    let check = first
-        .and_then(|l| state.pools.get(&l.pool))
-        .map(|p| p.health_check.clone())
-        .unwrap_or_default();
-    let port = first.map_or(80, |l| instance_port(l, state));
+    let check = classic::settings(state, b).health_check;
+    let port = b.listeners.first().map_or(80, |l| instance_port(l, state));
     x.element("HealthCheck", |x| {
         x.text("Target", &classic::health_check_target(&check, port));
         x.text("Interval", &check.interval_secs.to_string());
@@ -326,40 +328,71 @@ pub fn policy_types(_: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(
 pub fn attributes(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
     let state = c.state();
     let b = classic::balancer(&state, p.required("LoadBalancerName")?)?;
-    write_attributes(xml, &state, b);
+    write_attributes(xml, &state, b, AttributeSelection::ALL);
     Ok(())
 }
 
-/// `LoadBalancerAttributes`.
-pub fn write_attributes(x: &mut Xml, state: &State, b: &Balancer) {
+/// Which attribute groups an answer holds: all of them for a description; those the request
+/// set for `ModifyLoadBalancerAttributes`, as AWS answers.
+#[derive(Debug, Clone, Copy)]
+pub struct AttributeSelection {
+    pub cross_zone: bool,
+    pub access_log: bool,
+    pub connection_draining: bool,
+    pub connection_settings: bool,
+    pub additional: bool,
+}
+
+impl AttributeSelection {
+    pub const ALL: Self = Self {
+        cross_zone: true,
+        access_log: true,
+        connection_draining: true,
+        connection_settings: true,
+        additional: true,
+    };
+}
+
+/// `LoadBalancerAttributes`, the selected groups.
+pub fn write_attributes(x: &mut Xml, state: &State, b: &Balancer, only: AttributeSelection) {
     let a = classic::attributes(state, b);
     x.element("LoadBalancerAttributes", |x| {
-        x.element("CrossZoneLoadBalancing", |x| {
-            x.text("Enabled", &a.cross_zone.to_string())
-        });
-        x.element("AccessLog", |x| {
-            x.text("Enabled", &a.access_log.enabled.to_string());
-            if let Some(bucket) = &a.access_log.s3_bucket_name {
-                x.text("S3BucketName", bucket);
-            }
-            if let Some(minutes) = a.access_log.emit_interval {
-                x.text("EmitInterval", &minutes.to_string());
-            }
-            if let Some(prefix) = &a.access_log.s3_bucket_prefix {
-                x.text("S3BucketPrefix", prefix);
-            }
-        });
-        x.element("ConnectionDraining", |x| {
-            x.text("Enabled", &a.draining_enabled.to_string());
-            x.text("Timeout", &a.draining_timeout.to_string());
-        });
-        x.element("ConnectionSettings", |x| {
-            x.text("IdleTimeout", &a.idle_timeout.to_string())
-        });
-        x.members("AdditionalAttributes", &a.additional, |x, (k, v)| {
-            x.text("Key", k);
-            x.text("Value", v);
-        });
+        if only.cross_zone {
+            x.element("CrossZoneLoadBalancing", |x| {
+                x.text("Enabled", &a.cross_zone.to_string())
+            });
+        }
+        if only.access_log {
+            x.element("AccessLog", |x| {
+                x.text("Enabled", &a.access_log.enabled.to_string());
+                if let Some(bucket) = &a.access_log.s3_bucket_name {
+                    x.text("S3BucketName", bucket);
+                }
+                if let Some(minutes) = a.access_log.emit_interval {
+                    x.text("EmitInterval", &minutes.to_string());
+                }
+                if let Some(prefix) = &a.access_log.s3_bucket_prefix {
+                    x.text("S3BucketPrefix", prefix);
+                }
+            });
+        }
+        if only.connection_draining {
+            x.element("ConnectionDraining", |x| {
+                x.text("Enabled", &a.draining_enabled.to_string());
+                x.text("Timeout", &a.draining_timeout.to_string());
+            });
+        }
+        if only.connection_settings {
+            x.element("ConnectionSettings", |x| {
+                x.text("IdleTimeout", &a.idle_timeout.to_string())
+            });
+        }
+        if only.additional {
+            x.members("AdditionalAttributes", &a.additional, |x, (k, v)| {
+                x.text("Key", k);
+                x.text("Value", v);
+            });
+        }
     });
 }
 

@@ -21,6 +21,7 @@ pub enum ErrorCode {
     UnsupportedProtocol,
     LoadBalancerAttributeNotFound,
     CertificateNotFound,
+    InvalidScheme,
     /// A parameter breaks a documented range or pattern.
     ValidationError,
 }
@@ -45,6 +46,7 @@ impl ErrorCode {
             Self::UnsupportedProtocol => "UnsupportedProtocol",
             Self::LoadBalancerAttributeNotFound => "LoadBalancerAttributeNotFound",
             Self::CertificateNotFound => "CertificateNotFound",
+            Self::InvalidScheme => "InvalidScheme",
             Self::ValidationError => "ValidationError",
         }
     }

@@ -69,6 +69,13 @@ pub fn instance_id_of(target: &TargetAddress, listener: &Listener) -> String {
 /// The instances of a balancer: every target of its listeners' pools, as instance ids (the
 /// alias that stands for it, if any), once each, in the order first seen.
 pub fn instances_of(balancer: &Balancer, state: &State) -> Vec<String> {
+    if balancer.listeners.is_empty() {
+        return balancer
+            .aws
+            .detached
+            .as_ref()
+            .map_or_else(Vec::new, |d| d.instances.clone());
+    }
     let mut ids: Vec<String> = Vec::new();
     for listener in &balancer.listeners {
         let Some(pool) = state.pools.get(&listener.pool) else {
@@ -88,6 +95,15 @@ pub fn instances_of(balancer: &Balancer, state: &State) -> Vec<String> {
         }
     }
     ids
+}
+
+/// Checks an instance id's form when there is no listener to give it a port.
+pub fn check_instance(state: &State, id: &str) -> Result<(), ClassicError> {
+    let probe = Listener {
+        instance_port: Some(1),
+        ..Listener::new(1, crate::Protocol::Http, "")
+    };
+    target_for_instance(state, id, &probe).map(|_| ())
 }
 
 /// `i-` followed by 8 or 17 hex digits: an EC2 id, which is a valid host name but never one.

@@ -21,12 +21,14 @@ mod tests;
 pub use addresses::{AddressPool, AddressPoolError};
 pub use error::{ClassicError, ErrorCode};
 pub use health::{health_check_target, parse_health_check_target};
-pub use instances::{instance_id_of, instances_of, resolve_instance, target_for_instance};
+pub use instances::{
+    check_instance, instance_id_of, instances_of, resolve_instance, target_for_instance,
+};
 pub use ops::*;
 pub use policy::{
     AttributeType, Cardinality, POLICY_TYPES, PolicyTypeInfo, sample_policies, stickiness_policy,
 };
-pub use properties::{AccessLogSettings, AwsProperties, BackendPolicies, NamedPolicy};
+pub use properties::{AccessLogSettings, AwsProperties, BackendPolicies, Detached, NamedPolicy};
 
 /// Most balancers burr accepts through the API (`TooManyLoadBalancers` beyond).
 pub const MAX_LOAD_BALANCERS: usize = 100;

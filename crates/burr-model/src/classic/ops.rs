@@ -5,9 +5,9 @@
 
 use super::policy::{self, enables_proxy_protocol, stickiness_policy};
 use super::{
-    AccessLogSettings, AddressPool, BackendPolicies, ClassicError, ErrorCode, MAX_INSTANCES,
-    MAX_LISTENERS, MAX_LOAD_BALANCERS, MAX_POLICIES, MAX_TAGS, NamedPolicy, instances_of,
-    target_for_instance,
+    AccessLogSettings, AddressPool, BackendPolicies, ClassicError, Detached, ErrorCode,
+    MAX_INSTANCES, MAX_LISTENERS, MAX_LOAD_BALANCERS, MAX_POLICIES, MAX_TAGS, NamedPolicy,
+    check_instance, instances_of, target_for_instance,
 };
 use crate::{
     Algorithm, Balancer, Listener, Origin, Pool, Protocol, State, Stickiness, Target, TlsFiles,
@@ -89,6 +89,7 @@ pub fn create_load_balancer(
     state: &mut State,
     name: &str,
     listeners: &[ListenerRequest],
+    scheme: Option<&str>,
     tags: &[(String, String)],
     context: Context,
 ) -> Result<(), ClassicError> {
@@ -102,13 +103,23 @@ pub fn create_load_balancer(
         .iter()
         .map(parse_listener)
         .collect::<Result<Vec<_>, _>>()?;
+    check_distinct_ports(&wanted)?;
+    if let Some(scheme) = scheme
+        && scheme != "internet-facing"
+        && scheme != "internal"
+    {
+        return Err(ClassicError::new(
+            ErrorCode::InvalidScheme,
+            format!("Scheme: {scheme:?} is not allowed: must be internet-facing or internal"),
+        ));
+    }
     if let Some(existing) = state.balancers.get(name) {
         let same = wanted.len() == existing.listeners.len()
             && wanted
                 .iter()
                 .all(|w| existing.listeners.iter().any(|l| same_listener(l, w)));
         return if same {
-            Ok(())
+            add_tags(state, &[name.to_string()], tags)
         } else {
             Err(ClassicError::new(
                 ErrorCode::DuplicateLoadBalancerName,
@@ -134,6 +145,7 @@ pub fn create_load_balancer(
     let mut created = Balancer::new(name);
     created.origin = Origin::Api;
     created.aws.created_at = context.now;
+    created.aws.scheme = scheme.filter(|s| *s == "internal").map(str::to_string);
     created.address = match context.listen_host {
         Some(_) => None,
         None => {
@@ -176,6 +188,7 @@ pub fn create_listeners(
         .iter()
         .map(parse_listener)
         .collect::<Result<Vec<_>, _>>()?;
+    check_distinct_ports(&wanted)?;
     let existing = balancer(state, name)?;
     let mut new = Vec::new();
     for w in wanted {
@@ -200,6 +213,9 @@ pub fn create_listeners(
 
 /// `DeleteLoadBalancerListeners`; ports without a listener are ignored.
 pub fn delete_listeners(state: &mut State, name: &str, ports: &[i64]) -> Result<(), ClassicError> {
+    let before = balancer(state, name)?.clone();
+    let kept_settings = settings(state, &before);
+    let kept_instances = instances_of(&before, state);
     let b = balancer_mut(state, name)?;
     let mut removed = Vec::new();
     b.listeners.retain(|l| {
@@ -209,6 +225,14 @@ pub fn delete_listeners(state: &mut State, name: &str, ports: &[i64]) -> Result<
         }
         !drop
     });
+    if b.listeners.is_empty() && !removed.is_empty() {
+        b.aws.detached = Some(Detached {
+            instances: kept_instances,
+            health_check: kept_settings.health_check,
+            deregistration_delay_secs: kept_settings.deregistration_delay_secs,
+            idle_timeout_secs: kept_settings.idle_timeout_secs,
+        });
+    }
     for pool in removed {
         drop_pool_if_unused(state, &pool);
     }
@@ -224,10 +248,15 @@ pub fn register_instances(
 ) -> Result<(), ClassicError> {
     let b = balancer(state, name)?.clone();
     if b.listeners.is_empty() {
-        return Err(ClassicError::conflict(format!(
-            "load balancer '{name}' has no listeners; burr keeps instances per listener, so \
-             create a listener first"
-        )));
+        for id in ids {
+            check_instance(state, id)?;
+        }
+        let detached = detached_mut(state, name)?;
+        for id in ids {
+            if !detached.instances.contains(id) {
+                detached.instances.push(id.clone());
+            }
+        }
     }
     for listener in &b.listeners {
         let mut targets = Vec::new();
@@ -241,7 +270,7 @@ pub fn register_instances(
             }
         }
     }
-    let count = instances_of(&b, state).len();
+    let count = instances_of(balancer(state, name)?, state).len();
     if count > MAX_INSTANCES {
         return Err(ClassicError::conflict(format!(
             "load balancer '{name}' would have {count} instances; burr allows at most {MAX_INSTANCES}"
@@ -277,6 +306,9 @@ pub fn deregister_instances(
             ));
         }
     }
+    if let Some(detached) = balancer_mut(state, name)?.aws.detached.as_mut() {
+        detached.instances.retain(|i| !ids.contains(i));
+    }
     for listener in &b.listeners {
         let gone: Vec<_> = ids
             .iter()
@@ -297,12 +329,7 @@ pub fn configure_health_check(
     context: Context,
 ) -> Result<(), ClassicError> {
     let b = balancer(state, name)?.clone();
-    let mut check = b
-        .listeners
-        .first()
-        .and_then(|l| state.pools.get(&l.pool))
-        .map(|p| p.health_check.clone())
-        .unwrap_or_default();
+    let mut check = settings(state, &b).health_check;
     super::parse_health_check_target(target, &mut check)?;
     check.enabled = true;
     check.interval_secs = number("HealthCheck.Interval", numbers.interval)?;
@@ -312,8 +339,12 @@ pub fn configure_health_check(
         "HealthCheck.UnhealthyThreshold",
         numbers.unhealthy_threshold,
     )?;
+    check.check().map_err(|errors| translate(&errors[0]))?;
     for listener in &b.listeners {
         pool_of_mut(state, listener)?.health_check = check.clone();
+    }
+    if b.listeners.is_empty() {
+        detached_mut(state, name)?.health_check = check;
     }
     finish(state, context)
 }
@@ -395,12 +426,20 @@ pub fn lb_cookie_policy(
 }
 
 /// `CookieName` → the policy.
-pub fn app_cookie_policy(policy_name: &str, cookie_name: &str) -> NamedPolicy {
-    NamedPolicy {
+pub fn app_cookie_policy(
+    policy_name: &str,
+    cookie_name: &str,
+) -> Result<NamedPolicy, ClassicError> {
+    if cookie_name.is_empty() {
+        return Err(ClassicError::invalid(
+            "CookieName: \"\" is not allowed: must name the application's cookie",
+        ));
+    }
+    Ok(NamedPolicy {
         name: policy_name.to_string(),
         type_name: policy::APP_COOKIE.to_string(),
         attributes: vec![("CookieName".into(), cookie_name.to_string())],
-    }
+    })
 }
 
 /// `DeleteLoadBalancerPolicy`: refused while the policy is enabled anywhere; deleting a policy
@@ -660,12 +699,24 @@ pub fn modify_attributes(
     };
     let current = attributes(state, &b);
     if let Some((enabled, timeout)) = draining {
-        let timeout = timeout.unwrap_or(current.draining_timeout);
+        let delay = if enabled {
+            timeout.unwrap_or(current.draining_timeout)
+        } else {
+            0
+        };
         for listener in &b.listeners {
             pool_of_mut(state, listener)?
                 .draining
-                .deregistration_delay_secs = if enabled { timeout } else { 0 };
+                .deregistration_delay_secs = delay;
         }
+        if b.listeners.is_empty() {
+            detached_mut(state, name)?.deregistration_delay_secs = delay;
+        }
+    }
+    if let Some(idle) = idle
+        && b.listeners.is_empty()
+    {
+        detached_mut(state, name)?.idle_timeout_secs = idle;
     }
     let bm = balancer_mut(state, name)?;
     if let Some((enabled, timeout)) = draining {
@@ -697,11 +748,8 @@ pub fn modify_attributes(
 /// The attributes of a balancer: draining and idle timeout read from its pools and listeners
 /// (where they take effect), the rest as stored.
 pub fn attributes(state: &State, b: &Balancer) -> Attributes {
-    let delay = b
-        .listeners
-        .iter()
-        .find_map(|l| state.pools.get(&l.pool))
-        .map_or(0, |p| p.draining.deregistration_delay_secs);
+    let current = settings(state, b);
+    let delay = current.deregistration_delay_secs;
     let mut additional: Vec<(String, String)> = b
         .aws
         .additional_attributes
@@ -724,12 +772,7 @@ pub fn attributes(state: &State, b: &Balancer) -> Attributes {
                 .draining_timeout_secs
                 .unwrap_or(DEFAULT_DRAINING_TIMEOUT)
         },
-        idle_timeout: b
-            .listeners
-            .first()
-            .map_or(crate::balancer::defaults::idle_timeout_secs(), |l| {
-                l.idle_timeout_secs
-            }),
+        idle_timeout: current.idle_timeout_secs,
         cross_zone: b.aws.cross_zone,
         access_log: b.aws.access_log.clone().unwrap_or_default(),
         additional,
@@ -798,6 +841,54 @@ pub fn remove_tags(
         }
     }
     Ok(())
+}
+
+/// The balancer-wide settings of the Classic API, which burr keeps in the listeners and their
+/// pools (all alike), or in `aws.detached` while the balancer has no listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalancerSettings {
+    pub health_check: crate::HealthCheck,
+    pub deregistration_delay_secs: u32,
+    pub idle_timeout_secs: u32,
+}
+
+pub fn settings(state: &State, b: &Balancer) -> BalancerSettings {
+    if let Some(l) = b.listeners.first() {
+        let pool = state.pools.get(&l.pool);
+        return BalancerSettings {
+            health_check: pool.map(|p| p.health_check.clone()).unwrap_or_default(),
+            deregistration_delay_secs: pool.map_or(0, |p| p.draining.deregistration_delay_secs),
+            idle_timeout_secs: l.idle_timeout_secs,
+        };
+    }
+    match &b.aws.detached {
+        Some(d) => BalancerSettings {
+            health_check: d.health_check.clone(),
+            deregistration_delay_secs: d.deregistration_delay_secs,
+            idle_timeout_secs: d.idle_timeout_secs,
+        },
+        None => BalancerSettings {
+            health_check: crate::HealthCheck::default(),
+            // Connection draining is off for a balancer created through the API.
+            deregistration_delay_secs: match b.origin {
+                Origin::Api => 0,
+                Origin::File => crate::Draining::default().deregistration_delay_secs,
+            },
+            idle_timeout_secs: crate::balancer::defaults::idle_timeout_secs(),
+        },
+    }
+}
+
+/// The listener-less balancer's kept settings, made from the current ones when absent.
+fn detached_mut<'s>(state: &'s mut State, name: &str) -> Result<&'s mut Detached, ClassicError> {
+    let current = settings(state, balancer(state, name)?);
+    let b = balancer_mut(state, name)?;
+    Ok(b.aws.detached.get_or_insert_with(|| Detached {
+        instances: Vec::new(),
+        health_check: current.health_check,
+        deregistration_delay_secs: current.deregistration_delay_secs,
+        idle_timeout_secs: current.idle_timeout_secs,
+    }))
 }
 
 // ---- helpers ----
@@ -1010,6 +1101,19 @@ fn parse_listener(request: &ListenerRequest) -> Result<Listener, ClassicError> {
     Ok(listener)
 }
 
+/// Refuses a request that names one port twice.
+fn check_distinct_ports(listeners: &[Listener]) -> Result<(), ClassicError> {
+    for (i, l) in listeners.iter().enumerate() {
+        if listeners[..i].iter().any(|other| other.port == l.port) {
+            return Err(ClassicError::conflict(format!(
+                "Listeners: LoadBalancerPort {} is given more than once; each listener needs a port of its own",
+                l.port
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Whether an existing listener is the one a request describes (pool aside).
 fn same_listener(existing: &Listener, wanted: &Listener) -> bool {
     existing.port == wanted.port
@@ -1038,15 +1142,19 @@ fn add_listeners(
         .and_then(|l| state.pools.get(&l.pool))
         .cloned();
     let instances = instances_of(&b, state);
-    let attributes = attributes(state, &b);
+    let current = settings(state, &b);
     let mut added = Vec::new();
     for mut listener in listeners {
         let pool_name = listener_pool_name(name, listener.port);
-        if state.pools.contains_key(&pool_name) {
+        if let Some(taken) = state.pools.get(&pool_name) {
             return Err(ClassicError::conflict(format!(
-                "the pool {pool_name:?} that listener {} would use already exists (declared in \
-                 the configuration file); rename that pool",
-                listener.port
+                "the pool {pool_name:?} that listener {} would use already exists{}; rename that pool",
+                listener.port,
+                if taken.origin == Origin::File {
+                    " (declared in the configuration file)"
+                } else {
+                    ""
+                }
             )));
         }
         let mut pool = Pool::new(&pool_name);
@@ -1057,14 +1165,11 @@ fn add_listeners(
         } else {
             Algorithm::RoundRobin
         };
-        match &template {
-            Some(t) => {
-                pool.health_check = t.health_check.clone();
-                pool.draining = t.draining.clone();
-            }
-            // Connection draining is off for a balancer created through the API.
-            None => pool.draining.deregistration_delay_secs = 0,
+        if let Some(t) = &template {
+            pool.draining = t.draining.clone();
         }
+        pool.health_check = current.health_check.clone();
+        pool.draining.deregistration_delay_secs = current.deregistration_delay_secs;
         for id in &instances {
             pool.targets.push(Target {
                 address: target_for_instance(state, id, &listener)?,
@@ -1076,12 +1181,15 @@ fn add_listeners(
             .iter()
             .any(enables_proxy_protocol);
         listener.pool = pool_name.clone();
-        listener.idle_timeout_secs = attributes.idle_timeout;
+        listener.idle_timeout_secs = current.idle_timeout_secs;
         state.pools.insert(pool_name, pool);
         added.push(listener);
     }
     let b = balancer_mut(state, name)?;
     b.listeners.extend(added);
     b.listeners.sort_by_key(|l| l.port);
+    if !b.listeners.is_empty() {
+        b.aws.detached = None;
+    }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! What a balancer carries only for the AWS API's sake: tags, named policies and the attributes
 //! that have no effect of their own in burr, all stored with the balancer and returned as given.
 
+use crate::HealthCheck;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -70,6 +71,27 @@ pub struct AwsProperties {
     /// `AdditionalAttributes` by key.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub additional_attributes: BTreeMap<String, String>,
+    /// `Scheme`: `internal`, or `internet-facing` when absent. Stored and returned; burr binds
+    /// the balancer's own address either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// What the balancer holds while it has no listener (see [`Detached`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detached: Option<Detached>,
+}
+
+/// On AWS, instances, the health check, connection draining and the idle timeout belong to the
+/// balancer; in burr they live in its listeners and their pools. A balancer whose last listener
+/// is deleted keeps them here, and its next listener takes them back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Detached {
+    /// Instance ids as registered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<String>,
+    pub health_check: HealthCheck,
+    pub deregistration_delay_secs: u32,
+    pub idle_timeout_secs: u32,
 }
 
 fn is_zero(n: &u64) -> bool {

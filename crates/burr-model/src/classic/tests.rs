@@ -33,7 +33,7 @@ fn tcp(port: i64, instance_port: i64) -> ListenerRequest {
 fn with_lb(listeners: &[ListenerRequest]) -> State {
     let p = pool();
     let mut state = State::default();
-    create_load_balancer(&mut state, "web", listeners, &[], ctx(&p)).unwrap();
+    create_load_balancer(&mut state, "web", listeners, None, &[], ctx(&p)).unwrap();
     state
 }
 
@@ -45,7 +45,7 @@ fn code<T: std::fmt::Debug>(result: Result<T, ClassicError>) -> ErrorCode {
 fn create_gives_each_balancer_an_address_and_each_listener_a_pool() {
     let p = pool();
     let mut state = with_lb(&[http(80, 8080), tcp(81, 9000)]);
-    create_load_balancer(&mut state, "api", &[http(80, 8080)], &[], ctx(&p)).unwrap();
+    create_load_balancer(&mut state, "api", &[http(80, 8080)], None, &[], ctx(&p)).unwrap();
     let web = &state.balancers["web"];
     assert_eq!(web.address, Some("127.0.1.1".parse().unwrap()));
     assert_eq!(
@@ -70,13 +70,14 @@ fn create_again_is_idempotent_only_with_the_same_listeners() {
     let p = pool();
     let mut state = with_lb(&[http(80, 8080)]);
     let before = state.clone();
-    create_load_balancer(&mut state, "web", &[http(80, 8080)], &[], ctx(&p)).unwrap();
+    create_load_balancer(&mut state, "web", &[http(80, 8080)], None, &[], ctx(&p)).unwrap();
     assert_eq!(state, before);
     assert_eq!(
         code(create_load_balancer(
             &mut state,
             "web",
             &[http(80, 9090)],
+            None,
             &[],
             ctx(&p)
         )),
@@ -92,8 +93,9 @@ fn same_port_clashes_under_listen_host_naming_port_and_holder() {
         ..ctx(&p)
     };
     let mut state = State::default();
-    create_load_balancer(&mut state, "a", &[http(8080, 80)], &[], context).unwrap();
-    let err = create_load_balancer(&mut state, "b", &[http(8080, 80)], &[], context).unwrap_err();
+    create_load_balancer(&mut state, "a", &[http(8080, 80)], None, &[], context).unwrap();
+    let err =
+        create_load_balancer(&mut state, "b", &[http(8080, 80)], None, &[], context).unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidConfigurationRequest);
     assert!(
         err.message.contains("8080") && err.message.contains("\"a\""),
@@ -108,13 +110,27 @@ fn bad_listeners_get_the_aws_codes() {
     let mut bad = http(80, 8080);
     bad.protocol = "QUIC".into();
     assert_eq!(
-        code(create_load_balancer(&mut state, "x", &[bad], &[], ctx(&p))),
+        code(create_load_balancer(
+            &mut state,
+            "x",
+            &[bad],
+            None,
+            &[],
+            ctx(&p)
+        )),
         ErrorCode::UnsupportedProtocol
     );
     let mut pair = http(80, 8080);
     pair.instance_protocol = Some("TCP".into());
     assert_eq!(
-        code(create_load_balancer(&mut state, "x", &[pair], &[], ctx(&p))),
+        code(create_load_balancer(
+            &mut state,
+            "x",
+            &[pair],
+            None,
+            &[],
+            ctx(&p)
+        )),
         ErrorCode::InvalidConfigurationRequest
     );
     let mut https = http(443, 8080);
@@ -124,6 +140,7 @@ fn bad_listeners_get_the_aws_codes() {
             &mut state,
             "x",
             &[https],
+            None,
             &[],
             ctx(&p)
         )),
@@ -134,12 +151,14 @@ fn bad_listeners_get_the_aws_codes() {
             &mut state,
             "x",
             &[http(0, 8080)],
+            None,
             &[],
             ctx(&p)
         )),
         ErrorCode::ValidationError
     );
-    let err = create_load_balancer(&mut state, "-x", &[http(80, 8080)], &[], ctx(&p)).unwrap_err();
+    let err =
+        create_load_balancer(&mut state, "-x", &[http(80, 8080)], None, &[], ctx(&p)).unwrap_err();
     assert!(err.message.starts_with("LoadBalancerName: \"-x\""), "{err}");
     assert_eq!(state, State::default());
 }
@@ -240,7 +259,12 @@ fn a_stickiness_policy_on_a_listener_becomes_the_pools_stickiness() {
         lb_cookie_policy("session", None).unwrap(),
     )
     .unwrap();
-    create_policy(&mut state, "web", app_cookie_policy("app", "JSESSIONID")).unwrap();
+    create_policy(
+        &mut state,
+        "web",
+        app_cookie_policy("app", "JSESSIONID").unwrap(),
+    )
+    .unwrap();
     set_listener_policies(&mut state, "web", 80, &["sixty".into()], ctx(&p)).unwrap();
     let s = &state.pools["web-80"].stickiness;
     assert_eq!(
@@ -313,7 +337,7 @@ fn a_stickiness_policy_on_a_listener_becomes_the_pools_stickiness() {
         code(create_policy(
             &mut state,
             "web",
-            app_cookie_policy("bad", "AWSALBX")
+            app_cookie_policy("bad", "AWSALBX").unwrap()
         )),
         ErrorCode::ValidationError
     );
@@ -321,7 +345,7 @@ fn a_stickiness_policy_on_a_listener_becomes_the_pools_stickiness() {
         code(create_policy(
             &mut state,
             "web",
-            app_cookie_policy("bad name", "x")
+            app_cookie_policy("bad name", "x").unwrap()
         )),
         ErrorCode::ValidationError
     );
@@ -587,12 +611,13 @@ fn tags_add_replace_remove_and_limits() {
 fn the_address_pool_running_dry_is_a_conflict() {
     let tiny: AddressPool = "127.0.9.1".parse().unwrap();
     let mut state = State::default();
-    create_load_balancer(&mut state, "a", &[http(80, 80)], &[], ctx(&tiny)).unwrap();
+    create_load_balancer(&mut state, "a", &[http(80, 80)], None, &[], ctx(&tiny)).unwrap();
     assert_eq!(
         code(create_load_balancer(
             &mut state,
             "b",
             &[http(80, 80)],
+            None,
             &[],
             ctx(&tiny)
         )),
@@ -634,4 +659,45 @@ fn aliases_stand_for_addresses_and_are_reported_back() {
         "{}",
         errors[0]
     );
+}
+
+#[test]
+fn a_balancer_without_listeners_keeps_instances_and_settings_for_its_next_listener() {
+    let p = pool();
+    let mut state = with_lb(&[http(80, 8080)]);
+    register_instances(&mut state, "web", &["10.0.0.5".into()], ctx(&p)).unwrap();
+    delete_listeners(&mut state, "web", &[80]).unwrap();
+    assert!(state.pools.is_empty());
+    assert_eq!(instances_of(&state.balancers["web"], &state), ["10.0.0.5"]);
+    register_instances(&mut state, "web", &["10.0.0.6:9000".into()], ctx(&p)).unwrap();
+    assert_eq!(
+        code(register_instances(
+            &mut state,
+            "web",
+            &["i-0123abcd".into()],
+            ctx(&p)
+        )),
+        ErrorCode::InvalidInstance
+    );
+    let numbers = HealthCheckNumbers {
+        interval: 7,
+        timeout: 3,
+        healthy_threshold: 4,
+        unhealthy_threshold: 5,
+    };
+    configure_health_check(&mut state, "web", "HTTP:80/ping", numbers, ctx(&p)).unwrap();
+    let changes = AttributeChanges {
+        connection_draining: Some((true, Some(42))),
+        idle_timeout: Some(33),
+        ..Default::default()
+    };
+    modify_attributes(&mut state, "web", &changes, ctx(&p)).unwrap();
+    create_listeners(&mut state, "web", &[http(81, 8081)], ctx(&p)).unwrap();
+    let pool = &state.pools["web-81"];
+    let targets: Vec<String> = pool.targets.iter().map(|t| t.address.to_string()).collect();
+    assert_eq!(targets, ["10.0.0.5:8081", "10.0.0.6:9000"]);
+    assert_eq!(pool.health_check.path, "/ping");
+    assert_eq!(pool.draining.deregistration_delay_secs, 42);
+    assert_eq!(state.balancers["web"].listeners[0].idle_timeout_secs, 33);
+    assert_eq!(state.balancers["web"].aws.detached, None);
 }
