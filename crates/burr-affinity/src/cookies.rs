@@ -99,9 +99,40 @@ pub fn http_date(unix_secs: u64) -> String {
     httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(unix_secs))
 }
 
+/// Appends the IMF-fixdate of `unix_secs` to `out`. Responses within one second share their
+/// `Expires`, so each thread keeps the last date it formatted.
+pub fn push_http_date(out: &mut String, unix_secs: u64) {
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, String)> =
+            const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    LAST.with_borrow_mut(|(secs, text)| {
+        if *secs != unix_secs {
+            *text = http_date(unix_secs);
+            *secs = unix_secs;
+        }
+        out.push_str(text);
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pushed_dates_match_formatted_ones_across_seconds() {
+        for secs in [
+            0,
+            1_700_000_000,
+            1_700_000_000,
+            1_700_000_001,
+            1_600_000_000,
+        ] {
+            let mut out = String::from("x=");
+            push_http_date(&mut out, secs);
+            assert_eq!(out, format!("x={}", http_date(secs)));
+        }
+    }
 
     #[test]
     fn reads_pairs_in_order_and_unquotes() {

@@ -135,6 +135,10 @@ pub struct Policy {
     pub drain_mode: DrainMode,
     pub attributes: CookieAttributes,
     pub strip_cookie: bool,
+    /// `attributes` as `Set-Cookie` text (`; Path=/…`), made once per policy.
+    attribute_text: String,
+    /// The attributes of `AWSALBCORS`: the path and domain, then `SameSite=None; Secure`.
+    cors_attribute_text: String,
 }
 
 impl Policy {
@@ -172,6 +176,8 @@ impl Policy {
             drain_mode: pool.draining.mode,
             attributes: s.cookie.clone(),
             strip_cookie: s.strip_cookie,
+            attribute_text: attribute_text(&s.cookie),
+            cors_attribute_text: cors_attribute_text(&s.cookie),
         })
     }
 
@@ -225,6 +231,9 @@ pub struct RequestCookies<'a> {
     pub tokens: Vec<&'a str>,
     /// Whether the application cookie is present (app-cookie modes).
     pub app_cookie_present: bool,
+    /// Whether any cookie other than burr's own was sent (when none was, stripping burr's
+    /// cookies removes the whole `Cookie` header).
+    pub others_present: bool,
 }
 
 impl<'a> RequestCookies<'a> {
@@ -237,11 +246,23 @@ impl<'a> RequestCookies<'a> {
         let app = policy.app_cookie();
         let mut found = Self::default();
         for header in headers {
+            // A segment without `=` is not a pair burr reads, but it is a cookie (browsers send
+            // a nameless cookie as its bare value), so it must survive stripping.
+            if !found.others_present
+                && header
+                    .split(';')
+                    .any(|s| !s.trim_ascii().is_empty() && !s.contains('='))
+            {
+                found.others_present = true;
+            }
             for (name, value) in cookies::pairs(header) {
                 if name == own || Some(name) == cors {
                     found.tokens.push(value);
-                } else if Some(name) == app {
-                    found.app_cookie_present = true;
+                } else {
+                    found.others_present = true;
+                    if Some(name) == app {
+                        found.app_cookie_present = true;
+                    }
                 }
             }
         }
@@ -454,21 +475,11 @@ impl Engine<'_> {
                         sealed.as_str()
                     }
                 };
-                let expires = cookies::http_date(now + duration_secs);
-                let alb = format!(
-                    "AWSALB={value}; Expires={expires}{}",
-                    attribute_text(&policy.attributes)
-                );
-                let cors = format!(
-                    "AWSALBCORS={value}; Expires={expires}; Path={}{}; SameSite=None; Secure",
-                    policy.attributes.path,
-                    policy
-                        .attributes
-                        .domain
-                        .as_ref()
-                        .map(|d| format!("; Domain={d}"))
-                        .unwrap_or_default()
-                );
+                let mut expires = String::with_capacity(40);
+                expires.push_str("; Expires=");
+                cookies::push_http_date(&mut expires, now + duration_secs);
+                let alb = ["AWSALB=", value, &expires, &policy.attribute_text].concat();
+                let cors = ["AWSALBCORS=", value, &expires, &policy.cors_attribute_text].concat();
                 vec![alb, cors]
             }
             Mode::AppCookieClassic { app_cookie } => {
@@ -503,7 +514,7 @@ impl Engine<'_> {
                 vec![format!(
                     "AWSALBAPP={}; Expires={expires}{}",
                     self.ring.seal(&body(0), nonce),
-                    attribute_text(&policy.attributes)
+                    policy.attribute_text
                 )]
             }
         }
@@ -513,7 +524,7 @@ impl Engine<'_> {
         format!(
             "{name}={}{}",
             self.ring.seal(body, nonce),
-            attribute_text(&self.policy.attributes)
+            self.policy.attribute_text
         )
     }
 }
@@ -556,6 +567,18 @@ fn attribute_text(a: &CookieAttributes) -> String {
         text.push_str("; SameSite=");
         text.push_str(same_site.as_str());
     }
+    text
+}
+
+/// `AWSALBCORS` keeps the configured path and domain and is always `SameSite=None; Secure`, so
+/// that cross-origin requests carry it.
+fn cors_attribute_text(a: &CookieAttributes) -> String {
+    let mut text = format!("; Path={}", a.path);
+    if let Some(domain) = &a.domain {
+        text.push_str("; Domain=");
+        text.push_str(domain);
+    }
+    text.push_str("; SameSite=None; Secure");
     text
 }
 

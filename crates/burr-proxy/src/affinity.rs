@@ -208,6 +208,9 @@ pub struct CookieSession<'p> {
     ring: Arc<KeyRing>,
     decision: Decision,
     now: u64,
+    /// What the request's `Cookie` header holds: burr's cookies, others.
+    own_cookies_sent: bool,
+    other_cookies_sent: bool,
 }
 
 impl<'p> CookieSession<'p> {
@@ -231,6 +234,8 @@ impl<'p> CookieSession<'p> {
             ring,
             decision,
             now,
+            own_cookies_sent: !cookies.tokens.is_empty(),
+            other_cookies_sent: cookies.others_present,
         }
     }
 
@@ -243,7 +248,12 @@ impl<'p> CookieSession<'p> {
     }
 
     fn strip_own_cookies(&self, headers: &mut HeaderMap) {
-        if !self.policy.strip_cookie || !headers.contains_key(header::COOKIE) {
+        if !self.policy.strip_cookie || !self.own_cookies_sent {
+            return;
+        }
+        if !self.other_cookies_sent {
+            // Only burr's cookies were sent (the usual returning client): nothing to keep.
+            headers.remove(header::COOKIE);
             return;
         }
         let kept: Vec<HeaderValue> = headers

@@ -82,6 +82,14 @@ async fn alb_lb_cookie_pins_a_client_and_hides_the_target() {
             "ALB renews on every response"
         );
     }
+    // Only burr's cookie: no Cookie header reaches the target; a nameless cookie survives.
+    let a = client.get("/", &[("cookie", &pair(&alb))]).await;
+    assert_eq!(a.backend(), pinned);
+    assert!(a.seen("cookie").is_empty(), "{:?}", a.seen("cookie"));
+    let a = client
+        .get("/", &[("cookie", &format!("bare; {}", pair(&alb)))])
+        .await;
+    assert_eq!(a.seen("cookie"), ["bare"]);
     // Without it: the algorithm's spread (round robin: exactly even).
     let counts = spread(port, 30, None).await;
     assert_eq!(

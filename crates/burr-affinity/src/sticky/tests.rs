@@ -79,6 +79,7 @@ fn request(token: &str) -> RequestCookies<'_> {
     RequestCookies {
         tokens: vec![token],
         app_cookie_present: true,
+        others_present: true,
     }
 }
 
@@ -232,6 +233,7 @@ fn classic_app_cookie_follows_the_application_cookie() {
     let without_app = RequestCookies {
         tokens: vec![token],
         app_cookie_present: false,
+        others_present: false,
     };
     let d = engine.decide(&without_app, &view, T0 + 1);
     assert_eq!((d.route, d.reason), (Route::Choose, Reason::New));
@@ -427,6 +429,7 @@ fn bad_tokens_are_no_cookie_with_their_reason_and_the_first_valid_copy_wins() {
                 &RequestCookies {
                     tokens,
                     app_cookie_present: false,
+                    others_present: false,
                 },
                 &view,
                 now,
@@ -501,4 +504,16 @@ fn every_reason_has_a_distinct_label() {
     for (i, r) in Reason::ALL.iter().enumerate() {
         assert_eq!(r.index(), i);
     }
+}
+
+#[test]
+fn reading_cookies_notes_whether_anything_but_burrs_was_sent() {
+    let p = lb_alb(60);
+    let read = |header: &'static str| RequestCookies::read(&p, [header]);
+    assert!(!read("AWSALB=x").others_present);
+    assert!(!read("AWSALB=x; AWSALBCORS=x").others_present);
+    assert!(read("AWSALB=x; a=1").others_present);
+    // A nameless cookie is sent as its bare value.
+    assert!(read("AWSALB=x; bare").others_present);
+    assert_eq!(read("a=1").tokens.len(), 0);
 }
