@@ -1,0 +1,67 @@
+//! Tags on balancers.
+
+use super::*;
+
+/// `AddTags` (and the tags of `CreateLoadBalancer`): every balancer must exist; a key given
+/// twice is refused; an existing key takes the new value.
+pub fn add_tags(
+    state: &mut State,
+    names: &[String],
+    tags: &[(String, String)],
+) -> Result<(), ClassicError> {
+    for (i, (key, value)) in tags.iter().enumerate() {
+        if tags[..i].iter().any(|(k, _)| k == key) {
+            return Err(ClassicError::new(
+                ErrorCode::DuplicateTagKeys,
+                format!("Tags: the key {key:?} is given more than once"),
+            ));
+        }
+        if key.is_empty() || key.chars().count() > 128 || key.starts_with("aws:") {
+            return Err(ClassicError::invalid(format!(
+                "Tags.Key: {key:?} is not allowed: must be 1 to 128 characters and not begin with \"aws:\""
+            )));
+        }
+        if value.chars().count() > 256 {
+            return Err(ClassicError::invalid(format!(
+                "Tags.Value: a value of {} characters is not allowed: at most 256",
+                value.chars().count()
+            )));
+        }
+    }
+    for name in names {
+        let b = balancer(state, name)?;
+        let count = b.aws.tags.len()
+            + tags
+                .iter()
+                .filter(|(k, _)| !b.aws.tags.contains_key(k))
+                .count();
+        if count > MAX_TAGS {
+            return Err(ClassicError::new(
+                ErrorCode::TooManyTags,
+                format!("load balancer '{name}' would have {count} tags; at most {MAX_TAGS}"),
+            ));
+        }
+    }
+    for name in names {
+        let b = balancer_mut(state, name)?;
+        for (key, value) in tags {
+            b.aws.tags.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(())
+}
+
+/// `RemoveTags`: keys that are not set are ignored.
+pub fn remove_tags(
+    state: &mut State,
+    names: &[String],
+    keys: &[String],
+) -> Result<(), ClassicError> {
+    for name in names {
+        let b = balancer_mut(state, name)?;
+        for key in keys {
+            b.aws.tags.remove(key);
+        }
+    }
+    Ok(())
+}
