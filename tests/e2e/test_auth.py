@@ -2,12 +2,21 @@
 boto3 clients with wrong credentials, and raw query-API requests sent with urllib, signed by
 botocore's own SigV4 signer or not signed at all."""
 
+import hashlib
 import re
+import urllib.error
+import urllib.request
 
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
 import pytest
 from botocore.exceptions import ClientError
 
-from burr_e2e import ACCESS_KEY_ID, API_VERSION, create_lb, http_status, listener, snapshot
+from burr_e2e import (ACCESS_KEY_ID, API_VERSION, REGION, SECRET_ACCESS_KEY, create_lb,
+                      http_status, listener, snapshot)
+
+FORM = "application/x-www-form-urlencoded; charset=utf-8"
 
 
 def error_of(body: str) -> tuple[str, str]:
@@ -19,6 +28,29 @@ def error_of(body: str) -> tuple[str, str]:
     assert code and message, body
     assert re.search(r"<RequestId>[^<]+</RequestId>", body), body
     return code.group(1), message.group(1)
+
+
+def signed_post(burr, body: str, *, query: str = "", content_sha256: str | None = None,
+                send_body: str | None = None) -> tuple[int, str]:
+    """POSTs a raw form to `/?query`, signed by botocore's SigV4Auth over `body`, and sends
+    `send_body` (default: `body`) under that signature. With `content_sha256`, the
+    X-Amz-Content-SHA256 header is set before signing, and botocore signs it as the payload
+    hash in place of the body's own. Returns (HTTP status, body text)."""
+    url = burr.endpoint + "/" + (f"?{query}" if query else "")
+    headers = {"Content-Type": FORM}
+    if content_sha256 is not None:
+        headers["X-Amz-Content-SHA256"] = content_sha256
+    request = botocore.awsrequest.AWSRequest(method="POST", url=url, data=body, headers=headers)
+    credentials = botocore.credentials.Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+    botocore.auth.SigV4Auth(credentials, "elasticloadbalancing", REGION).add_auth(request)
+    sent = (body if send_body is None else send_body).encode()
+    req = urllib.request.Request(url, data=sent, headers=dict(request.headers.items()),
+                                 method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
 
 
 def test_unsigned_request_is_403_missing_authentication_token(burr, elb):
@@ -128,3 +160,46 @@ def test_missing_action_and_missing_version(burr):
     status, body = burr.raw({"Action": "DescribeLoadBalancers"})
     assert status == 400
     assert error_of(body) == ("MissingParameter", "The request must contain the parameter Version")
+
+
+def test_unsigned_payload_is_403_so_a_captured_signature_cannot_carry_another_body(burr, elb):
+    """With `X-Amz-Content-SHA256: UNSIGNED-PAYLOAD` the signature would not cover the body,
+    which holds the whole operation: anyone who saw one request on the plain-HTTP API could
+    replay its headers with any body for 15 minutes. burr refuses it, whatever the body."""
+    create_lb(elb, "web")
+    before = snapshot(elb)
+    describe = f"Action=DescribeLoadBalancers&Version={API_VERSION}"
+    delete = f"Action=DeleteLoadBalancer&Version={API_VERSION}&LoadBalancerName=web"
+    for send_body in (describe, delete):
+        status, body = signed_post(burr, describe, content_sha256="UNSIGNED-PAYLOAD",
+                                   send_body=send_body)
+        assert status == 403, body
+        code, message = error_of(body)
+        assert code == "SignatureDoesNotMatch"
+        assert "UNSIGNED-PAYLOAD" in message and "signed payload hash" in message, message
+    assert snapshot(elb) == before
+    # The body's own hash in the header is what botocore sends over HTTP: accepted.
+    status, body = signed_post(burr, describe,
+                               content_sha256=hashlib.sha256(describe.encode()).hexdigest())
+    assert status == 200, body
+
+
+def test_a_parameter_given_twice_is_400_validation_error_and_runs_nothing(burr, elb):
+    """The signature covers the query sorted, so with a name given twice the order, and so the
+    operation, could be changed under the same signature: burr refuses any repeated name."""
+    create_lb(elb, "web")
+    before = snapshot(elb)
+    describe = f"Action=DescribeLoadBalancers&Version={API_VERSION}"
+    delete = "Action=DeleteLoadBalancer&LoadBalancerName=web"
+    twice = ("ValidationError", "Action: given 2 times; each parameter may appear once")
+    for query, body in (
+        ("", f"{describe}&{delete}"),  # in the body
+        ("", f"{delete}&{describe}"),  # in the body, the other order
+        (f"{describe}&{delete}", ""),  # in the query
+        (f"{delete}&{describe}", ""),  # in the query, the other order (same canonical query)
+        (delete, describe),  # in the query and in the body
+    ):
+        status, text = signed_post(burr, body, query=query)
+        assert status == 400, (query, body, text)
+        assert error_of(text) == twice, (query, body)
+    assert snapshot(elb) == before

@@ -42,8 +42,9 @@ impl Api {
             let error = ApiError::new(e.code(), e.http_status(), e.message());
             return error_answer(&error, request_id);
         }
-        let params = Params::decode(request.query, request.body);
-        match self.run(&params, request_id) {
+        let run = Params::decode(request.query, request.body)
+            .and_then(|params| self.run(&params, request_id));
+        match run {
             Ok(body) => Answer {
                 status: 200,
                 content_type: "text/xml",

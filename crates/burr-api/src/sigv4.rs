@@ -5,7 +5,8 @@
 //! canonical request the way botocore (the reference client) does for non-S3 services, and
 //! answers failures with the error codes and messages AWS itself sends. It is sans-IO: it reads
 //! no clock (the caller passes the time in) and does no I/O. Presigned (query-string) requests
-//! are not supported; they are answered as unauthenticated.
+//! are not supported; they are answered as unauthenticated. Neither is `UNSIGNED-PAYLOAD`: every
+//! accepted signature covers the body. [`authorization`] signs, for clients and tests.
 
 use std::fmt;
 
@@ -18,7 +19,8 @@ mod date;
 mod tests;
 
 use canonical::{canonical_request, header};
-use date::{format_amz_date, parse_amz_date, parse_http_date};
+pub use date::format_amz_date;
+use date::{parse_amz_date, parse_http_date};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const TERMINATOR: &str = "aws4_request";
@@ -145,15 +147,7 @@ pub fn verify(
         return Err(AuthError::InvalidClientTokenId);
     }
     check_clock_skew(signing_time.unix_secs, now_unix_secs)?;
-    let canonical = canonical_request(request, &authorization.signed_headers)?;
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{}\n{}\n{}",
-        signing_time.amz_date,
-        authorization.scope(),
-        hex::encode(Sha256::digest(&canonical)),
-    );
-    let mut mac = hmac_sha256(&signing_key(credentials, &authorization));
-    mac.update(string_to_sign.as_bytes());
+    let mac = signing_mac(request, credentials, &authorization, &signing_time)?;
     // `verify_slice` compares in constant time, so timing reveals nothing about the signature.
     mac.verify_slice(&authorization.signature)
         .map_err(|_| signature_mismatch())?;
@@ -162,6 +156,58 @@ pub fn verify(
         region: authorization.region.to_owned(),
         service: authorization.service.to_owned(),
     })
+}
+
+/// Signs `request` as botocore does: the value of its `Authorization` header, for `region` and
+/// `service`, covering the headers named in `signed_headers` (which must include `host`) and
+/// dated by the request's own `X-Amz-Date` (or `Date`) header. burr only verifies; this is for
+/// clients of the API and for tests. A request the verifier would refuse whatever its signature
+/// (a signed header missing, an `UNSIGNED-PAYLOAD` hash, no date) is refused here too.
+pub fn authorization(
+    request: &SignedRequest<'_>,
+    credentials: &Credentials,
+    region: &str,
+    service: &str,
+    signed_headers: &[&str],
+) -> Result<String, AuthError> {
+    let signing_time = SigningTime::of(request)?;
+    let signed_headers = parse_signed_headers(&signed_headers.join(";"))?;
+    let authorization = Authorization {
+        access_key_id: &credentials.access_key_id,
+        scope_date: signing_time.amz_date.get(..8).unwrap_or_default(),
+        region,
+        service,
+        signed_headers,
+        signature: [0; 32],
+    };
+    let signature = signing_mac(request, credentials, &authorization, &signing_time)?;
+    Ok(format!(
+        "{ALGORITHM} Credential={}/{}, SignedHeaders={}, Signature={}",
+        authorization.access_key_id,
+        authorization.scope(),
+        authorization.signed_headers.join(";"),
+        hex::encode(signature.finalize().into_bytes()),
+    ))
+}
+
+/// The HMAC over the string to sign, keyed for the authorization's scope: finalized, it is the
+/// signature.
+fn signing_mac(
+    request: &SignedRequest<'_>,
+    credentials: &Credentials,
+    authorization: &Authorization<'_>,
+    signing_time: &SigningTime,
+) -> Result<Hmac<Sha256>, AuthError> {
+    let canonical = canonical_request(request, &authorization.signed_headers)?;
+    let string_to_sign = format!(
+        "{ALGORITHM}\n{}\n{}\n{}",
+        signing_time.amz_date,
+        authorization.scope(),
+        hex::encode(Sha256::digest(&canonical)),
+    );
+    let mut mac = hmac_sha256(&signing_key(credentials, authorization));
+    mac.update(string_to_sign.as_bytes());
+    Ok(mac)
 }
 
 /// The parts of `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.

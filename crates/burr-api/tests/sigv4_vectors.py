@@ -7,7 +7,7 @@ kinds are made:
 
 * `SigV4Auth` + `AWSRequest` signing hand-built requests (the brief's edge cases: form body,
   query needing encoding, REST path, extra / repeated signed headers, `Date` instead of
-  `X-Amz-Date`, `UNSIGNED-PAYLOAD`);
+  `X-Amz-Date`, `UNSIGNED-PAYLOAD` — the one vector the verifier must refuse);
 * real `boto3` clients (elb, cloudfront) pointed at a throw-away local HTTP server that records
   exactly what arrived, so the vectors include whatever urllib3 adds on the way.
 

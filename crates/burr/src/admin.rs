@@ -1,20 +1,45 @@
 //! The endpoint on the `--api` address: `GET /healthz` (200 once burr is serving) and
 //! `GET /metrics` (Prometheus text), unauthenticated; every other request goes to the
-//! AWS-compatible API, which verifies its Signature V4. Loopback by default.
+//! AWS-compatible API, which verifies its Signature V4. Loopback by default; plain HTTP.
+//!
+//! A client gets [`LIMITS`]`.head` to send a request head (the first one counted from the
+//! connect, so a connection that sends nothing, or half an HTTP/2 preface, is closed too; on
+//! HTTP/1.1 each later one as well) and `.body` to send the body of an API request, which may be
+//! at most `.max_body` bytes.
 
 use burr_api::{Api, SignedRequest};
 use burr_proxy::DataPlane;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::net::TcpListener;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
-/// Largest API request body; AWS SDK requests are a few kilobytes.
-const MAX_API_BODY: usize = 1 << 20;
+/// What a client of the endpoint may take, in time and in bytes.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// To send a request head: the first from the connect; on HTTP/1.1, later ones from the
+    /// end of the previous response (so an idle keep-alive connection is closed after it too).
+    head: Duration,
+    /// To send an API request's body once its head has arrived; then 408.
+    body: Duration,
+    /// Largest API request body (AWS SDK requests are a few kilobytes); larger is 413.
+    max_body: usize,
+}
+
+/// The limits burr serves with.
+const LIMITS: Limits = Limits {
+    head: Duration::from_secs(30),
+    body: Duration::from_secs(30),
+    max_body: 1 << 20,
+};
 
 pub struct Admin {
     pub dataplane: Arc<DataPlane>,
@@ -24,21 +49,58 @@ pub struct Admin {
 
 /// Serves the endpoint on an already bound listener, forever.
 pub async fn serve(listener: TcpListener, admin: Arc<Admin>) {
+    accept(listener, LIMITS, move |req| {
+        let admin = admin.clone();
+        async move { route(&admin, req, LIMITS).await }
+    })
+    .await;
+}
+
+/// Accepts connections forever, serving each with `handler` within `limits`.
+async fn accept<H, F>(listener: TcpListener, limits: Limits, handler: H)
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let admin = admin.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let admin = admin.clone();
-                async move { Ok::<_, Infallible>(route(&admin, req).await) }
-            });
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
+        tokio::spawn(serve_connection(stream, limits, handler.clone()));
     }
+}
+
+/// One connection, HTTP/1.1 or HTTP/2 (prior knowledge), until either side closes it or a
+/// request head takes longer than `limits.head`.
+async fn serve_connection<H, F>(stream: TcpStream, limits: Limits, handler: H)
+where
+    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let first_request = Arc::new(Notify::new());
+    let arrived = first_request.clone();
+    let service = hyper::service::service_fn(move |req| {
+        arrived.notify_one();
+        let answer = handler(req);
+        async move { Ok::<_, Infallible>(answer.await) }
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // hyper times request heads only with a timer; it closes the connection when one is late.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.head);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    // Until a first request arrives the builder is still reading bytes to tell HTTP/1.1 from
+    // HTTP/2, which nothing times: a client silent after connecting, or stalled within the
+    // HTTP/2 preface, would hold the connection forever. Dropping the future closes it.
+    tokio::select! {
+        _ = &mut connection => return,
+        () = first_request.notified() => {}
+        () = tokio::time::sleep(limits.head) => return,
+    }
+    let _ = connection.await;
 }
 
 fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -51,7 +113,11 @@ fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     r
 }
 
-async fn route(admin: &Arc<Admin>, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+async fn route(
+    admin: &Arc<Admin>,
+    req: Request<Incoming>,
+    limits: Limits,
+) -> Response<Full<Bytes>> {
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") if admin.ready.load(Ordering::Acquire) => {
             text(StatusCode::OK, "ok\n".into())
@@ -68,22 +134,17 @@ async fn route(admin: &Arc<Admin>, req: Request<hyper::body::Incoming>) -> Respo
             r
         }
         (_, "/healthz" | "/metrics") => text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n".into()),
-        _ => api(admin, req).await,
+        _ => api(admin, req, limits).await,
     }
 }
 
 /// Hands a request to the AWS-compatible API, off the async threads (a change waits for SQLite
 /// to sync).
-async fn api(admin: &Arc<Admin>, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+async fn api(admin: &Arc<Admin>, req: Request<Incoming>, limits: Limits) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_API_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return text(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body larger than {MAX_API_BODY} bytes, or cut short\n"),
-            );
-        }
+    let body = match read_body(body, limits).await {
+        Ok(body) => body,
+        Err(refusal) => return closing(refusal, parts.version),
     };
     let admin = admin.clone();
     let answer = tokio::task::spawn_blocking(move || {
@@ -127,6 +188,42 @@ async fn api(admin: &Arc<Admin>, req: Request<hyper::body::Incoming>) -> Respons
     }
 }
 
+/// The whole body, or the answer refusing it: 413 past `limits.max_body` bytes, 408 if it has
+/// not all arrived within `limits.body`, 400 if the client broke it off.
+async fn read_body(body: Incoming, limits: Limits) -> Result<Bytes, Response<Full<Bytes>>> {
+    let collect = Limited::new(body, limits.max_body).collect();
+    match tokio::time::timeout(limits.body, collect).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {} bytes\n", limits.max_body),
+        )),
+        Ok(Err(_)) => Err(text(
+            StatusCode::BAD_REQUEST,
+            "request body cut short\n".into(),
+        )),
+        Err(_) => Err(text(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "request body not received within {} s\n",
+                limits.body.as_secs_f64()
+            ),
+        )),
+    }
+}
+
+/// `answer`, closing an HTTP/1 connection after it: the rest of a refused body is never read.
+/// (HTTP/2 has no `Connection` header; a refused stream is reset without touching the rest.)
+fn closing(mut answer: Response<Full<Bytes>>, version: hyper::Version) -> Response<Full<Bytes>> {
+    if version < hyper::Version::HTTP_2 {
+        answer.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+    }
+    answer
+}
+
 /// A random request id in the UUID form AWS uses.
 fn request_id() -> String {
     let b: [u8; 16] = rand::random();
@@ -139,4 +236,173 @@ fn request_id() -> String {
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+/// The connection limits, at a fraction of a second so a test can watch them act. The end-to-end
+/// tests (`tests/api_endpoint.rs`) check the real binary at its real limits.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+    use std::time::Instant;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const SHORT: Limits = Limits {
+        head: Duration::from_millis(300),
+        body: Duration::from_millis(300),
+        max_body: 64,
+    };
+
+    /// An endpoint with [`SHORT`] limits whose every request reads its body as the API does and
+    /// answers with its length.
+    async fn start() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(accept(
+            listener,
+            SHORT,
+            |req: Request<Incoming>| async move {
+                let (parts, body) = req.into_parts();
+                match read_body(body, SHORT).await {
+                    Ok(body) => text(StatusCode::OK, format!("{} bytes\n", body.len())),
+                    Err(refusal) => closing(refusal, parts.version),
+                }
+            },
+        ));
+        addr
+    }
+
+    /// Connects, sends each part in turn (`pause` apart), then reads until the server closes:
+    /// what came back, and how long after the last part it closed (`None`: not within 5 s).
+    async fn exchange(
+        addr: SocketAddr,
+        parts: &[&[u8]],
+        pause: Duration,
+    ) -> (String, Option<Duration>) {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(pause).await;
+            }
+            stream.write_all(part).await.unwrap();
+        }
+        let sent = Instant::now();
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), async {
+            let mut buf = [0; 4096];
+            while let Ok(n @ 1..) = stream.read(&mut buf).await {
+                out.extend_from_slice(&buf[..n]);
+            }
+        })
+        .await;
+        let closed = read.is_ok().then(|| sent.elapsed());
+        (String::from_utf8_lossy(&out).into_owned(), closed)
+    }
+
+    fn assert_closed_by_the_head_timeout(what: &str, closed: Option<Duration>) {
+        let closed = closed.unwrap_or_else(|| panic!("{what}: still open after 5 s"));
+        assert!(
+            closed >= SHORT.head - Duration::from_millis(100),
+            "{what}: closed after {closed:?}, before the timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn half_a_request_head_then_silence_is_closed() {
+        let addr = start().await;
+        let (answer, closed) = exchange(
+            addr,
+            &[b"POST / HTTP/1.1\r\nHost: burr\r\nContent-Le"],
+            Duration::ZERO,
+        )
+        .await;
+        assert_closed_by_the_head_timeout("half a head", closed);
+        assert_eq!(answer, "");
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_sends_nothing_is_closed() {
+        let addr = start().await;
+        let (answer, closed) = exchange(addr, &[], Duration::ZERO).await;
+        assert_closed_by_the_head_timeout("silent", closed);
+        assert_eq!(answer, "");
+    }
+
+    #[tokio::test]
+    async fn half_an_http2_preface_then_silence_is_closed() {
+        let addr = start().await;
+        let (answer, closed) = exchange(addr, &[b"PRI * HTTP/2.0\r\n"], Duration::ZERO).await;
+        assert_closed_by_the_head_timeout("half a preface", closed);
+        assert_eq!(answer, "");
+    }
+
+    #[tokio::test]
+    async fn a_head_sent_in_pieces_within_the_limit_is_served_and_idle_keep_alive_closed() {
+        let addr = start().await;
+        let head: [&[u8]; 3] = [
+            b"POST / HTTP/1.1\r\n",
+            b"Host: burr\r\nContent-Length: 3\r\n",
+            b"\r\nabc",
+        ];
+        let (answer, closed) = exchange(addr, &head, Duration::from_millis(100)).await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\n3 bytes\n"), "{answer}");
+        // Then idle on a keep-alive connection: the next head is late too.
+        assert_closed_by_the_head_timeout("idle keep-alive", closed);
+    }
+
+    #[tokio::test]
+    async fn a_stalled_body_is_408_and_closes_the_connection() {
+        let addr = start().await;
+        let request = b"POST / HTTP/1.1\r\nHost: burr\r\nContent-Length: 10\r\n\r\nabc";
+        let (answer, closed) = exchange(addr, &[request], Duration::ZERO).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+            "{answer}"
+        );
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("\r\nconnection: close\r\n"),
+            "{answer}"
+        );
+        assert!(
+            answer.ends_with("request body not received within 0.3 s\n"),
+            "{answer}"
+        );
+        let closed = closed.expect("closed after the 408");
+        assert!(
+            closed >= SHORT.body - Duration::from_millis(100),
+            "{closed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_413_and_closes_the_connection() {
+        let addr = start().await;
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: burr\r\nContent-Length: 65\r\n\r\n{}",
+            "a".repeat(65)
+        );
+        let (answer, closed) = exchange(addr, &[request.as_bytes()], Duration::ZERO).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n"),
+            "{answer}"
+        );
+        assert!(
+            answer.ends_with("request body larger than 64 bytes\n"),
+            "{answer}"
+        );
+        assert!(
+            closed.expect("closed after the 413") < SHORT.head,
+            "{closed:?}"
+        );
+        // At the limit exactly, it is served.
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: burr\r\nContent-Length: 64\r\nConnection: close\r\n\r\n{}",
+            "a".repeat(64)
+        );
+        let (answer, _) = exchange(addr, &[request.as_bytes()], Duration::ZERO).await;
+        assert!(answer.ends_with("\r\n\r\n64 bytes\n"), "{answer}");
+    }
 }

@@ -7,6 +7,9 @@ use sha2::{Digest, Sha256};
 use super::{AuthError, SignedRequest, incomplete};
 
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+/// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`, `STREAMING-UNSIGNED-PAYLOAD-TRAILER` and kin: S3's
+/// chunked uploads, whose body is not covered by this signature either.
+const STREAMING_PREFIX: &str = "STREAMING-";
 
 /// The SigV4 canonical request, as bytes because header values need not be UTF-8.
 pub(super) fn canonical_request(
@@ -113,16 +116,29 @@ pub(super) fn collapse_whitespace(value: &[u8]) -> Vec<u8> {
     words.join(&b' ')
 }
 
-/// The hash the client says it signed. A claimed SHA-256 must match the body, or the
-/// signature would vouch for a body that was never sent; `UNSIGNED-PAYLOAD` opts out.
+/// The hash the client says it signed, which must be the SHA-256 of the body: otherwise the
+/// signature would vouch for a body that was never sent.
+///
+/// `UNSIGNED-PAYLOAD` (and the `STREAMING-…` forms) are refused. S3 honours them, but the query
+/// protocol carries the whole operation in the body, over the plain HTTP `--api` speaks, so a
+/// signature over no body lets anyone who sees one request replay its headers with any body for
+/// 15 minutes. The code is `SignatureDoesNotMatch`, the one a real ELB endpoint gives: ELB takes
+/// no unsigned payloads, so it builds the canonical request over the body's own hash and a
+/// signature made over `UNSIGNED-PAYLOAD` simply does not match. (`IncompleteSignature` is for an
+/// unusable `Authorization` header; this one is well formed.)
 fn payload_hash(request: &SignedRequest<'_>) -> Result<String, AuthError> {
     let body_hash = hex::encode(Sha256::digest(request.body));
     let Some(claimed) = header(request, "x-amz-content-sha256") else {
         return Ok(body_hash);
     };
     match std::str::from_utf8(claimed) {
-        Ok(UNSIGNED_PAYLOAD) => Ok(UNSIGNED_PAYLOAD.to_owned()),
         Ok(claimed) if claimed.eq_ignore_ascii_case(&body_hash) => Ok(claimed.to_owned()),
+        Ok(claimed) if claimed == UNSIGNED_PAYLOAD || claimed.starts_with(STREAMING_PREFIX) => {
+            Err(AuthError::SignatureDoesNotMatch(format!(
+                "'x-amz-content-sha256: {claimed}' is not accepted: burr requires a signed \
+                 payload hash, the hex SHA-256 of the request body."
+            )))
+        }
         _ => Err(AuthError::SignatureDoesNotMatch(
             "The provided 'x-amz-content-sha256' header does not match what was computed."
                 .to_owned(),

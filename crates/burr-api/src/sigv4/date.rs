@@ -77,8 +77,8 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
-/// Seconds since the Unix epoch to `YYYYMMDDTHHMMSSZ`.
-pub(super) fn format_amz_date(unix_secs: i64) -> String {
+/// Seconds since the Unix epoch to `YYYYMMDDTHHMMSSZ`, the form of `X-Amz-Date`.
+pub fn format_amz_date(unix_secs: i64) -> String {
     let (days, secs) = (
         unix_secs.div_euclid(SECS_PER_DAY),
         unix_secs.rem_euclid(SECS_PER_DAY),

@@ -66,25 +66,43 @@ impl Wire {
         Self::named("boto3_elb_create_lb_cookie_stickiness_policy")
     }
 
+    /// Runs `f` on the wire as the verifier and the signer see it.
+    fn as_request<T>(&self, f: impl FnOnce(&SignedRequest<'_>) -> T) -> T {
+        let headers: Vec<(&str, &[u8])> = self
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_slice()))
+            .collect();
+        f(&SignedRequest {
+            method: &self.method,
+            path: &self.path,
+            query: &self.query,
+            headers: &headers,
+            body: &self.body,
+        })
+    }
+
     fn verify_with(
         &self,
         credentials: &Credentials,
         services: &[&str],
         now: i64,
     ) -> Result<Verified, AuthError> {
-        let headers: Vec<(&str, &[u8])> = self
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_slice()))
-            .collect();
-        let request = SignedRequest {
-            method: &self.method,
-            path: &self.path,
-            query: &self.query,
-            headers: &headers,
-            body: &self.body,
-        };
-        verify(&request, credentials, services, now)
+        self.as_request(|request| verify(request, credentials, services, now))
+    }
+
+    /// A new `Authorization` value for the wire as it is now, with the scope and the signed
+    /// headers of its current one.
+    fn sign_again(&self) -> Result<String, AuthError> {
+        let current = self.header("authorization");
+        let scope: Vec<&str> = current.split('/').collect();
+        let names = self.signed_header_names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut unsigned = self.clone();
+        unsigned.remove_header("authorization");
+        unsigned.as_request(|request| {
+            authorization(request, &credentials(), scope[2], scope[3], &names)
+        })
     }
 
     fn verify_at(&self, now: i64) -> Result<Verified, AuthError> {
@@ -151,12 +169,42 @@ fn message(result: Result<Verified, AuthError>) -> String {
 
 // ---------------------------------------------------------------- requests that must pass
 
+/// The vectors whose signature covers the body: all but `unsigned_payload`, which is refused.
+fn body_signing_vectors() -> impl Iterator<Item = &'static Vector> {
+    VECTORS
+        .iter()
+        .filter(|vector| !has_unsigned_payload(&Wire::of(vector)))
+}
+
 #[test]
 fn every_botocore_vector_verifies_at_its_signing_time() {
-    for vector in VECTORS {
+    for vector in body_signing_vectors() {
         let result = Wire::of(vector).verify();
         assert!(result.is_ok(), "{}: {:?}", vector.name, result);
     }
+}
+
+#[test]
+fn signing_reproduces_botocore_authorization_headers() {
+    let mut signed = 0;
+    for vector in body_signing_vectors() {
+        let wire = Wire::of(vector);
+        let expected = wire.header("authorization");
+        assert_eq!(
+            wire.sign_again().as_deref(),
+            Ok(expected.as_str()),
+            "{}",
+            vector.name
+        );
+        signed += 1;
+    }
+    assert!(signed >= 10, "only {signed} vectors signed");
+}
+
+#[test]
+fn signing_refuses_what_verification_refuses() {
+    let result = Wire::named("unsigned_payload").sign_again();
+    assert_eq!(result.map_err(|e| e.code()), Err("SignatureDoesNotMatch"));
 }
 
 #[test]
@@ -220,10 +268,21 @@ fn query_parameter_order_and_escape_case_do_not_matter() {
     assert_eq!(code(&wire.verify()), "Ok");
 }
 
+/// The repeated name is what makes the order matter: the signature covers the sorted query, so
+/// `Params::decode` must refuse it (see `query.rs`), or the reordered request would run the other
+/// action under the same signature.
 #[test]
-fn unsigned_payload_leaves_the_body_unprotected_by_design() {
-    let mut wire = Wire::named("unsigned_payload");
-    wire.body = b"Action=DeleteLoadBalancer&LoadBalancerName=prod".to_vec();
+fn query_with_a_repeated_name_verifies_in_any_order() {
+    let mut wire = Wire::named("elb_get_params_plus_encoded_space_eu_west_1");
+    wire.query = "Action=DescribeLoadBalancers&Version=2012-06-01&Action=DeleteLoadBalancer\
+                  &LoadBalancerName=web"
+        .into();
+    let signed = wire.sign_again().unwrap_or_default();
+    wire.set_header("Authorization", &signed);
+    assert_eq!(code(&wire.verify()), "Ok");
+    wire.query = "Action=DeleteLoadBalancer&Version=2012-06-01&Action=DescribeLoadBalancers\
+                  &LoadBalancerName=web"
+        .into();
     assert_eq!(code(&wire.verify()), "Ok");
 }
 
@@ -470,6 +529,40 @@ fn missing_or_malformed_signing_date_is_incomplete_signature() {
     assert_eq!(code(&wire.verify()), "IncompleteSignature");
 }
 
+/// With `UNSIGNED-PAYLOAD` the body would be outside the signature: anyone who saw one request
+/// could replay its headers with another operation in the body for 15 minutes. burr refuses it,
+/// with the very body it was signed with as well as with another.
+#[test]
+fn unsigned_payload_is_refused_whatever_the_body() {
+    for body in [
+        &b"Action=DescribeLoadBalancers&Version=2012-06-01"[..],
+        b"Action=DeleteLoadBalancer&LoadBalancerName=prod&Version=2012-06-01",
+    ] {
+        let mut wire = Wire::named("unsigned_payload");
+        wire.body = body.to_vec();
+        let result = wire.verify();
+        assert_eq!(code(&result), "SignatureDoesNotMatch");
+        let message = message(result);
+        assert!(
+            message.contains("UNSIGNED-PAYLOAD") && message.contains("signed payload hash"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn streaming_payload_hashes_are_refused() {
+    for claimed in [
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "unsigned-payload",
+    ] {
+        let mut wire = Wire::elb_post();
+        wire.set_header("X-Amz-Content-SHA256", claimed);
+        assert_eq!(code(&wire.verify()), "SignatureDoesNotMatch", "{claimed}");
+    }
+}
+
 #[test]
 fn claimed_payload_hash_must_match_the_body() {
     let mut wire = Wire::elb_post();
@@ -594,9 +687,8 @@ proptest! {
         flip in 1u8..=255,
         with in 0x21u8..0x7f,
     ) {
-        let candidates: Vec<Wire> = VECTORS.iter().map(Wire::of).filter(|wire| match part {
-            Part::Body => !has_unsigned_payload(wire),
-            Part::SignedHeader => true,
+        let candidates: Vec<Wire> = body_signing_vectors().map(Wire::of).filter(|wire| match part {
+            Part::Body | Part::SignedHeader => true,
             Part::Query => !wire.query.is_empty(),
         }).collect();
         let mut wire = candidates[vector.index(candidates.len())].clone();

@@ -1,0 +1,234 @@
+//! The `--api` endpoint of the real binary as a hostile or careless client meets it: request
+//! heads and bodies that stall (closed, or answered 408, within the 30 s limits), a body over
+//! 1 MiB (413), and signed requests that name a parameter twice (400, nothing run).
+//!
+//! The stall test waits out the real 30 s limits (the three stalls share the wait, and nextest
+//! runs it beside the rest of the suite); `admin.rs` tests the same code at 300 ms.
+
+mod common;
+
+use burr_api::SignedRequest;
+use burr_api::sigv4::{self, Credentials};
+use common::*;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// The endpoint's limits, as `admin.rs` sets them.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+const MAX_BODY: usize = 1 << 20;
+
+const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+/// burr with one balancer, `t`, from its configuration file.
+fn start() -> Burr {
+    let target = "127.0.0.1:9".parse().unwrap();
+    Burr::start(&config(free_port(), "round_robin", &[(target, 1)], "", ""))
+}
+
+/// The key pair burr accepts: from the environment it inherited, or the one it generated.
+fn credentials(burr: &Burr) -> Credentials {
+    if let (Ok(id), Ok(secret)) = (
+        std::env::var("BURR_ACCESS_KEY_ID"),
+        std::env::var("BURR_SECRET_ACCESS_KEY"),
+    ) {
+        return Credentials {
+            access_key_id: id,
+            secret_access_key: secret,
+        };
+    }
+    let file = std::fs::read_to_string(burr.dir.path().join("data").join("credentials")).unwrap();
+    let value = |key: &str| {
+        file.lines()
+            .filter_map(|line| line.split_once('='))
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_else(|| panic!("no {key} in {file}"))
+    };
+    Credentials {
+        access_key_id: value("aws_access_key_id"),
+        secret_access_key: value("aws_secret_access_key"),
+    }
+}
+
+/// A query-API POST signed now, as an SDK would sign it, with `Connection: close`.
+fn signed_post(burr: &Burr, query: &str, body: &str) -> Vec<u8> {
+    let host = burr.api.to_string();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let amz_date = sigv4::format_amz_date(now as i64);
+    let headers: [(&str, &[u8]); 3] = [
+        ("Host", host.as_bytes()),
+        ("Content-Type", FORM.as_bytes()),
+        ("X-Amz-Date", amz_date.as_bytes()),
+    ];
+    let request = SignedRequest {
+        method: "POST",
+        path: "/",
+        query,
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    let authorization = sigv4::authorization(
+        &request,
+        &credentials(burr),
+        "us-east-1",
+        "elasticloadbalancing",
+        &["content-type", "host", "x-amz-date"],
+    )
+    .unwrap();
+    let target = if query.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/?{query}")
+    };
+    format!(
+        "POST {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {FORM}\r\nX-Amz-Date: {amz_date}\r\n\
+         Authorization: {authorization}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Sends `request` and returns the whole answer (the server closes after it).
+async fn send(burr: &Burr, request: &[u8]) -> String {
+    let answer = raw(burr.api.port(), request, Duration::from_secs(10)).await;
+    assert!(answer.ends_with("<EOF>"), "not closed: {answer}");
+    answer
+}
+
+fn status(answer: &str) -> u16 {
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Connects, sends `sent`, then waits for the server to close: what it answered, and how long
+/// after the connect it closed.
+async fn stall(burr: &Burr, sent: &[u8]) -> (String, Duration) {
+    let connected = Instant::now();
+    let mut stream = TcpStream::connect(burr.api).await.unwrap();
+    stream.write_all(sent).await.unwrap();
+    let bound = HEAD_TIMEOUT.max(BODY_TIMEOUT) + Duration::from_secs(10);
+    let answer = read_to_close(&mut stream, bound).await.unwrap_or_else(|| {
+        panic!(
+            "{:?}: still open after {bound:?}",
+            String::from_utf8_lossy(sent)
+        )
+    });
+    (answer, connected.elapsed())
+}
+
+fn assert_within(what: &str, elapsed: Duration, limit: Duration) {
+    let margin = Duration::from_secs(5);
+    assert!(
+        elapsed + margin >= limit && elapsed <= limit + margin,
+        "{what}: closed after {elapsed:?}, limit {limit:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stalled_clients_are_disconnected_within_the_limits() {
+    let burr = start();
+    let half_head = stall(&burr, b"POST / HTTP/1.1\r\nHost: burr\r\nContent-Le");
+    let silent = stall(&burr, b"");
+    let half_body = stall(
+        &burr,
+        b"POST / HTTP/1.1\r\nHost: burr\r\nContent-Length: 100\r\n\r\nAction=Describe",
+    );
+    let (half_head, silent, half_body) = tokio::join!(half_head, silent, half_body);
+
+    assert_eq!(half_head.0, "", "half a head gets no answer");
+    assert_within("half a head", half_head.1, HEAD_TIMEOUT);
+    assert_eq!(silent.0, "");
+    assert_within("silent", silent.1, HEAD_TIMEOUT);
+    assert_eq!(status(&half_body.0), 408, "{}", half_body.0);
+    assert!(
+        half_body
+            .0
+            .ends_with("request body not received within 30 s\n"),
+        "{}",
+        half_body.0
+    );
+    assert_within("half a body", half_body.1, BODY_TIMEOUT);
+    // Other clients were served all along.
+    assert_eq!(http_get_status(burr.api, "/healthz"), Some(200));
+}
+
+#[tokio::test]
+async fn a_body_over_one_mebibyte_is_413() {
+    let burr = start();
+    let post = |length: usize| {
+        let mut request = format!(
+            "POST / HTTP/1.1\r\nHost: burr\r\nContent-Type: {FORM}\r\nContent-Length: {length}\r\n\
+             Connection: close\r\n\r\n"
+        )
+        .into_bytes();
+        request.resize(request.len() + length, b'a');
+        request
+    };
+    let answer = send(&burr, &post(MAX_BODY + 1)).await;
+    assert_eq!(status(&answer), 413, "{answer}");
+    assert!(
+        answer.contains("request body larger than 1048576 bytes"),
+        "{answer}"
+    );
+    // 1 MiB exactly is read, and then refused for what it is: unsigned.
+    let answer = send(&burr, &post(MAX_BODY)).await;
+    assert_eq!(status(&answer), 403, "{answer}");
+    assert!(
+        answer.contains("<Code>MissingAuthenticationToken</Code>"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_parameter_given_twice_is_400_and_runs_nothing() {
+    let burr = start();
+    let describe = "Action=DescribeLoadBalancers&Version=2012-06-01";
+    let answer = send(&burr, &signed_post(&burr, "", describe)).await;
+    assert_eq!(status(&answer), 200, "{answer}");
+    assert!(
+        answer.contains("<LoadBalancerName>t</LoadBalancerName>"),
+        "{answer}"
+    );
+
+    let twice = "<Message>Action: given 2 times; each parameter may appear once</Message>";
+    let cases = [
+        // Within the body, in either order.
+        (
+            "",
+            format!("{describe}&Action=DeleteLoadBalancer&LoadBalancerName=t"),
+        ),
+        (
+            "",
+            format!("Action=DeleteLoadBalancer&LoadBalancerName=t&{describe}"),
+        ),
+        // Within the query: the signature covers it sorted, so any order verifies.
+        (
+            "Action=DeleteLoadBalancer&Version=2012-06-01&LoadBalancerName=t&Action=DescribeLoadBalancers",
+            String::new(),
+        ),
+        // In the query and in the body.
+        (
+            "Action=DeleteLoadBalancer&LoadBalancerName=t",
+            describe.to_string(),
+        ),
+    ];
+    for (query, body) in cases {
+        let answer = send(&burr, &signed_post(&burr, query, &body)).await;
+        assert_eq!(status(&answer), 400, "{query} / {body}: {answer}");
+        assert!(answer.contains("<Code>ValidationError</Code>"), "{answer}");
+        assert!(answer.contains(twice), "{answer}");
+    }
+    let answer = send(&burr, &signed_post(&burr, "", describe)).await;
+    assert!(
+        answer.contains("<LoadBalancerName>t</LoadBalancerName>"),
+        "{answer}"
+    );
+}
