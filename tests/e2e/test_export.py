@@ -1,9 +1,10 @@
 """`burr export` prints what the API made as a TOML configuration, while burr runs and after it
-stopped."""
+stopped; it only reads: a data directory that holds no store is an error, not an empty one."""
 
+import subprocess
 import tomllib
 
-from burr_e2e import create_lb, listener
+from burr_e2e import BURR_BIN, create_lb, listener
 
 
 def test_export_prints_the_balancer_and_its_pool_as_toml(burr, elb, targets):
@@ -46,3 +47,25 @@ def test_export_prints_the_balancer_and_its_pool_as_toml(burr, elb, targets):
     stopped = burr.run("export")
     assert stopped.returncode == 0, stopped.stderr
     assert tomllib.loads(stopped.stdout) == config
+
+
+def export(data_dir):
+    return subprocess.run([BURR_BIN, "export", "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_export_of_a_missing_data_dir_fails_and_creates_nothing(tmp_path):
+    typo = tmp_path / "typo"
+    done = export(typo)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert str(typo / "burr.db") in done.stderr
+    assert f"`burr serve --data-dir {typo}` creates it" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+    # An existing directory without a store: the same, and it stays empty.
+    typo.mkdir()
+    done = export(typo)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert list(typo.iterdir()) == []

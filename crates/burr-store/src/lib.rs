@@ -68,6 +68,24 @@ pub enum StoreError {
         path: PathBuf,
         cause: rusqlite::Error,
     },
+    #[error("{path} does not exist; `burr serve --data-dir {dir}` creates it")]
+    Missing { path: PathBuf, dir: PathBuf },
+    #[error("cannot read {path}: {cause}")]
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("{path} is not a burr database (it has no schema_migrations table)")]
+    NotAStore { path: PathBuf },
+    #[error(
+        "{path}: schema version {found} is older than this burr's ({known}); start this burr's \
+         `burr serve` on it once to migrate it, or use the burr that wrote it"
+    )]
+    TooOld {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
 }
 
 /// Why [`Store::apply`] changed nothing.
@@ -124,6 +142,35 @@ impl Store {
             current: ArcSwap::new(snapshot),
             published,
         })
+    }
+
+    /// Reads the configuration last published in `<dir>/burr.db` without changing anything:
+    /// the file is opened read-only (never created), no migration runs, and a schema version
+    /// other than this build's is refused rather than misread. Safe while `burr serve` runs on
+    /// the same directory: the state is read in one transaction, so it is exactly one
+    /// generation. SQLite may create the `-wal` and `-shm` files beside the database when a
+    /// stopped burr removed them (a reader of a WAL database needs them); they hold no
+    /// change, and the database itself is untouched.
+    pub fn read_snapshot(dir: &Path) -> Result<Snapshot, StoreError> {
+        let path = dir.join("burr.db");
+        if let Err(cause) = std::fs::metadata(&path) {
+            return Err(match cause.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
+                    StoreError::Missing {
+                        path,
+                        dir: dir.to_path_buf(),
+                    }
+                }
+                _ => StoreError::Read { path, cause },
+            });
+        }
+        let mut connection = persist::open_read_only(&path)?;
+        let transaction = connection.transaction().map_err(|cause| StoreError::Sql {
+            path: path.clone(),
+            cause,
+        })?;
+        migrations::require_latest(&transaction, &path)?;
+        persist::load(&transaction, &path)
     }
 
     /// The configuration currently published.

@@ -91,3 +91,39 @@ pub fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StoreErro
     }
     Ok(())
 }
+
+/// Refuses a database whose schema is not exactly this build's (for readers that must not
+/// migrate): older, newer, or not a burr database at all.
+pub fn require_latest(connection: &Connection, path: &Path) -> Result<(), StoreError> {
+    let sql_err = |cause| StoreError::Sql {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let has_table: bool = connection
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+             WHERE type = 'table' AND name = 'schema_migrations')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql_err)?;
+    if !has_table {
+        return Err(StoreError::NotAStore {
+            path: path.to_path_buf(),
+        });
+    }
+    let found: i64 = connection
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql_err)?;
+    let known = latest();
+    let path = path.to_path_buf();
+    match found.cmp(&known) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(StoreError::TooNew { path, found, known }),
+        std::cmp::Ordering::Less => Err(StoreError::TooOld { path, found, known }),
+    }
+}

@@ -47,6 +47,24 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     Ok(connection)
 }
 
+/// Opens the database for reading only: never creates it, never writes it. A busy timeout
+/// covers the moments a writer in another process holds the WAL index.
+pub fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+    let open_err = |cause| StoreError::Open {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(open_err)?;
+    connection
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(open_err)?;
+    Ok(connection)
+}
+
 fn origin_from(text: &str) -> Option<Origin> {
     match text {
         "file" => Some(Origin::File),

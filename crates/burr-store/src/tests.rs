@@ -3,6 +3,7 @@
 
 use super::*;
 use burr_model::{Balancer, Listener, Origin, Pool, Protocol, Target, TargetAddress};
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -330,4 +331,223 @@ fn acknowledged_changes_survive_kill_9() {
             snap.generation
         );
     }
+}
+
+#[test]
+fn read_snapshot_of_a_missing_store_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo");
+    let err = Store::read_snapshot(&typo).expect_err("no store there");
+    assert!(matches!(err, StoreError::Missing { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&typo.join("burr.db").display().to_string()),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("`burr serve --data-dir {}`", typo.display())),
+        "{text}"
+    );
+    assert!(!typo.exists(), "the directory was created");
+
+    // An existing directory without the database: refused, nothing created in it.
+    let err = Store::read_snapshot(dir.path()).expect_err("no store there");
+    assert!(matches!(err, StoreError::Missing { .. }), "{err:?}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn read_snapshot_refuses_other_schema_versions_and_migrates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path(), None).unwrap());
+    let path = dir.path().join("burr.db");
+    let versions = || -> Vec<i64> {
+        let c = Connection::open(&path).unwrap();
+        let mut s = c
+            .prepare("SELECT version FROM schema_migrations ORDER BY version")
+            .unwrap();
+        s.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let latest = migrations::latest();
+
+    // Older: as if written by a burr that knew one migration less.
+    let c = Connection::open(&path).unwrap();
+    c.execute("DELETE FROM schema_migrations WHERE version = ?1", [latest])
+        .unwrap();
+    drop(c);
+    let err = Store::read_snapshot(dir.path()).expect_err("an older schema must be refused");
+    assert!(matches!(err, StoreError::TooOld { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(&format!(
+            "schema version {} is older than this burr's ({latest})",
+            latest - 1
+        )),
+        "{err}"
+    );
+    assert_eq!(versions(), (1..latest).collect::<Vec<_>>(), "migrated");
+
+    // Newer.
+    let c = Connection::open(&path).unwrap();
+    c.execute(
+        "INSERT INTO schema_migrations VALUES (?1, 'now'), (999, 'future')",
+        [latest],
+    )
+    .unwrap();
+    drop(c);
+    let err = Store::read_snapshot(dir.path()).expect_err("a newer schema must be refused");
+    assert!(
+        err.to_string().contains(&format!(
+            "schema version 999 is newer than this burr knows ({latest})"
+        )),
+        "{err}"
+    );
+
+    // Not a burr database at all (an empty file).
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("burr.db"), b"").unwrap();
+    let err = Store::read_snapshot(other.path()).expect_err("not a store");
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+    assert_eq!(
+        std::fs::metadata(other.path().join("burr.db"))
+            .unwrap()
+            .len(),
+        0,
+        "the file was written"
+    );
+}
+
+#[test]
+fn read_snapshot_sees_what_the_store_sees_while_open_and_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), None).unwrap();
+    assert_eq!(Store::read_snapshot(dir.path()).unwrap(), *store.snapshot());
+    store
+        .apply(|s| {
+            add(s, balancer("web", 8080, "p"), pool("p", 9001..9003, 2));
+            s.balancers.get_mut("web").unwrap().origin = Origin::Api;
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+    // The store is open (as under a running burr): the reader sees the committed change.
+    let read = Store::read_snapshot(dir.path()).unwrap();
+    assert_eq!(read, *store.snapshot());
+    assert_eq!(read.generation, 1);
+    assert_eq!(read.state.balancers["web"].origin, Origin::Api);
+    // The writer still writes after a reader came and went.
+    let next = store
+        .apply(|s| {
+            s.pools.get_mut("p").unwrap().targets[0].weight = 7;
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+    assert_eq!(Store::read_snapshot(dir.path()).unwrap(), *next);
+    drop(store);
+    // Stopped (the WAL checkpointed and removed): the same state, twice over.
+    let read = Store::read_snapshot(dir.path()).unwrap();
+    assert_eq!(read, *next);
+    assert_eq!(Store::read_snapshot(dir.path()).unwrap(), read);
+    #[cfg(unix)]
+    for name in ["burr.db-wal", "burr.db-shm"] {
+        // Created for the reader if absent: as private as the database.
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(dir.path().join(name)) {
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+        }
+    }
+    let reopened = Store::open(dir.path(), None).unwrap();
+    assert_eq!(*reopened.snapshot(), read);
+    reopened
+        .apply(|s| {
+            s.pools.get_mut("p").unwrap().targets[0].weight = 8;
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+    assert_eq!(
+        Store::read_snapshot(dir.path()).unwrap(),
+        *reopened.snapshot()
+    );
+}
+
+#[test]
+fn read_snapshot_during_writes_is_exactly_one_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path(), None).unwrap());
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            for generation in 1..=300 {
+                store
+                    .apply(|s| {
+                        *s = expected_state(generation);
+                        Ok::<_, ()>(())
+                    })
+                    .unwrap();
+            }
+        })
+    };
+    let mut seen = BTreeSet::new();
+    while !writer.is_finished() {
+        let snap = Store::read_snapshot(dir.path()).unwrap();
+        assert_eq!(
+            snap.state,
+            expected_state(snap.generation),
+            "torn read at generation {}",
+            snap.generation
+        );
+        seen.insert(snap.generation);
+    }
+    writer.join().unwrap();
+    assert!(seen.len() > 1, "the reader saw one generation: {seen:?}");
+    assert_eq!(Store::read_snapshot(dir.path()).unwrap().generation, 300);
+}
+
+#[test]
+fn read_snapshot_after_kill_9_sees_every_acknowledged_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(&exe)
+        .args([
+            "--exact",
+            "tests::crash_writer",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut last_acked = 0;
+    let stdout = child.stdout.take().unwrap();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(g) = line.strip_prefix("ACK ") {
+            last_acked = g.trim().parse().unwrap();
+            if last_acked == 150 {
+                // Mid-way: the reader below finds a live writer.
+                let snap = Store::read_snapshot(dir.path()).unwrap();
+                assert!(snap.generation >= 150, "{}", snap.generation);
+                assert_eq!(snap.state, expected_state(snap.generation));
+            }
+            if last_acked == 300 {
+                child.kill().unwrap(); // SIGKILL: the WAL is left un-checkpointed
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    assert_eq!(last_acked, 300, "the writer stopped early");
+    // Read-only, with the dead writer's WAL and index left behind.
+    let read = Store::read_snapshot(dir.path()).unwrap();
+    assert!(
+        read.generation == last_acked || read.generation == last_acked + 1,
+        "acknowledged generation {last_acked}, read {}",
+        read.generation
+    );
+    assert_eq!(read.state, expected_state(read.generation));
+    assert_eq!(*Store::open(dir.path(), None).unwrap().snapshot(), read);
 }

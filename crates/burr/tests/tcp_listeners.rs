@@ -467,25 +467,36 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
         "",
     ));
     let (mut silent, _) = open_from(port, LOOPBACK).await;
+    // The greeting just read was the relay's last activity.
     let opened = Instant::now();
-    let watch = tokio::spawn(async move {
-        let closed = read_to_close(&mut silent, Duration::from_secs(4)).await;
+    let mut watch = tokio::spawn(async move {
+        let closed = read_to_close(&mut silent, Duration::from_secs(8)).await;
         (closed, opened.elapsed())
     });
     let (mut talking, _) = open_from(port, LOOPBACK).await;
-    // Traffic every 300 ms for 2.1 s keeps the other connection open past the timeout.
-    for i in 0..7 {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        echoes(&mut talking, &format!("{i}")).await;
+    // Traffic every 250 ms keeps the other connection open, until the silent one has closed
+    // and for at least 2 s (twice the timeout).
+    let mut finished = None;
+    let mut i = 0;
+    while finished.is_none() || opened.elapsed() < Duration::from_secs(2) {
+        tokio::select! {
+            done = &mut watch, if finished.is_none() => finished = Some(done.unwrap()),
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {
+                echoes(&mut talking, &format!("{i}")).await;
+                i += 1;
+            }
+        }
     }
-    let (closed, after) = watch.await.unwrap();
+    let (closed, after) = finished.unwrap();
     assert_eq!(
         closed.as_deref(),
         Some(""),
         "the silent connection was closed"
     );
+    // 1 s after its last byte (the coarse clock may round 20 ms either way), with slack for a
+    // loaded machine on the late side.
     assert!(
-        after >= Duration::from_millis(900) && after < Duration::from_millis(2500),
+        after >= Duration::from_millis(900) && after <= Duration::from_secs(4),
         "closed after {after:?}"
     );
     echoes(&mut talking, "still here").await;
@@ -510,32 +521,55 @@ async fn removing_a_target_does_not_cut_an_established_connection() {
 
 #[tokio::test]
 async fn a_deregistered_targets_connections_end_at_its_drain_deadline() {
+    const DELAY: Duration = Duration::from_secs(3);
     let t1 = TcpTarget::start("t1").await;
     let t2 = TcpTarget::start("t2").await;
     let port = free_port();
-    let drain = "[pool.draining]\nderegistration_delay_secs = 2";
+    let drain = format!(
+        "[pool.draining]\nderegistration_delay_secs = {}",
+        DELAY.as_secs()
+    );
     let burr = Burr::start(&tcp_config(
         port,
         "tcp",
         "round_robin",
         &[t1.addr],
         "",
-        drain,
+        &drain,
     ));
     let (mut old, name) = open_from(port, LOOPBACK).await;
     assert_eq!(name, "t1");
-    burr.reload(&tcp_config(
+    let requested = Instant::now();
+    burr.reload_async(&tcp_config(
         port,
         "tcp",
         "round_robin",
         &[t2.addr],
         "",
-        drain,
-    ));
+        &drain,
+    ))
+    .await;
     let reloaded = Instant::now();
-    // The deadline is at least one whole second away: the relay still works now.
+    // The deadline (whole UTC seconds) is more than DELAY - 1 s away: the relay still works,
+    // and new connections go to t2.
     echoes(&mut old, "draining").await;
-    let closed = read_to_close(&mut old, Duration::from_secs(5)).await;
+    let (_new, name) = open_from(port, LOOPBACK).await;
+    assert_eq!(name, "t2");
+    echoes(&mut old, "still draining").await;
+    assert_eq!(t1.received(), ["drainingstill draining"]);
+
+    let closed = read_to_close(&mut old, DELAY + Duration::from_secs(5)).await;
+    let (since_request, since_reload) = (requested.elapsed(), reloaded.elapsed());
     assert_eq!(closed.as_deref(), Some(""), "closed at the drain deadline");
-    assert!(reloaded.elapsed() >= Duration::from_millis(500));
+    // The deadline is the UTC second of the change plus DELAY, so the close comes between
+    // DELAY - 1 s and DELAY + 1 s after it (the coarse clock, refreshed every 20 ms, may lag);
+    // the upper bound leaves 2 s more for a loaded machine.
+    assert!(
+        since_request >= DELAY - Duration::from_millis(1050),
+        "closed {since_request:?} after the reload was requested"
+    );
+    assert!(
+        since_reload <= DELAY + Duration::from_secs(3),
+        "closed {since_reload:?} after the reload"
+    );
 }

@@ -390,6 +390,36 @@ impl Burr {
         panic!("reload not applied within 10 s: {}", self.stderr_text());
     }
 
+    /// As [`Burr::reload`], but awaiting the new generation instead of sleeping, so that the
+    /// test's runtime (targets, relays under test) keeps running meanwhile.
+    pub async fn reload_async(&self, config: &str) {
+        let api = self.api;
+        let generation = || async move {
+            tokio::task::spawn_blocking(move || {
+                metric(
+                    &http_get_body(api, "/metrics").unwrap_or_default(),
+                    "burr_config_generation",
+                )
+                .unwrap_or(0.0) as u64
+            })
+            .await
+            .unwrap()
+        };
+        let before = generation().await;
+        std::fs::write(&self.config, config).unwrap();
+        unsafe {
+            libc::kill(self.pid(), libc::SIGHUP);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if generation().await > before {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("reload not applied within 10 s: {}", self.stderr_text());
+    }
+
     pub fn metrics(&self) -> String {
         http_get_body(self.api, "/metrics").unwrap_or_default()
     }
