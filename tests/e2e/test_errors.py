@@ -216,9 +216,17 @@ def test_invalid_instance(elb, web):
             Instances=[{"InstanceId": "127.0.0.1:9001"}, {"InstanceId": "127.0.0.1:9999"}]),
         "InvalidInstance", 400, "InvalidEndPointException",
     )
+    # Asked for by name, an instance that is not registered is reported, as on AWS; an id that
+    # is no address at all is refused.
+    states = elb.describe_instance_health(
+        LoadBalancerName="web", Instances=[{"InstanceId": "127.0.0.1:9999"}])["InstanceStates"]
+    assert states == [{
+        "InstanceId": "127.0.0.1:9999", "State": "OutOfService", "ReasonCode": "N/A",
+        "Description": "Instance is not currently registered with the LoadBalancer.",
+    }]
     refused(
         lambda: elb.describe_instance_health(
-            LoadBalancerName="web", Instances=[{"InstanceId": "127.0.0.1:9999"}]),
+            LoadBalancerName="web", Instances=[{"InstanceId": "i-0123abcd"}]),
         "InvalidInstance", 400, "InvalidEndPointException", client=elb,
     )
 
@@ -480,3 +488,12 @@ def test_two_listeners_on_one_port_are_refused_with_a_true_message(elb, burr):
     )
     assert "configuration file" not in error["Message"]
     assert "8080" in error["Message"]
+
+
+def test_tag_text_outside_the_aws_pattern_is_refused(elb, web):
+    for key, value in [("ok", "bell\u0007"), ("semi;colon", "v"), ("aws:reserved", "v")]:
+        refused_unchanged(
+            elb,
+            lambda: elb.add_tags(LoadBalancerNames=["web"], Tags=[{"Key": key, "Value": value}]),
+            "ValidationError", 400,
+        )

@@ -89,6 +89,13 @@ def test_deregistered_instance_leaves_while_connection_draining_is_enabled(elb, 
             elb.describe_instance_health(LoadBalancerName="web")["InstanceStates"]] == [
         ts[1].address
     ]
+    # Asked for by name, the deregistered instance is seen draining (30 s), not gone.
+    assert elb.describe_instance_health(
+        LoadBalancerName="web", Instances=[{"InstanceId": ts[0].address}]
+    )["InstanceStates"] == [{
+        "InstanceId": ts[0].address, "State": "OutOfService", "ReasonCode": "ELB",
+        "Description": "Instance deregistration currently in progress.",
+    }]
     # New requests go to the remaining instance only.
     assert {http_get(host, 8080).target for _ in range(10)} == {"t1"}
     # Draining stays enabled.

@@ -108,9 +108,9 @@ def test_describe_load_balancers_pages_with_next_marker(elb, raw_elb):
     ]
     assert paginated == names
 
-    # By name, in the order asked.
+    # By name: in name order, as every page is (the marker is a name).
     by_name = elb.describe_load_balancers(LoadBalancerNames=["lb-3", "lb-1"])
-    assert [d["LoadBalancerName"] for d in by_name["LoadBalancerDescriptions"]] == ["lb-3", "lb-1"]
+    assert [d["LoadBalancerName"] for d in by_name["LoadBalancerDescriptions"]] == ["lb-1", "lb-3"]
     assert "NextMarker" not in by_name
 
     for size in (0, 401):
@@ -564,3 +564,44 @@ def test_deleting_the_last_listener_keeps_instances_and_settings(elb):
     assert d["HealthCheck"] == CHECK
     assert elb.describe_load_balancer_attributes(LoadBalancerName="web")[
         "LoadBalancerAttributes"] == before
+
+
+def test_pages_of_named_balancers_go_by_name_whatever_the_order_asked(elb):
+    for name in ["b", "c", "a"]:
+        create_lb(elb, name, listener(8080, 80))
+    seen, marker = [], None
+    for _ in range(5):
+        kwargs = {"Marker": marker} if marker else {}
+        page = elb.describe_load_balancers(
+            LoadBalancerNames=["c", "a", "b", "a"], PageSize=1, **kwargs)
+        seen += [d["LoadBalancerName"] for d in page["LoadBalancerDescriptions"]]
+        marker = page.get("NextMarker")
+        if not marker:
+            break
+    assert seen == ["a", "b", "c"]
+
+
+def test_a_cookie_policy_made_through_create_load_balancer_policy_is_stored_like_its_own_call(elb):
+    create_lb(elb, "web", listener(8080, 80))
+    elb.create_load_balancer_policy(
+        LoadBalancerName="web", PolicyName="generic",
+        PolicyTypeName="LBCookieStickinessPolicyType", PolicyAttributes=[])
+    policies = elb.describe_load_balancer_policies(
+        LoadBalancerName="web", PolicyNames=["generic"])["PolicyDescriptions"]
+    assert policies[0]["PolicyAttributeDescriptions"] == [
+        {"AttributeName": "CookieExpirationPeriod", "AttributeValue": "0"}]
+    with pytest.raises(ClientError) as e:
+        elb.create_load_balancer_policy(
+            LoadBalancerName="web", PolicyName="negative",
+            PolicyTypeName="LBCookieStickinessPolicyType",
+            PolicyAttributes=[{"AttributeName": "CookieExpirationPeriod", "AttributeValue": "-5"}])
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_an_instance_registered_with_its_port_is_reported_and_carried_with_it(elb):
+    create_lb(elb, "web", listener(8080, 9001))
+    registered = elb.register_instances_with_load_balancer(
+        LoadBalancerName="web", Instances=[{"InstanceId": "127.0.0.1:9001"}])
+    assert registered["Instances"] == [{"InstanceId": "127.0.0.1:9001"}]
+    elb.create_load_balancer_listeners(LoadBalancerName="web", Listeners=[listener(8081, 9002)])
+    assert describe(elb, "web")["Instances"] == [{"InstanceId": "127.0.0.1:9001"}]

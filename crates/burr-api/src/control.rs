@@ -33,7 +33,9 @@ pub trait ControlPlane: Send + Sync {
     /// new listener, writes it durably and puts it in service, all before returning. On any
     /// error nothing changes: the change's own error, the model's verdict in API terms, a
     /// listener that cannot bind (`InvalidConfigurationRequest`), or a storage failure (500).
-    fn apply(&self, change: &mut Change<'_>) -> Result<(), ApiError>;
+    /// Returns the state as committed, which answers must be built from (a later change may
+    /// already be in service by the time the caller looks again).
+    fn apply(&self, change: &mut Change<'_>) -> Result<Arc<State>, ApiError>;
 
     /// The health of a target of a pool.
     fn health(&self, pool: &str, target: &TargetAddress) -> TargetHealth;

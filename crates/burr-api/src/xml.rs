@@ -35,8 +35,21 @@ impl Xml {
     /// `<name>text</name>`, the text escaped.
     pub fn text(&mut self, name: &str, text: &str) {
         self.open(name);
-        let _ = self.writer.write_event(Event::Text(BytesText::new(text)));
+        self.characters(text);
         self.close(name);
+    }
+
+    /// Character data, escaped; characters XML 1.0 forbids (control characters other than
+    /// tab, line feed and carriage return — an error message may quote them from input)
+    /// become U+FFFD, so every answer stays well-formed.
+    fn characters(&mut self, text: &str) {
+        let forbidden = |c: char| c < ' ' && !matches!(c, '\t' | '\n' | '\r');
+        let text = if text.contains(forbidden) {
+            std::borrow::Cow::Owned(text.replace(forbidden, "\u{fffd}"))
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
+        let _ = self.writer.write_event(Event::Text(BytesText::new(&text)));
     }
 
     /// `<name>` … `</name>` around what `body` writes.
@@ -59,9 +72,7 @@ impl Xml {
 
     /// A list of plain strings.
     pub fn string_members(&mut self, name: &str, items: &[String]) {
-        self.members(name, items, |x, s| {
-            let _ = x.writer.write_event(Event::Text(BytesText::new(s)));
-        });
+        self.members(name, items, |x, s| x.characters(s));
     }
 
     fn into_bytes(self) -> Vec<u8> {
@@ -135,5 +146,15 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("<Type>Sender</Type><Code>ValidationError</Code>"));
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_replaced() {
+        let err = ApiError::invalid("tag \u{1}x\ty");
+        let text = String::from_utf8(error("urn:x", "r", &err)).unwrap();
+        assert!(
+            text.contains("<Message>tag \u{fffd}x\ty</Message>"),
+            "{text}"
+        );
     }
 }

@@ -237,6 +237,8 @@ impl Balancer {
 
     pub(crate) fn validate_into(&self, errors: &mut Errors) {
         let path = self.path();
+        self.aws
+            .validate_into(&path.field("aws"), &self.listeners, errors);
         if let Err(e) = crate::name::validate_name(path.field("name"), &self.name) {
             errors.0.push(e);
         }

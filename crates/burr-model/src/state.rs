@@ -52,9 +52,7 @@ impl State {
         let mut bound: BTreeMap<u16, Vec<(IpAddr, &str)>> = BTreeMap::new();
         for balancer in self.balancers.values() {
             balancer.validate_into(&mut errors);
-            let address = listen_host
-                .or(balancer.address)
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            let address = bind_address(balancer, listen_host);
             for listener in &balancer.listeners {
                 let path = balancer.path().with(PathSegment::Listener(listener.port));
                 if !self.pools.contains_key(&listener.pool) {
@@ -127,6 +125,35 @@ impl State {
             next.pools.insert(pool.name.clone(), pool);
         }
         next
+    }
+}
+
+/// The address a balancer's listeners bind: `--listen-host`, else its own, else all addresses.
+pub fn bind_address(balancer: &Balancer, listen_host: Option<IpAddr>) -> IpAddr {
+    listen_host
+        .or(balancer.address)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+impl State {
+    /// The balancer other than `except` that already listens on `port` where a listener of
+    /// `except` would bind (the clash [`State::validate`] reports, named from `except`'s side).
+    pub fn port_holder(
+        &self,
+        except: &str,
+        port: u16,
+        listen_host: Option<IpAddr>,
+    ) -> Option<&str> {
+        let me = self.balancers.get(except)?;
+        let address = bind_address(me, listen_host);
+        self.balancers
+            .values()
+            .filter(|b| b.name != except)
+            .find(|b| {
+                overlaps(bind_address(b, listen_host), address)
+                    && b.listeners.iter().any(|l| l.port == port)
+            })
+            .map(|b| b.name.as_str())
     }
 }
 

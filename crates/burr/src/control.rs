@@ -1,29 +1,22 @@
-//! The running burr as the API's [`ControlPlane`]: a change is applied to the store the same way
-//! a configuration file is (validate, bind new listeners, write durably, then put in service),
-//! and target health is read from the data plane.
+//! The running burr as the API's [`ControlPlane`]: a change goes through the same [`Applier`] as
+//! a configuration file (validate, bind new listeners, write durably, then put in service, one
+//! change at a time), and target health is read from the data plane.
 
+use crate::apply::{Applier, Refusal};
 use burr_api::control::Change;
 use burr_api::error::ApiError;
 use burr_api::{ControlPlane, TargetHealth};
 use burr_model::classic::{self, AddressPool};
 use burr_model::{State, TargetAddress};
+use burr_proxy::BindError;
 use burr_proxy::runtime::Health;
-use burr_proxy::{BindError, DataPlane};
-use burr_store::{ApplyError, Store};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 pub struct Control {
-    pub store: Arc<Store>,
-    pub dataplane: Arc<DataPlane>,
+    pub applier: Arc<Applier>,
     pub listen_host: Option<IpAddr>,
     pub address_pool: AddressPool,
-}
-
-/// Why an API change was refused after the operation itself accepted it.
-enum Refusal {
-    Operation(classic::ClassicError),
-    Bind(Vec<BindError>),
 }
 
 /// A listener that could not be put in service: a certificate that cannot be loaded is
@@ -46,31 +39,16 @@ fn bind_refusal(errors: &[BindError]) -> ApiError {
 
 impl ControlPlane for Control {
     fn state(&self) -> Arc<State> {
-        Arc::new(self.store.snapshot().state.clone())
+        Arc::new(self.applier.store.snapshot().state.clone())
     }
 
-    fn apply(&self, change: &mut Change<'_>) -> Result<(), ApiError> {
-        let mut prepared = None;
-        let result = self.store.apply(|state: &mut State| {
-            change(state).map_err(Refusal::Operation)?;
-            state
-                .validate(self.listen_host)
-                .map_err(|errors| Refusal::Operation(classic::translate(&errors[0])))?;
-            prepared = Some(self.dataplane.prepare(state, 0).map_err(Refusal::Bind)?);
-            Ok(())
-        });
-        match result {
-            Ok(snapshot) => {
-                if let Some(mut prepared) = prepared {
-                    prepared.set_generation(snapshot.generation);
-                    self.dataplane.commit(prepared);
-                }
-                Ok(())
-            }
-            Err(ApplyError::Rejected(Refusal::Operation(e))) => Err(e.into()),
-            Err(ApplyError::Rejected(Refusal::Bind(errors))) => Err(bind_refusal(&errors)),
-            Err(ApplyError::Invalid(errors)) => Err(classic::translate(&errors[0]).into()),
-            Err(ApplyError::Storage(e)) => {
+    fn apply(&self, change: &mut Change<'_>) -> Result<Arc<State>, ApiError> {
+        match self.applier.apply(|state: &mut State| change(state)) {
+            Ok(snapshot) => Ok(Arc::new(snapshot.state.clone())),
+            Err(Refusal::Rejected(e)) => Err(e.into()),
+            Err(Refusal::Invalid(errors)) => Err(classic::translate(&errors[0]).into()),
+            Err(Refusal::Bind(errors)) => Err(bind_refusal(&errors)),
+            Err(Refusal::Storage(e)) => {
                 tracing::error!("API change not written: {e}");
                 Err(ApiError::new(
                     "InternalFailure",
@@ -82,7 +60,7 @@ impl ControlPlane for Control {
     }
 
     fn health(&self, pool: &str, target: &TargetAddress) -> TargetHealth {
-        let runtime = self.dataplane.runtime();
+        let runtime = self.applier.dataplane.runtime();
         let Some(t) = runtime
             .pools
             .get(pool)

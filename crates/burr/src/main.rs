@@ -7,6 +7,7 @@
 //! (arguments, configuration, ports, certificates) was refused; nothing was applied.
 
 mod admin;
+mod apply;
 mod config;
 mod control;
 mod credentials;
@@ -144,9 +145,10 @@ fn credentials_command(data_dir: &std::path::Path) -> ExitCode {
 }
 
 fn export_command(data_dir: &std::path::Path) -> ExitCode {
-    let result = burr_store::Store::open(data_dir, None)
+    // Read-only: never creates the directory or the database, never migrates a live store.
+    let result = burr_store::Store::read_snapshot(data_dir)
         .map_err(|e| format!("burr: {e}"))
-        .and_then(|store| config::render(&store.snapshot().state));
+        .and_then(|snapshot| config::render(&snapshot.state));
     match result {
         Ok(text) => {
             print!("{text}");

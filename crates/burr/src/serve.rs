@@ -7,13 +7,14 @@
 
 use crate::ServeArgs;
 use crate::admin::{self, Admin};
+use crate::apply::{Applier, Refusal};
 use crate::config::{ConfigError, ConfigSource, Declared};
 use crate::keys;
 use arc_swap::ArcSwap;
 use burr_model::State;
 use burr_proxy::access_log::AccessLog;
-use burr_proxy::{BindError, DataPlane, DataPlaneOptions};
-use burr_store::{ApplyError, Store};
+use burr_proxy::{DataPlane, DataPlaneOptions};
+use burr_store::Store;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -56,8 +57,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
 }
 
 pub struct Running {
-    pub store: Arc<Store>,
-    pub dataplane: Arc<DataPlane>,
+    applier: Arc<Applier>,
     pub api: std::net::SocketAddr,
 }
 
@@ -103,32 +103,34 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
         .map_err(|e| vec![format!("burr: --api {}: cannot listen: {e}", args.api)])?;
     let api_address = api.local_addr().map_err(|e| vec![e.to_string()])?;
 
+    let applier = Arc::new(Applier::new(
+        store.clone(),
+        dataplane.clone(),
+        args.listen_host,
+    ));
     match &declared {
         Some((source, declared)) => {
-            apply_declared(&store, &dataplane, source, declared, args)?;
+            apply_declared(&applier, source, declared)?;
         }
-        None => {
-            let snapshot = store.snapshot();
-            let prepared = dataplane
-                .prepare(&snapshot.state, snapshot.generation)
-                .map_err(|e| e.iter().map(|e| format!("burr: {e}")).collect::<Vec<_>>())?;
-            dataplane.commit(prepared);
-        }
+        None => applier
+            .serve_stored()
+            .map_err(|e| e.iter().map(|e| format!("burr: {e}")).collect::<Vec<_>>())?,
     }
 
     let (credentials, source) =
         crate::credentials::load_or_create(&args.data_dir).map_err(|e| vec![e])?;
     if let crate::credentials::Source::Created = source {
-        // Shown once; `burr credentials` shows them again.
+        // Never the secret: standard error often ends up in a log collector.
         eprintln!(
-            "burr: created API credentials in {} (shown once; `burr credentials` repeats them):\n{}",
+            "burr: created API credentials in {} (access key id {}); \
+             `burr credentials --data-dir {}` shows the pair",
             crate::credentials::path(&args.data_dir).display(),
-            crate::credentials::render(&credentials)
+            credentials.access_key_id,
+            args.data_dir.display()
         );
     }
     let control = Arc::new(crate::control::Control {
-        store: store.clone(),
-        dataplane: dataplane.clone(),
+        applier: applier.clone(),
         listen_host: args.listen_host,
         address_pool: args.address_pool.clone(),
     });
@@ -144,8 +146,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
     }
     tracing::info!(api = %api_address, generation = store.snapshot().generation, "burr is ready");
     Ok(Running {
-        store,
-        dataplane,
+        applier,
         api: api_address,
     })
 }
@@ -179,9 +180,7 @@ impl Running {
         let result = ConfigSource::read(path)
             .and_then(|source| source.load(args.listen_host).map(|d| (source, d)))
             .map_err(render)
-            .and_then(|(source, declared)| {
-                apply_declared(&self.store, &self.dataplane, &source, &declared, args)
-            });
+            .and_then(|(source, declared)| apply_declared(&self.applier, &source, &declared));
         match result {
             Ok(generation) => tracing::info!(generation, "configuration reloaded"),
             Err(messages) => {
@@ -193,46 +192,26 @@ impl Running {
     }
 }
 
-/// Why a declared configuration was not applied.
-enum Refusal {
-    Invalid(Vec<burr_model::ValidationError>),
-    Bind(Vec<BindError>),
-}
-
 /// Applies the file's objects: validate, bind, persist, then serve. Returns the new generation.
 fn apply_declared(
-    store: &Store,
-    dataplane: &DataPlane,
+    applier: &Applier,
     source: &ConfigSource,
     declared: &Declared,
-    args: &ServeArgs,
 ) -> Result<u64, Vec<String>> {
-    let mut prepared = None;
-    let result = store.apply(|state: &mut State| {
+    let result = applier.apply(|state: &mut State| {
         *state = state.with_file_objects(
             declared.balancers.clone(),
             declared.pools.clone(),
             declared.aliases.clone(),
         );
-        state.validate(args.listen_host).map_err(Refusal::Invalid)?;
-        prepared = Some(dataplane.prepare(state, 0).map_err(Refusal::Bind)?);
-        Ok(())
+        Ok::<(), std::convert::Infallible>(())
     });
     match result {
-        Ok(snapshot) => {
-            if let Some(mut prepared) = prepared {
-                prepared.set_generation(snapshot.generation);
-                dataplane.commit(prepared);
-            }
-            Ok(snapshot.generation)
-        }
-        Err(ApplyError::Rejected(Refusal::Invalid(errors)) | ApplyError::Invalid(errors)) => {
-            Err(render(source.locate_all(&errors)))
-        }
-        Err(ApplyError::Rejected(Refusal::Bind(errors))) => {
-            Err(errors.iter().map(|e| format!("burr: {e}")).collect())
-        }
-        Err(ApplyError::Storage(e)) => Err(vec![format!("burr: {e}")]),
+        Ok(snapshot) => Ok(snapshot.generation),
+        Err(Refusal::Invalid(errors)) => Err(render(source.locate_all(&errors))),
+        Err(Refusal::Bind(errors)) => Err(errors.iter().map(|e| format!("burr: {e}")).collect()),
+        Err(Refusal::Storage(e)) => Err(vec![format!("burr: {e}")]),
+        Err(Refusal::Rejected(never)) => match never {},
     }
 }
 

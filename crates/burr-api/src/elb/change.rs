@@ -1,11 +1,12 @@
 //! The actions that change the configuration. Each runs one Classic operation through
 //! [`ControlPlane::apply`], which writes it durably and puts it in service before the answer.
 
-use super::{instance_ids, listener_requests, write_instances};
+use super::{listener_requests, required_instance_ids, write_instances};
 use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::query::Params;
 use crate::xml::Xml;
+use burr_model::State;
 use burr_model::classic::{
     self, AccessLogSettings, AttributeChanges, HealthCheckNumbers, NamedPolicy,
 };
@@ -27,8 +28,9 @@ pub fn create_load_balancer(
     let tags = tags(p)?;
     let scheme = p.get("Scheme");
     let context = c.context();
-    c.apply(&mut |s| classic::create_load_balancer(s, &lb, &listeners, scheme, &tags, context))?;
-    let state = c.state();
+    let state = c.apply(&mut |s| {
+        classic::create_load_balancer(s, &lb, &listeners, scheme, &tags, context)
+    })?;
     let balancer = classic::balancer(&state, &lb)?;
     xml.text("DNSName", &super::describe::dns_name(c, balancer));
     Ok(())
@@ -53,6 +55,9 @@ pub fn create_listeners(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result
 
 pub fn delete_listeners(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
     let lb = name(p)?;
+    if !p.has_scope("LoadBalancerPorts") && p.get("LoadBalancerPorts").is_none() {
+        return Err(ApiError::missing("LoadBalancerPorts"));
+    }
     let ports = p
         .list("LoadBalancerPorts")
         .iter()
@@ -70,10 +75,10 @@ pub fn delete_listeners(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result
 
 pub fn register_instances(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
     let lb = name(p)?;
-    let ids = instance_ids(p)?;
+    let ids = required_instance_ids(p)?;
     let context = c.context();
-    c.apply(&mut |s| classic::register_instances(s, &lb, &ids, context))?;
-    write_current_instances(c, &lb, xml)
+    let state = c.apply(&mut |s| classic::register_instances(s, &lb, &ids, context))?;
+    write_current_instances(&state, &lb, xml)
 }
 
 pub fn deregister_instances(
@@ -82,16 +87,16 @@ pub fn deregister_instances(
     xml: &mut Xml,
 ) -> Result<(), ApiError> {
     let lb = name(p)?;
-    let ids = instance_ids(p)?;
+    let ids = required_instance_ids(p)?;
     let context = c.context();
-    c.apply(&mut |s| classic::deregister_instances(s, &lb, &ids, context))?;
-    write_current_instances(c, &lb, xml)
+    let state = c.apply(&mut |s| classic::deregister_instances(s, &lb, &ids, context))?;
+    write_current_instances(&state, &lb, xml)
 }
 
-fn write_current_instances(c: &dyn ControlPlane, lb: &str, xml: &mut Xml) -> Result<(), ApiError> {
-    let state = c.state();
-    let balancer = classic::balancer(&state, lb)?;
-    write_instances(xml, &classic::instances_of(balancer, &state));
+/// The balancer's instances as the change left them.
+fn write_current_instances(state: &State, lb: &str, xml: &mut Xml) -> Result<(), ApiError> {
+    let balancer = classic::balancer(state, lb)?;
+    write_instances(xml, &classic::instances_of(balancer, state));
     Ok(())
 }
 
@@ -121,8 +126,8 @@ pub fn configure_health_check(
         unhealthy_threshold: need("UnhealthyThreshold")?,
     };
     let context = c.context();
-    c.apply(&mut |s| classic::configure_health_check(s, &lb, &target, numbers, context))?;
-    let state = c.state();
+    let state =
+        c.apply(&mut |s| classic::configure_health_check(s, &lb, &target, numbers, context))?;
     super::describe::write_health_check(xml, classic::balancer(&state, &lb)?, &state);
     Ok(())
 }
@@ -244,14 +249,19 @@ pub fn modify_attributes(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Res
             None => None,
         },
         idle_timeout: a.scope("ConnectionSettings").int("IdleTimeout")?,
-        cross_zone: a.scope("CrossZoneLoadBalancing").bool("Enabled")?,
-        access_log: match access.bool("Enabled")? {
+        cross_zone: required_enabled(&a, "CrossZoneLoadBalancing")?,
+        access_log: match required_enabled(&a, "AccessLog")? {
             Some(enabled) => Some(AccessLogSettings {
                 enabled,
                 s3_bucket_name: access.get("S3BucketName").map(str::to_string),
-                emit_interval: access
-                    .int("EmitInterval")?
-                    .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+                emit_interval: match access.int("EmitInterval")? {
+                    Some(m) => Some(u32::try_from(m).map_err(|_| {
+                        ApiError::invalid(format!(
+                            "AccessLog.EmitInterval: {m} is not allowed: must be 5 or 60 minutes"
+                        ))
+                    })?),
+                    None => None,
+                },
                 s3_bucket_prefix: access.get("S3BucketPrefix").map(str::to_string),
             }),
             None => None,
@@ -271,9 +281,8 @@ pub fn modify_attributes(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Res
         return Err(ApiError::missing("LoadBalancerAttributes"));
     }
     let context = c.context();
-    c.apply(&mut |s| classic::modify_attributes(s, &lb, &changes, context))?;
+    let state = c.apply(&mut |s| classic::modify_attributes(s, &lb, &changes, context))?;
     xml.text("LoadBalancerName", &lb);
-    let state = c.state();
     let given = super::describe::AttributeSelection {
         cross_zone: changes.cross_zone.is_some(),
         access_log: changes.access_log.is_some(),
@@ -283,6 +292,17 @@ pub fn modify_attributes(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Res
     };
     super::describe::write_attributes(xml, &state, classic::balancer(&state, &lb)?, given);
     Ok(())
+}
+
+/// `<group>.Enabled` of an attribute group, required when the group is given at all.
+fn required_enabled(attributes: &Params, group: &str) -> Result<Option<bool>, ApiError> {
+    let fields = attributes.scope(group);
+    match fields.bool("Enabled")? {
+        None if attributes.has_scope(group) => Err(ApiError::missing(&format!(
+            "LoadBalancerAttributes.{group}.Enabled"
+        ))),
+        enabled => Ok(enabled),
+    }
 }
 
 /// `Tags.member.N.{Key,Value}`.

@@ -50,7 +50,8 @@ pub fn load_balancers(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result
             }
         }
     }
-    // The marker is the name of the first balancer of the next page.
+    // The marker is the name of the first balancer of the next page, so pages go by name.
+    chosen.sort_by(|a, b| a.name.cmp(&b.name));
     let start = match p.get("Marker").filter(|m| !m.is_empty()) {
         Some(marker) => chosen
             .iter()
@@ -159,6 +160,8 @@ fn instance_port(l: &burr_model::Listener, state: &State) -> u16 {
 }
 
 fn timestamp(unix: u64) -> String {
+    // RFC 3339 has four-digit years; the model keeps `created_at` within them.
+    let unix = unix.min(burr_model::classic::MAX_TIMESTAMP);
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
     humantime::format_rfc3339_millis(time).to_string()
 }
@@ -176,44 +179,52 @@ pub fn write_health_check(x: &mut Xml, b: &Balancer, state: &State) {
     });
 }
 
+/// What `DescribeInstanceHealth` says of one instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InstanceState {
+    /// Registered: the worst health of its targets.
+    Registered(TargetHealth),
+    /// Deregistered and still draining somewhere.
+    Deregistering,
+    /// Not registered (asked for by name).
+    NotRegistered,
+}
+
 pub fn instance_health(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
     let state = c.state();
     let b = classic::balancer(&state, p.required("LoadBalancerName")?)?;
-    let registered = classic::instances_of(b, &state);
     let asked = super::instance_ids(p)?;
-    for id in &asked {
-        if !registered.contains(id) {
-            return Err(ApiError::new(
-                "InvalidInstance",
-                400,
-                format!(
-                    "InstanceId: {id:?} is not registered with load balancer '{}'",
-                    b.name
-                ),
-            ));
-        }
+    // Instances asked for by name are reported even when not registered, as on AWS.
+    let ids = if asked.is_empty() {
+        classic::instances_of(b, &state)
+    } else {
+        asked
+    };
+    let mut states = Vec::with_capacity(ids.len());
+    for id in ids {
+        let targets = classic::instance_targets(&state, b, &id)?;
+        states.push((id, standing(c, &targets)));
     }
-    let ids = if asked.is_empty() { registered } else { asked };
-    let states: Vec<(String, TargetHealth)> = ids
-        .into_iter()
-        .map(|id| {
-            let health = health_of(c, b, &state, &id);
-            (id, health)
-        })
-        .collect();
-    xml.members("InstanceStates", &states, |x, (id, health)| {
-        let (state, reason, description) = match health {
-            TargetHealth::Healthy => ("InService", "N/A", "N/A"),
-            TargetHealth::Unhealthy => (
+    xml.members("InstanceStates", &states, |x, (id, standing)| {
+        let (state, reason, description) = match standing {
+            InstanceState::Registered(TargetHealth::Healthy) => ("InService", "N/A", "N/A"),
+            InstanceState::Registered(TargetHealth::Unhealthy) => (
                 "OutOfService",
                 "Instance",
                 "Instance has failed at least the UnhealthyThreshold number of health checks consecutively.",
             ),
-            TargetHealth::Unknown => ("Unknown", "ELB", "Instance registration is still in progress."),
-            TargetHealth::Draining => (
+            InstanceState::Registered(TargetHealth::Unknown) => {
+                ("Unknown", "ELB", "Instance registration is still in progress.")
+            }
+            InstanceState::Registered(TargetHealth::Draining) | InstanceState::Deregistering => (
                 "OutOfService",
                 "ELB",
                 "Instance deregistration currently in progress.",
+            ),
+            InstanceState::NotRegistered => (
+                "OutOfService",
+                "N/A",
+                "Instance is not currently registered with the LoadBalancer.",
             ),
         };
         x.text("InstanceId", id);
@@ -224,31 +235,32 @@ pub fn instance_health(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Resul
     Ok(())
 }
 
-/// An instance's health over the listeners' pools: the worst of its targets.
-fn health_of(c: &dyn ControlPlane, b: &Balancer, state: &State, id: &str) -> TargetHealth {
-    let mut worst = TargetHealth::Healthy;
-    let mut seen = false;
-    for l in &b.listeners {
-        let Ok(target) = classic::target_for_instance(state, id, l) else {
-            continue;
-        };
-        let in_pool = state
-            .pools
-            .get(&l.pool)
-            .is_some_and(|p| p.targets.iter().any(|t| t.address == target));
-        if !in_pool {
-            continue;
-        }
-        seen = true;
-        let health = c.health(&l.pool, &target);
-        worst = match (worst, health) {
+/// An instance's standing from its targets: the worst health of those registered; else
+/// draining if any still drains; else not registered.
+fn standing(
+    c: &dyn ControlPlane,
+    targets: &[(String, burr_model::TargetAddress, bool)],
+) -> InstanceState {
+    let mut worst = None;
+    for (pool, target, _) in targets.iter().filter(|(_, _, registered)| *registered) {
+        let health = c.health(pool, target);
+        worst = Some(match (worst.unwrap_or(TargetHealth::Healthy), health) {
             (TargetHealth::Unhealthy, _) | (_, TargetHealth::Unhealthy) => TargetHealth::Unhealthy,
             (TargetHealth::Draining, _) | (_, TargetHealth::Draining) => TargetHealth::Draining,
             (TargetHealth::Unknown, _) | (_, TargetHealth::Unknown) => TargetHealth::Unknown,
             _ => TargetHealth::Healthy,
-        };
+        });
     }
-    if seen { worst } else { TargetHealth::Unknown }
+    match worst {
+        Some(health) => InstanceState::Registered(health),
+        None if targets
+            .iter()
+            .any(|(pool, target, _)| c.health(pool, target) == TargetHealth::Draining) =>
+        {
+            InstanceState::Deregistering
+        }
+        None => InstanceState::NotRegistered,
+    }
 }
 
 pub fn policies(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {

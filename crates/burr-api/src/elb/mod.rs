@@ -122,7 +122,15 @@ fn listener_requests(params: &Params) -> Result<Vec<ListenerRequest>, ApiError> 
         .collect()
 }
 
-/// `Instances.member.N.InstanceId`.
+/// `Instances.member.N.InstanceId`, required (registering and deregistering name instances).
+fn required_instance_ids(params: &Params) -> Result<Vec<String>, ApiError> {
+    if !params.has_scope("Instances") && params.get("Instances").is_none() {
+        return Err(ApiError::missing("Instances"));
+    }
+    instance_ids(params)
+}
+
+/// `Instances.member.N.InstanceId`, possibly none.
 fn instance_ids(params: &Params) -> Result<Vec<String>, ApiError> {
     params
         .structures("Instances")

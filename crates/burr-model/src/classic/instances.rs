@@ -66,15 +66,12 @@ pub fn instance_id_of(target: &TargetAddress, listener: &Listener) -> String {
     }
 }
 
-/// The instances of a balancer: every target of its listeners' pools, as instance ids (the
-/// alias that stands for it, if any), once each, in the order first seen.
+/// The instances of a balancer: every target of its listeners' pools, as instance ids (the id
+/// it was registered by, else the alias that stands for it), once each, in the order first
+/// seen; without listeners, the ids registered.
 pub fn instances_of(balancer: &Balancer, state: &State) -> Vec<String> {
     if balancer.listeners.is_empty() {
-        return balancer
-            .aws
-            .detached
-            .as_ref()
-            .map_or_else(Vec::new, |d| d.instances.clone());
+        return balancer.aws.instances.clone();
     }
     let mut ids: Vec<String> = Vec::new();
     for listener in &balancer.listeners {
@@ -82,12 +79,16 @@ pub fn instances_of(balancer: &Balancer, state: &State) -> Vec<String> {
             continue;
         };
         for target in &pool.targets {
-            let alias = state.aliases.values().find(|a| {
-                target_for_address(&a.name, &a.address, listener).is_ok_and(|t| t == target.address)
-            });
-            let id = match alias {
-                Some(a) => a.name.clone(),
-                None => instance_id_of(&target.address, listener),
+            let stands_for = |id: &str| {
+                target_for_instance(state, id, listener).is_ok_and(|t| t == target.address)
+            };
+            // As registered through the API, else by an alias, else by address.
+            let id = if let Some(id) = balancer.aws.instances.iter().find(|id| stands_for(id)) {
+                id.clone()
+            } else if let Some(a) = state.aliases.values().find(|a| stands_for(&a.name)) {
+                a.name.clone()
+            } else {
+                instance_id_of(&target.address, listener)
             };
             if !ids.contains(&id) {
                 ids.push(id);
@@ -95,6 +96,30 @@ pub fn instances_of(balancer: &Balancer, state: &State) -> Vec<String> {
         }
     }
     ids
+}
+
+/// The (pool, target) pairs an instance id stands for behind each listener of `balancer`, and
+/// whether each is registered (in its pool now); `InvalidInstance` when the id is no address.
+pub fn instance_targets(
+    state: &State,
+    balancer: &Balancer,
+    id: &str,
+) -> Result<Vec<(String, TargetAddress, bool)>, ClassicError> {
+    if balancer.listeners.is_empty() {
+        check_instance(state, id)?;
+    }
+    balancer
+        .listeners
+        .iter()
+        .map(|l| {
+            let target = target_for_instance(state, id, l)?;
+            let registered = state
+                .pools
+                .get(&l.pool)
+                .is_some_and(|p| p.targets.iter().any(|t| t.address == target));
+            Ok((l.pool.clone(), target, registered))
+        })
+        .collect()
 }
 
 /// Checks an instance id's form when there is no listener to give it a port.

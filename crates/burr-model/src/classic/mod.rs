@@ -22,13 +22,16 @@ pub use addresses::{AddressPool, AddressPoolError};
 pub use error::{ClassicError, ErrorCode};
 pub use health::{health_check_target, parse_health_check_target};
 pub use instances::{
-    check_instance, instance_id_of, instances_of, resolve_instance, target_for_instance,
+    check_instance, instance_id_of, instance_targets, instances_of, resolve_instance,
+    target_for_instance,
 };
 pub use ops::*;
 pub use policy::{
     AttributeType, Cardinality, POLICY_TYPES, PolicyTypeInfo, sample_policies, stickiness_policy,
 };
-pub use properties::{AccessLogSettings, AwsProperties, BackendPolicies, Detached, NamedPolicy};
+pub use properties::{
+    AccessLogSettings, AwsProperties, BackendPolicies, Detached, NamedPolicy, check_tag,
+};
 
 /// Most balancers burr accepts through the API (`TooManyLoadBalancers` beyond).
 pub const MAX_LOAD_BALANCERS: usize = 100;
@@ -38,5 +41,7 @@ pub const MAX_LISTENERS: usize = 100;
 pub const MAX_INSTANCES: usize = 1000;
 /// Most named policies on one balancer (`TooManyPolicies` beyond).
 pub const MAX_POLICIES: usize = 50;
+/// Latest `created_at` (UTC seconds) that fits RFC 3339's four-digit year: 9999-12-31T23:59:59Z.
+pub const MAX_TIMESTAMP: u64 = 253_402_300_799;
 /// Most tags on one balancer (`TooManyTags` beyond), as on AWS.
 pub const MAX_TAGS: usize = 50;

@@ -98,7 +98,7 @@ fn same_port_clashes_under_listen_host_naming_port_and_holder() {
         create_load_balancer(&mut state, "b", &[http(8080, 80)], None, &[], context).unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidConfigurationRequest);
     assert!(
-        err.message.contains("8080") && err.message.contains("\"a\""),
+        err.message.contains("8080") && err.message.contains("'a'"),
         "{err}"
     );
 }
@@ -700,4 +700,76 @@ fn a_balancer_without_listeners_keeps_instances_and_settings_for_its_next_listen
     assert_eq!(pool.draining.deregistration_delay_secs, 42);
     assert_eq!(state.balancers["web"].listeners[0].idle_timeout_secs, 33);
     assert_eq!(state.balancers["web"].aws.detached, None);
+}
+
+#[test]
+fn an_instance_registered_with_a_port_keeps_it_on_every_listener() {
+    let p = pool();
+    let mut state = with_lb(&[http(80, 9001)]);
+    register_instances(&mut state, "web", &["10.0.0.5:9001".into()], ctx(&p)).unwrap();
+    assert_eq!(
+        instances_of(&state.balancers["web"], &state),
+        ["10.0.0.5:9001"]
+    );
+    create_listeners(&mut state, "web", &[http(81, 9002)], ctx(&p)).unwrap();
+    assert_eq!(
+        state.pools["web-81"].targets[0].address.to_string(),
+        "10.0.0.5:9001"
+    );
+    assert_eq!(
+        instances_of(&state.balancers["web"], &state),
+        ["10.0.0.5:9001"]
+    );
+    // Deregistered by the port-less id that means the same target on listener 80: gone everywhere.
+    deregister_instances(&mut state, "web", &["10.0.0.5".into()], ctx(&p)).unwrap();
+    assert!(state.pools["web-80"].targets.is_empty());
+    assert!(state.pools["web-81"].targets.is_empty());
+    assert!(instances_of(&state.balancers["web"], &state).is_empty());
+}
+
+#[test]
+fn a_cookie_policy_made_as_a_generic_policy_obeys_the_same_rules() {
+    let mut state = with_lb(&[http(80, 8080)]);
+    let generic = |name: &str, attributes: &[(&str, &str)]| NamedPolicy {
+        name: name.into(),
+        type_name: "LBCookieStickinessPolicyType".into(),
+        attributes: attributes
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+    };
+    create_policy(&mut state, "web", generic("none", &[])).unwrap();
+    let stored = state.balancers["web"].aws.policy("none").unwrap();
+    assert_eq!(
+        stored.attributes,
+        [("CookieExpirationPeriod".to_string(), "0".to_string())]
+    );
+    let negative = generic("neg", &[("CookieExpirationPeriod", "-5")]);
+    assert_eq!(
+        code(create_policy(&mut state, "web", negative)),
+        ErrorCode::ValidationError
+    );
+    let huge = generic("huge", &[("CookieExpirationPeriod", "99999999999")]);
+    assert_eq!(
+        code(create_policy(&mut state, "web", huge)),
+        ErrorCode::ValidationError
+    );
+}
+
+#[test]
+fn a_port_clash_names_the_balancer_already_holding_the_port_whatever_the_names() {
+    let p = pool();
+    let context = Context {
+        listen_host: Some("127.0.0.1".parse().unwrap()),
+        ..ctx(&p)
+    };
+    let mut state = State::default();
+    create_load_balancer(&mut state, "zeta", &[http(8080, 80)], None, &[], context).unwrap();
+    let err = create_load_balancer(&mut state, "alpha", &[http(8080, 80)], None, &[], context)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidConfigurationRequest);
+    assert!(
+        err.message.contains("'zeta'") && err.message.contains("8080"),
+        "{err}"
+    );
 }

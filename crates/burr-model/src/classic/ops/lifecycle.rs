@@ -97,7 +97,7 @@ pub fn create_load_balancer(
     };
     state.balancers.insert(name.to_string(), created);
     add_tags(state, &[name.to_string()], tags)?;
-    add_listeners(state, name, wanted)?;
+    add_listeners(state, name, wanted, context.listen_host)?;
     finish(state, context)
 }
 
@@ -143,7 +143,7 @@ pub fn create_listeners(
             None => new.push(w),
         }
     }
-    add_listeners(state, name, new)?;
+    add_listeners(state, name, new, context.listen_host)?;
     finish(state, context)
 }
 
@@ -162,8 +162,9 @@ pub fn delete_listeners(state: &mut State, name: &str, ports: &[i64]) -> Result<
         !drop
     });
     if b.listeners.is_empty() && !removed.is_empty() {
+        // Instances of a balancer declared in TOML live only in its pools: keep their ids.
+        b.aws.instances = kept_instances;
         b.aws.detached = Some(Detached {
-            instances: kept_instances,
             health_check: kept_settings.health_check,
             deregistration_delay_secs: kept_settings.deregistration_delay_secs,
             idle_timeout_secs: kept_settings.idle_timeout_secs,
@@ -321,12 +322,21 @@ fn add_listeners(
     state: &mut State,
     name: &str,
     listeners: Vec<Listener>,
+    listen_host: Option<IpAddr>,
 ) -> Result<(), ClassicError> {
     let b = balancer(state, name)?.clone();
     if b.listeners.len() + listeners.len() > MAX_LISTENERS {
         return Err(ClassicError::conflict(format!(
             "load balancer '{name}' would have more than {MAX_LISTENERS} listeners"
         )));
+    }
+    for listener in &listeners {
+        if let Some(holder) = state.port_holder(name, listener.port, listen_host) {
+            return Err(ClassicError::conflict(format!(
+                "LoadBalancerPort {}: is already used by load balancer '{holder}' on the same address",
+                listener.port
+            )));
+        }
     }
     let template = b
         .listeners

@@ -94,8 +94,7 @@ pub fn settings(state: &State, b: &Balancer) -> BalancerSettings {
 fn detached_mut<'s>(state: &'s mut State, name: &str) -> Result<&'s mut Detached, ClassicError> {
     let current = settings(state, balancer(state, name)?);
     let b = balancer_mut(state, name)?;
-    Ok(b.aws.detached.get_or_insert_with(|| Detached {
-        instances: Vec::new(),
+    Ok(b.aws.detached.get_or_insert(Detached {
         health_check: current.health_check,
         deregistration_delay_secs: current.deregistration_delay_secs,
         idle_timeout_secs: current.idle_timeout_secs,

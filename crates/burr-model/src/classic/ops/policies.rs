@@ -12,6 +12,7 @@ pub fn create_policy(
 ) -> Result<(), ClassicError> {
     check_policy_name(&policy.name)?;
     policy::check_attributes(&policy)?;
+    let policy = normalised(policy)?;
     let b = balancer_mut(state, name)?;
     if b.aws.policy(&policy.name).is_some() {
         return Err(ClassicError::new(
@@ -49,6 +50,29 @@ pub fn create_policy(
     }
     b.aws.policies.push(policy);
     Ok(())
+}
+
+/// A stickiness policy made through `CreateLoadBalancerPolicy` obeys the rules of the call made
+/// for it, and is stored the same way (`CookieExpirationPeriod` always present).
+fn normalised(policy: NamedPolicy) -> Result<NamedPolicy, ClassicError> {
+    match policy.type_name.as_str() {
+        policy::LB_COOKIE => {
+            let period = match policy.attribute("CookieExpirationPeriod") {
+                Some(text) => Some(text.trim().parse::<i64>().map_err(|_| {
+                    ClassicError::invalid(format!(
+                        "CookieExpirationPeriod: {text:?} is not allowed: must be a whole number of seconds"
+                    ))
+                })?),
+                None => None,
+            };
+            lb_cookie_policy(&policy.name, period)
+        }
+        policy::APP_COOKIE => app_cookie_policy(
+            &policy.name,
+            policy.attribute("CookieName").unwrap_or_default(),
+        ),
+        _ => Ok(policy),
+    }
 }
 
 /// `CookieExpirationPeriod` → the policy; absent is stored as `"0"` (a browser-session cookie).

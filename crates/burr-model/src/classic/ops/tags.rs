@@ -16,15 +16,10 @@ pub fn add_tags(
                 format!("Tags: the key {key:?} is given more than once"),
             ));
         }
-        if key.is_empty() || key.chars().count() > 128 || key.starts_with("aws:") {
+        if let Err((field, rule)) = super::super::check_tag(key, value) {
+            let shown = if field == "Key" { key } else { value };
             return Err(ClassicError::invalid(format!(
-                "Tags.Key: {key:?} is not allowed: must be 1 to 128 characters and not begin with \"aws:\""
-            )));
-        }
-        if value.chars().count() > 256 {
-            return Err(ClassicError::invalid(format!(
-                "Tags.Value: a value of {} characters is not allowed: at most 256",
-                value.chars().count()
+                "Tags.{field}: {shown:?} is not allowed: {rule}"
             )));
         }
     }

@@ -11,15 +11,13 @@ pub fn register_instances(
     context: Context,
 ) -> Result<(), ClassicError> {
     let b = balancer(state, name)?.clone();
-    if b.listeners.is_empty() {
-        for id in ids {
-            check_instance(state, id)?;
-        }
-        let detached = detached_mut(state, name)?;
-        for id in ids {
-            if !detached.instances.contains(id) {
-                detached.instances.push(id.clone());
-            }
+    for id in ids {
+        check_instance(state, id)?;
+    }
+    let registered = &mut balancer_mut(state, name)?.aws.instances;
+    for id in ids {
+        if !registered.contains(id) {
+            registered.push(id.clone());
         }
     }
     for listener in &b.listeners {
@@ -70,18 +68,43 @@ pub fn deregister_instances(
             ));
         }
     }
-    if let Some(detached) = balancer_mut(state, name)?.aws.detached.as_mut() {
-        detached.instances.retain(|i| !ids.contains(i));
+    // A registered id that stands for the same target as a leaving id leaves with it
+    // (`10.0.0.5:9001` goes with `10.0.0.5` on a listener whose instance port is 9001).
+    let listeners = &b.listeners;
+    let same_target = |x: &str, y: &str| same_target_behind_a_listener(state, listeners, x, y);
+    let mut leaving: Vec<String> = ids.to_vec();
+    for registered in &b.aws.instances {
+        if !leaving.contains(registered) && ids.iter().any(|id| same_target(registered, id)) {
+            leaving.push(registered.clone());
+        }
     }
     for listener in &b.listeners {
-        let gone: Vec<_> = ids
+        let targets: Vec<_> = leaving
             .iter()
             .filter_map(|id| target_for_instance(state, id, listener).ok())
             .collect();
-        let pool = pool_of_mut(state, listener)?;
-        pool.targets.retain(|t| !gone.contains(&t.address));
+        pool_of_mut(state, listener)?
+            .targets
+            .retain(|t| !targets.contains(&t.address));
     }
+    balancer_mut(state, name)?
+        .aws
+        .instances
+        .retain(|id| !leaving.contains(id));
     finish(state, context)
+}
+
+/// Whether ids `a` and `b` stand for the same target behind some listener.
+fn same_target_behind_a_listener(state: &State, listeners: &[Listener], a: &str, b: &str) -> bool {
+    listeners.iter().any(|l| {
+        match (
+            target_for_instance(state, a, l),
+            target_for_instance(state, b, l),
+        ) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        }
+    })
 }
 
 /// `ConfigureHealthCheck`: one check for every pool of the balancer.
