@@ -186,16 +186,8 @@ pub fn set_listener_certificate(
     context: Context,
 ) -> Result<(), ClassicError> {
     let b = balancer_mut(state, name)?;
-    let listener = b
-        .listeners
-        .iter_mut()
-        .find(|l| i64::from(l.port) == port)
-        .ok_or_else(|| {
-            ClassicError::new(
-                ErrorCode::ListenerNotFound,
-                format!("There is no listener on port {port} of load balancer '{name}'"),
-            )
-        })?;
+    let at = listener_index(b, port)?;
+    let listener = &mut b.listeners[at];
     if !listener.protocol.is_tls() {
         return Err(ClassicError::conflict(format!(
             "listener {port} is {}; only HTTPS and SSL listeners take a certificate",

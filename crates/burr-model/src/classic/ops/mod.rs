@@ -47,6 +47,22 @@ pub fn balancer<'s>(state: &'s State, name: &str) -> Result<&'s Balancer, Classi
         .ok_or_else(|| ClassicError::no_balancer(name))
 }
 
+/// Where the balancer's listener on `port` is in its list, or `ListenerNotFound`.
+fn listener_index(b: &Balancer, port: i64) -> Result<usize, ClassicError> {
+    b.listeners
+        .iter()
+        .position(|l| i64::from(l.port) == port)
+        .ok_or_else(|| {
+            ClassicError::new(
+                ErrorCode::ListenerNotFound,
+                format!(
+                    "There is no listener on port {port} of load balancer '{}'",
+                    b.name
+                ),
+            )
+        })
+}
+
 fn balancer_mut<'s>(state: &'s mut State, name: &str) -> Result<&'s mut Balancer, ClassicError> {
     state
         .balancers

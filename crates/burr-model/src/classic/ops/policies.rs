@@ -162,16 +162,8 @@ pub fn set_listener_policies(
     context: Context,
 ) -> Result<(), ClassicError> {
     let b = balancer(state, name)?.clone();
-    let listener = b
-        .listeners
-        .iter()
-        .find(|l| i64::from(l.port) == port)
-        .ok_or_else(|| {
-            ClassicError::new(
-                ErrorCode::ListenerNotFound,
-                format!("There is no listener on port {port} of load balancer '{name}'"),
-            )
-        })?;
+    let at = listener_index(&b, port)?;
+    let listener = &b.listeners[at];
     let policies = find_policies(&b, names)?;
     let mut stickiness = None;
     for p in &policies {
@@ -216,12 +208,7 @@ pub fn set_listener_policies(
         },
         None => Stickiness::default(),
     };
-    let l = balancer_mut(state, name)?
-        .listeners
-        .iter_mut()
-        .find(|l| i64::from(l.port) == port)
-        .ok_or_else(|| ClassicError::conflict("listener vanished"))?;
-    l.policies = names.to_vec();
+    balancer_mut(state, name)?.listeners[at].policies = names.to_vec();
     finish(state, context)
 }
 
