@@ -32,6 +32,9 @@ struct Limits {
     body: Duration,
     /// Largest API request body (AWS SDK requests are a few kilobytes); larger is 413.
     max_body: usize,
+    /// Connections served at once; one more is closed at once, so clients that never finish
+    /// cannot exhaust the process's descriptors or threads.
+    max_connections: usize,
 }
 
 /// The limits burr serves with.
@@ -39,6 +42,7 @@ const LIMITS: Limits = Limits {
     head: Duration::from_secs(30),
     body: Duration::from_secs(30),
     max_body: 1 << 20,
+    max_connections: 1024,
 };
 
 pub struct Admin {
@@ -62,11 +66,20 @@ where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        tokio::spawn(serve_connection(stream, limits, handler.clone()));
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            serve_connection(stream, limits, handler).await;
+            drop(slot);
+        });
     }
 }
 
@@ -251,6 +264,7 @@ mod tests {
         head: Duration::from_millis(300),
         body: Duration::from_millis(300),
         max_body: 64,
+        max_connections: 4,
     };
 
     /// An endpoint with [`SHORT`] limits whose every request reads its body as the API does and
@@ -318,6 +332,38 @@ mod tests {
         .await;
         assert_closed_by_the_head_timeout("half a head", closed);
         assert_eq!(answer, "");
+    }
+
+    #[tokio::test]
+    async fn connections_beyond_the_limit_are_closed_until_a_slot_frees() {
+        let addr = start().await;
+        let mut held = Vec::new();
+        for _ in 0..SHORT.max_connections {
+            held.push(TcpStream::connect(addr).await.unwrap());
+        }
+        // Let the accept loop take them all.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (answer, closed) = exchange(
+            addr,
+            &[b"GET / HTTP/1.1\r\nHost: b\r\n\r\n"],
+            Duration::ZERO,
+        )
+        .await;
+        assert_eq!(answer, "", "served beyond the limit");
+        assert!(
+            closed.is_some_and(|c| c < SHORT.head),
+            "not closed at once: {closed:?}"
+        );
+        // The held connections time out; then a request is served again.
+        drop(held);
+        tokio::time::sleep(SHORT.head + Duration::from_millis(200)).await;
+        let (answer, _) = exchange(
+            addr,
+            &[b"GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n"],
+            Duration::ZERO,
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     }
 
     #[tokio::test]
