@@ -278,26 +278,31 @@ fn crash_writer() {
     }
 }
 
+/// This test binary run as the `crash_writer` child on the store in `dir`, its acknowledgements
+/// on a piped stdout.
+fn spawn_crash_writer(dir: &std::path::Path) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "tests::crash_writer",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn acknowledged_changes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
     let mut last_acked = 0;
     // Kill after a varying number of acknowledgements, several times over the same database.
     for kill_after in [57usize, 133, 211] {
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "tests::crash_writer",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_crash_writer(dir.path());
         let stdout = child.stdout.take().unwrap();
         let mut acks = 0;
         for line in BufReader::new(stdout).lines() {
@@ -507,20 +512,7 @@ fn read_snapshot_during_writes_is_exactly_one_generation() {
 #[test]
 fn read_snapshot_after_kill_9_sees_every_acknowledged_change() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(&exe)
-        .args([
-            "--exact",
-            "tests::crash_writer",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_crash_writer(dir.path());
     let mut last_acked = 0;
     let stdout = child.stdout.take().unwrap();
     for line in BufReader::new(stdout).lines() {

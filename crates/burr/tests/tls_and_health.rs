@@ -4,58 +4,13 @@
 mod common;
 
 use common::*;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Writes a self-signed certificate for `localhost` into `dir`; returns (cert, key) paths and
-/// the certificate for the client to trust.
-fn self_signed(
-    dir: &std::path::Path,
-) -> (String, String, rustls::pki_types::CertificateDer<'static>) {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert_path = dir.join("cert.pem");
-    let key_path = dir.join("key.pem");
-    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
-    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
-    (
-        cert_path.display().to_string(),
-        key_path.display().to_string(),
-        cert.cert.der().clone(),
-    )
-}
-
-async fn tls_connect(
-    port: u16,
-    trusted: &rustls::pki_types::CertificateDer<'static>,
-    alpn: &[&[u8]],
-) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(trusted.clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    connector
-        .connect(
-            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
-            tcp,
-        )
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn https_listener_serves_h2_and_http1_by_alpn() {
     let backend = Backend::start("b", Behavior::default()).await;
     let certs = tempfile::tempdir().unwrap();
-    let (cert, key, trusted) = self_signed(certs.path());
+    let (cert, key, trusted) = write_test_certificate(certs.path());
     let port = free_port();
     let text = config(
         port,
@@ -67,7 +22,7 @@ async fn https_listener_serves_h2_and_http1_by_alpn() {
     .replace("protocol = \"http\"", "protocol = \"https\"");
     let _burr = Burr::start(&text);
 
-    let h2 = tls_connect(port, &trusted, &[b"h2", b"http/1.1"]).await;
+    let h2 = tls_connect_trusting(port, &trusted, &[b"h2", b"http/1.1"]).await;
     assert_eq!(h2.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
     let (mut sender, conn) = hyper::client::conn::http2::handshake(
         hyper_util::rt::TokioExecutor::new(),
@@ -84,7 +39,7 @@ async fn https_listener_serves_h2_and_http1_by_alpn() {
     assert_eq!(a.seen("x-forwarded-proto"), ["https"]);
     assert_eq!(a.seen("host"), [format!("localhost:{port}")]);
 
-    let h1 = tls_connect(port, &trusted, &[b"http/1.1"]).await;
+    let h1 = tls_connect_trusting(port, &trusted, &[b"http/1.1"]).await;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(h1))
             .await
