@@ -7,16 +7,19 @@ use std::time::{Duration, UNIX_EPOCH};
 
 /// The `name=value` pairs of one `Cookie` header, in order. Malformed pairs are skipped.
 pub fn pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
-    header.split(';').filter_map(|pair| {
-        let (name, value) = pair.split_once('=')?;
-        let value = value.trim_ascii();
-        // RFC 6265 allows the value in double quotes.
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        Some((name.trim_ascii(), value))
-    })
+    header.split(';').filter_map(pair)
+}
+
+/// One `;`-separated segment of a `Cookie` header as `(name, value)`; `None` without `=`.
+pub fn pair(segment: &str) -> Option<(&str, &str)> {
+    let (name, value) = segment.split_once('=')?;
+    let value = value.trim_ascii();
+    // RFC 6265 allows the value in double quotes.
+    let value = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    Some((name.trim_ascii(), value))
 }
 
 /// `header` without the pairs whose name is one of `names`; `None` when nothing is left.

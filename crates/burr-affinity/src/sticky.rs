@@ -245,25 +245,21 @@ impl<'a> RequestCookies<'a> {
         let cors = matches!(policy.mode, Mode::LbCookieAlb { .. }).then_some("AWSALBCORS");
         let app = policy.app_cookie();
         let mut found = Self::default();
-        for header in headers {
-            // A segment without `=` is not a pair burr reads, but it is a cookie (browsers send
-            // a nameless cookie as its bare value), so it must survive stripping.
-            if !found.others_present
-                && header
-                    .split(';')
-                    .any(|s| !s.trim_ascii().is_empty() && !s.contains('='))
-            {
-                found.others_present = true;
-            }
-            for (name, value) in cookies::pairs(header) {
-                if name == own || Some(name) == cors {
+        for segment in headers.into_iter().flat_map(|h| h.split(';')) {
+            match cookies::pair(segment) {
+                Some((name, value)) if name == own || Some(name) == cors => {
                     found.tokens.push(value);
-                } else {
+                }
+                Some((name, _)) => {
                     found.others_present = true;
                     if Some(name) == app {
                         found.app_cookie_present = true;
                     }
                 }
+                // A segment without `=` is not a pair burr reads, but it is a cookie (browsers
+                // send a nameless cookie as its bare value), so it must survive stripping.
+                None if !segment.trim_ascii().is_empty() => found.others_present = true,
+                None => {}
             }
         }
         found
