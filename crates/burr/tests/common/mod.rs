@@ -29,13 +29,25 @@ pub use tls::*;
 
 pub const BURR: &str = env!("CARGO_BIN_EXE_burr");
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port that was free a moment ago on 127.0.0.1, for burr to listen on.
+///
+/// Taken below Linux's ephemeral range (32768–60999), so that no outgoing connection — a test
+/// client's, or burr's own to its targets — can be given the port between this check and burr
+/// binding it (a port from `bind(:0)` is an ephemeral one, and that race made tests fail with
+/// "Address already in use"). Each test process starts at its own place in the range.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let start = std::process::id().wrapping_mul(7_919);
+    for _ in 0..COUNT {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed) as u32;
+        let port = (FIRST + start.wrapping_add(step) % COUNT) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {FIRST} and {}", FIRST + COUNT - 1);
 }
 
 /// How a test backend answers.
