@@ -8,7 +8,7 @@
 
 use crate::runtime::ListenerKey;
 use burr_model::TargetAddress;
-use http::{Method, Version};
+use http::Version;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -27,7 +27,7 @@ pub struct AccessLog {
 pub struct Entry<'a> {
     pub client: SocketAddr,
     pub listener: &'a ListenerKey,
-    pub method: &'a Method,
+    pub method: &'a str,
     pub path: &'a str,
     pub version: Version,
     pub status: u16,

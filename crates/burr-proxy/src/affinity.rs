@@ -15,10 +15,42 @@ use burr_affinity::sticky::{
 };
 use burr_affinity::token::KeyRing;
 use burr_model::Algorithm;
-use http::{HeaderMap, HeaderValue, Request, header};
-use hyper::body::Incoming;
+use http::{HeaderMap, HeaderValue, header};
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
+
+/// What a session needs to see of a request, whichever HTTP engine parsed it (hyper's header
+/// map, or the HTTP/1.1 fast path's parsed head).
+pub trait RequestHeaders {
+    /// The values of the `Cookie` fields that are text, in order.
+    fn cookie_fields(&self) -> impl Iterator<Item = &str>;
+    /// The first value of the header `name` (lower case).
+    fn first(&self, name: &str) -> Option<&[u8]>;
+}
+
+impl RequestHeaders for HeaderMap {
+    fn cookie_fields(&self) -> impl Iterator<Item = &str> {
+        self.get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+    }
+
+    fn first(&self, name: &str) -> Option<&[u8]> {
+        self.get(name).map(HeaderValue::as_bytes)
+    }
+}
+
+/// What becomes of one `Cookie` field on its way to the target.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CookieField<'v> {
+    /// Sent as it came (it holds none of burr's cookies, or the policy keeps them).
+    Keep,
+    /// Dropped: it held only burr's cookies.
+    Drop,
+    /// Sent without burr's cookies.
+    Replace(Cow<'v, str>),
+}
 
 /// The hash of the client's address when the pool places by it (`source_ip_hash`, or
 /// `source_ip` stickiness); 0 otherwise, sparing the hash.
@@ -96,13 +128,17 @@ pub enum Affinity<'p> {
 
 impl<'p> Affinity<'p> {
     /// The session of `req` in `pool`, or `None` when the pool is not sticky.
-    pub fn begin(pool: &'p PoolRuntime, req: &Request<Incoming>, client_hash: u64) -> Option<Self> {
+    pub fn begin(
+        pool: &'p PoolRuntime,
+        headers: &impl RequestHeaders,
+        client_hash: u64,
+    ) -> Option<Self> {
         if let Some(policy) = &pool.sticky {
-            return Some(Self::Cookie(CookieSession::begin(policy, pool, req)));
+            return Some(Self::Cookie(CookieSession::begin(policy, pool, headers)));
         }
         let engine = pool.keyed.as_ref()?;
         let key = match &engine.policy.source {
-            KeySource::Header(name) => req.headers().get(name).map(|v| hash_key(v.as_bytes())),
+            KeySource::Header(name) => headers.first(name).map(hash_key),
             KeySource::ClientAddress => Some(client_hash),
         };
         let now = clock::unix_now();
@@ -145,8 +181,45 @@ impl<'p> Affinity<'p> {
 
     /// Removes burr's own cookies from what the target will see, when the policy says so.
     pub fn strip_own_cookies(&self, headers: &mut HeaderMap) {
-        if let Self::Cookie(c) = self {
-            c.strip_own_cookies(headers);
+        if !self.strips_cookies() {
+            return;
+        }
+        let kept: Vec<HeaderValue> = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| match v.to_str() {
+                Ok(text) => match self.cookie_field(text) {
+                    CookieField::Keep => Some(v.clone()),
+                    CookieField::Drop => None,
+                    CookieField::Replace(t) => HeaderValue::from_str(&t).ok(),
+                },
+                Err(_) => Some(v.clone()), // not text: not ours to touch
+            })
+            .collect();
+        headers.remove(header::COOKIE);
+        for value in kept {
+            headers.append(header::COOKIE, value);
+        }
+    }
+
+    /// True when some `Cookie` field of the request must change before it is forwarded.
+    pub fn strips_cookies(&self) -> bool {
+        matches!(self, Self::Cookie(c) if c.policy.strip_cookie && c.own_cookies_sent)
+    }
+
+    /// What becomes of the `Cookie` field `value` (only asked when [`Self::strips_cookies`]).
+    pub fn cookie_field<'v>(&self, value: &'v str) -> CookieField<'v> {
+        let Self::Cookie(c) = self else {
+            return CookieField::Keep;
+        };
+        if !c.other_cookies_sent {
+            // Only burr's cookies were sent (the usual returning client): nothing to keep.
+            return CookieField::Drop;
+        }
+        match cookies::without(value, c.policy.own_cookies()) {
+            None => CookieField::Drop,
+            Some(kept) if kept == value => CookieField::Keep,
+            Some(kept) => CookieField::Replace(Cow::Owned(kept)),
         }
     }
 
@@ -178,11 +251,19 @@ impl<'p> Affinity<'p> {
         pool.stats.count_sticky(self.reason());
     }
 
-    /// `target` answered with `headers`: set the session's cookies, or remember its key.
-    pub fn served(&self, target: &TargetShared, headers: &mut HeaderMap) {
+    /// `target` answered with a response setting `app_set_cookies`: the `Set-Cookie` values the
+    /// session adds (a cookie session), or none (a key session, whose key is remembered).
+    pub fn served<'c>(
+        &self,
+        target: &TargetShared,
+        app_set_cookies: impl Iterator<Item = &'c str>,
+    ) -> Vec<String> {
         match self {
-            Self::Cookie(c) => c.set_cookies(target, headers),
-            Self::Keyed(_) => self.connected(target),
+            Self::Cookie(c) => c.set_cookies(target, app_set_cookies),
+            Self::Keyed(_) => {
+                self.connected(target);
+                Vec::new()
+            }
         }
     }
 
@@ -214,16 +295,10 @@ pub struct CookieSession<'p> {
 }
 
 impl<'p> CookieSession<'p> {
-    fn begin(policy: &'p Policy, pool: &PoolRuntime, req: &Request<Incoming>) -> Self {
+    fn begin(policy: &'p Policy, pool: &PoolRuntime, headers: &impl RequestHeaders) -> Self {
         let ring = pool.keys.load_full();
         let now = clock::unix_now();
-        let cookies = RequestCookies::read(
-            policy,
-            req.headers()
-                .get_all(header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok()),
-        );
+        let cookies = RequestCookies::read(policy, headers.cookie_fields());
         let decision = Engine {
             policy,
             ring: &ring,
@@ -247,43 +322,19 @@ impl<'p> CookieSession<'p> {
         .target_down(self.decision.session);
     }
 
-    fn strip_own_cookies(&self, headers: &mut HeaderMap) {
-        if !self.policy.strip_cookie || !self.own_cookies_sent {
-            return;
-        }
-        if !self.other_cookies_sent {
-            // Only burr's cookies were sent (the usual returning client): nothing to keep.
-            headers.remove(header::COOKIE);
-            return;
-        }
-        let kept: Vec<HeaderValue> = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| match v.to_str() {
-                Ok(text) => cookies::without(text, self.policy.own_cookies())
-                    .and_then(|t| HeaderValue::from_str(&t).ok()),
-                Err(_) => Some(v.clone()), // not text: not ours to touch
-            })
-            .collect();
-        headers.remove(header::COOKIE);
-        for value in kept {
-            headers.append(header::COOKIE, value);
-        }
-    }
-
-    /// Adds the `Set-Cookie` values the mode calls for to a response from `target`, and counts
-    /// the session towards the target's live-session estimate.
-    fn set_cookies(&self, target: &TargetShared, headers: &mut HeaderMap) {
+    /// The `Set-Cookie` values the mode calls for on a response from `target` that set
+    /// `app_set_cookies`; counts the session towards the target's live-session estimate.
+    fn set_cookies<'c>(
+        &self,
+        target: &TargetShared,
+        app_set_cookies: impl Iterator<Item = &'c str>,
+    ) -> Vec<String> {
         let engine = Engine {
             policy: self.policy,
             ring: &self.ring,
         };
         let app_set_cookies: Vec<&str> = if self.policy.app_cookie().is_some() {
-            headers
-                .get_all(header::SET_COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect()
+            app_set_cookies.collect()
         } else {
             Vec::new()
         };
@@ -296,10 +347,6 @@ impl<'p> CookieSession<'p> {
                 .sessions
                 .observe(session_id(&self.decision, nonce), self.now);
         }
-        for cookie in set {
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                headers.append(header::SET_COOKIE, value);
-            }
-        }
+        set
     }
 }

@@ -7,7 +7,6 @@
 use crate::affinity::{Affinity, Tried, pick};
 use crate::runtime::{PoolRuntime, TargetShared};
 use burr_affinity::sticky::Route;
-use http::HeaderMap;
 use std::fmt::Display;
 use std::sync::atomic::Ordering;
 
@@ -135,11 +134,19 @@ impl<'p> Attempts<'p> {
         self.again = Some(index);
     }
 
-    /// `target` answered an HTTP request with `headers`: count the session, set its cookies.
-    pub fn served(&self, target: &TargetShared, headers: &mut HeaderMap) {
-        if let Some(s) = &self.session {
-            s.count(self.pool);
-            s.served(target, headers);
+    /// `target` answered an HTTP request with a response setting `app_set_cookies`: count the
+    /// session; the `Set-Cookie` values it adds.
+    pub fn served<'c>(
+        &self,
+        target: &TargetShared,
+        app_set_cookies: impl Iterator<Item = &'c str>,
+    ) -> Vec<String> {
+        match &self.session {
+            Some(s) => {
+                s.count(self.pool);
+                s.served(target, app_set_cookies)
+            }
+            None => Vec::new(),
         }
     }
 

@@ -6,9 +6,10 @@
 //! [`ListenerStats`], which are carried over by identity from one runtime to the next, so a
 //! configuration change neither resets metrics nor drops pooled connections.
 
+use crate::http::h1::RawConnection;
 use crate::metrics::{ListenerStats, PoolStats, TargetStats};
 use crate::sessions::SessionSketch;
-use crate::upstream::IdleConnections;
+use crate::upstream::{IdleConnections, Sender};
 use arc_swap::ArcSwap;
 use burr_affinity::balance::{Candidate, Picker};
 use burr_affinity::keyed::{KeyedEngine, KeyedPolicy};
@@ -59,8 +60,10 @@ pub struct TargetShared {
     health: AtomicU8,
     /// Coarse-clock millisecond until which the target is skipped after a connect failure.
     passive_down_until_ms: AtomicU64,
-    /// Idle keep-alive connections to this target, one list per worker thread.
-    pub idle: IdleConnections,
+    /// Idle keep-alive connections to this target, one list per worker thread: hyper's, and the
+    /// HTTP/1.1 fast path's.
+    pub idle: IdleConnections<Sender>,
+    pub raw_idle: IdleConnections<RawConnection>,
     /// Cookie sessions recently served by this target (an estimate).
     pub sessions: SessionSketch,
     /// When established TCP relays to this target must end (UTC seconds): `None` while it is
@@ -78,6 +81,7 @@ impl TargetShared {
             health: AtomicU8::new(Health::Unknown as u8),
             passive_down_until_ms: AtomicU64::new(0),
             idle: IdleConnections::new(workers),
+            raw_idle: IdleConnections::new(workers),
             sessions: SessionSketch::default(),
             retirement: watch::Sender::new(None),
         }

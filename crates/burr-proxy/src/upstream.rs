@@ -38,54 +38,60 @@ const MAX_PRIVATE_IDLE: usize = 16;
 pub type Sender = SendRequest<Incoming>;
 
 /// A worker's idle connections to one target, by transport.
-#[derive(Default)]
-struct IdleLists {
-    plain: Vec<Sender>,
-    tls: Vec<Sender>,
+struct IdleLists<T> {
+    plain: Vec<T>,
+    tls: Vec<T>,
 }
 
-impl IdleLists {
-    fn of(&mut self, tls: bool) -> &mut Vec<Sender> {
+impl<T> IdleLists<T> {
+    fn of(&mut self, tls: bool) -> &mut Vec<T> {
         if tls { &mut self.tls } else { &mut self.plain }
     }
 }
 
-/// Idle, reusable connections to one target, one set of lists per worker thread.
-pub struct IdleConnections {
-    per_worker: Box<[Mutex<IdleLists>]>,
+/// Idle, reusable connections to one target, one set of lists per worker thread: hyper's
+/// senders (HTTP/2 clients and the requests hyper serves) or the fast path's raw connections.
+pub struct IdleConnections<T> {
+    per_worker: Box<[Mutex<IdleLists<T>>]>,
 }
 
-impl IdleConnections {
+impl<T> IdleConnections<T> {
     pub fn new(workers: usize) -> Self {
         Self {
             per_worker: (0..workers.max(1))
-                .map(|_| Mutex::new(IdleLists::default()))
+                .map(|_| {
+                    Mutex::new(IdleLists {
+                        plain: Vec::new(),
+                        tls: Vec::new(),
+                    })
+                })
                 .collect(),
         }
     }
 
-    fn lists(&self) -> std::sync::MutexGuard<'_, IdleLists> {
+    fn lists(&self) -> std::sync::MutexGuard<'_, IdleLists<T>> {
         let i = workers::current_index() % self.per_worker.len();
         self.per_worker[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes the most recently used idle connection that is still open.
-    fn take(&self, tls: bool) -> Option<Sender> {
+    /// Takes the most recently used idle connection that `usable` accepts (others are closed).
+    pub fn take(&self, tls: bool, mut usable: impl FnMut(&mut T) -> bool) -> Option<T> {
         let mut lists = self.lists();
         let list = lists.of(tls);
-        while let Some(sender) = list.pop() {
-            if !sender.is_closed() {
-                return Some(sender);
+        while let Some(mut conn) = list.pop() {
+            if usable(&mut conn) {
+                return Some(conn);
             }
         }
         None
     }
 
-    fn put(&self, sender: Sender, tls: bool) {
+    /// Keeps `conn` for reuse unless the list is full.
+    pub fn put(&self, conn: T, tls: bool) {
         let mut lists = self.lists();
         let list = lists.of(tls);
-        if list.len() < MAX_IDLE_PER_WORKER && !sender.is_closed() {
-            list.push(sender);
+        if list.len() < MAX_IDLE_PER_WORKER {
+            list.push(conn);
         }
     }
 }
@@ -143,7 +149,7 @@ pub struct Checkout {
 pub async fn checkout(target: &Arc<TargetShared>, plan: &Plan) -> Result<Checkout, ConnectError> {
     let take = || match &plan.private {
         Some(private) => private.take(target.id, plan.tls),
-        None => target.idle.take(plan.tls),
+        None => target.idle.take(plan.tls, |s| !s.is_closed()),
     };
     while let Some(mut sender) = take() {
         // The connection task may still be finishing the previous exchange; `ready` waits for
@@ -236,7 +242,8 @@ impl Lease {
         };
         match &plan.private {
             Some(private) => private.put(self.target.id, plan.tls, sender),
-            None => self.target.idle.put(sender, plan.tls),
+            None if !sender.is_closed() => self.target.idle.put(sender, plan.tls),
+            None => {}
         }
     }
 }

@@ -3,8 +3,10 @@
 //! counts, forwards and logs.
 
 mod body;
+pub mod h1;
 mod headers;
 mod proxy;
+mod rewind;
 mod upgrade;
 
 use crate::access_log::{AccessLog, Entry};
@@ -17,6 +19,7 @@ use headers::ForwardedValues;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use rewind::Rewind;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -31,6 +34,8 @@ struct Connection {
     /// The address the client connected to.
     local: SocketAddr,
     forwarded: ForwardedValues,
+    /// The same for the HTTP/1.1 fast path, as header lines.
+    fast_forwarded: h1::Forwarded,
     access_log: Option<AccessLog>,
     /// Upstream connections that began with a PROXY header naming this client, made on first
     /// use by a pool with `upstream.proxy_protocol`.
@@ -63,12 +68,14 @@ pub async fn serve(
     let max_headers = spec.max_headers as usize;
     let tls = listener.tls.clone();
     let forwarded = ForwardedValues::new(client.ip(), tls.is_some(), listener.key.port);
+    let fast_forwarded = h1::Forwarded::new(client.ip(), tls.is_some(), listener.key.port);
     drop(listener);
     let conn = Arc::new(Connection {
         slot,
         client,
         local,
         forwarded,
+        fast_forwarded,
         access_log,
         private: OnceLock::new(),
     });
@@ -79,16 +86,13 @@ pub async fn serve(
         if starts_with_h2_preface(io.get_ref(), head_timeout).await {
             Box::pin(serve_h2(io, conn, &activity, idle_timeout, max_head)).await;
         } else {
-            let io = FramingGuard::new(io, max_head, max_headers, head_timeout);
-            Box::pin(serve_h1(
-                io,
-                conn,
-                &activity,
+            let limits = Http1Limits {
                 idle_timeout,
+                head_timeout,
                 max_head,
                 max_headers,
-            ))
-            .await;
+            };
+            Box::pin(serve_http1(io, conn, &activity, limits)).await;
         }
         return;
     };
@@ -124,8 +128,68 @@ async fn serve_tls(
     if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
         serve_h2(stream, conn, activity, idle_timeout, max_head).await;
     } else {
-        let io = FramingGuard::new(stream, max_head, max_headers, head_timeout);
-        serve_h1(io, conn, activity, idle_timeout, max_head, max_headers).await;
+        let limits = Http1Limits {
+            idle_timeout,
+            head_timeout,
+            max_head,
+            max_headers,
+        };
+        serve_http1(stream, conn, activity, limits).await;
+    }
+}
+
+/// An HTTP/1.x connection's limits.
+#[derive(Clone, Copy)]
+struct Http1Limits {
+    idle_timeout: Duration,
+    head_timeout: Duration,
+    max_head: usize,
+    max_headers: usize,
+}
+
+/// Serves HTTP/1.x: burr's fast path first; from the first request it leaves to hyper, hyper
+/// behind the framing guard, with the bytes already read put back in front.
+async fn serve_http1<I>(io: I, conn: Arc<Connection>, activity: &Activity, limits: Http1Limits)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let flags = h1::Flags::default();
+    let fast_limits = h1::Limits {
+        head_timeout: limits.head_timeout,
+        max_head: limits.max_head,
+        max_headers: limits.max_headers,
+    };
+    let ending = {
+        let served = h1::serve(io, &conn, &flags, fast_limits);
+        tokio::pin!(served);
+        tokio::select! {
+            ending = served.as_mut() => ending,
+            _ = activity.idle_for(limits.idle_timeout) => {
+                if !flags.busy() {
+                    return; // idle between requests: close
+                }
+                // Idle in the middle of an exchange: close once it is done.
+                flags.close_after_exchange();
+                served.await
+            }
+        }
+    };
+    if let h1::Ending::Fallback { io, buffered } = ending {
+        let io = FramingGuard::new(
+            Rewind::new(buffered, io),
+            limits.max_head,
+            limits.max_headers,
+            limits.head_timeout,
+        );
+        serve_h1(
+            io,
+            conn,
+            activity,
+            limits.idle_timeout,
+            limits.max_head,
+            limits.max_headers,
+        )
+        .await;
     }
 }
 
@@ -249,7 +313,7 @@ async fn handle(
         log.write(Entry {
             client: conn.client,
             listener: &listener.key,
-            method: &method,
+            method: method.as_str(),
             path: &path,
             version,
             status: response.status().as_u16(),

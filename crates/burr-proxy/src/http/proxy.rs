@@ -50,9 +50,10 @@ impl From<Unavailable> for ProxyError {
 }
 
 impl ProxyError {
-    pub fn into_response(self, pool: &str) -> Response<ProxyBody> {
-        // Bodies are deliberately vague about targets: no address leaves the proxy.
-        let (status, text) = match self {
+    /// The status and the short text the client is told. Texts are deliberately vague about
+    /// targets: no address leaves the proxy.
+    pub fn status_and_text(self, pool: &str) -> (StatusCode, String) {
+        match self {
             Self::NoTarget => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("service unavailable: no healthy target in pool \"{pool}\"\n"),
@@ -79,7 +80,11 @@ impl ProxyError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("service unavailable: the session's target in pool \"{pool}\" is down\n"),
             ),
-        };
+        }
+    }
+
+    pub fn into_response(self, pool: &str) -> Response<ProxyBody> {
+        let (status, text) = self.status_and_text(pool);
         let close = status == StatusCode::BAD_REQUEST;
         let mut response = Response::new(ProxyBody::text(text));
         *response.status_mut() = status;
@@ -137,7 +142,7 @@ pub async fn forward(
     let upgrading = req.version() == Version::HTTP_11 && headers::wants_upgrade(req.headers());
     let client_upgrade = upgrading.then(|| hyper::upgrade::on(&mut req));
     let client_hash = client_hash(pool, conn.client.ip());
-    let session = Affinity::begin(pool, &req, client_hash);
+    let session = Affinity::begin(pool, req.headers(), client_hash);
     prepare(&mut req, &conn.forwarded, upgrading);
     if let Some(session) = &session {
         session.strip_own_cookies(req.headers_mut());
@@ -193,7 +198,19 @@ pub async fn forward(
         };
         let target_name = target.clone();
         let mut response = response;
-        attempts.served(target, response.headers_mut());
+        let set_cookies = attempts.served(
+            target,
+            response
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+        for cookie in set_cookies {
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(client_upgrade) = client_upgrade
         {

@@ -27,11 +27,12 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
+mod chunked;
+
+pub use chunked::{ChunkedBody, Scan};
+
 /// Header slots parsed on the stack before falling back to the heap.
 const STACK_HEADERS: usize = 64;
-
-/// Longest chunk-size line (digits and extensions) accepted, as hyper's own limit.
-const MAX_CHUNK_LINE: usize = 4096;
 
 /// Where the guard is in the request stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,23 +41,8 @@ enum Phase {
     Head,
     /// Inside a body of known length.
     Fixed { remaining: u64 },
-    /// Reading a chunk-size line; `digits` seen so far, `value` accumulated.
-    ChunkSize {
-        digits: u8,
-        value: u64,
-        after_digits: bool,
-        line_len: usize,
-    },
-    /// Inside a chunk extension, until CR.
-    ChunkExt { line_len: usize },
-    /// Expecting LF after the CR that ends a chunk-size line.
-    ChunkSizeLf { last: bool },
-    /// Inside chunk data.
-    ChunkData { remaining: u64 },
-    /// Expecting CR LF after chunk data (`seen_cr` once CR is read).
-    ChunkDataEnd { seen_cr: bool },
-    /// Inside the trailer section; `line_len` of the current line, `seen_cr`.
-    Trailer { line_len: usize, seen_cr: bool },
+    /// Inside a chunked body.
+    Chunked(ChunkedBody),
     /// Not checking anymore; bytes pass through.
     Off,
 }
@@ -75,8 +61,6 @@ pub struct FramingGuard<T> {
     held: Vec<u8>,
     /// Checked bytes waiting to be handed to hyper (only after a head was reassembled).
     out: Vec<u8>,
-    /// Size of the chunk whose size line is being finished.
-    pending_size: u64,
     /// Largest head accepted before standing down (hyper then answers 431).
     max_head: usize,
     max_headers: usize,
@@ -100,7 +84,6 @@ impl<T> FramingGuard<T> {
             phase: Phase::Head,
             held: Vec::new(),
             out: Vec::new(),
-            pending_size: 0,
             max_head,
             max_headers,
             rejection: None,
@@ -139,16 +122,18 @@ impl<T> FramingGuard<T> {
                 Phase::Head => {
                     let rest = &data[i..];
                     match head_end(rest) {
-                        Some(end) => match check_head(&rest[..end], self.max_headers) {
-                            HeadVerdict::Violation(reason) => {
-                                self.reject(reason);
-                                return i;
+                        Some(end) => {
+                            match check_head(&rest[..end], self.max_head, self.max_headers) {
+                                HeadVerdict::Violation(reason) => {
+                                    self.reject(reason);
+                                    return i;
+                                }
+                                HeadVerdict::Next(phase) => {
+                                    self.phase = phase;
+                                    i += end;
+                                }
                             }
-                            HeadVerdict::Next(phase) => {
-                                self.phase = phase;
-                                i += end;
-                            }
-                        },
+                        }
                         None if rest.len() > self.max_head => {
                             // Too large to check; hyper refuses it with 431.
                             self.phase = Phase::Off;
@@ -170,141 +155,29 @@ impl<T> FramingGuard<T> {
                         Phase::Fixed { remaining: left }
                     };
                 }
-                Phase::ChunkData { remaining } => {
-                    let take = remaining.min((data.len() - i) as u64);
-                    i += take as usize;
-                    let left = remaining - take;
-                    self.phase = if left == 0 {
-                        Phase::ChunkDataEnd { seen_cr: false }
-                    } else {
-                        Phase::ChunkData { remaining: left }
-                    };
-                }
-                _ => {
-                    if let Err(reason) = self.step_chunk_byte(data[i]) {
-                        self.reject(reason);
-                        return i;
+                Phase::Chunked(mut body) => match body.scan(&data[i..]) {
+                    Scan::More => {
+                        self.phase = Phase::Chunked(body);
+                        return data.len();
                     }
-                    i += 1;
-                }
+                    Scan::End(n) => {
+                        self.phase = Phase::Head;
+                        i += n;
+                    }
+                    Scan::Bad { at, reason } => {
+                        self.reject(reason);
+                        return i + at;
+                    }
+                },
             }
         }
         data.len()
-    }
-
-    /// Advances the chunked-body state machine by one byte.
-    fn step_chunk_byte(&mut self, b: u8) -> Result<(), &'static str> {
-        const BAD_SIZE: &str = "invalid chunk size line";
-        self.phase = match self.phase {
-            Phase::ChunkSize {
-                digits,
-                value,
-                after_digits,
-                line_len,
-            } => {
-                if line_len >= MAX_CHUNK_LINE {
-                    return Err("chunk size line too long");
-                }
-                let line_len = line_len + 1;
-                match b {
-                    b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' if !after_digits => {
-                        if digits >= 16 {
-                            return Err("chunk size too large");
-                        }
-                        let digit = (b as char).to_digit(16).ok_or(BAD_SIZE)? as u64;
-                        Phase::ChunkSize {
-                            digits: digits + 1,
-                            value: (value << 4) | digit,
-                            after_digits,
-                            line_len,
-                        }
-                    }
-                    b' ' | b'\t' if digits > 0 => Phase::ChunkSize {
-                        digits,
-                        value,
-                        after_digits: true,
-                        line_len,
-                    },
-                    b';' if digits > 0 => {
-                        self.pending_size = value;
-                        Phase::ChunkExt { line_len }
-                    }
-                    b'\r' if digits > 0 => {
-                        self.pending_size = value;
-                        Phase::ChunkSizeLf { last: value == 0 }
-                    }
-                    _ => return Err(BAD_SIZE),
-                }
-            }
-            Phase::ChunkExt { line_len } => {
-                if line_len >= MAX_CHUNK_LINE {
-                    return Err("chunk extension too long");
-                }
-                match b {
-                    b'\r' => Phase::ChunkSizeLf {
-                        last: self.pending_size == 0,
-                    },
-                    b'\n' => return Err(BAD_SIZE),
-                    _ => Phase::ChunkExt {
-                        line_len: line_len + 1,
-                    },
-                }
-            }
-            Phase::ChunkSizeLf { last } => {
-                if b != b'\n' {
-                    return Err(BAD_SIZE);
-                }
-                if last {
-                    Phase::Trailer {
-                        line_len: 0,
-                        seen_cr: false,
-                    }
-                } else {
-                    Phase::ChunkData {
-                        remaining: self.pending_size,
-                    }
-                }
-            }
-            Phase::ChunkDataEnd { seen_cr: false } if b == b'\r' => {
-                Phase::ChunkDataEnd { seen_cr: true }
-            }
-            Phase::ChunkDataEnd { seen_cr: true } if b == b'\n' => new_chunk_size(),
-            Phase::ChunkDataEnd { .. } => return Err("chunk data not followed by CRLF"),
-            Phase::Trailer { line_len, seen_cr } => match (b, seen_cr) {
-                (b'\r', false) => Phase::Trailer {
-                    line_len,
-                    seen_cr: true,
-                },
-                (b'\n', true) if line_len == 0 => Phase::Head,
-                (b'\n', true) => Phase::Trailer {
-                    line_len: 0,
-                    seen_cr: false,
-                },
-                (_, true) | (b'\n', false) => return Err("malformed trailer section"),
-                _ if line_len >= self.max_head => return Err("trailer section too large"),
-                _ => Phase::Trailer {
-                    line_len: line_len + 1,
-                    seen_cr: false,
-                },
-            },
-            other => other,
-        };
-        Ok(())
-    }
-}
-
-fn new_chunk_size() -> Phase {
-    Phase::ChunkSize {
-        digits: 0,
-        value: 0,
-        after_digits: false,
-        line_len: 0,
     }
 }
 
 /// Index just past the blank line ending a request head, skipping leading empty lines as
 /// servers must (RFC 9112 §2.2).
-fn head_end(buf: &[u8]) -> Option<usize> {
+pub fn head_end(buf: &[u8]) -> Option<usize> {
     let start = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
     // Only line ends matter: jump from one to the next (memchr scans a word or vector at a
     // time), rather than looking at every byte of long header values such as cookies.
@@ -318,7 +191,7 @@ fn head_end(buf: &[u8]) -> Option<usize> {
 }
 
 /// Decides what follows a complete head, or why it must be refused.
-fn check_head(head: &[u8], max_headers: usize) -> HeadVerdict {
+fn check_head(head: &[u8], max_head: usize, max_headers: usize) -> HeadVerdict {
     if head
         .iter()
         .skip_while(|&&b| b == b'\r' || b == b'\n')
@@ -344,52 +217,81 @@ fn check_head(head: &[u8], max_headers: usize) -> HeadVerdict {
         // Malformed or over the limit: hyper parses the same bytes and answers 400/431 itself.
         _ => return HeadVerdict::Next(Phase::Off),
     }
-    let mut content_length: Option<&[u8]> = None;
-    let mut transfer_encoding: Vec<&[u8]> = Vec::new();
-    let mut upgrade = request.method == Some("CONNECT");
-    for h in request.headers.iter() {
-        if h.name.eq_ignore_ascii_case("content-length") {
-            if content_length.is_some() {
-                return HeadVerdict::Violation("more than one Content-Length header");
-            }
-            content_length = Some(h.value);
-        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            transfer_encoding.push(h.value);
-        } else if h.name.eq_ignore_ascii_case("upgrade") {
-            upgrade = true;
-        }
-    }
-    let next = match (content_length, transfer_encoding.is_empty()) {
-        (Some(_), false) => {
-            return HeadVerdict::Violation("both Content-Length and Transfer-Encoding are present");
-        }
-        (Some(value), true) => match parse_content_length(value) {
-            Some(0) => Phase::Head,
-            Some(n) => Phase::Fixed { remaining: n },
-            None => return HeadVerdict::Violation("invalid Content-Length"),
-        },
-        (None, false) => {
-            if request.version != Some(1) {
-                return HeadVerdict::Violation("Transfer-Encoding is not allowed in HTTP/1.0");
-            }
-            let last = transfer_encoding
-                .iter()
-                .flat_map(|v| v.split(|&b| b == b','))
-                .map(|c| c.trim_ascii())
-                .rfind(|c| !c.is_empty());
-            match last {
-                Some(coding) if coding.eq_ignore_ascii_case(b"chunked") => new_chunk_size(),
-                _ => return HeadVerdict::Violation("Transfer-Encoding must end with chunked"),
-            }
-        }
-        (None, true) => Phase::Head,
+    let upgrade = request.method == Some("CONNECT")
+        || request
+            .headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("upgrade"));
+    let next = match request_body(request.version, request.headers) {
+        Err(reason) => return HeadVerdict::Violation(reason),
+        Ok(BodyFraming::None | BodyFraming::Length(0)) => Phase::Head,
+        Ok(BodyFraming::Length(n)) => Phase::Fixed { remaining: n },
+        Ok(BodyFraming::Chunked) => Phase::Chunked(ChunkedBody::new(max_head)),
     };
     // After an upgrade or CONNECT the bytes may stop being HTTP; hyper takes it from here.
     HeadVerdict::Next(if upgrade { Phase::Off } else { next })
 }
 
+/// How a request's body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    /// No body.
+    None,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// The chunked transfer coding.
+    Chunked,
+}
+
+/// The framing of a request with `version` (httparse's minor version) and `headers`, or why
+/// it is ambiguous and must be refused: both `Content-Length` and `Transfer-Encoding`, more
+/// than one `Content-Length`, an invalid length, a transfer coding not ending in `chunked`, or
+/// `Transfer-Encoding` in HTTP/1.0.
+pub fn request_body(
+    version: Option<u8>,
+    headers: &[httparse::Header<'_>],
+) -> Result<BodyFraming, &'static str> {
+    let mut content_length: Option<&[u8]> = None;
+    let mut chunked: Option<bool> = None;
+    for h in headers {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            if content_length.is_some() {
+                return Err("more than one Content-Length header");
+            }
+            content_length = Some(h.value);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            // Only the last coding of the last field counts; an empty field changes nothing.
+            if let Some(last) = last_coding(h.value) {
+                chunked = Some(last.eq_ignore_ascii_case(b"chunked"));
+            } else if chunked.is_none() {
+                chunked = Some(false);
+            }
+        }
+    }
+    match (content_length, chunked) {
+        (Some(_), Some(_)) => Err("both Content-Length and Transfer-Encoding are present"),
+        (Some(value), None) => parse_content_length(value)
+            .map(BodyFraming::Length)
+            .ok_or("invalid Content-Length"),
+        (None, Some(_)) if version != Some(1) => {
+            Err("Transfer-Encoding is not allowed in HTTP/1.0")
+        }
+        (None, Some(true)) => Ok(BodyFraming::Chunked),
+        (None, Some(false)) => Err("Transfer-Encoding must end with chunked"),
+        (None, None) => Ok(BodyFraming::None),
+    }
+}
+
+/// The last non-empty coding of a `Transfer-Encoding` value.
+fn last_coding(value: &[u8]) -> Option<&[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .rfind(|c| !c.is_empty())
+}
+
 /// A Content-Length value: 1 to 19 ASCII digits, nothing else.
-fn parse_content_length(value: &[u8]) -> Option<u64> {
+pub fn parse_content_length(value: &[u8]) -> Option<u64> {
     let value = value.trim_ascii();
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
         return None;

@@ -1,0 +1,79 @@
+//! The fast path's upstream connections: a stream to a target with the bytes read from it and
+//! not yet used, kept in the target's per-worker idle lists between requests. The connection
+//! counts itself in the target's open-connection gauge for as long as it lives.
+
+use super::buffer::InputBuffer;
+use crate::runtime::TargetShared;
+use crate::target_stream::{self, ConnectError, Dial, TargetStream};
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
+
+/// Read buffer of an upstream connection (grown for a larger response head).
+const UPSTREAM_BUFFER: usize = 8192;
+
+pub struct RawConnection {
+    pub stream: TargetStream,
+    pub input: InputBuffer,
+    /// Weak: idle connections live inside their target, which must not be kept alive by them.
+    counted: Weak<TargetShared>,
+}
+
+impl Drop for RawConnection {
+    fn drop(&mut self) {
+        if let Some(target) = self.counted.upgrade() {
+            target.stats.connections.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl RawConnection {
+    /// False when the target has closed the idle connection or sent something unasked. When
+    /// the socket has not become readable since the last response, this costs no system call:
+    /// the runtime's readiness flag says so. (A TLS connection is trusted as it is; its
+    /// readable bytes may be session tickets, and a stale one is retried, see `mod.rs`.)
+    fn still_usable(&mut self) -> bool {
+        let TargetStream::Plain(tcp) = &self.stream else {
+            return true;
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        match tcp.poll_read_ready(&mut cx) {
+            Poll::Pending => true,
+            Poll::Ready(Err(_)) => false,
+            Poll::Ready(Ok(())) => {
+                let mut probe = [0u8; 1];
+                matches!(tcp.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+            }
+        }
+    }
+}
+
+/// An idle connection to `target` if one is usable (`true`: reused), else a new one.
+pub async fn checkout(
+    target: &Arc<TargetShared>,
+    connect_timeout_ms: u32,
+    tls: bool,
+) -> Result<(RawConnection, bool), ConnectError> {
+    if let Some(conn) = target.raw_idle.take(tls, RawConnection::still_usable) {
+        return Ok((conn, true));
+    }
+    let dial = Dial {
+        timeout_ms: connect_timeout_ms,
+        tls,
+        proxy_header: None,
+    };
+    let stream = target_stream::open(&target.address, dial).await?;
+    target.stats.connections.fetch_add(1, Ordering::Relaxed);
+    let conn = RawConnection {
+        stream,
+        input: InputBuffer::new(UPSTREAM_BUFFER),
+        counted: Arc::downgrade(target),
+    };
+    Ok((conn, false))
+}
+
+/// Gives `conn` back to `target`'s idle list after a complete exchange.
+pub fn release(target: &TargetShared, conn: RawConnection, tls: bool) {
+    target.raw_idle.put(conn, tls);
+}

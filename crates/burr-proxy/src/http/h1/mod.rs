@@ -1,0 +1,590 @@
+//! burr's own HTTP/1.1 proxy loop, the fast path for plain keep-alive traffic.
+//!
+//! One task per client connection does everything: it reads a request head, parses it in place
+//! with `httparse`, chooses the target, writes the rewritten head (and the body) to a raw
+//! upstream connection it holds for the exchange, reads the response head, writes the rewritten
+//! head and relays the body, then hands the upstream connection back to the target's idle list.
+//! No header map is built, no second task or channel carries the exchange, and each message
+//! crosses each socket in as few `send`/`recv` calls as its size allows. This is what brings
+//! burr's CPU per request under HAProxy's (see `docs/performance.md`).
+//!
+//! It serves only what it can serve simply and strictly: HTTP/1.1 requests in origin form with
+//! no body or a `Content-Length` body, to pools without PROXY protocol. Anything else (HTTP/1.0,
+//! upgrades, `CONNECT`, `Expect`, chunked uploads, malformed or refused heads, heads too large
+//! for its header slots) ends the fast path: the connection, with the bytes already read, goes
+//! to hyper behind the framing guard ([`Ending::Fallback`]), which answers it and every later
+//! request exactly as before. Responses of every framing are relayed here (length, chunked
+//! verbatim with its end found by the chunk scanner, until close, none).
+
+mod buffer;
+mod connections;
+mod names;
+mod request;
+mod response;
+
+pub use connections::RawConnection;
+pub use request::Forwarded;
+
+use super::Connection;
+use super::proxy::ProxyError;
+use crate::access_log::Entry;
+use crate::affinity::{Affinity, client_hash};
+use crate::attempts::Attempts;
+use crate::framing::{self, BodyFraming, ChunkedBody, Scan};
+use crate::runtime::{ListenerRuntime, TargetShared};
+use crate::upstream::Lease;
+use buffer::InputBuffer;
+use http::StatusCode;
+use request::{NotFast, header_slots};
+use response::ResponseBody;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+
+/// Client read buffer to start with (grown up to the head limit for larger heads).
+const CLIENT_BUFFER: usize = 4096;
+
+/// Body bytes already read that are copied behind a head so both leave in one `send`; more
+/// are written separately.
+const COALESCE: usize = 16 * 1024;
+
+/// Longest response head accepted from a target.
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
+/// What the idle watchdog needs to know of the connection, shared with the loop.
+#[derive(Default)]
+pub struct Flags {
+    /// A request is being read or served (the watchdog must not cut it).
+    busy: AtomicBool,
+    /// The connection idled out while busy: close once the current exchange is done.
+    close_after: AtomicBool,
+}
+
+impl Flags {
+    pub fn busy(&self) -> bool {
+        self.busy.load(Ordering::Relaxed)
+    }
+
+    pub fn close_after_exchange(&self) {
+        self.close_after.store(true, Ordering::Relaxed);
+    }
+}
+
+/// How the fast path left a connection.
+pub enum Ending<I> {
+    /// Closed, or to be dropped.
+    Closed,
+    /// Left to hyper from here on, with the bytes read and not yet served.
+    Fallback { io: I, buffered: Vec<u8> },
+}
+
+/// The connection's limits.
+#[derive(Clone, Copy)]
+pub struct Limits {
+    pub head_timeout: Duration,
+    pub max_head: usize,
+    pub max_headers: usize,
+}
+
+/// Serves HTTP/1.1 requests on `io` until the connection closes or needs hyper.
+pub(super) async fn serve<I>(
+    mut io: I,
+    conn: &Connection,
+    flags: &Flags,
+    limits: Limits,
+) -> Ending<I>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut input = InputBuffer::new(CLIENT_BUFFER);
+    let mut out = Vec::new();
+    loop {
+        if flags.close_after.load(Ordering::Relaxed) {
+            break;
+        }
+        let head_len = match read_head(&mut io, &mut input, flags, limits).await {
+            HeadRead::Complete(n) => n,
+            HeadRead::TooLarge => return fallback(io, input),
+            HeadRead::Closed => return Ending::Closed,
+            HeadRead::TimedOut => {
+                let text = format!(
+                    "request timeout: request head not received within {} s\n",
+                    limits.head_timeout.as_secs()
+                );
+                local_response(&mut out, StatusCode::REQUEST_TIMEOUT, &text, true);
+                let _ = send(&mut io, &out).await;
+                break;
+            }
+        };
+        match exchange(&mut io, &mut input, head_len, conn, flags, limits, &mut out).await {
+            Exchanged::KeepAlive => {}
+            Exchanged::Close => break,
+            Exchanged::Broken => return Ending::Closed,
+            Exchanged::NotFast => return fallback(io, input),
+        }
+    }
+    let _ = io.shutdown().await;
+    Ending::Closed
+}
+
+fn fallback<I>(io: I, input: InputBuffer) -> Ending<I> {
+    Ending::Fallback {
+        io,
+        buffered: input.into_rest(),
+    }
+}
+
+enum HeadRead {
+    /// A complete head of this many bytes is available.
+    Complete(usize),
+    /// Larger than the limit without ending: hyper answers 431.
+    TooLarge,
+    /// The client closed or failed (an incomplete head is dropped, as hyper does).
+    Closed,
+    /// The head's first byte came longer than the head timeout ago.
+    TimedOut,
+}
+
+/// Waits for a complete request head. The head timeout runs from the first byte of a head that
+/// did not arrive in one read; waiting for a new request is the idle watchdog's business.
+async fn read_head<I: AsyncRead + Unpin>(
+    io: &mut I,
+    input: &mut InputBuffer,
+    flags: &Flags,
+    limits: Limits,
+) -> HeadRead {
+    let mut deadline = None;
+    loop {
+        if let Some(end) = framing::head_end(input.available()) {
+            return if end > limits.max_head {
+                HeadRead::TooLarge
+            } else {
+                HeadRead::Complete(end)
+            };
+        }
+        if input.available().len() > limits.max_head {
+            return HeadRead::TooLarge;
+        }
+        let read = if input.is_empty() {
+            flags.busy.store(false, Ordering::Relaxed);
+            input.fill(io).await
+        } else {
+            let at =
+                *deadline.get_or_insert_with(|| tokio::time::Instant::now() + limits.head_timeout);
+            match tokio::time::timeout_at(at, input.fill(io)).await {
+                Ok(read) => read,
+                Err(_) => return HeadRead::TimedOut,
+            }
+        };
+        match read {
+            Ok(n) if n > 0 => flags.busy.store(true, Ordering::Relaxed),
+            _ => return HeadRead::Closed,
+        }
+    }
+}
+
+/// How one exchange left the client connection.
+enum Exchanged {
+    /// Ready for the next request.
+    KeepAlive,
+    /// Answered; the connection closes now (asked for, or required by the response).
+    Close,
+    /// Broken mid-message: drop the connection without another word.
+    Broken,
+    /// The request is hyper's to serve (nothing of it was consumed or counted).
+    NotFast,
+}
+
+/// What the request said that outlives its parsed head.
+struct Asked {
+    is_head: bool,
+    /// A method the client expects to be safe to repeat (RFC 9110 §9.2.2).
+    idempotent: bool,
+    close: bool,
+    /// Body bytes still to be read from the client after those already in `out`.
+    body_left: u64,
+    /// Method and target, kept only when there is an access log.
+    log: Option<(String, String)>,
+}
+
+/// Serves the request whose head is the first `head_len` available bytes of `input`.
+async fn exchange<I>(
+    io: &mut I,
+    input: &mut InputBuffer,
+    head_len: usize,
+    conn: &Connection,
+    flags: &Flags,
+    limits: Limits,
+    out: &mut Vec<u8>,
+) -> Exchanged
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    let started = Instant::now();
+    let listener = conn.slot.current();
+    let pool = &listener.pool;
+    if pool.spec.upstream.proxy_protocol {
+        // Upstream connections private to one client: hyper's pool keeps those.
+        return Exchanged::NotFast;
+    }
+    let mut slots = header_slots();
+    let head = match request::parse(
+        &input.available()[..head_len],
+        &mut slots,
+        limits.max_headers,
+    ) {
+        Ok(head) => head,
+        Err(NotFast::Refused | NotFast::Unusual) => return Exchanged::NotFast,
+    };
+    listener.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let client_hash = client_hash(pool, conn.client.ip());
+    let session = Affinity::begin(pool, &head, client_hash);
+    head.write_upstream(out, &conn.fast_forwarded, session.as_ref());
+    let body_len = match head.body {
+        BodyFraming::Length(n) => n,
+        BodyFraming::None | BodyFraming::Chunked => 0, // chunked never reaches the fast path
+    };
+    let mut asked = Asked {
+        is_head: head.method == "HEAD",
+        idempotent: matches!(
+            head.method,
+            "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
+        ),
+        close: head.close,
+        body_left: body_len,
+        log: conn
+            .access_log
+            .as_ref()
+            .map(|_| (head.method.to_string(), head.target.to_string())),
+    };
+    input.consume(head_len);
+    // The body bytes already read leave with the head.
+    let early = (body_len.min(input.available().len() as u64)) as usize;
+    out.extend_from_slice(&input.available()[..early]);
+    input.consume(early);
+    asked.body_left -= early as u64;
+
+    let served = match Attempts::new(pool, session, client_hash) {
+        Ok(attempts) => forward(io, input, &listener, attempts, &mut asked, flags, out).await,
+        Err(unavailable) => Err(Failure::Reply(unavailable.into())),
+    };
+    let (status, target, outcome) = match served {
+        Ok(Served {
+            status,
+            target,
+            close,
+        }) => (
+            status,
+            Some(target),
+            if close {
+                Exchanged::Close
+            } else {
+                Exchanged::KeepAlive
+            },
+        ),
+        Err(Failure::Broken) => return Exchanged::Broken,
+        Err(Failure::Reply(error)) => {
+            tracing::debug!(listener = %listener.key, %error, "request failed");
+            let (status, text) = error.status_and_text(&pool.spec.name);
+            // A body not read to its end leaves the stream unusable for another request.
+            let close = asked.close || asked.body_left > 0 || status == StatusCode::BAD_REQUEST;
+            local_response(out, status, &text, close);
+            if send(io, out).await.is_err() {
+                return Exchanged::Broken;
+            }
+            let outcome = if close {
+                Exchanged::Close
+            } else {
+                Exchanged::KeepAlive
+            };
+            (status.as_u16(), None, outcome)
+        }
+    };
+    listener.stats.count_response(status);
+    if let (Some(log), Some((method, path))) = (&conn.access_log, &asked.log) {
+        log.write(Entry {
+            client: conn.client,
+            listener: &listener.key,
+            method,
+            path,
+            version: http::Version::HTTP_11,
+            status,
+            target: target.as_ref().map(|t| &t.address),
+            elapsed: started.elapsed(),
+        });
+    }
+    outcome
+}
+
+/// A response relayed in full.
+struct Served {
+    status: u16,
+    target: Arc<TargetShared>,
+    /// The client connection closes after it.
+    close: bool,
+}
+
+enum Failure {
+    /// Nothing was sent to the client yet: answer this error.
+    Reply(ProxyError),
+    /// The client connection broke, or a response was cut short: drop it.
+    Broken,
+}
+
+/// Sends the request in `out` (head and first body bytes) to a target of the pool, retrying
+/// other targets when connecting fails, and relays the response.
+async fn forward<I>(
+    io: &mut I,
+    input: &mut InputBuffer,
+    listener: &ListenerRuntime,
+    mut attempts: Attempts<'_>,
+    asked: &mut Asked,
+    flags: &Flags,
+    out: &mut Vec<u8>,
+) -> Result<Served, Failure>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    let pool = &listener.pool;
+    let settings = &pool.spec.upstream;
+    let tls = listener.spec.target_protocol().is_tls();
+    let response_timeout = Duration::from_secs(u64::from(settings.response_timeout_secs));
+    loop {
+        let index = attempts.next().map_err(|u| Failure::Reply(u.into()))?;
+        let target = &pool.targets[index].shared;
+        let (mut upstream, reused) =
+            match connections::checkout(target, settings.connect_timeout_ms, tls).await {
+                Ok(c) => c,
+                Err(e) => {
+                    attempts
+                        .connect_failed(index, &e)
+                        .map_err(|u| Failure::Reply(u.into()))?;
+                    continue;
+                }
+            };
+        target.mark_connect_success();
+        let _lease = Lease::new(target.clone());
+        // A reused connection the target closed meanwhile fails here or yields no response;
+        // a request that is whole in `out` and safe to repeat then goes again on a fresh one.
+        let replayable = reused && asked.body_left == 0;
+        if let Err(e) = send(&mut upstream.stream, out).await {
+            if replayable {
+                attempts.again(index);
+                continue;
+            }
+            return Err(Failure::Reply(ProxyError::Upstream(e.to_string())));
+        }
+        if asked.body_left > 0 {
+            relay_request_body(io, input, &mut upstream.stream, asked.body_left).await?;
+            asked.body_left = 0;
+        }
+        let mut head_len =
+            match tokio::time::timeout(response_timeout, read_response_head(&mut upstream)).await {
+                Err(_) => {
+                    pool.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                    return Err(Failure::Reply(ProxyError::Timeout(
+                        settings.response_timeout_secs,
+                    )));
+                }
+                Ok(Err(UpstreamHead::ClosedBeforeResponse)) if replayable && asked.idempotent => {
+                    attempts.again(index);
+                    continue;
+                }
+                Ok(Err(e)) => return Err(Failure::Reply(ProxyError::Upstream(e.to_string()))),
+                Ok(Ok(n)) => n,
+            };
+        // Interim responses (100 Continue, 103 Early Hints) go to the client as they are.
+        while is_interim(&upstream.input.available()[..head_len]) {
+            send(io, &upstream.input.available()[..head_len])
+                .await
+                .map_err(|_| Failure::Broken)?;
+            upstream.input.consume(head_len);
+            head_len =
+                match tokio::time::timeout(response_timeout, read_response_head(&mut upstream))
+                    .await
+                {
+                    Ok(Ok(n)) => n,
+                    // Part of a response already went out: the exchange cannot be answered anew.
+                    _ => return Err(Failure::Broken),
+                };
+        }
+        let mut slots = header_slots();
+        let head = response::parse(
+            &upstream.input.available()[..head_len],
+            &mut slots,
+            asked.is_head,
+        )
+        .map_err(|e| Failure::Reply(ProxyError::Upstream(e.to_string())))?;
+        if head.status == 101 {
+            // No upgrade was asked for (those are hyper's): a target switching anyway is broken.
+            return Err(Failure::Reply(ProxyError::Upstream(
+                "101 without an upgrade request".into(),
+            )));
+        }
+        let set_cookies = attempts.served(target, head.set_cookies());
+        let close = asked.close
+            || head.body == ResponseBody::UntilClose
+            || flags.close_after.load(Ordering::Relaxed);
+        head.write_client(out, &set_cookies, close);
+        let (status, body, keep_upstream) = (head.status, head.body, head.keep_alive);
+        upstream.input.consume(head_len);
+        let complete = relay_response(io, &mut upstream, body, out).await?;
+        if keep_upstream && complete && upstream.input.is_empty() {
+            connections::release(target, upstream, tls);
+        }
+        return Ok(Served {
+            status,
+            target: target.clone(),
+            close,
+        });
+    }
+}
+
+/// True for a 1xx head other than 101 (`HTTP/1.x 1dd `).
+fn is_interim(head: &[u8]) -> bool {
+    let line = head.trim_ascii_start();
+    line.len() > 12 && line.starts_with(b"HTTP/1.") && line[9] == b'1' && &line[9..12] != b"101"
+}
+
+/// Why a target gave no usable response head.
+#[derive(Debug, thiserror::Error)]
+enum UpstreamHead {
+    #[error("the target closed the connection before responding")]
+    ClosedBeforeResponse,
+    #[error("the target closed the connection mid-head")]
+    ClosedMidHead,
+    #[error("response head larger than {MAX_RESPONSE_HEAD} bytes")]
+    TooLarge,
+    #[error("reading the response failed: {0}")]
+    Io(std::io::Error),
+}
+
+/// Reads until a complete response head is available.
+async fn read_response_head(upstream: &mut RawConnection) -> Result<usize, UpstreamHead> {
+    loop {
+        if let Some(end) = framing::head_end(upstream.input.available()) {
+            return Ok(end);
+        }
+        if upstream.input.available().len() > MAX_RESPONSE_HEAD {
+            return Err(UpstreamHead::TooLarge);
+        }
+        let was_empty = upstream.input.is_empty();
+        match upstream.input.fill(&mut upstream.stream).await {
+            Ok(0) if was_empty => return Err(UpstreamHead::ClosedBeforeResponse),
+            Ok(0) => return Err(UpstreamHead::ClosedMidHead),
+            Ok(_) => {}
+            Err(e) if was_empty && e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Err(UpstreamHead::ClosedBeforeResponse);
+            }
+            Err(e) => return Err(UpstreamHead::Io(e)),
+        }
+    }
+}
+
+/// Copies the rest of a `Content-Length` request body from the client to the target.
+async fn relay_request_body<I, U>(
+    io: &mut I,
+    input: &mut InputBuffer,
+    upstream: &mut U,
+    mut left: u64,
+) -> Result<(), Failure>
+where
+    I: AsyncRead + Unpin,
+    U: AsyncWrite + Unpin,
+{
+    while left > 0 {
+        if input.is_empty() {
+            match input.fill(io).await {
+                Ok(n) if n > 0 => {}
+                _ => return Err(Failure::Broken), // the client gave up mid-body
+            }
+        }
+        let take = (left.min(input.available().len() as u64)) as usize;
+        if let Err(e) = send(upstream, &input.available()[..take]).await {
+            return Err(Failure::Reply(ProxyError::Upstream(e.to_string())));
+        }
+        input.consume(take);
+        left -= take as u64;
+    }
+    Ok(())
+}
+
+/// Writes the response head in `out` and relays the body; true when the body ended where its
+/// framing says (so the upstream connection may serve again).
+async fn relay_response<I: AsyncWrite + Unpin>(
+    io: &mut I,
+    upstream: &mut RawConnection,
+    body: ResponseBody,
+    out: &mut Vec<u8>,
+) -> Result<bool, Failure> {
+    let mut length_left = match body {
+        ResponseBody::Length(n) => n,
+        _ => 0,
+    };
+    let mut chunks = ChunkedBody::new(MAX_RESPONSE_HEAD);
+    let mut first = true;
+    loop {
+        // How much of what is buffered belongs to this body, and whether the body ends there.
+        let available = upstream.input.available();
+        let (take, ended) = match body {
+            ResponseBody::None => (0, true),
+            ResponseBody::Length(_) => {
+                let take = length_left.min(available.len() as u64);
+                length_left -= take;
+                (take as usize, length_left == 0)
+            }
+            ResponseBody::Chunked => match chunks.scan(available) {
+                Scan::More => (available.len(), false),
+                Scan::End(n) => (n, true),
+                Scan::Bad { .. } => return Err(Failure::Broken),
+            },
+            ResponseBody::UntilClose => (available.len(), false),
+        };
+        let piece = &available[..take];
+        let written = if first && out.len() + take <= COALESCE {
+            out.extend_from_slice(piece);
+            send(io, out).await
+        } else if first {
+            match send(io, out).await {
+                Ok(()) => send(io, piece).await,
+                err => err,
+            }
+        } else {
+            send(io, piece).await
+        };
+        written.map_err(|_| Failure::Broken)?;
+        first = false;
+        upstream.input.consume(take);
+        if ended {
+            return Ok(true);
+        }
+        match upstream.input.fill(&mut upstream.stream).await {
+            Ok(0) if body == ResponseBody::UntilClose => return Ok(false),
+            Ok(n) if n > 0 => {}
+            _ => return Err(Failure::Broken), // cut short: the client must not wait for more
+        }
+    }
+}
+
+/// Writes all of `bytes` and flushes (a TLS stream may hold records back until flushed; for
+/// TCP the flush is free).
+async fn send<W: AsyncWrite + Unpin>(to: &mut W, bytes: &[u8]) -> std::io::Result<()> {
+    to.write_all(bytes).await?;
+    to.flush().await
+}
+
+/// Writes a short plain-text response of burr's own into `out` (cleared first).
+fn local_response(out: &mut Vec<u8>, status: StatusCode, text: &str, close: bool) {
+    use std::io::Write;
+    out.clear();
+    let _ = write!(
+        out,
+        "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n{}\r\n{}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        text.len(),
+        if close { "connection: close\r\n" } else { "" },
+        text
+    );
+}

@@ -1,0 +1,254 @@
+//! A target's response head as the fast path sees it: parsed in place, its body's framing
+//! decided as RFC 9112 §6.3 says (the request method and the status count), whether the target
+//! keeps the connection, and the head rewritten for the client: hop-by-hop headers dropped,
+//! the session's `Set-Cookie` values added, `Connection: close` when the exchange ends the
+//! client's connection.
+
+use super::names::{self, ConnectionTokens};
+use super::request::{HeaderSlots, write_field};
+use crate::framing::parse_content_length;
+
+/// How the response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseBody {
+    /// No body (a response to HEAD, 204, 304).
+    None,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// The chunked transfer coding, relayed as it is.
+    Chunked,
+    /// Everything until the target closes the connection.
+    UntilClose,
+}
+
+/// A parsed response head.
+pub struct ResponseHead<'b> {
+    pub status: u16,
+    reason: &'b str,
+    headers: &'b [httparse::Header<'b>],
+    pub body: ResponseBody,
+    /// The target keeps the connection open for another request after this response.
+    pub keep_alive: bool,
+    connection: ConnectionTokens,
+}
+
+/// Parses the complete head `bytes`; `to_head` when it answers a HEAD request.
+pub fn parse<'b>(
+    bytes: &'b [u8],
+    slots: &'b mut HeaderSlots<'b>,
+    to_head: bool,
+) -> Result<ResponseHead<'b>, &'static str> {
+    let mut response = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        bytes,
+        slots,
+    ) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err("incomplete response head"),
+        Err(httparse::Error::TooManyHeaders) => return Err("too many response headers"),
+        Err(_) => return Err("malformed response head"),
+    }
+    let status = response.code.ok_or("malformed response head")?;
+    let version = response.version.ok_or("malformed response head")?;
+    let headers: &'b [httparse::Header<'b>] = response.headers;
+    let mut connection = ConnectionTokens::default();
+    let mut length: Option<u64> = None;
+    let mut transfer_coding: Option<bool> = None; // Some(true): ends with chunked
+    for h in headers {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let n = parse_content_length(h.value).ok_or("invalid Content-Length")?;
+            if length.is_some_and(|l| l != n) {
+                return Err("conflicting Content-Length headers");
+            }
+            length = Some(n);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = h
+                .value
+                .split(|&b| b == b',')
+                .map(<[u8]>::trim_ascii)
+                .rfind(|c| !c.is_empty());
+            if let Some(last) = last {
+                transfer_coding = Some(last.eq_ignore_ascii_case(b"chunked"));
+            }
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            connection.add(h.value);
+        }
+    }
+    let body = if to_head || status == 204 || status == 304 || (100..200).contains(&status) {
+        ResponseBody::None
+    } else {
+        match (transfer_coding, length) {
+            (Some(true), _) => ResponseBody::Chunked,
+            (Some(false), _) => ResponseBody::UntilClose,
+            (None, Some(n)) => ResponseBody::Length(n),
+            (None, None) => ResponseBody::UntilClose,
+        }
+    };
+    let persistent = if version == 1 {
+        !connection.close
+    } else {
+        connection.keep_alive && !connection.close
+    };
+    // A message with both framings may be an attempt at smuggling: relay it, never reuse.
+    let ambiguous = transfer_coding.is_some() && length.is_some();
+    Ok(ResponseHead {
+        status,
+        reason: response.reason.unwrap_or(""),
+        headers,
+        body,
+        keep_alive: persistent && !ambiguous && body != ResponseBody::UntilClose,
+        connection,
+    })
+}
+
+impl ResponseHead<'_> {
+    /// The values of the `Set-Cookie` fields that are text.
+    pub fn set_cookies(&self) -> impl Iterator<Item = &str> {
+        self.headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
+            .filter_map(|h| std::str::from_utf8(h.value).ok())
+    }
+
+    /// Writes the head for the client into `out` (cleared first), with `set_cookies` added and
+    /// `Connection: close` when `close`.
+    pub fn write_client(&self, out: &mut Vec<u8>, set_cookies: &[String], close: bool) {
+        out.clear();
+        out.extend_from_slice(b"HTTP/1.1 ");
+        out.extend_from_slice(itoa_status(self.status).as_slice());
+        out.push(b' ');
+        out.extend_from_slice(self.reason.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        let chunked = self.body == ResponseBody::Chunked;
+        for h in self.headers {
+            if names::is_hop_by_hop(h.name)
+                || self.connection.lists(h.name)
+                || (chunked && h.name.eq_ignore_ascii_case("content-length"))
+            {
+                continue;
+            }
+            write_field(out, h.name.as_bytes(), h.value);
+        }
+        if chunked {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+        }
+        for cookie in set_cookies {
+            write_field(out, b"Set-Cookie", cookie.as_bytes());
+        }
+        if close {
+            out.extend_from_slice(b"Connection: close\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// A status code's three digits (httparse accepts only 100-999).
+fn itoa_status(status: u16) -> [u8; 3] {
+    [
+        b'0' + (status / 100 % 10) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::request::header_slots;
+    use super::*;
+
+    fn head(raw: &[u8], to_head: bool) -> (ResponseBody, bool) {
+        let mut slots = header_slots();
+        let h = parse(raw, &mut slots, to_head).unwrap();
+        (h.body, h.keep_alive)
+    }
+
+    #[test]
+    fn frames_bodies_as_rfc_9112_says() {
+        use ResponseBody::*;
+        let ok_len = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+        assert_eq!(head(ok_len, false), (Length(5), true));
+        assert_eq!(head(ok_len, true), (None, true));
+        assert_eq!(
+            head(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                false
+            ),
+            (Chunked, true)
+        );
+        assert_eq!(
+            head(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+                false
+            ),
+            (Chunked, false)
+        );
+        assert_eq!(head(b"HTTP/1.1 200 OK\r\n\r\n", false), (UntilClose, false));
+        assert_eq!(
+            head(b"HTTP/1.1 204 No Content\r\n\r\n", false),
+            (None, true)
+        );
+        assert_eq!(
+            head(
+                b"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+                false
+            ),
+            (None, true)
+        );
+        assert_eq!(
+            head(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+                false
+            ),
+            (Length(5), false)
+        );
+        assert_eq!(
+            head(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\n", false),
+            (Length(5), false)
+        );
+        assert_eq!(
+            head(
+                b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n",
+                false
+            ),
+            (Length(5), true)
+        );
+        assert_eq!(
+            head(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+                false
+            ),
+            (Length(5), true)
+        );
+    }
+
+    #[test]
+    fn refuses_conflicting_lengths() {
+        for raw in [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+            b"HTTP/1.1 200\r\nBad Header: x\r\n\r\n",
+        ] {
+            let mut slots = header_slots();
+            assert!(parse(raw, &mut slots, false).is_err());
+        }
+    }
+
+    #[test]
+    fn rewrites_the_head_for_the_client() {
+        let raw =
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive, X-Hop\r\n\
+                    X-Hop: 1\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\
+                    Content-Length: 3\r\nSet-Cookie: app=1\r\n\r\n";
+        let mut slots = header_slots();
+        let h = parse(raw, &mut slots, false).unwrap();
+        assert_eq!(h.set_cookies().collect::<Vec<_>>(), ["app=1"]);
+        let mut out = Vec::new();
+        h.write_client(&mut out, &["AWSELB=t; Path=/".to_string()], true);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: app=1\r\n\
+             Transfer-Encoding: chunked\r\nSet-Cookie: AWSELB=t; Path=/\r\nConnection: close\r\n\r\n"
+        );
+    }
+}
