@@ -156,6 +156,13 @@ async fn read_head<I: AsyncRead + Unpin>(
 ) -> HeadRead {
     let mut deadline = None;
     loop {
+        // Empty lines between requests are ignored (RFC 9112 §2.2): they start no head.
+        let blank = input
+            .available()
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        input.consume(blank);
         if let Some(end) = framing::head_end(input.available()) {
             return if end > limits.max_head {
                 HeadRead::TooLarge
@@ -221,50 +228,19 @@ async fn exchange<I>(
 where
     I: AsyncRead + AsyncWrite + Unpin,
 {
-    let started = Instant::now();
+    let started = conn.access_log.as_ref().map(|_| Instant::now());
     let listener = conn.slot.current();
     let pool = &listener.pool;
     if pool.spec.upstream.proxy_protocol {
         // Upstream connections private to one client: hyper's pool keeps those.
         return Exchanged::NotFast;
     }
-    let mut slots = header_slots();
-    let head = match request::parse(
-        &input.available()[..head_len],
-        &mut slots,
-        limits.max_headers,
-    ) {
-        Ok(head) => head,
-        Err(NotFast::Refused | NotFast::Unusual) => return Exchanged::NotFast,
-    };
-    listener.stats.requests.fetch_add(1, Ordering::Relaxed);
     let client_hash = client_hash(pool, conn.client.ip());
-    let session = Affinity::begin(pool, &head, client_hash);
-    head.write_upstream(out, &conn.fast_forwarded, session.as_ref());
-    let body_len = match head.body {
-        BodyFraming::Length(n) => n,
-        BodyFraming::None | BodyFraming::Chunked => 0, // chunked never reaches the fast path
+    let Ok((session, mut asked)) =
+        begin(input, head_len, conn, &listener, client_hash, limits, out)
+    else {
+        return Exchanged::NotFast;
     };
-    let mut asked = Asked {
-        is_head: head.method == "HEAD",
-        idempotent: matches!(
-            head.method,
-            "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
-        ),
-        close: head.close,
-        body_left: body_len,
-        log: conn
-            .access_log
-            .as_ref()
-            .map(|_| (head.method.to_string(), head.target.to_string())),
-    };
-    input.consume(head_len);
-    // The body bytes already read leave with the head.
-    let early = (body_len.min(input.available().len() as u64)) as usize;
-    out.extend_from_slice(&input.available()[..early]);
-    input.consume(early);
-    asked.body_left -= early as u64;
-
     let served = match Attempts::new(pool, session, client_hash) {
         Ok(attempts) => forward(io, input, &listener, attempts, &mut asked, flags, out).await,
         Err(unavailable) => Err(Failure::Reply(unavailable.into())),
@@ -302,7 +278,9 @@ where
         }
     };
     listener.stats.count_response(status);
-    if let (Some(log), Some((method, path))) = (&conn.access_log, &asked.log) {
+    if let (Some(log), Some((method, path)), Some(started)) =
+        (&conn.access_log, &asked.log, started)
+    {
         log.write(Entry {
             client: conn.client,
             listener: &listener.key,
@@ -315,6 +293,55 @@ where
         });
     }
     outcome
+}
+
+/// Parses the request head (the first `head_len` available bytes of `input`), starts its
+/// session and writes what goes to the target into `out`: the rewritten head and the body
+/// bytes already read, all consumed from `input`. Not async, so the header slots live on the
+/// stack, not in every connection's future.
+fn begin<'p>(
+    input: &mut InputBuffer,
+    head_len: usize,
+    conn: &Connection,
+    listener: &'p ListenerRuntime,
+    client_hash: u64,
+    limits: Limits,
+    out: &mut Vec<u8>,
+) -> Result<(Option<Affinity<'p>>, Asked), NotFast> {
+    let pool = &listener.pool;
+    let mut slots = header_slots();
+    let head = request::parse(
+        &input.available()[..head_len],
+        &mut slots,
+        limits.max_headers,
+    )?;
+    listener.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let session = Affinity::begin(pool, &head, client_hash);
+    head.write_upstream(out, &conn.fast_forwarded, session.as_ref());
+    let body_len = match head.body {
+        BodyFraming::Length(n) => n,
+        BodyFraming::None | BodyFraming::Chunked => 0, // chunked never reaches the fast path
+    };
+    let mut asked = Asked {
+        is_head: head.method == "HEAD",
+        idempotent: matches!(
+            head.method,
+            "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
+        ),
+        close: head.close,
+        body_left: body_len,
+        log: conn
+            .access_log
+            .as_ref()
+            .map(|_| (head.method.to_string(), head.target.to_string())),
+    };
+    input.consume(head_len);
+    // The body bytes already read leave with the head.
+    let early = (body_len.min(input.available().len() as u64)) as usize;
+    out.extend_from_slice(&input.available()[..early]);
+    input.consume(early);
+    asked.body_left -= early as u64;
+    Ok((session, asked))
 }
 
 /// A response relayed in full.
@@ -409,25 +436,8 @@ where
                     _ => return Err(Failure::Broken),
                 };
         }
-        let mut slots = header_slots();
-        let head = response::parse(
-            &upstream.input.available()[..head_len],
-            &mut slots,
-            asked.is_head,
-        )
-        .map_err(|e| Failure::Reply(ProxyError::Upstream(e.to_string())))?;
-        if head.status == 101 {
-            // No upgrade was asked for (those are hyper's): a target switching anyway is broken.
-            return Err(Failure::Reply(ProxyError::Upstream(
-                "101 without an upgrade request".into(),
-            )));
-        }
-        let set_cookies = attempts.served(target, head.set_cookies());
-        let close = asked.close
-            || head.body == ResponseBody::UntilClose
-            || flags.close_after.load(Ordering::Relaxed);
-        head.write_client(out, &set_cookies, close);
-        let (status, body, keep_upstream) = (head.status, head.body, head.keep_alive);
+        let (status, body, keep_upstream, close) =
+            answer_head(&upstream, head_len, asked, &attempts, target, flags, out)?;
         upstream.input.consume(head_len);
         let complete = relay_response(io, &mut upstream, body, out).await?;
         if keep_upstream && complete && upstream.input.is_empty() {
@@ -445,6 +455,39 @@ where
 fn is_interim(head: &[u8]) -> bool {
     let line = head.trim_ascii_start();
     line.len() > 12 && line.starts_with(b"HTTP/1.") && line[9] == b'1' && &line[9..12] != b"101"
+}
+
+/// What the client is told of a final response head: its rewritten head goes into `out`.
+/// Returns the status, the body's framing, whether the target keeps the connection and
+/// whether the client's closes. Not async, for the same reason as [`begin`].
+fn answer_head(
+    upstream: &RawConnection,
+    head_len: usize,
+    asked: &Asked,
+    attempts: &Attempts<'_>,
+    target: &TargetShared,
+    flags: &Flags,
+    out: &mut Vec<u8>,
+) -> Result<(u16, ResponseBody, bool, bool), Failure> {
+    let mut slots = header_slots();
+    let head = response::parse(
+        &upstream.input.available()[..head_len],
+        &mut slots,
+        asked.is_head,
+    )
+    .map_err(|e| Failure::Reply(ProxyError::Upstream(e.to_string())))?;
+    if head.status == 101 {
+        // No upgrade was asked for (those are hyper's): a target switching anyway is broken.
+        return Err(Failure::Reply(ProxyError::Upstream(
+            "101 without an upgrade request".into(),
+        )));
+    }
+    let set_cookies = attempts.served(target, head.set_cookies());
+    let close = asked.close
+        || head.body == ResponseBody::UntilClose
+        || flags.close_after.load(Ordering::Relaxed);
+    head.write_client(out, &set_cookies, close);
+    Ok((head.status, head.body, head.keep_alive, close))
 }
 
 /// Why a target gave no usable response head.

@@ -1,6 +1,7 @@
 //! A target's response head as the fast path sees it: parsed in place, its body's framing
 //! decided as RFC 9112 §6.3 says (the request method and the status count), whether the target
-//! keeps the connection, and the head rewritten for the client: hop-by-hop headers dropped,
+//! keeps the connection, and the head rewritten for the client: hop-by-hop headers dropped
+//! (but `Transfer-Encoding`, since the body is relayed in the coding it names),
 //! the session's `Set-Cookie` values added, `Connection: close` when the exchange ends the
 //! client's connection.
 
@@ -122,16 +123,16 @@ impl ResponseHead<'_> {
         out.extend_from_slice(b"\r\n");
         let chunked = self.body == ResponseBody::Chunked;
         for h in self.headers {
-            if names::is_hop_by_hop(h.name)
+            // The body is relayed as it came, so its Transfer-Encoding (chunked, and any coding
+            // before it) still describes it and goes along.
+            let transfer_encoding = h.name.eq_ignore_ascii_case("transfer-encoding");
+            if (names::is_hop_by_hop(h.name) && !transfer_encoding)
                 || self.connection.lists(h.name)
                 || (chunked && h.name.eq_ignore_ascii_case("content-length"))
             {
                 continue;
             }
             write_field(out, h.name.as_bytes(), h.value);
-        }
-        if chunked {
-            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
         }
         for cookie in set_cookies {
             write_field(out, b"Set-Cookie", cookie.as_bytes());
@@ -238,7 +239,7 @@ mod tests {
     fn rewrites_the_head_for_the_client() {
         let raw =
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive, X-Hop\r\n\
-                    X-Hop: 1\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\
+                    X-Hop: 1\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: gzip, chunked\r\n\
                     Content-Length: 3\r\nSet-Cookie: app=1\r\n\r\n";
         let mut slots = header_slots();
         let h = parse(raw, &mut slots, false).unwrap();
@@ -247,8 +248,8 @@ mod tests {
         h.write_client(&mut out, &["AWSELB=t; Path=/".to_string()], true);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: app=1\r\n\
-             Transfer-Encoding: chunked\r\nSet-Cookie: AWSELB=t; Path=/\r\nConnection: close\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: gzip, chunked\r\n\
+             Set-Cookie: app=1\r\nSet-Cookie: AWSELB=t; Path=/\r\nConnection: close\r\n\r\n"
         );
     }
 }
