@@ -407,14 +407,14 @@ impl Engine<'_> {
 
     /// The `Set-Cookie` values for the response. `target` is the target that answered;
     /// `app_set_cookies` are the response's `Set-Cookie` values (read in app-cookie modes);
-    /// `nonce` is fresh randomness for sealing.
+    /// `nonce` gives fresh randomness for sealing, drawn only if a token is sealed.
     pub fn response_cookies<'s>(
         &self,
         decision: &Decision,
         target: TargetId,
         app_set_cookies: impl IntoIterator<Item = &'s str>,
         now: u64,
-        nonce: [u8; 24],
+        nonce: &Nonce<'_>,
     ) -> Vec<String> {
         let policy = self.policy;
         let pinned_again = decision.reason != Reason::Hit;
@@ -467,7 +467,7 @@ impl Engine<'_> {
                 let value = match &decision.presented {
                     Some(text) if renewed_this_second => text.as_str(),
                     _ => {
-                        sealed = self.ring.seal(&body(0), nonce);
+                        sealed = self.ring.seal(&body(0), nonce.get());
                         sealed.as_str()
                     }
                 };
@@ -483,7 +483,7 @@ impl Engine<'_> {
                     // 0 means "no expiry of its own" (a browser-session cookie); a deletion
                     // (`Max-Age=0`) must not read as that, hence at least 1, long past.
                     let expires_at = app.expires_at.map_or(0, |t| t.max(1));
-                    let value = self.ring.seal(&body(expires_at), nonce);
+                    let value = self.ring.seal(&body(expires_at), nonce.get());
                     return vec![format!("AWSELB={value}{}", app.copied)];
                 }
                 // A session moved to a new target keeps its lifetime; without the application's
@@ -509,29 +509,65 @@ impl Engine<'_> {
                 let expires = cookies::http_date(now + ALB_APP_COOKIE_SECS);
                 vec![format!(
                     "AWSALBAPP={}; Expires={expires}{}",
-                    self.ring.seal(&body(0), nonce),
+                    self.ring.seal(&body(0), nonce.get()),
                     policy.attribute_text
                 )]
             }
         }
     }
 
-    fn cookie(&self, name: &str, body: &TokenBody, nonce: [u8; 24]) -> String {
+    fn cookie(&self, name: &str, body: &TokenBody, nonce: &Nonce<'_>) -> String {
         format!(
             "{name}={}{}",
-            self.ring.seal(body, nonce),
+            self.ring.seal(body, nonce.get()),
             self.policy.attribute_text
         )
     }
 }
 
 /// The session's id: kept from its token, or, for a session beginning now, derived from the
-/// fresh nonce (random bytes the caller supplies anyway; hashed, so the id cannot be read off
-/// the nonce the cookie carries in clear).
-pub fn session_id(decision: &Decision, nonce: [u8; 24]) -> u64 {
+/// nonce its first token is sealed with (hashed, so the id cannot be read off the nonce the
+/// cookie carries in clear).
+pub fn session_id(decision: &Decision, nonce: &Nonce<'_>) -> u64 {
     match decision.session {
         Some(token) => token.session,
-        None => xxh3_64(&nonce),
+        None => xxh3_64(&nonce.get()),
+    }
+}
+
+/// Randomness for sealing a response's token, drawn from the caller's source the first time it
+/// is needed and the same thereafter: most responses in a session seal nothing (a Classic hit,
+/// an ALB cookie renewed within its second), and so draw nothing.
+pub struct Nonce<'a> {
+    draw: &'a dyn Fn() -> [u8; 24],
+    drawn: std::cell::Cell<Option<[u8; 24]>>,
+}
+
+impl<'a> Nonce<'a> {
+    pub fn new(draw: &'a dyn Fn() -> [u8; 24]) -> Self {
+        Self {
+            draw,
+            drawn: std::cell::Cell::new(None),
+        }
+    }
+
+    /// A nonce known in advance (tests).
+    pub fn fixed(bytes: [u8; 24]) -> Nonce<'static> {
+        Nonce {
+            draw: &|| unreachable!("a fixed nonce is already drawn"),
+            drawn: std::cell::Cell::new(Some(bytes)),
+        }
+    }
+
+    pub fn get(&self) -> [u8; 24] {
+        match self.drawn.get() {
+            Some(bytes) => bytes,
+            None => {
+                let bytes = (self.draw)();
+                self.drawn.set(Some(bytes));
+                bytes
+            }
+        }
     }
 }
 

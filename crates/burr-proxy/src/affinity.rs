@@ -11,7 +11,7 @@ use burr_affinity::balance::{PickInput, hash_ip};
 use burr_affinity::cookies;
 use burr_affinity::keyed::{KeySource, KeyedDecision, KeyedEngine, hash_key};
 use burr_affinity::sticky::{
-    Decision, Engine, Policy, Reason, RequestCookies, Route, Standing, session_id,
+    Decision, Engine, Nonce, Policy, Reason, RequestCookies, Route, Standing, session_id,
 };
 use burr_affinity::token::KeyRing;
 use burr_model::Algorithm;
@@ -207,6 +207,12 @@ impl<'p> Affinity<'p> {
         matches!(self, Self::Cookie(c) if c.policy.strip_cookie && c.own_cookies_sent)
     }
 
+    /// True when every `Cookie` field goes (only burr's cookies were sent, the usual returning
+    /// client): no field need be read.
+    pub fn drops_all_cookie_fields(&self) -> bool {
+        matches!(self, Self::Cookie(c) if c.policy.strip_cookie && c.own_cookies_sent && !c.other_cookies_sent)
+    }
+
     /// What becomes of the `Cookie` field `value` (only asked when [`Self::strips_cookies`]).
     pub fn cookie_field<'v>(&self, value: &'v str) -> CookieField<'v> {
         let Self::Cookie(c) = self else {
@@ -338,14 +344,15 @@ impl<'p> CookieSession<'p> {
         } else {
             Vec::new()
         };
-        let nonce: [u8; 24] = rand::random();
+        let draw = || rand::random::<[u8; 24]>();
+        let nonce = Nonce::new(&draw);
         let set =
-            engine.response_cookies(&self.decision, target.id, app_set_cookies, self.now, nonce);
+            engine.response_cookies(&self.decision, target.id, app_set_cookies, self.now, &nonce);
         // A request in a session, or one that starts a session.
         if self.decision.session.is_some() || !set.is_empty() {
             target
                 .sessions
-                .observe(session_id(&self.decision, nonce), self.now);
+                .observe(session_id(&self.decision, &nonce), self.now);
         }
         set
     }

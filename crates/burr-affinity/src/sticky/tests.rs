@@ -72,7 +72,13 @@ fn first_response(engine: &Engine<'_>, app_sets: &[&str], now: u64) -> Vec<Strin
     let d = engine.decide(&RequestCookies::default(), &view, now);
     assert_eq!(d.route, Route::Choose);
     assert_eq!(d.reason, Reason::New);
-    engine.response_cookies(&d, TargetId(7), app_sets.iter().copied(), now, [1; 24])
+    engine.response_cookies(
+        &d,
+        TargetId(7),
+        app_sets.iter().copied(),
+        now,
+        &Nonce::fixed([1; 24]),
+    )
 }
 
 fn request(token: &str) -> RequestCookies<'_> {
@@ -110,7 +116,7 @@ fn alb_lb_cookie_is_set_on_every_response_and_lapses_exactly_at_its_idle_limit()
     );
 
     // Each response renews: 599 s after the renewal it still holds.
-    let renewed = engine.response_cookies(&hit, TargetId(7), [], T0 + 599, [2; 24]);
+    let renewed = engine.response_cookies(&hit, TargetId(7), [], T0 + 599, &Nonce::fixed([2; 24]));
     let token2 = value_of(&renewed, "AWSALB").unwrap();
     let again = engine.decide(&request(token2), &view, T0 + 599 + 599);
     assert_eq!(again.reason, Reason::Hit);
@@ -122,10 +128,22 @@ fn alb_lb_cookie_is_set_on_every_response_and_lapses_exactly_at_its_idle_limit()
     // Renewed again within the second it was renewed: the same value goes back, unsealed
     // (its contents would be identical); a second later it is sealed afresh.
     let same_second = engine.decide(&request(token2), &view, T0 + 599);
-    let echoed = engine.response_cookies(&same_second, TargetId(7), [], T0 + 599, [3; 24]);
+    let echoed = engine.response_cookies(
+        &same_second,
+        TargetId(7),
+        [],
+        T0 + 599,
+        &Nonce::fixed([3; 24]),
+    );
     assert_eq!(value_of(&echoed, "AWSALB"), Some(token2));
     assert_eq!(value_of(&echoed, "AWSALBCORS"), Some(token2));
-    let resealed = engine.response_cookies(&again, TargetId(7), [], T0 + 599 + 599, [3; 24]);
+    let resealed = engine.response_cookies(
+        &again,
+        TargetId(7),
+        [],
+        T0 + 599 + 599,
+        &Nonce::fixed([3; 24]),
+    );
     let token3 = value_of(&resealed, "AWSALB").unwrap();
     assert_ne!(token3, token2);
     assert_eq!(r.open(token3, T0).unwrap().last_seen, T0 + 599 + 599);
@@ -157,7 +175,7 @@ fn classic_lb_cookie_is_set_once_with_max_age_and_lapses_exactly_at_its_period()
     assert_eq!(hit.reason, Reason::Hit);
     assert!(
         engine
-            .response_cookies(&hit, TargetId(7), [], T0 + 59, [3; 24])
+            .response_cookies(&hit, TargetId(7), [], T0 + 59, &Nonce::fixed([3; 24]))
             .is_empty(),
         "Classic does not refresh its cookie"
     );
@@ -222,7 +240,7 @@ fn classic_app_cookie_follows_the_application_cookie() {
     assert_eq!(hit.reason, Reason::Hit);
     assert!(
         engine
-            .response_cookies(&hit, TargetId(7), [], T0 + 299, [0; 24])
+            .response_cookies(&hit, TargetId(7), [], T0 + 299, &Nonce::fixed([0; 24]))
             .is_empty()
     );
     assert_eq!(
@@ -268,7 +286,7 @@ fn alb_app_cookie_lasts_seven_days_and_checks_the_duration_inside() {
     assert_eq!(hit.reason, Reason::Hit);
     assert_eq!(
         engine
-            .response_cookies(&hit, TargetId(7), [], T0 + 119, [0; 24])
+            .response_cookies(&hit, TargetId(7), [], T0 + 119, &Nonce::fixed([0; 24]))
             .len(),
         1,
         "every sticky response renews"
@@ -294,7 +312,7 @@ fn failover_repins_and_stays_on_the_new_target_after_recovery() {
     let d = engine.decide(&request(&token), &down, T0 + 1);
     assert_eq!((d.route, d.reason), (Route::Choose, Reason::TargetDown));
     // The proxy chose target 8; the new cookie pins it.
-    let moved = engine.response_cookies(&d, TargetId(8), [], T0 + 1, [4; 24]);
+    let moved = engine.response_cookies(&d, TargetId(8), [], T0 + 1, &Nonce::fixed([4; 24]));
     let token8 = value_of(&moved, "AWSALB").unwrap();
     let recovered = View::new(&[(7, Standing::Available), (8, Standing::Available)]);
     let d = engine.decide(&request(token8), &recovered, T0 + 2);
@@ -322,7 +340,7 @@ fn fail_back_returns_to_the_first_target_once_healthy() {
         .to_string();
     let down = View::new(&[(7, Standing::Down), (8, Standing::Available)]);
     let d = engine.decide(&request(&token), &down, T0 + 1);
-    let token8 = engine.response_cookies(&d, TargetId(8), [], T0 + 1, [5; 24]);
+    let token8 = engine.response_cookies(&d, TargetId(8), [], T0 + 1, &Nonce::fixed([5; 24]));
     let token8 = value_of(&token8, "AWSALB").unwrap();
     // Still down: stays on 8.
     assert_eq!(
@@ -335,7 +353,7 @@ fn fail_back_returns_to_the_first_target_once_healthy() {
         (back.route, back.reason),
         (Route::Pinned(0), Reason::FailBack)
     );
-    let home = engine.response_cookies(&back, TargetId(7), [], T0 + 3, [6; 24]);
+    let home = engine.response_cookies(&back, TargetId(7), [], T0 + 3, &Nonce::fixed([6; 24]));
     let home = value_of(&home, "AWSALB").unwrap();
     assert_eq!(
         engine.decide(&request(home), &recovered, T0 + 4).reason,
@@ -469,7 +487,7 @@ fn bad_tokens_are_no_cookie_with_their_reason_and_the_first_valid_copy_wins() {
         TargetId(7),
         [],
         T0,
-        [9; 24],
+        &Nonce::fixed([9; 24]),
     );
     let foreign = value_of(&foreign, "AWSALB").unwrap();
     assert_eq!(reason(vec![foreign], &r, T0), Reason::UnknownTarget);

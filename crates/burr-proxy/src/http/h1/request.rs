@@ -153,8 +153,14 @@ impl Head<'_> {
             let replaced;
             if let Some(session) = strip_cookies
                 && name.eq_ignore_ascii_case("cookie")
-                && let Ok(text) = std::str::from_utf8(value)
             {
+                if session.drops_all_cookie_fields() {
+                    continue;
+                }
+                let Ok(text) = std::str::from_utf8(value) else {
+                    write_field(out, name.as_bytes(), value); // not text: not ours to touch
+                    continue;
+                };
                 match session.cookie_field(text) {
                     CookieField::Keep => {}
                     CookieField::Drop => continue,
