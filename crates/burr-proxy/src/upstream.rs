@@ -1,5 +1,6 @@
-//! Upstream HTTP connections: the HTTP/1.1 handshake over a target stream, and the keep-alive
-//! pools of ready senders.
+//! Upstream HTTP connections: hyper's HTTP/1.1 handshake over a target stream, and the
+//! keep-alive pools of idle connections, generic over what is kept (hyper's ready senders, or
+//! the fast path's raw connections, `http/h1/connections.rs`).
 //!
 //! Shared pools: each worker thread has its own idle lists per target (one for plain, one for
 //! TLS connections, since listeners sharing a pool may speak either), so a connection's I/O task

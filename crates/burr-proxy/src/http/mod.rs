@@ -1,6 +1,7 @@
 //! Serving client connections over HTTP: TLS termination, protocol choice (HTTP/1.1, h2c with
-//! prior knowledge, h2 by ALPN), per-connection limits and timeouts, and the request handler that
-//! counts, forwards and logs.
+//! prior knowledge, h2 by ALPN), per-connection limits and timeouts. HTTP/1.1 starts on burr's
+//! own fast path ([`h1`]); HTTP/2, and HTTP/1.x from the first request the fast path leaves, is
+//! served by hyper with the request handler here that counts, forwards and logs.
 
 mod body;
 pub mod h1;
