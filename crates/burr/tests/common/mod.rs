@@ -2,7 +2,8 @@
 //! optionally reading a PROXY header; and TCP echo targets, plain or TLS), the real `burr` binary
 //! started on a config of the test's choosing, and small clients (hyper for well-formed HTTP,
 //! raw TCP for malformed HTTP and for TCP listeners, rustls for TLS). TCP helpers and targets
-//! live in `tcp.rs`, the test certificate and TLS clients in `tls.rs`.
+//! live in `tcp.rs`, the test certificate and TLS clients in `tls.rs`, a strict raw HTTP client
+//! and a scripted raw-TCP target in `raw_http.rs`.
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+pub mod raw_http;
 mod tcp;
 mod tls;
 
