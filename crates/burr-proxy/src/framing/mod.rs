@@ -19,6 +19,7 @@
 //! connections, after a request asking for an upgrade or CONNECT, and for heads it cannot parse
 //! or that exceed the size limit, all of which hyper itself rejects or handles.
 
+use http::StatusCode;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -93,18 +94,20 @@ impl<T> FramingGuard<T> {
     }
 
     fn reject(&mut self, reason: &'static str) {
-        self.refuse("400 Bad Request", "bad request", reason);
+        self.refuse(StatusCode::BAD_REQUEST, "bad request", reason);
     }
 
     /// Ends the request stream here; `status` is written when the connection shuts down.
-    fn refuse(&mut self, status: &str, summary: &str, reason: &str) {
-        let body = format!("{summary}: {reason}\n");
-        let response = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
+    fn refuse(&mut self, status: StatusCode, summary: &str, reason: &str) {
+        let mut response = Vec::new();
+        plain_response(
+            &mut response,
+            status,
+            &format!("{summary}: {reason}\n"),
+            true,
         );
         self.rejection = Some(Rejection {
-            response: response.into_bytes(),
+            response,
             written: 0,
         });
         self.phase = Phase::Off;
@@ -173,6 +176,22 @@ impl<T> FramingGuard<T> {
         }
         data.len()
     }
+}
+
+/// Writes a short plain-text response of burr's own into `out` (cleared first), with
+/// `Connection: close` when `close`: the guard's refusals and the fast path's errors.
+pub fn plain_response(out: &mut Vec<u8>, status: StatusCode, text: &str, close: bool) {
+    use std::io::Write;
+    out.clear();
+    let _ = write!(
+        out,
+        "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n{}\r\n{}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        text.len(),
+        if close { "connection: close\r\n" } else { "" },
+        text
+    );
 }
 
 /// Index just past the blank line ending a request head, skipping leading empty lines as
@@ -349,7 +368,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for FramingGuard<T> {
                     if deadline.as_mut().poll(cx).is_ready() {
                         let reason =
                             format!("request head not received within {} s", timeout.as_secs());
-                        this.refuse("408 Request Timeout", "request timeout", &reason);
+                        this.refuse(StatusCode::REQUEST_TIMEOUT, "request timeout", &reason);
                         continue;
                     }
                     return Poll::Pending;

@@ -112,7 +112,7 @@ where
                     "request timeout: request head not received within {} s\n",
                     limits.head_timeout.as_secs()
                 );
-                local_response(&mut out, StatusCode::REQUEST_TIMEOUT, &text, true);
+                framing::plain_response(&mut out, StatusCode::REQUEST_TIMEOUT, &text, true);
                 let _ = send(&mut io, &out).await;
                 break;
             }
@@ -265,7 +265,7 @@ where
             let (status, text) = error.status_and_text(&pool.spec.name);
             // A body not read to its end leaves the stream unusable for another request.
             let close = asked.close || asked.body_left > 0 || status == StatusCode::BAD_REQUEST;
-            local_response(out, status, &text, close);
+            framing::plain_response(out, status, &text, close);
             if send(io, out).await.is_err() {
                 return Exchanged::Broken;
             }
@@ -615,19 +615,4 @@ async fn relay_response<I: AsyncWrite + Unpin>(
 async fn send<W: AsyncWrite + Unpin>(to: &mut W, bytes: &[u8]) -> std::io::Result<()> {
     to.write_all(bytes).await?;
     to.flush().await
-}
-
-/// Writes a short plain-text response of burr's own into `out` (cleared first).
-fn local_response(out: &mut Vec<u8>, status: StatusCode, text: &str, close: bool) {
-    use std::io::Write;
-    out.clear();
-    let _ = write!(
-        out,
-        "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n{}\r\n{}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or(""),
-        text.len(),
-        if close { "connection: close\r\n" } else { "" },
-        text
-    );
 }
