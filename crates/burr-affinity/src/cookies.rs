@@ -5,35 +5,56 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-/// The `name=value` pairs of one `Cookie` header, in order. Malformed pairs are skipped.
-pub fn pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
-    header.split(';').filter_map(pair)
+/// The `;`-separated segments of one `Cookie` header, untrimmed. Bytes, not text: a cookie
+/// header may carry any octets, and burr's own cookies are ASCII. (`memchr` finds the
+/// separators a vector at a time; a returning client's header is mostly one long token.)
+pub fn segments(header: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(header);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(b';', current) {
+            Some(at) => {
+                rest = Some(&current[at + 1..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
-/// One `;`-separated segment of a `Cookie` header as `(name, value)`; `None` without `=`.
-pub fn pair(segment: &str) -> Option<(&str, &str)> {
-    let (name, value) = segment.split_once('=')?;
+/// The `name=value` pairs of one `Cookie` header, in order. Malformed pairs are skipped.
+pub fn pairs(header: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    segments(header).filter_map(pair)
+}
+
+/// One segment of a `Cookie` header as `(name, value)`, trimmed; `None` without `=`.
+pub fn pair(segment: &[u8]) -> Option<(&[u8], &[u8])> {
+    let equals = memchr::memchr(b'=', segment)?;
+    let (name, value) = (&segment[..equals], &segment[equals + 1..]);
     let value = value.trim_ascii();
     // RFC 6265 allows the value in double quotes.
     let value = value
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
+        .strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
         .unwrap_or(value);
     Some((name.trim_ascii(), value))
 }
 
 /// `header` without the pairs whose name is one of `names`; `None` when nothing is left.
-pub fn without(header: &str, names: &[&str]) -> Option<String> {
-    let mut kept = String::with_capacity(header.len());
-    for pair in header.split(';').map(str::trim_ascii) {
-        let name = pair.split_once('=').map_or(pair, |(n, _)| n).trim_ascii();
-        if pair.is_empty() || names.contains(&name) {
+pub fn without(header: &[u8], names: &[&str]) -> Option<Vec<u8>> {
+    let mut kept = Vec::with_capacity(header.len());
+    for segment in segments(header).map(<[u8]>::trim_ascii) {
+        let name = pair(segment).map_or(segment, |(name, _)| name);
+        if segment.is_empty() || names.iter().any(|n| n.as_bytes() == name) {
             continue;
         }
         if !kept.is_empty() {
-            kept.push_str("; ");
+            kept.extend_from_slice(b"; ");
         }
-        kept.push_str(pair);
+        kept.extend_from_slice(segment);
     }
     (!kept.is_empty()).then_some(kept)
 }
@@ -97,25 +118,56 @@ pub fn parse_set_cookie(set_cookie: &str, name: &str, now: u64) -> Option<AppCoo
     Some(attributes)
 }
 
-/// An HTTP date (IMF-fixdate) for a cookie's `Expires`.
+/// The last instant an IMF-fixdate can name: 9999-12-31 23:59:59 UTC.
+const LAST_HTTP_DATE: u64 = 253_402_300_799;
+
+/// An HTTP date (IMF-fixdate) for a cookie's `Expires`. Instants past year 9999 (an
+/// application's `Max-Age` can reach them) are written as its last second.
 pub fn http_date(unix_secs: u64) -> String {
+    let unix_secs = unix_secs.min(LAST_HTTP_DATE);
     httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(unix_secs))
 }
 
-/// Appends the IMF-fixdate of `unix_secs` to `out`. Responses within one second share their
-/// `Expires`, so each thread keeps the last date it formatted.
-pub fn push_http_date(out: &mut String, unix_secs: u64) {
-    thread_local! {
-        static LAST: std::cell::RefCell<(u64, String)> =
-            const { std::cell::RefCell::new((u64::MAX, String::new())) };
-    }
-    LAST.with_borrow_mut(|(secs, text)| {
-        if *secs != unix_secs {
-            *text = http_date(unix_secs);
-            *secs = unix_secs;
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), held inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpDate([u8; HTTP_DATE_LEN]);
+
+const HTTP_DATE_LEN: usize = 29;
+
+impl HttpDate {
+    /// The date of `unix_secs`. Responses within one second share their `Expires`, so each
+    /// thread keeps the last date it formatted.
+    pub fn of(unix_secs: u64) -> Self {
+        thread_local! {
+            static LAST: std::cell::Cell<Option<(u64, HttpDate)>> =
+                const { std::cell::Cell::new(None) };
         }
-        out.push_str(text);
-    });
+        LAST.with(|last| {
+            if let Some((secs, date)) = last.get()
+                && secs == unix_secs
+            {
+                return date;
+            }
+            let mut bytes = [b' '; HTTP_DATE_LEN];
+            let text = http_date(unix_secs);
+            let n = text.len().min(HTTP_DATE_LEN); // always 29 (years 1970-9999)
+            bytes[..n].copy_from_slice(&text.as_bytes()[..n]);
+            let date = HttpDate(bytes);
+            last.set(Some((unix_secs, date)));
+            date
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ever filled from httpdate's ASCII output.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl AsRef<[u8]> for HttpDate {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 #[cfg(test)]
@@ -123,7 +175,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pushed_dates_match_formatted_ones_across_seconds() {
+    fn inline_dates_match_formatted_ones_across_seconds() {
         for secs in [
             0,
             1_700_000_000,
@@ -131,18 +183,30 @@ mod tests {
             1_700_000_001,
             1_600_000_000,
         ] {
-            let mut out = String::from("x=");
-            push_http_date(&mut out, secs);
-            assert_eq!(out, format!("x={}", http_date(secs)));
+            assert_eq!(HttpDate::of(secs).as_str(), http_date(secs));
         }
     }
 
     #[test]
+    fn splits_segments_like_the_separator_says() {
+        let split = |h: &'static [u8]| segments(h).collect::<Vec<_>>();
+        assert_eq!(split(b""), [b""]);
+        assert_eq!(split(b"a=1"), [b"a=1"]);
+        assert_eq!(split(b"a=1;"), [&b"a=1"[..], b""]);
+        assert_eq!(split(b";a=1;; b"), [&b""[..], b"a=1", b"", b" b"]);
+    }
+
+    #[test]
     fn reads_pairs_in_order_and_unquotes() {
-        let got: Vec<_> = pairs("a=1; AWSELB=\"x\";b=2;junk; AWSELB=y").collect();
+        let got: Vec<_> = pairs(b"a=1; AWSELB=\"x\";b=2;junk; AWSELB=y").collect();
         assert_eq!(
             got,
-            [("a", "1"), ("AWSELB", "x"), ("b", "2"), ("AWSELB", "y")]
+            [
+                (&b"a"[..], &b"1"[..]),
+                (b"AWSELB", b"x"),
+                (b"b", b"2"),
+                (b"AWSELB", b"y")
+            ]
         );
     }
 
@@ -150,16 +214,21 @@ mod tests {
     fn removes_named_cookies_only() {
         assert_eq!(
             without(
-                "a=1; AWSALB=x; b=2; AWSALBCORS=y",
+                b"a=1; AWSALB=x; b=2; AWSALBCORS=y",
                 &["AWSALB", "AWSALBCORS"]
             )
             .as_deref(),
-            Some("a=1; b=2")
+            Some(&b"a=1; b=2"[..])
         );
-        assert_eq!(without("AWSELB=x", &["AWSELB"]), None);
+        assert_eq!(without(b"AWSELB=x", &["AWSELB"]), None);
         assert_eq!(
-            without("AWSELBX=1", &["AWSELB"]).as_deref(),
-            Some("AWSELBX=1")
+            without(b"AWSELBX=1", &["AWSELB"]).as_deref(),
+            Some(&b"AWSELBX=1"[..])
+        );
+        // Bytes that are not UTF-8 are another cookie's business: kept as they came.
+        assert_eq!(
+            without(b"a=\xff\xfe; AWSELB=x", &["AWSELB"]).as_deref(),
+            Some(&b"a=\xff\xfe"[..])
         );
     }
 
@@ -203,5 +272,11 @@ mod tests {
     #[test]
     fn formats_http_dates() {
         assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        // An application's huge Max-Age must not overflow the date (httpdate panics there).
+        assert_eq!(http_date(u64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(
+            HttpDate::of(u64::MAX).as_str(),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
     }
 }

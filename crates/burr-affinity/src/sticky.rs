@@ -21,8 +21,8 @@
 //!   renewed on every sticky response, `Expires` fixed at 7 days, the configured duration
 //!   checked inside the token against its last-seen time; stickiness needs both cookies.
 
-use crate::cookies::{self, AppCookieAttributes};
-use crate::token::{KeyRing, TOKEN_CHARS, TokenBody, TokenError};
+use crate::cookies::{self, AppCookieAttributes, HttpDate};
+use crate::token::{KeyRing, TokenBody, TokenError, TokenText};
 use burr_model::{
     CookieAttributes, CookieFlavour, DrainMode, OnTargetDown, Pool, PoolId, StickinessKind,
     TargetId,
@@ -139,6 +139,8 @@ pub struct Policy {
     attribute_text: String,
     /// The attributes of `AWSALBCORS`: the path and domain, then `SameSite=None; Secure`.
     cors_attribute_text: String,
+    /// `; Max-Age=<period>` for a Classic LB cookie with a period; empty otherwise.
+    max_age_text: String,
 }
 
 impl Policy {
@@ -169,7 +171,6 @@ impl Policy {
         };
         Some(Self {
             pool: pool.id(),
-            mode,
             generation,
             on_target_down: s.on_target_down,
             fail_back: s.fail_back,
@@ -178,6 +179,13 @@ impl Policy {
             strip_cookie: s.strip_cookie,
             attribute_text: attribute_text(&s.cookie),
             cors_attribute_text: cors_attribute_text(&s.cookie),
+            max_age_text: match mode {
+                Mode::LbCookieClassic { period_secs } if period_secs > 0 => {
+                    format!("; Max-Age={period_secs}")
+                }
+                _ => String::new(),
+            },
+            mode,
         })
     }
 
@@ -228,7 +236,7 @@ impl Policy {
 #[derive(Debug, Default, Clone)]
 pub struct RequestCookies<'a> {
     /// Values of burr's token cookie, in the order the client sent them.
-    pub tokens: Vec<&'a str>,
+    pub tokens: Tokens<'a>,
     /// Whether the application cookie is present (app-cookie modes).
     pub app_cookie_present: bool,
     /// Whether any cookie other than burr's own was sent (when none was, stripping burr's
@@ -240,12 +248,12 @@ impl<'a> RequestCookies<'a> {
     /// Reads burr's cookie and the application cookie out of `Cookie` header values. In the
     /// ALB LB-cookie mode `AWSALBCORS` carries the same token as `AWSALB` (for cross-origin
     /// requests, where only a `SameSite=None` cookie is sent), so either is read, as ALB does.
-    pub fn read(policy: &Policy, headers: impl IntoIterator<Item = &'a str>) -> Self {
-        let own = policy.cookie_name();
-        let cors = matches!(policy.mode, Mode::LbCookieAlb { .. }).then_some("AWSALBCORS");
-        let app = policy.app_cookie();
+    pub fn read(policy: &Policy, headers: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let own = policy.cookie_name().as_bytes();
+        let cors = matches!(policy.mode, Mode::LbCookieAlb { .. }).then_some(&b"AWSALBCORS"[..]);
+        let app = policy.app_cookie().map(str::as_bytes);
         let mut found = Self::default();
-        for segment in headers.into_iter().flat_map(|h| h.split(';')) {
+        for segment in headers.into_iter().flat_map(cookies::segments) {
             match cookies::pair(segment) {
                 Some((name, value)) if name == own || Some(name) == cors => {
                     found.tokens.push(value);
@@ -264,6 +272,53 @@ impl<'a> RequestCookies<'a> {
         }
         found
     }
+}
+
+/// The values of burr's cookie in one request, in order: nearly always one, so the first is
+/// held inline and only further copies go to the heap.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tokens<'a> {
+    first: Option<&'a [u8]>,
+    more: Vec<&'a [u8]>,
+}
+
+impl<'a> Tokens<'a> {
+    pub fn push(&mut self, value: &'a [u8]) {
+        if self.first.is_none() {
+            self.first = Some(value);
+        } else {
+            self.more.push(value);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+}
+
+impl<'a, T: AsRef<[u8]> + ?Sized + 'a> FromIterator<&'a T> for Tokens<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a T>>(values: I) -> Self {
+        let mut tokens = Self::default();
+        for value in values {
+            tokens.push(value.as_ref());
+        }
+        tokens
+    }
+}
+
+/// Where a response's `Set-Cookie` values go. Each value comes as pieces to be written one
+/// after another, so the HTTP/1.1 fast path writes them straight into the response head and
+/// nothing is assembled on the heap.
+pub trait SetCookies {
+    fn set_cookie(&mut self, pieces: &[&[u8]]);
 }
 
 /// Where a request goes.
@@ -287,21 +342,6 @@ pub struct Decision {
     /// On a hit, the cookie value that carried the token: an ALB cookie renewed within the
     /// same second would be sealed with the very same contents, so it is sent back as it came.
     pub presented: Option<TokenText>,
-}
-
-/// A token as it was presented (always [`TOKEN_CHARS`] URL-safe base64 characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenText([u8; TOKEN_CHARS]);
-
-impl TokenText {
-    fn new(value: &str) -> Option<Self> {
-        value.as_bytes().try_into().ok().map(Self)
-    }
-
-    pub fn as_str(&self) -> &str {
-        // Only ever built from a `&str` of ASCII base64.
-        std::str::from_utf8(&self.0).unwrap_or_default()
-    }
 }
 
 /// The stateless engine over one policy and key ring.
@@ -389,9 +429,9 @@ impl Engine<'_> {
         &self,
         request: &RequestCookies<'r>,
         now: u64,
-    ) -> (Option<(TokenBody, &'r str)>, Option<Reason>) {
+    ) -> (Option<(TokenBody, &'r [u8])>, Option<Reason>) {
         let mut first_failure = None;
-        for &value in &request.tokens {
+        for value in request.tokens.iter() {
             let failure = match self.ring.open(value, now) {
                 Err(TokenError::KeyRetired) => Reason::Expired,
                 Err(_) => Reason::Tampered,
@@ -405,9 +445,9 @@ impl Engine<'_> {
         (None, first_failure)
     }
 
-    /// The `Set-Cookie` values for the response. `target` is the target that answered;
-    /// `app_set_cookies` are the response's `Set-Cookie` values (read in app-cookie modes);
-    /// `nonce` gives fresh randomness for sealing, drawn only if a token is sealed.
+    /// Writes the response's `Set-Cookie` values to `out`. `target` is the target that
+    /// answered; `app_set_cookies` are the response's `Set-Cookie` values (read in app-cookie
+    /// modes); `nonce` gives fresh randomness for sealing, drawn only if a token is sealed.
     pub fn response_cookies<'s>(
         &self,
         decision: &Decision,
@@ -415,7 +455,8 @@ impl Engine<'_> {
         app_set_cookies: impl IntoIterator<Item = &'s str>,
         now: u64,
         nonce: &Nonce<'_>,
-    ) -> Vec<String> {
+        out: &mut impl SetCookies,
+    ) {
         let policy = self.policy;
         let pinned_again = decision.reason != Reason::Hit;
         // The session's first target survives re-pins, so fail-back knows where home is.
@@ -442,41 +483,52 @@ impl Engine<'_> {
             arm: 0,
             session: session_id(decision, nonce),
         };
+        // A cookie renewed in the same second as the token presented, to the same target,
+        // would be sealed with the very same contents: the presented text is sent back.
+        let renewed = || match &decision.presented {
+            Some(text)
+                if decision.reason == Reason::Hit
+                    && decision
+                        .session
+                        .is_some_and(|s| s.last_seen == now && s.target == target) =>
+            {
+                *text
+            }
+            _ => self.ring.seal(&body(0), nonce.get()),
+        };
         match &policy.mode {
             Mode::LbCookieClassic { period_secs } => {
                 if !pinned_again {
-                    return Vec::new();
+                    return;
                 }
                 let expires_at = if *period_secs == 0 {
                     0
                 } else {
                     now + period_secs
                 };
-                let mut cookie = self.cookie("AWSELB", &body(expires_at), nonce);
-                if *period_secs > 0 {
-                    cookie.push_str(&format!("; Max-Age={period_secs}"));
-                }
-                vec![cookie]
+                let value = self.ring.seal(&body(expires_at), nonce.get());
+                out.set_cookie(&[
+                    b"AWSELB=",
+                    value.as_ref(),
+                    policy.attribute_text.as_bytes(),
+                    policy.max_age_text.as_bytes(),
+                ]);
             }
             Mode::LbCookieAlb { duration_secs } => {
-                let renewed_this_second = decision.reason == Reason::Hit
-                    && decision
-                        .session
-                        .is_some_and(|s| s.last_seen == now && s.target == target);
-                let sealed;
-                let value = match &decision.presented {
-                    Some(text) if renewed_this_second => text.as_str(),
-                    _ => {
-                        sealed = self.ring.seal(&body(0), nonce.get());
-                        sealed.as_str()
-                    }
-                };
-                let mut expires = String::with_capacity(40);
-                expires.push_str("; Expires=");
-                cookies::push_http_date(&mut expires, now + duration_secs);
-                let alb = ["AWSALB=", value, &expires, &policy.attribute_text].concat();
-                let cors = ["AWSALBCORS=", value, &expires, &policy.cors_attribute_text].concat();
-                vec![alb, cors]
+                let value = renewed();
+                let expires = HttpDate::of(now + duration_secs);
+                for (name, attributes) in [
+                    (&b"AWSALB="[..], &policy.attribute_text),
+                    (b"AWSALBCORS=", &policy.cors_attribute_text),
+                ] {
+                    out.set_cookie(&[
+                        name,
+                        value.as_ref(),
+                        b"; Expires=",
+                        expires.as_ref(),
+                        attributes.as_bytes(),
+                    ]);
+                }
             }
             Mode::AppCookieClassic { app_cookie } => {
                 if let Some(app) = find_app_cookie(app_set_cookies, app_cookie, now) {
@@ -484,44 +536,47 @@ impl Engine<'_> {
                     // (`Max-Age=0`) must not read as that, hence at least 1, long past.
                     let expires_at = app.expires_at.map_or(0, |t| t.max(1));
                     let value = self.ring.seal(&body(expires_at), nonce.get());
-                    return vec![format!("AWSELB={value}{}", app.copied)];
+                    out.set_cookie(&[b"AWSELB=", value.as_ref(), app.copied.as_bytes()]);
+                    return;
                 }
                 // A session moved to a new target keeps its lifetime; without the application's
                 // attributes at hand, the configured ones apply.
-                match decision.session {
-                    Some(session) if pinned_again => {
-                        let mut cookie = self.cookie("AWSELB", &body(session.expires_at), nonce);
-                        if session.expires_at > now {
-                            cookie.push_str("; Expires=");
-                            cookie.push_str(&cookies::http_date(session.expires_at));
-                        }
-                        vec![cookie]
-                    }
-                    _ => Vec::new(),
+                if let Some(session) = decision.session
+                    && pinned_again
+                {
+                    let value = self.ring.seal(&body(session.expires_at), nonce.get());
+                    let expires =
+                        (session.expires_at > now).then(|| HttpDate::of(session.expires_at));
+                    out.set_cookie(&[
+                        b"AWSELB=",
+                        value.as_ref(),
+                        policy.attribute_text.as_bytes(),
+                        if expires.is_some() {
+                            b"; Expires="
+                        } else {
+                            b""
+                        },
+                        expires.as_ref().map_or(&b""[..], HttpDate::as_ref),
+                    ]);
                 }
             }
             Mode::AppCookieAlb { app_cookie, .. } => {
                 let sets_app_cookie = find_app_cookie(app_set_cookies, app_cookie, now).is_some();
                 // Every response to a sticky request renews the session (or records its move).
                 if !sets_app_cookie && decision.session.is_none() {
-                    return Vec::new();
+                    return;
                 }
-                let expires = cookies::http_date(now + ALB_APP_COOKIE_SECS);
-                vec![format!(
-                    "AWSALBAPP={}; Expires={expires}{}",
-                    self.ring.seal(&body(0), nonce.get()),
-                    policy.attribute_text
-                )]
+                let value = renewed();
+                let expires = HttpDate::of(now + ALB_APP_COOKIE_SECS);
+                out.set_cookie(&[
+                    b"AWSALBAPP=",
+                    value.as_ref(),
+                    b"; Expires=",
+                    expires.as_ref(),
+                    policy.attribute_text.as_bytes(),
+                ]);
             }
         }
-    }
-
-    fn cookie(&self, name: &str, body: &TokenBody, nonce: &Nonce<'_>) -> String {
-        format!(
-            "{name}={}{}",
-            self.ring.seal(body, nonce.get()),
-            self.policy.attribute_text
-        )
     }
 }
 

@@ -33,6 +33,36 @@ const SEALED_LEN: usize = KEY_ID_LEN + NONCE_LEN + PLAINTEXT_LEN + TAG_LEN;
 /// Length of a token in characters.
 pub const TOKEN_CHARS: usize = SEALED_LEN.div_ceil(3) * 4 - (3 - SEALED_LEN % 3) % 3;
 
+/// A token's text: exactly [`TOKEN_CHARS`] URL-safe base64 characters, held inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenText([u8; TOKEN_CHARS]);
+
+impl TokenText {
+    /// `value` as a token's text, if it has a token's length (whether it opens is another
+    /// matter).
+    pub fn new(value: &[u8]) -> Option<Self> {
+        value.try_into().ok().map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Built from base64 output, or checked to be a token's length and then only ever
+        // compared with such output.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl AsRef<[u8]> for TokenText {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for TokenText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a token says about a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenBody {
@@ -233,7 +263,7 @@ impl KeyRing {
     }
 
     /// Seals `body` under the active key.
-    pub fn seal(&self, body: &TokenBody, nonce: [u8; NONCE_LEN]) -> String {
+    pub fn seal(&self, body: &TokenBody, nonce: [u8; NONCE_LEN]) -> TokenText {
         let key = self.keys.last().expect("a key ring always holds a key");
         let mut sealed = [0u8; SEALED_LEN];
         sealed[..KEY_ID_LEN].copy_from_slice(&key.id.to_le_bytes());
@@ -247,22 +277,27 @@ impl KeyRing {
             .encrypt_in_place_detached(XNonce::from_slice(&nonce), &aad(&head[..KEY_ID_LEN]), text)
             .expect("a 58-byte plaintext is within XChaCha20-Poly1305's limits");
         tag_out.copy_from_slice(&tag);
-        let value = URL_SAFE_NO_PAD.encode(sealed);
+        let mut text = [0u8; TOKEN_CHARS];
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(sealed, &mut text)
+            .expect("TOKEN_CHARS is the encoded length of SEALED_LEN bytes");
+        debug_assert_eq!(written, TOKEN_CHARS);
+        let value = TokenText(text);
         // The client will present it next.
-        memo::remember(self.instance, &value, key.id, *body);
+        memo::remember(self.instance, value, key.id, *body);
         value
     }
 
     /// Opens a cookie value. Expiry, pool and target are the engine's to check.
-    pub fn open(&self, value: &str, now: u64) -> Result<TokenBody, TokenError> {
-        if value.len() != TOKEN_CHARS {
+    pub fn open(&self, value: impl AsRef<[u8]>, now: u64) -> Result<TokenBody, TokenError> {
+        let Some(value) = TokenText::new(value.as_ref()) else {
             return Err(TokenError::Malformed);
-        }
-        if let Some((key_id, body)) = memo::recall(self.instance, value) {
+        };
+        if let Some((key_id, body)) = memo::recall(self.instance, &value) {
             self.check_key(key_id, now)?;
             return Ok(body);
         }
-        let (key_id, body) = self.open_sealed(value, now)?;
+        let (key_id, body) = self.open_sealed(&value, now)?;
         memo::remember(self.instance, value, key_id, body);
         Ok(body)
     }
@@ -285,7 +320,7 @@ impl KeyRing {
 
     /// Decodes, authenticates and decrypts a value of the right length: the sealing key's id
     /// and the body.
-    fn open_sealed(&self, value: &str, now: u64) -> Result<(u32, TokenBody), TokenError> {
+    fn open_sealed(&self, value: &TokenText, now: u64) -> Result<(u32, TokenBody), TokenError> {
         let mut sealed = [0u8; SEALED_LEN];
         match URL_SAFE_NO_PAD.decode_slice(value, &mut sealed) {
             Ok(SEALED_LEN) => {}

@@ -11,29 +11,29 @@ use burr_affinity::balance::{PickInput, hash_ip};
 use burr_affinity::cookies;
 use burr_affinity::keyed::{KeySource, KeyedDecision, KeyedEngine, hash_key};
 use burr_affinity::sticky::{
-    Decision, Engine, Nonce, Policy, Reason, RequestCookies, Route, Standing, session_id,
+    Decision, Engine, Nonce, Policy, Reason, RequestCookies, Route, SetCookies, Standing,
+    session_id,
 };
 use burr_affinity::token::KeyRing;
 use burr_model::Algorithm;
 use http::{HeaderMap, HeaderValue, header};
-use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 /// What a session needs to see of a request, whichever HTTP engine parsed it (hyper's header
 /// map, or the HTTP/1.1 fast path's parsed head).
 pub trait RequestHeaders {
-    /// The values of the `Cookie` fields that are text, in order.
-    fn cookie_fields(&self) -> impl Iterator<Item = &str>;
+    /// The values of the `Cookie` fields, in order.
+    fn cookie_fields(&self) -> impl Iterator<Item = &[u8]>;
     /// The first value of the header `name` (lower case).
     fn first(&self, name: &str) -> Option<&[u8]>;
 }
 
 impl RequestHeaders for HeaderMap {
-    fn cookie_fields(&self) -> impl Iterator<Item = &str> {
+    fn cookie_fields(&self) -> impl Iterator<Item = &[u8]> {
         self.get_all(header::COOKIE)
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            .map(HeaderValue::as_bytes)
     }
 
     fn first(&self, name: &str) -> Option<&[u8]> {
@@ -43,13 +43,13 @@ impl RequestHeaders for HeaderMap {
 
 /// What becomes of one `Cookie` field on its way to the target.
 #[derive(Debug, PartialEq, Eq)]
-pub enum CookieField<'v> {
+pub enum CookieField {
     /// Sent as it came (it holds none of burr's cookies, or the policy keeps them).
     Keep,
     /// Dropped: it held only burr's cookies.
     Drop,
     /// Sent without burr's cookies.
-    Replace(Cow<'v, str>),
+    Replace(Vec<u8>),
 }
 
 /// The hash of the client's address when the pool places by it (`source_ip_hash`, or
@@ -187,13 +187,11 @@ impl<'p> Affinity<'p> {
         let kept: Vec<HeaderValue> = headers
             .get_all(header::COOKIE)
             .iter()
-            .filter_map(|v| match v.to_str() {
-                Ok(text) => match self.cookie_field(text) {
-                    CookieField::Keep => Some(v.clone()),
-                    CookieField::Drop => None,
-                    CookieField::Replace(t) => HeaderValue::from_str(&t).ok(),
-                },
-                Err(_) => Some(v.clone()), // not text: not ours to touch
+            .filter_map(|v| match self.cookie_field(v.as_bytes()) {
+                CookieField::Keep => Some(v.clone()),
+                CookieField::Drop => None,
+                // What is left of a valid field is valid.
+                CookieField::Replace(kept) => HeaderValue::from_bytes(&kept).ok(),
             })
             .collect();
         headers.remove(header::COOKIE);
@@ -214,7 +212,7 @@ impl<'p> Affinity<'p> {
     }
 
     /// What becomes of the `Cookie` field `value` (only asked when [`Self::strips_cookies`]).
-    pub fn cookie_field<'v>(&self, value: &'v str) -> CookieField<'v> {
+    pub fn cookie_field(&self, value: &[u8]) -> CookieField {
         let Self::Cookie(c) = self else {
             return CookieField::Keep;
         };
@@ -225,7 +223,7 @@ impl<'p> Affinity<'p> {
         match cookies::without(value, c.policy.own_cookies()) {
             None => CookieField::Drop,
             Some(kept) if kept == value => CookieField::Keep,
-            Some(kept) => CookieField::Replace(Cow::Owned(kept)),
+            Some(kept) => CookieField::Replace(kept),
         }
     }
 
@@ -257,19 +255,17 @@ impl<'p> Affinity<'p> {
         pool.stats.count_sticky(self.reason());
     }
 
-    /// `target` answered with a response setting `app_set_cookies`: the `Set-Cookie` values the
-    /// session adds (a cookie session), or none (a key session, whose key is remembered).
+    /// `target` answered with a response setting `app_set_cookies`: a cookie session writes
+    /// the `Set-Cookie` values it adds to `out`; a key session remembers its key.
     pub fn served<'c>(
         &self,
         target: &TargetShared,
         app_set_cookies: impl Iterator<Item = &'c str>,
-    ) -> Vec<String> {
+        out: &mut impl SetCookies,
+    ) {
         match self {
-            Self::Cookie(c) => c.set_cookies(target, app_set_cookies),
-            Self::Keyed(_) => {
-                self.connected(target);
-                Vec::new()
-            }
+            Self::Cookie(c) => c.set_cookies(target, app_set_cookies, out),
+            Self::Keyed(_) => self.connected(target),
         }
     }
 
@@ -328,13 +324,14 @@ impl<'p> CookieSession<'p> {
         .target_down(self.decision.session);
     }
 
-    /// The `Set-Cookie` values the mode calls for on a response from `target` that set
+    /// Writes the `Set-Cookie` values the mode calls for on a response from `target` that set
     /// `app_set_cookies`; counts the session towards the target's live-session estimate.
     fn set_cookies<'c>(
         &self,
         target: &TargetShared,
         app_set_cookies: impl Iterator<Item = &'c str>,
-    ) -> Vec<String> {
+        out: &mut impl SetCookies,
+    ) {
         let engine = Engine {
             policy: self.policy,
             ring: &self.ring,
@@ -346,14 +343,33 @@ impl<'p> CookieSession<'p> {
         };
         let draw = || rand::random::<[u8; 24]>();
         let nonce = Nonce::new(&draw);
-        let set =
-            engine.response_cookies(&self.decision, target.id, app_set_cookies, self.now, &nonce);
+        let mut counted = CountSetCookies { out, count: 0 };
+        engine.response_cookies(
+            &self.decision,
+            target.id,
+            app_set_cookies,
+            self.now,
+            &nonce,
+            &mut counted,
+        );
         // A request in a session, or one that starts a session.
-        if self.decision.session.is_some() || !set.is_empty() {
+        if self.decision.session.is_some() || counted.count > 0 {
             target
                 .sessions
                 .observe(session_id(&self.decision, &nonce), self.now);
         }
-        set
+    }
+}
+
+/// Passes `Set-Cookie` values on, counting them.
+struct CountSetCookies<'o, O> {
+    out: &'o mut O,
+    count: usize,
+}
+
+impl<O: SetCookies> SetCookies for CountSetCookies<'_, O> {
+    fn set_cookie(&mut self, pieces: &[&[u8]]) {
+        self.count += 1;
+        self.out.set_cookie(pieces);
     }
 }

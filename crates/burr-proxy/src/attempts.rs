@@ -6,7 +6,7 @@
 
 use crate::affinity::{Affinity, Tried, pick};
 use crate::runtime::{PoolRuntime, TargetShared};
-use burr_affinity::sticky::Route;
+use burr_affinity::sticky::{Route, SetCookies};
 use std::fmt::Display;
 use std::sync::atomic::Ordering;
 
@@ -135,18 +135,16 @@ impl<'p> Attempts<'p> {
     }
 
     /// `target` answered an HTTP request with a response setting `app_set_cookies`: count the
-    /// session; the `Set-Cookie` values it adds.
+    /// session; write the `Set-Cookie` values it adds to `out`.
     pub fn served<'c>(
         &self,
         target: &TargetShared,
         app_set_cookies: impl Iterator<Item = &'c str>,
-    ) -> Vec<String> {
-        match &self.session {
-            Some(s) => {
-                s.count(self.pool);
-                s.served(target, app_set_cookies)
-            }
-            None => Vec::new(),
+        out: &mut impl SetCookies,
+    ) {
+        if let Some(s) = &self.session {
+            s.count(self.pool);
+            s.served(target, app_set_cookies, out);
         }
     }
 

@@ -180,6 +180,9 @@ pub struct PoolRuntime {
     pub spec: Pool,
     /// Registered targets first (in configuration order), then draining ones.
     pub targets: Vec<TargetRuntime>,
+    /// The stable id of each target, in the same order: a sticky request finds its target in
+    /// one contiguous scan.
+    target_ids: Vec<TargetId>,
     pub picker: Picker,
     pub stats: Arc<PoolStats>,
     /// Cookie stickiness, when the pool has it.
@@ -192,10 +195,8 @@ pub struct PoolRuntime {
 
 impl PoolView for PoolRuntime {
     fn find(&self, id: TargetId) -> Option<(usize, Standing)> {
-        self.targets
-            .iter()
-            .position(|t| t.shared.id == id)
-            .map(|i| (i, self.targets[i].standing()))
+        let index = self.target_ids.iter().position(|&t| t == id)?;
+        Some((index, self.targets[index].standing()))
     }
 
     fn standing_at(&self, index: usize) -> Option<Standing> {
@@ -365,6 +366,7 @@ fn compile_pool(pool: &Pool, previous: &Runtime, context: &CompileContext) -> Po
     PoolRuntime {
         picker: Picker::with_previous(pool.algorithm, &candidates, old.map(|o| &o.picker)),
         keyed,
+        target_ids: targets.iter().map(|t| t.shared.id).collect(),
         targets,
         stats: old.map(|p| p.stats.clone()).unwrap_or_default(),
         sticky: Policy::of(pool),

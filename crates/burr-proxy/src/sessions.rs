@@ -57,7 +57,11 @@ impl SessionSketch {
         // Rank: position of the first 1 bit in the remaining 54 bits, 1-based (55 if none).
         let rest = hash << PRECISION;
         let rank = (rest.leading_zeros().min(64 - PRECISION) + 1) as u8;
-        self.registers[bank][index].fetch_max(rank, Ordering::Relaxed);
+        let register = &self.registers[bank][index];
+        // A returning session finds its rank already there: a plain load, no locked write.
+        if register.load(Ordering::Relaxed) < rank {
+            register.fetch_max(rank, Ordering::Relaxed);
+        }
     }
 
     /// Distinct sessions seen in the current and the previous epoch at `now`.

@@ -521,3 +521,45 @@ async fn a_transfer_coding_before_chunked_reaches_the_client() {
     );
     assert_eq!(r.body, b"abc");
 }
+
+#[tokio::test]
+async fn burrs_cookie_leaves_a_cookie_field_that_is_not_utf8_and_the_rest_stays() {
+    let target = Scripted::start(|_| ok(b"ok")).await;
+    let port = free_port();
+    let _burr = Burr::start(&config(
+        port,
+        "round_robin",
+        &[(target.addr, 1)],
+        "",
+        "[pool.stickiness]\ntype = \"lb_cookie\"\nflavour = \"classic\"\n",
+    ));
+    let mut conn = Conn::open(port).await;
+    let first = conn.get("/").await;
+    let set = first.header("set-cookie").expect("a new session's AWSELB");
+    let awselb = set.split(';').next().unwrap().to_string();
+    // The same field through the fast path (HTTP/1.1) and through hyper (HTTP/1.0).
+    let mut field = b"Cookie: lang=\xe9t\xe9; ".to_vec();
+    field.extend_from_slice(awselb.as_bytes());
+    field.extend_from_slice(b"; x=1\r\n");
+    for version in ["1.1", "1.0"] {
+        let mut raw = format!("GET /{version} HTTP/{version}\r\nHost: t\r\n").into_bytes();
+        raw.extend_from_slice(&field);
+        raw.extend_from_slice(b"\r\n");
+        let mut conn = Conn::open(port).await;
+        conn.send(&raw).await;
+        let r = conn.response(false).await;
+        assert_eq!(r.status, 200, "HTTP/{version}: {r:?}");
+        assert_eq!(r.header("set-cookie"), None, "a hit sets nothing: {r:?}");
+    }
+    let received = target.received();
+    assert_eq!(received.len(), 3);
+    for r in &received[1..] {
+        // The target reads bytes lossily: each Latin-1 é shows as U+FFFD.
+        assert_eq!(
+            values(&r.headers, "cookie"),
+            ["lang=\u{fffd}t\u{fffd}; x=1"],
+            "{}",
+            r.line
+        );
+    }
+}

@@ -72,7 +72,7 @@ fn first_response(engine: &Engine<'_>, app_sets: &[&str], now: u64) -> Vec<Strin
     let d = engine.decide(&RequestCookies::default(), &view, now);
     assert_eq!(d.route, Route::Choose);
     assert_eq!(d.reason, Reason::New);
-    engine.response_cookies(
+    engine.cookies(
         &d,
         TargetId(7),
         app_sets.iter().copied(),
@@ -81,9 +81,42 @@ fn first_response(engine: &Engine<'_>, app_sets: &[&str], now: u64) -> Vec<Strin
     )
 }
 
+impl SetCookies for Vec<String> {
+    fn set_cookie(&mut self, pieces: &[&[u8]]) {
+        self.push(String::from_utf8(pieces.concat()).expect("cookie text"));
+    }
+}
+
+/// The engine's `Set-Cookie` values collected whole.
+trait CollectCookies {
+    fn cookies<'s>(
+        &self,
+        decision: &Decision,
+        target: TargetId,
+        app_set_cookies: impl IntoIterator<Item = &'s str>,
+        now: u64,
+        nonce: &Nonce<'_>,
+    ) -> Vec<String>;
+}
+
+impl CollectCookies for Engine<'_> {
+    fn cookies<'s>(
+        &self,
+        decision: &Decision,
+        target: TargetId,
+        app_set_cookies: impl IntoIterator<Item = &'s str>,
+        now: u64,
+        nonce: &Nonce<'_>,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        self.response_cookies(decision, target, app_set_cookies, now, nonce, &mut out);
+        out
+    }
+}
+
 fn request(token: &str) -> RequestCookies<'_> {
     RequestCookies {
-        tokens: vec![token],
+        tokens: [token].into_iter().collect(),
         app_cookie_present: true,
         others_present: true,
     }
@@ -116,7 +149,7 @@ fn alb_lb_cookie_is_set_on_every_response_and_lapses_exactly_at_its_idle_limit()
     );
 
     // Each response renews: 599 s after the renewal it still holds.
-    let renewed = engine.response_cookies(&hit, TargetId(7), [], T0 + 599, &Nonce::fixed([2; 24]));
+    let renewed = engine.cookies(&hit, TargetId(7), [], T0 + 599, &Nonce::fixed([2; 24]));
     let token2 = value_of(&renewed, "AWSALB").unwrap();
     let again = engine.decide(&request(token2), &view, T0 + 599 + 599);
     assert_eq!(again.reason, Reason::Hit);
@@ -128,7 +161,7 @@ fn alb_lb_cookie_is_set_on_every_response_and_lapses_exactly_at_its_idle_limit()
     // Renewed again within the second it was renewed: the same value goes back, unsealed
     // (its contents would be identical); a second later it is sealed afresh.
     let same_second = engine.decide(&request(token2), &view, T0 + 599);
-    let echoed = engine.response_cookies(
+    let echoed = engine.cookies(
         &same_second,
         TargetId(7),
         [],
@@ -137,7 +170,7 @@ fn alb_lb_cookie_is_set_on_every_response_and_lapses_exactly_at_its_idle_limit()
     );
     assert_eq!(value_of(&echoed, "AWSALB"), Some(token2));
     assert_eq!(value_of(&echoed, "AWSALBCORS"), Some(token2));
-    let resealed = engine.response_cookies(
+    let resealed = engine.cookies(
         &again,
         TargetId(7),
         [],
@@ -175,7 +208,7 @@ fn classic_lb_cookie_is_set_once_with_max_age_and_lapses_exactly_at_its_period()
     assert_eq!(hit.reason, Reason::Hit);
     assert!(
         engine
-            .response_cookies(&hit, TargetId(7), [], T0 + 59, &Nonce::fixed([3; 24]))
+            .cookies(&hit, TargetId(7), [], T0 + 59, &Nonce::fixed([3; 24]))
             .is_empty(),
         "Classic does not refresh its cookie"
     );
@@ -240,7 +273,7 @@ fn classic_app_cookie_follows_the_application_cookie() {
     assert_eq!(hit.reason, Reason::Hit);
     assert!(
         engine
-            .response_cookies(&hit, TargetId(7), [], T0 + 299, &Nonce::fixed([0; 24]))
+            .cookies(&hit, TargetId(7), [], T0 + 299, &Nonce::fixed([0; 24]))
             .is_empty()
     );
     assert_eq!(
@@ -249,7 +282,7 @@ fn classic_app_cookie_follows_the_application_cookie() {
     );
     // Without the application cookie the request is not sticky at all.
     let without_app = RequestCookies {
-        tokens: vec![token],
+        tokens: [token].into_iter().collect(),
         app_cookie_present: false,
         others_present: false,
     };
@@ -284,17 +317,31 @@ fn alb_app_cookie_lasts_seven_days_and_checks_the_duration_inside() {
     let view = View::new(&[(7, Standing::Available)]);
     let hit = engine.decide(&request(token), &view, T0 + 119);
     assert_eq!(hit.reason, Reason::Hit);
-    assert_eq!(
-        engine
-            .response_cookies(&hit, TargetId(7), [], T0 + 119, &Nonce::fixed([0; 24]))
-            .len(),
-        1,
-        "every sticky response renews"
-    );
+    let renewed = engine.cookies(&hit, TargetId(7), [], T0 + 119, &Nonce::fixed([0; 24]));
+    assert_eq!(renewed.len(), 1, "every sticky response renews");
+    let token2 = value_of(&renewed, "AWSALBAPP").unwrap();
+    assert_ne!(token2, token);
     assert_eq!(
         engine.decide(&request(token), &view, T0 + 120).reason,
         Reason::Expired
     );
+    // Renewed again within its second: sent back as it came; a second later, sealed afresh
+    // and good for another 120 s.
+    let same_second = engine.decide(&request(token2), &view, T0 + 119);
+    let echoed = engine.cookies(
+        &same_second,
+        TargetId(7),
+        [],
+        T0 + 119,
+        &Nonce::fixed([1; 24]),
+    );
+    assert_eq!(value_of(&echoed, "AWSALBAPP"), Some(token2));
+    let later = engine.decide(&request(token2), &view, T0 + 120);
+    assert_eq!(later.reason, Reason::Hit);
+    let resealed = engine.cookies(&later, TargetId(7), [], T0 + 120, &Nonce::fixed([2; 24]));
+    let token3 = value_of(&resealed, "AWSALBAPP").unwrap();
+    assert_ne!(token3, token2);
+    assert_eq!(r.open(token3, T0).unwrap().last_seen, T0 + 120);
 }
 
 #[test]
@@ -312,7 +359,7 @@ fn failover_repins_and_stays_on_the_new_target_after_recovery() {
     let d = engine.decide(&request(&token), &down, T0 + 1);
     assert_eq!((d.route, d.reason), (Route::Choose, Reason::TargetDown));
     // The proxy chose target 8; the new cookie pins it.
-    let moved = engine.response_cookies(&d, TargetId(8), [], T0 + 1, &Nonce::fixed([4; 24]));
+    let moved = engine.cookies(&d, TargetId(8), [], T0 + 1, &Nonce::fixed([4; 24]));
     let token8 = value_of(&moved, "AWSALB").unwrap();
     let recovered = View::new(&[(7, Standing::Available), (8, Standing::Available)]);
     let d = engine.decide(&request(token8), &recovered, T0 + 2);
@@ -340,7 +387,7 @@ fn fail_back_returns_to_the_first_target_once_healthy() {
         .to_string();
     let down = View::new(&[(7, Standing::Down), (8, Standing::Available)]);
     let d = engine.decide(&request(&token), &down, T0 + 1);
-    let token8 = engine.response_cookies(&d, TargetId(8), [], T0 + 1, &Nonce::fixed([5; 24]));
+    let token8 = engine.cookies(&d, TargetId(8), [], T0 + 1, &Nonce::fixed([5; 24]));
     let token8 = value_of(&token8, "AWSALB").unwrap();
     // Still down: stays on 8.
     assert_eq!(
@@ -353,7 +400,7 @@ fn fail_back_returns_to_the_first_target_once_healthy() {
         (back.route, back.reason),
         (Route::Pinned(0), Reason::FailBack)
     );
-    let home = engine.response_cookies(&back, TargetId(7), [], T0 + 3, &Nonce::fixed([6; 24]));
+    let home = engine.cookies(&back, TargetId(7), [], T0 + 3, &Nonce::fixed([6; 24]));
     let home = value_of(&home, "AWSALB").unwrap();
     assert_eq!(
         engine.decide(&request(home), &recovered, T0 + 4).reason,
@@ -445,7 +492,7 @@ fn bad_tokens_are_no_cookie_with_their_reason_and_the_first_valid_copy_wins() {
         Engine { policy: &p, ring }
             .decide(
                 &RequestCookies {
-                    tokens,
+                    tokens: tokens.into_iter().collect(),
                     app_cookie_present: false,
                     others_present: false,
                 },
@@ -462,7 +509,7 @@ fn bad_tokens_are_no_cookie_with_their_reason_and_the_first_valid_copy_wins() {
     assert_eq!(reason(vec!["garbage", &token], &r, T0), Reason::Hit);
     assert_eq!(reason(vec![], &r, T0), Reason::New);
     // AWSALBCORS alone carries the session (a cross-origin request); AWSELB does not here.
-    let read = |header: String| RequestCookies::read(&p, [header.as_str()]).tokens.len();
+    let read = |header: String| RequestCookies::read(&p, [header.as_bytes()]).tokens.len();
     assert_eq!(read(format!("x=1; AWSALBCORS={token}")), 1);
     assert_eq!(read(format!("AWSELB={token}")), 0);
 
@@ -477,7 +524,7 @@ fn bad_tokens_are_no_cookie_with_their_reason_and_the_first_valid_copy_wins() {
         policy: &other,
         ring: &r,
     }
-    .response_cookies(
+    .cookies(
         &Decision {
             route: Route::Choose,
             reason: Reason::New,
@@ -527,7 +574,7 @@ fn every_reason_has_a_distinct_label() {
 #[test]
 fn reading_cookies_notes_whether_anything_but_burrs_was_sent() {
     let p = lb_alb(60);
-    let read = |header: &'static str| RequestCookies::read(&p, [header]);
+    let read = |header: &'static str| RequestCookies::read(&p, [header.as_bytes()]);
     assert!(!read("AWSALB=x").others_present);
     assert!(!read("AWSALB=x; AWSALBCORS=x").others_present);
     assert!(read("AWSALB=x; a=1").others_present);

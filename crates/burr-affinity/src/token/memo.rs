@@ -8,16 +8,16 @@
 //! opening: the same ring instance authenticated these very bytes; retirement is checked again
 //! by the caller on every hit, since it depends on `now`.
 
-use super::{TOKEN_CHARS, TokenBody};
+use super::{TokenBody, TokenText};
 use std::cell::RefCell;
-use xxhash_rust::xxh3::xxh3_64;
 
 const ENTRIES: usize = 512;
+const _: () = assert!(ENTRIES.is_power_of_two(), "`slot` takes the top bits");
 
 #[derive(Clone, Copy)]
 struct Entry {
     ring: u64,
-    value: [u8; TOKEN_CHARS],
+    value: TokenText,
     key_id: u32,
     body: TokenBody,
 }
@@ -26,34 +26,35 @@ thread_local! {
     static MEMO: RefCell<Vec<Option<Entry>>> = RefCell::new(vec![None; ENTRIES]);
 }
 
-fn slot(value: &[u8]) -> usize {
-    (xxh3_64(value) % ENTRIES as u64) as usize
+/// The entry a value maps to, from its last eight characters: they encode the end of the
+/// authentication tag, which is uniformly random for every token a ring sealed. A value made up
+/// to collide can only evict (forged values are never stored), and eviction costs a full open.
+fn slot(value: &TokenText) -> usize {
+    let bytes: &[u8] = value.as_ref();
+    let mut tail = [0u8; 8];
+    tail.copy_from_slice(&bytes[bytes.len() - 8..]);
+    // Fibonacci hashing: the top bits of the product mix all eight characters.
+    let mixed = u64::from_le_bytes(tail).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> (64 - ENTRIES.trailing_zeros())) as usize
 }
 
 /// The key id and body of `value` if ring `ring` vouched for it on this thread.
-pub(super) fn recall(ring: u64, value: &str) -> Option<(u32, TokenBody)> {
-    let bytes = value.as_bytes();
-    if bytes.len() != TOKEN_CHARS {
-        return None;
-    }
+pub(super) fn recall(ring: u64, value: &TokenText) -> Option<(u32, TokenBody)> {
     MEMO.with(|memo| {
         let memo = memo.borrow();
-        match &memo[slot(bytes)] {
-            Some(e) if e.ring == ring && e.value[..] == *bytes => Some((e.key_id, e.body)),
+        match &memo[slot(value)] {
+            Some(e) if e.ring == ring && e.value == *value => Some((e.key_id, e.body)),
             _ => None,
         }
     })
 }
 
 /// Remembers that ring `ring` vouches for `value` (sealed by key `key_id`, saying `body`).
-pub(super) fn remember(ring: u64, value: &str, key_id: u32, body: TokenBody) {
-    let Ok(fixed) = <[u8; TOKEN_CHARS]>::try_from(value.as_bytes()) else {
-        return;
-    };
+pub(super) fn remember(ring: u64, value: TokenText, key_id: u32, body: TokenBody) {
     MEMO.with(|memo| {
-        memo.borrow_mut()[slot(&fixed)] = Some(Entry {
+        memo.borrow_mut()[slot(&value)] = Some(Entry {
             ring,
-            value: fixed,
+            value,
             key_id,
             body,
         });

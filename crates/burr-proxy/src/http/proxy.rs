@@ -10,6 +10,7 @@ use crate::affinity::{Affinity, client_hash};
 use crate::attempts::{Attempts, Unavailable};
 use crate::runtime::{ListenerRuntime, TargetShared};
 use crate::upstream::{self, Lease, Plan};
+use burr_affinity::sticky::SetCookies;
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use hyper::body::Incoming;
 use std::sync::Arc;
@@ -198,18 +199,18 @@ pub async fn forward(
         };
         let target_name = target.clone();
         let mut response = response;
-        let set_cookies = attempts.served(
+        let mut set_cookies = SetCookieValues(Vec::new());
+        attempts.served(
             target,
             response
                 .headers()
                 .get_all(header::SET_COOKIE)
                 .iter()
                 .filter_map(|v| v.to_str().ok()),
+            &mut set_cookies,
         );
-        for cookie in set_cookies {
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
+        for value in set_cookies.0 {
+            response.headers_mut().append(header::SET_COOKIE, value);
         }
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(client_upgrade) = client_upgrade
@@ -226,5 +227,18 @@ pub async fn forward(
             response: Response::from_parts(parts, ProxyBody::upstream(body, lease)),
             target: target_name,
         });
+    }
+}
+
+/// The session's `Set-Cookie` values as header values, gathered while the response's own
+/// headers are read and appended after.
+struct SetCookieValues(Vec<HeaderValue>);
+
+impl SetCookies for SetCookieValues {
+    fn set_cookie(&mut self, pieces: &[&[u8]]) {
+        // burr's pieces are valid field text, and so is what it copies from a target's header.
+        if let Ok(value) = HeaderValue::from_bytes(&pieces.concat()) {
+            self.0.push(value);
+        }
     }
 }

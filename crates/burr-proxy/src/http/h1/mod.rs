@@ -36,7 +36,7 @@ use crate::upstream::Lease;
 use buffer::InputBuffer;
 use http::StatusCode;
 use request::{NotFast, header_slots};
-use response::ResponseBody;
+use response::{ResponseBody, SetCookieLines};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -482,11 +482,12 @@ fn answer_head(
             "101 without an upgrade request".into(),
         )));
     }
-    let set_cookies = attempts.served(target, head.set_cookies());
     let close = asked.close
         || head.body == ResponseBody::UntilClose
         || flags.close_after.load(Ordering::Relaxed);
-    head.write_client(out, &set_cookies, close);
+    head.write_client(out);
+    attempts.served(target, head.set_cookies(), &mut SetCookieLines(out));
+    response::end_head(out, close);
     Ok((head.status, head.body, head.keep_alive, close))
 }
 

@@ -87,11 +87,11 @@ pub fn parse<'b>(
 }
 
 impl RequestHeaders for Head<'_> {
-    fn cookie_fields(&self) -> impl Iterator<Item = &str> {
+    fn cookie_fields(&self) -> impl Iterator<Item = &[u8]> {
         self.headers
             .iter()
             .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
-            .filter_map(|h| std::str::from_utf8(h.value).ok())
+            .map(|h| h.value)
     }
 
     fn first(&self, name: &str) -> Option<&[u8]> {
@@ -157,16 +157,12 @@ impl Head<'_> {
                 if session.drops_all_cookie_fields() {
                     continue;
                 }
-                let Ok(text) = std::str::from_utf8(value) else {
-                    write_field(out, name.as_bytes(), value); // not text: not ours to touch
-                    continue;
-                };
-                match session.cookie_field(text) {
+                match session.cookie_field(value) {
                     CookieField::Keep => {}
                     CookieField::Drop => continue,
                     CookieField::Replace(kept) => {
                         replaced = kept;
-                        value = replaced.as_bytes();
+                        value = &replaced;
                     }
                 }
             }

@@ -8,6 +8,7 @@
 use super::names::{self, ConnectionTokens};
 use super::request::{HeaderSlots, write_field};
 use crate::framing::parse_content_length;
+use burr_affinity::sticky::SetCookies;
 
 /// How the response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,9 +113,9 @@ impl ResponseHead<'_> {
             .filter_map(|h| std::str::from_utf8(h.value).ok())
     }
 
-    /// Writes the head for the client into `out` (cleared first), with `set_cookies` added and
-    /// `Connection: close` when `close`.
-    pub fn write_client(&self, out: &mut Vec<u8>, set_cookies: &[String], close: bool) {
+    /// Writes the head for the client into `out` (cleared first), all but its end: the
+    /// session's `Set-Cookie` lines ([`SetCookieLines`]) may follow, then [`end_head`].
+    pub fn write_client(&self, out: &mut Vec<u8>) {
         out.clear();
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(itoa_status(self.status).as_slice());
@@ -134,14 +135,28 @@ impl ResponseHead<'_> {
             }
             write_field(out, h.name.as_bytes(), h.value);
         }
-        for cookie in set_cookies {
-            write_field(out, b"Set-Cookie", cookie.as_bytes());
-        }
-        if close {
-            out.extend_from_slice(b"Connection: close\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
     }
+}
+
+/// The session's `Set-Cookie` values, written as header lines of the head in `out`.
+pub struct SetCookieLines<'o>(pub &'o mut Vec<u8>);
+
+impl SetCookies for SetCookieLines<'_> {
+    fn set_cookie(&mut self, pieces: &[&[u8]]) {
+        self.0.extend_from_slice(b"Set-Cookie: ");
+        for piece in pieces {
+            self.0.extend_from_slice(piece);
+        }
+        self.0.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Ends the head in `out`, with `Connection: close` when the client's connection closes after it.
+pub fn end_head(out: &mut Vec<u8>, close: bool) {
+    if close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// A status code's three digits (httparse accepts only 100-999).
@@ -245,7 +260,9 @@ mod tests {
         let h = parse(raw, &mut slots, false).unwrap();
         assert_eq!(h.set_cookies().collect::<Vec<_>>(), ["app=1"]);
         let mut out = Vec::new();
-        h.write_client(&mut out, &["AWSELB=t; Path=/".to_string()], true);
+        h.write_client(&mut out);
+        SetCookieLines(&mut out).set_cookie(&[b"AWSELB=", b"t", b"; Path=/"]);
+        end_head(&mut out, true);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: gzip, chunked\r\n\
