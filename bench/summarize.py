@@ -5,7 +5,9 @@ Usage:
     summarize.py throughput RUNS.csv   medians per proxy over rounds, then burr's ratios
     summarize.py memory MEMORY.csv     RSS growth per idle keep-alive connection
     summarize.py sticky STICKY.csv     medians of the sticky phase, then what stickiness costs
-                                       burr (sticky / non-sticky) and burr's ratios to HAProxy
+                                       burr (sticky / non-sticky) and burr's ratios to HAProxy,
+                                       as ratios of medians and as medians of ratios paired by
+                                       round
 
 Medians, not means: the machine is shared and noisy, and one disturbed round should
 not move the figure. The min-max spread of each proxy's CPU per request is printed
@@ -66,17 +68,39 @@ def throughput(path):
             print_ratios([("burr", o) for o in others], med)
 
 
+def paired_cpu_ratios(rows, a, b):
+    """CPU per request of `a` over `b`, one ratio per round in which both ran."""
+    by_round = {}
+    for r in rows:
+        by_round.setdefault(r["round"], {})[r["proxy"]] = float(r["cpu_us_per_req"])
+    return [x[a] / x[b] for x in by_round.values() if a in x and b in x and x[b] > 0]
+
+
+def print_paired(pairs, rows):
+    print(f"{'':<26} {'median':>7} {'(min-max)':<15} {'rounds':>6}")
+    for a, b in pairs:
+        ratios = paired_cpu_ratios(rows, a, b)
+        if ratios:
+            spread = f"({min(ratios):.3f}-{max(ratios):.3f})"
+            print(f"{a + '/' + b:<26} {statistics.median(ratios):>7.3f} {spread:<15} "
+                  f"{len(ratios):>6}")
+
+
 def sticky(path):
-    proxies, med = medians_table(read_rows(path))
+    rows = read_rows(path)
+    proxies, med = medians_table(rows)
     variants = [p for p in proxies if p.startswith("burr_")]
-    if "burr" in med and variants:
-        print()
-        print("What stickiness costs burr (sticky / non-sticky; goal: CPU ≤ 1.05):")
-        print_ratios([(v, "burr") for v in variants], med)
-    if "haproxy" in med and variants:
-        print()
-        print("burr with LB-cookie stickiness / HAProxy cookie insert (goal: CPU ≤ 1.0):")
-        print_ratios([(v, "haproxy") for v in variants], med)
+    for baseline, title in (
+        ("burr", "What stickiness costs burr (sticky / non-sticky; goal: CPU ≤ 1.05)"),
+        ("haproxy", "burr with LB-cookie stickiness / HAProxy cookie insert (goal: CPU ≤ 1.0)"),
+    ):
+        if baseline in med and variants:
+            pairs = [(v, baseline) for v in variants]
+            print()
+            print(f"{title}:")
+            print_ratios(pairs, med)
+            print("CPU per request paired by round (each run over the same round's baseline):")
+            print_paired(pairs, rows)
 
 
 def memory(path):
