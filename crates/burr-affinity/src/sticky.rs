@@ -339,8 +339,9 @@ pub struct Decision {
     pub reason: Reason,
     /// The session's valid token, if it had one (kept for its first target and issue time).
     pub session: Option<TokenBody>,
-    /// On a hit, the cookie value that carried the token: an ALB cookie renewed within the
-    /// same second would be sealed with the very same contents, so it is sent back as it came.
+    /// On a hit, the cookie value that carried the token: an ALB cookie (`AWSALB`,
+    /// `AWSALBAPP`) renewed within the same second would be sealed with the very same
+    /// contents, so it is sent back as it came.
     pub presented: Option<TokenText>,
 }
 
