@@ -89,13 +89,21 @@ def print_paired(pairs, rows):
 def sticky(path):
     rows = read_rows(path)
     proxies, med = medians_table(rows)
-    variants = [p for p in proxies if p.startswith("burr_")]
-    for baseline, title in (
-        ("burr", "What stickiness costs burr (sticky / non-sticky; goal: CPU ≤ 1.05)"),
-        ("haproxy", "burr with LB-cookie stickiness / HAProxy cookie insert (goal: CPU ≤ 1.0)"),
-    ):
-        if baseline in med and variants:
-            pairs = [(v, baseline) for v in variants]
+    # burr_bytes is the control: no stickiness, ALB-sized cookies set by the backends.
+    variants = [p for p in proxies if p.startswith("burr_") and p != "burr_bytes"]
+    sections = [
+        ("burr", variants, "What stickiness costs burr (sticky / non-sticky; goal: CPU ≤ 1.05)"),
+        ("burr_bytes", ["burr_alb"] if "burr_alb" in med else [],
+         "ALB stickiness / burr without stickiness relaying cookies of the same size (what\n"
+         "the sticky work costs beyond the bytes ALB's two cookies put on the wire)"),
+        ("burr", ["burr_bytes"] if "burr_bytes" in med else [],
+         "What those bytes alone cost (control / non-sticky)"),
+        ("haproxy", variants,
+         "burr with LB-cookie stickiness / HAProxy cookie insert (goal: CPU ≤ 1.0)"),
+    ]
+    for baseline, compared, title in sections:
+        if baseline in med and compared:
+            pairs = [(v, baseline) for v in compared]
             print()
             print(f"{title}:")
             print_ratios(pairs, med)

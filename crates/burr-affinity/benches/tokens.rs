@@ -1,5 +1,6 @@
 //! Cost of sealing and opening one stickiness token (goal: ≤ 1 µs each), measured on a ring
-//! holding a retired key as well, as it does after a rotation.
+//! holding a retired key as well, as it does after a rotation; opening both the full way and
+//! from the per-thread memo that spares a returning client's token the full check.
 
 use burr_affinity::token::{DEFAULT_GRACE_SECS, KeyRing, TokenBody};
 use burr_model::{PoolId, TargetId};
@@ -32,8 +33,26 @@ fn tokens(c: &mut Criterion) {
             black_box(ring.seal(black_box(&body), nonce))
         })
     });
+    // A full open: more distinct tokens than the per-thread memo has entries, cycled, and
+    // opened by a copy of the ring (another instance, whose memo entries these are not).
+    let sealed: Vec<_> = (0..4096u32)
+        .map(|i| {
+            let mut n = [0u8; 24];
+            n[..4].copy_from_slice(&i.to_le_bytes());
+            ring.seal(&body, n)
+        })
+        .collect();
+    let opener = KeyRing::from_bytes(&ring.to_bytes()).expect("a ring");
+    let mut next = 0;
+    c.bench_function("token open (full check)", |b| {
+        b.iter(|| {
+            next = (next + 1) % sealed.len();
+            black_box(opener.open(black_box(&sealed[next]), now))
+        })
+    });
+    // A returning client's token: the memo vouches (retirement still checked).
     let sealed = ring.seal(&body, [9; 24]);
-    c.bench_function("token open", |b| {
+    c.bench_function("token open (memoized)", |b| {
         b.iter(|| black_box(ring.open(black_box(&sealed), now)))
     });
     let mut tampered = sealed.to_string().into_bytes();
