@@ -1,7 +1,7 @@
 //! Cookie text, both ways: reading the pairs of a `Cookie` request header, reading the one
 //! `Set-Cookie` response header that names the application's cookie, writing burr's own
 //! `Set-Cookie` values, and removing burr's cookies from a `Cookie` header before it goes to a
-//! target. Plain string work (RFC 6265), no HTTP types, so the engine stays sans-IO.
+//! target. Plain byte and string work (RFC 6265), no HTTP types, so the engine stays sans-IO.
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -23,11 +23,6 @@ pub fn segments(header: &[u8]) -> impl Iterator<Item = &[u8]> {
             }
         }
     })
-}
-
-/// The `name=value` pairs of one `Cookie` header, in order. Malformed pairs are skipped.
-pub fn pairs(header: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    segments(header).filter_map(pair)
 }
 
 /// One segment of a `Cookie` header as `(name, value)`, trimmed; `None` without `=`.
@@ -198,7 +193,9 @@ mod tests {
 
     #[test]
     fn reads_pairs_in_order_and_unquotes() {
-        let got: Vec<_> = pairs(b"a=1; AWSELB=\"x\";b=2;junk; AWSELB=y").collect();
+        let got: Vec<_> = segments(b"a=1; AWSELB=\"x\";b=2;junk; AWSELB=y")
+            .filter_map(pair)
+            .collect();
         assert_eq!(
             got,
             [
