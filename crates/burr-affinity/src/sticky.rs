@@ -22,7 +22,7 @@
 //!   checked inside the token against its last-seen time; stickiness needs both cookies.
 
 use crate::cookies::{self, AppCookieAttributes, HttpDate};
-use crate::token::{KeyRing, TokenBody, TokenError, TokenText};
+use crate::token::{KeyRing, NONCE_BYTES, SESSION_BITS, TokenBody, TokenError, TokenText};
 use burr_model::{
     CookieAttributes, CookieFlavour, DrainMode, OnTargetDown, Pool, PoolId, StickinessKind,
     TargetId,
@@ -581,13 +581,15 @@ impl Engine<'_> {
     }
 }
 
-/// The session's id: kept from its token, or, for a session beginning now, derived from the
-/// nonce its first token is sealed with (hashed, so the id cannot be read off the nonce the
-/// cookie carries in clear).
+/// The session's id, in the [`SESSION_BITS`] bits a token holds: kept from its token, or, for
+/// a session beginning now, derived from the nonce its first token is sealed with (hashed, so
+/// the id cannot be read off the nonce the cookie carries in clear). A session begun under
+/// token version 1 has a 64-bit id; it goes on under the low bits, so its next token is a short
+/// version-2 one (the live-session estimate may count it twice, for one window, once).
 pub fn session_id(decision: &Decision, nonce: &Nonce<'_>) -> u64 {
     match decision.session {
-        Some(token) => token.session,
-        None => xxh3_64(&nonce.get()),
+        Some(token) => token.session & ((1 << SESSION_BITS) - 1),
+        None => xxh3_64(&nonce.get()) >> (64 - SESSION_BITS),
     }
 }
 
@@ -595,12 +597,12 @@ pub fn session_id(decision: &Decision, nonce: &Nonce<'_>) -> u64 {
 /// is needed and the same thereafter: most responses in a session seal nothing (a Classic hit,
 /// an ALB cookie renewed within its second), and so draw nothing.
 pub struct Nonce<'a> {
-    draw: &'a dyn Fn() -> [u8; 24],
-    drawn: std::cell::Cell<Option<[u8; 24]>>,
+    draw: &'a dyn Fn() -> [u8; NONCE_BYTES],
+    drawn: std::cell::Cell<Option<[u8; NONCE_BYTES]>>,
 }
 
 impl<'a> Nonce<'a> {
-    pub fn new(draw: &'a dyn Fn() -> [u8; 24]) -> Self {
+    pub fn new(draw: &'a dyn Fn() -> [u8; NONCE_BYTES]) -> Self {
         Self {
             draw,
             drawn: std::cell::Cell::new(None),
@@ -608,14 +610,14 @@ impl<'a> Nonce<'a> {
     }
 
     /// A nonce known in advance (tests).
-    pub fn fixed(bytes: [u8; 24]) -> Nonce<'static> {
+    pub fn fixed(bytes: [u8; NONCE_BYTES]) -> Nonce<'static> {
         Nonce {
             draw: &|| unreachable!("a fixed nonce is already drawn"),
             drawn: std::cell::Cell::new(Some(bytes)),
         }
     }
 
-    pub fn get(&self) -> [u8; 24] {
+    pub fn get(&self) -> [u8; NONCE_BYTES] {
         match self.drawn.get() {
             Some(bytes) => bytes,
             None => {

@@ -1,59 +1,56 @@
 //! Sealed stickiness tokens and the key ring that seals them.
 //!
-//! Every cookie value burr issues is a token: a fixed-size plaintext sealed with
-//! XChaCha20-Poly1305 (192-bit random nonce, 128-bit tag) under the ring's active key, written
-//! in URL-safe base64 without padding. A client can neither read which target it is bound to nor
-//! forge or alter a token: anything that does not open is "no cookie".
-//!
-//! Wire form (before base64): `key id (u32 LE) ‖ nonce (24) ‖ ciphertext (58) ‖ tag (16)` = 102
-//! bytes, 136 characters. The key id and format version are bound as associated data.
-//!
-//! Plaintext, version 1, little-endian: `version u8 ‖ pool u64 ‖ target u64 ‖ home u64 ‖
-//! issued_at u64 ‖ last_seen u32 delta ‖ expires_at u64 ‖ policy_generation u32 ‖ arm u8 ‖
-//! session u64`.
-//! Target and pool are stable ids (hashes of names), never addresses.
+//! Every cookie value burr issues is a token: a fixed-size plaintext sealed with an AEAD
+//! (random nonce, 128-bit tag) under the ring's active key, written in URL-safe base64 without
+//! padding. A client can neither read which target it is bound to nor forge or alter a token:
+//! anything that does not open is "no cookie". The formats are in `token/wire.rs`: burr seals version 2
+//! (AES-256-GCM-SIV, 104 characters) and still opens version 1 (XChaCha20-Poly1305, 136
+//! characters), so an upgrade keeps every issued cookie. Target and pool are stable ids (hashes
+//! of names), never addresses.
 //!
 //! The ring holds one active key and the retired ones still in their grace window: a token
 //! sealed by a retired key opens until `retired_at + grace_secs` (exclusive), then reports
 //! [`TokenError::KeyRetired`]. Time and randomness come in as arguments.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use burr_model::{PoolId, TargetId};
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 
-/// Format version of the plaintext, first byte of every token.
-pub const TOKEN_FORMAT_VERSION: u8 = 1;
-const PLAINTEXT_LEN: usize = 1 + 8 + 8 + 8 + 8 + 4 + 8 + 4 + 1 + 8;
-const KEY_ID_LEN: usize = 4;
-const NONCE_LEN: usize = 24;
-const TAG_LEN: usize = 16;
-const SEALED_LEN: usize = KEY_ID_LEN + NONCE_LEN + PLAINTEXT_LEN + TAG_LEN;
-/// Length of a token in characters.
-pub const TOKEN_CHARS: usize = SEALED_LEN.div_ceil(3) * 4 - (3 - SEALED_LEN % 3) % 3;
+pub use wire::{NONCE_BYTES, SESSION_BITS, TOKEN_CHARS, V1_TOKEN_CHARS};
 
-/// A token's text: exactly [`TOKEN_CHARS`] URL-safe base64 characters, held inline.
+/// A token's text: URL-safe base64 of one of the formats' lengths, held inline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenText([u8; TOKEN_CHARS]);
+pub struct TokenText {
+    len: u8,
+    /// The text, then zeros.
+    chars: [u8; V1_TOKEN_CHARS],
+}
 
 impl TokenText {
-    /// `value` as a token's text, if it has a token's length (whether it opens is another
-    /// matter).
+    /// `value` as a token's text, if it has the length of a token (whether it opens is
+    /// another matter).
     pub fn new(value: &[u8]) -> Option<Self> {
-        value.try_into().ok().map(Self)
+        let mut chars = [0u8; V1_TOKEN_CHARS];
+        // A copy of a fixed length per format: this runs for every cookie presented.
+        match value.len() {
+            TOKEN_CHARS => chars[..TOKEN_CHARS].copy_from_slice(value),
+            V1_TOKEN_CHARS => chars.copy_from_slice(value),
+            _ => return None,
+        }
+        Some(Self {
+            len: value.len() as u8,
+            chars,
+        })
     }
 
     pub fn as_str(&self) -> &str {
         // Built from base64 output, or checked to be a token's length and then only ever
         // compared with such output.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        std::str::from_utf8(self.as_ref()).unwrap_or_default()
     }
 }
 
 impl AsRef<[u8]> for TokenText {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        &self.chars[..usize::from(self.len)]
     }
 }
 
@@ -81,60 +78,8 @@ pub struct TokenBody {
     /// Deployment arm (0 = none).
     pub arm: u8,
     /// A random id chosen when the session begins and kept for its life, across renewals and
-    /// re-pins: what the live-session estimate counts.
+    /// re-pins: what the live-session estimate counts. New sessions draw [`SESSION_BITS`] bits.
     pub session: u64,
-}
-
-impl TokenBody {
-    fn encode(&self) -> [u8; PLAINTEXT_LEN] {
-        let mut out = [0u8; PLAINTEXT_LEN];
-        let mut w = Writer(&mut out, 0);
-        w.put(&[TOKEN_FORMAT_VERSION]);
-        w.put(&self.pool.0.to_le_bytes());
-        w.put(&self.target.0.to_le_bytes());
-        w.put(&self.home.0.to_le_bytes());
-        w.put(&self.issued_at.to_le_bytes());
-        // last_seen as a delta from issued_at keeps the token short; saturates at ~136 years.
-        let delta =
-            u32::try_from(self.last_seen.saturating_sub(self.issued_at)).unwrap_or(u32::MAX);
-        w.put(&delta.to_le_bytes());
-        w.put(&self.expires_at.to_le_bytes());
-        w.put(&self.policy_generation.to_le_bytes());
-        w.put(&[self.arm]);
-        w.put(&self.session.to_le_bytes());
-        out
-    }
-
-    fn decode(bytes: &[u8; PLAINTEXT_LEN]) -> Result<Self, TokenError> {
-        if bytes[0] != TOKEN_FORMAT_VERSION {
-            return Err(TokenError::Malformed);
-        }
-        let u64_at =
-            |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
-        let u32_at =
-            |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default());
-        let issued_at = u64_at(25);
-        Ok(Self {
-            pool: PoolId(u64_at(1)),
-            target: TargetId(u64_at(9)),
-            home: TargetId(u64_at(17)),
-            issued_at,
-            last_seen: issued_at.saturating_add(u64::from(u32_at(33))),
-            expires_at: u64_at(37),
-            policy_generation: u32_at(45),
-            arm: bytes[49],
-            session: u64_at(50),
-        })
-    }
-}
-
-struct Writer<'a>(&'a mut [u8], usize);
-
-impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        self.0[self.1..self.1 + bytes.len()].copy_from_slice(bytes);
-        self.1 += bytes.len();
-    }
 }
 
 /// Why a cookie value is not a usable token.
@@ -169,14 +114,14 @@ struct RingKey {
     secret: [u8; 32],
     created_at: u64,
     retired_at: Option<u64>,
-    cipher: XChaCha20Poly1305,
+    ciphers: wire::Ciphers,
 }
 
 impl RingKey {
     fn new(id: u32, secret: [u8; 32], created_at: u64, retired_at: Option<u64>) -> Self {
         Self {
             id,
-            cipher: XChaCha20Poly1305::new(&secret.into()),
+            ciphers: wire::Ciphers::new(&secret),
             secret,
             created_at,
             retired_at,
@@ -262,27 +207,10 @@ impl KeyRing {
         self.instance = next_instance();
     }
 
-    /// Seals `body` under the active key.
-    pub fn seal(&self, body: &TokenBody, nonce: [u8; NONCE_LEN]) -> TokenText {
+    /// Seals `body` under the active key; `nonce` is fresh randomness.
+    pub fn seal(&self, body: &TokenBody, nonce: [u8; NONCE_BYTES]) -> TokenText {
         let key = self.keys.last().expect("a key ring always holds a key");
-        let mut sealed = [0u8; SEALED_LEN];
-        sealed[..KEY_ID_LEN].copy_from_slice(&key.id.to_le_bytes());
-        sealed[KEY_ID_LEN..KEY_ID_LEN + NONCE_LEN].copy_from_slice(&nonce);
-        let text_at = KEY_ID_LEN + NONCE_LEN;
-        let (head, rest) = sealed.split_at_mut(text_at);
-        let (text, tag_out) = rest.split_at_mut(PLAINTEXT_LEN);
-        text.copy_from_slice(&body.encode());
-        let tag = key
-            .cipher
-            .encrypt_in_place_detached(XNonce::from_slice(&nonce), &aad(&head[..KEY_ID_LEN]), text)
-            .expect("a 58-byte plaintext is within XChaCha20-Poly1305's limits");
-        tag_out.copy_from_slice(&tag);
-        let mut text = [0u8; TOKEN_CHARS];
-        let written = URL_SAFE_NO_PAD
-            .encode_slice(sealed, &mut text)
-            .expect("TOKEN_CHARS is the encoded length of SEALED_LEN bytes");
-        debug_assert_eq!(written, TOKEN_CHARS);
-        let value = TokenText(text);
+        let value = wire::seal(&key.ciphers, key.id, body, &nonce);
         // The client will present it next.
         memo::remember(self.instance, value, key.id, *body);
         value
@@ -290,13 +218,13 @@ impl KeyRing {
 
     /// Opens a cookie value. Expiry, pool and target are the engine's to check.
     pub fn open(&self, value: impl AsRef<[u8]>, now: u64) -> Result<TokenBody, TokenError> {
-        let Some(value) = TokenText::new(value.as_ref()) else {
-            return Err(TokenError::Malformed);
-        };
-        if let Some((key_id, body)) = memo::recall(self.instance, &value) {
+        let value = value.as_ref();
+        // Looked up as presented: a returning client's token costs no copy.
+        if let Some((key_id, body)) = memo::recall(self.instance, value) {
             self.check_key(key_id, now)?;
             return Ok(body);
         }
+        let value = TokenText::new(value).ok_or(TokenError::Malformed)?;
         let (key_id, body) = self.open_sealed(&value, now)?;
         memo::remember(self.instance, value, key_id, body);
         Ok(body)
@@ -304,10 +232,20 @@ impl KeyRing {
 
     /// The key `key_id` may open tokens at `now`: held, and not past its grace.
     fn check_key(&self, key_id: u32, now: u64) -> Result<&RingKey, TokenError> {
+        self.usable_key(|k| k.id == key_id, now)
+    }
+
+    /// The newest key that `names` picks, if it may open tokens at `now`.
+    fn usable_key(
+        &self,
+        names: impl Fn(&RingKey) -> bool,
+        now: u64,
+    ) -> Result<&RingKey, TokenError> {
         let key = self
             .keys
             .iter()
-            .find(|k| k.id == key_id)
+            .rev()
+            .find(|k| names(k))
             .ok_or(TokenError::UnknownKey)?;
         if key
             .retired_at
@@ -318,28 +256,14 @@ impl KeyRing {
         Ok(key)
     }
 
-    /// Decodes, authenticates and decrypts a value of the right length: the sealing key's id
-    /// and the body.
+    /// Decodes, authenticates and decrypts a value of a token's length: the sealing key's id
+    /// and the body. A version-2 token names its key by the low 16 bits of the id; the ring
+    /// holds only keys within a grace window, so two of them share those bits only after
+    /// 65,536 rotations inside one window, and then the newest is tried.
     fn open_sealed(&self, value: &TokenText, now: u64) -> Result<(u32, TokenBody), TokenError> {
-        let mut sealed = [0u8; SEALED_LEN];
-        match URL_SAFE_NO_PAD.decode_slice(value, &mut sealed) {
-            Ok(SEALED_LEN) => {}
-            _ => return Err(TokenError::Malformed),
-        }
-        let key_id = u32::from_le_bytes(sealed[..KEY_ID_LEN].try_into().unwrap_or_default());
-        let key = self.check_key(key_id, now)?;
-        let (head, rest) = sealed.split_at_mut(KEY_ID_LEN + NONCE_LEN);
-        let (text, tag) = rest.split_at_mut(PLAINTEXT_LEN);
-        key.cipher
-            .decrypt_in_place_detached(
-                XNonce::from_slice(&head[KEY_ID_LEN..]),
-                &aad(&head[..KEY_ID_LEN]),
-                text,
-                Tag::from_slice(tag),
-            )
-            .map_err(|_| TokenError::Tampered)?;
-        let text: &[u8; PLAINTEXT_LEN] = (&*text).try_into().map_err(|_| TokenError::Malformed)?;
-        Ok((key_id, TokenBody::decode(text)?))
+        let sealed = wire::Sealed::decode(value)?;
+        let key = self.usable_key(|k| sealed.names_key(k.id), now)?;
+        Ok((key.id, sealed.open(&key.ciphers)?))
     }
 
     /// The ring as bytes for the durable store (secrets included: store it with mode 0600).
@@ -394,12 +318,7 @@ impl KeyRing {
     }
 }
 
-fn aad(key_id: &[u8]) -> [u8; 5] {
-    let mut aad = [TOKEN_FORMAT_VERSION, 0, 0, 0, 0];
-    aad[1..].copy_from_slice(key_id);
-    aad
-}
-
 mod memo;
 #[cfg(test)]
 mod tests;
+mod wire;

@@ -122,6 +122,43 @@ fn request(token: &str) -> RequestCookies<'_> {
     }
 }
 
+/// A cookie issued before token version 2 (a 136-character version-1 token with a 64-bit
+/// session id) keeps its session, and the renewal moves it to a short version-2 token.
+#[test]
+fn a_version_1_cookie_keeps_its_session_and_is_renewed_as_version_2() {
+    let p = lb_alb(600);
+    let r = ring();
+    let engine = Engine {
+        policy: &p,
+        ring: &r,
+    };
+    let old = r.seal(
+        &TokenBody {
+            pool: p.pool,
+            target: TargetId(8),
+            home: TargetId(8),
+            issued_at: T0 - 50,
+            last_seen: T0 - 10,
+            expires_at: 0,
+            policy_generation: p.generation,
+            arm: 0,
+            session: 0xfeed_0000_0000_0042,
+        },
+        [9; 24],
+    );
+    assert_eq!(old.as_ref().len(), crate::token::V1_TOKEN_CHARS);
+    let view = View::new(&[(7, Standing::Available), (8, Standing::Available)]);
+    let hit = engine.decide(&request(old.as_str()), &view, T0);
+    assert_eq!((hit.route, hit.reason), (Route::Pinned(1), Reason::Hit));
+    let renewed = engine.cookies(&hit, TargetId(8), [], T0, &Nonce::fixed([2; 24]));
+    let token = value_of(&renewed, "AWSALB").unwrap();
+    assert_eq!(token.len(), crate::token::TOKEN_CHARS);
+    let next = engine.decide(&request(token), &view, T0 + 1);
+    assert_eq!((next.route, next.reason), (Route::Pinned(1), Reason::Hit));
+    let session = next.session.unwrap();
+    assert_eq!((session.issued_at, session.session), (T0 - 50, 0x42));
+}
+
 #[test]
 fn alb_lb_cookie_is_set_on_every_response_and_lapses_exactly_at_its_idle_limit() {
     let p = lb_alb(600);

@@ -29,21 +29,21 @@ thread_local! {
 /// The entry a value maps to, from its last eight characters: they encode the end of the
 /// authentication tag, which is uniformly random for every token a ring sealed. A value made up
 /// to collide can only evict (forged values are never stored), and eviction costs a full open.
-fn slot(value: &TokenText) -> usize {
-    let bytes: &[u8] = value.as_ref();
+fn slot(value: &[u8]) -> usize {
     let mut tail = [0u8; 8];
-    tail.copy_from_slice(&bytes[bytes.len() - 8..]);
+    let n = value.len().min(8);
+    tail[..n].copy_from_slice(&value[value.len() - n..]);
     // Fibonacci hashing: the top bits of the product mix all eight characters.
     let mixed = u64::from_le_bytes(tail).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (mixed >> (64 - ENTRIES.trailing_zeros())) as usize
 }
 
 /// The key id and body of `value` if ring `ring` vouched for it on this thread.
-pub(super) fn recall(ring: u64, value: &TokenText) -> Option<(u32, TokenBody)> {
+pub(super) fn recall(ring: u64, value: &[u8]) -> Option<(u32, TokenBody)> {
     MEMO.with(|memo| {
         let memo = memo.borrow();
         match &memo[slot(value)] {
-            Some(e) if e.ring == ring && e.value == *value => Some((e.key_id, e.body)),
+            Some(e) if e.ring == ring && e.value.as_ref() == value => Some((e.key_id, e.body)),
             _ => None,
         }
     })
@@ -52,7 +52,7 @@ pub(super) fn recall(ring: u64, value: &TokenText) -> Option<(u32, TokenBody)> {
 /// Remembers that ring `ring` vouches for `value` (sealed by key `key_id`, saying `body`).
 pub(super) fn remember(ring: u64, value: TokenText, key_id: u32, body: TokenBody) {
     MEMO.with(|memo| {
-        memo.borrow_mut()[slot(&value)] = Some(Entry {
+        memo.borrow_mut()[slot(value.as_ref())] = Some(Entry {
             ring,
             value,
             key_id,

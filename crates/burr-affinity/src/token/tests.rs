@@ -2,7 +2,8 @@
 //! no forged token opens, no issued value reveals an address.
 
 use super::*;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -16,7 +17,15 @@ fn body(seed: u64) -> TokenBody {
         expires_at: seed % 3,
         policy_generation: seed as u32,
         arm: (seed % 4) as u8,
-        session: seed.rotate_left(17),
+        session: seed.rotate_left(17) >> (64 - SESSION_BITS),
+    }
+}
+
+/// A body only version 1 holds: a session id begun before version 2 (64 bits).
+fn v1_body(seed: u64) -> TokenBody {
+    TokenBody {
+        session: seed | 1 << 63,
+        ..body(seed)
     }
 }
 
@@ -27,13 +36,72 @@ fn ring(seed: u8) -> KeyRing {
 proptest! {
     #[test]
     fn every_body_round_trips(seed in any::<u64>(), nonce in any::<[u8; 24]>(), delta in 0u64..u32::MAX as u64) {
-        let mut b = body(seed);
-        b.last_seen = b.issued_at + delta;
         let r = ring(7);
-        let value = r.seal(&b, nonce).to_string();
-        prop_assert_eq!(value.len(), TOKEN_CHARS);
-        prop_assert_eq!(r.open(&value, 2000), Ok(b));
+        for (b, chars) in [(body(seed), TOKEN_CHARS), (v1_body(seed), V1_TOKEN_CHARS)] {
+            let b = TokenBody { last_seen: b.issued_at + delta, ..b };
+            let value = r.seal(&b, nonce).to_string();
+            prop_assert_eq!(value.len(), chars);
+            prop_assert_eq!(r.open(&value, 2000), Ok(b));
+            // The long way too (another instance of the ring has no memo of it).
+            let copy = KeyRing::from_bytes(&r.to_bytes()).unwrap();
+            prop_assert_eq!(copy.open(&value, 2000), Ok(b));
+        }
     }
+
+    #[test]
+    fn version_2_is_sealed_exactly_when_it_holds_the_body(
+        issued_at in prop_oneof![0..=u64::from(u32::MAX), any::<u64>()],
+        expires_at in prop_oneof![Just(0), 0..=u64::from(u32::MAX), any::<u64>()],
+        session in prop_oneof![0..1u64 << SESSION_BITS, any::<u64>()],
+    ) {
+        let b = TokenBody { issued_at, last_seen: issued_at, expires_at, session, ..body(3) };
+        let fits = issued_at <= u64::from(u32::MAX)
+            && expires_at <= u64::from(u32::MAX)
+            && session < 1 << SESSION_BITS;
+        let r = ring(8);
+        let value = r.seal(&b, [5; 24]).to_string();
+        prop_assert_eq!(value.len(), if fits { TOKEN_CHARS } else { V1_TOKEN_CHARS });
+        let copy = KeyRing::from_bytes(&r.to_bytes()).unwrap();
+        prop_assert_eq!(copy.open(&value, 2000), Ok(b));
+    }
+}
+
+/// Pinned outputs of both formats: a token sealed by the release before version 2 (key
+/// `[0x42; 32]`, nonce `[0x24; 24]`) opens, and version 2's bytes do not drift.
+#[test]
+fn tokens_of_both_formats_open_from_pinned_text() {
+    let r = KeyRing::generate(1000, [0x42; 32], 3600);
+    let b = TokenBody {
+        pool: PoolId(0x0123_4567_89ab_cdef),
+        target: TargetId(0xfeed_f00d_0000_0001),
+        home: TargetId(0xfeed_f00d_0000_0002),
+        issued_at: 1_790_000_000,
+        last_seen: 1_790_000_321,
+        expires_at: 1_790_086_400,
+        policy_generation: 7,
+        arm: 1,
+        session: 0xdead_beef_cafe_f00d,
+    };
+    let v1 = "AQAAACQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJKSxGs7nQwmFoy4_Og6F_SfM8466fBKEcN_h3fwBENvNFNCJ2DSb1i4WtbG7-doojFdMIg7Zgm5iv-SE-Ueo_Fwhclk-D2pV0czT";
+    assert_eq!(r.open(v1, 2000), Ok(b));
+    assert_eq!(
+        r.seal(&b, [0x24; 24]).to_string(),
+        v1,
+        "version 1 still seals as it did"
+    );
+    let b2 = TokenBody {
+        session: 0xbeef_cafe_f00d,
+        ..b
+    };
+    let v2 = r.seal(&b2, [0x24; 24]).to_string();
+    assert_eq!(
+        v2,
+        "AgEAJCQkJCQkJCQkJCQkGrjHnQN4SVnT18tQkKah7N3RMzUuQgfIAy_ThUxJ0lA_dUpTM3ItVutd_tj8G6GJDEnHkjaCytAvRg7XOqH1"
+    );
+    assert_eq!(
+        KeyRing::from_bytes(&r.to_bytes()).unwrap().open(&v2, 2000),
+        Ok(b2)
+    );
 }
 
 #[test]
@@ -104,25 +172,35 @@ fn rings_persist_exactly_and_garbage_is_refused() {
     );
 }
 
-/// Figure: 0 of 10^5 forged, altered, truncated, extended, cross-key, cross-ring or retired
-/// tokens open. The decoded bytes of a valid token are attacked in every way a client can.
+/// Figure: 0 of 10^5 forged, altered, truncated, extended, cross-key, cross-ring, cross-format
+/// or retired tokens open. The decoded bytes of valid tokens of both formats are attacked in
+/// every way a client can.
 fn forgery_campaign(cases: usize, seed: u64) -> usize {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut r = ring(3);
-    let retired_value = r.seal(&body(0), [0; 24]).to_string();
+    let retired = [
+        r.seal(&body(0), [0; 24]).to_string(),
+        r.seal(&v1_body(0), [0; 24]).to_string(),
+    ];
     r.rotate(1000, [4; 32]);
     let now = 1000 + 3600; // the first key is exactly past its grace
     let other = ring(5);
     let mut accepted = 0;
     for case in 0..cases {
-        let b = body(rng.random());
+        // Odd rounds of eight attack version 1, even ones version 2.
+        let v1 = (case / 8) % 2 == 1;
+        let b = if v1 {
+            v1_body(rng.random())
+        } else {
+            body(rng.random())
+        };
         let nonce: [u8; 24] = rng.random();
         let value = r.seal(&b, nonce).to_string();
         let mut raw = URL_SAFE_NO_PAD.decode(&value).expect("own output");
-        let forged: String = match case % 7 {
+        let forged: String = match case % 8 {
             0 => {
                 // Random characters of the right length.
-                (0..TOKEN_CHARS)
+                (0..value.len())
                     .map(|_| {
                         let table =
                             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -138,15 +216,29 @@ fn forgery_campaign(cases: usize, seed: u64) -> usize {
             2 => value[..rng.random_range(0..value.len())].to_string(),
             3 => format!("{value}{}", "A".repeat(rng.random_range(1..8))),
             4 => {
-                // Another key id in front of the same sealed bytes.
-                raw[..4].copy_from_slice(&rng.random_range(0u32..4).to_le_bytes());
-                if raw[..4] == 2u32.to_le_bytes() {
-                    raw[..4].copy_from_slice(&1u32.to_le_bytes());
+                // Another key id in front of the same sealed bytes: the retired key's, or one
+                // the ring does not hold (version 2 names keys by their id's low 16 bits).
+                let other_id = [1u32, 3, 0x1_0002][rng.random_range(0..3)];
+                if v1 {
+                    raw[..4].copy_from_slice(&other_id.to_le_bytes());
+                } else {
+                    let low = [1u16, 3, 0xffff][rng.random_range(0..3)];
+                    raw[1..3].copy_from_slice(&low.to_le_bytes());
                 }
                 URL_SAFE_NO_PAD.encode(&raw)
             }
             5 => other.seal(&b, nonce).to_string(),
-            _ => retired_value.clone(),
+            6 => {
+                // The sealed bytes cut or padded to the other format's length, or a version-2
+                // token claiming another version (version 1 has no version in clear).
+                match rng.random_range(0..3) {
+                    0 if !v1 => raw[0] = [0u8, 1, 3, 0xff][rng.random_range(0..4)],
+                    1 => raw.resize(if v1 { 78 } else { 102 }, 0),
+                    _ => raw.resize(if v1 { 78 } else { 102 }, rng.random()),
+                }
+                URL_SAFE_NO_PAD.encode(&raw)
+            }
+            _ => retired[usize::from(v1)].clone(),
         };
         if r.open(&forged, now).is_ok() {
             accepted += 1;
