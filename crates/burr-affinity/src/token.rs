@@ -196,13 +196,22 @@ impl KeyRing {
     /// Makes a new key active; the previous active key retires now. Keys past their grace are
     /// dropped.
     pub fn rotate(&mut self, now: u64, new_secret: [u8; 32]) {
-        let next_id = self.active_key_id().wrapping_add(1).max(1);
         if let Some(active) = self.keys.last_mut() {
             active.retired_at = Some(now);
         }
         let grace = self.grace_secs;
         self.keys
             .retain(|k| k.retired_at.is_none_or(|r| now < r.saturating_add(grace)));
+        // A version-2 token names its key by the id's low 16 bits: no two held keys share them
+        // (unless 65,536 keys are within their grace at once, when the newest one wins).
+        let taken = |id: u32| self.keys.iter().any(|k| k.id as u16 == id as u16);
+        let mut next_id = self.active_key_id().wrapping_add(1).max(1);
+        for _ in 0..u16::MAX {
+            if !taken(next_id) {
+                break;
+            }
+            next_id = next_id.wrapping_add(1).max(1);
+        }
         self.keys.push(RingKey::new(next_id, new_secret, now, None));
         self.instance = next_instance();
     }
@@ -257,9 +266,8 @@ impl KeyRing {
     }
 
     /// Decodes, authenticates and decrypts a value of a token's length: the sealing key's id
-    /// and the body. A version-2 token names its key by the low 16 bits of the id; the ring
-    /// holds only keys within a grace window, so two of them share those bits only after
-    /// 65,536 rotations inside one window, and then the newest is tried.
+    /// and the body. A version-2 token names its key by the low 16 bits of the id, which
+    /// [`KeyRing::rotate`] keeps distinct among held keys.
     fn open_sealed(&self, value: &TokenText, now: u64) -> Result<(u32, TokenBody), TokenError> {
         let sealed = wire::Sealed::decode(value)?;
         let key = self.usable_key(|k| sealed.names_key(k.id), now)?;

@@ -49,6 +49,16 @@ proptest! {
     }
 
     #[test]
+    fn any_cookie_value_is_refused_without_panic(
+        bytes in proptest::collection::vec(any::<u8>(), 0..200),
+        text in "[A-Za-z0-9_-]{104}|[A-Za-z0-9_-]{136}|A[gB][A-Za-z0-9_-]{102}",
+    ) {
+        let r = ring(9);
+        prop_assert!(r.open(&bytes, 2000).is_err());
+        prop_assert!(r.open(&text, 2000).is_err());
+    }
+
+    #[test]
     fn version_2_is_sealed_exactly_when_it_holds_the_body(
         issued_at in prop_oneof![0..=u64::from(u32::MAX), any::<u64>()],
         expires_at in prop_oneof![Just(0), 0..=u64::from(u32::MAX), any::<u64>()],
@@ -106,19 +116,56 @@ fn tokens_of_both_formats_open_from_pinned_text() {
 
 #[test]
 fn retired_keys_open_until_the_end_of_their_grace_exactly() {
-    let mut r = ring(1);
+    for (format, body) in [("v2", body as fn(u64) -> TokenBody), ("v1", v1_body)] {
+        let mut r = ring(1);
+        let old = r.seal(&body(1), [1; 24]).to_string();
+        r.rotate(5000, [2; 32]);
+        let new = r.seal(&body(2), [2; 24]).to_string();
+        assert_eq!(r.active_key_id(), 2);
+        assert_eq!(r.open(&old, 5000 + 3599), Ok(body(1)), "{format}");
+        assert_eq!(
+            r.open(&old, 5000 + 3600),
+            Err(TokenError::KeyRetired),
+            "{format}"
+        );
+        assert_eq!(r.open(&new, 5000 + 3600), Ok(body(2)), "{format}");
+        // A later rotation prunes keys past their grace: their tokens are then unknown.
+        r.rotate(5000 + 3600, [3; 32]);
+        assert_eq!(r.describe().iter().map(|k| k.0).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(r.open(&old, 9000), Err(TokenError::UnknownKey), "{format}");
+        assert_eq!(r.open(&new, 5000 + 3600 + 3599), Ok(body(2)), "{format}");
+        // Not a token at all.
+        assert_eq!(
+            r.open(&new[1..], 9000),
+            Err(TokenError::Malformed),
+            "{format}"
+        );
+    }
+}
+
+/// Version 2 names keys by their id's low 16 bits: rotation never makes two held keys share
+/// them, so each token still opens with exactly the key that sealed it.
+#[test]
+fn rotation_keeps_the_low_16_bits_of_held_key_ids_distinct() {
+    // A ring (in the stored format) holding key 1 and, active, key 65,536 = 0x1_0000: the
+    // next id, 0x1_0001, would share key 1's low bits.
+    let mut stored = vec![1u8];
+    stored.extend_from_slice(&3600u64.to_le_bytes());
+    stored.extend_from_slice(&2u32.to_le_bytes());
+    for (id, retired) in [(1u32, 1500u64), (0x1_0000, u64::MAX)] {
+        stored.extend_from_slice(&id.to_le_bytes());
+        stored.extend_from_slice(&1000u64.to_le_bytes());
+        stored.extend_from_slice(&retired.to_le_bytes());
+        stored.extend_from_slice(&[id as u8 + 1; 32]);
+    }
+    let mut r = KeyRing::from_bytes(&stored).expect("a ring");
     let old = r.seal(&body(1), [1; 24]).to_string();
-    r.rotate(5000, [2; 32]);
+    r.rotate(2000, [9; 32]);
+    assert_eq!(r.active_key_id(), 0x1_0002);
     let new = r.seal(&body(2), [2; 24]).to_string();
-    assert_eq!(r.active_key_id(), 2);
-    assert_eq!(r.open(&old, 5000 + 3599), Ok(body(1)));
-    assert_eq!(r.open(&old, 5000 + 3600), Err(TokenError::KeyRetired));
-    assert_eq!(r.open(&new, 5000 + 3600), Ok(body(2)));
-    // A later rotation prunes keys past their grace: their tokens are then unknown.
-    r.rotate(5000 + 3600, [3; 32]);
-    assert_eq!(r.describe().iter().map(|k| k.0).collect::<Vec<_>>(), [2, 3]);
-    assert_eq!(r.open(&old, 9000), Err(TokenError::UnknownKey));
-    assert_eq!(r.open(&new, 5000 + 3600 + 3599), Ok(body(2)));
+    let copy = KeyRing::from_bytes(&r.to_bytes()).unwrap();
+    assert_eq!(copy.open(&old, 2001), Ok(body(1)));
+    assert_eq!(copy.open(&new, 2001), Ok(body(2)));
 }
 
 #[test]
@@ -140,7 +187,8 @@ fn the_memo_never_vouches_beyond_what_opening_would() {
     assert_eq!(restored.open(&value, 2000), Ok(body(6)));
     // A value one character off is not the memoized one.
     let mut bent = value.clone().into_bytes();
-    bent[100] = if bent[100] == b'A' { b'B' } else { b'A' };
+    // (Before the last eight characters, which pick the memo's slot: same slot, other value.)
+    bent[40] = if bent[40] == b'A' { b'B' } else { b'A' };
     assert_eq!(
         a.open(std::str::from_utf8(&bent).unwrap(), 2000),
         Err(TokenError::Tampered)

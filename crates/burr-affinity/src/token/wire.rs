@@ -1,7 +1,7 @@
 //! The two wire formats of a token: the bytes of a sealed token and the AEAD that seals them.
 //! Version 2 is what burr seals; version 1 still opens, so the cookies issued before an upgrade
-//! keep their sessions, and is sealed only for a body version 2 cannot hold exactly (a time
-//! past 2106, a session id of more than 48 bits: those of sessions begun under version 1).
+//! keep their sessions, and is sealed only for a body version 2 cannot hold (a time past 2106,
+//! or a session id wider than 48 bits; the engine draws 48).
 //!
 //! **Version 2** — 78 bytes, 104 characters: `version 2 u8 ‖ key id u16 ‖ nonce (12) ‖
 //! ciphertext (47) ‖ tag (16)`, sealed with AES-256-GCM-SIV (RFC 8452) under a key derived from
@@ -59,8 +59,8 @@ pub const TOKEN_CHARS: usize = chars(V2_SEALED);
 /// Length of a version-1 token, in characters.
 pub const V1_TOKEN_CHARS: usize = chars(V1_SEALED);
 
-/// What the HMAC that derives the version-2 key from the ring's secret is keyed on: version 1
-/// uses the secret itself, and no key serves two algorithms.
+/// The message of the HMAC-SHA256, keyed by the ring's secret, that derives the version-2 key:
+/// version 1 uses the secret itself, and no key serves two algorithms.
 const V2_KEY_LABEL: &[u8] = b"burr sticky token v2 AES-256-GCM-SIV";
 
 /// The two ciphers of one ring key.
@@ -82,8 +82,8 @@ impl Ciphers {
     }
 }
 
-/// Seals `body` under the ring key `key_id`: version 2 if it holds `body` exactly, else
-/// version 1.
+/// Seals `body` under the ring key `key_id`: version 2 if its fields hold `body`'s times and
+/// session id, else version 1. (`last_seen` saturates alike in both.)
 pub fn seal(
     ciphers: &Ciphers,
     key_id: u32,
