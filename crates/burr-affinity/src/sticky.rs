@@ -584,9 +584,9 @@ impl Engine<'_> {
 /// The session's id, in the [`SESSION_BITS`] bits a token holds: kept from its token, or, for
 /// a session beginning now, derived from the nonce its first token is sealed with (hashed over
 /// all 24 bytes, of which a version-2 token carries 12, so the id is not in the cookie in
-/// clear). A session begun under
-/// token version 1 has a 64-bit id; it goes on under the low bits, so its next token is a short
-/// version-2 one (the live-session estimate may count it twice, for one window, once).
+/// clear). A session begun under token version 1 has a 64-bit id; it goes on under the low
+/// bits, so its next token is a short version-2 one (the live-session estimate may count it
+/// twice, for one window, once).
 pub fn session_id(decision: &Decision, nonce: &Nonce<'_>) -> u64 {
     match decision.session {
         Some(token) => token.session & ((1 << SESSION_BITS) - 1),

@@ -3,10 +3,10 @@
 //! Every cookie value burr issues is a token: a fixed-size plaintext sealed with an AEAD
 //! (random nonce, 128-bit tag) under the ring's active key, written in URL-safe base64 without
 //! padding. A client can neither read which target it is bound to nor forge or alter a token:
-//! anything that does not open is "no cookie". The formats are in `token/wire.rs`: burr seals version 2
-//! (AES-256-GCM-SIV, 104 characters) and still opens version 1 (XChaCha20-Poly1305, 136
-//! characters), so an upgrade keeps every issued cookie. Target and pool are stable ids (hashes
-//! of names), never addresses.
+//! anything that does not open is "no cookie". The formats are in `token/wire.rs`: burr seals
+//! version 2 (AES-256-GCM-SIV, 104 characters) and still opens version 1 (XChaCha20-Poly1305,
+//! 136 characters), so an upgrade keeps every issued cookie. Target and pool are stable ids
+//! (hashes of names), never addresses.
 //!
 //! The ring holds one active key and the retired ones still in their grace window: a token
 //! sealed by a retired key opens until `retired_at + grace_secs` (exclusive), then reports

@@ -8,9 +8,10 @@
 //! the ring's secret; the 3-byte header is the associated data. The key id is the low 16 bits of
 //! the ring key's id. Plaintext, little-endian: `pool u64 ‖ target u64 ‖ home u64 ‖ issued_at
 //! u32 ‖ last_seen u32 delta ‖ expires_at u32 ‖ policy_generation u32 ‖ arm u8 ‖ session u48`.
-//! GCM-SIV is what makes a 96-bit random nonce safe at any volume: were two tokens ever to draw
-//! the same nonce, all it reveals is whether their plaintexts are equal, where with
-//! (X)ChaCha20-Poly1305 a repeated nonce would give away the authentication key. That, and
+//! GCM-SIV is what makes a 96-bit random nonce safe for as many tokens as a key will seal: were
+//! two tokens ever to draw the same nonce, all it reveals is whether their plaintexts are
+//! equal, where with ChaCha20-Poly1305 a repeated nonce would give away the authentication key
+//! (hence XChaCha20's 192-bit nonce in version 1). That, and
 //! times as 32-bit seconds, make version 2 32 characters shorter than version 1: bytes every
 //! client sends with every request and ALB mode writes twice into every response.
 //!
