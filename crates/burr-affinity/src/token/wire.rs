@@ -28,7 +28,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use burr_model::{PoolId, TargetId};
 use chacha20poly1305::XChaCha20Poly1305;
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::aead::generic_array::typenum::Unsigned;
+use chacha20poly1305::aead::{AeadInPlace, KeyInit, Nonce, Tag};
 use hmac::{Hmac, Mac};
 
 /// Random bytes a seal takes: enough for version 1's nonce; version 2 uses the first 12.
@@ -94,38 +95,52 @@ pub fn seal(
     match encode_v2(body) {
         Some(plaintext) => {
             let mut sealed = [0u8; V2_SEALED];
-            sealed[0] = V2;
-            sealed[1..V2_HEADER].copy_from_slice(&(key_id as u16).to_le_bytes());
+            sealed[..V2_HEADER].copy_from_slice(&v2_header(key_id));
             sealed[V2_HEADER..V2_HEADER + V2_NONCE].copy_from_slice(&nonce[..V2_NONCE]);
-            let (head, rest) = sealed.split_at_mut(V2_HEADER + V2_NONCE);
-            let (text, tag_out) = rest.split_at_mut(V2_PLAINTEXT);
-            text.copy_from_slice(&plaintext);
-            let tag = ciphers
-                .v2
-                .encrypt_in_place_detached(head[V2_HEADER..].into(), &head[..V2_HEADER], text)
-                .expect("a 47-byte plaintext is within AES-GCM-SIV's limits");
-            tag_out.copy_from_slice(&tag);
+            sealed[V2_HEADER + V2_NONCE..][..V2_PLAINTEXT].copy_from_slice(&plaintext);
+            seal_in_place(&ciphers.v2, &mut sealed, V2_HEADER, &v2_header(key_id));
             encode(&sealed)
         }
         None => {
             let mut sealed = [0u8; V1_SEALED];
             sealed[..V1_HEADER].copy_from_slice(&key_id.to_le_bytes());
             sealed[V1_HEADER..V1_HEADER + V1_NONCE].copy_from_slice(nonce);
-            let (head, rest) = sealed.split_at_mut(V1_HEADER + V1_NONCE);
-            let (text, tag_out) = rest.split_at_mut(V1_PLAINTEXT);
-            text.copy_from_slice(&encode_v1(body));
-            let tag = ciphers
-                .v1
-                .encrypt_in_place_detached(
-                    head[V1_HEADER..].into(),
-                    &v1_aad(&head[..V1_HEADER]),
-                    text,
-                )
-                .expect("a 58-byte plaintext is within XChaCha20-Poly1305's limits");
-            tag_out.copy_from_slice(&tag);
+            sealed[V1_HEADER + V1_NONCE..][..V1_PLAINTEXT].copy_from_slice(&encode_v1(body));
+            seal_in_place(&ciphers.v1, &mut sealed, V1_HEADER, &v1_aad(key_id));
             encode(&sealed)
         }
     }
+}
+
+/// Encrypts the plaintext that `sealed` (`header ‖ nonce ‖ plaintext ‖ room for the tag`, the
+/// nonce starting at `nonce_at`) holds, and writes the tag.
+fn seal_in_place<A: AeadInPlace>(cipher: &A, sealed: &mut [u8], nonce_at: usize, aad: &[u8]) {
+    let (head, rest) = sealed.split_at_mut(nonce_at + A::NonceSize::USIZE);
+    let (text, tag_out) = rest.split_at_mut(rest.len() - TAG_LEN);
+    let tag = cipher
+        .encrypt_in_place_detached(Nonce::<A>::from_slice(&head[nonce_at..]), aad, text)
+        .expect("a token's plaintext is within the AEAD's limits");
+    tag_out.copy_from_slice(&tag);
+}
+
+/// Authenticates and decrypts `sealed`, laid out as [`seal_in_place`] leaves it: the plaintext.
+fn open_in_place<'s, A: AeadInPlace>(
+    cipher: &A,
+    sealed: &'s mut [u8],
+    nonce_at: usize,
+    aad: &[u8],
+) -> Result<&'s [u8], TokenError> {
+    let (head, rest) = sealed.split_at_mut(nonce_at + A::NonceSize::USIZE);
+    let (text, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+    cipher
+        .decrypt_in_place_detached(
+            Nonce::<A>::from_slice(&head[nonce_at..]),
+            aad,
+            text,
+            Tag::<A>::from_slice(tag),
+        )
+        .map_err(|_| TokenError::Tampered)?;
+    Ok(text)
 }
 
 fn encode(sealed: &[u8]) -> TokenText {
@@ -136,9 +151,16 @@ fn encode(sealed: &[u8]) -> TokenText {
     TokenText::new(&text[..written]).expect("a token's length")
 }
 
-fn v1_aad(key_id: &[u8]) -> [u8; 1 + V1_HEADER] {
+/// Version 2's clear header, which is also its associated data.
+fn v2_header(key_id: u32) -> [u8; V2_HEADER] {
+    let [low, high] = (key_id as u16).to_le_bytes();
+    [V2, low, high]
+}
+
+/// Version 1's associated data: the version and the key id in its header.
+fn v1_aad(key_id: u32) -> [u8; 1 + V1_HEADER] {
     let mut aad = [V1, 0, 0, 0, 0];
-    aad[1..].copy_from_slice(key_id);
+    aad[1..].copy_from_slice(&key_id.to_le_bytes());
     aad
 }
 
@@ -163,41 +185,33 @@ impl Sealed {
         Ok(Self { bytes, version })
     }
 
+    /// The ring key id the token names: all of it (version 1) or its low 16 bits (version 2).
+    fn key_id(&self) -> u32 {
+        match self.version {
+            V1 => u32::from_le_bytes([self.bytes[0], self.bytes[1], self.bytes[2], self.bytes[3]]),
+            _ => u32::from(u16::from_le_bytes([self.bytes[1], self.bytes[2]])),
+        }
+    }
+
     /// Whether the token names the ring key `id` (version 2 names its low 16 bits).
     pub fn names_key(&self, id: u32) -> bool {
-        match self.version {
-            V1 => self.bytes[..V1_HEADER] == id.to_le_bytes(),
-            _ => self.bytes[1..V2_HEADER] == (id as u16).to_le_bytes(),
-        }
+        let named = if self.version == V1 {
+            id
+        } else {
+            u32::from(id as u16)
+        };
+        self.key_id() == named
     }
 
     /// Authenticates and decrypts with the ciphers of the key it names.
     pub fn open(mut self, ciphers: &Ciphers) -> Result<TokenBody, TokenError> {
+        let key_id = self.key_id();
         if self.version == V1 {
-            let (head, rest) = self.bytes.split_at_mut(V1_HEADER + V1_NONCE);
-            let (text, tag) = rest.split_at_mut(V1_PLAINTEXT);
-            ciphers
-                .v1
-                .decrypt_in_place_detached(
-                    head[V1_HEADER..].into(),
-                    &v1_aad(&head[..V1_HEADER]),
-                    text,
-                    (&*tag).into(),
-                )
-                .map_err(|_| TokenError::Tampered)?;
+            let text = open_in_place(&ciphers.v1, &mut self.bytes, V1_HEADER, &v1_aad(key_id))?;
             decode_v1(text)
         } else {
-            let (head, rest) = self.bytes[..V2_SEALED].split_at_mut(V2_HEADER + V2_NONCE);
-            let (text, tag) = rest.split_at_mut(V2_PLAINTEXT);
-            ciphers
-                .v2
-                .decrypt_in_place_detached(
-                    head[V2_HEADER..].into(),
-                    &head[..V2_HEADER],
-                    text,
-                    (&*tag).into(),
-                )
-                .map_err(|_| TokenError::Tampered)?;
+            let aad = v2_header(key_id);
+            let text = open_in_place(&ciphers.v2, &mut self.bytes[..V2_SEALED], V2_HEADER, &aad)?;
             Ok(decode_v2(text))
         }
     }
