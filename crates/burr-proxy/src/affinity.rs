@@ -62,6 +62,16 @@ pub fn client_hash(pool: &PoolRuntime, client: IpAddr) -> u64 {
     }
 }
 
+/// True when the `Set-Cookie` value `value` sets a cookie named one of `names` (cookie names
+/// are case-sensitive; blanks around the name are not part of it, RFC 6265 §5.2).
+pub fn sets_one_of(names: &[&str], value: &[u8]) -> bool {
+    let name = value
+        .iter()
+        .position(|&b| b == b'=')
+        .map_or(&value[..0], |eq| value[..eq].trim_ascii());
+    names.iter().any(|n| n.as_bytes() == name)
+}
+
 /// Targets already tried for one request: a bit set, spilling to the heap past 64 targets.
 pub struct Tried {
     low: u64,
@@ -163,6 +173,14 @@ impl<'p> Affinity<'p> {
             decision: engine.decide(Some(client_hash), pool, now),
             now,
         }))
+    }
+
+    /// The names of the cookies burr sets for this session (none for key sessions).
+    pub fn own_cookie_names(&self) -> &'static [&'static str] {
+        match self {
+            Self::Cookie(c) => c.policy.own_cookies(),
+            Self::Keyed(_) => &[],
+        }
     }
 
     pub fn route(&self) -> Route {

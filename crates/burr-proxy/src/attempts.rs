@@ -148,6 +148,13 @@ impl<'p> Attempts<'p> {
         }
     }
 
+    /// The names of the cookies burr's session sets on responses (a target's own are dropped).
+    pub fn own_cookie_names(&self) -> &'static [&'static str] {
+        self.session
+            .as_ref()
+            .map_or(&[], Affinity::own_cookie_names)
+    }
+
     /// A TCP connection to `target` is established: count the session, remember its key.
     pub fn connected(&self, target: &TargetShared) {
         if let Some(s) = &self.session {

@@ -12,7 +12,7 @@ pub mod access_log;
 mod affinity;
 mod attempts;
 pub mod clock;
-mod framing;
+pub mod framing;
 pub mod health;
 mod http;
 mod idle;
@@ -27,4 +27,5 @@ pub mod tls;
 mod upstream;
 mod workers;
 
+pub use http::starts_with_h2_preface;
 pub use listeners::{BindError, DataPlane, DataPlaneOptions, Prepared};

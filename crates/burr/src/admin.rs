@@ -6,9 +6,15 @@
 //! connect, so a connection that sends nothing, or half an HTTP/2 preface, is closed too; on
 //! HTTP/1.1 each later one as well) and `.body` to send the body of an API request, which may be
 //! at most `.max_body` bytes.
+//!
+//! HTTP/1.1 requests pass the data plane's framing guard first (`burr_proxy::framing`), so the
+//! endpoint refuses what the listeners refuse (both `Content-Length` and `Transfer-Encoding`,
+//! duplicate lengths, a missing or doubled `Host`, `Connection` naming a framing header) rather
+//! than hyper's lenient reading of it; methods other than GET and POST are answered 405.
 
 use burr_api::{Api, SignedRequest};
 use burr_proxy::DataPlane;
+use burr_proxy::framing::{FramingGuard, UpgradeGate};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -38,6 +44,11 @@ struct Limits {
 }
 
 /// The limits burr serves with.
+/// Largest HTTP/1.1 request head, and most header fields, the endpoint reads (AWS SDK requests
+/// have a dozen fields in well under 4 KiB).
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_HEADERS: usize = 100;
+
 const LIMITS: Limits = Limits {
     head: Duration::from_secs(30),
     body: Duration::from_secs(30),
@@ -92,18 +103,34 @@ where
 {
     let first_request = Arc::new(Notify::new());
     let arrived = first_request.clone();
-    let service = hyper::service::service_fn(move |req| {
+    let gate = UpgradeGate::new();
+    let held_upgrades = gate.clone();
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         arrived.notify_one();
+        // The endpoint never switches protocols: the guard may go on reading as HTTP.
+        if req.headers().contains_key(hyper::header::UPGRADE) {
+            held_upgrades.answered(false);
+        }
         let answer = handler(req);
         async move { Ok::<_, Infallible>(answer.await) }
     });
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    // hyper times request heads only with a timer; it closes the connection when one is late.
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.head);
-    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    let connection = async move {
+        if burr_proxy::starts_with_h2_preface(&stream, limits.head).await {
+            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        } else {
+            let guarded = FramingGuard::new(stream, MAX_HEAD, MAX_HEADERS, limits.head, gate);
+            // hyper times later request heads with its timer; it closes the connection when one
+            // is late.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.head)
+                .half_close(true)
+                .serve_connection(TokioIo::new(guarded), service)
+                .await;
+        }
+    };
     tokio::pin!(connection);
     // Until a first request arrives the builder is still reading bytes to tell HTTP/1.1 from
     // HTTP/2, which nothing times: a client silent after connecting, or stalled within the
@@ -147,7 +174,19 @@ async fn route(
             r
         }
         (_, "/healthz" | "/metrics") => text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n".into()),
-        _ => api(admin, req, limits).await,
+        (&Method::GET | &Method::POST, _) => api(admin, req, limits).await,
+        (method, _) => {
+            let mut r = text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("method {method} is not allowed: the API takes GET and POST\n"),
+            );
+            r.headers_mut().insert(
+                hyper::header::ALLOW,
+                hyper::header::HeaderValue::from_static("GET, POST"),
+            );
+            // Its body, if any, is never read.
+            closing(r, req.version())
+        }
     }
 }
 
@@ -331,7 +370,7 @@ mod tests {
         )
         .await;
         assert_closed_by_the_head_timeout("half a head", closed);
-        assert_eq!(answer, "");
+        assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
     }
 
     #[tokio::test]

@@ -232,3 +232,43 @@ async fn a_parameter_given_twice_is_400_and_runs_nothing() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn an_ambiguously_framed_request_is_400_and_runs_nothing() {
+    let burr = start();
+    let delete = "Action=DeleteLoadBalancer&LoadBalancerName=t&Version=2012-06-01";
+    let signed = String::from_utf8(signed_post(&burr, "", delete)).unwrap();
+    // The same signed request, its body also sent chunked: hyper alone would read it chunked.
+    let (head, body) = signed.split_once("\r\n\r\n").unwrap();
+    let ambiguous = format!(
+        "{head}\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    let answer = send(&burr, ambiguous.as_bytes()).await;
+    assert_eq!(status(&answer), 400, "{answer}");
+    assert!(
+        answer.contains("both Content-Length and Transfer-Encoding"),
+        "{answer}"
+    );
+    let describe = "Action=DescribeLoadBalancers&Version=2012-06-01";
+    let answer = send(&burr, &signed_post(&burr, "", describe)).await;
+    assert!(
+        answer.contains("<LoadBalancerName>t</LoadBalancerName>"),
+        "the refused request ran: {answer}"
+    );
+}
+
+#[tokio::test]
+async fn methods_other_than_get_and_post_are_405() {
+    let burr = start();
+    let host = burr.api;
+    for method in ["PUT", "DELETE", "PATCH", "OPTIONS"] {
+        let request = format!("{method} / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n");
+        let answer = send(&burr, request.as_bytes()).await;
+        assert_eq!(status(&answer), 405, "{method}: {answer}");
+        assert!(
+            answer.to_ascii_lowercase().contains("allow: get, post"),
+            "{method}: {answer}"
+        );
+    }
+}

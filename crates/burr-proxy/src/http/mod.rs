@@ -11,7 +11,7 @@ mod rewind;
 mod upgrade;
 
 use crate::access_log::{AccessLog, Entry};
-use crate::framing::FramingGuard;
+use crate::framing::{FramingGuard, UpgradeGate};
 use crate::idle::{Activity, ActivityIo};
 use crate::listeners::ListenerSlot;
 use crate::upstream::PrivateConnections;
@@ -41,6 +41,8 @@ struct Connection {
     /// Upstream connections that began with a PROXY header naming this client, made on first
     /// use by a pool with `upstream.proxy_protocol`.
     private: OnceLock<Arc<PrivateConnections>>,
+    /// Tells the framing guard how each request asking for an upgrade was answered.
+    upgrade_gate: Arc<UpgradeGate>,
 }
 
 impl Connection {
@@ -79,6 +81,7 @@ pub async fn serve(
         fast_forwarded,
         access_log,
         private: OnceLock::new(),
+        upgrade_gate: UpgradeGate::new(),
     });
     // Each path is boxed so a connection's task holds only the state of the protocol it speaks
     // (one future holding every path's state measured 5.7 KiB per connection).
@@ -181,6 +184,7 @@ where
             limits.max_head,
             limits.max_headers,
             limits.head_timeout,
+            conn.upgrade_gate.clone(),
         );
         serve_h1(
             io,
@@ -198,7 +202,7 @@ const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Peeks at the first bytes: true if they are the HTTP/2 connection preface. hyper's
 /// auto-detecting server does the same but costs ~4 KiB more per idle connection.
-async fn starts_with_h2_preface(stream: &TcpStream, timeout: Duration) -> bool {
+pub async fn starts_with_h2_preface(stream: &TcpStream, timeout: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut buf = [0u8; 24];
     loop {
@@ -240,7 +244,9 @@ async fn serve_h1<I>(
         // One flattened `send` per write instead of `writev`: the socket path is shorter in the
         // kernel, and copying a response head costs less than the difference (measured).
         .writev(false)
-        .max_buf_size(max_head.max(8192))
+        // The guard enforces the exact head limit; hyper's buffer only needs room for a head
+        // of that size and what follows it in the same read.
+        .max_buf_size(max_head + 16 * 1024)
         .max_headers(max_headers)
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
@@ -282,7 +288,7 @@ async fn serve_h2<I>(
 /// Handles one request: count it, forward it, log it.
 async fn handle(
     conn: Arc<Connection>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let started = conn.access_log.as_ref().map(|_| Instant::now());
     let listener = conn.slot.current();
@@ -299,7 +305,12 @@ async fn handle(
             req.version(),
         )
     });
-    let forwarding = proxy::forward(req, &conn, &listener);
+    // On HTTP/1.x the framing guard holds everything after a request asking for an upgrade
+    // until it learns whether the answer switched protocols.
+    let asks_upgrade = req.version() <= http::Version::HTTP_11
+        && req.headers().contains_key(http::header::UPGRADE);
+    let mut client_upgrade = asks_upgrade.then(|| hyper::upgrade::on(&mut req));
+    let forwarding = proxy::forward(req, &conn, &listener, &mut client_upgrade);
     let (response, target) = match forwarding.await {
         Ok(forwarded) => (forwarded.response, Some(forwarded.target)),
         Err(error) => {
@@ -307,6 +318,13 @@ async fn handle(
             (error.into_response(&listener.pool.spec.name), None)
         }
     };
+    if asks_upgrade {
+        conn.upgrade_gate
+            .answered(response.status() == http::StatusCode::SWITCHING_PROTOCOLS);
+    }
+    if let Some(refused) = client_upgrade {
+        tokio::spawn(upgrade::close_after_refused(refused));
+    }
     listener.stats.count_response(response.status().as_u16());
     if let (Some(log), Some((method, path, version)), Some(started)) =
         (&conn.access_log, log_line, started)

@@ -13,6 +13,7 @@ use crate::upstream::{self, Lease, Plan};
 use burr_affinity::sticky::SetCookies;
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -38,6 +39,9 @@ pub enum ProxyError {
     /// The session's target is down and the pool is strict: 503.
     #[error("the session's target is down and the pool does not re-pin")]
     SessionTargetDown,
+    /// The request breaks one of burr's request rules (HTTP/2 `CONNECT`).
+    #[error("refused: {}", .0.reason)]
+    Refused(crate::framing::Refusal),
 }
 
 impl From<Unavailable> for ProxyError {
@@ -81,6 +85,18 @@ impl ProxyError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("service unavailable: the session's target in pool \"{pool}\" is down\n"),
             ),
+            Self::Refused(refusal) => (
+                refusal.status,
+                format!(
+                    "{}: {}\n",
+                    refusal
+                        .status
+                        .canonical_reason()
+                        .unwrap_or("refused")
+                        .to_ascii_lowercase(),
+                    refusal.reason
+                ),
+            ),
         }
     }
 
@@ -97,6 +113,12 @@ impl ProxyError {
         if close {
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            headers.insert(
+                header::ALLOW,
+                HeaderValue::from_static(crate::framing::rules::ALLOWED_METHODS),
+            );
+        }
         response
     }
 }
@@ -107,14 +129,14 @@ pub struct Forwarded {
     pub target: Arc<TargetShared>,
 }
 
-/// Rewrites the request for the target: origin-form URI, HTTP/1.1, `Host` kept (or taken from
-/// the HTTP/2 authority), hop-by-hop headers dropped, `X-Forwarded-*` added.
+/// Rewrites the request for the target: origin-form URI, HTTP/1.1, `Host` kept, or replaced by
+/// the authority of an absolute-form target (RFC 9112 §3.2.2) or of HTTP/2's `:authority`,
+/// hop-by-hop headers dropped, `X-Forwarded-*` added.
 fn prepare(req: &mut Request<Incoming>, forwarded: &ForwardedValues, upgrading: bool) {
-    if !req.headers().contains_key(header::HOST)
-        && let Some(host) = req
-            .uri()
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    if let Some(host) = req
+        .uri()
+        .authority()
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     {
         req.headers_mut().insert(header::HOST, host);
     }
@@ -133,15 +155,22 @@ fn prepare(req: &mut Request<Incoming>, forwarded: &ForwardedValues, upgrading: 
     headers::add_forwarded(h, forwarded);
 }
 
-/// Forwards `req` to a target of the listener's pool.
+/// Forwards `req` to a target of the listener's pool. `client_upgrade` is the client
+/// connection's side of an upgrade the request asks for: taken when a 101 is relayed.
 pub async fn forward(
     mut req: Request<Incoming>,
     conn: &Connection,
     listener: &ListenerRuntime,
+    client_upgrade: &mut Option<OnUpgrade>,
 ) -> Result<Forwarded, ProxyError> {
     let pool = &listener.pool;
-    let upgrading = req.version() == Version::HTTP_11 && headers::wants_upgrade(req.headers());
-    let client_upgrade = upgrading.then(|| hyper::upgrade::on(&mut req));
+    if req.method() == http::Method::CONNECT {
+        // HTTP/1.x CONNECT never gets here (the framing guard answers it); HTTP/2's does.
+        return Err(ProxyError::Refused(crate::framing::rules::CONNECT_REFUSAL));
+    }
+    let upgrading = client_upgrade.is_some()
+        && req.version() == Version::HTTP_11
+        && headers::wants_upgrade(req.headers());
     let client_hash = client_hash(pool, conn.client.ip());
     let session = Affinity::begin(pool, req.headers(), client_hash);
     prepare(&mut req, &conn.forwarded, upgrading);
@@ -209,12 +238,18 @@ pub async fn forward(
                 .filter_map(|v| v.to_str().ok()),
             &mut set_cookies,
         );
+        drop_own_cookies(response.headers_mut(), attempts.own_cookie_names());
         for value in set_cookies.0 {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
-        if response.status() == StatusCode::SWITCHING_PROTOCOLS
-            && let Some(client_upgrade) = client_upgrade
-        {
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            let Some(client_upgrade) = client_upgrade.take().filter(|_| upgrading) else {
+                // The target switched protocols unasked: what follows on its connection is not
+                // HTTP, and nothing of it may reach the client as if it were.
+                return Err(ProxyError::Upstream(
+                    "101 without an upgrade request".into(),
+                ));
+            };
             return Ok(Forwarded {
                 response: upgrade::relay(response, client_upgrade, lease),
                 target: target_name,
@@ -227,6 +262,26 @@ pub async fn forward(
             response: Response::from_parts(parts, ProxyBody::upstream(body, lease)),
             target: target_name,
         });
+    }
+}
+
+/// Removes a target's own `Set-Cookie` fields of the names burr's session sets (`own`), so the
+/// client never holds two cookies of one name: burr's is the one that keeps the session.
+fn drop_own_cookies(headers: &mut http::HeaderMap, own: &[&str]) {
+    let sets_own = |v: &HeaderValue| crate::affinity::sets_one_of(own, v.as_bytes());
+    if own.is_empty() || !headers.get_all(header::SET_COOKIE).iter().any(sets_own) {
+        return;
+    }
+    tracing::debug!("dropped the target's own Set-Cookie of a name burr sets");
+    let kept: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter(|v| !sets_own(v))
+        .cloned()
+        .collect();
+    headers.remove(header::SET_COOKIE);
+    for value in kept {
+        headers.append(header::SET_COOKIE, value);
     }
 }
 

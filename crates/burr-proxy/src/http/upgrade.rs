@@ -29,3 +29,13 @@ pub fn relay(
     let (parts, _) = target_response.into_parts();
     Response::from_parts(parts, ProxyBody::empty())
 }
+
+/// Closes a client connection whose upgrade was refused, once hyper is done with it. hyper keeps
+/// an upgrade asked for pending until the connection ends, then hands the connection over as
+/// "upgraded" instead of shutting it down; shutting it down here lets the framing guard write
+/// the refusal of a later request it may hold, then closes the connection.
+pub async fn close_after_refused(client: OnUpgrade) {
+    if let Ok(upgraded) = client.await {
+        let _ = tokio::io::AsyncWriteExt::shutdown(&mut TokioIo::new(upgraded)).await;
+    }
+}

@@ -52,6 +52,9 @@ const COALESCE: usize = 16 * 1024;
 /// Longest response head accepted from a target.
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
+/// Interim (1xx) responses relayed before the final one; past this the client gets a 502.
+const MAX_INTERIM_RESPONSES: usize = 100;
+
 /// What the idle watchdog needs to know of the connection, shared with the loop.
 #[derive(Default)]
 pub struct Flags {
@@ -406,8 +409,10 @@ where
             relay_request_body(io, input, &mut upstream.stream, asked.body_left).await?;
             asked.body_left = 0;
         }
+        // Interim responses count against the same response timeout as the final one.
+        let deadline = tokio::time::Instant::now() + response_timeout;
         let mut head_len =
-            match tokio::time::timeout(response_timeout, read_response_head(&mut upstream)).await {
+            match tokio::time::timeout_at(deadline, read_response_head(&mut upstream)).await {
                 Err(_) => {
                     pool.stats.timeouts.fetch_add(1, Ordering::Relaxed);
                     return Err(Failure::Reply(ProxyError::Timeout(
@@ -421,19 +426,31 @@ where
                 Ok(Err(e)) => return Err(Failure::Reply(ProxyError::Upstream(e.to_string()))),
                 Ok(Ok(n)) => n,
             };
-        // Interim responses (100 Continue, 103 Early Hints) go to the client as they are.
+        // Interim responses (100 Continue, 103 Early Hints) go to the client as they are, up to
+        // a bound: a target that only ever sends them gets its client a 502. An interim response
+        // settles nothing, so the client may still be answered with burr's own final one.
+        let mut interim = 0;
         while is_interim(&upstream.input.available()[..head_len]) {
+            interim += 1;
+            if interim > MAX_INTERIM_RESPONSES {
+                return Err(Failure::Reply(ProxyError::Upstream(format!(
+                    "more than {MAX_INTERIM_RESPONSES} interim responses"
+                ))));
+            }
             send(io, &upstream.input.available()[..head_len])
                 .await
                 .map_err(|_| Failure::Broken)?;
             upstream.input.consume(head_len);
             head_len =
-                match tokio::time::timeout(response_timeout, read_response_head(&mut upstream))
-                    .await
-                {
+                match tokio::time::timeout_at(deadline, read_response_head(&mut upstream)).await {
                     Ok(Ok(n)) => n,
-                    // Part of a response already went out: the exchange cannot be answered anew.
-                    _ => return Err(Failure::Broken),
+                    Ok(Err(e)) => return Err(Failure::Reply(ProxyError::Upstream(e.to_string()))),
+                    Err(_) => {
+                        pool.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                        return Err(Failure::Reply(ProxyError::Timeout(
+                            settings.response_timeout_secs,
+                        )));
+                    }
                 };
         }
         let (status, body, keep_upstream, close) =
@@ -485,7 +502,7 @@ fn answer_head(
     let close = asked.close
         || head.body == ResponseBody::UntilClose
         || flags.close_after.load(Ordering::Relaxed);
-    head.write_client(out);
+    head.write_client(out, attempts.own_cookie_names());
     attempts.served(target, head.set_cookies(), &mut SetCookieLines(out));
     response::end_head(out, close);
     Ok((head.status, head.body, head.keep_alive, close))
@@ -581,6 +598,12 @@ async fn relay_response<I: AsyncWrite + Unpin>(
             ResponseBody::Chunked => match chunks.scan(available) {
                 Scan::More => (available.len(), false),
                 Scan::End(n) => (n, true),
+                // Nothing relayed yet: the client is told, as for any broken response.
+                Scan::Bad { reason, .. } if first => {
+                    return Err(Failure::Reply(ProxyError::Upstream(format!(
+                        "invalid chunked response body: {reason}"
+                    ))));
+                }
                 Scan::Bad { .. } => return Err(Failure::Broken),
             },
             ResponseBody::UntilClose => (available.len(), false),

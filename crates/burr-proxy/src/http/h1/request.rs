@@ -6,7 +6,8 @@
 
 use super::names::{self, ConnectionTokens};
 use crate::affinity::{Affinity, CookieField, RequestHeaders};
-use crate::framing::{self, BodyFraming};
+use crate::framing::BodyFraming;
+use crate::framing::rules;
 use std::mem::MaybeUninit;
 
 /// Header slots parsed on the stack; a head with more goes to hyper, which has the configured
@@ -33,11 +34,12 @@ pub struct Head<'b> {
 /// Why a head is left to hyper (which serves the rest of the connection).
 #[derive(Debug, PartialEq, Eq)]
 pub enum NotFast {
-    /// Unparsable, too many headers, or refused framing: hyper or the framing guard answer
-    /// with the right status and reason.
+    /// Unparsable, too many headers, or against the request rules (`framing::rules`): the
+    /// framing guard answers with the right status and reason.
     Refused,
-    /// Valid but outside the fast path: HTTP/1.0, absolute-form or `*` targets, `CONNECT`,
-    /// upgrades, `Expect`, chunked request bodies.
+    /// Valid but outside the fast path: HTTP/1.0, targets other than plain origin form
+    /// (absolute form, `*`, characters hyper's URI parser must judge), upgrades, `Expect`,
+    /// chunked request bodies.
     Unusual,
 }
 
@@ -56,15 +58,13 @@ pub fn parse<'b>(
     else {
         return Err(NotFast::Unusual);
     };
-    if !target.starts_with('/') || method == "CONNECT" {
-        return Err(NotFast::Unusual);
-    }
     let headers: &'b [httparse::Header<'b>] = request.headers;
     if headers.len() > max_headers {
         return Err(NotFast::Refused);
     }
-    let body = framing::request_body(Some(1), headers).map_err(|_| NotFast::Refused)?;
-    if body == BodyFraming::Chunked {
+    // The rules both paths enforce; the framing guard answers a head that breaks them.
+    let body = rules::check_request(method, Some(1), headers).map_err(|_| NotFast::Refused)?;
+    if body == BodyFraming::Chunked || !rules::plain_origin_form(target) {
         return Err(NotFast::Unusual);
     }
     let mut connection = ConnectionTokens::default();
@@ -220,33 +220,35 @@ mod tests {
     fn unusual_and_refused_heads_go_to_hyper() {
         for (raw, why) in [
             (&b"GET / HTTP/1.0\r\n\r\n"[..], NotFast::Unusual),
+            (b"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", NotFast::Unusual),
+            (b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", NotFast::Unusual),
+            (b"GET /a{b} HTTP/1.1\r\nHost: x\r\n\r\n", NotFast::Unusual),
+            (b"CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n", NotFast::Refused),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n", NotFast::Unusual),
             (
-                b"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n",
-                NotFast::Unusual,
-            ),
-            (b"OPTIONS * HTTP/1.1\r\n\r\n", NotFast::Unusual),
-            (b"CONNECT x:443 HTTP/1.1\r\n\r\n", NotFast::Unusual),
-            (
-                b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
-                NotFast::Unusual,
-            ),
-            (
-                b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
                 NotFast::Unusual,
             ),
             (
-                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
                 NotFast::Unusual,
             ),
             (
-                b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
                 NotFast::Refused,
             ),
             (
-                b"POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
                 NotFast::Refused,
             ),
-            (b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", NotFast::Refused),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n", NotFast::Refused),
+            (b"GET / HTTP/1.1\r\n\r\n", NotFast::Refused),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", NotFast::Refused),
+            (
+                b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Content-Length\r\nContent-Length: 49\r\n\r\n",
+                NotFast::Refused,
+            ),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: host\r\n\r\n", NotFast::Refused),
         ] {
             let mut slots = header_slots();
             assert_eq!(
@@ -260,7 +262,7 @@ mod tests {
 
     #[test]
     fn reads_length_and_close() {
-        let raw = b"POST / HTTP/1.1\r\nContent-Length: 12\r\nConnection: Close\r\n\r\n";
+        let raw = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\nConnection: Close\r\n\r\n";
         let mut slots = header_slots();
         let head = parse(raw, &mut slots, 100).unwrap();
         assert_eq!(head.body, BodyFraming::Length(12));

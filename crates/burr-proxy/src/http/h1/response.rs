@@ -32,6 +32,8 @@ pub struct ResponseHead<'b> {
     /// The target keeps the connection open for another request after this response.
     pub keep_alive: bool,
     connection: ConnectionTokens,
+    /// A `Transfer-Encoding` field names a coding: it frames the body, not `Content-Length`.
+    transfer_coded: bool,
 }
 
 /// Parses the complete head `bytes`; `to_head` when it answers a HEAD request.
@@ -77,6 +79,11 @@ pub fn parse<'b>(
             connection.add(h.value);
         }
     }
+    // Honouring such a Connection field would drop the header that frames the body and leave
+    // the client unable to find the response's end.
+    if connection.lists("content-length") || connection.lists("transfer-encoding") {
+        return Err("Connection names a header that frames the response");
+    }
     let body = if to_head || status == 204 || status == 304 || (100..200).contains(&status) {
         ResponseBody::None
     } else {
@@ -101,6 +108,7 @@ pub fn parse<'b>(
         body,
         keep_alive: persistent && !ambiguous && body != ResponseBody::UntilClose,
         connection,
+        transfer_coded: transfer_coding.is_some(),
     })
 }
 
@@ -115,22 +123,39 @@ impl ResponseHead<'_> {
 
     /// Writes the head for the client into `out` (cleared first), all but its end: the
     /// session's `Set-Cookie` lines ([`SetCookieLines`]) may follow, then [`end_head`].
-    pub fn write_client(&self, out: &mut Vec<u8>) {
+    ///
+    /// Headers that frame the body are written once each: `Transfer-Encoding` when the body is
+    /// relayed in a transfer coding (then no `Content-Length`: RFC 9112 §6.3 says the coding
+    /// wins and the length must go), else a single `Content-Length`. A target's own
+    /// `Set-Cookie` of one of `own_cookies` (the names burr's session sets) is dropped, so the
+    /// client never holds two cookies of one name.
+    pub fn write_client(&self, out: &mut Vec<u8>, own_cookies: &[&str]) {
         out.clear();
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(itoa_status(self.status).as_slice());
         out.push(b' ');
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");
-        let chunked = self.body == ResponseBody::Chunked;
+        let mut length_written = false;
         for h in self.headers {
             // The body is relayed as it came, so its Transfer-Encoding (chunked, and any coding
             // before it) still describes it and goes along.
             let transfer_encoding = h.name.eq_ignore_ascii_case("transfer-encoding");
-            if (names::is_hop_by_hop(h.name) && !transfer_encoding)
-                || self.connection.lists(h.name)
-                || (chunked && h.name.eq_ignore_ascii_case("content-length"))
+            if (names::is_hop_by_hop(h.name) && !transfer_encoding) || self.connection.lists(h.name)
             {
+                continue;
+            }
+            if h.name.eq_ignore_ascii_case("content-length") {
+                if self.transfer_coded || length_written {
+                    continue;
+                }
+                length_written = true;
+            }
+            if !own_cookies.is_empty()
+                && h.name.eq_ignore_ascii_case("set-cookie")
+                && crate::affinity::sets_one_of(own_cookies, h.value)
+            {
+                tracing::debug!("dropped the target's own Set-Cookie of a name burr sets");
                 continue;
             }
             write_field(out, h.name.as_bytes(), h.value);
@@ -239,11 +264,14 @@ mod tests {
     }
 
     #[test]
-    fn refuses_conflicting_lengths() {
+    fn refuses_conflicting_lengths_and_framing_headers_named_in_connection() {
         for raw in [
             &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"[..],
             b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
             b"HTTP/1.1 200\r\nBad Header: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nConnection: close, transfer-encoding\r\n\
+              Transfer-Encoding: chunked\r\n\r\n",
         ] {
             let mut slots = header_slots();
             assert!(parse(raw, &mut slots, false).is_err());
@@ -260,7 +288,7 @@ mod tests {
         let h = parse(raw, &mut slots, false).unwrap();
         assert_eq!(h.set_cookies().collect::<Vec<_>>(), ["app=1"]);
         let mut out = Vec::new();
-        h.write_client(&mut out);
+        h.write_client(&mut out, &[]);
         SetCookieLines(&mut out).set_cookie(&[b"AWSELB=", b"t", b"; Path=/"]);
         end_head(&mut out, true);
         assert_eq!(
@@ -268,5 +296,28 @@ mod tests {
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: gzip, chunked\r\n\
              Set-Cookie: app=1\r\nSet-Cookie: AWSELB=t; Path=/\r\nConnection: close\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn writes_one_framing_and_drops_the_targets_own_sticky_cookies() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: gzip\r\n\
+                    Set-Cookie: AWSALB=forged; Path=/\r\nSet-Cookie:  AWSALBCORS =x\r\n\
+                    Set-Cookie: AWSALBX=kept\r\nSet-Cookie: awsalb=kept\r\n\r\n";
+        let mut slots = header_slots();
+        let h = parse(raw, &mut slots, false).unwrap();
+        assert_eq!(h.body, ResponseBody::UntilClose);
+        let mut out = Vec::new();
+        h.write_client(&mut out, &["AWSALB", "AWSALBCORS"]);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nSet-Cookie: AWSALBX=kept\r\n\
+             Set-Cookie: awsalb=kept\r\n"
+        );
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\n";
+        let mut slots = header_slots();
+        let h = parse(raw, &mut slots, false).unwrap();
+        let mut out = Vec::new();
+        h.write_client(&mut out, &[]);
+        assert_eq!(out, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n");
     }
 }
