@@ -487,8 +487,22 @@ async fn compare(count: u64, seed: u8) -> (u64, Vec<(String, String, String)>) {
 /// Differences known today, each a defect to fix (the head decides which): `§n` names the
 /// numbered defect of issue 13 whose fix removes it, `new` one this test found. A difference of
 /// no known kind fails the test.
-fn known_difference(head: &[u8]) -> Option<&'static str> {
-    let text = String::from_utf8_lossy(head);
+fn known_difference(head: &str, fast: &str, general: &str) -> Option<&'static str> {
+    let method = head.split(' ').next().unwrap_or_default();
+    let glued = [fast, general].iter().any(|outcome| {
+        outcome.lines().nth(2).is_some_and(|line| {
+            line.split(' ').count() == 3 && !line.starts_with(&format!("{method} "))
+        })
+    });
+    if glued {
+        // The target read this request behind bytes an earlier request left on the upstream
+        // connection: the fast path dropped a `Content-Length` named in `Connection` but sent
+        // its body (the desync of issue 13).
+        return Some(
+            "§1: an earlier request's body glued in front (Connection naming Content-Length)",
+        );
+    }
+    let text = head;
     let mut lines = text.split('\n').map(|l| l.trim_end_matches('\r'));
     let request_line = lines.next().unwrap_or_default();
     let target = request_line.split(' ').nth(1).unwrap_or_default();
@@ -539,9 +553,9 @@ fn report(compared: u64, differences: &[(String, String, String)]) -> String {
         differences.len()
     );
     let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
-    for (head, _, _) in differences {
+    for (head, fast, general) in differences {
         *kinds
-            .entry(known_difference(head.as_bytes()).unwrap_or("UNKNOWN"))
+            .entry(known_difference(head, fast, general).unwrap_or("UNKNOWN"))
             .or_default() += 1;
     }
     for (kind, n) in &kinds {
@@ -549,7 +563,7 @@ fn report(compared: u64, differences: &[(String, String, String)]) -> String {
     }
     let unknown_first = differences
         .iter()
-        .filter(|(head, _, _)| known_difference(head.as_bytes()).is_none())
+        .filter(|(head, fast, general)| known_difference(head, fast, general).is_none())
         .chain(differences.iter());
     for (head, fast, general) in unknown_first.take(30) {
         out.push_str(&format!(
@@ -566,7 +580,7 @@ async fn run(count: u64, seed: u8) {
     assert_eq!(compared, count);
     let unknown = differences
         .iter()
-        .filter(|(head, _, _)| known_difference(head.as_bytes()).is_none())
+        .filter(|(head, fast, general)| known_difference(head, fast, general).is_none())
         .count();
     assert_eq!(unknown, 0, "differences of no known kind\n{report}");
 }

@@ -139,9 +139,12 @@ macro_rules! next_line {
     };
 }
 
+/// Header (or trailer) fields: names as sent, values trimmed.
+pub type Fields = Vec<(String, Vec<u8>)>;
+
 /// Field lines from `at` up to and including the empty line; returns the fields and the offset
 /// after the empty line.
-fn field_lines(bytes: &[u8], mut at: usize) -> Parsed<(Vec<(String, Vec<u8>)>, usize)> {
+fn field_lines(bytes: &[u8], mut at: usize) -> Parsed<(Fields, usize)> {
     let mut fields = Vec::new();
     loop {
         if at > MAX_HEAD {
@@ -236,7 +239,7 @@ fn framing_fields(fields: &[(String, Vec<u8>)]) -> Result<Option<Framing>, Strin
 }
 
 /// A chunked body from `at`: the decoded content, the trailers and the offset after it.
-type ChunkedParts = (Vec<u8>, Vec<(String, Vec<u8>)>, usize);
+type ChunkedParts = (Vec<u8>, Fields, usize);
 
 fn chunked(bytes: &[u8], mut at: usize) -> Parsed<ChunkedParts> {
     let mut body = Vec::new();
