@@ -2,8 +2,9 @@
 //! optionally reading a PROXY header; and TCP echo targets, plain or TLS), the real `burr` binary
 //! started on a config of the test's choosing, and small clients (hyper for well-formed HTTP,
 //! raw TCP for malformed HTTP and for TCP listeners, rustls for TLS). TCP helpers and targets
-//! live in `tcp.rs`, the test certificate and TLS clients in `tls.rs`, a strict raw HTTP client
-//! and a scripted raw-TCP target in `raw_http.rs`.
+//! live in `tcp.rs`, the test certificate and TLS clients in `tls.rs`, a strict raw HTTP client,
+//! a scripted raw-TCP target and a recording one in `raw_http.rs`, with the strict HTTP/1.1
+//! parser that judges recorded bytes in `strict.rs`.
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
@@ -23,6 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 pub mod raw_http;
+pub mod strict;
 mod tcp;
 mod tls;
 

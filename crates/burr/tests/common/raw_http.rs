@@ -1,8 +1,11 @@
 //! A raw HTTP/1.1 client that reads responses strictly ([`Conn`]) and a scripted raw-TCP target
 //! ([`Scripted`]) that answers each request with the bytes a test scripts: for tests that must see
 //! exactly the bytes burr sends, or need responses the harness backend cannot give (every framing,
-//! interim responses, connections closed at chosen moments).
+//! interim responses, connections closed at chosen moments); and a recording raw-TCP target
+//! ([`Recorder`]) that keeps the exact bytes it receives and judges them with the strict parser
+//! (`strict.rs`), for the desync corpus.
 
+use super::strict;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -443,4 +446,158 @@ pub async fn read_request(
     let body = buf[end..end + length].to_vec();
     buf.drain(..end + length);
     Some((line, headers, body))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The target side: a recording raw-TCP target that parses strictly
+
+/// What a [`Recorder`] saw on one of its connections, with the exact bytes.
+#[derive(Clone, Debug)]
+pub enum Seen {
+    /// A request that parsed strictly (see `strict.rs`); it was answered.
+    Request {
+        /// `<recorder>.<connection>.<nth>`, sent back in the answer's `X-Target` header.
+        id: String,
+        message: strict::Message,
+        raw: Vec<u8>,
+    },
+    /// Bytes that are not one unambiguous request: answered 400, connection closed.
+    Invalid {
+        connection: usize,
+        reason: String,
+        raw: Vec<u8>,
+    },
+    /// The connection ended with these bytes of a request still incomplete.
+    Truncated { connection: usize, raw: Vec<u8> },
+}
+
+impl Seen {
+    /// The bytes this entry is about.
+    pub fn raw(&self) -> &[u8] {
+        match self {
+            Seen::Request { raw, .. } | Seen::Invalid { raw, .. } | Seen::Truncated { raw, .. } => {
+                raw
+            }
+        }
+    }
+}
+
+pub type Answer = dyn Fn(&strict::Message, &str) -> Vec<Step> + Send + Sync;
+
+/// A raw-TCP target on 127.0.0.1 that records every byte it receives, parses requests with the
+/// strict parser, and answers each valid one with the steps `answer` gives (called with the
+/// request and its id). Bytes that do not parse strictly are recorded as [`Seen::Invalid`] and
+/// answered `400` with `Connection: close`. Stops when dropped.
+pub struct Recorder {
+    pub addr: SocketAddr,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Recorder {
+    pub async fn start(
+        name: &str,
+        answer: impl Fn(&strict::Message, &str) -> Vec<Step> + Send + Sync + 'static,
+    ) -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let answer: Arc<Answer> = Arc::new(answer);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let tasks = Arc::new(Mutex::new(Vec::new()));
+        let (log, registry, name) = (seen.clone(), tasks.clone(), name.to_string());
+        let accept = tokio::spawn(async move {
+            let mut connection = 0;
+            while let Ok((stream, _)) = listener.accept().await {
+                connection += 1;
+                let task = tokio::spawn(record(
+                    stream,
+                    format!("{name}.{connection}"),
+                    connection,
+                    answer.clone(),
+                    log.clone(),
+                ));
+                registry.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        tasks.lock().unwrap().push(accept.abort_handle());
+        Recorder { addr, seen, tasks }
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+/// Serves one connection of a [`Recorder`].
+async fn record(
+    mut stream: TcpStream,
+    prefix: String,
+    connection: usize,
+    answer: Arc<Answer>,
+    log: Arc<Mutex<Vec<Seen>>>,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut buf = Vec::new();
+    let mut nth = 0;
+    loop {
+        let message = match strict::request(&buf) {
+            strict::Parsed::Complete(m) => m,
+            strict::Parsed::Incomplete => {
+                if matches!(stream.read_buf(&mut buf).await, Ok(0) | Err(_)) {
+                    if !buf.is_empty() {
+                        log.lock().unwrap().push(Seen::Truncated {
+                            connection,
+                            raw: buf,
+                        });
+                    }
+                    return;
+                }
+                continue;
+            }
+            strict::Parsed::Invalid(reason) => {
+                // Whatever else is already on its way belongs to the same bytes.
+                let _ = tokio::time::timeout(Duration::from_millis(20), stream.read_buf(&mut buf))
+                    .await;
+                log.lock().unwrap().push(Seen::Invalid {
+                    connection,
+                    reason,
+                    raw: buf,
+                });
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 400 Bad Request\r\nX-Target-Refused: yes\r\n\
+                          Content-Length: 0\r\nConnection: close\r\n\r\n",
+                    )
+                    .await;
+                return;
+            }
+        };
+        nth += 1;
+        let id = format!("{prefix}.{nth}");
+        let raw: Vec<u8> = buf.drain(..message.len).collect();
+        let steps = answer(&message, &id);
+        log.lock().unwrap().push(Seen::Request { id, message, raw });
+        for step in steps {
+            match step {
+                Step::Write(bytes) => {
+                    if stream.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Step::Pause(pause) => tokio::time::sleep(pause).await,
+                Step::WaitFor(gate) => {
+                    let _ = tokio::time::timeout(WAIT, gate.notified()).await;
+                }
+                Step::Close => return,
+            }
+        }
+    }
 }
