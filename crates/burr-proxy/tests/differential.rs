@@ -578,11 +578,9 @@ async fn run(count: u64, seed: u8) {
     let report = report(compared, &differences);
     println!("{report}");
     assert_eq!(compared, count);
-    let unknown = differences
-        .iter()
-        .filter(|(head, fast, general)| known_difference(head, fast, general).is_none())
-        .count();
-    assert_eq!(unknown, 0, "differences of no known kind\n{report}");
+    // Every kind of difference this test has found is fixed: any difference now is a defect
+    // (the classification only helps read the report).
+    assert!(differences.is_empty(), "the two paths differ\n{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

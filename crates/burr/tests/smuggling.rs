@@ -294,12 +294,9 @@ async fn a_response_with_both_framings_is_relayed_chunked_without_length_and_nev
     })
     .await;
     let (_burr, port) = burr_before(target.addr, "", "");
-    // A coding other than chunked: the body runs until close, and the length must not go along.
+    // A coding other than chunked beside a length: which one frames the body is a guess.
     let mut conn = Conn::open(port).await;
-    let r = conn.get("/both-gzip").await;
-    assert_eq!(r.header("transfer-encoding"), Some("gzip"), "{r:?}");
-    assert_eq!(r.header("content-length"), None, "{r:?}");
-    assert_eq!((r.body.as_slice(), r.until_close), (&b"abcdef"[..], true));
+    assert_eq!(conn.get("/both-gzip").await.status, 502);
     let mut conn = Conn::open(port).await;
     let r = conn.get("/both").await;
     assert_eq!((r.status, r.text().as_str()), (200, "hello"));

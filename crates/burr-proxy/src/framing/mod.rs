@@ -364,7 +364,8 @@ fn check_head(head: &[u8], max_head: usize, max_headers: usize) -> HeadVerdict {
         });
     }
     let method = request.method.unwrap_or_default();
-    let framing = match rules::check_request(method, request.version, request.headers) {
+    let target = request.path.unwrap_or_default();
+    let framing = match rules::check_request(method, target, request.version, request.headers) {
         Ok(framing) => framing,
         Err(refusal) => return HeadVerdict::Violation(refusal),
     };

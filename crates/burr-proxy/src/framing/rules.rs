@@ -47,11 +47,23 @@ pub enum BodyFraming {
 /// is framed, or why the head is refused.
 pub fn check_request(
     method: &str,
+    target: &str,
     version: Option<u8>,
     headers: &[httparse::Header<'_>],
 ) -> Result<BodyFraming, Refusal> {
     if method == "CONNECT" {
         return Err(CONNECT_REFUSAL);
+    }
+    // httparse lets bytes past ASCII through in the target; no URI has them (RFC 3986 §2), and
+    // a target that decodes them its own way would route another request than burr did.
+    if !target.is_ascii() {
+        return Err(Refusal::bad_request("invalid request target"));
+    }
+    // The asterisk form names no resource: only OPTIONS may use it (RFC 9112 §3.2.4).
+    if target == "*" && method != "OPTIONS" {
+        return Err(Refusal::bad_request(
+            "asterisk-form target with a method other than OPTIONS",
+        ));
     }
     let mut hosts = headers
         .iter()
@@ -72,6 +84,11 @@ pub fn check_request(
             && let Some(named) = names_protected_header(h.value)
         {
             return Err(Refusal::bad_request(named));
+        }
+        if h.name.contains('_') && spells_a_framing_header(h.name) {
+            return Err(Refusal::bad_request(
+                "a header named like Content-Length or Transfer-Encoding with '_' for '-'",
+            ));
         }
     }
     request_body(version, headers).map_err(Refusal::bad_request)
@@ -94,6 +111,29 @@ fn names_protected_header(value: &[u8]) -> Option<&'static str> {
                 None
             }
         })
+}
+
+/// True for `Content_Length`, `Transfer_Encoding` and their like: servers that read `_` as `-`
+/// (CGI-style header mapping) would frame the body by a header burr does not.
+fn spells_a_framing_header(name: &str) -> bool {
+    ["content-length", "transfer-encoding"]
+        .iter()
+        .any(|framing| {
+            framing.len() == name.len()
+                && framing
+                    .bytes()
+                    .zip(name.bytes())
+                    .all(|(f, n)| f == n.to_ascii_lowercase() || (f == b'-' && n == b'_'))
+        })
+}
+
+/// True for a `GET` or `HEAD` request with a body: a body there has no defined meaning (RFC
+/// 9110 §9.3.1), so a target may ignore its length and read the body as the next request.
+/// burr forwards it (clients such as search engines send them) but as the last request on its
+/// upstream connection, with `Connection: close`, so nothing can follow it there.
+pub fn body_without_meaning(method: &str, framing: BodyFraming) -> bool {
+    matches!(method, "GET" | "HEAD")
+        && !matches!(framing, BodyFraming::None | BodyFraming::Length(0))
 }
 
 /// A `Host` value as RFC 9110 §7.2 allows it: `uri-host [ ":" port ]`, where the host is a
@@ -208,7 +248,12 @@ mod tests {
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut request = httparse::Request::new(&mut headers);
         assert!(request.parse(raw).unwrap().is_complete());
-        check_request(request.method.unwrap(), request.version, request.headers)
+        check_request(
+            request.method.unwrap(),
+            request.path.unwrap(),
+            request.version,
+            request.headers,
+        )
     }
 
     #[test]
@@ -266,6 +311,26 @@ mod tests {
             let raw = format!("GET / HTTP/1.1\r\nHost: {good}\r\n\r\n");
             assert_eq!(check(raw.as_bytes()), Ok(BodyFraming::None), "{good}");
         }
+    }
+
+    #[test]
+    fn framing_headers_spelt_with_underscores_and_non_ascii_targets_are_refused() {
+        for raw in [
+            &b"POST / HTTP/1.1\r\nHost: x\r\nTransfer_Encoding: chunked\r\n\r\n"[..],
+            b"POST / HTTP/1.1\r\nHost: x\r\ncontent_length: 5\r\n\r\n",
+            b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n",
+        ] {
+            assert_eq!(
+                check(raw).map_err(|r| r.status),
+                Err(StatusCode::BAD_REQUEST),
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+        assert_eq!(
+            check(b"GET / HTTP/1.1\r\nHost: x\r\nX_Content_Length: 5\r\n\r\n"),
+            Ok(BodyFraming::None)
+        );
     }
 
     #[test]

@@ -89,36 +89,25 @@ impl ForwardedValues {
 
 /// Adds the headers AWS ELB adds: the client address appended to `X-Forwarded-For`, and
 /// `X-Forwarded-Proto` / `X-Forwarded-Port` describing the listener (client values replaced).
+/// Several `X-Forwarded-For` lines fold into one list, in order; values are taken as bytes, as
+/// the fast path takes them, so both paths forward the same list.
 pub fn add_forwarded(headers: &mut HeaderMap, values: &ForwardedValues) {
-    let value = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        None => {
-            headers.insert(X_FORWARDED_FOR.clone(), values.client.clone());
-            None
+    let mut list: Vec<u8> = Vec::new();
+    for value in headers.get_all(&X_FORWARDED_FOR) {
+        list.extend_from_slice(value.as_bytes());
+        list.extend_from_slice(b", ");
+    }
+    if list.is_empty() {
+        headers.insert(X_FORWARDED_FOR.clone(), values.client.clone());
+    } else {
+        list.extend_from_slice(values.client.as_bytes());
+        // Every piece was a valid field value, and so is their join.
+        if let Ok(value) = HeaderValue::from_bytes(&list) {
+            headers.insert(X_FORWARDED_FOR.clone(), value);
         }
-        Some(existing) if headers.get_all(&X_FORWARDED_FOR).iter().count() == 1 => {
-            Some(format!("{existing}, {}", client_text(values)))
-        }
-        Some(_) => {
-            // Several X-Forwarded-For lines: fold them into one list, in order.
-            let mut parts: Vec<String> = headers
-                .get_all(&X_FORWARDED_FOR)
-                .iter()
-                .filter_map(|v| v.to_str().ok().map(str::to_owned))
-                .collect();
-            parts.push(client_text(values).to_owned());
-            Some(parts.join(", "))
-        }
-    };
-    if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        headers.insert(X_FORWARDED_FOR.clone(), value);
     }
     headers.insert(X_FORWARDED_PROTO.clone(), values.proto.clone());
     headers.insert(X_FORWARDED_PORT.clone(), values.port.clone());
-}
-
-fn client_text(values: &ForwardedValues) -> &str {
-    // Built from an IP address's text, so always visible ASCII.
-    values.client.to_str().unwrap_or_default()
 }
 
 /// HTTP/2 may split `Cookie` into several fields; HTTP/1.1 needs one (RFC 9113 §8.2.3).

@@ -139,13 +139,25 @@ fn prepare(req: &mut Request<Incoming>, forwarded: &ForwardedValues, upgrading: 
         .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     {
         req.headers_mut().insert(header::HOST, host);
+    } else if !req.headers().contains_key(header::HOST) {
+        // An HTTP/1.0 request without Host goes on as HTTP/1.1, which needs one: empty, as for
+        // a target without authority (RFC 9112 §3.2).
+        req.headers_mut()
+            .insert(header::HOST, HeaderValue::from_static(""));
     }
     if req.uri().scheme().is_some() || req.uri().authority().is_some() {
-        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        if let Ok(uri) = Uri::try_from(path) {
+        let origin_form = match req.uri().path_and_query().map(|p| p.as_str()) {
+            Some(p) if p.starts_with('/') => Uri::try_from(p),
+            // `http://a.example?q` has an empty path: the origin form is `/?q`.
+            Some(p) => Uri::try_from(format!("/{p}")),
+            None => Ok(Uri::from_static("/")),
+        };
+        if let Ok(uri) = origin_form {
             *req.uri_mut() = uri;
         }
     }
+    let isolate = matches!(*req.method(), http::Method::GET | http::Method::HEAD)
+        && !http_body::Body::is_end_stream(req.body());
     if req.version() == Version::HTTP_2 {
         headers::join_cookies(req.headers_mut());
     }
@@ -153,6 +165,11 @@ fn prepare(req: &mut Request<Incoming>, forwarded: &ForwardedValues, upgrading: 
     let h = req.headers_mut();
     headers::strip_hop_by_hop(h, upgrading);
     headers::add_forwarded(h, forwarded);
+    if isolate {
+        // See `framing::rules::body_without_meaning`: hyper's client keeps no connection that
+        // carried `Connection: close`.
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
 }
 
 /// Forwards `req` to a target of the listener's pool. `client_upgrade` is the client
@@ -167,6 +184,17 @@ pub async fn forward(
     if req.method() == http::Method::CONNECT {
         // HTTP/1.x CONNECT never gets here (the framing guard answers it); HTTP/2's does.
         return Err(ProxyError::Refused(crate::framing::rules::CONNECT_REFUSAL));
+    }
+    if req
+        .uri()
+        .authority()
+        .is_some_and(|a| a.as_str().contains('@'))
+    {
+        // RFC 9110 §4.2.4: userinfo in an http(s) target is an error; as Host it would name
+        // something no target expects.
+        return Err(ProxyError::Refused(crate::framing::Refusal::bad_request(
+            "userinfo in the request target",
+        )));
     }
     let upgrading = client_upgrade.is_some()
         && req.version() == Version::HTTP_11

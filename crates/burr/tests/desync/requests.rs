@@ -968,9 +968,10 @@ fn versions_methods_targets(all: &mut Vec<RequestVector>) {
             Expect::Any,
         ),
         (
+            // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400, whatever its target.
             "absolute-form-no-host",
             "GET http://a.example/d/{TAG}/1 HTTP/1.1\r\n\r\n".to_string(),
-            Expect::ForwardedHost("a.example"),
+            Expect::Status(400),
         ),
         (
             "absolute-form-userinfo",

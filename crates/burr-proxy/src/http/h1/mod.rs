@@ -209,6 +209,8 @@ enum Exchanged {
 /// What the request said that outlives its parsed head.
 struct Asked {
     is_head: bool,
+    /// The upstream connection is not used again after this request.
+    last_upstream: bool,
     /// A method the client expects to be safe to repeat (RFC 9110 §9.2.2).
     idempotent: bool,
     close: bool,
@@ -327,6 +329,7 @@ fn begin<'p>(
     };
     let mut asked = Asked {
         is_head: head.method == "HEAD",
+        last_upstream: head.last_upstream,
         idempotent: matches!(
             head.method,
             "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
@@ -437,9 +440,10 @@ where
                     "more than {MAX_INTERIM_RESPONSES} interim responses"
                 ))));
             }
-            send(io, &upstream.input.available()[..head_len])
-                .await
-                .map_err(|_| Failure::Broken)?;
+            // Rewritten like a final head: no hop-by-hop or framing fields reach the client.
+            interim_head(&upstream.input.available()[..head_len], out)
+                .map_err(|e| Failure::Reply(ProxyError::Upstream(e.to_string())))?;
+            send(io, out).await.map_err(|_| Failure::Broken)?;
             upstream.input.consume(head_len);
             head_len =
                 match tokio::time::timeout_at(deadline, read_response_head(&mut upstream)).await {
@@ -457,7 +461,7 @@ where
             answer_head(&upstream, head_len, asked, &attempts, target, flags, out)?;
         upstream.input.consume(head_len);
         let complete = relay_response(io, &mut upstream, body, out).await?;
-        if keep_upstream && complete && upstream.input.is_empty() {
+        if keep_upstream && complete && upstream.input.is_empty() && !asked.last_upstream {
             connections::release(target, upstream, tls);
         }
         return Ok(Served {
@@ -466,6 +470,20 @@ where
             close,
         });
     }
+}
+
+/// Writes the interim response head `raw` as the client gets it into `out`.
+fn interim_head(raw: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
+    let mut slots = header_slots();
+    let head = response::parse(raw, &mut slots, false)?;
+    if head.has_framing_fields() {
+        // A 1xx has no body (RFC 9110 §15.2): a target framing one means something else by
+        // the bytes that follow than burr would read.
+        return Err("framing fields in an interim response");
+    }
+    head.write_client(out, &[]);
+    response::end_head(out, false);
+    Ok(())
 }
 
 /// True for a 1xx head other than 101 (`HTTP/1.x 1dd `).
@@ -525,7 +543,11 @@ enum UpstreamHead {
 async fn read_response_head(upstream: &mut RawConnection) -> Result<usize, UpstreamHead> {
     loop {
         if let Some(end) = framing::head_end(upstream.input.available()) {
-            return Ok(end);
+            return if end > MAX_RESPONSE_HEAD {
+                Err(UpstreamHead::TooLarge)
+            } else {
+                Ok(end)
+            };
         }
         if upstream.input.available().len() > MAX_RESPONSE_HEAD {
             return Err(UpstreamHead::TooLarge);

@@ -28,6 +28,9 @@ pub struct Head<'b> {
     pub body: BodyFraming,
     /// The client asked to close the connection after this exchange.
     pub close: bool,
+    /// The request goes to the target as the last on its connection
+    /// ([`rules::body_without_meaning`]).
+    pub last_upstream: bool,
     connection: ConnectionTokens,
 }
 
@@ -63,7 +66,8 @@ pub fn parse<'b>(
         return Err(NotFast::Refused);
     }
     // The rules both paths enforce; the framing guard answers a head that breaks them.
-    let body = rules::check_request(method, Some(1), headers).map_err(|_| NotFast::Refused)?;
+    let body =
+        rules::check_request(method, target, Some(1), headers).map_err(|_| NotFast::Refused)?;
     if body == BodyFraming::Chunked || !rules::plain_origin_form(target) {
         return Err(NotFast::Unusual);
     }
@@ -82,6 +86,7 @@ pub fn parse<'b>(
         headers,
         body,
         close: connection.close,
+        last_upstream: rules::body_without_meaning(method, body),
         connection,
     })
 }
@@ -175,6 +180,9 @@ impl Head<'_> {
         out.extend_from_slice(forwarded.client.as_bytes());
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(forwarded.proto_port.as_bytes());
+        if self.last_upstream {
+            out.extend_from_slice(b"Connection: close\r\n");
+        }
         out.extend_from_slice(b"\r\n");
     }
 }

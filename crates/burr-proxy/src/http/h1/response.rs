@@ -34,6 +34,10 @@ pub struct ResponseHead<'b> {
     connection: ConnectionTokens,
     /// A `Transfer-Encoding` field names a coding: it frames the body, not `Content-Length`.
     transfer_coded: bool,
+    /// More than one `Transfer-Encoding` field: written as one.
+    transfer_encoding_fields: usize,
+    /// A `Content-Length` field is present.
+    has_length: bool,
 }
 
 /// Parses the complete head `bytes`; `to_head` when it answers a HEAD request.
@@ -59,6 +63,8 @@ pub fn parse<'b>(
     let mut connection = ConnectionTokens::default();
     let mut length: Option<u64> = None;
     let mut transfer_coding: Option<bool> = None; // Some(true): ends with chunked
+    let mut chunked_codings = 0;
+    let mut transfer_encoding_fields = 0;
     for h in headers {
         if h.name.eq_ignore_ascii_case("content-length") {
             let n = parse_content_length(h.value).ok_or("invalid Content-Length")?;
@@ -67,17 +73,27 @@ pub fn parse<'b>(
             }
             length = Some(n);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            let last = h
-                .value
-                .split(|&b| b == b',')
-                .map(<[u8]>::trim_ascii)
-                .rfind(|c| !c.is_empty());
-            if let Some(last) = last {
-                transfer_coding = Some(last.eq_ignore_ascii_case(b"chunked"));
+            transfer_encoding_fields += 1;
+            for coding in h.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                if !coding.is_empty() {
+                    let chunked = coding.eq_ignore_ascii_case(b"chunked");
+                    chunked_codings += usize::from(chunked);
+                    transfer_coding = Some(chunked);
+                }
             }
         } else if h.name.eq_ignore_ascii_case("connection") {
             connection.add(h.value);
         }
+    }
+    // RFC 9112 §7: chunked is applied once, and last. Any other use of it leaves the end of the
+    // body to guesswork.
+    if chunked_codings > 1 || (chunked_codings == 1 && transfer_coding != Some(true)) {
+        return Err("chunked applied more than once or not last in Transfer-Encoding");
+    }
+    // Both framings without chunked: which one the target meant is anyone's guess (RFC 9112
+    // §6.3 calls it an error to handle as such).
+    if transfer_coding == Some(false) && length.is_some() {
+        return Err("Content-Length beside a Transfer-Encoding that is not chunked");
     }
     // Honouring such a Connection field would drop the header that frames the body and leave
     // the client unable to find the response's end.
@@ -109,6 +125,8 @@ pub fn parse<'b>(
         keep_alive: persistent && !ambiguous && body != ResponseBody::UntilClose,
         connection,
         transfer_coded: transfer_coding.is_some(),
+        transfer_encoding_fields,
+        has_length: length.is_some(),
     })
 }
 
@@ -136,17 +154,27 @@ impl ResponseHead<'_> {
         out.push(b' ');
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");
+        // 1xx and 204 have no body and may frame none (RFC 9110 §8.6, §6.1); a 304 may state
+        // the length of what it stands for, but no transfer coding applies to it.
+        let no_body_status = self.status < 200 || self.status == 204;
+        let coded = self.transfer_coded && !no_body_status && self.status != 304;
         let mut length_written = false;
+        let mut coding_written = false;
         for h in self.headers {
             // The body is relayed as it came, so its Transfer-Encoding (chunked, and any coding
-            // before it) still describes it and goes along.
-            let transfer_encoding = h.name.eq_ignore_ascii_case("transfer-encoding");
-            if (names::is_hop_by_hop(h.name) && !transfer_encoding) || self.connection.lists(h.name)
-            {
+            // before it) still describes it and goes along, as one field.
+            if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                if coded && !coding_written {
+                    coding_written = true;
+                    self.write_transfer_encoding(out);
+                }
+                continue;
+            }
+            if names::is_hop_by_hop(h.name) || self.connection.lists(h.name) {
                 continue;
             }
             if h.name.eq_ignore_ascii_case("content-length") {
-                if self.transfer_coded || length_written {
+                if self.transfer_coded || length_written || no_body_status {
                     continue;
                 }
                 length_written = true;
@@ -160,6 +188,37 @@ impl ResponseHead<'_> {
             }
             write_field(out, h.name.as_bytes(), h.value);
         }
+    }
+}
+
+impl ResponseHead<'_> {
+    /// The head has a `Content-Length` or `Transfer-Encoding` field.
+    pub fn has_framing_fields(&self) -> bool {
+        self.has_length || self.transfer_encoding_fields > 0
+    }
+
+    /// The `Transfer-Encoding` line: the field as it came, or several joined in order.
+    fn write_transfer_encoding(&self, out: &mut Vec<u8>) {
+        let mut fields = self
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("transfer-encoding"));
+        if self.transfer_encoding_fields == 1
+            && let Some(h) = fields.next()
+        {
+            write_field(out, h.name.as_bytes(), h.value);
+            return;
+        }
+        out.extend_from_slice(b"Transfer-Encoding: ");
+        let mut first = true;
+        for h in fields.filter(|h| !h.value.trim_ascii().is_empty()) {
+            if !first {
+                out.extend_from_slice(b", ");
+            }
+            first = false;
+            out.extend_from_slice(h.value.trim_ascii());
+        }
+        out.extend_from_slice(b"\r\n");
     }
 }
 
@@ -300,7 +359,10 @@ mod tests {
 
     #[test]
     fn writes_one_framing_and_drops_the_targets_own_sticky_cookies() {
-        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: gzip\r\n\
+        let mut slots = header_slots();
+        let both = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: gzip\r\n\r\n";
+        assert!(parse(both, &mut slots, false).is_err());
+        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\
                     Set-Cookie: AWSALB=forged; Path=/\r\nSet-Cookie:  AWSALBCORS =x\r\n\
                     Set-Cookie: AWSALBX=kept\r\nSet-Cookie: awsalb=kept\r\n\r\n";
         let mut slots = header_slots();
