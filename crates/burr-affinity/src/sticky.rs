@@ -123,6 +123,63 @@ pub enum Mode {
     },
 }
 
+/// Version of the encoding of a [`Mode`] that [`policy_generation`] hashes. Tokens carry the
+/// hash, so changing the encoding (a new version) ends every live session once, counted as
+/// `expired`; the golden test pins the values so that never happens by accident.
+pub const POLICY_ENCODING_VERSION: u8 = 1;
+
+/// The policy generation of `mode`: the low 32 bits of the XXH3-64 of its encoding.
+pub fn policy_generation(mode: &Mode) -> u32 {
+    let mut encoded = Vec::with_capacity(64);
+    encode_mode(mode, &mut encoded);
+    xxh3_64(&encoded) as u32
+}
+
+/// Encoding version 1 of a mode, written out field by field: `LbCookieClassic { period_secs:
+/// 3600 }`, `LbCookieAlb { duration_secs: 600 }`, `AppCookieClassic { app_cookie: "name" }`,
+/// `AppCookieAlb { app_cookie: "name", duration_secs: 600 }`; numbers in decimal, the cookie
+/// name between double quotes with `"` and `\` escaped by a backslash.
+///
+/// This is the text burr hashed before the encoding was made explicit (the derived `Debug`
+/// output, which is no stable format): for every cookie name the model allows (HTTP token
+/// characters) it is byte for byte the same, so the generations of live sessions did not
+/// change with it.
+fn encode_mode(mode: &Mode, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let quoted = |out: &mut Vec<u8>, text: &str| {
+        out.push(b'"');
+        for &b in text.as_bytes() {
+            if b == b'"' || b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    };
+    // Writing to a Vec cannot fail.
+    let _ = match mode {
+        Mode::LbCookieClassic { period_secs } => {
+            write!(out, "LbCookieClassic {{ period_secs: {period_secs} }}")
+        }
+        Mode::LbCookieAlb { duration_secs } => {
+            write!(out, "LbCookieAlb {{ duration_secs: {duration_secs} }}")
+        }
+        Mode::AppCookieClassic { app_cookie } => {
+            out.extend_from_slice(b"AppCookieClassic { app_cookie: ");
+            quoted(out, app_cookie);
+            write!(out, " }}")
+        }
+        Mode::AppCookieAlb {
+            app_cookie,
+            duration_secs,
+        } => {
+            out.extend_from_slice(b"AppCookieAlb { app_cookie: ");
+            quoted(out, app_cookie);
+            write!(out, ", duration_secs: {duration_secs} }}")
+        }
+    };
+}
+
 /// A pool's cookie-stickiness policy, compiled from the model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -165,10 +222,7 @@ impl Policy {
             },
             _ => return None,
         };
-        let generation = {
-            let text = format!("{mode:?}");
-            xxh3_64(text.as_bytes()) as u32
-        };
+        let generation = policy_generation(&mode);
         Some(Self {
             pool: pool.id(),
             generation,

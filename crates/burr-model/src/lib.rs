@@ -10,6 +10,7 @@ mod address;
 mod alias;
 mod balancer;
 pub mod classic;
+mod drain;
 mod error;
 mod name;
 mod pool;
@@ -19,6 +20,7 @@ pub use address::{TargetAddress, TargetAddressError};
 pub use alias::Alias;
 pub use balancer::{Balancer, Listener, Protocol, TlsFiles};
 pub use classic::AwsProperties;
+pub use drain::DrainingTarget;
 pub use error::{FieldPath, PathSegment, ValidationError};
 pub use name::{validate_name, validate_pool_name};
 pub use pool::{

@@ -577,6 +577,12 @@ pub struct Pool {
     /// Which front door declared this pool (kept by the store, not written in files).
     #[serde(skip)]
     pub origin: crate::Origin,
+    /// Targets removed from this pool that still serve their sticky sessions until their
+    /// deadline (kept by the store, not written in files; see [`State::settle_drains`]).
+    ///
+    /// [`State::settle_drains`]: crate::State::settle_drains
+    #[serde(skip)]
+    pub draining_targets: Vec<crate::DrainingTarget>,
 }
 
 impl Pool {
@@ -590,6 +596,7 @@ impl Pool {
             draining: Draining::default(),
             upstream: UpstreamTimeouts::default(),
             origin: crate::Origin::default(),
+            draining_targets: Vec::new(),
         }
     }
 

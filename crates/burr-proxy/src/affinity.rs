@@ -5,7 +5,6 @@
 //! first, what to do when that target refuses, how to choose the next one, and tell it which
 //! target served. Also the pool's plain algorithm ([`pick`]) for requests without a session.
 
-use crate::clock;
 use crate::runtime::{PoolRuntime, TargetShared};
 use burr_affinity::balance::{PickInput, hash_ip};
 use burr_affinity::cookies;
@@ -151,7 +150,7 @@ impl<'p> Affinity<'p> {
             KeySource::Header(name) => headers.first(name).map(hash_key),
             KeySource::ClientAddress => Some(client_hash),
         };
-        let now = clock::unix_now();
+        let now = pool.clock.unix_now();
         Some(Self::Keyed(KeyedSession {
             engine,
             decision: engine.decide(key, pool, now),
@@ -167,7 +166,7 @@ impl<'p> Affinity<'p> {
         if engine.policy.source != KeySource::ClientAddress {
             return None;
         }
-        let now = clock::unix_now();
+        let now = pool.clock.unix_now();
         Some(Self::Keyed(KeyedSession {
             engine,
             decision: engine.decide(Some(client_hash), pool, now),
@@ -317,7 +316,7 @@ pub struct CookieSession<'p> {
 impl<'p> CookieSession<'p> {
     fn begin(policy: &'p Policy, pool: &PoolRuntime, headers: &impl RequestHeaders) -> Self {
         let ring = pool.keys.load_full();
-        let now = clock::unix_now();
+        let now = pool.clock.unix_now();
         let cookies = RequestCookies::read(policy, headers.cookie_fields());
         let decision = Engine {
             policy,

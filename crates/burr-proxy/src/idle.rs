@@ -1,7 +1,7 @@
 //! Idle-timeout tracking for client connections, with the Classic ELB meaning: a connection on
 //! which no byte has been read or written for the idle timeout is closed.
 //!
-//! [`ActivityIo`] stamps the coarse clock on every read and write that moves bytes; the
+//! [`ActivityIo`] stamps the real coarse clock ([`crate::clock::io_now_ms`]) on every read and write that moves bytes; the
 //! connection's watchdog sleeps until the stamp plus the timeout and re-arms while traffic flows,
 //! so an active connection costs one relaxed store per I/O call and one timer wake-up per timeout
 //! period.
@@ -20,11 +20,11 @@ pub struct Activity(AtomicU64);
 
 impl Activity {
     pub fn new() -> Arc<Self> {
-        Arc::new(Self(AtomicU64::new(crate::clock::now_ms())))
+        Arc::new(Self(AtomicU64::new(crate::clock::io_now_ms())))
     }
 
     fn touch(&self) {
-        self.0.store(crate::clock::now_ms(), Ordering::Relaxed);
+        self.0.store(crate::clock::io_now_ms(), Ordering::Relaxed);
     }
 
     /// Resolves once the connection has been idle for `timeout`.
@@ -32,7 +32,7 @@ impl Activity {
         let timeout_ms = timeout.as_millis() as u64;
         loop {
             let last = self.0.load(Ordering::Relaxed);
-            let now = crate::clock::now_ms();
+            let now = crate::clock::io_now_ms();
             let idle = now.saturating_sub(last);
             if idle >= timeout_ms {
                 return;

@@ -8,6 +8,7 @@
 //! open connections run to completion.
 
 use crate::access_log::AccessLog;
+use crate::clock::Clock;
 use crate::health::HealthSupervisor;
 use crate::runtime::{CompileContext, CompileError, ListenerKey, ListenerRuntime, Runtime};
 use crate::workers::Workers;
@@ -34,6 +35,8 @@ pub struct DataPlaneOptions {
     pub access_log: Option<AccessLog>,
     /// The key ring sealing stickiness cookies; store a new ring to rotate.
     pub keys: Arc<ArcSwap<KeyRing>>,
+    /// The clock the data plane's rules read (`Clock::system()` outside tests).
+    pub clock: Arc<Clock>,
 }
 
 /// The current configuration of one listener, replaced in place on every change so open
@@ -93,7 +96,8 @@ pub struct DataPlane {
 impl DataPlane {
     /// Starts the worker threads. Must be called within a tokio runtime, which runs health checks.
     pub fn start(options: DataPlaneOptions) -> io::Result<Arc<Self>> {
-        crate::clock::start();
+        // Idle tracking reads the real coarse clock, whichever clock the rules read.
+        Clock::system();
         let workers = Workers::start(options.workers)?;
         Ok(Arc::new(Self {
             options,
@@ -102,6 +106,11 @@ impl DataPlane {
             bound: Mutex::new(HashMap::new()),
             health: HealthSupervisor::new(tokio::runtime::Handle::current()),
         }))
+    }
+
+    /// The clock the data plane's rules read.
+    pub fn clock(&self) -> &Arc<Clock> {
+        &self.options.clock
     }
 
     pub fn runtime(&self) -> Arc<Runtime> {
@@ -115,7 +124,7 @@ impl DataPlane {
             listen_host: self.options.listen_host,
             workers: self.workers.count(),
             keys: self.options.keys.clone(),
-            now: crate::clock::unix_now(),
+            clock: self.options.clock.clone(),
         };
         let runtime = Runtime::compile(state, generation, &previous, &context)
             .map_err(|errors| errors.into_iter().map(BindError::from).collect::<Vec<_>>())?;
@@ -194,7 +203,7 @@ impl DataPlane {
         let runtime = Arc::new(runtime);
         self.health.reconcile(&runtime);
         let previous = self.runtime.swap(runtime.clone());
-        runtime.publish_retirements(&previous, crate::clock::unix_now());
+        runtime.publish_retirements(&previous, self.options.clock.unix_now());
     }
 
     /// Addresses currently accepting connections, by listener.

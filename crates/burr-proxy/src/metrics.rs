@@ -180,8 +180,8 @@ pub fn render(runtime: &Runtime, out: &mut String) {
          session table), estimated for cookie sessions (distinct sessions seen in the last \
          150-300 s, ±3.3%).",
     );
-    let now = crate::clock::unix_now();
     for p in &pools {
+        let now = p.clock.unix_now();
         let table = p.keyed.as_ref().map(|k| k.sessions.live_sessions(now));
         if table.is_none() && p.sticky.is_none() {
             continue;
@@ -265,6 +265,25 @@ pub fn render(runtime: &Runtime, out: &mut String) {
                 label(&p.spec.name),
                 label(&t.shared.address.to_string()),
             );
+        }
+    }
+    header(
+        out,
+        "burr_target_drain_deadline_seconds",
+        "gauge",
+        "UTC second at which a deregistered target's drain ends (its sessions move, its relays \
+         close); only targets that are draining.",
+    );
+    for p in &pools {
+        for t in &p.targets {
+            if let Some(deadline) = t.drain_deadline {
+                let _ = writeln!(
+                    out,
+                    "burr_target_drain_deadline_seconds{{pool=\"{}\",target=\"{}\"}} {deadline}",
+                    label(&p.spec.name),
+                    label(&t.shared.address.to_string()),
+                );
+            }
         }
     }
     header(

@@ -6,6 +6,7 @@
 //! [`ListenerStats`], which are carried over by identity from one runtime to the next, so a
 //! configuration change neither resets metrics nor drops pooled connections.
 
+use crate::clock::Clock;
 use crate::http::h1::RawConnection;
 use crate::metrics::{ListenerStats, PoolStats, TargetStats};
 use crate::sessions::SessionSketch;
@@ -20,7 +21,6 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::time::Duration;
 use tokio::sync::watch;
 
 /// Identity of a listener across snapshots: its balancer and port.
@@ -58,8 +58,11 @@ pub struct TargetShared {
     pub address: TargetAddress,
     pub stats: TargetStats,
     health: AtomicU8,
-    /// Coarse-clock millisecond until which the target is skipped after a connect failure.
+    /// Millisecond of [`TargetShared::clock`] until which the target is skipped after a
+    /// connect failure.
     passive_down_until_ms: AtomicU64,
+    /// The data plane's clock, which the passive-down mark and drain deadlines are read on.
+    clock: Arc<Clock>,
     /// Idle keep-alive connections to this target, one list per worker thread: hyper's, and the
     /// HTTP/1.1 fast path's.
     pub idle: IdleConnections<Sender>,
@@ -72,7 +75,13 @@ pub struct TargetShared {
 }
 
 impl TargetShared {
-    fn new(id: TargetId, pool: &str, address: TargetAddress, workers: usize) -> Self {
+    fn new(
+        id: TargetId,
+        pool: &str,
+        address: TargetAddress,
+        workers: usize,
+        clock: Arc<Clock>,
+    ) -> Self {
         Self {
             id,
             pool: pool.to_string(),
@@ -80,6 +89,7 @@ impl TargetShared {
             stats: TargetStats::default(),
             health: AtomicU8::new(Health::Unknown as u8),
             passive_down_until_ms: AtomicU64::new(0),
+            clock,
             idle: IdleConnections::new(workers),
             raw_idle: IdleConnections::new(workers),
             sessions: SessionSketch::default(),
@@ -107,13 +117,12 @@ impl TargetShared {
                 }
                 continue;
             };
-            let now = crate::clock::unix_now();
-            if now >= deadline {
+            if self.clock.unix_now() >= deadline {
                 return;
             }
             // Re-registered meanwhile, or a new deadline: look again.
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(deadline - now)) => {}
+                _ = self.clock.reached(deadline) => {}
                 _ = changes.changed() => {}
             }
         }
@@ -134,7 +143,7 @@ impl TargetShared {
     /// A connect to this target just failed: skip it for [`PASSIVE_DOWN_MS`].
     pub fn mark_connect_failure(&self) {
         self.passive_down_until_ms
-            .store(crate::clock::now_ms() + PASSIVE_DOWN_MS, Ordering::Relaxed);
+            .store(self.clock.now_ms() + PASSIVE_DOWN_MS, Ordering::Relaxed);
     }
 
     /// A connect succeeded: clear any passive mark at once.
@@ -147,7 +156,7 @@ impl TargetShared {
     /// May this target receive a new request now?
     pub fn is_available(&self) -> bool {
         self.health() != Health::Unhealthy
-            && self.passive_down_until_ms.load(Ordering::Relaxed) <= crate::clock::now_ms()
+            && self.passive_down_until_ms.load(Ordering::Relaxed) <= self.clock.now_ms()
     }
 }
 
@@ -191,6 +200,8 @@ pub struct PoolRuntime {
     pub keyed: Option<KeyedEngine>,
     /// The key ring sealing stickiness cookies, shared by every pool and replaced on rotation.
     pub keys: Arc<ArcSwap<KeyRing>>,
+    /// The data plane's clock: sessions are decided at its time.
+    pub clock: Arc<Clock>,
 }
 
 impl PoolView for PoolRuntime {
@@ -274,7 +285,8 @@ impl Runtime {
     /// relays may live: registered targets (weight 0 included) indefinitely, deregistered ones
     /// until their drain deadline, and targets of `previous` that this runtime dropped no longer
     /// (Classic ELB's connection draining). Done at commit rather than at compile, since a
-    /// compiled runtime may never be committed.
+    /// compiled runtime may never be committed. `now` is the commit's time on the data plane's
+    /// clock.
     pub fn publish_retirements(&self, previous: &Runtime, now: u64) {
         let mut kept = std::collections::HashSet::new();
         for (_, target) in self.targets() {
@@ -301,59 +313,38 @@ pub struct CompileContext {
     pub listen_host: Option<IpAddr>,
     pub workers: usize,
     pub keys: Arc<ArcSwap<KeyRing>>,
-    /// UTC seconds now: start of the drain of targets deregistered by this change.
-    pub now: u64,
+    pub clock: Arc<Clock>,
 }
 
 fn compile_pool(pool: &Pool, previous: &Runtime, context: &CompileContext) -> PoolRuntime {
     let old = previous.pools.get(&pool.name);
-    let mut targets: Vec<TargetRuntime> = pool
-        .targets
-        .iter()
-        .map(|t| {
-            let id = pool.target_id(&t.address);
-            let shared = old
-                .and_then(|p| p.targets.iter().find(|o| o.shared.id == id))
-                .map(|o| o.shared.clone())
-                .unwrap_or_else(|| {
-                    Arc::new(TargetShared::new(
-                        id,
-                        &pool.name,
-                        t.address.clone(),
-                        context.workers,
-                    ))
-                });
-            TargetRuntime {
-                shared,
-                weight: t.weight,
-                drain_deadline: None,
-            }
-        })
-        .collect();
-    // Deregistered targets drain: their sticky sessions may reach them until the deadline
-    // (kept from an earlier change if they were already draining); then they are dropped.
-    let delay = u64::from(pool.draining.deregistration_delay_secs);
-    if let Some(old) = old
-        && delay > 0
-    {
-        let registered = targets.len();
-        for gone in &old.targets {
-            if targets[..registered]
-                .iter()
-                .any(|t| t.shared.id == gone.shared.id)
-            {
-                continue;
-            }
-            let deadline = gone.drain_deadline.unwrap_or(context.now + delay);
-            if deadline > context.now {
-                targets.push(TargetRuntime {
-                    shared: gone.shared.clone(),
-                    weight: 0,
-                    drain_deadline: Some(deadline),
-                });
-            }
-        }
-    }
+    let shared = |address: &TargetAddress| {
+        let id = pool.target_id(address);
+        old.and_then(|p| p.targets.iter().find(|o| o.shared.id == id))
+            .map(|o| o.shared.clone())
+            .unwrap_or_else(|| {
+                Arc::new(TargetShared::new(
+                    id,
+                    &pool.name,
+                    address.clone(),
+                    context.workers,
+                    context.clock.clone(),
+                ))
+            })
+    };
+    let registered = pool.targets.iter().map(|t| TargetRuntime {
+        shared: shared(&t.address),
+        weight: t.weight,
+        drain_deadline: None,
+    });
+    // Deregistered targets drain: their sticky sessions may reach them until the deadline the
+    // state stores (so a restart keeps it), and they get no new sessions (weight 0).
+    let draining = pool.draining_targets.iter().map(|d| TargetRuntime {
+        shared: shared(&d.address),
+        weight: 0,
+        drain_deadline: Some(d.deadline_secs),
+    });
+    let targets: Vec<TargetRuntime> = registered.chain(draining).collect();
     let candidates: Vec<Candidate> = targets
         .iter()
         .map(|t| Candidate {
@@ -371,6 +362,7 @@ fn compile_pool(pool: &Pool, previous: &Runtime, context: &CompileContext) -> Po
         stats: old.map(|p| p.stats.clone()).unwrap_or_default(),
         sticky: Policy::of(pool),
         keys: context.keys.clone(),
+        clock: context.clock.clone(),
         spec: pool.clone(),
     }
 }

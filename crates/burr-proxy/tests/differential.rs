@@ -260,6 +260,7 @@ async fn start() -> Paths {
         listen_host: Some("127.0.0.1".parse().unwrap()),
         access_log: None,
         keys,
+        clock: burr_proxy::clock::Clock::system(),
     })
     .unwrap();
     let prepared = dataplane

@@ -38,6 +38,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
          spec   TEXT NOT NULL            -- JSON of burr_model::Alias
      );",
     ),
+    (
+        3,
+        "CREATE TABLE draining_targets (
+         pool     TEXT NOT NULL,         -- name of the pool the target left
+         address  TEXT NOT NULL,         -- burr_model::TargetAddress as text
+         deadline INTEGER NOT NULL,      -- UTC seconds: end of the drain
+         PRIMARY KEY (pool, address)
+     );",
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -2,7 +2,7 @@
 //! loading every object, and writing the difference between two states in one transaction.
 
 use crate::{Snapshot, StoreError};
-use burr_model::{Alias, Balancer, Origin, Pool, State};
+use burr_model::{Alias, Balancer, DrainingTarget, Origin, Pool, State, TargetAddress};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -125,6 +125,7 @@ pub fn load(connection: &Connection, path: &Path) -> Result<Snapshot, StoreError
         pool.origin = origin;
         state.pools.insert(name, pool);
     }
+    load_drains(connection, path, &mut state)?;
     for (name, origin, mut alias) in load_table::<Alias>(connection, path, "aliases")? {
         alias.origin = origin;
         state.aliases.insert(name, alias);
@@ -141,6 +142,81 @@ pub fn load(connection: &Connection, path: &Path) -> Result<Snapshot, StoreError
         generation: generation.max(0) as u64,
         state,
     })
+}
+
+/// Loads the drains of every pool (a drain whose pool is gone is not loaded; the next change
+/// deletes it).
+fn load_drains(connection: &Connection, path: &Path, state: &mut State) -> Result<(), StoreError> {
+    let sql_err = |cause| StoreError::Sql {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let mut statement = connection
+        .prepare("SELECT pool, address, deadline FROM draining_targets ORDER BY pool, address")
+        .map_err(sql_err)?;
+    let rows = statement
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .map_err(sql_err)?;
+    for row in rows {
+        let (pool, address, deadline) = row.map_err(sql_err)?;
+        let corrupt = |cause: String| StoreError::CorruptRow {
+            path: path.to_path_buf(),
+            table: "draining_targets",
+            name: format!("{pool} {address}"),
+            cause,
+        };
+        let address = TargetAddress::parse(&address, None).map_err(|e| corrupt(e.to_string()))?;
+        let deadline_secs = u64::try_from(deadline)
+            .map_err(|_| corrupt(format!("deadline {deadline} is negative")))?;
+        if let Some(pool) = state.pools.get_mut(&pool) {
+            pool.draining_targets.push(DrainingTarget {
+                address,
+                deadline_secs,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites the drains of every pool whose drains differ between `old` and `new`.
+fn write_drains(
+    tx: &rusqlite::Transaction<'_>,
+    old: &State,
+    new: &State,
+) -> Result<(), rusqlite::Error> {
+    let drains = |state: &State, name: &str| -> Vec<DrainingTarget> {
+        state
+            .pools
+            .get(name)
+            .map(|p| p.draining_targets.clone())
+            .unwrap_or_default()
+    };
+    let names: std::collections::BTreeSet<&String> =
+        old.pools.keys().chain(new.pools.keys()).collect();
+    for name in names {
+        let wanted = drains(new, name);
+        if drains(old, name) == wanted {
+            continue;
+        }
+        tx.execute("DELETE FROM draining_targets WHERE pool = ?1", [name])?;
+        for drain in wanted {
+            tx.execute(
+                "INSERT INTO draining_targets (pool, address, deadline) VALUES (?1, ?2, ?3)",
+                params![
+                    name,
+                    drain.address.to_string(),
+                    i64::try_from(drain.deadline_secs).unwrap_or(i64::MAX)
+                ],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Something stored by name with an origin.
@@ -207,6 +283,7 @@ pub fn write_changes(
     write_table(&tx, "balancers", &old.balancers, &new.balancers).map_err(sql_err)?;
     write_table(&tx, "pools", &old.pools, &new.pools).map_err(sql_err)?;
     write_table(&tx, "aliases", &old.aliases, &new.aliases).map_err(sql_err)?;
+    write_drains(&tx, old, new).map_err(sql_err)?;
     tx.execute(
         "UPDATE generation SET value = ?1 WHERE id = 1",
         [generation as i64],

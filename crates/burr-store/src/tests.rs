@@ -53,6 +53,46 @@ fn changes_survive_reopening_with_their_origin() {
     assert_eq!(reopened.snapshot().state.pools["p"].origin, Origin::File);
 }
 
+#[test]
+fn draining_targets_survive_reopening_and_leave_with_their_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), None).unwrap();
+    store
+        .apply(|s| {
+            add(s, balancer("web", 8080, "p"), pool("p", 9001..9004, 1));
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+    let drained = store
+        .apply(|s| {
+            let before = s.clone();
+            s.pools.get_mut("p").unwrap().targets.remove(0);
+            s.settle_drains(&before, 1_000);
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+    let drains = &drained.state.pools["p"].draining_targets;
+    assert_eq!(drains.len(), 1);
+    assert_eq!(drains[0].address.to_string(), "127.0.0.1:9001");
+    assert_eq!(drains[0].deadline_secs, 1_300);
+    drop(store);
+    let reopened = Store::open(dir.path(), None).unwrap();
+    assert_eq!(*reopened.snapshot(), *drained);
+    reopened
+        .apply(|s| {
+            s.pools.clear();
+            s.balancers.clear();
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+    drop(reopened);
+    let c = Connection::open(dir.path().join("burr.db")).unwrap();
+    let rows: i64 = c
+        .query_row("SELECT COUNT(*) FROM draining_targets", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0, "a pool's drains leave with it");
+}
+
 #[cfg(unix)]
 #[test]
 fn files_are_private() {

@@ -174,6 +174,10 @@ async fn route(
             r
         }
         (_, "/healthz" | "/metrics") => text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n".into()),
+        // Only with --manual-clock (tests); otherwise the path is the API's like any other.
+        (&Method::POST, "/test/clock") if admin.dataplane.clock().is_manual() => {
+            advance_clock(admin, req.uri().query().unwrap_or(""))
+        }
         (&Method::GET | &Method::POST, _) => api(admin, req, limits).await,
         (method, _) => {
             let mut r = text(
@@ -188,6 +192,43 @@ async fn route(
             closing(r, req.version())
         }
     }
+}
+
+/// Longest single advance of the manual clock: a year.
+const MAX_ADVANCE_MS: u64 = 365 * 86_400 * 1000;
+
+/// `POST /test/clock?advance_ms=N` (with `--manual-clock` only): moves the data plane's clock
+/// forward by N ms (0 reads it) and answers with its time after the move.
+fn advance_clock(admin: &Admin, query: &str) -> Response<Full<Bytes>> {
+    let value = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "advance_ms")
+        .map(|(_, v)| v.into_owned());
+    let advance = value
+        .as_deref()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms <= MAX_ADVANCE_MS);
+    let Some(advance) = advance else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "advance_ms: {:?} is not allowed: must be an integer between 0 and \
+                 {MAX_ADVANCE_MS} (milliseconds)\n",
+                value.unwrap_or_else(|| "(missing)".into())
+            ),
+        );
+    };
+    let clock = admin.dataplane.clock();
+    if let Err(e) = clock.advance(Duration::from_millis(advance)) {
+        return text(StatusCode::CONFLICT, format!("{e}\n"));
+    }
+    text(
+        StatusCode::OK,
+        format!(
+            "unix_secs {}\nmonotonic_ms {}\n",
+            clock.unix_now(),
+            clock.now_ms()
+        ),
+    )
 }
 
 /// Hands a request to the AWS-compatible API, off the async threads (a change waits for SQLite

@@ -2,6 +2,10 @@
 //! configuration file at start-up and on SIGHUP, or the AWS API): run the change on a copy of
 //! the state, validate it, bind any new listener, write it durably, then put it in service.
 //!
+//! A change is also where a drain starts: the targets it removes from a pool are recorded in the
+//! state with their drain deadline, at the time of the data plane's clock (the model reads no
+//! clock), so the deadline is as durable as the change and a restart honours what is left of it.
+//!
 //! Changes take turns on one lock held from before the store write until after the commit, so
 //! when changes race (parallel API calls, a reload during API calls) the data plane always ends
 //! on the newest generation, and no listener is bound twice by two changes that both saw it
@@ -50,8 +54,11 @@ impl Applier {
     ) -> Result<Arc<Snapshot>, Refusal<E>> {
         let _turn = self.turn.lock().unwrap_or_else(|e| e.into_inner());
         let mut prepared = None;
+        let now = self.dataplane.clock().unix_now();
         let result = self.store.apply(|state: &mut State| {
+            let before = state.clone();
             change(state).map_err(Refusal::Rejected)?;
+            state.settle_drains(&before, now);
             state.validate(self.listen_host).map_err(Refusal::Invalid)?;
             prepared = Some(self.dataplane.prepare(state, 0).map_err(Refusal::Bind)?);
             Ok(())
@@ -70,9 +77,23 @@ impl Applier {
         }
     }
 
-    /// Puts the stored state in service as it is (start-up without a configuration file).
+    /// Puts the stored state in service (start-up without a configuration file), less the
+    /// drains that ended while burr was not running.
     pub fn serve_stored(&self) -> Result<(), Vec<BindError>> {
         let _turn = self.turn.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.dataplane.clock().unix_now();
+        if self.store.snapshot().state.has_ended_drains(now) {
+            let pruned = self.store.apply(|state: &mut State| {
+                let before = state.clone();
+                state.settle_drains(&before, now);
+                Ok::<(), std::convert::Infallible>(())
+            });
+            // An ended drain left in the state is harmless (its sessions move, its relays
+            // end), so a failed write is no reason not to serve.
+            if let Err(e) = pruned {
+                tracing::warn!(error = %e, "could not remove ended drains from the store");
+            }
+        }
         let snapshot = self.store.snapshot();
         let prepared = self
             .dataplane

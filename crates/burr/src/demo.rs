@@ -71,6 +71,7 @@ async fn demo(args: DemoArgs) -> ExitCode {
             .expect("the default address pool parses"),
         workers: Some(1),
         access_log: None,
+        manual_clock: false,
     };
     let running = match crate::serve::start(&serve_args).await {
         Ok(r) => r,

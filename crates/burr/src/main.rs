@@ -104,6 +104,12 @@ pub struct ServeArgs {
     /// Write one line per request to this file (`-` for standard output). Off by default.
     #[arg(long)]
     pub access_log: Option<PathBuf>,
+    /// FOR TESTS ONLY: the data plane's rules (passive-down marks, session lifetimes, drain
+    /// deadlines) read a clock that stands still until `POST /test/clock?advance_ms=N` on the
+    /// --api address moves it. Hidden from --help and off unless given: with it, sessions never
+    /// expire and down targets never come back on their own.
+    #[arg(long, hide = true)]
+    pub manual_clock: bool,
 }
 
 fn main() -> ExitCode {

@@ -13,6 +13,7 @@ use crate::keys;
 use arc_swap::ArcSwap;
 use burr_model::State;
 use burr_proxy::access_log::AccessLog;
+use burr_proxy::clock::Clock;
 use burr_proxy::{DataPlane, DataPlaneOptions};
 use burr_store::Store;
 use std::process::ExitCode;
@@ -91,11 +92,21 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
         keys::load_or_create(&store).map_err(|e| vec![e])?,
     ));
     tokio::spawn(keys::watch(store.clone(), keys.clone()));
+    let clock = if args.manual_clock {
+        tracing::warn!(
+            "--manual-clock: the data plane's clock stands still until POST /test/clock moves \
+             it; this is for tests only"
+        );
+        Clock::manual()
+    } else {
+        Clock::system()
+    };
     let dataplane = DataPlane::start(DataPlaneOptions {
         workers,
         listen_host: args.listen_host,
         access_log,
         keys,
+        clock,
     })
     .map_err(|e| vec![format!("burr: cannot start worker threads: {e}")])?;
     let api = tokio::net::TcpListener::bind(args.api)

@@ -12,11 +12,13 @@ fn dead_target() -> SocketAddr {
     format!("127.0.0.1:{}", free_port()).parse().unwrap()
 }
 
+/// A refusing target is retried on another, then left out for the passive-down window (10 s of
+/// burr's clock, moved by the test with `--manual-clock`), then tried again once.
 #[tokio::test]
 async fn a_refusing_target_is_retried_on_another() {
     let live = Backend::start("live", Behavior::default()).await;
     let port = free_port();
-    let burr = Burr::start(&config(
+    let burr = Burr::start_with_manual_clock(&config(
         port,
         "round_robin",
         &[(dead_target(), 1), (live.addr, 1)],
@@ -45,6 +47,24 @@ async fn a_refusing_target_is_retried_on_another() {
         )),
         "{m}"
     );
+    let connect_failures = |burr: &Burr| {
+        metric(
+            &burr.metrics(),
+            "burr_pool_failures_total{pool=\"p\",reason=\"connect_failed\"}",
+        )
+    };
+    // Still within the window: not tried.
+    burr.advance_clock(Duration::from_secs(9));
+    for _ in 0..6 {
+        assert_eq!(get(port, "/").await.backend(), "live");
+    }
+    assert_eq!(connect_failures(&burr), Some(1.0));
+    // The window over: tried once more (it still refuses), then left out again.
+    burr.advance_clock(Duration::from_secs(2));
+    for _ in 0..6 {
+        assert_eq!(get(port, "/").await.backend(), "live");
+    }
+    assert_eq!(connect_failures(&burr), Some(2.0));
 }
 
 #[tokio::test]

@@ -1,12 +1,29 @@
 //! Sticky sessions through the real binary: each cookie mode against real targets, tampered
 //! tokens, failover that stays on the new target, strict pools, draining, and cookies that
 //! survive a restart of burr.
+//!
+//! Rules about time (the passive-down window after a refused connect, fail-back once it ends,
+//! drain deadlines, across a restart too) run burr with `--manual-clock` and move its clock
+//! through the admin endpoint, so they neither sleep nor depend on the machine's speed.
 
 mod common;
 
 use common::*;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How long a target that refused a connection is left out (burr's `PASSIVE_DOWN_MS`).
+const PASSIVE_DOWN: Duration = Duration::from_secs(10);
+
+/// Starts `n` backends and burr with `--manual-clock` in front of them.
+async fn setup_manual_clock(n: usize, extra_pool: &str) -> (Vec<Backend>, Burr, u16) {
+    let b = backends(n, Behavior::default()).await;
+    let port = free_port();
+    let burr =
+        Burr::start_with_manual_clock(&config(port, "round_robin", &targets(&b), "", extra_pool));
+    (b, burr, port)
+}
 
 /// The `name=value` of cookie `name` among the response's `Set-Cookie` headers.
 fn set_cookie(a: &Answer, name: &str) -> Option<String> {
@@ -164,9 +181,12 @@ async fn tampered_and_expired_tokens_are_repinned_with_a_fresh_cookie() {
     );
 }
 
+/// Without fail-back, a session re-pinned off a down target stays where it went, even once the
+/// old target is back and available again (the clock moved past its passive-down window, and
+/// new sessions reach it).
 #[tokio::test]
 async fn failover_repins_and_stays_on_the_new_target_after_the_old_one_returns() {
-    let (b, burr, port) = setup_with(3, "round_robin", ALB_LB_COOKIE).await;
+    let (b, burr, port) = setup_manual_clock(3, ALB_LB_COOKIE).await;
     let first = get(port, "/").await;
     let cookie = pair(&set_cookie(&first, "AWSALB").unwrap());
     let old = b.iter().find(|x| x.name == first.backend()).unwrap();
@@ -187,13 +207,29 @@ async fn failover_repins_and_stays_on_the_new_target_after_the_old_one_returns()
         Some(1.0)
     );
 
-    // The old target comes back on its address: the session stays on the new one.
+    // The old target comes back on its address and its passive-down window ends: it is
+    // available again (new sessions reach it), yet the session stays on the new one.
     let _back = Backend::start_at(&old.name, Behavior::default(), old.addr).await;
+    burr.advance_clock(PASSIVE_DOWN + Duration::from_secs(1));
+    let fresh = spread(port, 30, None).await;
+    assert_eq!(
+        fresh.get(&old.name),
+        Some(&10),
+        "back in service: {fresh:?}"
+    );
     let mut client = Client::connect(port).await;
     for _ in 0..20 {
         let a = client.get("/", &[("cookie", &new_cookie)]).await;
         assert_eq!(a.backend(), moved.backend());
     }
+    let metrics = burr.metrics();
+    assert_eq!(
+        metric(
+            &metrics,
+            "burr_sticky_decisions_total{pool=\"p\",reason=\"fail_back\"}"
+        ),
+        Some(0.0)
+    );
 }
 
 #[tokio::test]
@@ -227,13 +263,14 @@ async fn strict_pools_answer_503_instead_of_repinning() {
     );
 }
 
-/// fail_back: re-pinned while the first target is down, back to it once it answers again.
-/// Health checks are off, so the passive down mark (10 s after a refused connect) is what
-/// keeps it out; the test waits that long.
+/// fail_back: re-pinned while the first target is down, back to it once it is available again.
+/// Health checks are off, so the passive-down mark (10 s after a refused connect) is what
+/// keeps it out: the session stays away while the mark lasts, even though the target answers
+/// again, and returns once burr's clock has moved past it.
 #[tokio::test]
 async fn fail_back_returns_the_session_to_its_first_target() {
     let fail_back = format!("{ALB_LB_COOKIE}fail_back = true\n");
-    let (b, burr, port) = setup_with(2, "round_robin", &fail_back).await;
+    let (b, burr, port) = setup_manual_clock(2, &fail_back).await;
     let first = get(port, "/").await;
     let cookie = pair(&set_cookie(&first, "AWSALB").unwrap());
     let home = b.iter().find(|x| x.name == first.backend()).unwrap();
@@ -246,7 +283,14 @@ async fn fail_back_returns_the_session_to_its_first_target() {
     assert_ne!(moved.backend(), home.name);
     let moved_cookie = pair(&set_cookie(&moved, "AWSALB").unwrap());
     let _home_again = Backend::start_at(&home.name, Behavior::default(), home.addr).await;
-    tokio::time::sleep(std::time::Duration::from_millis(10_500)).await;
+    // Within the passive-down window: still away from home.
+    burr.advance_clock(PASSIVE_DOWN - Duration::from_secs(1));
+    let away = Client::connect(port)
+        .await
+        .get("/", &[("cookie", &moved_cookie)])
+        .await;
+    assert_eq!(away.backend(), moved.backend(), "home is still marked down");
+    burr.advance_clock(Duration::from_secs(2));
     let back = Client::connect(port)
         .await
         .get("/", &[("cookie", &moved_cookie)])
@@ -375,6 +419,149 @@ async fn draining_honours_sessions_until_the_deadline_and_reroute_moves_them() {
     assert_eq!(a.backend(), other.name);
 }
 
+/// Burr's default `deregistration_delay_secs`.
+const DRAIN: u64 = 300;
+
+/// A client pinned to a target, the target deregistered (by a reload) at a known time of
+/// burr's clock: the cookie, the drained backend's name, the other backend, and the window
+/// `[first, last]` of UTC seconds within which the drain's deadline must fall.
+async fn pin_then_deregister(
+    b: &[Backend],
+    burr: &Burr,
+    port: u16,
+) -> (String, String, String, (u64, u64)) {
+    let first = get(port, "/").await;
+    let cookie = pair(&set_cookie(&first, "AWSALB").unwrap());
+    let pinned = b.iter().position(|x| x.name == first.backend()).unwrap();
+    let other = &b[1 - pinned];
+    let before = burr.clock_now();
+    burr.reload_async(&config(
+        port,
+        "round_robin",
+        &[(other.addr, 1)],
+        "",
+        ALB_LB_COOKIE,
+    ))
+    .await;
+    let after = burr.clock_now();
+    (
+        cookie,
+        first.backend(),
+        other.name.clone(),
+        (before + DRAIN, after + DRAIN),
+    )
+}
+
+/// The drain deadline as burr's metrics show it for `backend`.
+fn drain_deadline(burr: &Burr, backend: &Backend) -> Option<u64> {
+    metric(
+        &burr.metrics(),
+        &format!(
+            "burr_target_drain_deadline_seconds{{pool=\"p\",target=\"{}\"}}",
+            backend.addr
+        ),
+    )
+    .map(|v| v as u64)
+}
+
+/// Moves burr's clock to one second before `deadline_window.0` and checks the session is still
+/// honoured; then a second at a time until it moves off the drained target (at most 3 steps
+/// past the window). Returns the UTC second at which it moved.
+async fn step_to_the_end_of_the_drain(
+    burr: &Burr,
+    port: u16,
+    cookie: &str,
+    drained: &str,
+    window: (u64, u64),
+) -> u64 {
+    let now = burr.clock_now();
+    assert!(
+        now < window.0 - 1,
+        "the drain already ended: {now} vs {window:?}"
+    );
+    let mut now = burr.advance_clock(Duration::from_secs(window.0 - 1 - now));
+    let mut client = Client::connect(port).await;
+    assert_eq!(
+        client.get("/", &[("cookie", cookie)]).await.backend(),
+        drained,
+        "honoured until the deadline (clock {now}, deadline in {window:?})"
+    );
+    while now <= window.1 + 1 {
+        now = burr.advance_clock(Duration::from_secs(1));
+        let a = client.get("/", &[("cookie", cookie)]).await;
+        if a.backend() != drained {
+            return now;
+        }
+    }
+    panic!("still on {drained} at {now}, after the deadline window {window:?}");
+}
+
+/// A deregistered target's sessions are honoured until the drain deadline, and move at it.
+#[tokio::test]
+async fn draining_sessions_move_at_the_deadline() {
+    let (b, burr, port) = setup_manual_clock(2, ALB_LB_COOKIE).await;
+    let (cookie, drained, other, window) = pin_then_deregister(&b, &burr, port).await;
+    let drained_backend = b.iter().find(|x| x.name == drained).unwrap();
+    let shown = drain_deadline(&burr, drained_backend).expect("a drain deadline metric");
+    assert!(
+        (window.0..=window.1).contains(&shown),
+        "{shown} vs {window:?}"
+    );
+    let moved_at = step_to_the_end_of_the_drain(&burr, port, &cookie, &drained, window).await;
+    assert!(
+        (window.0..=window.1).contains(&moved_at),
+        "{moved_at} vs {window:?}"
+    );
+    let a = get(port, "/").await;
+    assert_eq!(a.backend(), other);
+    assert_eq!(
+        metric(
+            &burr.metrics(),
+            "burr_sticky_decisions_total{pool=\"p\",reason=\"draining\"}"
+        ),
+        Some(1.0)
+    );
+}
+
+/// The drain deadline is part of the stored change: after a `kill -9` and a restart in the
+/// middle of the drain, the session is still honoured until the same deadline (not moved at
+/// once, not given a fresh 300 s), and the metric shows the stored deadline.
+#[tokio::test]
+async fn a_restart_mid_drain_honours_the_remaining_deadline() {
+    let (b, mut burr, port) = setup_manual_clock(2, ALB_LB_COOKIE).await;
+    let (cookie, drained, _, window) = pin_then_deregister(&b, &burr, port).await;
+    let drained_backend = b.iter().find(|x| x.name == drained).unwrap();
+    let stored = drain_deadline(&burr, drained_backend).expect("a drain deadline metric");
+    burr.restart();
+    // The manual clock starts again at the wall clock: what is left of the drain is the stored
+    // deadline minus the time since the change, not a fresh DRAIN.
+    assert_eq!(drain_deadline(&burr, drained_backend), Some(stored));
+    let a = Client::connect(port)
+        .await
+        .get("/", &[("cookie", &cookie)])
+        .await;
+    assert_eq!(a.backend(), drained, "honoured after the restart");
+    let moved_at = step_to_the_end_of_the_drain(&burr, port, &cookie, &drained, window).await;
+    assert!(
+        (window.0..=window.1).contains(&moved_at),
+        "{moved_at} vs {window:?}"
+    );
+    // Once ended, the drain leaves the stored state at the next change (a reload of the same
+    // file is one: it removes the ended drain, so the generation moves).
+    let same = config(
+        port,
+        "round_robin",
+        &b.iter()
+            .filter(|x| x.name != drained)
+            .map(|x| (x.addr, 1))
+            .collect::<Vec<_>>(),
+        "",
+        ALB_LB_COOKIE,
+    );
+    burr.reload_async(&same).await;
+    assert_eq!(drain_deadline(&burr, drained_backend), None);
+}
+
 #[tokio::test]
 async fn issued_cookies_stay_valid_across_a_restart() {
     let (_b, mut burr, port) = setup_with(3, "round_robin", ALB_LB_COOKIE).await;
@@ -405,7 +592,7 @@ const HEADER_STICKINESS: &str =
 
 #[tokio::test]
 async fn header_stickiness_binds_each_value_to_one_target_and_stays_after_failover() {
-    let (b, burr, port) = setup_with(3, "round_robin", HEADER_STICKINESS).await;
+    let (b, burr, port) = setup_manual_clock(3, HEADER_STICKINESS).await;
     // Each user lands on one target, over fresh connections (round robin would rotate them).
     let mut home = HashMap::new();
     for user in 0..30 {
@@ -441,7 +628,8 @@ async fn header_stickiness_binds_each_value_to_one_target_and_stays_after_failov
         "{counts:?}"
     );
 
-    // alice's target goes away: she moves, and stays moved when it comes back.
+    // alice's target goes away: she moves, and stays moved when it comes back and its
+    // passive-down window has ended.
     let alice = &home["user-0"];
     let old = b.iter().find(|x| &x.name == alice).unwrap();
     old.stop().await;
@@ -452,6 +640,7 @@ async fn header_stickiness_binds_each_value_to_one_target_and_stays_after_failov
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_ne!(&moved.backend(), alice);
     let _back = Backend::start_at(&old.name, Behavior::default(), old.addr).await;
+    burr.advance_clock(PASSIVE_DOWN + Duration::from_secs(1));
     let mut client = Client::connect(port).await;
     for _ in 0..20 {
         let a = client.get("/", &[("x-user", "user-0")]).await;

@@ -740,3 +740,70 @@ fn the_campaigns_genuine_tokens_are_hits() {
         );
     }
 }
+
+/// The policy generation of each mode, pinned: tokens carry it, so a change here ends every
+/// live session of that mode. These are the values burr computed before the encoding was made
+/// explicit (so sessions issued before it stayed valid); a deliberate change of encoding bumps
+/// `POLICY_ENCODING_VERSION` and these values together.
+#[test]
+fn policy_generations_are_pinned() {
+    let name = |s: &str| s.to_string();
+    let golden: [(Mode, u32); 8] = [
+        (Mode::LbCookieClassic { period_secs: 0 }, GOLDEN[0]),
+        (Mode::LbCookieClassic { period_secs: 3600 }, GOLDEN[1]),
+        (Mode::LbCookieAlb { duration_secs: 1 }, GOLDEN[2]),
+        (
+            Mode::LbCookieAlb {
+                duration_secs: 86_400,
+            },
+            GOLDEN[3],
+        ),
+        (
+            Mode::AppCookieClassic {
+                app_cookie: name("JSESSIONID"),
+            },
+            GOLDEN[4],
+        ),
+        (
+            Mode::AppCookieClassic {
+                app_cookie: name("a'b!#$%&*+-.^_`|~9"),
+            },
+            GOLDEN[5],
+        ),
+        (
+            Mode::AppCookieAlb {
+                app_cookie: name("session"),
+                duration_secs: 600,
+            },
+            GOLDEN[6],
+        ),
+        (
+            Mode::AppCookieAlb {
+                app_cookie: name("session"),
+                duration_secs: 604_800,
+            },
+            GOLDEN[7],
+        ),
+    ];
+    assert_eq!(POLICY_ENCODING_VERSION, 1);
+    for (mode, generation) in golden {
+        assert_eq!(policy_generation(&mode), generation, "{mode:?}");
+    }
+    // Through the model, as the data plane compiles it.
+    assert_eq!(
+        lb_alb(600).generation,
+        policy_generation(&Mode::LbCookieAlb { duration_secs: 600 })
+    );
+}
+
+/// Computed with burr 0.1's `xxh3_64(format!("{mode:?}"))` (the Debug text) before the change.
+const GOLDEN: [u32; 8] = [
+    974_225_786,
+    3_226_623_100,
+    11_215_207,
+    411_079_808,
+    3_808_733_075,
+    1_904_351_334,
+    2_463_804_175,
+    3_717_265_859,
+];

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+pub mod api;
 pub mod raw_http;
 pub mod strict;
 mod tcp;
@@ -443,6 +444,34 @@ impl Burr {
         panic!("reload not applied within 10 s: {}", self.stderr_text());
     }
 
+    /// Starts burr with `--manual-clock`: its rules' clock (passive-down marks, session
+    /// lifetimes, drain deadlines) stands still until [`Burr::advance_clock`] moves it.
+    pub fn start_with_manual_clock(config: &str) -> Burr {
+        Self::try_start(config, &["--manual-clock"])
+            .unwrap_or_else(|e| panic!("burr did not start: {e}"))
+    }
+
+    /// Moves burr's manual clock forward by `by`; returns its UTC second after the move.
+    pub fn advance_clock(&self, by: Duration) -> u64 {
+        let raw = http_request_raw(
+            self.api,
+            &format!(
+                "POST /test/clock?advance_ms={} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\
+                 Connection: close\r\n\r\n",
+                by.as_millis()
+            ),
+        )
+        .unwrap_or_else(|| panic!("no answer from {}: {}", self.api, self.stderr_text()));
+        assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+        metric(raw.split_once("\r\n\r\n").unwrap().1, "unix_secs")
+            .unwrap_or_else(|| panic!("no unix_secs in {raw}")) as u64
+    }
+
+    /// The UTC second of burr's manual clock.
+    pub fn clock_now(&self) -> u64 {
+        self.advance_clock(Duration::ZERO)
+    }
+
     pub fn metrics(&self) -> String {
         http_get_body(self.api, "/metrics").unwrap_or_default()
     }
@@ -469,13 +498,17 @@ pub fn metric(text: &str, prefix: &str) -> Option<f64> {
 }
 
 fn http_get_raw(addr: SocketAddr, path: &str) -> Option<String> {
+    http_request_raw(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+/// Sends `request` (which asks for `Connection: close`) and reads the answer to the close.
+fn http_request_raw(addr: SocketAddr, request: &str) -> Option<String> {
     let mut s = StdTcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
+    s.write_all(request.as_bytes()).ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
