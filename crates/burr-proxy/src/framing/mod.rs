@@ -40,6 +40,9 @@ pub mod rules;
 pub use chunked::{ChunkedBody, Scan};
 pub use rules::{BodyFraming, Refusal, parse_content_length};
 
+/// Longest response head accepted from a target, on both HTTP/1.1 paths; a longer one is a 502.
+pub const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
 /// Header slots parsed on the stack before falling back to the heap.
 const STACK_HEADERS: usize = 64;
 

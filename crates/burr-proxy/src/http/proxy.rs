@@ -254,6 +254,13 @@ pub async fn forward(
                 }
             },
         };
+        if head_size(&response) > crate::framing::MAX_RESPONSE_HEAD {
+            // hyper's own bound is its read buffer's; this is the fast path's, exactly.
+            return Err(ProxyError::Upstream(format!(
+                "response head larger than {} bytes",
+                crate::framing::MAX_RESPONSE_HEAD
+            )));
+        }
         let target_name = target.clone();
         let mut response = response;
         let mut set_cookies = SetCookieValues(Vec::new());
@@ -291,6 +298,19 @@ pub async fn forward(
             target: target_name,
         });
     }
+}
+
+/// The size of `response`'s head as sent on the wire: `HTTP/1.1 200 OK`, each field as
+/// `name: value` with its CRLF, the final CRLF. hyper does not keep the raw head; its fields are
+/// what the target sent, so the size is exact unless the target padded its lines.
+fn head_size<B>(response: &Response<B>) -> usize {
+    let reason = response.status().canonical_reason().unwrap_or("").len();
+    let fields: usize = response
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    "HTTP/1.1 200 ".len() + reason + 2 + fields + 2
 }
 
 /// Removes a target's own `Set-Cookie` fields of the names burr's session sets (`own`), so the

@@ -297,6 +297,8 @@ pub enum Step {
     WaitFor(Arc<Notify>),
     /// Closes the connection now (without reading another request).
     Close,
+    /// Resets the connection now (an RST, as a crashed target's kernel sends).
+    Reset,
 }
 
 /// A whole answer in one write.
@@ -412,6 +414,10 @@ pub async fn play(
                     let _ = tokio::time::timeout(WAIT, gate.notified()).await;
                 }
                 Step::Close => return,
+                Step::Reset => {
+                    let _ = stream.set_zero_linger();
+                    return;
+                }
             }
         }
     }
@@ -597,6 +603,10 @@ async fn record(
                     let _ = tokio::time::timeout(WAIT, gate.notified()).await;
                 }
                 Step::Close => return,
+                Step::Reset => {
+                    let _ = stream.set_zero_linger();
+                    return;
+                }
             }
         }
     }

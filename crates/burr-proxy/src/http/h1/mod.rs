@@ -49,8 +49,7 @@ const CLIENT_BUFFER: usize = 4096;
 /// are written separately.
 const COALESCE: usize = 16 * 1024;
 
-/// Longest response head accepted from a target.
-const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+use crate::framing::MAX_RESPONSE_HEAD;
 
 /// Interim (1xx) responses relayed before the final one; past this the client gets a 502.
 const MAX_INTERIM_RESPONSES: usize = 100;
