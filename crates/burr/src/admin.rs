@@ -44,6 +44,10 @@ struct Limits {
 }
 
 /// The limits burr serves with.
+/// How much longer than `Limits::head` the timers that close a connection without a word wait,
+/// so that a head begun but late gets the framing guard's 408 first.
+const HEAD_GRACE: Duration = Duration::from_secs(1);
+
 /// Largest HTTP/1.1 request head, and most header fields, the endpoint reads (AWS SDK requests
 /// have a dozen fields in well under 4 KiB).
 const MAX_HEAD: usize = 64 * 1024;
@@ -121,11 +125,12 @@ where
                 .await;
         } else {
             let guarded = FramingGuard::new(stream, MAX_HEAD, MAX_HEADERS, limits.head, gate);
-            // hyper times later request heads with its timer; it closes the connection when one
-            // is late.
+            // The guard answers a head begun but late with 408 after `limits.head`; hyper's
+            // timer, a second longer so the guard's answer goes first, closes a keep-alive
+            // connection on which no next head begins.
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(limits.head)
+                .header_read_timeout(limits.head + HEAD_GRACE)
                 .half_close(true)
                 .serve_connection(TokioIo::new(guarded), service)
                 .await;
@@ -138,7 +143,7 @@ where
     tokio::select! {
         _ = &mut connection => return,
         () = first_request.notified() => {}
-        () = tokio::time::sleep(limits.head) => return,
+        () = tokio::time::sleep(limits.head + HEAD_GRACE) => return,
     }
     let _ = connection.await;
 }
