@@ -411,6 +411,19 @@ mod tests {
         assert!(AcceptFailure::Descriptors.backs_off());
     }
 
+    #[test]
+    fn failed_accepts_are_all_counted_but_logged_once_a_second() {
+        let limits = ConnectionLimits::new(DescriptorBudget::for_limit(1024), 10);
+        let emfile = io::Error::from_raw_os_error(libc::EMFILE);
+        for _ in 0..1000 {
+            limits.accept_failed(&emfile, &"t:80");
+        }
+        assert_eq!(limits.accept_failures(AcceptFailure::Descriptors), 1000);
+        // The first was logged; the 999 others (within a second, on any machine that runs
+        // 1000 loop turns in less) wait for the next line.
+        assert_eq!(limits.unlogged.load(Ordering::Relaxed), 999);
+    }
+
     #[tokio::test]
     async fn caps_are_exact_and_a_close_wakes_a_waiting_loop() {
         let limits = Arc::new(ConnectionLimits::new(DescriptorBudget::for_limit(1024), 3));
