@@ -409,18 +409,23 @@ async fn slowloris(prelude: Option<&'static [u8]>) {
     let health = HealthWatch::start(burr.api);
     let cpu = CpuMeter::start(burr.pid());
     let rss_before = rss_mib(burr.pid());
+    // The slow clients arrive over one second (two a millisecond), as an attack ramps up.
     let clients: Vec<_> = (0..SLOWLORIS_CONNECTIONS)
-        .map(|_| {
-            tokio::spawn(trickle(
-                port,
-                prelude,
-                Duration::from_secs(5),
-                Duration::from_secs(SLOW_HEAD_SECS + 6),
-            ))
+        .map(|i| {
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_micros(500 * i as u64)).await;
+                trickle(
+                    port,
+                    prelude,
+                    Duration::from_secs(5),
+                    Duration::from_secs(SLOW_HEAD_SECS + 6),
+                )
+                .await
+            })
         })
         .collect();
     // Just before the first 408s: every slow client is connected and holding its head open.
-    tokio::time::sleep(Duration::from_secs(SLOW_HEAD_SECS - 1)).await;
+    tokio::time::sleep(Duration::from_millis(SLOW_HEAD_SECS * 1000 - 500)).await;
     let rss_held = rss_mib(burr.pid());
     let open = metric(&metrics_of(burr.api), "burr_process_open_connections");
     let mut times = Vec::new();
