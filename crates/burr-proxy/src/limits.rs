@@ -76,7 +76,7 @@ impl DescriptorBudget {
             }
         }
         // RLIM_INFINITY is not a real bound; Linux never allows more than 2^20 descriptors.
-        Self::for_limit((limit.rlim_cur as u64).min(1 << 20))
+        Self::for_limit(limit.rlim_cur.min(1 << 20))
     }
 }
 
@@ -138,7 +138,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    pub fn next(&mut self) -> Duration {
+    pub fn next_pause(&mut self) -> Duration {
         let pause = FIRST_BACKOFF.saturating_mul(1 << self.failures.min(16));
         self.failures = self.failures.saturating_add(1);
         pause.min(LONGEST_BACKOFF)
@@ -211,7 +211,9 @@ impl ConnectionLimits {
     ) -> Option<ConnectionPermit> {
         let max = self.max_connections;
         self.open
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
             .ok()?;
         let admitted = listener
             .open
@@ -252,7 +254,11 @@ impl ConnectionLimits {
 
     /// Returns once both caps have room for one more connection (without taking it: the
     /// connection is taken with [`Self::admit`] once accepted).
-    pub async fn room(&self, listener: &ListenerConnections, listener_cap: impl Fn() -> Option<usize>) {
+    pub async fn room(
+        &self,
+        listener: &ListenerConnections,
+        listener_cap: impl Fn() -> Option<usize>,
+    ) {
         if self.has_room(listener, listener_cap()) {
             return;
         }
@@ -291,7 +297,11 @@ impl ConnectionLimits {
 
     /// Counts a failed accept, logs it (at most once a second, process-wide, with the number
     /// of failures not logged since) and returns how to react.
-    pub fn accept_failed(&self, error: &io::Error, listener: &dyn std::fmt::Display) -> AcceptFailure {
+    pub fn accept_failed(
+        &self,
+        error: &io::Error,
+        listener: &dyn std::fmt::Display,
+    ) -> AcceptFailure {
         let kind = AcceptFailure::of(error);
         self.accept_failures[kind.index()].fetch_add(1, Ordering::Relaxed);
         // +1 so that 0 can mean "never logged".
@@ -382,7 +392,7 @@ mod tests {
         assert_eq!((b.reserve, b.max_connections), (10, 1));
         for limit in [0, 1, 64, 65, 129, 1000, 65_536] {
             let b = DescriptorBudget::for_limit(limit);
-            assert!(b.reserve <= limit.max(0));
+            assert!(b.reserve <= limit);
             assert!(
                 limit < 66 || b.max_connections as u64 * 2 + b.reserve <= limit,
                 "{b:?}"
@@ -393,10 +403,10 @@ mod tests {
     #[test]
     fn backoff_doubles_to_one_second_and_resets() {
         let mut b = Backoff::default();
-        let pauses: Vec<u64> = (0..10).map(|_| b.next().as_millis() as u64).collect();
+        let pauses: Vec<u64> = (0..10).map(|_| b.next_pause().as_millis() as u64).collect();
         assert_eq!(pauses, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
         b.reset();
-        assert_eq!(b.next(), FIRST_BACKOFF);
+        assert_eq!(b.next_pause(), FIRST_BACKOFF);
     }
 
     #[test]

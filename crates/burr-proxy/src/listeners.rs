@@ -298,12 +298,7 @@ async fn accept_loop(
         }
     };
     // The cap is read at each look, so a reload that changes it applies at once.
-    let cap = || {
-        slot.current()
-            .spec
-            .max_connections
-            .map(|n| n as usize)
-    };
+    let cap = || slot.current().spec.max_connections.map(|n| n as usize);
     // Counted in the listener's stats, which outlive configuration changes.
     let counts = slot.current().stats.open.clone();
     let mut backoff = Backoff::default();
@@ -329,7 +324,10 @@ async fn accept_loop(
                 };
                 // The protocol is read per connection: a reload may change it in place.
                 let current = slot.current();
-                current.stats.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                current
+                    .stats
+                    .connections
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if current.spec.protocol.is_http() {
                     tokio::spawn(permit.scope(crate::http::serve(
                         stream,
@@ -346,7 +344,7 @@ async fn accept_loop(
                 // for a pause doubling up to 1 s) instead of retrying a failure that repeats.
                 let failure = limits.accept_failed(&e, &slot.current().key);
                 if failure.backs_off() {
-                    let pause = backoff.next();
+                    let pause = backoff.next_pause();
                     tokio::select! {
                         biased;
                         _ = &mut stop => return,

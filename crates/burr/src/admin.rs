@@ -88,7 +88,7 @@ where
             Err(e) => {
                 // Out of descriptors (EMFILE) repeats at once; retrying at once would spin.
                 if burr_proxy::limits::AcceptFailure::of(&e).backs_off() {
-                    tokio::time::sleep(backoff.next()).await;
+                    tokio::time::sleep(backoff.next_pause()).await;
                 }
                 continue;
             }
