@@ -298,7 +298,11 @@ async fn accept_loop(
         }
     };
     // The cap is read at each look, so a reload that changes it applies at once.
-    let cap = || slot.current().spec.max_connections.map(|n| n as usize);
+    let cap = || {
+        // A guard, not a clone: this runs a few times per accepted connection.
+        let current = slot.current.load();
+        current.spec.max_connections.map(|n| n as usize)
+    };
     // Counted in the listener's stats, which outlive configuration changes.
     let counts = slot.current().stats.open.clone();
     let mut backoff = Backoff::default();
