@@ -92,6 +92,11 @@ pub struct Listener {
     /// Most header fields in one request, 1–1000.
     #[serde(default = "defaults::max_headers")]
     pub max_headers: u32,
+    /// Most client connections this listener serves at once, 1–1,000,000; absent means only
+    /// the process-wide cap (`burr serve --max-connections`) applies. At the cap the listener
+    /// stops accepting and new clients wait in the kernel's backlog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
 }
 
 pub mod defaults {
@@ -107,6 +112,9 @@ pub mod defaults {
     pub fn max_headers() -> u32 {
         100
     }
+    /// Bounds of a listener's `max_connections`: the upper one is about what the largest
+    /// descriptor limit Linux allows (2^20) can hold at two descriptors per connection.
+    pub const MAX_CONNECTIONS: (u32, u32) = (1, 1_000_000);
 }
 
 impl Listener {
@@ -123,6 +131,7 @@ impl Listener {
             header_read_timeout_secs: defaults::header_read_timeout_secs(),
             max_header_bytes: defaults::max_header_bytes(),
             max_headers: defaults::max_headers(),
+            max_connections: None,
         }
     }
 
@@ -199,6 +208,16 @@ impl Listener {
             "bytes",
         );
         errors.range(path.field("max_headers"), self.max_headers, 1, 1000, "");
+        if let Some(max_connections) = self.max_connections {
+            let (lo, hi) = defaults::MAX_CONNECTIONS;
+            errors.range(
+                path.field("max_connections"),
+                max_connections,
+                lo,
+                hi,
+                "connections",
+            );
+        }
     }
 }
 

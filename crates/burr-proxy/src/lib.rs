@@ -16,6 +16,7 @@ pub mod framing;
 pub mod health;
 mod http;
 mod idle;
+pub mod limits;
 mod listeners;
 pub mod metrics;
 mod proxy_protocol;

@@ -10,6 +10,7 @@
 use crate::access_log::AccessLog;
 use crate::clock::Clock;
 use crate::health::HealthSupervisor;
+use crate::limits::{Backoff, ConnectionLimits, DescriptorBudget};
 use crate::runtime::{CompileContext, CompileError, ListenerKey, ListenerRuntime, Runtime};
 use crate::workers::Workers;
 use arc_swap::ArcSwap;
@@ -37,6 +38,9 @@ pub struct DataPlaneOptions {
     pub keys: Arc<ArcSwap<KeyRing>>,
     /// The clock the data plane's rules read (`Clock::system()` outside tests).
     pub clock: Arc<Clock>,
+    /// Process-wide cap on client connections; `None` takes what the descriptor limit holds
+    /// with a reserve kept (see [`DescriptorBudget`]).
+    pub max_connections: Option<usize>,
 }
 
 /// The current configuration of one listener, replaced in place on every change so open
@@ -91,6 +95,7 @@ pub struct DataPlane {
     runtime: ArcSwap<Runtime>,
     bound: Mutex<HashMap<ListenerKey, Bound>>,
     health: HealthSupervisor,
+    limits: Arc<ConnectionLimits>,
 }
 
 impl DataPlane {
@@ -98,8 +103,29 @@ impl DataPlane {
     pub fn start(options: DataPlaneOptions) -> io::Result<Arc<Self>> {
         // Idle tracking reads the real coarse clock, whichever clock the rules read.
         Clock::system();
+        let budget = DescriptorBudget::of_process();
+        let max_connections = options.max_connections.unwrap_or(budget.max_connections);
+        if max_connections > budget.max_connections {
+            // As HAProxy does for a maxconn above its ulimit-n: serve, but say what may happen.
+            tracing::warn!(
+                max_connections,
+                descriptor_limit = budget.limit,
+                reserve = budget.reserve,
+                fits = budget.max_connections,
+                "--max-connections is above what the descriptor limit holds at 2 per connection \
+                 with the reserve kept; clients may exhaust descriptors (and the admin endpoint \
+                 with them) before the cap stops them"
+            );
+        }
+        tracing::info!(
+            max_connections,
+            descriptor_limit = budget.limit,
+            reserve = budget.reserve,
+            "connection cap"
+        );
         let workers = Workers::start(options.workers)?;
         Ok(Arc::new(Self {
+            limits: Arc::new(ConnectionLimits::new(budget, max_connections)),
             options,
             workers,
             runtime: ArcSwap::from_pointee(Runtime::default()),
@@ -187,6 +213,7 @@ impl DataPlane {
                     slot.clone(),
                     stopped,
                     self.options.access_log.clone(),
+                    self.limits.clone(),
                 ));
             }
             tracing::info!(listener = %key, address = %listener.bind, protocol = %listener.spec.protocol, "listening");
@@ -200,6 +227,8 @@ impl DataPlane {
             );
         }
         drop(bound);
+        // A listener's cap may have been raised: accept loops waiting at it look again.
+        self.limits.wake_all();
         let runtime = Arc::new(runtime);
         self.health.reconcile(&runtime);
         let previous = self.runtime.swap(runtime.clone());
@@ -218,6 +247,7 @@ impl DataPlane {
     pub fn render_metrics(&self) -> String {
         let mut out = String::with_capacity(4096);
         crate::metrics::render(&self.runtime.load(), &mut out);
+        crate::metrics::render_limits(&self.limits, &mut out);
         out
     }
 }
@@ -251,11 +281,14 @@ fn bind_all(address: SocketAddr, workers: usize) -> io::Result<Vec<std::net::Tcp
         .collect()
 }
 
+/// Accepts the listener's connections on one worker while the caps have room, and hands each
+/// to its protocol's server.
 async fn accept_loop(
     socket: std::net::TcpListener,
     slot: Arc<ListenerSlot>,
     mut stop: oneshot::Receiver<()>,
     access_log: Option<AccessLog>,
+    limits: Arc<ConnectionLimits>,
 ) {
     let listener = match TcpListener::from_std(socket) {
         Ok(l) => l,
@@ -264,26 +297,63 @@ async fn accept_loop(
             return;
         }
     };
+    // The cap is read at each look, so a reload that changes it applies at once.
+    let cap = || {
+        // A guard, not a clone: this runs a few times per accepted connection.
+        let current = slot.current.load();
+        current.spec.max_connections.map(|n| n as usize)
+    };
+    // Counted in the listener's stats, which outlive configuration changes.
+    let counts = slot.current().stats.open.clone();
+    let mut backoff = Backoff::default();
     loop {
+        // At a cap, stop accepting: clients wait in the backlog, burr spends nothing on them.
         tokio::select! {
             biased;
             _ = &mut stop => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, client)) => {
-                    // The protocol is read per connection: a reload may change it in place.
-                    let current = slot.current();
-                    current.stats.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if current.spec.protocol.is_http() {
-                        tokio::spawn(crate::http::serve(stream, client, slot.clone(), access_log.clone()));
-                    } else {
-                        tokio::spawn(crate::tcp::serve(stream, client, slot.clone()));
-                    }
+            () = limits.room(&counts, cap) => {}
+        }
+        let accepted = tokio::select! {
+            biased;
+            _ = &mut stop => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, client)) => {
+                backoff.reset();
+                let permit = tokio::select! {
+                    biased;
+                    _ = &mut stop => return,
+                    permit = limits.admit(&counts, cap) => permit,
+                };
+                // The protocol is read per connection: a reload may change it in place.
+                let current = slot.current();
+                current
+                    .stats
+                    .connections
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if current.spec.protocol.is_http() {
+                    tokio::spawn(permit.scope(crate::http::serve(
+                        stream,
+                        client,
+                        slot.clone(),
+                        access_log.clone(),
+                    )));
+                } else {
+                    tokio::spawn(permit.scope(crate::tcp::serve(stream, client, slot.clone())));
                 }
-                Err(e) => {
-                    // Out of descriptors or a connection reset before accept: back off briefly
-                    // instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(e) => {
+                // Out of descriptors or socket memory: pause (until a connection closes, or
+                // for a pause doubling up to 1 s) instead of retrying a failure that repeats.
+                let failure = limits.accept_failed(&e, &slot.current().key);
+                if failure.backs_off() {
+                    let pause = backoff.next_pause();
+                    tokio::select! {
+                        biased;
+                        _ = &mut stop => return,
+                        () = limits.back_off(pause) => {}
+                    }
                 }
             }
         }

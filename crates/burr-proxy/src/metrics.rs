@@ -11,10 +11,12 @@ use burr_affinity::sticky::Reason;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-/// Per listener: client connections accepted, requests and responses by status class.
+/// Per listener: client connections accepted and open, requests and responses by status class.
 #[derive(Default)]
 pub struct ListenerStats {
     pub connections: AtomicU64,
+    /// Open client connections, counted against the listener's `max_connections`.
+    pub open: std::sync::Arc<crate::limits::ListenerConnections>,
     pub requests: AtomicU64,
     /// Index 0 = 1xx … 4 = 5xx.
     pub responses: [AtomicU64; 5],
@@ -97,6 +99,37 @@ pub fn render(runtime: &Runtime, out: &mut String) {
             label(&l.key.balancer),
             l.key.port,
             l.stats.connections.load(Ordering::Relaxed)
+        );
+    }
+    header(
+        out,
+        "burr_open_connections",
+        "gauge",
+        "Client connections open now, by listener (upgraded and TCP relays included).",
+    );
+    for l in &listeners {
+        let _ = writeln!(
+            out,
+            "burr_open_connections{{balancer=\"{}\",port=\"{}\"}} {}",
+            label(&l.key.balancer),
+            l.key.port,
+            l.stats.open.open.load(Ordering::Relaxed)
+        );
+    }
+    header(
+        out,
+        "burr_accept_paused_total",
+        "counter",
+        "Times a listener stopped accepting because its own or the process-wide connection cap \
+         was reached (new clients wait in the accept backlog meanwhile).",
+    );
+    for l in &listeners {
+        let _ = writeln!(
+            out,
+            "burr_accept_paused_total{{balancer=\"{}\",port=\"{}\"}} {}",
+            label(&l.key.balancer),
+            l.key.port,
+            l.stats.open.paused.load(Ordering::Relaxed)
         );
     }
     header(
@@ -293,4 +326,51 @@ pub fn render(runtime: &Runtime, out: &mut String) {
         "Generation of the configuration being served.",
     );
     let _ = writeln!(out, "burr_config_generation {}", runtime.generation);
+}
+
+/// Writes the process-wide connection cap, its count, the descriptor budget and the failed
+/// accepts.
+pub fn render_limits(limits: &crate::limits::ConnectionLimits, out: &mut String) {
+    use crate::limits::AcceptFailure;
+    let gauges: [(&str, &str, u64); 4] = [
+        (
+            "burr_process_open_connections",
+            "Client connections open now, all listeners together.",
+            limits.open() as u64,
+        ),
+        (
+            "burr_process_max_connections",
+            "The process-wide cap on client connections (--max-connections).",
+            limits.max_connections as u64,
+        ),
+        (
+            "burr_descriptor_limit",
+            "The process's descriptor limit (RLIMIT_NOFILE) as burr found it at start.",
+            limits.budget.limit,
+        ),
+        (
+            "burr_descriptor_reserve",
+            "Descriptors the default cap keeps for the admin endpoint, health checks and store.",
+            limits.budget.reserve,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        header(out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+    header(
+        out,
+        "burr_accept_errors_total",
+        "counter",
+        "Failed accepts of client connections, by reason: descriptors (EMFILE, ENFILE), memory \
+         (ENOBUFS, ENOMEM), aborted (the client left first), other.",
+    );
+    for kind in AcceptFailure::ALL {
+        let _ = writeln!(
+            out,
+            "burr_accept_errors_total{{reason=\"{}\"}} {}",
+            kind.as_str(),
+            limits.accept_failures(kind)
+        );
+    }
 }

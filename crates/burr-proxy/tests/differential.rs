@@ -261,6 +261,7 @@ async fn start() -> Paths {
         access_log: None,
         keys,
         clock: burr_proxy::clock::Clock::system(),
+        max_connections: None,
     })
     .unwrap();
     let prepared = dataplane

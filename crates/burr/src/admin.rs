@@ -82,9 +82,20 @@ where
     F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut backoff = burr_proxy::limits::Backoff::default();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                backoff.reset();
+                stream
+            }
+            Err(e) => {
+                // Out of descriptors (EMFILE) repeats at once; retrying at once would spin.
+                if burr_proxy::limits::AcceptFailure::of(&e).backs_off() {
+                    tokio::time::sleep(backoff.next_pause()).await;
+                }
+                continue;
+            }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             drop(stream);

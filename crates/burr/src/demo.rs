@@ -72,6 +72,7 @@ async fn demo(args: DemoArgs) -> ExitCode {
         workers: Some(1),
         access_log: None,
         manual_clock: false,
+        max_connections: None,
     };
     let running = match crate::serve::start(&serve_args).await {
         Ok(r) => r,

@@ -110,6 +110,12 @@ pub struct ServeArgs {
     /// expire and down targets never come back on their own.
     #[arg(long, hide = true)]
     pub manual_clock: bool,
+    /// Most client connections served at once, all listeners together; at the cap listeners
+    /// stop accepting and new clients wait in the backlog. Default: what the descriptor limit
+    /// (raised to its hard limit) holds at two descriptors per connection, keeping a tenth of it
+    /// (64 to 2048) for the admin endpoint, health checks and the store.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: Option<u32>,
 }
 
 fn main() -> ExitCode {

@@ -107,6 +107,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
         access_log,
         keys,
         clock,
+        max_connections: args.max_connections.map(|n| n as usize),
     })
     .map_err(|e| vec![format!("burr: cannot start worker threads: {e}")])?;
     let api = tokio::net::TcpListener::bind(args.api)

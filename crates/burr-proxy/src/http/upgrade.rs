@@ -16,9 +16,12 @@ pub fn relay(
     lease: Lease,
 ) -> Response<ProxyBody> {
     let target = hyper::upgrade::on(&mut target_response);
+    // The client connection outlives its serving task here; it stays counted against the caps.
+    let connection = crate::limits::current_connection();
     tokio::spawn(async move {
         // The lease keeps the target counted as busy for as long as the tunnel lives.
         let _lease = lease;
+        let _connection = connection;
         let (Ok(client), Ok(target)) = (client.await, target.await) else {
             return;
         };

@@ -283,6 +283,8 @@ pub struct Burr {
     pub config: PathBuf,
     stderr: PathBuf,
     extra: Vec<String>,
+    /// The descriptor limit (soft and hard) burr is started with, when not inherited.
+    nofile: Option<u64>,
 }
 
 fn spawn(
@@ -291,8 +293,27 @@ fn spawn(
     api: SocketAddr,
     extra: &[String],
     stderr: &std::path::Path,
+    nofile: Option<u64>,
 ) -> Child {
-    Command::new(BURR)
+    let mut command = Command::new(BURR);
+    if let Some(limit) = nofile {
+        use std::os::unix::process::CommandExt;
+        let limit = libc::rlimit {
+            rlim_cur: limit as libc::rlim_t,
+            rlim_max: limit as libc::rlim_t,
+        };
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    command
         .args(["serve", "--config"])
         .arg(config)
         .arg("--data-dir")
@@ -326,13 +347,23 @@ impl Burr {
     }
 
     pub fn try_start(config: &str, extra: &[&str]) -> Result<Burr, String> {
+        Self::try_start_with_nofile(config, extra, None)
+    }
+
+    /// As [`Burr::try_start`], with burr's descriptor limit (`RLIMIT_NOFILE`, soft and hard)
+    /// set to `nofile` when given.
+    pub fn try_start_with_nofile(
+        config: &str,
+        extra: &[&str],
+        nofile: Option<u64>,
+    ) -> Result<Burr, String> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("burr.toml");
         std::fs::write(&path, config).unwrap();
         let api: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let stderr = dir.path().join("stderr.log");
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let child = spawn(dir.path(), &path, api, &extra, &stderr);
+        let child = spawn(dir.path(), &path, api, &extra, &stderr, nofile);
         let burr = Burr {
             child,
             api,
@@ -340,6 +371,7 @@ impl Burr {
             config: path,
             stderr,
             extra,
+            nofile,
         };
         burr.wait_ready()
     }
@@ -353,6 +385,7 @@ impl Burr {
             self.api,
             &self.extra,
             &self.stderr,
+            self.nofile,
         );
         let deadline = Instant::now() + Duration::from_secs(15);
         while http_get_status(self.api, "/healthz") != Some(200) {
