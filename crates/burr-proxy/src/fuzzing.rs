@@ -145,3 +145,84 @@ impl AsyncWrite for Script {
         Poll::Ready(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIPELINE: &[u8] =
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    /// The driver of the `framing_guard` target: however the stream is read, the same bytes
+    /// are delivered, and a refused head is answered 400 and never delivered.
+    #[test]
+    fn the_guard_driver_is_blind_to_how_the_stream_is_read() {
+        let whole = framing_guard(&[PIPELINE], 8192, 65_536, 100);
+        assert_eq!(whole.delivered, PIPELINE);
+        assert!(whole.answer.is_empty());
+        let bytewise: Vec<&[u8]> = PIPELINE.chunks(1).collect();
+        assert_eq!(framing_guard(&bytewise, 1, 65_536, 100), whole);
+
+        let smuggled = [
+            PIPELINE,
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ]
+        .concat();
+        let refused = framing_guard(&[&smuggled[..40], &smuggled[40..]], 16, 65_536, 100);
+        assert_eq!(refused.delivered, PIPELINE);
+        assert!(refused.answer.starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
+    }
+
+    /// Found by the `h1_response` fuzz target within seconds (issue 13, item 3, open then): a
+    /// response with `Content-Length` and a `Transfer-Encoding` not ending in chunked is
+    /// relayed with both fields, and the client cannot tell where the body ends.
+    #[test]
+    #[ignore = "issue 13 item 3 is open: remove this with the fix"]
+    fn a_response_with_both_framings_never_reaches_the_client_with_both() {
+        for raw in [
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunkde\r\nContent-Length: 5\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\n",
+        ] {
+            let mut slots = header_slots();
+            let Ok(head) = parse_response(raw, &mut slots, false) else {
+                continue; // refused: answered 502
+            };
+            let mut out = Vec::new();
+            head.write_client(&mut out);
+            end_head(&mut out, false);
+            let mut again_slots = header_slots();
+            let again = parse_response(&out, &mut again_slots, false).unwrap();
+            assert_eq!(again.body, head.body, "{}", String::from_utf8_lossy(&out));
+            let text = String::from_utf8_lossy(&out).to_ascii_lowercase();
+            assert!(
+                !(text.contains("\ncontent-length:") && text.contains("\ntransfer-encoding:")),
+                "{text}"
+            );
+        }
+    }
+
+    /// What the `h1_request` target checks, for the heads of issue 13 item 1 (open then): a
+    /// `Connection` field naming `Content-Length` or `Host` makes the fast path drop that
+    /// field, so the target no longer sees the body's length (or the host) the client sent.
+    #[test]
+    #[ignore = "issue 13 item 1 is open: remove this with the fix"]
+    fn a_request_never_loses_its_length_or_host_on_the_way() {
+        for raw in [
+            &b"POST / HTTP/1.1\r\nHost: x\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: host\r\n\r\n",
+        ] {
+            let mut slots = header_slots();
+            let Ok(head) = parse_request(raw, &mut slots, 100) else {
+                continue; // refused: answered 400
+            };
+            let mut out = Vec::new();
+            let forwarded = Forwarded::new("192.0.2.7".parse().unwrap(), false, 80);
+            head.write_upstream(&mut out, &forwarded, None);
+            let text = String::from_utf8_lossy(&out).to_ascii_lowercase();
+            assert!(text.contains("\nhost: x\r\n"), "{text}");
+            if head.body != BodyFraming::None {
+                assert!(text.contains("\ncontent-length: 5\r\n"), "{text}");
+            }
+        }
+    }
+}
