@@ -41,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
     let byte_by_byte: Vec<&[u8]> = stream.chunks(1).collect();
     assert_eq!(chunked_scan(&byte_by_byte, max_trailer_line), whole);
     match whole {
-        Scan::End(n) => assert!(n > 0 && stream[n - 1] == b'\n', "an end not after a line feed"),
+        Scan::End(n) => assert!(
+            n > 0 && stream[n - 1] == b'\n',
+            "an end not after a line feed"
+        ),
         Scan::Bad { at, .. } => assert!(at < stream.len()),
         Scan::More => {}
     }
@@ -50,7 +53,12 @@ fuzz_target!(|data: &[u8]| {
         // when the limits allow them.
         let longest_trailer = TRAILERS.iter().map(|t| t.len()).max().unwrap_or(0);
         if max_trailer_line >= longest_trailer {
-            assert_eq!(whole, Scan::End(stream.len()), "{}", String::from_utf8_lossy(&stream));
+            assert_eq!(
+                whole,
+                Scan::End(stream.len()),
+                "{}",
+                String::from_utf8_lossy(&stream)
+            );
         }
     }
 });
@@ -69,7 +77,11 @@ fn encode(data: &[u8]) -> Vec<u8> {
         if len == 0 {
             continue; // a zero-size chunk would end the body
         }
-        let size = if count % 2 == 0 { format!("{len:x}") } else { format!("{len:X}") };
+        let size = if count % 2 == 0 {
+            format!("{len:x}")
+        } else {
+            format!("{len:X}")
+        };
         out.extend_from_slice(size.as_bytes());
         if count % 3 == 0 {
             out.extend_from_slice(b";name=\"value\"");

@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
         Err(errors) => (empty(), errors),
     };
     for e in &errors {
-        assert!(!e.message.trim().is_empty(), "an error that says nothing: {e:?}");
+        assert!(
+            !e.message.trim().is_empty(),
+            "an error that says nothing: {e:?}"
+        );
         assert!(
             e.line.is_none_or(|line| (1..=lines).contains(&line)),
             "line {:?} of a {lines}-line file: {e}",

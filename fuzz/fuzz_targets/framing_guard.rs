@@ -39,7 +39,10 @@ fuzz_target!(|data: &[u8]| {
     let whole = framing_guard(&[stream], MAX_HEAD, MAX_HEAD, MAX_HEADERS);
     let split = framing_guard(&pieces, read_size, MAX_HEAD, MAX_HEADERS);
     assert_eq!(split, whole, "the verdict depends on the split {pieces:?}");
-    assert!(stream.starts_with(&whole.delivered), "delivered bytes not sent");
+    assert!(
+        stream.starts_with(&whole.delivered),
+        "delivered bytes not sent"
+    );
     assert!(
         whole.answer.is_empty() || whole.answer.starts_with(b"HTTP/1.1 400 Bad Request\r\n"),
         "answer: {}",
@@ -53,7 +56,13 @@ fuzz_target!(|data: &[u8]| {
         && request.method != Some("PRI")
         && let Err(reason) = request_body(request.version, request.headers)
     {
-        assert!(whole.delivered.is_empty(), "a refused head ({reason}) was delivered");
-        assert!(!whole.answer.is_empty(), "a refused head ({reason}) was not answered");
+        assert!(
+            whole.delivered.is_empty(),
+            "a refused head ({reason}) was delivered"
+        );
+        assert!(
+            !whole.answer.is_empty(),
+            "a refused head ({reason}) was not answered"
+        );
     }
 });

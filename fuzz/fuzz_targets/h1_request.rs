@@ -57,7 +57,10 @@ fuzz_target!(|data: &[u8]| {
     let mut upstream = httparse::Request::new(&mut headers);
     match upstream.parse(&out) {
         Ok(httparse::Status::Complete(n)) => assert_eq!(n, out.len(), "bytes after the head"),
-        other => panic!("the upstream head does not parse: {other:?}\n{}", show(&out)),
+        other => panic!(
+            "the upstream head does not parse: {other:?}\n{}",
+            show(&out)
+        ),
     }
     assert_eq!(upstream.method, Some(head.method));
     assert_eq!(upstream.path, Some(head.target));
@@ -65,7 +68,8 @@ fuzz_target!(|data: &[u8]| {
     let sent = upstream.headers;
     let upstream_lengths = fields(sent, "content-length");
     assert_eq!(
-        upstream_lengths, lengths,
+        upstream_lengths,
+        lengths,
         "the target must see the framing the client sent\n{}",
         show(&out)
     );
@@ -99,9 +103,9 @@ fn decimal(value: &[u8]) -> Option<u64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    digits
-        .iter()
-        .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+    digits.iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 fn show(bytes: &[u8]) -> String {
@@ -122,6 +126,10 @@ fn connection_lists(headers: &[httparse::Header<'_>], names: &[&str]) -> bool {
         value
             .split(|&b| b == b',')
             .map(<[u8]>::trim_ascii)
-            .any(|token| names.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(token)))
+            .any(|token| {
+                names
+                    .iter()
+                    .any(|n| n.as_bytes().eq_ignore_ascii_case(token))
+            })
     })
 }

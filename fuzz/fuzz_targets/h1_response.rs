@@ -49,10 +49,11 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         ResponseBody::Chunked => {
-            let last = codings
-                .iter()
-                .rev()
-                .find_map(|v| v.split(|&b| b == b',').map(<[u8]>::trim_ascii).rfind(|c| !c.is_empty()));
+            let last = codings.iter().rev().find_map(|v| {
+                v.split(|&b| b == b',')
+                    .map(<[u8]>::trim_ascii)
+                    .rfind(|c| !c.is_empty())
+            });
             assert!(last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked")));
         }
         ResponseBody::None | ResponseBody::UntilClose => {}
@@ -77,7 +78,10 @@ fuzz_target!(|data: &[u8]| {
     );
     let mut headers = [httparse::EMPTY_HEADER; 80];
     let mut client = httparse::Response::new(&mut headers);
-    assert_eq!(client.parse(&out), Ok(httparse::Status::Complete(out.len())));
+    assert_eq!(
+        client.parse(&out),
+        Ok(httparse::Status::Complete(out.len()))
+    );
     assert!(
         fields(client.headers, "content-length").is_empty()
             || fields(client.headers, "transfer-encoding").is_empty(),
@@ -99,9 +103,9 @@ fn decimal(value: &[u8]) -> Option<u64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    digits
-        .iter()
-        .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+    digits.iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 fn show(bytes: &[u8]) -> String {
@@ -122,6 +126,10 @@ fn connection_lists(headers: &[httparse::Header<'_>], names: &[&str]) -> bool {
         value
             .split(|&b| b == b',')
             .map(<[u8]>::trim_ascii)
-            .any(|token| names.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(token)))
+            .any(|token| {
+                names
+                    .iter()
+                    .any(|n| n.as_bytes().eq_ignore_ascii_case(token))
+            })
     })
 }

@@ -30,11 +30,18 @@ fuzz_target!(|data: &[u8]| {
     }
     match &decoded {
         Ok(got) => {
-            assert!(!repeated && pairs.len() <= MAX_PARAMETERS, "accepted {pairs:?}");
+            assert!(
+                !repeated && pairs.len() <= MAX_PARAMETERS,
+                "accepted {pairs:?}"
+            );
             assert_eq!(got, &expected.clone().into_iter().collect::<Vec<_>>());
         }
         Err(e) => {
-            assert!(repeated || pairs.len() > MAX_PARAMETERS, "refused: {}", e.message);
+            assert!(
+                repeated || pairs.len() > MAX_PARAMETERS,
+                "refused: {}",
+                e.message
+            );
             assert_eq!((e.code, e.status), ("ValidationError", 400));
             return;
         }

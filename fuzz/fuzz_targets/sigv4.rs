@@ -19,7 +19,12 @@ const HTTP_DATE: &[u8] = b"Mon, 05 Jan 2026 12:00:00 GMT";
 const SERVICE: &str = "elasticloadbalancing";
 
 /// Headers the round trip sets itself.
-const OWN: [&str; 4] = ["authorization", "x-amz-date", "date", "x-amz-content-sha256"];
+const OWN: [&str; 4] = [
+    "authorization",
+    "x-amz-date",
+    "date",
+    "x-amz-content-sha256",
+];
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {
@@ -83,7 +88,14 @@ fuzz_target!(|input: Input<'_>| {
     } else {
         ("X-Amz-Date", AMZ_DATE)
     });
-    let mut signed = vec!["host", if input.http_date { "date" } else { "x-amz-date" }];
+    let mut signed = vec![
+        "host",
+        if input.http_date {
+            "date"
+        } else {
+            "x-amz-date"
+        },
+    ];
     for &i in &input.signed {
         if let Some(&(name, _)) = input.headers.get(usize::from(i))
             && !name.is_empty()

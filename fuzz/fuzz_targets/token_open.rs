@@ -80,15 +80,25 @@ fuzz_target!(|data: &[u8]| {
     let copy = KeyRing::from_bytes(&ring.to_bytes()).expect("the ring reads back");
     for now in [NOW, ROTATED + GRACE] {
         let opened = ring.open(&value, now);
-        assert_eq!(copy.open(&value, now), opened, "memo and full check disagree");
+        assert_eq!(
+            copy.open(&value, now),
+            opened,
+            "memo and full check disagree"
+        );
         match (opened, genuine) {
             (Ok(got), Some((_, b, retired))) => {
                 assert_eq!(got, *b);
-                assert!(!retired || now < ROTATED + GRACE, "opened past its key's grace");
+                assert!(
+                    !retired || now < ROTATED + GRACE,
+                    "opened past its key's grace"
+                );
             }
             (Ok(got), None) => panic!("opened a value that was never sealed: {got:?}"),
             (Err(e), Some((_, _, retired))) => {
-                assert!(*retired && now >= ROTATED + GRACE, "a genuine token failed: {e}");
+                assert!(
+                    *retired && now >= ROTATED + GRACE,
+                    "a genuine token failed: {e}"
+                );
                 assert_eq!(e, TokenError::KeyRetired);
             }
             (Err(_), None) => {}

@@ -20,7 +20,12 @@ fuzz_target!(|text: &str| {
     let texts = read_texts(&document);
     assert_eq!(
         texts,
-        ["Sender", "ValidationError", &expected(message), &expected(request_id)],
+        [
+            "Sender",
+            "ValidationError",
+            &expected(message),
+            &expected(request_id)
+        ],
         "{}",
         String::from_utf8_lossy(&document)
     );
@@ -34,7 +39,12 @@ fuzz_target!(|text: &str| {
     let texts = read_texts(&document);
     assert_eq!(
         texts,
-        [expected(message), expected(message), expected(request_id), expected(request_id)],
+        [
+            expected(message),
+            expected(message),
+            expected(request_id),
+            expected(request_id)
+        ],
         "{}",
         String::from_utf8_lossy(&document)
     );
@@ -65,7 +75,10 @@ fn read_texts(document: &[u8]) -> Vec<String> {
             Ok(Event::Start(_)) => current = Some(String::new()),
             Ok(Event::Text(t)) => {
                 let content = t.xml10_content().expect("text decodes");
-                current.as_mut().expect("text inside an element").push_str(&content);
+                current
+                    .as_mut()
+                    .expect("text inside an element")
+                    .push_str(&content);
             }
             Ok(Event::GeneralRef(r)) => {
                 let name = r.decode().expect("reference decodes");
@@ -84,7 +97,10 @@ fn read_texts(document: &[u8]) -> Vec<String> {
                         .unwrap_or_else(|| panic!("unknown entity &{name};"))
                         .to_owned(),
                 };
-                current.as_mut().expect("reference inside an element").push_str(&resolved);
+                current
+                    .as_mut()
+                    .expect("reference inside an element")
+                    .push_str(&resolved);
             }
             Ok(Event::End(_)) => {
                 if let Some(text) = current.take() {
