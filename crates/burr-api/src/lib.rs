@@ -9,6 +9,8 @@
 pub mod control;
 pub mod elb;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod query;
 pub mod service;
 pub mod sigv4;

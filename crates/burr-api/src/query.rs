@@ -19,7 +19,7 @@ pub const MAX_PARAMETERS: usize = 10_000;
 /// The decoded parameters of one request, or of one structure within it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params {
-    values: BTreeMap<String, String>,
+    pub(crate) values: BTreeMap<String, String>,
 }
 
 impl Params {

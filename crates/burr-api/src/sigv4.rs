@@ -13,7 +13,7 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-mod canonical;
+pub(crate) mod canonical;
 mod date;
 #[cfg(test)]
 mod tests;

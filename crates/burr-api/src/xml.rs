@@ -5,6 +5,7 @@
 use crate::error::ApiError;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use std::borrow::Cow;
 
 /// An XML document being written. Writing to memory cannot fail, so the methods do not return
 /// errors.
@@ -40,16 +41,28 @@ impl Xml {
     }
 
     /// Character data, escaped; characters XML 1.0 forbids (control characters other than
-    /// tab, line feed and carriage return — an error message may quote them from input)
-    /// become U+FFFD, so every answer stays well-formed.
+    /// tab, line feed and carriage return, and the noncharacters U+FFFE and U+FFFF — an error
+    /// message may quote them from input) become U+FFFD, so every answer stays well-formed.
+    /// A carriage return is written as `&#13;`: a reader turns a literal one (and CR LF) into a
+    /// line feed (XML 1.0 §2.11), so only the reference brings the text back as it was.
     fn characters(&mut self, text: &str) {
-        let forbidden = |c: char| c < ' ' && !matches!(c, '\t' | '\n' | '\r');
-        let text = if text.contains(forbidden) {
-            std::borrow::Cow::Owned(text.replace(forbidden, "\u{fffd}"))
-        } else {
-            std::borrow::Cow::Borrowed(text)
+        let forbidden = |c: char| {
+            (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
         };
-        let _ = self.writer.write_event(Event::Text(BytesText::new(&text)));
+        let text = if text.contains(forbidden) {
+            Cow::Owned(text.replace(forbidden, "\u{fffd}"))
+        } else {
+            Cow::Borrowed(text)
+        };
+        let escaped = quick_xml::escape::escape(text.as_ref());
+        let escaped = if escaped.contains('\r') {
+            Cow::Owned(escaped.replace('\r', "&#13;"))
+        } else {
+            escaped
+        };
+        let _ = self
+            .writer
+            .write_event(Event::Text(BytesText::from_escaped(escaped)));
     }
 
     /// `<name>` … `</name>` around what `body` writes.
@@ -156,5 +169,48 @@ mod tests {
             text.contains("<Message>tag \u{fffd}x\ty</Message>"),
             "{text}"
         );
+    }
+
+    /// Found by the `xml_escape` fuzz target: U+FFFE and U+FFFF are not XML characters
+    /// either, and a document carrying one is not well-formed.
+    #[test]
+    fn noncharacters_are_replaced() {
+        let err = ApiError::invalid("a\u{fffe}b\u{ffff}c");
+        let text = String::from_utf8(error("urn:x", "r", &err)).unwrap();
+        assert!(
+            text.contains("<Message>a\u{fffd}b\u{fffd}c</Message>"),
+            "{text}"
+        );
+    }
+
+    /// Found by the `xml_escape` fuzz target: a literal carriage return comes back from an XML
+    /// reader as a line feed (line-end normalisation), so it is written as a reference.
+    #[test]
+    fn carriage_returns_survive_a_reader() {
+        let err = ApiError::invalid("a\rb\r\nc");
+        let document = error("urn:x", "r", &err);
+        let text = String::from_utf8(document.clone()).unwrap();
+        assert!(
+            text.contains("<Message>a&#13;b&#13;\nc</Message>"),
+            "{text}"
+        );
+        // What an XML 1.0 processor reads back, references resolved.
+        let mut reader = quick_xml::Reader::from_reader(&document[..]);
+        let mut message = String::new();
+        let mut inside = false;
+        loop {
+            match reader.read_event().unwrap() {
+                Event::Start(e) => inside = e.name().as_ref() == b"Message",
+                Event::Text(t) if inside => message.push_str(&t.xml10_content().unwrap()),
+                Event::GeneralRef(r) if inside => {
+                    let code = r.resolve_char_ref().unwrap().unwrap();
+                    message.push(code);
+                }
+                Event::End(_) => inside = false,
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert_eq!(message, "a\rb\r\nc");
     }
 }

@@ -13,6 +13,8 @@ mod affinity;
 mod attempts;
 pub mod clock;
 pub mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod health;
 mod http;
 mod idle;

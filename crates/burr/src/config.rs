@@ -86,9 +86,33 @@ impl ConfigSource {
         })
     }
 
+    /// A file's text as if read from `path` (tests and the fuzz targets).
+    pub fn from_text(path: &Path, text: String) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            text,
+        }
+    }
+
     /// Parses the file and checks everything that can be checked without the running state:
     /// syntax, field names and types, duplicate names, every model rule, and TLS files.
     pub fn load(&self, listen_host: Option<IpAddr>) -> Result<Declared, Vec<ConfigError>> {
+        let (declared, mut errors) = self.load_text(listen_host)?;
+        errors.extend(self.check_tls(&declared));
+        if errors.is_empty() {
+            Ok(declared)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Everything [`ConfigSource::load`] checks but the TLS files (the one part that reads
+    /// other files): what the file declares, with the errors found in it. A syntax or shape
+    /// error ends the check early.
+    pub fn load_text(
+        &self,
+        listen_host: Option<IpAddr>,
+    ) -> Result<(Declared, Vec<ConfigError>), Vec<ConfigError>> {
         let file: ConfigFile = toml::from_str(&self.text).map_err(|e| {
             vec![ConfigError {
                 file: self.path.clone(),
@@ -119,12 +143,7 @@ impl ConfigSource {
         if let Err(invalid) = state.validate(listen_host) {
             errors.extend(self.locate_all(&invalid));
         }
-        errors.extend(self.check_tls(&declared));
-        if errors.is_empty() {
-            Ok(declared)
-        } else {
-            Err(errors)
-        }
+        Ok((declared, errors))
     }
 
     fn duplicate_names(&self, declared: &Declared) -> Vec<ConfigError> {
@@ -271,10 +290,7 @@ mod tests {
     use super::*;
 
     fn source(text: &str) -> ConfigSource {
-        ConfigSource {
-            path: PathBuf::from("burr.toml"),
-            text: text.to_string(),
-        }
+        ConfigSource::from_text(Path::new("burr.toml"), text.to_string())
     }
 
     const GOOD: &str = r#"

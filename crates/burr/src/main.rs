@@ -8,13 +8,13 @@
 
 mod admin;
 mod apply;
-mod config;
 mod control;
 mod credentials;
 mod demo;
 mod keys;
 mod serve;
 
+use burr::config;
 use clap::{Args, Parser, Subcommand};
 
 use std::net::{IpAddr, SocketAddr};

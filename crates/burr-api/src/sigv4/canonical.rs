@@ -41,7 +41,7 @@ pub(super) fn canonical_request(
 /// Dot segments and empty segments removed (as botocore does for every service but S3), then
 /// percent-encoded again. The path arrives already encoded, so `%` becomes `%25`: non-S3
 /// services sign a doubly encoded path.
-pub(super) fn canonical_uri(path: &str) -> String {
+pub(crate) fn canonical_uri(path: &str) -> String {
     let mut segments: Vec<&str> = Vec::new();
     for segment in path.split('/') {
         match segment {
@@ -70,7 +70,7 @@ pub(super) fn canonical_uri(path: &str) -> String {
 
 /// Parameters decoded (`+` as space, as in the form encoding the query protocol uses), then
 /// re-encoded with `%20` and uppercase hex, sorted by name and then value.
-pub(super) fn canonical_query(query: &str) -> String {
+pub(crate) fn canonical_query(query: &str) -> String {
     let mut pairs: Vec<(String, String)> = query
         .split('&')
         .filter(|pair| !pair.is_empty())

@@ -19,8 +19,8 @@
 mod buffer;
 mod connections;
 mod names;
-mod request;
-mod response;
+pub(crate) mod request;
+pub(crate) mod response;
 
 pub use connections::RawConnection;
 pub use request::Forwarded;

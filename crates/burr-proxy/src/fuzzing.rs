@@ -1,0 +1,240 @@
+//! Entry points for the fuzz targets in `fuzz/` (cargo fuzz, libFuzzer), not an API: the parsers
+//! client and target bytes reach live in private modules, and this module is the one door the
+//! fuzzers use to call them. It owns no logic of its own beyond driving the framing guard over
+//! a scripted byte stream, split into reads as the fuzzer chooses, the way hyper would read it.
+
+use crate::framing::{FramingGuard, UpgradeGate};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+pub use crate::framing::rules::{check_request, request_body};
+pub use crate::framing::{BodyFraming, ChunkedBody, Scan, parse_content_length};
+pub use crate::http::h1::request::{
+    Forwarded, Head, NotFast, header_slots, parse as parse_request,
+};
+pub use crate::http::h1::response::{
+    ResponseBody, ResponseHead, end_head, parse as parse_response,
+};
+
+/// What the framing guard let through and what it answered for one byte stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guarded {
+    /// The bytes handed on to hyper, in order.
+    pub delivered: Vec<u8>,
+    /// What the guard wrote to the client itself (a 400 naming the violation), if anything.
+    pub answer: Vec<u8>,
+}
+
+/// Feeds `pieces` through a [`FramingGuard`] as successive reads of the client's socket
+/// (hyper's reads take at most `read_size` bytes), then shuts the connection down as hyper
+/// does, and returns what was delivered and answered. The head timeout never fires: every
+/// read is ready at once.
+pub fn framing_guard(
+    pieces: &[&[u8]],
+    read_size: usize,
+    max_head: usize,
+    max_headers: usize,
+) -> Guarded {
+    // The guard arms a tokio timer while it holds an incomplete head, which needs a runtime
+    // with a time driver to be entered (never driven: no read here waits).
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a current-thread runtime builds")
+    });
+    let _entered = runtime.enter();
+    let written = Rc::new(RefCell::new(Vec::new()));
+    let script = Script {
+        pieces: pieces.iter().map(|p| p.to_vec()).collect(),
+        written: Rc::clone(&written),
+    };
+    let total: usize = pieces.iter().map(|p| p.len()).sum();
+    let gate = UpgradeGate::new();
+    let mut guard = FramingGuard::new(
+        script,
+        max_head,
+        max_headers,
+        Duration::from_secs(30),
+        gate.clone(),
+    );
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let mut delivered = Vec::new();
+    let mut buffer = vec![0u8; read_size.max(1)];
+    // Each read delivers at least one byte, ends the stream, or waits for an upgrade request's
+    // answer (given at once), so this bound is never reached unless the guard stops making
+    // progress, which is a bug to report.
+    for _ in 0..=2 * (total + pieces.len() + 2) {
+        let mut buf = ReadBuf::new(&mut buffer);
+        match Pin::new(&mut guard).poll_read(&mut cx, &mut buf) {
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => {
+                let shutdown = Pin::new(&mut guard).poll_shutdown(&mut cx);
+                assert!(
+                    matches!(shutdown, Poll::Ready(Ok(()))),
+                    "shutdown: {shutdown:?}"
+                );
+                let answer = written.take();
+                return Guarded { delivered, answer };
+            }
+            Poll::Ready(Ok(())) => delivered.extend_from_slice(buf.filled()),
+            // An upgrade request awaits its answer: refused, as the stricter case (the guard
+            // goes on checking what follows).
+            Poll::Pending => gate.answered(false),
+            other => panic!("the scripted stream never fails: {other:?}"),
+        }
+    }
+    panic!("the framing guard made no progress over {total} bytes");
+}
+
+/// Scans `pieces` of one chunked body in order with one [`ChunkedBody`]; positions in the
+/// answer count from the start of the first piece, so it can be compared across splits.
+pub fn chunked_scan(pieces: &[&[u8]], max_trailer_line: usize) -> Scan {
+    let mut body = ChunkedBody::new(max_trailer_line);
+    let mut offset = 0;
+    for piece in pieces {
+        match body.scan(piece) {
+            Scan::More => offset += piece.len(),
+            Scan::End(n) => return Scan::End(offset + n),
+            Scan::Bad { at, reason } => {
+                return Scan::Bad {
+                    at: offset + at,
+                    reason,
+                };
+            }
+        }
+    }
+    Scan::More
+}
+
+/// A client socket that yields scripted reads and records what is written to it.
+struct Script {
+    pieces: VecDeque<Vec<u8>>,
+    written: Rc<RefCell<Vec<u8>>>,
+}
+
+impl AsyncRead for Script {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        // Empty pieces are skipped: a read of zero bytes would mean end-of-stream.
+        while let Some(piece) = self.pieces.front_mut() {
+            if piece.is_empty() {
+                self.pieces.pop_front();
+                continue;
+            }
+            let n = piece.len().min(buf.remaining());
+            buf.put_slice(&piece[..n]);
+            piece.drain(..n);
+            break;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Script {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.written.borrow_mut().extend_from_slice(data);
+        Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIPELINE: &[u8] =
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    /// The driver of the `framing_guard` target: however the stream is read, the same bytes
+    /// are delivered, and a refused head is answered 400 and never delivered.
+    #[test]
+    fn the_guard_driver_is_blind_to_how_the_stream_is_read() {
+        let whole = framing_guard(&[PIPELINE], 8192, 65_536, 100);
+        assert_eq!(whole.delivered, PIPELINE);
+        assert!(whole.answer.is_empty());
+        let bytewise: Vec<&[u8]> = PIPELINE.chunks(1).collect();
+        assert_eq!(framing_guard(&bytewise, 1, 65_536, 100), whole);
+
+        let smuggled = [
+            PIPELINE,
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ]
+        .concat();
+        let refused = framing_guard(&[&smuggled[..40], &smuggled[40..]], 16, 65_536, 100);
+        assert_eq!(refused.delivered, PIPELINE);
+        assert!(refused.answer.starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
+    }
+
+    /// Found by the `h1_response` fuzz target within seconds (issue 13, item 3, fixed since): a
+    /// response with `Content-Length` and a `Transfer-Encoding` not ending in chunked is
+    /// relayed with both fields, and the client cannot tell where the body ends.
+    #[test]
+    fn a_response_with_both_framings_never_reaches_the_client_with_both() {
+        for raw in [
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunkde\r\nContent-Length: 5\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\n",
+        ] {
+            let mut slots = header_slots();
+            let Ok(head) = parse_response(raw, &mut slots, false) else {
+                continue; // refused: answered 502
+            };
+            let mut out = Vec::new();
+            head.write_client(&mut out, &[]);
+            end_head(&mut out, false);
+            let mut again_slots = header_slots();
+            let again = parse_response(&out, &mut again_slots, false).unwrap();
+            assert_eq!(again.body, head.body, "{}", String::from_utf8_lossy(&out));
+            let text = String::from_utf8_lossy(&out).to_ascii_lowercase();
+            assert!(
+                !(text.contains("\ncontent-length:") && text.contains("\ntransfer-encoding:")),
+                "{text}"
+            );
+        }
+    }
+
+    /// What the `h1_request` target checks, for the heads of issue 13 item 1 (fixed since): a
+    /// `Connection` field naming `Content-Length` or `Host` makes the fast path drop that
+    /// field, so the target no longer sees the body's length (or the host) the client sent.
+    #[test]
+    fn a_request_never_loses_its_length_or_host_on_the_way() {
+        for raw in [
+            &b"POST / HTTP/1.1\r\nHost: x\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: host\r\n\r\n",
+        ] {
+            let mut slots = header_slots();
+            let Ok(head) = parse_request(raw, &mut slots, 100) else {
+                continue; // refused: answered 400
+            };
+            let mut out = Vec::new();
+            let forwarded = Forwarded::new("192.0.2.7".parse().unwrap(), false, 80);
+            head.write_upstream(&mut out, &forwarded, None);
+            let text = String::from_utf8_lossy(&out).to_ascii_lowercase();
+            assert!(text.contains("\nhost: x\r\n"), "{text}");
+            if head.body != BodyFraming::None {
+                assert!(text.contains("\ncontent-length: 5\r\n"), "{text}");
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The framing guard (`FramingGuard`: head check, `request_body`, body tracking) over a client's
+//! byte stream cut into reads wherever the fuzzer likes.
+//!
+//! Input: byte 0 gives the number of cuts (low 3 bits) and hyper's read size (bits 3-4), then
+//! two bytes per cut (little-endian offsets), then the stream. Invariants: what the guard
+//! delivers to hyper and what it answers do not depend on how the stream was cut or read; it
+//! delivers a prefix of the stream; it answers only with a 400; and a first head whose framing
+//! `request_body` refuses is never delivered, not even in part.
+#![no_main]
+
+use burr_proxy::fuzzing::{framing_guard, request_body};
+use libfuzzer_sys::fuzz_target;
+
+const MAX_HEAD: usize = 65_536;
+const MAX_HEADERS: usize = 100;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&control, rest)) = data.split_first() else {
+        return;
+    };
+    let cuts = usize::from(control & 0b111);
+    let read_size = [8192, 1, 16, 300][usize::from(control >> 3 & 0b11)];
+    if rest.len() < 2 * cuts {
+        return;
+    }
+    let (cut_bytes, stream) = rest.split_at(2 * cuts);
+    let mut at: Vec<usize> = cut_bytes
+        .chunks(2)
+        .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])) % (stream.len() + 1))
+        .collect();
+    at.sort_unstable();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for cut in at.into_iter().chain([stream.len()]) {
+        pieces.push(&stream[start..cut]);
+        start = cut;
+    }
+
+    let whole = framing_guard(&[stream], MAX_HEAD, MAX_HEAD, MAX_HEADERS);
+    let split = framing_guard(&pieces, read_size, MAX_HEAD, MAX_HEADERS);
+    assert_eq!(split, whole, "the verdict depends on the split {pieces:?}");
+    assert!(
+        stream.starts_with(&whole.delivered),
+        "delivered bytes not sent"
+    );
+    assert!(
+        whole.answer.is_empty() || whole.answer.starts_with(b"HTTP/1.1 400 Bad Request\r\n"),
+        "answer: {}",
+        String::from_utf8_lossy(&whole.answer)
+    );
+
+    // The first head, parsed independently: when its framing is refused nothing goes through.
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    if let Ok(httparse::Status::Complete(_)) = request.parse(stream)
+        && request.method != Some("PRI")
+        && let Err(reason) = request_body(request.version, request.headers)
+    {
+        assert!(
+            whole.delivered.is_empty(),
+            "a refused head ({reason}) was delivered"
+        );
+        assert!(
+            !whole.answer.is_empty(),
+            "a refused head ({reason}) was not answered"
+        );
+    }
+});
