@@ -8,7 +8,7 @@
 mod common;
 
 use burr_api::SignedRequest;
-use burr_api::sigv4::{self, Credentials};
+use burr_api::sigv4;
 use common::*;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::AsyncWriteExt;
@@ -25,31 +25,6 @@ const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 fn start() -> Burr {
     let target = "127.0.0.1:9".parse().unwrap();
     Burr::start(&config(free_port(), "round_robin", &[(target, 1)], "", ""))
-}
-
-/// The key pair burr accepts: from the environment it inherited, or the one it generated.
-fn credentials(burr: &Burr) -> Credentials {
-    if let (Ok(id), Ok(secret)) = (
-        std::env::var("BURR_ACCESS_KEY_ID"),
-        std::env::var("BURR_SECRET_ACCESS_KEY"),
-    ) {
-        return Credentials {
-            access_key_id: id,
-            secret_access_key: secret,
-        };
-    }
-    let file = std::fs::read_to_string(burr.dir.path().join("data").join("credentials")).unwrap();
-    let value = |key: &str| {
-        file.lines()
-            .filter_map(|line| line.split_once('='))
-            .find(|(k, _)| k.trim() == key)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_else(|| panic!("no {key} in {file}"))
-    };
-    Credentials {
-        access_key_id: value("aws_access_key_id"),
-        secret_access_key: value("aws_secret_access_key"),
-    }
 }
 
 /// A query-API POST signed now, as an SDK would sign it, with `Connection: close`.
@@ -74,7 +49,7 @@ fn signed_post(burr: &Burr, query: &str, body: &str) -> Vec<u8> {
     };
     let authorization = sigv4::authorization(
         &request,
-        &credentials(burr),
+        &common::api::api_credentials(burr),
         "us-east-1",
         "elasticloadbalancing",
         &["content-type", "host", "x-amz-date"],

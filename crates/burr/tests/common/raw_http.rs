@@ -381,6 +381,30 @@ impl Drop for Scripted {
     }
 }
 
+/// Plays `steps` on a target's connection; false when the connection is done (closed, reset or
+/// broken), true when it may read the next request.
+async fn perform(stream: &mut TcpStream, steps: Vec<Step>) -> bool {
+    for step in steps {
+        match step {
+            Step::Write(bytes) => {
+                if stream.write_all(&bytes).await.is_err() {
+                    return false;
+                }
+            }
+            Step::Pause(pause) => tokio::time::sleep(pause).await,
+            Step::WaitFor(gate) => {
+                let _ = tokio::time::timeout(WAIT, gate.notified()).await;
+            }
+            Step::Close => return false,
+            Step::Reset => {
+                let _ = stream.set_zero_linger();
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// Serves one connection of a scripted target.
 pub async fn play(
     mut stream: TcpStream,
@@ -402,23 +426,8 @@ pub async fn play(
             body,
         };
         log.lock().unwrap().push(request.clone());
-        for step in script(&request) {
-            match step {
-                Step::Write(bytes) => {
-                    if stream.write_all(&bytes).await.is_err() {
-                        return;
-                    }
-                }
-                Step::Pause(pause) => tokio::time::sleep(pause).await,
-                Step::WaitFor(gate) => {
-                    let _ = tokio::time::timeout(WAIT, gate.notified()).await;
-                }
-                Step::Close => return,
-                Step::Reset => {
-                    let _ = stream.set_zero_linger();
-                    return;
-                }
-            }
+        if !perform(&mut stream, script(&request)).await {
+            return;
         }
     }
 }
@@ -591,23 +600,8 @@ async fn record(
         let raw: Vec<u8> = buf.drain(..message.len).collect();
         let steps = answer(&message, &id);
         log.lock().unwrap().push(Seen::Request { id, message, raw });
-        for step in steps {
-            match step {
-                Step::Write(bytes) => {
-                    if stream.write_all(&bytes).await.is_err() {
-                        return;
-                    }
-                }
-                Step::Pause(pause) => tokio::time::sleep(pause).await,
-                Step::WaitFor(gate) => {
-                    let _ = tokio::time::timeout(WAIT, gate.notified()).await;
-                }
-                Step::Close => return,
-                Step::Reset => {
-                    let _ = stream.set_zero_linger();
-                    return;
-                }
-            }
+        if !perform(&mut stream, steps).await {
+            return;
         }
     }
 }
