@@ -30,7 +30,7 @@ use super::proxy::ProxyError;
 use crate::access_log::Entry;
 use crate::affinity::{Affinity, client_hash};
 use crate::attempts::Attempts;
-use crate::framing::{self, BodyFraming, ChunkedBody, Scan};
+use crate::framing::{self, BodyFraming, ChunkedBody, MAX_RESPONSE_HEAD, Scan};
 use crate::runtime::{ListenerRuntime, TargetShared};
 use crate::upstream::Lease;
 use buffer::InputBuffer;
@@ -48,8 +48,6 @@ const CLIENT_BUFFER: usize = 4096;
 /// Body bytes already read that are copied behind a head so both leave in one `send`; more
 /// are written separately.
 const COALESCE: usize = 16 * 1024;
-
-use crate::framing::MAX_RESPONSE_HEAD;
 
 /// Interim (1xx) responses relayed before the final one; past this the client gets a 502.
 const MAX_INTERIM_RESPONSES: usize = 100;
