@@ -189,6 +189,8 @@ impl Probe {
     /// percentile, and returns (requests, p50, p99, max).
     fn finish(self) -> (usize, Duration, Duration, Duration) {
         let figures = self.finish_served();
+        // A 99th percentile needs enough samples to mean something.
+        assert!(figures.0 > 20, "only {} probe requests", figures.0);
         assert!(
             figures.2 < PROBE_P99,
             "probe p99 {:?} (p50 {:?}, max {:?}, {} requests)",
@@ -200,16 +202,13 @@ impl Probe {
         figures
     }
 
-    /// Stops the probe; checks only that every request was answered 200.
+    /// Stops the probe; checks only that every request was answered 200 (how many there were
+    /// depends on how long the phase took, which depends on the machine's load).
     fn finish_served(self) -> (usize, Duration, Duration, Duration) {
         self.stop.store(true, Ordering::Relaxed);
         let (mut latencies, failures) = self.thread.join().unwrap();
         assert!(failures.is_empty(), "probe failures: {failures:?}");
-        assert!(
-            latencies.len() > 20,
-            "only {} probe requests",
-            latencies.len()
-        );
+        assert!(!latencies.is_empty(), "no probe request was answered");
         latencies.sort();
         let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
         (latencies.len(), at(0.5), at(0.99), at(1.0))
