@@ -5,8 +5,6 @@
 //! it writes for the target must parse again as one complete HTTP/1.1 request with the same
 //! method, target, framing and `Host` fields, and no hop-by-hop header: the target must read
 //! the same request boundaries burr did.
-//!
-//! `BURR_FUZZ_KNOWN_DEFECTS=issue13` skips the heads of issue 13's open item 1 (see below).
 #![no_main]
 
 use burr_proxy::fuzzing::{BodyFraming, Forwarded, NotFast, header_slots, parse_request};
@@ -30,11 +28,6 @@ fuzz_target!(|data: &[u8]| {
         Ok(head) => head,
         Err(NotFast::Refused | NotFast::Unusual) => return,
     };
-    // Issue 13, item 1: a `Connection` field naming `Content-Length` or `Host` makes the fast
-    // path drop that field (and forward the body unframed); such heads must be refused.
-    if skip_known_defects() && connection_lists(head.headers, &["content-length", "host"]) {
-        return;
-    }
     // The framing the bytes declare, counted independently of the parser's own rules.
     let lengths: Vec<&[u8]> = fields(head.headers, "content-length");
     assert!(
@@ -80,6 +73,10 @@ fuzz_target!(|data: &[u8]| {
         show(&out)
     );
     for h in sent.iter() {
+        // burr's own `Connection: close` on a request that must end its upstream connection.
+        if head.last_upstream && h.name == "Connection" && h.value == b"close" {
+            continue;
+        }
         assert!(
             !HOP_BY_HOP.iter().any(|n| n.eq_ignore_ascii_case(h.name)),
             "hop-by-hop {} forwarded",
@@ -110,26 +107,4 @@ fn decimal(value: &[u8]) -> Option<u64> {
 
 fn show(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Whether a run skips the inputs of defects known and open when this target was written
-/// (`BURR_FUZZ_KNOWN_DEFECTS=issue13`), so that a long run explores everything else instead
-/// of stopping at the first of them. Unset, every invariant holds for every input.
-fn skip_known_defects() -> bool {
-    static SKIP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *SKIP.get_or_init(|| std::env::var("BURR_FUZZ_KNOWN_DEFECTS").is_ok_and(|v| v == "issue13"))
-}
-
-/// Whether a `Connection` field lists one of `names`.
-fn connection_lists(headers: &[httparse::Header<'_>], names: &[&str]) -> bool {
-    fields(headers, "connection").iter().any(|value| {
-        value
-            .split(|&b| b == b',')
-            .map(<[u8]>::trim_ascii)
-            .any(|token| {
-                names
-                    .iter()
-                    .any(|n| n.as_bytes().eq_ignore_ascii_case(token))
-            })
-    })
 }

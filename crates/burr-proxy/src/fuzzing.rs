@@ -9,13 +9,13 @@ use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub use crate::framing::rules::{check_request, request_body};
-pub use crate::framing::{BodyFraming, ChunkedBody, Scan, parse_content_length};
+pub use crate::framing::{BodyFraming, ChunkedBody, Refusal, Scan, parse_content_length};
 pub use crate::http::h1::request::{
     Forwarded, Head, NotFast, header_slots, parse as parse_request,
 };
@@ -35,12 +35,14 @@ pub struct Guarded {
 /// Feeds `pieces` through a [`FramingGuard`] as successive reads of the client's socket
 /// (hyper's reads take at most `read_size` bytes), then shuts the connection down as hyper
 /// does, and returns what was delivered and answered. The head timeout never fires: every
-/// read is ready at once.
+/// read is ready at once. Each request asking for an upgrade is answered as the handler
+/// would: with 101 when `switch_protocols`, else with another status.
 pub fn framing_guard(
     pieces: &[&[u8]],
     read_size: usize,
     max_head: usize,
     max_headers: usize,
+    switch_protocols: bool,
 ) -> Guarded {
     // The guard arms a tokio timer while it holds an incomplete head, which needs a runtime
     // with a time driver to be entered (never driven: no read here waits).
@@ -64,14 +66,14 @@ pub fn framing_guard(
         max_head,
         max_headers,
         Duration::from_secs(30),
-        gate.clone(),
+        Arc::clone(&gate),
     );
     let mut cx = Context::from_waker(std::task::Waker::noop());
     let mut delivered = Vec::new();
     let mut buffer = vec![0u8; read_size.max(1)];
-    // Each read delivers at least one byte, ends the stream, or waits for an upgrade request's
-    // answer (given at once), so this bound is never reached unless the guard stops making
-    // progress, which is a bug to report.
+    // Each read delivers at least one byte, ends the stream or awaits the answer to one
+    // upgrade request, so this bound is never reached unless the guard stops making progress,
+    // which is a bug to report.
     for _ in 0..=2 * (total + pieces.len() + 2) {
         let mut buf = ReadBuf::new(&mut buffer);
         match Pin::new(&mut guard).poll_read(&mut cx, &mut buf) {
@@ -85,10 +87,9 @@ pub fn framing_guard(
                 return Guarded { delivered, answer };
             }
             Poll::Ready(Ok(())) => delivered.extend_from_slice(buf.filled()),
-            // An upgrade request awaits its answer: refused, as the stricter case (the guard
-            // goes on checking what follows).
-            Poll::Pending => gate.answered(false),
-            other => panic!("the scripted stream never fails: {other:?}"),
+            // The scripted socket never waits: the guard awaits an upgrade request's answer.
+            Poll::Pending => gate.answered(switch_protocols),
+            other => panic!("the scripted stream never fails or waits: {other:?}"),
         }
     }
     panic!("the framing guard made no progress over {total} bytes");
@@ -171,25 +172,25 @@ mod tests {
     /// are delivered, and a refused head is answered 400 and never delivered.
     #[test]
     fn the_guard_driver_is_blind_to_how_the_stream_is_read() {
-        let whole = framing_guard(&[PIPELINE], 8192, 65_536, 100);
+        let whole = framing_guard(&[PIPELINE], 8192, 65_536, 100, false);
         assert_eq!(whole.delivered, PIPELINE);
         assert!(whole.answer.is_empty());
         let bytewise: Vec<&[u8]> = PIPELINE.chunks(1).collect();
-        assert_eq!(framing_guard(&bytewise, 1, 65_536, 100), whole);
+        assert_eq!(framing_guard(&bytewise, 1, 65_536, 100, false), whole);
 
         let smuggled = [
             PIPELINE,
-            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         ]
         .concat();
-        let refused = framing_guard(&[&smuggled[..40], &smuggled[40..]], 16, 65_536, 100);
+        let refused = framing_guard(&[&smuggled[..40], &smuggled[40..]], 16, 65_536, 100, false);
         assert_eq!(refused.delivered, PIPELINE);
         assert!(refused.answer.starts_with(b"HTTP/1.1 400 Bad Request\r\n"));
     }
 
-    /// Found by the `h1_response` fuzz target within seconds (issue 13, item 3, fixed since): a
-    /// response with `Content-Length` and a `Transfer-Encoding` not ending in chunked is
-    /// relayed with both fields, and the client cannot tell where the body ends.
+    /// Found by the `h1_response` fuzz target within seconds, while issue 13's item 3 was
+    /// open: a response with `Content-Length` and a `Transfer-Encoding` not ending in chunked
+    /// was relayed with both fields, and the client could not tell where the body ends.
     #[test]
     fn a_response_with_both_framings_never_reaches_the_client_with_both() {
         for raw in [
@@ -214,9 +215,9 @@ mod tests {
         }
     }
 
-    /// What the `h1_request` target checks, for the heads of issue 13 item 1 (fixed since): a
-    /// `Connection` field naming `Content-Length` or `Host` makes the fast path drop that
-    /// field, so the target no longer sees the body's length (or the host) the client sent.
+    /// Found by the `h1_request` target (in 13 s with its dictionary) while issue 13's item 1
+    /// was open: a `Connection` field naming `Content-Length` or `Host` made the fast path drop
+    /// that field, so the target no longer saw the body's length (or the host) the client sent.
     #[test]
     fn a_request_never_loses_its_length_or_host_on_the_way() {
         for raw in [
@@ -236,5 +237,26 @@ mod tests {
                 assert!(text.contains("\ncontent-length: 5\r\n"), "{text}");
             }
         }
+    }
+
+    /// Found by the `h1_response` fuzz target in its first 20 s on the code with issue 13's
+    /// fixes: `parse` frames a status below 100 as one with a body (`Length(6)`), while
+    /// `write_client` treats every status below 200 as a 1xx and drops its `Content-Length`, so
+    /// the client reads the body until close, and the next response on its connection as part
+    /// of it. Reported; un-ignore with the fix (refusing such a status, or one rule for both).
+    #[test]
+    #[ignore = "open: a status below 100 loses its Content-Length (reported)"]
+    fn a_status_below_100_keeps_the_framing_it_was_read_with() {
+        let raw = b"HTTP/1.1 059 OK\r\nContent-Length: 6\r\n\r\n";
+        let mut slots = header_slots();
+        let Ok(head) = parse_response(raw, &mut slots, false) else {
+            return; // refused: answered 502
+        };
+        let mut out = Vec::new();
+        head.write_client(&mut out, &[]);
+        end_head(&mut out, false);
+        let mut again_slots = header_slots();
+        let again = parse_response(&out, &mut again_slots, false).unwrap();
+        assert_eq!(again.body, head.body, "{}", String::from_utf8_lossy(&out));
     }
 }
