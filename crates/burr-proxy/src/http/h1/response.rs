@@ -58,6 +58,10 @@ pub fn parse<'b>(
         Err(_) => return Err("malformed response head"),
     }
     let status = response.code.ok_or("malformed response head")?;
+    // RFC 9110 §15: status codes run from 100 to 599. Anything else has no defined framing.
+    if !(100..=599).contains(&status) {
+        return Err("status code outside 100-599");
+    }
     let version = response.version.ok_or("malformed response head")?;
     let headers: &'b [httparse::Header<'b>] = response.headers;
     let mut connection = ConnectionTokens::default();
