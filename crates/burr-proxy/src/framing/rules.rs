@@ -3,7 +3,9 @@
 //! guard, which answers): exactly one way to frame the body (RFC 9112 §6.3), a single valid
 //! `Host` (§3.2), no `Connection` field naming a header that frames the message or names its
 //! authority (an intermediary that honoured it would drop that header and forward an ambiguous
-//! request), and no `CONNECT` (burr has no tunnelling listener).
+//! request), no header spelt like a framing header with `_` for `-`, an ASCII target (`*` only
+//! for OPTIONS), and no `CONNECT` (burr has no tunnelling listener). Also which requests go to
+//! their target as the last on an upstream connection (`GET`/`HEAD` with a body).
 
 use http::StatusCode;
 
