@@ -10,6 +10,10 @@
 use burr_proxy::fuzzing::{BodyFraming, Forwarded, NotFast, header_slots, parse_request};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "shared/fields.rs"]
+mod shared_fields;
+use shared_fields::{decimal, fields, show};
+
 const HOP_BY_HOP: [&str; 9] = [
     "connection",
     "keep-alive",
@@ -84,27 +88,3 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 });
-
-/// The values of the fields called `name`, in order.
-fn fields<'h>(headers: &[httparse::Header<'h>], name: &str) -> Vec<&'h [u8]> {
-    headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value)
-        .collect()
-}
-
-/// A decimal number with optional surrounding whitespace, as RFC 9110 writes a length.
-fn decimal(value: &[u8]) -> Option<u64> {
-    let digits = value.trim_ascii();
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
-}
-
-fn show(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}

@@ -11,6 +11,10 @@
 use burr_proxy::fuzzing::{ResponseBody, end_head, header_slots, parse_response};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "shared/fields.rs"]
+mod shared_fields;
+use shared_fields::{decimal, fields, show};
+
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, raw)) = data.split_first() else {
         return;
@@ -83,25 +87,3 @@ fuzz_target!(|data: &[u8]| {
         show(&out)
     );
 });
-
-fn fields<'h>(headers: &[httparse::Header<'h>], name: &str) -> Vec<&'h [u8]> {
-    headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value)
-        .collect()
-}
-
-fn decimal(value: &[u8]) -> Option<u64> {
-    let digits = value.trim_ascii();
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
-}
-
-fn show(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
