@@ -7,10 +7,8 @@
 
 mod common;
 
-use burr_api::SignedRequest;
-use burr_api::sigv4;
 use common::*;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -29,43 +27,7 @@ fn start() -> Burr {
 
 /// A query-API POST signed now, as an SDK would sign it, with `Connection: close`.
 fn signed_post(burr: &Burr, query: &str, body: &str) -> Vec<u8> {
-    let host = burr.api.to_string();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let amz_date = sigv4::format_amz_date(now as i64);
-    let headers: [(&str, &[u8]); 3] = [
-        ("Host", host.as_bytes()),
-        ("Content-Type", FORM.as_bytes()),
-        ("X-Amz-Date", amz_date.as_bytes()),
-    ];
-    let request = SignedRequest {
-        method: "POST",
-        path: "/",
-        query,
-        headers: &headers,
-        body: body.as_bytes(),
-    };
-    let authorization = sigv4::authorization(
-        &request,
-        &common::api::api_credentials(burr),
-        "us-east-1",
-        "elasticloadbalancing",
-        &["content-type", "host", "x-amz-date"],
-    )
-    .unwrap();
-    let target = if query.is_empty() {
-        "/".to_string()
-    } else {
-        format!("/?{query}")
-    };
-    format!(
-        "POST {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {FORM}\r\nX-Amz-Date: {amz_date}\r\n\
-         Authorization: {authorization}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
+    common::api::signed_post(burr.api, &common::api::api_credentials(burr), query, body)
 }
 
 /// Sends `request` and returns the whole answer (the server closes after it).

@@ -50,42 +50,12 @@ pub fn api_call(
         .append_pair("Version", "2012-06-01")
         .extend_pairs(params.iter().copied())
         .finish();
-    let host = api.to_string();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let amz_date = sigv4::format_amz_date(now as i64);
-    let headers: [(&str, &[u8]); 3] = [
-        ("Host", host.as_bytes()),
-        ("Content-Type", FORM.as_bytes()),
-        ("X-Amz-Date", amz_date.as_bytes()),
-    ];
-    let request = SignedRequest {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &headers,
-        body: body.as_bytes(),
-    };
-    let authorization = sigv4::authorization(
-        &request,
-        credentials,
-        "us-east-1",
-        "elasticloadbalancing",
-        &["content-type", "host", "x-amz-date"],
-    )
-    .unwrap();
-    let raw = format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: {FORM}\r\nX-Amz-Date: {amz_date}\r\n\
-         Authorization: {authorization}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    let raw = signed_post(api, credentials, "", &body);
     let mut stream = TcpStream::connect_timeout(&api, Duration::from_secs(1)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
-    stream.write_all(raw.as_bytes()).ok()?;
+    stream.write_all(&raw).ok()?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer).ok()?;
     let (head, body) = answer.split_once("\r\n\r\n")?;
@@ -100,4 +70,51 @@ pub fn api_call(
         })
         .flatten()?;
     (body.len() == length).then(|| (status, body.to_string()))
+}
+
+/// A query-API `POST` to `api` with `query` and form `body`, signed now by `credentials` as an
+/// SDK signs it, with `Connection: close`: the raw bytes to send.
+pub fn signed_post(
+    api: std::net::SocketAddr,
+    credentials: &Credentials,
+    query: &str,
+    body: &str,
+) -> Vec<u8> {
+    let host = api.to_string();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let amz_date = sigv4::format_amz_date(now as i64);
+    let headers: [(&str, &[u8]); 3] = [
+        ("Host", host.as_bytes()),
+        ("Content-Type", FORM.as_bytes()),
+        ("X-Amz-Date", amz_date.as_bytes()),
+    ];
+    let request = SignedRequest {
+        method: "POST",
+        path: "/",
+        query,
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    let authorization = sigv4::authorization(
+        &request,
+        credentials,
+        "us-east-1",
+        "elasticloadbalancing",
+        &["content-type", "host", "x-amz-date"],
+    )
+    .unwrap();
+    let target = if query.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/?{query}")
+    };
+    format!(
+        "POST {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {FORM}\r\nX-Amz-Date: {amz_date}\r\n\
+         Authorization: {authorization}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
