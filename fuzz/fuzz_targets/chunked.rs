@@ -11,6 +11,9 @@
 use burr_proxy::fuzzing::{Scan, chunked_scan};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "shared/split.rs"]
+mod split;
+
 fuzz_target!(|data: &[u8]| {
     let Some((&control, rest)) = data.split_first() else {
         return;
@@ -23,17 +26,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let (cut_bytes, tail) = rest.split_at(2 * cuts);
     let stream = if build { encode(tail) } else { tail.to_vec() };
-    let mut at: Vec<usize> = cut_bytes
-        .chunks(2)
-        .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])) % (stream.len() + 1))
-        .collect();
-    at.sort_unstable();
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for cut in at.into_iter().chain([stream.len()]) {
-        pieces.push(&stream[start..cut]);
-        start = cut;
-    }
+    let pieces = split::pieces(&stream, cut_bytes);
 
     let whole = chunked_scan(&[&stream], max_trailer_line);
     let split = chunked_scan(&pieces, max_trailer_line);

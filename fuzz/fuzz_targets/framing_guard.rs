@@ -12,6 +12,9 @@
 use burr_proxy::fuzzing::{check_request, framing_guard};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "shared/split.rs"]
+mod split;
+
 const MAX_HEAD: usize = 65_536;
 const MAX_HEADERS: usize = 100;
 
@@ -26,17 +29,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let (cut_bytes, stream) = rest.split_at(2 * cuts);
-    let mut at: Vec<usize> = cut_bytes
-        .chunks(2)
-        .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])) % (stream.len() + 1))
-        .collect();
-    at.sort_unstable();
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for cut in at.into_iter().chain([stream.len()]) {
-        pieces.push(&stream[start..cut]);
-        start = cut;
-    }
+    let pieces = split::pieces(&stream, cut_bytes);
 
     let whole = framing_guard(&[stream], MAX_HEAD, MAX_HEAD, MAX_HEADERS, switch);
     let split = framing_guard(&pieces, read_size, MAX_HEAD, MAX_HEADERS, switch);
