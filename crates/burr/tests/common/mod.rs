@@ -24,6 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 pub mod api;
+pub mod exhaustion;
 pub mod raw_http;
 pub mod strict;
 mod tcp;
