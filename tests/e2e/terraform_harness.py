@@ -7,14 +7,22 @@ Nothing here needs the network: the hashicorp/aws provider comes from a filesyst
 `terraform init` links, not copies), every AWS endpoint the provider may call points at burr, and
 Terraform's version check is off.
 
+Starting the 675 MB provider takes seconds of CPU, and Terraform starts it several times per
+command (validate, plan, apply). So the session starts it once, as an unmanaged provider
+(`-debug`, attached through TF_REATTACH_PROVIDERS), and the commands of one module at a time use
+it; a module with two configurations of the provider (aliases) gets managed processes, since one
+unmanaged process holds one configuration. BURR_TF_SHARED_PROVIDER=0 turns the sharing off.
+
 Set BURR_TF_LOG=DEBUG (or TRACE) to have Terraform write its log (with the provider's request and
-response bodies) to `terraform-N.log` in the module directory; the failure message names the file.
+response bodies) to `terraform-N.log` in the module directory (the shared provider's own log goes
+to `provider.log` in the session's directory); the failure message names the file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -37,6 +45,7 @@ PROVIDER_DIR = (
 # Bounds of each Terraform command. The provider is a 675 MB binary: starting it takes seconds.
 INIT_TIMEOUT = 120
 COMMAND_TIMEOUT = 180
+PROVIDER_START_TIMEOUT = 60
 
 CLI_CONFIG = f"""\
 provider_installation {{
@@ -61,10 +70,17 @@ terraform {{
 }}
 """
 
-# Every service endpoint the provider may call for the resources under test. EC2 and STS are
-# pointed at burr too so that nothing leaves the machine: `aws_elb` deletion looks up the
-# balancer's network interfaces in EC2 and only logs a failure.
-ENDPOINT_SERVICES = ("elb", "acm", "iam", "sts", "ec2")
+# Every service endpoint the provider may call for the resources under test, with the AWS SDK's
+# environment variable for it. EC2 and STS are pointed at burr too so that nothing leaves the
+# machine: `aws_elb` deletion looks up the balancer's network interfaces in EC2 and only logs a
+# failure.
+ENDPOINT_SERVICES = {
+    "elb": "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING",
+    "acm": "AWS_ENDPOINT_URL_ACM",
+    "iam": "AWS_ENDPOINT_URL_IAM",
+    "sts": "AWS_ENDPOINT_URL_STS",
+    "ec2": "AWS_ENDPOINT_URL_EC2",
+}
 
 
 def missing() -> str | None:
@@ -92,9 +108,15 @@ def require():
     pytest.skip(reason)
 
 
-def provider_block(endpoint: str, *, region: str = "us-east-1", alias: str | None = None) -> str:
-    """An `aws` provider block pointing every service under test at burr's endpoint."""
+def provider_block(endpoint: str | None, *, region: str = "us-east-1",
+                   alias: str | None = None) -> str:
+    """An `aws` provider block for burr. With `endpoint`, an `endpoints` block points every
+    service under test at it (the form users write); without, the endpoints come from the AWS
+    SDK's AWS_ENDPOINT_URL_<SERVICE> variables (Module.endpoint): the provider takes seconds of
+    CPU to validate an `endpoints` block, on every command, which the suite cannot afford in
+    every test."""
     endpoints = "\n".join(f'    {s} = "{endpoint}"' for s in ENDPOINT_SERVICES)
+    endpoints_block = f"\n  endpoints {{\n{endpoints}\n  }}\n" if endpoint else ""
     alias_line = f'  alias  = "{alias}"\n' if alias else ""
     return f"""\
 provider "aws" {{
@@ -106,11 +128,7 @@ provider "aws" {{
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
-
-  endpoints {{
-{endpoints}
-  }}
-}}
+{endpoints_block}}}
 """
 
 
@@ -134,8 +152,55 @@ class Terraform:
         (self.template / "versions.tf").write_text(REQUIRED_PROVIDERS)
         self.template_ready = False
         self.timings: list[tuple[str, float]] = []
+        self.reattach: str | None = None
+        self.provider: subprocess.Popen | None = None
 
-    def environment(self, log_path: Path | None) -> dict:
+    def start_shared_provider(self):
+        """Starts the provider once, unmanaged, for every module that can share it."""
+        if os.environ.get("BURR_TF_SHARED_PROVIDER") == "0":
+            return
+        [binary] = PROVIDER_DIR.glob("terraform-provider-aws_*")
+        env = self.environment(None)
+        log = open(self.home / "provider.log", "ab")
+        if os.environ.get("BURR_TF_LOG"):
+            env["TF_LOG"] = os.environ["BURR_TF_LOG"]
+        self.provider = subprocess.Popen(
+            [str(binary), "-debug"], stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+            env=env, text=True,
+        )
+        log.close()
+        deadline = time.monotonic() + PROVIDER_START_TIMEOUT
+        lines = []
+        found = threading.Event()
+
+        def read():
+            for line in self.provider.stdout:
+                lines.append(line)
+                m = re.search(r"TF_REATTACH_PROVIDERS='(.*)'", line)
+                if m:
+                    self.reattach = m.group(1)
+                    found.set()
+            # Keep draining stdout until the provider exits, so it never blocks on a pipe.
+
+        threading.Thread(target=read, daemon=True).start()
+        if not found.wait(max(0.0, deadline - time.monotonic())):
+            self.stop_shared_provider()
+            raise TerraformError(
+                f"the provider did not print TF_REATTACH_PROVIDERS within "
+                f"{PROVIDER_START_TIMEOUT} s; it printed:\n{''.join(lines)}"
+            )
+
+    def stop_shared_provider(self):
+        if self.provider and self.provider.poll() is None:
+            self.provider.terminate()
+            try:
+                self.provider.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.provider.kill()
+                self.provider.wait(timeout=10)
+
+    def environment(self, log_path: Path | None, shared: bool = False,
+                    endpoint: str | None = None) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
         env.update(
             TF_CLI_CONFIG_FILE=str(self.cli_config),
@@ -150,10 +215,16 @@ class Terraform:
         if level and log_path is not None:
             env["TF_LOG"] = level
             env["TF_LOG_PATH"] = str(log_path)
+        if shared and self.reattach:
+            env["TF_REATTACH_PROVIDERS"] = self.reattach
+        if endpoint:
+            for variable in ENDPOINT_SERVICES.values():
+                env[variable] = endpoint
         return env
 
     def run(self, cwd: Path, *args: str, ok=(0,), timeout: float = COMMAND_TIMEOUT,
-            log_path: Path | None = None) -> subprocess.CompletedProcess:
+            log_path: Path | None = None, shared: bool = False,
+            endpoint: str | None = None) -> subprocess.CompletedProcess:
         """Runs `terraform args…` in `cwd`; a return code outside `ok` (or a timeout) raises
         with the command's whole output."""
         command = [TERRAFORM, *args]
@@ -161,7 +232,7 @@ class Terraform:
         try:
             done = subprocess.run(
                 command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                env=self.environment(log_path), stdin=subprocess.DEVNULL,
+                env=self.environment(log_path, shared, endpoint), stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired as e:
             raise TerraformError(
@@ -184,8 +255,10 @@ class Terraform:
                      timeout=INIT_TIMEOUT)
             self.template_ready = True
 
-    def module(self, directory: Path) -> "Module":
-        """A module directory ready for plan/apply (the template's init copied into it)."""
+    def module(self, directory: Path, *, shared_provider: bool = True) -> "Module":
+        """A module directory ready for plan/apply (the template's init copied into it). With
+        `shared_provider` its commands use the session's provider process (when there is one):
+        not for a module that configures the provider twice."""
         self.prepare_template()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -193,7 +266,7 @@ class Terraform:
                         dirs_exist_ok=True)
         shutil.copy(self.template / ".terraform.lock.hcl", directory / ".terraform.lock.hcl")
         (directory / "versions.tf").write_text(REQUIRED_PROVIDERS)
-        return Module(self, directory)
+        return Module(self, directory, shared_provider)
 
 
 def log_note(log_path: Path | None) -> str:
@@ -209,10 +282,19 @@ class Module:
 
     FLAGS = ("-input=false", "-no-color")
 
-    def __init__(self, terraform: Terraform, directory: Path):
+    def __init__(self, terraform: Terraform, directory: Path, shared_provider: bool = True):
         self.terraform = terraform
         self.dir = directory
+        self.shared_provider = shared_provider
         self.commands = 0
+        # burr's API: given to the provider through AWS_ENDPOINT_URL_<SERVICE>.
+        self.endpoint: str | None = None
+
+    def provider(self, endpoint: str, *, region: str = "us-east-1", alias: str | None = None,
+                 endpoints_block: bool = False) -> str:
+        """A provider block for burr at `endpoint` (see provider_block)."""
+        self.endpoint = endpoint
+        return provider_block(endpoint if endpoints_block else None, region=region, alias=alias)
 
     def write(self, main_tf: str):
         (self.dir / "main.tf").write_text(main_tf)
@@ -220,7 +302,8 @@ class Module:
     def _run(self, *args: str, ok=(0,)) -> subprocess.CompletedProcess:
         self.commands += 1
         log_path = self.dir / f"terraform-{self.commands}.log"
-        return self.terraform.run(self.dir, *args, ok=ok, log_path=log_path)
+        return self.terraform.run(self.dir, *args, ok=ok, log_path=log_path,
+                                  shared=self.shared_provider, endpoint=self.endpoint)
 
     def apply(self) -> subprocess.CompletedProcess:
         return self._run("apply", *self.FLAGS, "-auto-approve", "-refresh=true")
@@ -258,26 +341,24 @@ class ProxyProtocolTarget:
     """A TCP target on loopback that answers each connection's first HTTP request with its name
     and the PROXY protocol v1 line it was sent before the request, if any (`X-Proxy-Line`)."""
 
-    def __init__(self, name: str, host: str = "127.0.0.1"):
+    def __init__(self, name: str, host: str, ports: list[int]):
         self.name = name
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.host, self.port = self.sock.getsockname()[:2]
+        self.host = host
         self.closed = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        self.socks = []
+        for port in ports:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(64)
+            sock.settimeout(0.2)
+            self.socks.append(sock)
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
 
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    def _serve(self):
+    def _serve(self, sock: socket.socket):
         while not self.closed.is_set():
             try:
-                conn, _ = self.sock.accept()
+                conn, _ = sock.accept()
             except (socket.timeout, OSError):
                 continue
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
@@ -312,7 +393,8 @@ class ProxyProtocolTarget:
 
     def close(self):
         self.closed.set()
-        self.sock.close()
+        for sock in self.socks:
+            sock.close()
 
 
 def peer_certificate(host: str, port: int, server_name: str = "www.example.test") -> bytes:

@@ -12,6 +12,7 @@ CI=true, where that is a failure (terraform_harness.require).
 from __future__ import annotations
 
 import collections
+import itertools
 
 import boto3
 import pytest
@@ -22,7 +23,9 @@ from burr_e2e import (
     accepts,
     boto_config,
     describe,
+    free_port,
     http_get,
+    next_subnet,
     snapshot,
     wait_until,
 )
@@ -32,7 +35,6 @@ from terraform_harness import (
     hcl_string,
     https_get,
     peer_certificate,
-    provider_block,
     require,
     self_signed,
 )
@@ -54,7 +56,9 @@ def terraform(tmp_path_factory):
     when CI=true, without them)."""
     require()
     tf = Terraform(tmp_path_factory.mktemp("terraform"))
+    tf.start_shared_provider()
     yield tf
+    tf.stop_shared_provider()
     total = collections.defaultdict(float)
     for command, seconds in tf.timings:
         total[command] += seconds
@@ -65,6 +69,41 @@ def terraform(tmp_path_factory):
 @pytest.fixture
 def module(terraform, tmp_path):
     return terraform.module(tmp_path / "module")
+
+
+class Backends:
+    """Targets the AWS way: each on a loopback address of its own (its instance id), all on
+    one port (the listeners' instance port, which the health check probes)."""
+
+    def __init__(self, targets):
+        self.subnet = next_subnet()
+        self.port = free_port()
+        self.second_port = free_port()
+        self._hosts = itertools.count(10)
+        self._targets = targets
+        self._proxy_targets: list[ProxyProtocolTarget] = []
+
+    def http(self, name: str, **options):
+        return self._targets(name, host=f"{self.subnet}.{next(self._hosts)}", port=self.port,
+                             **options)
+
+    def proxy(self, name: str) -> ProxyProtocolTarget:
+        """A target telling the PROXY line it got, on both `port` and `second_port`."""
+        t = ProxyProtocolTarget(name, f"{self.subnet}.{next(self._hosts)}",
+                                [self.port, self.second_port])
+        self._proxy_targets.append(t)
+        return t
+
+    def close(self):
+        for t in self._proxy_targets:
+            t.close()
+
+
+@pytest.fixture
+def backends(targets):
+    made = Backends(targets)
+    yield made
+    made.close()
 
 
 def client(burr, service: str = "elb", region: str = "us-east-1"):
@@ -95,34 +134,42 @@ def seen(host: str, port: int, n: int, cookie: str | None = None) -> collections
 
 def wait_serving(host: str, port: int, names: set[str], n: int = 20, timeout: float = 15):
     """Waits (bounded) until `n` requests reach exactly the targets `names`, all of them."""
+    last = []
+
     def exactly():
         try:
             got = seen(host, port, n)
-        except (AssertionError, OSError):
+        except (AssertionError, OSError) as e:
+            last.append(repr(e))
             return False
+        last.append(dict(got))
         return set(got) == names and got
-    return wait_until(exactly, timeout, what=f"{host}:{port} to serve exactly {sorted(names)}")
+
+    try:
+        return wait_until(exactly, timeout, what=f"{host}:{port} to serve exactly {sorted(names)}")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; last seen: {last[-1] if last else None}") from None
 
 
-def elb_block(name: str, instances: list[str], *, idle: int = 60, draining_timeout: int = 300,
+def elb_block(name: str, instances: list[str], port: int, *, idle: int = 60, draining_timeout: int = 300,
               cross_zone: bool = True, hc_interval: int = 30, tags: dict | None = None,
               listeners: str | None = None, extra: str = "", resource: str = "web",
               provider: str | None = None) -> str:
     """An `aws_elb` resource with an HTTP listener on PORT and a TCP one on TCP_PORT (both to
-    instance port 80: burr's instance ids are `host:port` and their port wins), a health
-    check on /health, the attributes Terraform sets, and tags."""
+    instance `port`), an HTTP health check of /health on that port, the attributes Terraform
+    sets, and tags."""
     listeners = listeners if listeners is not None else f"""
   listener {{
     lb_port           = {PORT}
     lb_protocol       = "http"
-    instance_port     = 80
+    instance_port     = {port}
     instance_protocol = "http"
   }}
 
   listener {{
     lb_port           = {TCP_PORT}
     lb_protocol       = "tcp"
-    instance_port     = 80
+    instance_port     = {port}
     instance_protocol = "tcp"
   }}
 """
@@ -139,7 +186,7 @@ resource "aws_elb" "{resource}" {{
     healthy_threshold   = 2
     unhealthy_threshold = 2
     timeout             = 3
-    target              = "HTTP:80/health"
+    target              = "HTTP:{port}/health"
     interval            = {hc_interval}
   }}
 
@@ -167,12 +214,14 @@ def import_again(module, address: str, resource_id: str):
 # ---- aws_elb ----
 
 
-def test_aws_elb_lifecycle(terraform, module, burr, targets):
+def test_aws_elb_lifecycle(terraform, module, burr, backends):
     """aws_elb with HTTP and TCP listeners, health check, instances, idle timeout, draining,
     cross-zone and tags; data sources aws_elb, aws_elb_hosted_zone_id, aws_elb_service_account."""
     elb = burr.client()
-    a, b, c = targets("a"), targets("b"), targets("c")
-    provider = provider_block(burr.endpoint)
+    a, b, c = backends.http("a"), backends.http("b"), backends.http("c")
+    port = backends.port
+    # The `endpoints` block users write (the other tests pass the endpoints in the environment).
+    provider = module.provider(burr.endpoint, endpoints_block=True)
     data = """
 data "aws_elb" "web" {
   name = aws_elb.web.name
@@ -199,7 +248,7 @@ output "hosted_zone_id" {
   value = data.aws_elb_hosted_zone_id.main.id
 }
 """
-    module.write(provider + elb_block("web", [a.address, b.address]) + data)
+    module.write(provider + elb_block("web", [a.host, b.host], port) + data)
     module.apply()
     module.assert_no_changes("the first apply")
 
@@ -207,7 +256,7 @@ output "hosted_zone_id" {
     host = out["dns_name"]
     assert out["read_back"] == {
         "idle_timeout": 60,
-        "instances": sorted([a.address, b.address]),
+        "instances": sorted([a.host, b.host]),
         "tags": {"team": "edge", "env": "test"},
         "listeners": 2,
     }
@@ -215,8 +264,8 @@ output "hosted_zone_id" {
     # What Terraform wrote is what the API tells.
     d = describe(elb, "web")
     assert d["DNSName"] == host
-    assert sorted(i["InstanceId"] for i in d["Instances"]) == sorted([a.address, b.address])
-    assert d["HealthCheck"] == {"Target": "HTTP:80/health", "Interval": 30, "Timeout": 3,
+    assert sorted(i["InstanceId"] for i in d["Instances"]) == sorted([a.host, b.host])
+    assert d["HealthCheck"] == {"Target": f"HTTP:{port}/health", "Interval": 30, "Timeout": 3,
                                 "UnhealthyThreshold": 2, "HealthyThreshold": 2}
     attributes = elb.describe_load_balancer_attributes(LoadBalancerName="web")[
         "LoadBalancerAttributes"]
@@ -229,7 +278,7 @@ output "hosted_zone_id" {
 
     # In place: instances (b out, c in), idle timeout, draining timeout, health-check interval,
     # cross-zone, tags.
-    module.write(provider + elb_block("web", [a.address, c.address], idle=120,
+    module.write(provider + elb_block("web", [a.host, c.host], port, idle=120,
                                       draining_timeout=30, cross_zone=False, hc_interval=10,
                                       tags={"team": "edge", "env": "prod"}) + data)
     module.apply()
@@ -253,30 +302,31 @@ output "hosted_zone_id" {
     assert_nothing_left(elb, (host, PORT), (host, TCP_PORT))
 
 
-def test_terraform_imports_a_balancer_made_with_the_api(terraform, module, burr, targets):
+def test_terraform_imports_a_balancer_made_with_the_api(terraform, module, burr, backends):
     """A balancer made with boto3 (not Terraform), then written down in HCL and imported: the
     plan after the import wants nothing, and Terraform can then change and destroy it."""
     elb = burr.client()
-    a = targets("a")
+    a = backends.http("a")
+    port = backends.port
     host = elb.create_load_balancer(
         LoadBalancerName="legacy", AvailabilityZones=["us-east-1a"],
         Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": PORT, "InstanceProtocol": "HTTP",
-                    "InstancePort": 80},
+                    "InstancePort": port},
                    {"Protocol": "TCP", "LoadBalancerPort": TCP_PORT, "InstanceProtocol": "TCP",
-                    "InstancePort": 80}],
+                    "InstancePort": port}],
         Tags=[{"Key": "team", "Value": "edge"}, {"Key": "env", "Value": "test"}],
     )["DNSName"]
     elb.configure_health_check(LoadBalancerName="legacy", HealthCheck={
-        "Target": "HTTP:80/health", "Interval": 30, "Timeout": 3, "UnhealthyThreshold": 2,
+        "Target": f"HTTP:{port}/health", "Interval": 30, "Timeout": 3, "UnhealthyThreshold": 2,
         "HealthyThreshold": 2})
     elb.register_instances_with_load_balancer(LoadBalancerName="legacy",
-                                              Instances=[{"InstanceId": a.address}])
+                                              Instances=[{"InstanceId": a.host}])
     elb.modify_load_balancer_attributes(LoadBalancerName="legacy", LoadBalancerAttributes={
         "ConnectionDraining": {"Enabled": True, "Timeout": 300},
         "ConnectionSettings": {"IdleTimeout": 60},
         "CrossZoneLoadBalancing": {"Enabled": True}})
 
-    module.write(provider_block(burr.endpoint) + elb_block("legacy", [a.address],
+    module.write(module.provider(burr.endpoint) + elb_block("legacy", [a.host], port,
                                                            resource="legacy"))
     module.import_("aws_elb.legacy", "legacy")
     module.assert_no_changes("terraform import of a balancer made with the API")
@@ -289,13 +339,13 @@ def test_terraform_imports_a_balancer_made_with_the_api(terraform, module, burr,
 # ---- stickiness policies ----
 
 
-def test_lb_cookie_stickiness_policy(terraform, module, burr, targets):
+def test_lb_cookie_stickiness_policy(terraform, module, burr, backends):
     elb = burr.client()
-    ts = [targets(f"t{i}") for i in range(3)]
-    provider = provider_block(burr.endpoint)
+    ts = [backends.http(f"t{i}") for i in range(3)]
+    provider = module.provider(burr.endpoint)
 
     def config(period: int) -> str:
-        return provider + elb_block("web", [t.address for t in ts]) + f"""
+        return provider + elb_block("web", [t.host for t in ts], backends.port) + f"""
 resource "aws_lb_cookie_stickiness_policy" "sticky" {{
   name                     = "sticky"
   load_balancer            = aws_elb.web.id
@@ -339,13 +389,13 @@ output "dns_name" {{
     assert_nothing_left(elb, (host, PORT))
 
 
-def test_app_cookie_stickiness_policy(terraform, module, burr, targets):
+def test_app_cookie_stickiness_policy(terraform, module, burr, backends):
     elb = burr.client()
-    ts = [targets(f"t{i}", app_cookie="SESSIONID=s-1") for i in range(3)]
-    provider = provider_block(burr.endpoint)
+    ts = [backends.http(f"t{i}", app_cookie="SESSIONID=s-1") for i in range(3)]
+    provider = module.provider(burr.endpoint)
 
     def config(cookie_name: str) -> str:
-        return provider + elb_block("web", [t.address for t in ts]) + f"""
+        return provider + elb_block("web", [t.host for t in ts], backends.port) + f"""
 resource "aws_app_cookie_stickiness_policy" "app" {{
   name          = "app"
   load_balancer = aws_elb.web.name
@@ -389,17 +439,24 @@ output "dns_name" {{
 # ---- generic policies and PROXY protocol ----
 
 
-def test_load_balancer_policy_listener_and_backend_server_policies(terraform, module, burr):
+def test_load_balancer_policy_listener_and_backend_server_policies(terraform, module, burr,
+                                                                    backends):
     """aws_load_balancer_policy (an LB-cookie stickiness policy and a PROXY protocol policy) set
-    on the listener by aws_load_balancer_listener_policy and on instance port 80 by
+    on the listener by aws_load_balancer_listener_policy and on the instance port by
     aws_load_balancer_backend_server_policy."""
     elb = burr.client()
-    ts = [ProxyProtocolTarget(f"p{i}") for i in range(2)]
-    try:
-        provider = provider_block(burr.endpoint)
+    ts = [backends.proxy(f"p{i}") for i in range(2)]
+    provider = module.provider(burr.endpoint)
 
-        def config(backend_policies: str, period: int) -> str:
-            return provider + elb_block("web", [t.address for t in ts]) + f"""
+    def config(period: int, backend_policy: bool) -> str:
+        backend = f"""
+resource "aws_load_balancer_backend_server_policy" "web" {{
+  load_balancer_name = aws_elb.web.name
+  instance_port      = {backends.port}
+  policy_names       = [aws_load_balancer_policy.proxy.policy_name]
+}}
+""" if backend_policy else ""
+        return provider + elb_block("web", [t.host for t in ts], backends.port) + f"""
 resource "aws_load_balancer_policy" "sticky" {{
   load_balancer_name = aws_elb.web.name
   policy_name        = "sticky"
@@ -427,76 +484,71 @@ resource "aws_load_balancer_listener_policy" "web" {{
   load_balancer_port = {PORT}
   policy_names       = [aws_load_balancer_policy.sticky.policy_name]
 }}
-
-resource "aws_load_balancer_backend_server_policy" "web" {{
-  load_balancer_name = aws_elb.web.name
-  instance_port      = 80
-  policy_names       = [{backend_policies}]
-}}
-
+{backend}
 output "dns_name" {{
   value = aws_elb.web.dns_name
 }}
 """
 
-        module.write(config("aws_load_balancer_policy.proxy.policy_name", 60))
-        module.apply()
-        module.assert_no_changes("the first apply")
-        host = module.outputs()["dns_name"]
-        wait_serving(host, PORT, {"p0", "p1"})
+    module.write(config(60, backend_policy=True))
+    module.apply()
+    module.assert_no_changes("the first apply")
+    host = module.outputs()["dns_name"]
+    wait_serving(host, PORT, {"p0", "p1"})
 
-        first = http_get(host, PORT)
-        assert first.headers["X-Proxy-Line"].startswith("PROXY TCP4 127.0.0.1 "), first.headers
-        [set_cookie] = [c for c in first.set_cookies() if c.startswith("AWSELB=")]
-        assert "Max-Age=60" in set_cookie
-        assert seen(host, PORT, 10, cookie=first.cookie("AWSELB")) == {first.target: 10}
+    first = http_get(host, PORT)
+    assert first.status == 200, (first.status, first.body)
+    assert first.headers["X-Proxy-Line"].startswith("PROXY TCP4 127.0.0.1 "), first.headers
+    [set_cookie] = [c for c in first.set_cookies() if c.startswith("AWSELB=")]
+    assert "Max-Age=60" in set_cookie
+    assert seen(host, PORT, 10, cookie=first.cookie("AWSELB")) == {first.target: 10}
 
-        # In place: no backend policy any more, and a new stickiness period.
-        module.write(config("", 120))
-        module.apply()
-        module.assert_no_changes("the policy change")
-        plain = http_get(host, PORT)
-        assert plain.headers["X-Proxy-Line"] == "-", plain.headers
-        [set_cookie] = [c for c in plain.set_cookies() if c.startswith("AWSELB=")]
-        assert "Max-Age=120" in set_cookie
+    # In place: a new stickiness period; the backend policy goes (the provider cannot set an
+    # empty list: it refuses `policy_names = []` itself).
+    module.write(config(120, backend_policy=False))
+    module.apply()
+    module.assert_no_changes("the policy change")
+    plain = http_get(host, PORT)
+    assert plain.status == 200, (plain.status, plain.body)
+    assert plain.headers["X-Proxy-Line"] == "-", plain.headers
+    [set_cookie] = [c for c in plain.set_cookies() if c.startswith("AWSELB=")]
+    assert "Max-Age=120" in set_cookie
 
-        import_again(module, "aws_elb.web", "web")
-        import_again(module, "aws_load_balancer_policy.sticky", "web:sticky")
+    import_again(module, "aws_elb.web", "web")
+    import_again(module, "aws_load_balancer_policy.sticky", "web:sticky")
 
-        module.destroy()
-        assert_nothing_left(elb, (host, PORT))
-    finally:
-        for t in ts:
-            t.close()
+    module.destroy()
+    assert_nothing_left(elb, (host, PORT))
 
 
-def test_proxy_protocol_policy(terraform, module, burr):
+def test_proxy_protocol_policy(terraform, module, burr, backends):
     elb = burr.client()
-    ts = [ProxyProtocolTarget(f"p{i}") for i in range(2)]
-    try:
-        provider = provider_block(burr.endpoint)
-        listeners = f"""
+    ts = [backends.proxy(f"p{i}") for i in range(2)]
+    provider = module.provider(burr.endpoint)
+    http_port, tcp_port = backends.port, backends.second_port
+    listeners = f"""
   listener {{
     lb_port           = {PORT}
     lb_protocol       = "http"
-    instance_port     = 80
+    instance_port     = {http_port}
     instance_protocol = "http"
   }}
 
   listener {{
     lb_port           = {TCP_PORT}
     lb_protocol       = "tcp"
-    instance_port     = 81
+    instance_port     = {tcp_port}
     instance_protocol = "tcp"
   }}
 """
 
-        def config(ports: str) -> str:
-            return provider + elb_block("web", [t.address for t in ts],
-                                        listeners=listeners) + f"""
+    def config(*ports: int) -> str:
+        port_list = ", ".join(f'"{p}"' for p in ports)
+        return provider + elb_block("web", [t.host for t in ts], http_port,
+                                    listeners=listeners) + f"""
 resource "aws_proxy_protocol_policy" "proxy" {{
   load_balancer  = aws_elb.web.name
-  instance_ports = [{ports}]
+  instance_ports = [{port_list}]
 }}
 
 output "dns_name" {{
@@ -504,45 +556,48 @@ output "dns_name" {{
 }}
 """
 
-        module.write(config('"81"'))
-        module.apply()
-        module.assert_no_changes("the first apply")
-        host = module.outputs()["dns_name"]
-        wait_serving(host, TCP_PORT, {"p0", "p1"})
-        # PROXY line behind the TCP listener (instance port 81), none behind HTTP (80).
-        assert http_get(host, TCP_PORT).headers["X-Proxy-Line"].startswith("PROXY TCP4 ")
-        assert http_get(host, PORT).headers["X-Proxy-Line"] == "-"
+    def proxy_line(port: int) -> str:
+        r = http_get(host, port)
+        assert r.status == 200, (port, r.status, r.body)
+        return r.headers["X-Proxy-Line"]
 
-        module.write(config('"80", "81"'))
-        module.apply()
-        module.assert_no_changes("adding instance port 80")
-        assert http_get(host, PORT).headers["X-Proxy-Line"].startswith("PROXY TCP4 ")
-        assert http_get(host, TCP_PORT).headers["X-Proxy-Line"].startswith("PROXY TCP4 ")
+    module.write(config(tcp_port))
+    module.apply()
+    module.assert_no_changes("the first apply")
+    host = module.outputs()["dns_name"]
+    wait_serving(host, TCP_PORT, {"p0", "p1"})
+    # A PROXY line behind the TCP listener's instance port, none behind the HTTP one's.
+    assert proxy_line(TCP_PORT).startswith("PROXY TCP4 127.0.0.1 ")
+    assert proxy_line(PORT) == "-"
 
-        import_again(module, "aws_elb.web", "web")
+    module.write(config(http_port, tcp_port))
+    module.apply()
+    module.assert_no_changes("adding the HTTP listener's instance port")
+    assert proxy_line(PORT).startswith("PROXY TCP4 127.0.0.1 ")
+    assert proxy_line(TCP_PORT).startswith("PROXY TCP4 127.0.0.1 ")
 
-        module.destroy()
-        assert_nothing_left(elb, (host, PORT), (host, TCP_PORT))
-    finally:
-        for t in ts:
-            t.close()
+    import_again(module, "aws_elb.web", "web")
+
+    module.destroy()
+    assert_nothing_left(elb, (host, PORT), (host, TCP_PORT))
 
 
 # ---- aws_elb_attachment ----
 
 
-def test_elb_attachment(terraform, module, burr, targets):
+def test_elb_attachment(terraform, module, burr, backends):
     elb = burr.client()
-    a, b, c = targets("a"), targets("b"), targets("c")
-    provider = provider_block(burr.endpoint)
+    a, b, c = backends.http("a"), backends.http("b"), backends.http("c")
+    provider = module.provider(burr.endpoint)
     # The balancer leaves `instances` to the attachments.
-    base = elb_block("web", []).replace("  instances                   = []\n", "")
+    base = elb_block("web", [], backends.port).replace(
+        "  instances                   = []\n", "")
 
     def config(*attached) -> str:
         blocks = "".join(f"""
 resource "aws_elb_attachment" "{t.name}" {{
   elb      = aws_elb.web.id
-  instance = "{t.address}"
+  instance = "{t.host}"
 }}
 """ for t in attached)
         return provider + base + blocks + """
@@ -562,7 +617,7 @@ output "dns_name" {
     module.assert_no_changes("moving an attachment from b to c")
     wait_serving(host, PORT, {"a", "c"})
     assert sorted(i["InstanceId"] for i in describe(elb, "web")["Instances"]) == sorted(
-        [a.address, c.address])
+        [a.host, c.host])
 
     import_again(module, "aws_elb.web", "web")
 
@@ -573,16 +628,18 @@ output "dns_name" {
 # ---- regions ----
 
 
-def test_two_regions_each_own_a_balancer_called_web(terraform, module, burr, targets):
+def test_two_regions_each_own_a_balancer_called_web(terraform, burr, backends, tmp_path):
     """Two providers (us-east-1 and eu-west-1): regions are namespaces, so each owns a `web`."""
-    us_target, eu_target = targets("us"), targets("eu")
-    providers = provider_block(burr.endpoint) + provider_block(
+    module = terraform.module(tmp_path / "module", shared_provider=False)
+    us_target, eu_target = backends.http("us"), backends.http("eu")
+    port = backends.port
+    providers = module.provider(burr.endpoint) + module.provider(
         burr.endpoint, region="eu-west-1", alias="eu")
 
     def config(us_idle: int) -> str:
         return (providers
-                + elb_block("web", [us_target.address], resource="us", idle=us_idle)
-                + elb_block("web", [eu_target.address], resource="eu", provider="aws.eu")
+                + elb_block("web", [us_target.host], port, resource="us", idle=us_idle)
+                + elb_block("web", [eu_target.host], port, resource="eu", provider="aws.eu")
                 .replace('["us-east-1a"]', '["eu-west-1a"]')
                 + """
 output "us" {
@@ -608,9 +665,9 @@ output "arns" {
     wait_serving(out["eu"], PORT, {"eu"})
     us, eu = client(burr), client(burr, region="eu-west-1")
     assert [d["Instances"] for d in us.describe_load_balancers()["LoadBalancerDescriptions"]] == [
-        [{"InstanceId": us_target.address}]]
+        [{"InstanceId": us_target.host}]]
     assert [d["Instances"] for d in eu.describe_load_balancers()["LoadBalancerDescriptions"]] == [
-        [{"InstanceId": eu_target.address}]]
+        [{"InstanceId": eu_target.host}]]
 
     # Changing one region's `web` leaves the other's alone.
     module.write(config(90))
@@ -631,19 +688,19 @@ output "arns" {
 # ---- certificates: HTTPS listeners on ACM and IAM ARNs ----
 
 
-def https_listener(certificate_arn: str) -> str:
+def https_listener(certificate_arn: str, port: int) -> str:
     return f"""
   listener {{
     lb_port            = {PORT}
     lb_protocol        = "http"
-    instance_port      = 80
+    instance_port      = {port}
     instance_protocol  = "http"
   }}
 
   listener {{
     lb_port            = {HTTPS_PORT}
     lb_protocol        = "https"
-    instance_port      = 80
+    instance_port      = {port}
     instance_protocol  = "http"
     ssl_certificate_id = {certificate_arn}
   }}
@@ -651,12 +708,13 @@ def https_listener(certificate_arn: str) -> str:
 
 
 @CERTS_XFAIL
-def test_https_listener_on_an_imported_acm_certificate(terraform, module, burr, targets, tmp_path):
+def test_https_listener_on_an_imported_acm_certificate(terraform, module, burr, backends,
+                                                       tmp_path):
     """aws_acm_certificate (import) on an HTTPS listener, with aws_lb_ssl_negotiation_policy and
     the aws_acm_certificate data source; re-importing a new body reaches new handshakes."""
     elb, acm = burr.client(), client(burr, "acm")
-    a = targets("a")
-    provider = provider_block(burr.endpoint)
+    a = backends.http("a")
+    provider = module.provider(burr.endpoint)
 
     def config(cert: str, key: str) -> str:
         return provider + f"""
@@ -664,8 +722,8 @@ resource "aws_acm_certificate" "imported" {{
   private_key      = {hcl_string(key)}
   certificate_body = {hcl_string(cert)}
 }}
-""" + elb_block("web", [a.address],
-                listeners=https_listener("aws_acm_certificate.imported.arn")) + f"""
+""" + elb_block("web", [a.host], backends.port, listeners=https_listener(
+            "aws_acm_certificate.imported.arn", backends.port)) + f"""
 resource "aws_lb_ssl_negotiation_policy" "tls" {{
   name          = "tls"
   load_balancer = aws_elb.web.id
@@ -720,12 +778,12 @@ output "arns" {{
 
 
 @CERTS_XFAIL
-def test_https_listener_on_a_requested_acm_certificate(terraform, module, burr, targets):
+def test_https_listener_on_a_requested_acm_certificate(terraform, module, burr, backends):
     """aws_acm_certificate (request, issued by burr's local CA at once) waited for by
     aws_acm_certificate_validation, on an HTTPS listener."""
     elb, acm = burr.client(), client(burr, "acm")
-    a = targets("a")
-    provider = provider_block(burr.endpoint)
+    a = backends.http("a")
+    provider = module.provider(burr.endpoint)
 
     def config(idle: int) -> str:
         return provider + """
@@ -737,8 +795,8 @@ resource "aws_acm_certificate" "requested" {
 resource "aws_acm_certificate_validation" "requested" {
   certificate_arn = aws_acm_certificate.requested.arn
 }
-""" + elb_block("web", [a.address], idle=idle, listeners=https_listener(
-            "aws_acm_certificate_validation.requested.certificate_arn")) + """
+""" + elb_block("web", [a.host], backends.port, idle=idle, listeners=https_listener(
+            "aws_acm_certificate_validation.requested.certificate_arn", backends.port)) + """
 output "dns_name" {
   value = aws_elb.web.dns_name
 }
@@ -772,12 +830,13 @@ output "status" {
 
 
 @CERTS_XFAIL
-def test_https_listener_on_an_iam_server_certificate(terraform, module, burr, targets, tmp_path):
+def test_https_listener_on_an_iam_server_certificate(terraform, module, burr, backends,
+                                                     tmp_path):
     """aws_iam_server_certificate on an HTTPS listener, with the aws_iam_server_certificate data
     source; a new certificate (replaced before the old one goes) moves the listener to it."""
     elb, iam = burr.client(), client(burr, "iam")
-    a = targets("a")
-    provider = provider_block(burr.endpoint)
+    a = backends.http("a")
+    provider = module.provider(burr.endpoint)
 
     def config(name: str, cert: str, key: str) -> str:
         return provider + f"""
@@ -795,8 +854,8 @@ data "aws_iam_server_certificate" "web" {{
   name       = aws_iam_server_certificate.web.name
   depends_on = [aws_iam_server_certificate.web]
 }}
-""" + elb_block("web", [a.address],
-                listeners=https_listener("aws_iam_server_certificate.web.arn")) + """
+""" + elb_block("web", [a.host], backends.port, listeners=https_listener(
+            "aws_iam_server_certificate.web.arn", backends.port)) + """
 output "dns_name" {
   value = aws_elb.web.dns_name
 }
