@@ -3,16 +3,16 @@
 //! error. The binary hands it the request's parts and sends back what it returns.
 
 use crate::control::{ControlPlane, Regional};
-use crate::elb;
 use crate::error::ApiError;
 use crate::query::Params;
 use crate::sigv4::{self, Credentials, SignedRequest};
 use crate::xml::Response;
+use crate::{ec2, elb};
 use burr_model::FieldPath;
 use std::sync::Arc;
 
 /// The services whose signatures the endpoint accepts (CloudFront's API comes later).
-const SERVICES: [&str; 2] = ["elasticloadbalancing", "cloudfront"];
+const SERVICES: [&str; 3] = ["elasticloadbalancing", "cloudfront", "ec2"];
 
 /// An answer to send: status, content type and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,9 +62,26 @@ impl Api {
             control: &*self.control,
             region: &signed.region,
         };
-        let run = Params::decode(request.query, request.body)
-            .and_then(|params| run(&regional, &params, request_id));
-        match run {
+        let params = match Params::decode(request.query, request.body) {
+            Ok(params) => params,
+            Err(error) => return error_answer(&error, request_id),
+        };
+        if params.get("Version") == Some(ec2::VERSION) {
+            let action = params.get("Action").unwrap_or_default();
+            return match ec2::run(action, &params, request_id) {
+                Ok(body) => Answer {
+                    status: 200,
+                    content_type: "text/xml",
+                    body,
+                },
+                Err(error) => Answer {
+                    status: error.status,
+                    content_type: "text/xml",
+                    body: crate::xml::ec2_error(request_id, &error),
+                },
+            };
+        }
+        match run(&regional, &params, request_id) {
             Ok(body) => Answer {
                 status: 200,
                 content_type: "text/xml",
