@@ -222,13 +222,14 @@ class Burr:
 
     # ---- clients ----
 
-    def client(self, access_key=ACCESS_KEY_ID, secret_key=SECRET_ACCESS_KEY, **config):
+    def client(self, access_key=ACCESS_KEY_ID, secret_key=SECRET_ACCESS_KEY, region=REGION,
+               service="elb", **config):
         session = boto3.session.Session(
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
-            region_name=REGION,
+            region_name=region,
         )
-        return session.client("elb", endpoint_url=self.endpoint, config=boto_config(**config))
+        return session.client(service, endpoint_url=self.endpoint, config=boto_config(**config))
 
     def unvalidated_client(self):
         """A client that sends what it is given, so burr (not botocore) judges the input."""

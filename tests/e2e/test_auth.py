@@ -129,14 +129,6 @@ def test_unknown_action_is_invalid_action(burr, elb):
     )
     assert snapshot(elb) == before
 
-    # An action of the API that burr does not serve, through boto3.
-    with pytest.raises(ClientError) as info:
-        elb.apply_security_groups_to_load_balancer(LoadBalancerName="web",
-                                                   SecurityGroups=["sg-12345678"])
-    assert info.value.response["Error"]["Code"] == "InvalidAction"
-    assert http_status(info.value.response) == 400
-    assert snapshot(elb) == before
-
 
 def test_elbv2_version_is_invalid_action(burr, elb):
     create_lb(elb, "web")

@@ -266,10 +266,8 @@ def test_create_stickiness_and_other_policies_and_describe_them(elb):
             {"AttributeName": "CookieExpirationPeriod", "AttributeValue": "60"}
         ],
     }
-    # Without a period: one attribute all the same, "0" (a browser-session cookie).
-    assert by_name["browser"]["PolicyAttributeDescriptions"] == [
-        {"AttributeName": "CookieExpirationPeriod", "AttributeValue": "0"}
-    ]
+    # Without a period (a browser-session cookie): nothing to describe, as on AWS.
+    assert by_name["browser"]["PolicyAttributeDescriptions"] == []
     assert by_name["app"] == {
         "PolicyName": "app",
         "PolicyTypeName": "AppCookieStickinessPolicyType",
@@ -289,7 +287,7 @@ def test_create_stickiness_and_other_policies_and_describe_them(elb):
     policies = describe(elb, "web")["Policies"]
     assert policies["AppCookieStickinessPolicies"] == [{"PolicyName": "app", "CookieName": "SESSIONID"}]
     assert sorted(policies["LBCookieStickinessPolicies"], key=lambda p: p["PolicyName"]) == [
-        {"PolicyName": "browser", "CookieExpirationPeriod": 0},
+        {"PolicyName": "browser"},
         {"PolicyName": "timed", "CookieExpirationPeriod": 60},
     ]
     assert policies["OtherPolicies"] == ["proxy"]
@@ -588,8 +586,8 @@ def test_a_cookie_policy_made_through_create_load_balancer_policy_is_stored_like
         PolicyTypeName="LBCookieStickinessPolicyType", PolicyAttributes=[])
     policies = elb.describe_load_balancer_policies(
         LoadBalancerName="web", PolicyNames=["generic"])["PolicyDescriptions"]
-    assert policies[0]["PolicyAttributeDescriptions"] == [
-        {"AttributeName": "CookieExpirationPeriod", "AttributeValue": "0"}]
+    # No period given: none described, as for CreateLBCookieStickinessPolicy without one.
+    assert policies[0]["PolicyAttributeDescriptions"] == []
     with pytest.raises(ClientError) as e:
         elb.create_load_balancer_policy(
             LoadBalancerName="web", PolicyName="negative",

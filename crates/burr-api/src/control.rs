@@ -49,6 +49,22 @@ pub trait ControlPlane: Send + Sync {
     /// UTC seconds.
     fn now(&self) -> u64;
 
+    /// The region the request was signed for: the namespace its names live in (see
+    /// [`burr_model::region`]). The running burr itself is every region; [`Regional`] narrows it.
+    fn region(&self) -> &str {
+        burr_model::region::HOME_REGION
+    }
+
+    /// The key under which the state holds the balancer `name` of this request's region.
+    fn key(&self, name: &str) -> String {
+        burr_model::region::qualified(self.region(), name)
+    }
+
+    /// Whether the object stored under `key` belongs to this request's region.
+    fn owns(&self, key: &str) -> bool {
+        burr_model::region::region_of(key) == self.region()
+    }
+
     /// The context Classic operations take.
     fn context(&self) -> Context<'_> {
         Context {
@@ -56,5 +72,41 @@ pub trait ControlPlane: Send + Sync {
             address_pool: self.address_pool(),
             now: self.now(),
         }
+    }
+}
+
+/// The control plane as one request sees it: the region of its signature.
+pub struct Regional<'a> {
+    pub control: &'a dyn ControlPlane,
+    pub region: &'a str,
+}
+
+impl ControlPlane for Regional<'_> {
+    fn state(&self) -> Arc<State> {
+        self.control.state()
+    }
+
+    fn apply(&self, change: &mut Change<'_>) -> Result<Arc<State>, ApiError> {
+        self.control.apply(change)
+    }
+
+    fn health(&self, pool: &str, target: &TargetAddress) -> TargetHealth {
+        self.control.health(pool, target)
+    }
+
+    fn listen_host(&self) -> Option<IpAddr> {
+        self.control.listen_host()
+    }
+
+    fn address_pool(&self) -> &AddressPool {
+        self.control.address_pool()
+    }
+
+    fn now(&self) -> u64 {
+        self.control.now()
+    }
+
+    fn region(&self) -> &str {
+        self.region
     }
 }

@@ -2,16 +2,17 @@
 //! parameters, pick the action by `Action` and `Version`, run it, and write the XML answer or
 //! error. The binary hands it the request's parts and sends back what it returns.
 
-use crate::control::ControlPlane;
-use crate::elb;
+use crate::control::{ControlPlane, Regional};
 use crate::error::ApiError;
 use crate::query::Params;
 use crate::sigv4::{self, Credentials, SignedRequest};
 use crate::xml::Response;
+use crate::{ec2, elb};
+use burr_model::FieldPath;
 use std::sync::Arc;
 
 /// The services whose signatures the endpoint accepts (CloudFront's API comes later).
-const SERVICES: [&str; 2] = ["elasticloadbalancing", "cloudfront"];
+const SERVICES: [&str; 3] = ["elasticloadbalancing", "cloudfront", "ec2"];
 
 /// An answer to send: status, content type and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,13 +39,49 @@ impl Api {
     /// Answers one request. `request_id` is the id reported in the answer.
     pub fn handle(&self, request: &SignedRequest<'_>, request_id: &str) -> Answer {
         let now = i64::try_from(self.control.now()).unwrap_or(i64::MAX);
-        if let Err(e) = sigv4::verify(request, &self.credentials, &SERVICES, now) {
-            let error = ApiError::new(e.code(), e.http_status(), e.message());
+        let signed = match sigv4::verify(request, &self.credentials, &SERVICES, now) {
+            Ok(signed) => signed,
+            Err(e) => {
+                let error = ApiError::new(e.code(), e.http_status(), e.message());
+                return error_answer(&error, request_id);
+            }
+        };
+        // The region names a namespace of the state, so it must be a name the state can hold.
+        if let Err(e) = burr_model::region::validate_region(FieldPath::root(), &signed.region) {
+            let error = ApiError::new(
+                "IncompleteSignature",
+                403,
+                format!(
+                    "Credential scope region: {} is not allowed: {}",
+                    e.value, e.rule
+                ),
+            );
             return error_answer(&error, request_id);
         }
-        let run = Params::decode(request.query, request.body)
-            .and_then(|params| self.run(&params, request_id));
-        match run {
+        let regional = Regional {
+            control: &*self.control,
+            region: &signed.region,
+        };
+        let params = match Params::decode(request.query, request.body) {
+            Ok(params) => params,
+            Err(error) => return error_answer(&error, request_id),
+        };
+        if params.get("Version") == Some(ec2::VERSION) {
+            let action = params.get("Action").unwrap_or_default();
+            return match ec2::run(action, &params, request_id) {
+                Ok(body) => Answer {
+                    status: 200,
+                    content_type: "text/xml",
+                    body,
+                },
+                Err(error) => Answer {
+                    status: error.status,
+                    content_type: "text/xml",
+                    body: crate::xml::ec2_error(request_id, &error),
+                },
+            };
+        }
+        match run(&regional, &params, request_id) {
             Ok(body) => Answer {
                 status: 200,
                 content_type: "text/xml",
@@ -53,36 +90,35 @@ impl Api {
             Err(error) => error_answer(&error, request_id),
         }
     }
+}
 
-    fn run(&self, params: &Params, request_id: &str) -> Result<Vec<u8>, ApiError> {
-        let action = params
-            .get("Action")
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| {
-                ApiError::new("MissingAction", 400, "The request must name an Action")
-            })?;
-        let version = params.required("Version")?;
-        if version != elb::VERSION {
-            let known = if version == "2015-12-01" {
-                " (ELBv2, not served yet)"
-            } else {
-                ""
-            };
-            return Err(ApiError::new(
-                "InvalidAction",
-                400,
-                format!(
-                    "Could not find operation {action} for version {version}{known}; burr serves \
-                     version {}",
-                    elb::VERSION
-                ),
-            ));
-        }
-        let handler = elb::handler(action)?;
-        let mut response = Response::start(action, elb::NAMESPACE);
-        handler(&*self.control, params, response.body())?;
-        Ok(response.finish(request_id))
+/// Runs the action `params` name against the state as `control`'s region sees it.
+fn run(control: &Regional<'_>, params: &Params, request_id: &str) -> Result<Vec<u8>, ApiError> {
+    let action = params
+        .get("Action")
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ApiError::new("MissingAction", 400, "The request must name an Action"))?;
+    let version = params.required("Version")?;
+    if version != elb::VERSION {
+        let known = if version == "2015-12-01" {
+            " (ELBv2, not served yet)"
+        } else {
+            ""
+        };
+        return Err(ApiError::new(
+            "InvalidAction",
+            400,
+            format!(
+                "Could not find operation {action} for version {version}{known}; burr serves \
+                 version {}",
+                elb::VERSION
+            ),
+        ));
     }
+    let handler = elb::handler(action)?;
+    let mut response = Response::start(action, elb::NAMESPACE);
+    handler(control, params, response.body())?;
+    Ok(response.finish(request_id))
 }
 
 fn error_answer(error: &ApiError, request_id: &str) -> Answer {

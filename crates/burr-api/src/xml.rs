@@ -139,6 +139,39 @@ pub fn error(namespace: &str, request_id: &str, error: &ApiError) -> Vec<u8> {
     xml.into_bytes()
 }
 
+/// An answer of the EC2 protocol: `<{action}Response xmlns=…><requestId/>…` with the fields
+/// directly inside (no `…Result` element, unlike the query protocol).
+pub fn ec2_response(
+    action: &str,
+    namespace: &str,
+    request_id: &str,
+    body: impl FnOnce(&mut Xml),
+) -> Vec<u8> {
+    let mut xml = Xml::new();
+    let root = format!("{action}Response");
+    xml.open_with_namespace(&root, namespace);
+    xml.text("requestId", request_id);
+    body(&mut xml);
+    xml.close(&root);
+    xml.into_bytes()
+}
+
+/// An error of the EC2 protocol: `<Response><Errors><Error><Code/><Message/></Error></Errors>
+/// <RequestID/></Response>`.
+pub fn ec2_error(request_id: &str, error: &ApiError) -> Vec<u8> {
+    let mut xml = Xml::new();
+    xml.open("Response");
+    xml.element("Errors", |x| {
+        x.element("Error", |x| {
+            x.text("Code", error.code);
+            x.text("Message", &error.message);
+        })
+    });
+    xml.text("RequestID", request_id);
+    xml.close("Response");
+    xml.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ mod drain;
 mod error;
 mod name;
 mod pool;
+pub mod region;
 mod state;
 
 pub use address::{TargetAddress, TargetAddressError};

@@ -10,14 +10,22 @@ pub const MAX_NAME_LEN: usize = 32;
 pub const MAX_POOL_NAME_LEN: usize = MAX_NAME_LEN + 6;
 
 /// Checks a balancer name: 1–32 characters, ASCII letters, digits and hyphens, neither starting
-/// nor ending with a hyphen (the Classic ELB and ALB rule).
+/// nor ending with a hyphen (the Classic ELB and ALB rule), after an optional `<region>/` (a
+/// balancer of another region than the home one, see [`crate::region`]).
 pub fn validate_name(path: FieldPath, name: &str) -> Result<(), ValidationError> {
-    validate_name_up_to(path, name, MAX_NAME_LEN)
+    validate_qualified(path, name, MAX_NAME_LEN)
 }
 
 /// Checks a pool name: the balancer rule, up to [`MAX_POOL_NAME_LEN`] characters.
 pub fn validate_pool_name(path: FieldPath, name: &str) -> Result<(), ValidationError> {
-    validate_name_up_to(path, name, MAX_POOL_NAME_LEN)
+    validate_qualified(path, name, MAX_POOL_NAME_LEN)
+}
+
+fn validate_qualified(path: FieldPath, name: &str, max: usize) -> Result<(), ValidationError> {
+    if let Some((region, _)) = name.split_once('/') {
+        crate::region::validate_region(path.clone(), region)?;
+    }
+    validate_name_up_to(path, crate::region::local_name(name), max)
 }
 
 fn validate_name_up_to(path: FieldPath, name: &str, max: usize) -> Result<(), ValidationError> {

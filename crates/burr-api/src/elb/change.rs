@@ -6,13 +6,13 @@ use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::query::Params;
 use crate::xml::Xml;
-use burr_model::State;
 use burr_model::classic::{
     self, AccessLogSettings, AttributeChanges, HealthCheckNumbers, NamedPolicy,
 };
+use burr_model::{State, region};
 
-fn name(params: &Params) -> Result<String, ApiError> {
-    params.required("LoadBalancerName").map(str::to_string)
+fn name(c: &dyn ControlPlane, params: &Params) -> Result<String, ApiError> {
+    super::required_balancer(c, params)
 }
 
 pub fn create_load_balancer(
@@ -20,16 +20,17 @@ pub fn create_load_balancer(
     p: &Params,
     xml: &mut Xml,
 ) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     if !p.has_scope("Listeners") && p.get("Listeners").is_none() {
         return Err(ApiError::missing("Listeners"));
     }
     let listeners = listener_requests(p)?;
     let tags = tags(p)?;
     let scheme = p.get("Scheme");
+    let placement = super::placement::requested(p);
     let context = c.context();
     let state = c.apply(&mut |s| {
-        classic::create_load_balancer(s, &lb, &listeners, scheme, &tags, context)
+        classic::create_load_balancer(s, &lb, &listeners, scheme, &tags, &placement, context)
     })?;
     let balancer = classic::balancer(&state, &lb)?;
     xml.text("DNSName", &super::describe::dns_name(c, balancer));
@@ -37,13 +38,13 @@ pub fn create_load_balancer(
 }
 
 pub fn delete_load_balancer(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     c.apply(&mut |s| classic::delete_load_balancer(s, &lb))?;
     Ok(())
 }
 
 pub fn create_listeners(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let listeners = listener_requests(p)?;
     if listeners.is_empty() {
         return Err(ApiError::missing("Listeners"));
@@ -54,7 +55,7 @@ pub fn create_listeners(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result
 }
 
 pub fn delete_listeners(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     if !p.has_scope("LoadBalancerPorts") && p.get("LoadBalancerPorts").is_none() {
         return Err(ApiError::missing("LoadBalancerPorts"));
     }
@@ -74,7 +75,7 @@ pub fn delete_listeners(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result
 }
 
 pub fn register_instances(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let ids = required_instance_ids(p)?;
     let context = c.context();
     let state = c.apply(&mut |s| classic::register_instances(s, &lb, &ids, context))?;
@@ -86,7 +87,7 @@ pub fn deregister_instances(
     p: &Params,
     xml: &mut Xml,
 ) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let ids = required_instance_ids(p)?;
     let context = c.context();
     let state = c.apply(&mut |s| classic::deregister_instances(s, &lb, &ids, context))?;
@@ -105,7 +106,7 @@ pub fn configure_health_check(
     p: &Params,
     xml: &mut Xml,
 ) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let h = p.scope("HealthCheck");
     let need = |field: &str| {
         h.int(field)
@@ -137,7 +138,7 @@ pub fn create_lb_cookie_policy(
     p: &Params,
     _: &mut Xml,
 ) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let policy =
         classic::lb_cookie_policy(p.required("PolicyName")?, p.int("CookieExpirationPeriod")?)?;
     add_policy(c, &lb, policy)
@@ -148,13 +149,13 @@ pub fn create_app_cookie_policy(
     p: &Params,
     _: &mut Xml,
 ) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let policy = classic::app_cookie_policy(p.required("PolicyName")?, p.required("CookieName")?)?;
     add_policy(c, &lb, policy)
 }
 
 pub fn create_policy(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let attributes = p
         .structures("PolicyAttributes")
         .iter()
@@ -183,7 +184,7 @@ fn add_policy(c: &dyn ControlPlane, lb: &str, policy: NamedPolicy) -> Result<(),
 }
 
 pub fn delete_policy(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let policy = p.required("PolicyName")?.to_string();
     c.apply(&mut |s| classic::delete_policy(s, &lb, &policy))?;
     Ok(())
@@ -203,7 +204,7 @@ pub fn set_listener_policies(
     p: &Params,
     _: &mut Xml,
 ) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let port = p.required_int("LoadBalancerPort")?;
     let names = policy_names(p)?;
     let context = c.context();
@@ -212,7 +213,7 @@ pub fn set_listener_policies(
 }
 
 pub fn set_backend_policies(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let port = p.required_int("InstancePort")?;
     let names = policy_names(p)?;
     let context = c.context();
@@ -225,7 +226,7 @@ pub fn set_listener_certificate(
     p: &Params,
     _: &mut Xml,
 ) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let port = p.required_int("LoadBalancerPort")?;
     let certificate = p.required("SSLCertificateId")?.to_string();
     let context = c.context();
@@ -234,7 +235,7 @@ pub fn set_listener_certificate(
 }
 
 pub fn modify_attributes(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
-    let lb = name(p)?;
+    let lb = name(c, p)?;
     let a = p.scope("LoadBalancerAttributes");
     let draining = a.scope("ConnectionDraining");
     let access = a.scope("AccessLog");
@@ -282,7 +283,7 @@ pub fn modify_attributes(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Res
     }
     let context = c.context();
     let state = c.apply(&mut |s| classic::modify_attributes(s, &lb, &changes, context))?;
-    xml.text("LoadBalancerName", &lb);
+    xml.text("LoadBalancerName", region::local_name(&lb));
     let given = super::describe::AttributeSelection {
         cross_zone: changes.cross_zone.is_some(),
         access_log: changes.access_log.is_some(),
@@ -322,8 +323,8 @@ fn tags(p: &Params) -> Result<Vec<(String, String)>, ApiError> {
         .collect()
 }
 
-fn names(p: &Params) -> Result<Vec<String>, ApiError> {
-    let names = p.list("LoadBalancerNames");
+fn names(c: &dyn ControlPlane, p: &Params) -> Result<Vec<String>, ApiError> {
+    let names = super::balancer_keys(c, p)?;
     if names.is_empty() {
         return Err(ApiError::missing("LoadBalancerNames"));
     }
@@ -331,7 +332,7 @@ fn names(p: &Params) -> Result<Vec<String>, ApiError> {
 }
 
 pub fn add_tags(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
-    let names = names(p)?;
+    let names = names(c, p)?;
     let tags = tags(p)?;
     if tags.is_empty() {
         return Err(ApiError::missing("Tags"));
@@ -341,7 +342,7 @@ pub fn add_tags(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), Api
 }
 
 pub fn remove_tags(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
-    let names = names(p)?;
+    let names = names(c, p)?;
     let keys: Vec<String> = tags(p)?.into_iter().map(|(k, _)| k).collect();
     if keys.is_empty() {
         return Err(ApiError::missing("Tags"));

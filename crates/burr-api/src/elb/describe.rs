@@ -8,8 +8,9 @@ use crate::query::Params;
 use crate::xml::Xml;
 use burr_model::classic::{
     self, MAX_INSTANCES, MAX_LISTENERS, MAX_LOAD_BALANCERS, NamedPolicy, POLICY_TYPES,
+    PlacementList,
 };
-use burr_model::{Balancer, State};
+use burr_model::{Balancer, State, region};
 
 /// Largest page of `DescribeLoadBalancers` and `DescribeAccountLimits`.
 const MAX_PAGE_SIZE: i64 = 400;
@@ -38,10 +39,10 @@ fn page_size(p: &Params) -> Result<usize, ApiError> {
 pub fn load_balancers(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
     let state = c.state();
     let size = page_size(p)?;
-    let wanted = p.list("LoadBalancerNames");
+    let wanted = super::balancer_keys(c, p)?;
     let mut chosen: Vec<&Balancer> = Vec::new();
     if wanted.is_empty() {
-        chosen.extend(state.balancers.values());
+        chosen.extend(state.balancers.values().filter(|b| c.owns(&b.name)));
     } else {
         for name in &wanted {
             let b = classic::balancer(&state, name)?;
@@ -55,7 +56,7 @@ pub fn load_balancers(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result
     let start = match p.get("Marker").filter(|m| !m.is_empty()) {
         Some(marker) => chosen
             .iter()
-            .position(|b| b.name.as_str() >= marker)
+            .position(|b| region::local_name(&b.name) >= marker)
             .unwrap_or(chosen.len()),
         None => 0,
     };
@@ -64,14 +65,14 @@ pub fn load_balancers(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result
         write_description(x, c, b, &state);
     });
     if let Some(next) = chosen.get(start + size) {
-        xml.text("NextMarker", &next.name);
+        xml.text("NextMarker", region::local_name(&next.name));
     }
     Ok(())
 }
 
 fn write_description(x: &mut Xml, c: &dyn ControlPlane, b: &Balancer, state: &State) {
     let dns = dns_name(c, b);
-    x.text("LoadBalancerName", &b.name);
+    x.text("LoadBalancerName", region::local_name(&b.name));
     x.text("DNSName", &dns);
     x.text("CanonicalHostedZoneName", &dns);
     x.text("CanonicalHostedZoneNameID", "BURR");
@@ -107,10 +108,9 @@ fn write_description(x: &mut Xml, c: &dyn ControlPlane, b: &Balancer, state: &St
             &of_type("LBCookieStickinessPolicyType"),
             |x, p| {
                 x.text("PolicyName", &p.name);
-                x.text(
-                    "CookieExpirationPeriod",
-                    p.attribute("CookieExpirationPeriod").unwrap_or("0"),
-                );
+                if let Some(period) = p.attribute("CookieExpirationPeriod") {
+                    x.text("CookieExpirationPeriod", period);
+                }
             },
         );
         let others: Vec<String> = b
@@ -130,15 +130,15 @@ fn write_description(x: &mut Xml, c: &dyn ControlPlane, b: &Balancer, state: &St
             x.string_members("PolicyNames", &bp.policies);
         },
     );
-    x.string_members("AvailabilityZones", &[]);
-    x.string_members("Subnets", &[]);
+    super::placement::write_list(x, b, PlacementList::AvailabilityZones);
+    super::placement::write_list(x, b, PlacementList::Subnets);
     write_instances(x, &classic::instances_of(b, state));
     write_health_check(x, b, state);
     x.element("SourceSecurityGroup", |x| {
         x.text("OwnerAlias", "burr");
         x.text("GroupName", "default");
     });
-    x.string_members("SecurityGroups", &[]);
+    super::placement::write_list(x, b, PlacementList::SecurityGroups);
     x.text("CreatedTime", &timestamp(b.aws.created_at));
     x.text(
         "Scheme",
@@ -192,7 +192,7 @@ enum InstanceState {
 
 pub fn instance_health(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
     let state = c.state();
-    let b = classic::balancer(&state, p.required("LoadBalancerName")?)?;
+    let b = classic::balancer(&state, &super::required_balancer(c, p)?)?;
     let asked = super::instance_ids(p)?;
     // Instances asked for by name are reported even when not registered, as on AWS.
     let ids = if asked.is_empty() {
@@ -266,7 +266,10 @@ fn standing(
 pub fn policies(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
     let state = c.state();
     let all = match p.get("LoadBalancerName") {
-        Some(name) => classic::balancer(&state, name)?.aws.policies.clone(),
+        Some(name) => {
+            let key = super::balancer_key(c, "LoadBalancerName", name)?;
+            classic::balancer(&state, &key)?.aws.policies.clone()
+        }
         None => classic::sample_policies(),
     };
     let wanted = p.list("PolicyNames");
@@ -339,7 +342,7 @@ pub fn policy_types(_: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(
 
 pub fn attributes(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
     let state = c.state();
-    let b = classic::balancer(&state, p.required("LoadBalancerName")?)?;
+    let b = classic::balancer(&state, &super::required_balancer(c, p)?)?;
     write_attributes(xml, &state, b, AttributeSelection::ALL);
     Ok(())
 }
@@ -410,7 +413,7 @@ pub fn write_attributes(x: &mut Xml, state: &State, b: &Balancer, only: Attribut
 
 pub fn tags(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
     let state = c.state();
-    let names = p.list("LoadBalancerNames");
+    let names = super::balancer_keys(c, p)?;
     if names.is_empty() {
         return Err(ApiError::missing("LoadBalancerNames"));
     }
@@ -425,7 +428,7 @@ pub fn tags(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiEr
         found.push(classic::balancer(&state, name)?);
     }
     xml.members("TagDescriptions", &found, |x, b| {
-        x.text("LoadBalancerName", &b.name);
+        x.text("LoadBalancerName", region::local_name(&b.name));
         let tags: Vec<(&String, &String)> = b.aws.tags.iter().collect();
         x.members("Tags", &tags, |x, (k, v)| {
             x.text("Key", k);

@@ -5,6 +5,7 @@
 
 mod change;
 mod describe;
+mod placement;
 
 use crate::control::ControlPlane;
 use crate::error::ApiError;
@@ -55,6 +56,20 @@ pub const ACTIONS: &[(&str, Handler)] = &[
         change::set_listener_certificate,
     ),
     ("ModifyLoadBalancerAttributes", change::modify_attributes),
+    (
+        "EnableAvailabilityZonesForLoadBalancer",
+        placement::enable_zones,
+    ),
+    (
+        "DisableAvailabilityZonesForLoadBalancer",
+        placement::disable_zones,
+    ),
+    ("AttachLoadBalancerToSubnets", placement::attach_subnets),
+    ("DetachLoadBalancerFromSubnets", placement::detach_subnets),
+    (
+        "ApplySecurityGroupsToLoadBalancer",
+        placement::apply_security_groups,
+    ),
     ("AddTags", change::add_tags),
     ("RemoveTags", change::remove_tags),
     ("DescribeLoadBalancers", describe::load_balancers),
@@ -66,34 +81,42 @@ pub const ACTIONS: &[(&str, Handler)] = &[
     ("DescribeAccountLimits", describe::account_limits),
 ];
 
-/// Actions of the API that burr knows but does not serve, with the reason.
-const NOT_SERVED: &[(&str, &str)] = &[
-    (
-        "ApplySecurityGroupsToLoadBalancer",
-        "burr has no security groups",
-    ),
-    ("AttachLoadBalancerToSubnets", "burr has no subnets"),
-    ("DetachLoadBalancerFromSubnets", "burr has no subnets"),
-    (
-        "EnableAvailabilityZonesForLoadBalancer",
-        "burr has no availability zones",
-    ),
-    (
-        "DisableAvailabilityZonesForLoadBalancer",
-        "burr has no availability zones",
-    ),
-];
-
 /// The handler of `action`, or `InvalidAction` naming what is wrong.
 pub fn handler(action: &str) -> Result<Handler, ApiError> {
     if let Some((_, h)) = ACTIONS.iter().find(|(name, _)| *name == action) {
         return Ok(*h);
     }
-    let message = match NOT_SERVED.iter().find(|(name, _)| *name == action) {
-        Some((_, why)) => format!("burr does not serve {action}: {why}"),
-        None => format!("Could not find operation {action} for version {VERSION}"),
-    };
-    Err(ApiError::new("InvalidAction", 400, message))
+    Err(ApiError::new(
+        "InvalidAction",
+        400,
+        format!("Could not find operation {action} for version {VERSION}"),
+    ))
+}
+
+/// The state's key for the balancer a client names in `field`: the name within the region the
+/// request was signed for. A `/` never appears in an AWS name; refusing it keeps a client from
+/// reaching into another region's namespace.
+fn balancer_key(c: &dyn ControlPlane, field: &str, name: &str) -> Result<String, ApiError> {
+    if name.contains('/') {
+        return Err(ApiError::invalid(format!(
+            "{field}: {name:?} is not allowed: may contain only ASCII letters, digits and hyphens"
+        )));
+    }
+    Ok(c.key(name))
+}
+
+/// `LoadBalancerName`, required, as the state's key.
+fn required_balancer(c: &dyn ControlPlane, params: &Params) -> Result<String, ApiError> {
+    balancer_key(c, "LoadBalancerName", params.required("LoadBalancerName")?)
+}
+
+/// `LoadBalancerNames.member.N` as the state's keys.
+fn balancer_keys(c: &dyn ControlPlane, params: &Params) -> Result<Vec<String>, ApiError> {
+    params
+        .list("LoadBalancerNames")
+        .iter()
+        .map(|n| balancer_key(c, "LoadBalancerNames", n))
+        .collect()
 }
 
 /// `Listeners.member.N.*` as listener requests.

@@ -79,7 +79,10 @@ impl ClassicError {
     pub fn no_balancer(name: &str) -> Self {
         Self::new(
             ErrorCode::LoadBalancerNotFound,
-            format!("There is no ACTIVE Load Balancer named '{name}'"),
+            format!(
+                "There is no ACTIVE Load Balancer named '{shown}'",
+                shown = crate::region::local_name(name)
+            ),
         )
     }
 

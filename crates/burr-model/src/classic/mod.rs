@@ -30,7 +30,8 @@ pub use policy::{
     AttributeType, Cardinality, POLICY_TYPES, PolicyTypeInfo, sample_policies, stickiness_policy,
 };
 pub use properties::{
-    AccessLogSettings, AwsProperties, BackendPolicies, Detached, NamedPolicy, check_tag,
+    AccessLogSettings, AwsProperties, BackendPolicies, Detached, MAX_LABEL_LEN, NamedPolicy,
+    Placement, check_label, check_tag,
 };
 
 /// Most balancers burr accepts through the API (`TooManyLoadBalancers` beyond).

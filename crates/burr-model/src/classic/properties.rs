@@ -84,9 +84,33 @@ pub struct AwsProperties {
     /// the balancer's own address either way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scheme: Option<String>,
+    /// `AvailabilityZones`, `Subnets` and `SecurityGroups`: labels, stored and returned exactly
+    /// as given (burr has no zones, subnets or security groups; every target is reachable).
+    #[serde(skip_serializing_if = "Placement::is_empty")]
+    pub placement: Placement,
     /// What the balancer holds while it has no listener (see [`Detached`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detached: Option<Detached>,
+}
+
+/// Where a balancer sits on AWS: availability zones, subnets and security groups. burr keeps
+/// them as labels, in the order given, without duplicates, so clients that declare them (as
+/// Terraform does) read back what they wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Placement {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub availability_zones: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<String>,
+}
+
+impl Placement {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// On AWS, the health check, connection draining and the idle timeout belong to the balancer; in
@@ -183,6 +207,21 @@ impl AwsProperties {
                 );
             }
         }
+        for (field, labels) in [
+            ("availability_zones", &self.placement.availability_zones),
+            ("subnets", &self.placement.subnets),
+            ("security_groups", &self.placement.security_groups),
+        ] {
+            for label in labels {
+                if let Err(rule) = check_label(label) {
+                    errors.push(
+                        path.field("placement").field(field),
+                        format!("{label:?}"),
+                        rule,
+                    );
+                }
+            }
+        }
         if let Some(scheme) = &self.scheme
             && scheme != "internal"
             && scheme != "internet-facing"
@@ -230,6 +269,23 @@ impl AwsProperties {
             .find(|b| b.instance_port == instance_port)
             .map_or(&[], |b| &b.policies)
     }
+}
+
+/// Longest availability zone, subnet or security group label.
+pub const MAX_LABEL_LEN: usize = 255;
+
+/// Checks an availability zone, subnet or security group label: 1–255 printable ASCII
+/// characters without spaces (AWS's are `us-east-1a`, `subnet-0abc…`, `sg-0abc…`).
+pub fn check_label(label: &str) -> Result<(), String> {
+    if label.is_empty()
+        || label.len() > MAX_LABEL_LEN
+        || !label.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(format!(
+            "must be 1 to {MAX_LABEL_LEN} printable ASCII characters without spaces"
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a tag by the AWS rule: key 1–128 characters not starting with `aws:`, value at most

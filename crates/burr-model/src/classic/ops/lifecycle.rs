@@ -20,13 +20,15 @@ pub fn listener_pool_name(balancer: &str, port: u16) -> String {
 }
 
 /// `CreateLoadBalancer`. Creating a balancer that exists with the same listeners succeeds and
-/// changes nothing, as on AWS.
+/// changes nothing but adding the given tags, as on AWS. `name` is the state's key (see
+/// [`crate::region`]); `placement` holds the zones, subnets and security groups given.
 pub fn create_load_balancer(
     state: &mut State,
     name: &str,
     listeners: &[ListenerRequest],
     scheme: Option<&str>,
     tags: &[(String, String)],
+    placement: &Placement,
     context: Context,
 ) -> Result<(), ClassicError> {
     crate::validate_name(crate::FieldPath::root(), name).map_err(|e| {
@@ -60,7 +62,8 @@ pub fn create_load_balancer(
             Err(ClassicError::new(
                 ErrorCode::DuplicateLoadBalancerName,
                 format!(
-                    "Load Balancer named '{name}' already exists and it is configured with different parameters."
+                    "Load Balancer named '{shown}' already exists and it is configured with different parameters.",
+                    shown = crate::region::local_name(name)
                 ),
             ))
         };
@@ -70,11 +73,19 @@ pub fn create_load_balancer(
             "Listeners: at least one listener is required",
         ));
     }
-    if state.balancers.len() >= MAX_LOAD_BALANCERS {
+    check_placement(placement)?;
+    let region = crate::region::region_of(name);
+    let in_region = state
+        .balancers
+        .keys()
+        .filter(|key| crate::region::region_of(key) == region)
+        .count();
+    if in_region >= MAX_LOAD_BALANCERS {
         return Err(ClassicError::new(
             ErrorCode::TooManyLoadBalancers,
             format!(
-                "Exceeded quota of account: burr holds at most {MAX_LOAD_BALANCERS} load balancers"
+                "Exceeded quota of account: burr holds at most {MAX_LOAD_BALANCERS} load balancers \
+                 per region"
             ),
         ));
     }
@@ -82,6 +93,7 @@ pub fn create_load_balancer(
     created.origin = Origin::Api;
     created.aws.created_at = context.now;
     created.aws.scheme = scheme.filter(|s| *s == "internal").map(str::to_string);
+    created.aws.placement = deduplicated(placement);
     created.address = match context.listen_host {
         Some(_) => None,
         None => {
@@ -134,9 +146,10 @@ pub fn create_listeners(
                 return Err(ClassicError::new(
                     ErrorCode::DuplicateListener,
                     format!(
-                        "A listener already exists for {name} with LoadBalancerPort {}, but with a \
+                        "A listener already exists for {shown} with LoadBalancerPort {}, but with a \
                          different InstancePort, Protocol, or SSLCertificateId",
-                        w.port
+                        w.port,
+                        shown = crate::region::local_name(name)
                     ),
                 ));
             }
@@ -319,7 +332,8 @@ fn add_listeners(
     let b = balancer(state, name)?.clone();
     if b.listeners.len() + listeners.len() > MAX_LISTENERS {
         return Err(ClassicError::conflict(format!(
-            "load balancer '{name}' would have more than {MAX_LISTENERS} listeners"
+            "load balancer '{shown}' would have more than {MAX_LISTENERS} listeners",
+            shown = crate::region::local_name(name)
         )));
     }
     for listener in &listeners {

@@ -6,12 +6,14 @@
 
 mod attributes;
 mod lifecycle;
+mod placement;
 mod policies;
 mod tags;
 mod targets;
 
 pub use attributes::*;
 pub use lifecycle::*;
+pub use placement::*;
 pub use policies::*;
 pub use tags::*;
 pub use targets::*;
@@ -20,7 +22,7 @@ use super::policy::{self, enables_proxy_protocol, stickiness_policy};
 use super::{
     AccessLogSettings, AddressPool, BackendPolicies, ClassicError, Detached, ErrorCode,
     MAX_INSTANCES, MAX_LISTENERS, MAX_LOAD_BALANCERS, MAX_POLICIES, MAX_TAGS, NamedPolicy,
-    check_instance, instances_of, target_for_instance,
+    Placement, check_instance, instances_of, target_for_instance,
 };
 use crate::{
     Algorithm, Balancer, Listener, Origin, Pool, Protocol, State, Stickiness, Target, TlsFiles,
@@ -57,7 +59,7 @@ fn listener_index(b: &Balancer, port: i64) -> Result<usize, ClassicError> {
                 ErrorCode::ListenerNotFound,
                 format!(
                     "There is no listener on port {port} of load balancer '{}'",
-                    b.name
+                    crate::region::local_name(&b.name)
                 ),
             )
         })

@@ -18,8 +18,9 @@ pub fn create_policy(
         return Err(ClassicError::new(
             ErrorCode::DuplicatePolicyName,
             format!(
-                "Policy name {:?} already exists for load balancer '{name}'",
-                policy.name
+                "Policy name {:?} already exists for load balancer '{shown}'",
+                policy.name,
+                shown = crate::region::local_name(name)
             ),
         ));
     }
@@ -27,7 +28,8 @@ pub fn create_policy(
         return Err(ClassicError::new(
             ErrorCode::TooManyPolicies,
             format!(
-                "load balancer '{name}' already has {MAX_POLICIES} policies, the most burr allows"
+                "load balancer '{shown}' already has {MAX_POLICIES} policies, the most burr allows",
+                shown = crate::region::local_name(name)
             ),
         ));
     }
@@ -40,7 +42,8 @@ pub fn create_policy(
             return Err(ClassicError::new(
                 ErrorCode::PolicyNotFound,
                 format!(
-                    "PublicKeyPolicyName: {value:?} names no PublicKeyPolicyType policy of load balancer '{name}'"
+                    "PublicKeyPolicyName: {value:?} names no PublicKeyPolicyType policy of load balancer '{shown}'",
+                    shown = crate::region::local_name(name)
                 ),
             ));
         }
@@ -53,7 +56,7 @@ pub fn create_policy(
 }
 
 /// A stickiness policy made through `CreateLoadBalancerPolicy` obeys the rules of the call made
-/// for it, and is stored the same way (`CookieExpirationPeriod` always present).
+/// for it, and is stored the same way.
 fn normalised(policy: NamedPolicy) -> Result<NamedPolicy, ClassicError> {
     match policy.type_name.as_str() {
         policy::LB_COOKIE => {
@@ -75,13 +78,15 @@ fn normalised(policy: NamedPolicy) -> Result<NamedPolicy, ClassicError> {
     }
 }
 
-/// `CookieExpirationPeriod` → the policy; absent is stored as `"0"` (a browser-session cookie).
+/// `CookieExpirationPeriod` → the policy. Absent (a browser-session cookie) stays absent, so
+/// descriptions omit it as AWS does and clients that did not set it read nothing back.
 pub fn lb_cookie_policy(
     policy_name: &str,
     period: Option<i64>,
 ) -> Result<NamedPolicy, ClassicError> {
-    let period = period.unwrap_or(0);
-    if !(0..=i64::from(u32::MAX)).contains(&period) {
+    if let Some(period) = period
+        && !(0..=i64::from(u32::MAX)).contains(&period)
+    {
         return Err(ClassicError::invalid(format!(
             "CookieExpirationPeriod: {period} is not allowed: must be between 0 and {} seconds",
             u32::MAX
@@ -90,7 +95,10 @@ pub fn lb_cookie_policy(
     Ok(NamedPolicy {
         name: policy_name.to_string(),
         type_name: policy::LB_COOKIE.to_string(),
-        attributes: vec![("CookieExpirationPeriod".into(), period.to_string())],
+        attributes: period
+            .map(|p| ("CookieExpirationPeriod".to_string(), p.to_string()))
+            .into_iter()
+            .collect(),
     })
 }
 
@@ -121,9 +129,10 @@ pub fn delete_policy(state: &mut State, name: &str, policy_name: &str) -> Result
         .find(|l| l.policies.iter().any(|p| p == policy_name))
     {
         return Err(ClassicError::conflict(format!(
-            "policy {policy_name:?} is enabled on listener {} of load balancer '{name}'; \
+            "policy {policy_name:?} is enabled on listener {} of load balancer '{shown}'; \
              remove it with SetLoadBalancerPoliciesOfListener first",
-            l.port
+            l.port,
+            shown = crate::region::local_name(name)
         )));
     }
     if let Some(bp) = b
@@ -133,9 +142,10 @@ pub fn delete_policy(state: &mut State, name: &str, policy_name: &str) -> Result
         .find(|bp| bp.policies.iter().any(|p| p == policy_name))
     {
         return Err(ClassicError::conflict(format!(
-            "policy {policy_name:?} is enabled on instance port {} of load balancer '{name}'; \
+            "policy {policy_name:?} is enabled on instance port {} of load balancer '{shown}'; \
              remove it with SetLoadBalancerPoliciesForBackendServer first",
-            bp.instance_port
+            bp.instance_port,
+            shown = crate::region::local_name(name)
         )));
     }
     if let Some(user) = b.aws.policies.iter().find(|p| {

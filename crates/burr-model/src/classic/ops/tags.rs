@@ -33,7 +33,10 @@ pub fn add_tags(
         if count > MAX_TAGS {
             return Err(ClassicError::new(
                 ErrorCode::TooManyTags,
-                format!("load balancer '{name}' would have {count} tags; at most {MAX_TAGS}"),
+                format!(
+                    "load balancer '{shown}' would have {count} tags; at most {MAX_TAGS}",
+                    shown = crate::region::local_name(name)
+                ),
             ));
         }
     }

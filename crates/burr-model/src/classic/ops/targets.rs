@@ -35,7 +35,8 @@ pub fn register_instances(
     let count = instances_of(balancer(state, name)?, state).len();
     if count > MAX_INSTANCES {
         return Err(ClassicError::conflict(format!(
-            "load balancer '{name}' would have {count} instances; burr allows at most {MAX_INSTANCES}"
+            "load balancer '{shown}' would have {count} instances; burr allows at most {MAX_INSTANCES}",
+            shown = crate::region::local_name(name)
         )));
     }
     finish(state, context)
@@ -64,7 +65,10 @@ pub fn deregister_instances(
         if !known {
             return Err(ClassicError::new(
                 ErrorCode::InvalidInstance,
-                format!("InstanceId: {id:?} is not registered with load balancer '{name}'"),
+                format!(
+                    "InstanceId: {id:?} is not registered with load balancer '{shown}'",
+                    shown = crate::region::local_name(name)
+                ),
             ));
         }
     }
