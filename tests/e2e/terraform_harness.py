@@ -7,22 +7,15 @@ Nothing here needs the network: the hashicorp/aws provider comes from a filesyst
 `terraform init` links, not copies), every AWS endpoint the provider may call points at burr, and
 Terraform's version check is off.
 
-Starting the 675 MB provider takes seconds of CPU, and Terraform starts it several times per
-command (validate, plan, apply). So the session starts it once, as an unmanaged provider
-(`-debug`, attached through TF_REATTACH_PROVIDERS), and the commands of one module at a time use
-it; a module with two configurations of the provider (aliases) gets managed processes, since one
-unmanaged process holds one configuration. BURR_TF_SHARED_PROVIDER=0 turns the sharing off.
-
 Set BURR_TF_LOG=DEBUG (or TRACE) to have Terraform write its log (with the provider's request and
-response bodies) to `terraform-N.log` in the module directory (the shared provider's own log goes
-to `provider.log` in the session's directory); the failure message names the file.
+response bodies) to `terraform-N.log` in the module directory; the failure message names the
+file.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import socket
 import ssl
@@ -45,7 +38,6 @@ PROVIDER_DIR = (
 # Bounds of each Terraform command. The provider is a 675 MB binary: starting it takes seconds.
 INIT_TIMEOUT = 120
 COMMAND_TIMEOUT = 180
-PROVIDER_START_TIMEOUT = 60
 
 CLI_CONFIG = f"""\
 provider_installation {{
@@ -152,55 +144,8 @@ class Terraform:
         (self.template / "versions.tf").write_text(REQUIRED_PROVIDERS)
         self.template_ready = False
         self.timings: list[tuple[str, float]] = []
-        self.reattach: str | None = None
-        self.provider: subprocess.Popen | None = None
 
-    def start_shared_provider(self):
-        """Starts the provider once, unmanaged, for every module that can share it."""
-        if os.environ.get("BURR_TF_SHARED_PROVIDER") == "0":
-            return
-        [binary] = PROVIDER_DIR.glob("terraform-provider-aws_*")
-        env = self.environment(None)
-        log = open(self.home / "provider.log", "ab")
-        if os.environ.get("BURR_TF_LOG"):
-            env["TF_LOG"] = os.environ["BURR_TF_LOG"]
-        self.provider = subprocess.Popen(
-            [str(binary), "-debug"], stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-            env=env, text=True,
-        )
-        log.close()
-        deadline = time.monotonic() + PROVIDER_START_TIMEOUT
-        lines = []
-        found = threading.Event()
-
-        def read():
-            for line in self.provider.stdout:
-                lines.append(line)
-                m = re.search(r"TF_REATTACH_PROVIDERS='(.*)'", line)
-                if m:
-                    self.reattach = m.group(1)
-                    found.set()
-            # Keep draining stdout until the provider exits, so it never blocks on a pipe.
-
-        threading.Thread(target=read, daemon=True).start()
-        if not found.wait(max(0.0, deadline - time.monotonic())):
-            self.stop_shared_provider()
-            raise TerraformError(
-                f"the provider did not print TF_REATTACH_PROVIDERS within "
-                f"{PROVIDER_START_TIMEOUT} s; it printed:\n{''.join(lines)}"
-            )
-
-    def stop_shared_provider(self):
-        if self.provider and self.provider.poll() is None:
-            self.provider.terminate()
-            try:
-                self.provider.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.provider.kill()
-                self.provider.wait(timeout=10)
-
-    def environment(self, log_path: Path | None, shared: bool = False,
-                    endpoint: str | None = None) -> dict:
+    def environment(self, log_path: Path | None, endpoint: str | None = None) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
         env.update(
             TF_CLI_CONFIG_FILE=str(self.cli_config),
@@ -215,15 +160,13 @@ class Terraform:
         if level and log_path is not None:
             env["TF_LOG"] = level
             env["TF_LOG_PATH"] = str(log_path)
-        if shared and self.reattach:
-            env["TF_REATTACH_PROVIDERS"] = self.reattach
         if endpoint:
             for variable in ENDPOINT_SERVICES.values():
                 env[variable] = endpoint
         return env
 
     def run(self, cwd: Path, *args: str, ok=(0,), timeout: float = COMMAND_TIMEOUT,
-            log_path: Path | None = None, shared: bool = False,
+            log_path: Path | None = None,
             endpoint: str | None = None) -> subprocess.CompletedProcess:
         """Runs `terraform args…` in `cwd`; a return code outside `ok` (or a timeout) raises
         with the command's whole output."""
@@ -232,7 +175,7 @@ class Terraform:
         try:
             done = subprocess.run(
                 command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                env=self.environment(log_path, shared, endpoint), stdin=subprocess.DEVNULL,
+                env=self.environment(log_path, endpoint), stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired as e:
             raise TerraformError(
@@ -255,10 +198,8 @@ class Terraform:
                      timeout=INIT_TIMEOUT)
             self.template_ready = True
 
-    def module(self, directory: Path, *, shared_provider: bool = True) -> "Module":
-        """A module directory ready for plan/apply (the template's init copied into it). With
-        `shared_provider` its commands use the session's provider process (when there is one):
-        not for a module that configures the provider twice."""
+    def module(self, directory: Path) -> "Module":
+        """A module directory ready for plan/apply (the template's init copied into it)."""
         self.prepare_template()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -266,7 +207,7 @@ class Terraform:
                         dirs_exist_ok=True)
         shutil.copy(self.template / ".terraform.lock.hcl", directory / ".terraform.lock.hcl")
         (directory / "versions.tf").write_text(REQUIRED_PROVIDERS)
-        return Module(self, directory, shared_provider)
+        return Module(self, directory)
 
 
 def log_note(log_path: Path | None) -> str:
@@ -282,10 +223,9 @@ class Module:
 
     FLAGS = ("-input=false", "-no-color")
 
-    def __init__(self, terraform: Terraform, directory: Path, shared_provider: bool = True):
+    def __init__(self, terraform: Terraform, directory: Path):
         self.terraform = terraform
         self.dir = directory
-        self.shared_provider = shared_provider
         self.commands = 0
         # burr's API: given to the provider through AWS_ENDPOINT_URL_<SERVICE>.
         self.endpoint: str | None = None
@@ -303,7 +243,7 @@ class Module:
         self.commands += 1
         log_path = self.dir / f"terraform-{self.commands}.log"
         return self.terraform.run(self.dir, *args, ok=ok, log_path=log_path,
-                                  shared=self.shared_provider, endpoint=self.endpoint)
+                                  endpoint=self.endpoint)
 
     def apply(self) -> subprocess.CompletedProcess:
         return self._run("apply", *self.FLAGS, "-auto-approve", "-refresh=true")

@@ -56,9 +56,7 @@ def terraform(tmp_path_factory):
     when CI=true, without them)."""
     require()
     tf = Terraform(tmp_path_factory.mktemp("terraform"))
-    tf.start_shared_provider()
     yield tf
-    tf.stop_shared_provider()
     total = collections.defaultdict(float)
     for command, seconds in tf.timings:
         total[command] += seconds
@@ -220,8 +218,7 @@ def test_aws_elb_lifecycle(terraform, module, burr, backends):
     elb = burr.client()
     a, b, c = backends.http("a"), backends.http("b"), backends.http("c")
     port = backends.port
-    # The `endpoints` block users write (the other tests pass the endpoints in the environment).
-    provider = module.provider(burr.endpoint, endpoints_block=True)
+    provider = module.provider(burr.endpoint)
     data = """
 data "aws_elb" "web" {
   name = aws_elb.web.name
@@ -326,8 +323,10 @@ def test_terraform_imports_a_balancer_made_with_the_api(terraform, module, burr,
         "ConnectionSettings": {"IdleTimeout": 60},
         "CrossZoneLoadBalancing": {"Enabled": True}})
 
-    module.write(module.provider(burr.endpoint) + elb_block("legacy", [a.host], port,
-                                                           resource="legacy"))
+    # The `endpoints` block users write (the other tests pass the endpoints in the environment:
+    # the provider spends seconds validating the block on every command).
+    module.write(module.provider(burr.endpoint, endpoints_block=True)
+                 + elb_block("legacy", [a.host], port, resource="legacy"))
     module.import_("aws_elb.legacy", "legacy")
     module.assert_no_changes("terraform import of a balancer made with the API")
     wait_serving(host, PORT, {"a"})
@@ -383,7 +382,7 @@ output "dns_name" {{
     assert listener["PolicyNames"] == ["sticky"]
 
     import_again(module, "aws_elb.web", "web")
-    import_again(module, "aws_lb_cookie_stickiness_policy.sticky", f"web:{PORT}:sticky")
+    # aws_lb_cookie_stickiness_policy has no importer in the provider.
 
     module.destroy()
     assert_nothing_left(elb, (host, PORT))
@@ -515,7 +514,7 @@ output "dns_name" {{
     assert "Max-Age=120" in set_cookie
 
     import_again(module, "aws_elb.web", "web")
-    import_again(module, "aws_load_balancer_policy.sticky", "web:sticky")
+    # The aws_load_balancer_*_policy resources have no importer in the provider.
 
     module.destroy()
     assert_nothing_left(elb, (host, PORT))
@@ -630,7 +629,7 @@ output "dns_name" {
 
 def test_two_regions_each_own_a_balancer_called_web(terraform, burr, backends, tmp_path):
     """Two providers (us-east-1 and eu-west-1): regions are namespaces, so each owns a `web`."""
-    module = terraform.module(tmp_path / "module", shared_provider=False)
+    module = terraform.module(tmp_path / "module")
     us_target, eu_target = backends.http("us"), backends.http("eu")
     port = backends.port
     providers = module.provider(burr.endpoint) + module.provider(
