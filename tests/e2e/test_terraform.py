@@ -737,6 +737,8 @@ resource "aws_lb_ssl_negotiation_policy" "tls" {{
 data "aws_acm_certificate" "by_domain" {{
   domain     = "www.example.test"
   statuses   = ["ISSUED"]
+  # ListCertificates lists only RSA_2048 certificates unless told other key types (as AWS).
+  key_types  = ["EC_prime256v1"]
   depends_on = [aws_acm_certificate.imported]
 }}
 
@@ -769,7 +771,8 @@ output "arns" {{
     assert peer_certificate(host, HTTPS_PORT) == der2
 
     import_again(module, "aws_elb.web", "web")
-    import_again(module, "aws_acm_certificate.imported", arn)
+    # An imported ACM certificate is not imported back into Terraform: its private key cannot
+    # be read, so the provider plans a re-import (on AWS too).
 
     module.destroy()
     assert_nothing_left(elb, (host, PORT), (host, HTTPS_PORT))
@@ -803,6 +806,10 @@ output "dns_name" {
 output "status" {
   value = aws_acm_certificate.requested.status
 }
+
+output "arn" {
+  value = aws_acm_certificate.requested.arn
+}
 """
 
     module.write(config(60))
@@ -822,6 +829,7 @@ output "status" {
     assert peer_certificate(host, HTTPS_PORT) == der
 
     import_again(module, "aws_elb.web", "web")
+    import_again(module, "aws_acm_certificate.requested", out["arn"])
 
     module.destroy()
     assert_nothing_left(elb, (host, PORT), (host, HTTPS_PORT))
@@ -883,7 +891,8 @@ output "arns" {
     assert names == ["web-2"]
 
     import_again(module, "aws_elb.web", "web")
-    import_again(module, "aws_iam_server_certificate.web", "web-2")
+    # Nor a server certificate: its private key cannot be read, so the provider plans a
+    # replacement (on AWS too).
 
     module.destroy()
     assert_nothing_left(elb, (host, PORT), (host, HTTPS_PORT))
