@@ -77,8 +77,10 @@ ENDPOINT_SERVICES = {
 
 def missing() -> str | None:
     """Why the Terraform tests cannot run here, or None when they can."""
-    if not TERRAFORM or not os.access(TERRAFORM, os.X_OK):
-        return "terraform is not installed (not on PATH, BURR_TERRAFORM unset)"
+    if not TERRAFORM:
+        return "terraform is not installed (not on PATH, and BURR_TERRAFORM is not set)"
+    if not os.access(TERRAFORM, os.X_OK):
+        return f"terraform is not installed: {TERRAFORM} (BURR_TERRAFORM) is not an executable"
     if not any(PROVIDER_DIR.glob("terraform-provider-aws_*")):
         return (
             f"the hashicorp/aws {PROVIDER_VERSION} provider is not in the filesystem mirror "
