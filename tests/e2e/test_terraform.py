@@ -2,8 +2,9 @@
 Classic balancer, applied for real. Each test applies a module, checks that a second plan wants
 nothing (`plan -detailed-exitcode` = 0: what burr answers is what Terraform wrote), sends real
 traffic through the listener Terraform made to see the configuration at work, applies an
-in-place change and plans again, imports the existing balancer into a fresh state and plans
-again, and destroys, leaving nothing behind.
+in-place change and plans again, forgets the balancer (`state rm`) and imports it back with
+`terraform import` and plans again, and destroys, leaving nothing behind. Targets answer with
+their own name, so the tests see where each request went.
 
 Without terraform or the provider mirror these tests are skipped with the reason, except when
 CI=true, where that is a failure (terraform_harness.require).
