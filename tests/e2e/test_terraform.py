@@ -804,8 +804,13 @@ resource "aws_acm_certificate" "requested" {
   validation_method = "DNS"
 }
 
+# As users write it (minus the Route 53 records burr has no use for): the names must be
+# those of the certificate's DNS validation records.
 resource "aws_acm_certificate_validation" "requested" {
-  certificate_arn = aws_acm_certificate.requested.arn
+  certificate_arn         = aws_acm_certificate.requested.arn
+  validation_record_fqdns = [
+    for o in aws_acm_certificate.requested.domain_validation_options : o.resource_record_name
+  ]
 }
 """ + elb_block("web", [a.host], backends.port, idle=idle, listeners=https_listener(
             "aws_acm_certificate_validation.requested.certificate_arn", backends.port)) + """
