@@ -225,12 +225,23 @@ pub struct ListenerRuntime {
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
+/// A stored certificate compiled for handshakes: its slot (kept across snapshots) and the key
+/// this snapshot puts in it when committed.
+pub struct CompiledCertificate {
+    pub slot: Arc<crate::tls::CertificateSlot>,
+    pub key: Arc<rustls::sign::CertifiedKey>,
+    /// What the key was made from, to make it again only when the certificate changes.
+    source: (String, burr_model::certificates::PrivateKeyPem),
+}
+
 /// One compiled snapshot.
 #[derive(Default)]
 pub struct Runtime {
     pub generation: u64,
     pub listeners: HashMap<ListenerKey, Arc<ListenerRuntime>>,
     pub pools: HashMap<String, Arc<PoolRuntime>>,
+    /// The stored certificates listeners name, by ARN.
+    pub certificates: HashMap<String, CompiledCertificate>,
 }
 
 /// Why a snapshot could not be compiled (I/O outside the model's reach, e.g. certificate files).
@@ -261,9 +272,17 @@ impl Runtime {
             .collect();
         let mut listeners = HashMap::new();
         let mut errors = Vec::new();
+        let certificates = compile_certificates(state, previous, &mut errors);
         for balancer in state.balancers.values() {
             for listener in &balancer.listeners {
-                match compile_listener(balancer, listener, &pools, previous, listen_host) {
+                match compile_listener(
+                    balancer,
+                    listener,
+                    &pools,
+                    &certificates,
+                    previous,
+                    listen_host,
+                ) {
                     Ok(l) => {
                         listeners.insert(l.key.clone(), Arc::new(l));
                     }
@@ -278,7 +297,16 @@ impl Runtime {
             generation,
             listeners,
             pools,
+            certificates,
         })
+    }
+
+    /// Puts each certificate's key of this runtime in its slot, once the runtime is in
+    /// service: from then on new handshakes use it, established connections are untouched.
+    pub fn publish_certificates(&self) {
+        for compiled in self.certificates.values() {
+            compiled.slot.install(compiled.key.clone());
+        }
     }
 
     /// Tells every target, once this runtime is in service, how long its established TCP
@@ -367,10 +395,67 @@ fn compile_pool(pool: &Pool, previous: &Runtime, context: &CompileContext) -> Po
     }
 }
 
+/// Compiles the stored certificates that listeners name, reusing the previous runtime's slot
+/// (and its key, when the certificate did not change).
+fn compile_certificates(
+    state: &State,
+    previous: &Runtime,
+    errors: &mut Vec<CompileError>,
+) -> HashMap<String, CompiledCertificate> {
+    let mut out = HashMap::new();
+    for balancer in state.balancers.values() {
+        for listener in &balancer.listeners {
+            let Some(arn) = &listener.certificate else {
+                continue;
+            };
+            if out.contains_key(arn) {
+                continue;
+            }
+            let fail = |reason: String| CompileError {
+                balancer: balancer.name.clone(),
+                port: listener.port,
+                reason,
+            };
+            let Some(certificate) = state.certificates.get(arn) else {
+                errors.push(fail(format!("certificate {arn} does not exist")));
+                continue;
+            };
+            let source = (
+                certificate.full_chain_pem(),
+                certificate.private_key.clone(),
+            );
+            let old = previous.certificates.get(arn);
+            let key = match old.filter(|o| o.source == source) {
+                Some(o) => o.key.clone(),
+                None => match crate::tls::certified_key(certificate) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        errors.push(fail(e));
+                        continue;
+                    }
+                },
+            };
+            let slot = match old {
+                Some(o) => o.slot.clone(),
+                None => match crate::tls::CertificateSlot::new(key.clone()) {
+                    Ok(s) => Arc::new(s),
+                    Err(e) => {
+                        errors.push(fail(e));
+                        continue;
+                    }
+                },
+            };
+            out.insert(arn.clone(), CompiledCertificate { slot, key, source });
+        }
+    }
+    out
+}
+
 fn compile_listener(
     balancer: &Balancer,
     listener: &Listener,
     pools: &HashMap<String, Arc<PoolRuntime>>,
+    certificates: &HashMap<String, CompiledCertificate>,
     previous: &Runtime,
     listen_host: Option<IpAddr>,
 ) -> Result<ListenerRuntime, CompileError> {
@@ -387,9 +472,18 @@ fn compile_listener(
         .get(&listener.pool)
         .cloned()
         .ok_or_else(|| fail(format!("pool \"{}\" does not exist", listener.pool)))?;
-    let tls = match (listener.protocol, &listener.tls) {
-        (Protocol::Https, Some(files)) => Some(crate::tls::server_config(files).map_err(fail)?),
-        (Protocol::Ssl, Some(files)) => Some(crate::tls::relay_server_config(files).map_err(fail)?),
+    let stored = |arn: &String| {
+        certificates
+            .get(arn)
+            .ok_or_else(|| fail(format!("certificate {arn} does not exist")))
+    };
+    let tls = match (listener.protocol, &listener.tls, &listener.certificate) {
+        (Protocol::Https, Some(files), _) => Some(crate::tls::server_config(files).map_err(fail)?),
+        (Protocol::Ssl, Some(files), _) => {
+            Some(crate::tls::relay_server_config(files).map_err(fail)?)
+        }
+        (Protocol::Https, None, Some(arn)) => Some(stored(arn)?.slot.https.clone()),
+        (Protocol::Ssl, None, Some(arn)) => Some(stored(arn)?.slot.relay.clone()),
         _ => None,
     };
     let ip = listen_host
