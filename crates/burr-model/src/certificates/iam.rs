@@ -210,3 +210,27 @@ pub fn delete_server_certificate(state: &mut State, name: &str) -> Result<(), Ce
     state.certificates.remove(&arn);
     Ok(())
 }
+
+/// `TagServerCertificate`: adds or replaces tags.
+pub fn tag_server_certificate(
+    state: &mut State,
+    name: &str,
+    tags: &[Tag],
+) -> Result<(), CertError> {
+    let arn = iam_certificate(state, name)?.arn.clone();
+    check_tags("Tags", tags)?;
+    let entry = state.certificates.get_mut(&arn).expect("found above");
+    merge_tags(&mut entry.tags, tags)
+}
+
+/// `UntagServerCertificate`: removes the tags with these keys.
+pub fn untag_server_certificate(
+    state: &mut State,
+    name: &str,
+    keys: &[String],
+) -> Result<(), CertError> {
+    let arn = iam_certificate(state, name)?.arn.clone();
+    let entry = state.certificates.get_mut(&arn).expect("found above");
+    entry.tags.retain(|t| !keys.contains(&t.key));
+    Ok(())
+}
