@@ -235,6 +235,15 @@ def test_acm_certificates_belong_to_a_region(burr):
     with pytest.raises(elb.exceptions.CertificateNotFoundException) as e:
         create_lb(elb, "eu", listener(8443, 80, "HTTPS", SSLCertificateId=arn))
     assert "region eu-west-1" in error_of(e)[2]
+    # A balancer of eu-west-1 may, and ACM names it by its eu-west-1 ARN.
+    elb_eu = client(burr, "elb", "eu-west-1")
+    create_lb(elb_eu, "eu", listener(8443, 80, "HTTPS", SSLCertificateId=arn))
+    assert describe(elb_eu, "eu")["ListenerDescriptions"][0]["Listener"]["SSLCertificateId"] == arn
+    [user] = eu.describe_certificate(CertificateArn=arn)["Certificate"]["InUseBy"]
+    assert user.startswith("arn:aws:elasticloadbalancing:eu-west-1:") and user.endswith(
+        ":loadbalancer/eu")
+    with pytest.raises(eu.exceptions.ResourceInUseException):
+        eu.delete_certificate(CertificateArn=arn)
 
 
 def test_request_certificate_is_issued_at_once_by_the_local_authority(burr, acm):

@@ -2,7 +2,7 @@
 
 use crate::alias::Alias;
 use crate::balancer::Balancer;
-use crate::certificates::{Certificate, LocalAuthority, balancer_region};
+use crate::certificates::{Certificate, LocalAuthority};
 use crate::error::{Errors, FieldPath, PathSegment, ValidationError};
 use crate::pool::Pool;
 use serde::{Deserialize, Serialize};
@@ -138,7 +138,7 @@ impl State {
             );
             return;
         };
-        let (region, _) = balancer_region(key);
+        let region = crate::region::region_of(key);
         if let Some(cert_region) = certificate.region()
             && cert_region != region
         {

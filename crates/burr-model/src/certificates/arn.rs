@@ -4,9 +4,6 @@
 
 use super::{CertError, CertErrorKind};
 
-/// The region balancers are in when their key names none.
-pub const DEFAULT_REGION: &str = "us-east-1";
-
 /// The parts of an ACM certificate ARN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AcmArn<'a> {
@@ -24,15 +21,9 @@ pub fn iam_arn(account: &str, path: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:server-certificate{path}{name}")
 }
 
-/// The region and name of a balancer stored under `key`: `<region>/<name>`, or a bare name in
-/// the default region.
-pub fn balancer_region(key: &str) -> (&str, &str) {
-    key.split_once('/').unwrap_or((DEFAULT_REGION, key))
-}
-
-/// The ARN of a Classic load balancer stored under `key`.
+/// The ARN of a Classic load balancer stored under `key` (see [`crate::region`]).
 pub fn balancer_arn(account: &str, key: &str) -> String {
-    let (region, name) = balancer_region(key);
+    let (region, name) = crate::region::split(key);
     format!("arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/{name}")
 }
 

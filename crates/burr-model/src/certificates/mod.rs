@@ -18,9 +18,7 @@ mod parse;
 mod tests;
 
 pub use acm::*;
-pub use arn::{
-    AcmArn, acm_arn, balancer_arn, balancer_region, iam_arn, is_certificate_arn, parse_acm_arn,
-};
+pub use arn::{AcmArn, acm_arn, balancer_arn, iam_arn, is_certificate_arn, parse_acm_arn};
 pub use authority::{LocalAuthority, create_authority, issue};
 pub use iam::*;
 pub use parse::{Checked, FieldNames, check};
