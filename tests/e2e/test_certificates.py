@@ -477,3 +477,18 @@ def test_an_unknown_arn_is_certificate_not_found(burr):
         assert (code, status) == ("CertificateNotFound", 400)
         assert "SSLCertificateId" in message and arn in message
     assert elb.describe_load_balancers()["LoadBalancerDescriptions"] == []
+
+
+def test_acm_and_iam_signature_failures_speak_their_protocols(burr):
+    import botocore.exceptions
+
+    session = boto3.session.Session(aws_access_key_id=ACCESS_KEY_ID,
+                                    aws_secret_access_key="wrong-secret", region_name=REGION)
+    acm = session.client("acm", endpoint_url=burr.endpoint, config=boto_config())
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        acm.list_certificates()
+    assert error_of(e)[:2] == ("InvalidSignatureException", 403)  # parsed from JSON
+    iam = session.client("iam", endpoint_url=burr.endpoint, config=boto_config())
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.list_server_certificates()
+    assert error_of(e)[:2] == ("SignatureDoesNotMatch", 403)  # parsed from XML
