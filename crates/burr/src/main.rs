@@ -243,8 +243,14 @@ fn keys_command(action: KeysAction, data_dir: &std::path::Path) -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BURR_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("BURR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // rustls warns once per handshake about what a client sent (e.g. an IP address as SNI,
+    // which wrk and some libraries send): a log line per connection that any client controls.
+    // Its errors still show; `BURR_LOG=rustls=warn,...` brings the rest back.
+    if !std::env::var("BURR_LOG").is_ok_and(|v| v.contains("rustls")) {
+        filter = filter.add_directive("rustls=error".parse().expect("a valid static directive"));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
