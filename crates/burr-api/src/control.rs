@@ -49,6 +49,9 @@ pub trait ControlPlane: Send + Sync {
     /// UTC seconds.
     fn now(&self) -> u64;
 
+    /// The 12-digit account id this burr's ARNs carry (stable for its data directory).
+    fn account_id(&self) -> String;
+
     /// The region the request was signed for: the namespace its names live in (see
     /// [`burr_model::region`]). The running burr itself is every region; [`Regional`] narrows it.
     fn region(&self) -> &str {
@@ -104,6 +107,10 @@ impl ControlPlane for Regional<'_> {
 
     fn now(&self) -> u64 {
         self.control.now()
+    }
+
+    fn account_id(&self) -> String {
+        self.control.account_id()
     }
 
     fn region(&self) -> &str {

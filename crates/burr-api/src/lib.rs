@@ -8,12 +8,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acm;
 pub mod control;
 pub mod ec2;
 pub mod elb;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod iam;
 pub mod query;
 pub mod service;
 pub mod sigv4;

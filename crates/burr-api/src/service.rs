@@ -1,18 +1,20 @@
 //! One API request, start to finish, without sockets: verify the signature, decode the
 //! parameters, pick the action by `Action` and `Version`, run it, and write the XML answer or
-//! error. The binary hands it the request's parts and sends back what it returns.
+//! error. The binary hands it the request's parts and sends back what it returns. ACM requests
+//! (JSON, `X-Amz-Target: CertificateManager.*`) go to [`crate::acm`], IAM ones (signed for `iam`
+//! or `Version=2010-05-08`) to [`crate::iam`].
 
 use crate::control::{ControlPlane, Regional};
 use crate::error::ApiError;
 use crate::query::Params;
 use crate::sigv4::{self, Credentials, SignedRequest};
 use crate::xml::Response;
-use crate::{ec2, elb};
+use crate::{acm, ec2, elb, iam};
 use burr_model::FieldPath;
 use std::sync::Arc;
 
 /// The services whose signatures the endpoint accepts (CloudFront's API comes later).
-const SERVICES: [&str; 3] = ["elasticloadbalancing", "cloudfront", "ec2"];
+const SERVICES: [&str; 5] = ["elasticloadbalancing", "cloudfront", "ec2", "acm", "iam"];
 
 /// An answer to send: status, content type and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,11 +41,21 @@ impl Api {
     /// Answers one request. `request_id` is the id reported in the answer.
     pub fn handle(&self, request: &SignedRequest<'_>, request_id: &str) -> Answer {
         let now = i64::try_from(self.control.now()).unwrap_or(i64::MAX);
+        let acm_target = request
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("x-amz-target"))
+            .and_then(|(_, value)| std::str::from_utf8(value).ok())
+            .filter(|target| target.starts_with(acm::TARGET_PREFIX));
+        let refuse = |error: &ApiError| match acm_target {
+            Some(_) => acm_answer(error.status, acm::auth_error_body(error)),
+            None => error_answer(error, request_id),
+        };
         let signed = match sigv4::verify(request, &self.credentials, &SERVICES, now) {
             Ok(signed) => signed,
             Err(e) => {
                 let error = ApiError::new(e.code(), e.http_status(), e.message());
-                return error_answer(&error, request_id);
+                return refuse(&error);
             }
         };
         // The region names a namespace of the state, so it must be a name the state can hold.
@@ -56,16 +68,34 @@ impl Api {
                     e.value, e.rule
                 ),
             );
-            return error_answer(&error, request_id);
+            return refuse(&error);
         }
         let regional = Regional {
             control: &*self.control,
             region: &signed.region,
         };
+        if let Some(target) = acm_target {
+            let (status, body) = acm::handle(&regional, target, request.body, &signed.region);
+            return acm_answer(status, body);
+        }
         let params = match Params::decode(request.query, request.body) {
             Ok(params) => params,
             Err(error) => return error_answer(&error, request_id),
         };
+        if signed.service == "iam" || params.get("Version") == Some(iam::VERSION) {
+            return match iam::run(&*self.control, &params, request_id) {
+                Ok(body) => Answer {
+                    status: 200,
+                    content_type: "text/xml",
+                    body,
+                },
+                Err(error) => Answer {
+                    status: error.status,
+                    content_type: "text/xml",
+                    body: iam::error_body(request_id, &error),
+                },
+            };
+        }
         if params.get("Version") == Some(ec2::VERSION) {
             let action = params.get("Action").unwrap_or_default();
             return match ec2::run(action, &params, request_id) {
@@ -119,6 +149,14 @@ fn run(control: &Regional<'_>, params: &Params, request_id: &str) -> Result<Vec<
     let mut response = Response::start(action, elb::NAMESPACE);
     handler(control, params, response.body())?;
     Ok(response.finish(request_id))
+}
+
+fn acm_answer(status: u16, body: Vec<u8>) -> Answer {
+    Answer {
+        status,
+        content_type: acm::CONTENT_TYPE,
+        body,
+    }
 }
 
 fn error_answer(error: &ApiError, request_id: &str) -> Answer {

@@ -77,6 +77,10 @@ pub struct Listener {
     pub instance_port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsFiles>,
+    /// The ARN of a certificate burr holds (ACM or IAM server certificate), instead of `tls`
+    /// files: an HTTPS or SSL listener names one or the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
     /// Names of the balancer's policies enabled on this listener (AWS API policies).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<String>,
@@ -126,6 +130,7 @@ impl Listener {
             instance_protocol: None,
             instance_port: None,
             tls: None,
+            certificate: None,
             policies: Vec::new(),
             idle_timeout_secs: defaults::idle_timeout_secs(),
             header_read_timeout_secs: defaults::header_read_timeout_secs(),
@@ -154,18 +159,29 @@ impl Listener {
                 "must be between 1 and 65535",
             );
         }
-        match (self.protocol.is_tls(), &self.tls) {
-            (true, None) => errors.push(
+        match (self.protocol.is_tls(), &self.tls, &self.certificate) {
+            (true, None, None) => errors.push(
                 path.field("tls"),
                 "(missing)",
                 format!(
-                    "an {} listener needs tls.certificate and tls.private_key",
+                    "an {} listener needs tls.certificate and tls.private_key, or certificate \
+                     (the ARN of a certificate burr holds)",
                     self.protocol
                 ),
             ),
-            (false, Some(_)) => errors.push(
+            (true, Some(_), Some(_)) => errors.push(
                 path.field("tls"),
                 "(present)",
+                "give either tls files or a certificate ARN, not both",
+            ),
+            (false, Some(_), _) => errors.push(
+                path.field("tls"),
+                "(present)",
+                "only https and ssl listeners take a certificate",
+            ),
+            (false, _, Some(arn)) => errors.push(
+                path.field("certificate"),
+                format!("{arn:?}"),
                 "only https and ssl listeners take a certificate",
             ),
             _ => {}

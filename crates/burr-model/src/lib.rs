@@ -9,6 +9,7 @@
 mod address;
 mod alias;
 mod balancer;
+pub mod certificates;
 pub mod classic;
 mod drain;
 mod error;

@@ -2,6 +2,7 @@
 
 use crate::alias::Alias;
 use crate::balancer::Balancer;
+use crate::certificates::{Certificate, LocalAuthority};
 use crate::error::{Errors, FieldPath, PathSegment, ValidationError};
 use crate::pool::Pool;
 use serde::{Deserialize, Serialize};
@@ -27,12 +28,16 @@ impl Origin {
     }
 }
 
-/// Every balancer, pool and instance alias, by name.
+/// Every balancer, pool and instance alias, by name, and the certificates burr holds.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct State {
     pub balancers: BTreeMap<String, Balancer>,
     pub pools: BTreeMap<String, Pool>,
     pub aliases: BTreeMap<String, Alias>,
+    /// ACM and IAM server certificates, by ARN (always API-owned).
+    pub certificates: BTreeMap<String, Certificate>,
+    /// The local certificate authority behind ACM `RequestCertificate`, once made.
+    pub certificate_authority: Option<LocalAuthority>,
 }
 
 impl State {
@@ -50,11 +55,26 @@ impl State {
         }
         // (bind address, port) -> balancer holding it
         let mut bound: BTreeMap<u16, Vec<(IpAddr, &str)>> = BTreeMap::new();
-        for balancer in self.balancers.values() {
+        for (key, certificate) in &self.certificates {
+            if *key != certificate.arn {
+                errors.push(
+                    FieldPath::root().field("certificates"),
+                    format!("{key:?}"),
+                    format!(
+                        "is stored under a key other than its ARN {:?}",
+                        certificate.arn
+                    ),
+                );
+            }
+        }
+        for (key, balancer) in &self.balancers {
             balancer.validate_into(&mut errors);
             let address = bind_address(balancer, listen_host);
             for listener in &balancer.listeners {
                 let path = balancer.path().with(PathSegment::Listener(listener.port));
+                if let Some(arn) = &listener.certificate {
+                    self.check_listener_certificate(key, arn, &path, &mut errors);
+                }
                 if !self.pools.contains_key(&listener.pool) {
                     errors.push(
                         path.field("pool"),
@@ -97,6 +117,39 @@ impl State {
             Ok(())
         } else {
             Err(errors.0)
+        }
+    }
+
+    /// Checks that a listener of the balancer stored under `key` names a certificate burr holds,
+    /// of the balancer's region when it is an ACM one.
+    fn check_listener_certificate(
+        &self,
+        key: &str,
+        arn: &str,
+        path: &FieldPath,
+        errors: &mut Errors,
+    ) {
+        let Some(certificate) = self.certificates.get(arn) else {
+            errors.push(
+                path.field("certificate"),
+                format!("{arn:?}"),
+                "names no certificate burr holds; import it with ACM ImportCertificate or \
+                 RequestCertificate, or upload it with IAM UploadServerCertificate",
+            );
+            return;
+        };
+        let region = crate::region::region_of(key);
+        if let Some(cert_region) = certificate.region()
+            && cert_region != region
+        {
+            errors.push(
+                path.field("certificate"),
+                format!("{arn:?}"),
+                format!(
+                    "is an ACM certificate of region {cert_region}; a load balancer of region \
+                     {region} may use ACM certificates of {region} or IAM server certificates"
+                ),
+            );
         }
     }
 

@@ -230,6 +230,7 @@ impl DataPlane {
         // A listener's cap may have been raised: accept loops waiting at it look again.
         self.limits.wake_all();
         let runtime = Arc::new(runtime);
+        runtime.publish_certificates();
         self.health.reconcile(&runtime);
         let previous = self.runtime.swap(runtime.clone());
         runtime.publish_retirements(&previous, self.options.clock.unix_now());

@@ -225,12 +225,23 @@ pub struct ListenerRuntime {
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
+/// A stored certificate compiled for handshakes: its slot (kept across snapshots) and the key
+/// this snapshot puts in it when committed.
+pub struct CompiledCertificate {
+    pub slot: Arc<crate::tls::CertificateSlot>,
+    pub key: Arc<rustls::sign::CertifiedKey>,
+    /// What the key was made from, to make it again only when the certificate changes.
+    source: (String, burr_model::certificates::PrivateKeyPem),
+}
+
 /// One compiled snapshot.
 #[derive(Default)]
 pub struct Runtime {
     pub generation: u64,
     pub listeners: HashMap<ListenerKey, Arc<ListenerRuntime>>,
     pub pools: HashMap<String, Arc<PoolRuntime>>,
+    /// The stored certificates listeners name, by ARN.
+    pub certificates: HashMap<String, CompiledCertificate>,
 }
 
 /// Why a snapshot could not be compiled (I/O outside the model's reach, e.g. certificate files).
@@ -261,9 +272,17 @@ impl Runtime {
             .collect();
         let mut listeners = HashMap::new();
         let mut errors = Vec::new();
+        let certificates = compile_certificates(state, previous, &mut errors);
         for balancer in state.balancers.values() {
             for listener in &balancer.listeners {
-                match compile_listener(balancer, listener, &pools, previous, listen_host) {
+                match compile_listener(
+                    balancer,
+                    listener,
+                    &pools,
+                    &certificates,
+                    previous,
+                    listen_host,
+                ) {
                     Ok(l) => {
                         listeners.insert(l.key.clone(), Arc::new(l));
                     }
@@ -278,7 +297,16 @@ impl Runtime {
             generation,
             listeners,
             pools,
+            certificates,
         })
+    }
+
+    /// Puts each certificate's key of this runtime in its slot, once the runtime is in
+    /// service: from then on new handshakes use it, established connections are untouched.
+    pub fn publish_certificates(&self) {
+        for compiled in self.certificates.values() {
+            compiled.slot.install(compiled.key.clone());
+        }
     }
 
     /// Tells every target, once this runtime is in service, how long its established TCP
@@ -367,10 +395,67 @@ fn compile_pool(pool: &Pool, previous: &Runtime, context: &CompileContext) -> Po
     }
 }
 
+/// Compiles the stored certificates that listeners name, reusing the previous runtime's slot
+/// (and its key, when the certificate did not change).
+fn compile_certificates(
+    state: &State,
+    previous: &Runtime,
+    errors: &mut Vec<CompileError>,
+) -> HashMap<String, CompiledCertificate> {
+    let mut out = HashMap::new();
+    for balancer in state.balancers.values() {
+        for listener in &balancer.listeners {
+            let Some(arn) = &listener.certificate else {
+                continue;
+            };
+            if out.contains_key(arn) {
+                continue;
+            }
+            let fail = |reason: String| CompileError {
+                balancer: balancer.name.clone(),
+                port: listener.port,
+                reason,
+            };
+            let Some(certificate) = state.certificates.get(arn) else {
+                errors.push(fail(format!("certificate {arn} does not exist")));
+                continue;
+            };
+            let source = (
+                certificate.full_chain_pem(),
+                certificate.private_key.clone(),
+            );
+            let old = previous.certificates.get(arn);
+            let key = match old.filter(|o| o.source == source) {
+                Some(o) => o.key.clone(),
+                None => match crate::tls::certified_key(certificate) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        errors.push(fail(e));
+                        continue;
+                    }
+                },
+            };
+            let slot = match old {
+                Some(o) => o.slot.clone(),
+                None => match crate::tls::CertificateSlot::new(key.clone()) {
+                    Ok(s) => Arc::new(s),
+                    Err(e) => {
+                        errors.push(fail(e));
+                        continue;
+                    }
+                },
+            };
+            out.insert(arn.clone(), CompiledCertificate { slot, key, source });
+        }
+    }
+    out
+}
+
 fn compile_listener(
     balancer: &Balancer,
     listener: &Listener,
     pools: &HashMap<String, Arc<PoolRuntime>>,
+    certificates: &HashMap<String, CompiledCertificate>,
     previous: &Runtime,
     listen_host: Option<IpAddr>,
 ) -> Result<ListenerRuntime, CompileError> {
@@ -387,9 +472,18 @@ fn compile_listener(
         .get(&listener.pool)
         .cloned()
         .ok_or_else(|| fail(format!("pool \"{}\" does not exist", listener.pool)))?;
-    let tls = match (listener.protocol, &listener.tls) {
-        (Protocol::Https, Some(files)) => Some(crate::tls::server_config(files).map_err(fail)?),
-        (Protocol::Ssl, Some(files)) => Some(crate::tls::relay_server_config(files).map_err(fail)?),
+    let stored = |arn: &String| {
+        certificates
+            .get(arn)
+            .ok_or_else(|| fail(format!("certificate {arn} does not exist")))
+    };
+    let tls = match (listener.protocol, &listener.tls, &listener.certificate) {
+        (Protocol::Https, Some(files), _) => Some(crate::tls::server_config(files).map_err(fail)?),
+        (Protocol::Ssl, Some(files), _) => {
+            Some(crate::tls::relay_server_config(files).map_err(fail)?)
+        }
+        (Protocol::Https, None, Some(arn)) => Some(stored(arn)?.slot.https.clone()),
+        (Protocol::Ssl, None, Some(arn)) => Some(stored(arn)?.slot.relay.clone()),
         _ => None,
     };
     let ip = listen_host
@@ -407,4 +501,127 @@ fn compile_listener(
         pool,
         tls,
     })
+}
+
+#[cfg(test)]
+mod certificate_tests {
+    //! A certificate named by ARN keeps its slot (and server configuration) across snapshots;
+    //! a replaced certificate reaches handshakes only once its runtime is published.
+
+    use super::*;
+    use burr_model::certificates::{CertContext, import_certificate};
+    use burr_model::{Listener, Pool};
+
+    fn self_signed(name: &str) -> (String, String) {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let cert = rcgen::CertificateParams::new(vec![name.to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    fn import(state: &mut State, arn: Option<&str>, name: &str) -> String {
+        let (cert, key) = self_signed(name);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let context = CertContext {
+            account: "123456789012",
+            region: "us-east-1",
+            now,
+            fresh: [1; 16],
+        };
+        import_certificate(
+            state,
+            context,
+            arn,
+            cert.as_bytes(),
+            key.as_bytes(),
+            None,
+            &[],
+        )
+        .unwrap()
+    }
+
+    fn context() -> CompileContext {
+        CompileContext {
+            listen_host: None,
+            workers: 1,
+            keys: Arc::new(ArcSwap::from_pointee(KeyRing::generate(0, [7; 32], 60))),
+            clock: Clock::manual(),
+        }
+    }
+
+    /// The DER of the certificate a client is shown by `config`, from an in-memory handshake.
+    fn served(config: &Arc<rustls::ServerConfig>) -> Vec<u8> {
+        let client_config = crate::tls::insecure_client_config();
+        let mut client = rustls::ClientConnection::new(
+            client_config,
+            rustls::pki_types::ServerName::try_from("a.example.com").unwrap(),
+        )
+        .unwrap();
+        let mut server = rustls::ServerConnection::new(config.clone()).unwrap();
+        for _ in 0..10 {
+            let mut buf = Vec::new();
+            client.write_tls(&mut buf).unwrap();
+            server.read_tls(&mut &buf[..]).unwrap();
+            server.process_new_packets().unwrap();
+            let mut buf = Vec::new();
+            server.write_tls(&mut buf).unwrap();
+            client.read_tls(&mut &buf[..]).unwrap();
+            client.process_new_packets().unwrap();
+            if !client.is_handshaking() {
+                break;
+            }
+        }
+        client.peer_certificates().unwrap()[0].to_vec()
+    }
+
+    fn leaf_der(state: &State, arn: &str) -> Vec<u8> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        CertificateDer::from_pem_slice(state.certificates[arn].certificate_pem.as_bytes())
+            .unwrap()
+            .to_vec()
+    }
+
+    #[test]
+    fn a_replaced_certificate_keeps_its_slot_and_serves_once_published() {
+        let mut state = State::default();
+        let arn = import(&mut state, None, "a.example.com");
+        state.pools.insert("p".into(), Pool::new("p"));
+        let mut balancer = Balancer::new("web");
+        let mut listener = Listener::new(8443, Protocol::Https, "p");
+        listener.certificate = Some(arn.clone());
+        balancer.listeners.push(listener);
+        state.balancers.insert("web".into(), balancer);
+        let first = Runtime::compile(&state, 1, &Runtime::default(), &context()).unwrap();
+        first.publish_certificates();
+        let tls = |r: &Runtime| r.listeners.values().next().unwrap().tls.clone().unwrap();
+        assert_eq!(served(&tls(&first)), leaf_der(&state, &arn));
+
+        let before = leaf_der(&state, &arn);
+        import(&mut state, Some(&arn), "b.example.com");
+        let second = Runtime::compile(&state, 2, &first, &context()).unwrap();
+        assert!(
+            Arc::ptr_eq(&tls(&first), &tls(&second)),
+            "the listener keeps one server configuration across snapshots"
+        );
+        assert_eq!(
+            served(&tls(&second)),
+            before,
+            "a compiled but uncommitted runtime must not change what clients see"
+        );
+        second.publish_certificates();
+        assert_eq!(served(&tls(&first)), leaf_der(&state, &arn));
+        assert_ne!(before, leaf_der(&state, &arn));
+        // An unchanged certificate is not compiled again.
+        let third = Runtime::compile(&state, 3, &second, &context()).unwrap();
+        assert!(Arc::ptr_eq(
+            &second.certificates[&arn].key,
+            &third.certificates[&arn].key
+        ));
+    }
 }

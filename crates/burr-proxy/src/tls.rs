@@ -1,10 +1,19 @@
 //! TLS: loads a listener's PEM certificate chain and key into a rustls server configuration
 //! (offering HTTP/2 and HTTP/1.1 by ALPN on HTTPS listeners, nothing on SSL listeners), and the
 //! client side burr uses towards targets and health checks, which verifies no certificate.
+//!
+//! A certificate burr holds (named by ARN) is served through a [`CertificateSlot`]: one server
+//! configuration per listener kind whose certificate resolver reads an `ArcSwap`'d key, so a
+//! replaced certificate reaches the next handshake while connections already established keep
+//! the session they negotiated, and the listener is neither rebound nor restarted.
 
+use arc_swap::ArcSwap;
 use burr_model::TlsFiles;
+use burr_model::certificates::Certificate;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use std::sync::Arc;
 
 /// Builds an HTTPS listener's server configuration (ALPN `h2`, `http/1.1`), or says which file
@@ -46,23 +55,96 @@ fn load(files: &TlsFiles) -> Result<rustls::ServerConfig, String> {
         })
 }
 
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A stored certificate's chain and key, ready to sign handshakes.
+pub fn certified_key(certificate: &Certificate) -> Result<Arc<CertifiedKey>, String> {
+    let arn = &certificate.arn;
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(certificate.full_chain_pem().as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("certificate {arn} is not valid PEM: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(certificate.private_key.0.as_bytes())
+        .map_err(|_| format!("certificate {arn}: its private key is unreadable"))?;
+    CertifiedKey::from_der(chain, key, &provider())
+        .map(Arc::new)
+        .map_err(|e| format!("certificate {arn} and its key do not form a usable pair: {e}"))
+}
+
+/// The key a [`CertificateSlot`]'s configurations sign with, replaceable at any time.
+#[derive(Debug)]
+struct SwappableKey(Arc<ArcSwap<CertifiedKey>>);
+
+impl ResolvesServerCert for SwappableKey {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.load_full())
+    }
+}
+
+/// The server configurations of one stored certificate, shared by every listener that names
+/// it and kept across configuration changes; [`CertificateSlot::install`] replaces the key.
+pub struct CertificateSlot {
+    key: Arc<ArcSwap<CertifiedKey>>,
+    /// For HTTPS listeners (ALPN `h2`, `http/1.1`).
+    pub https: Arc<rustls::ServerConfig>,
+    /// For SSL listeners (no ALPN).
+    pub relay: Arc<rustls::ServerConfig>,
+}
+
+impl CertificateSlot {
+    pub fn new(key: Arc<CertifiedKey>) -> Result<Self, String> {
+        let key = Arc::new(ArcSwap::new(key));
+        let config = || -> Result<rustls::ServerConfig, String> {
+            Ok(rustls::ServerConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| format!("TLS setup failed: {e}"))?
+                .with_no_client_auth()
+                .with_cert_resolver(Arc::new(SwappableKey(key.clone()))))
+        };
+        let mut https = config()?;
+        https.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Self {
+            https: Arc::new(https),
+            relay: Arc::new(config()?),
+            key,
+        })
+    }
+
+    /// Makes `key` the one new handshakes use.
+    pub fn install(&self, key: Arc<CertifiedKey>) {
+        if !Arc::ptr_eq(&self.key.load(), &key) {
+            self.key.store(key);
+        }
+    }
+
+    /// The key new handshakes use.
+    pub fn current(&self) -> Arc<CertifiedKey> {
+        self.key.load_full()
+    }
+}
+
 /// A TLS client for targets and health checks that accepts any certificate: like ELB, burr
 /// checks that a target answers, not who it claims to be.
 pub fn insecure_client_connector() -> tokio_rustls::TlsConnector {
     use std::sync::OnceLock;
     static CONNECTOR: OnceLock<tokio_rustls::TlsConnector> = OnceLock::new();
     CONNECTOR
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default protocol versions")
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-                .with_no_client_auth();
-            tokio_rustls::TlsConnector::from(Arc::new(config))
-        })
+        .get_or_init(|| tokio_rustls::TlsConnector::from(insecure_client_config()))
         .clone()
+}
+
+/// The client configuration of [`insecure_client_connector`].
+pub(crate) fn insecure_client_config() -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+        .with_no_client_auth();
+    Arc::new(config)
 }
 
 #[derive(Debug)]

@@ -11,6 +11,7 @@
 
 mod migrations;
 mod persist;
+mod secrets;
 
 use arc_swap::ArcSwap;
 use burr_model::{State, ValidationError};
@@ -117,8 +118,9 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for ApplyError<E> {}
 pub struct Store {
     path: PathBuf,
     listen_host: Option<IpAddr>,
-    /// Writers take turns here; readers never touch it.
-    connection: Mutex<Connection>,
+    /// Writers take turns here; readers never touch it. With it, the key that seals
+    /// certificate private keys (none until the first one is written).
+    connection: Mutex<(Connection, Option<secrets::SealingKey>)>,
     current: ArcSwap<Snapshot>,
     published: watch::Sender<Arc<Snapshot>>,
 }
@@ -133,12 +135,13 @@ impl Store {
         let mut connection = persist::open(&path)?;
         migrations::migrate(&mut connection, &path)?;
         let snapshot = persist::load(&connection, &path)?;
+        let sealing = persist::sealing_key(&connection, &path)?;
         let snapshot = Arc::new(snapshot);
         let (published, _) = watch::channel(snapshot.clone());
         Ok(Store {
             path,
             listen_host,
-            connection: Mutex::new(connection),
+            connection: Mutex::new((connection, sealing)),
             current: ArcSwap::new(snapshot),
             published,
         })
@@ -190,7 +193,8 @@ impl Store {
         &self,
         change: impl FnOnce(&mut State) -> Result<(), E>,
     ) -> Result<Arc<Snapshot>, ApplyError<E>> {
-        let mut connection = self.connection.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.connection.lock().unwrap_or_else(|e| e.into_inner());
+        let (connection, sealing) = &mut *guard;
         let current = self.current.load_full();
         let mut next = current.state.clone();
         change(&mut next).map_err(ApplyError::Rejected)?;
@@ -201,11 +205,12 @@ impl Store {
         }
         let generation = current.generation + 1;
         persist::write_changes(
-            &mut connection,
+            connection,
             &self.path,
             &current.state,
             &next,
             generation,
+            sealing,
         )
         .map_err(ApplyError::Storage)?;
         let snapshot = Arc::new(Snapshot {
@@ -219,14 +224,14 @@ impl Store {
 
     /// Reads a value of the store's small key/value area (key ring, credentials, …).
     pub fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let connection = self.connection.lock().unwrap_or_else(|e| e.into_inner());
-        persist::get_meta(&connection, &self.path, key)
+        let guard = self.connection.lock().unwrap_or_else(|e| e.into_inner());
+        persist::get_meta(&guard.0, &self.path, key)
     }
 
     /// Writes a value of the key/value area, durably, in its own transaction.
     pub fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        let connection = self.connection.lock().unwrap_or_else(|e| e.into_inner());
-        persist::put_meta(&connection, &self.path, key, value)
+        let guard = self.connection.lock().unwrap_or_else(|e| e.into_inner());
+        persist::put_meta(&guard.0, &self.path, key, value)
     }
 
     /// The database file.

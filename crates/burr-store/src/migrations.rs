@@ -47,6 +47,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
          PRIMARY KEY (pool, address)
      );",
     ),
+    (
+        4,
+        "CREATE TABLE certificates (
+         arn         TEXT PRIMARY KEY,
+         spec        TEXT NOT NULL,      -- JSON of burr_model::certificates::Certificate, no key
+         private_key BLOB NOT NULL       -- sealed (secrets.rs): nonce, ciphertext, tag
+     );",
+    ),
 ];
 
 /// The newest schema version this build knows.

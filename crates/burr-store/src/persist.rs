@@ -1,7 +1,9 @@
 //! Reading and writing the state's rows: opening the database with the durability settings,
 //! loading every object, and writing the difference between two states in one transaction.
 
+use crate::secrets::{SEALING_KEY, SealingKey};
 use crate::{Snapshot, StoreError};
+use burr_model::certificates::{Certificate, LocalAuthority, PrivateKeyPem};
 use burr_model::{Alias, Balancer, DrainingTarget, Origin, Pool, State, TargetAddress};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
@@ -130,6 +132,8 @@ pub fn load(connection: &Connection, path: &Path) -> Result<Snapshot, StoreError
         alias.origin = origin;
         state.aliases.insert(name, alias);
     }
+    let sealing = sealing_key(connection, path)?;
+    load_certificates(connection, path, sealing.as_ref(), &mut state)?;
     let generation: i64 = connection
         .query_row("SELECT value FROM generation WHERE id = 1", [], |r| {
             r.get(0)
@@ -142,6 +146,163 @@ pub fn load(connection: &Connection, path: &Path) -> Result<Snapshot, StoreError
         generation: generation.max(0) as u64,
         state,
     })
+}
+
+/// Meta keys of the local certificate authority: its root (PEM) and its sealed key.
+const AUTHORITY_CERTIFICATE: &str = "local_ca_certificate";
+const AUTHORITY_KEY: &str = "local_ca_private_key";
+
+/// The stored sealing key, if one was made.
+pub fn sealing_key(connection: &Connection, path: &Path) -> Result<Option<SealingKey>, StoreError> {
+    match get_meta(connection, path, SEALING_KEY)? {
+        None => Ok(None),
+        Some(bytes) => {
+            SealingKey::from_bytes(&bytes)
+                .map(Some)
+                .ok_or_else(|| StoreError::CorruptRow {
+                    path: path.to_path_buf(),
+                    table: "meta",
+                    name: SEALING_KEY.to_string(),
+                    cause: format!("the sealing key is {} bytes, not 32", bytes.len()),
+                })
+        }
+    }
+}
+
+/// Opens a sealed private key of row `name`.
+fn unseal(
+    sealing: Option<&SealingKey>,
+    path: &Path,
+    table: &'static str,
+    name: &str,
+    sealed: &[u8],
+) -> Result<PrivateKeyPem, StoreError> {
+    let corrupt = |cause: &str| StoreError::CorruptRow {
+        path: path.to_path_buf(),
+        table,
+        name: name.to_string(),
+        cause: cause.to_string(),
+    };
+    let key =
+        sealing.ok_or_else(|| corrupt("a private key is stored but the sealing key is missing"))?;
+    let plain = key
+        .open(name, sealed)
+        .ok_or_else(|| corrupt("the private key does not decrypt with the stored sealing key"))?;
+    String::from_utf8(plain)
+        .map(PrivateKeyPem)
+        .map_err(|_| corrupt("the decrypted private key is not text"))
+}
+
+/// Loads every certificate (keys decrypted) and the local certificate authority.
+fn load_certificates(
+    connection: &Connection,
+    path: &Path,
+    sealing: Option<&SealingKey>,
+    state: &mut State,
+) -> Result<(), StoreError> {
+    let sql_err = |cause| StoreError::Sql {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let mut statement = connection
+        .prepare("SELECT arn, spec, private_key FROM certificates ORDER BY arn")
+        .map_err(sql_err)?;
+    let rows = statement
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })
+        .map_err(sql_err)?;
+    for row in rows {
+        let (arn, spec, sealed) = row.map_err(sql_err)?;
+        let mut certificate: Certificate =
+            serde_json::from_str(&spec).map_err(|e| StoreError::CorruptRow {
+                path: path.to_path_buf(),
+                table: "certificates",
+                name: arn.clone(),
+                cause: e.to_string(),
+            })?;
+        certificate.private_key = unseal(sealing, path, "certificates", &arn, &sealed)?;
+        state.certificates.insert(arn, certificate);
+    }
+    if let Some(root) = get_meta(connection, path, AUTHORITY_CERTIFICATE)? {
+        let sealed = get_meta(connection, path, AUTHORITY_KEY)?.unwrap_or_default();
+        state.certificate_authority = Some(LocalAuthority {
+            certificate_pem: String::from_utf8_lossy(&root).into_owned(),
+            private_key: unseal(sealing, path, "meta", AUTHORITY_KEY, &sealed)?,
+        });
+    }
+    Ok(())
+}
+
+/// Writes the certificates and the authority that differ between `old` and `new`, sealing
+/// their keys; makes and stores the sealing key with the first secret.
+fn write_certificates(
+    tx: &rusqlite::Transaction<'_>,
+    old: &State,
+    new: &State,
+    sealing: &mut Option<SealingKey>,
+) -> Result<(), rusqlite::Error> {
+    let mut key = || -> Result<SealingKey, rusqlite::Error> {
+        if let Some(k) = sealing {
+            return Ok(k.clone());
+        }
+        let made = SealingKey::generate();
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![SEALING_KEY, &made.as_bytes()[..]],
+        )?;
+        *sealing = Some(made.clone());
+        Ok(made)
+    };
+    for arn in old
+        .certificates
+        .keys()
+        .filter(|a| !new.certificates.contains_key(*a))
+    {
+        tx.execute("DELETE FROM certificates WHERE arn = ?1", [arn])?;
+    }
+    for (arn, certificate) in &new.certificates {
+        if old.certificates.get(arn) == Some(certificate) {
+            continue;
+        }
+        let spec = serde_json::to_string(certificate)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let sealed = key()?.seal(arn, certificate.private_key.0.as_bytes());
+        tx.execute(
+            "INSERT INTO certificates (arn, spec, private_key) VALUES (?1, ?2, ?3) ON CONFLICT (arn) DO UPDATE SET spec = excluded.spec, private_key = excluded.private_key",
+            params![arn, spec, sealed],
+        )?;
+    }
+    if old.certificate_authority != new.certificate_authority {
+        match &new.certificate_authority {
+            None => {
+                tx.execute(
+                    "DELETE FROM meta WHERE key IN (?1, ?2)",
+                    [AUTHORITY_CERTIFICATE, AUTHORITY_KEY],
+                )?;
+            }
+            Some(authority) => {
+                let sealed = key()?.seal(AUTHORITY_KEY, authority.private_key.0.as_bytes());
+                for (name, value) in [
+                    (
+                        AUTHORITY_CERTIFICATE,
+                        authority.certificate_pem.as_bytes().to_vec(),
+                    ),
+                    (AUTHORITY_KEY, sealed),
+                ] {
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        params![name, value],
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Loads the drains of every pool (a drain whose pool is gone is not loaded; the next change
@@ -274,6 +435,7 @@ pub fn write_changes(
     old: &State,
     new: &State,
     generation: u64,
+    sealing: &mut Option<SealingKey>,
 ) -> Result<(), StoreError> {
     let sql_err = |cause| StoreError::Sql {
         path: path.to_path_buf(),
@@ -284,12 +446,17 @@ pub fn write_changes(
     write_table(&tx, "pools", &old.pools, &new.pools).map_err(sql_err)?;
     write_table(&tx, "aliases", &old.aliases, &new.aliases).map_err(sql_err)?;
     write_drains(&tx, old, new).map_err(sql_err)?;
+    // A sealing key made here is kept only if the transaction that stores it commits.
+    let mut key = sealing.clone();
+    write_certificates(&tx, old, new, &mut key).map_err(sql_err)?;
     tx.execute(
         "UPDATE generation SET value = ?1 WHERE id = 1",
         [generation as i64],
     )
     .map_err(sql_err)?;
-    tx.commit().map_err(sql_err)
+    tx.commit().map_err(sql_err)?;
+    *sealing = key;
+    Ok(())
 }
 
 pub fn get_meta(

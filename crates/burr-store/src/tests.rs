@@ -345,7 +345,11 @@ fn acknowledged_changes_survive_kill_9() {
         let mut child = spawn_crash_writer(dir.path());
         let stdout = child.stdout.take().unwrap();
         let mut acks = 0;
-        for line in BufReader::new(stdout).lines() {
+        // The writer runs ahead of this reader: by the time its `kill_after`th acknowledgement
+        // is read, later ones may already sit in the pipe. Those were acknowledged too, so the
+        // lines left in the pipe after the kill count.
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
             let line = line.unwrap();
             if let Some(g) = line.strip_prefix("ACK ") {
                 last_acked = g.trim().parse().unwrap();
@@ -358,6 +362,11 @@ fn acknowledged_changes_survive_kill_9() {
         }
         child.wait().unwrap();
         assert_eq!(acks, kill_after, "the writer stopped early");
+        for line in lines {
+            if let Some(g) = line.unwrap().strip_prefix("ACK ") {
+                last_acked = g.trim().parse().unwrap();
+            }
+        }
         let store = Store::open(dir.path(), None).unwrap();
         let snap = store.snapshot();
         assert!(
@@ -582,4 +591,127 @@ fn read_snapshot_after_kill_9_sees_every_acknowledged_change() {
     );
     assert_eq!(read.state, expected_state(read.generation));
     assert_eq!(*Store::open(dir.path(), None).unwrap().snapshot(), read);
+}
+
+/// Every file of the data directory (the database, its WAL and shared memory), concatenated.
+fn data_files(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The DER bytes and every base64 line of a PEM private key.
+fn secret_forms(pem: &str) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&body)
+        .unwrap();
+    let mut forms: Vec<Vec<u8>> = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 16)
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+    // Any 16-byte window of the DER would do; its middle is the key material.
+    forms.push(der[der.len() / 2 - 8..der.len() / 2 + 8].to_vec());
+    forms
+}
+
+#[test]
+fn certificate_private_keys_are_encrypted_at_rest_and_survive_reopening() {
+    use burr_model::certificates::{CertContext, request_certificate};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), None).unwrap();
+    let snap = store
+        .apply(|s| {
+            request_certificate(
+                s,
+                CertContext {
+                    account: "123456789012",
+                    region: "us-east-1",
+                    now: 1_800_000_000,
+                    fresh: [5; 16],
+                },
+                "secret.example.com",
+                &[],
+                None,
+                &[],
+            )
+            .map(|_| ())
+        })
+        .unwrap();
+    let certificate = snap.state.certificates.values().next().unwrap().clone();
+    let authority = snap.state.certificate_authority.clone().unwrap();
+    let mut secrets = secret_forms(&certificate.private_key.0);
+    secrets.extend(secret_forms(&authority.private_key.0));
+    // While the change sits in the WAL, and after the database is closed and checkpointed.
+    let check = |moment: &str| {
+        let files = data_files(dir.path());
+        assert!(
+            contains(
+                &files,
+                certificate
+                    .certificate_pem
+                    .lines()
+                    .nth(1)
+                    .unwrap()
+                    .as_bytes()
+            ),
+            "{moment}: the certificate itself is stored in clear"
+        );
+        assert!(
+            !contains(&files, b"PRIVATE KEY"),
+            "{moment}: a PEM key label is stored"
+        );
+        for secret in &secrets {
+            assert!(
+                !contains(&files, secret),
+                "{moment}: private key bytes appear in the data directory"
+            );
+        }
+    };
+    check("open");
+    drop(store);
+    check("closed");
+    let reopened = Store::open(dir.path(), None).unwrap();
+    assert_eq!(*reopened.snapshot(), *snap, "keys decrypt after reopening");
+    let read = Store::read_snapshot(dir.path()).unwrap();
+    assert_eq!(read.state.certificates, snap.state.certificates);
+}
+
+#[test]
+fn a_certificate_row_with_a_missing_sealing_key_is_refused_not_misread() {
+    use burr_model::certificates::{CertContext, request_certificate};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), None).unwrap();
+    store
+        .apply(|s| {
+            request_certificate(
+                s,
+                CertContext {
+                    account: "123456789012",
+                    region: "us-east-1",
+                    now: 1_800_000_000,
+                    fresh: [6; 16],
+                },
+                "a.example.com",
+                &[],
+                None,
+                &[],
+            )
+            .map(|_| ())
+        })
+        .unwrap();
+    store.put_meta(secrets::SEALING_KEY, &[0u8; 32]).unwrap();
+    drop(store);
+    let Err(error) = Store::open(dir.path(), None) else {
+        panic!("a wrong sealing key was accepted");
+    };
+    assert!(error.to_string().contains("does not decrypt"), "{error}");
 }

@@ -140,7 +140,10 @@ impl ConfigSource {
             declared.pools.clone(),
             declared.aliases.clone(),
         );
-        if let Err(invalid) = state.validate(listen_host) {
+        if let Err(mut invalid) = state.validate(listen_host) {
+            // Certificates named by ARN live in the store, not in the file: whether one exists
+            // is checked when the file is applied to the running state.
+            invalid.retain(|e| !is_unknown_certificate(e));
             errors.extend(self.locate_all(&invalid));
         }
         Ok((declared, errors))
@@ -285,6 +288,11 @@ fn find_named<'a, 'i>(
         })
 }
 
+/// A listener naming a certificate ARN that a state without certificates cannot know.
+fn is_unknown_certificate(error: &burr_model::ValidationError) -> bool {
+    error.path.leaf_field() == Some("certificate") && error.rule.starts_with("names no certificate")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,5 +377,37 @@ targets = [ { address = "127.0.0.1:9001" }, { address = "127.0.0.1:9002", weight
             errors[0]
         );
         assert_eq!(errors[0].line, Some(8), "{}", errors[0]);
+    }
+
+    #[test]
+    fn a_listener_may_name_a_certificate_arn_which_the_running_state_must_hold() {
+        let arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
+        let text = GOOD.replace(
+            "protocol = \"http\"",
+            &format!("protocol = \"https\"\ncertificate = \"{arn}\""),
+        );
+        let declared = source(&text).load(None).unwrap();
+        assert_eq!(
+            declared.balancers[0].listeners[0].certificate.as_deref(),
+            Some(arn)
+        );
+        // Applied to a state without that certificate, the model refuses it by name.
+        let state = State::default().with_file_objects(declared.balancers, declared.pools, vec![]);
+        let errors = state.validate(None).unwrap_err();
+        assert!(
+            errors[0].rule.starts_with("names no certificate"),
+            "{}",
+            errors[0]
+        );
+        // Both tls files and an ARN is refused in the file itself.
+        let both = text.replace(
+            "certificate = \"arn",
+            "tls = { certificate = \"c.pem\", private_key = \"k.pem\" }\ncertificate = \"arn",
+        );
+        let errors = source(&both).load_text(None).unwrap().1;
+        assert!(
+            errors.iter().any(|e| e.message.contains("not both")),
+            "{errors:#?}"
+        );
     }
 }

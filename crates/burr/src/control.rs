@@ -17,6 +17,40 @@ pub struct Control {
     pub applier: Arc<Applier>,
     pub listen_host: Option<IpAddr>,
     pub address_pool: AddressPool,
+    /// The account id of the ARNs this burr makes ([`account_id`]).
+    pub account_id: String,
+}
+
+/// Key of the account id in the store's key/value area.
+const ACCOUNT_ID: &str = "account_id";
+
+/// The 12-digit account id of this data directory: made once, at random, on first start, and
+/// kept in the store so ARNs stay the same across restarts and across nodes sharing the store.
+pub fn account_id(store: &burr_store::Store) -> Result<String, String> {
+    let stored = store
+        .get_meta(ACCOUNT_ID)
+        .map_err(|e| format!("burr: cannot read the account id: {e}"))?;
+    if let Some(bytes) = stored {
+        return String::from_utf8(bytes)
+            .ok()
+            .filter(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                format!(
+                    "burr: the account id in {} is damaged; restore the store from a backup",
+                    store.path().display()
+                )
+            });
+    }
+    // 12 digits, the first not zero (as AWS account ids read).
+    let id = format!(
+        "{}",
+        rand::random_range(100_000_000_000u64..1_000_000_000_000)
+    );
+    store
+        .put_meta(ACCOUNT_ID, id.as_bytes())
+        .map_err(|e| format!("burr: cannot store the account id: {e}"))?;
+    tracing::info!(account_id = %id, "created the account id of this data directory");
+    Ok(id)
 }
 
 /// A listener that could not be put in service: a certificate that cannot be loaded is
@@ -87,6 +121,10 @@ impl ControlPlane for Control {
 
     fn address_pool(&self) -> &AddressPool {
         &self.address_pool
+    }
+
+    fn account_id(&self) -> String {
+        self.account_id.clone()
     }
 
     fn now(&self) -> u64 {

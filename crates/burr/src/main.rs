@@ -3,7 +3,7 @@
 //!
 //! Commands: `serve` runs the load balancer, `check` validates a configuration file, `demo` runs
 //! burr on embedded defaults in front of three demo targets, `keys` manages the stickiness key
-//! ring, `credentials` shows the API key pair, `export` prints the live state as TOML. Exit status 2 means the input
+//! ring, `ca export` prints the local certificate authority's root, `credentials` shows the API key pair, `export` prints the live state as TOML. Exit status 2 means the input
 //! (arguments, configuration, ports, certificates) was refused; nothing was applied.
 
 mod admin;
@@ -59,6 +59,14 @@ enum Command {
         #[arg(long, default_value = "./burr-data")]
         data_dir: PathBuf,
     },
+    /// burr's local certificate authority, which issues ACM RequestCertificate certificates.
+    Ca {
+        #[command(subcommand)]
+        action: CaAction,
+        /// Directory of the durable store.
+        #[arg(long, default_value = "./burr-data", global = true)]
+        data_dir: PathBuf,
+    },
     /// Manage the key ring that seals stickiness cookies.
     Keys {
         #[command(subcommand)]
@@ -67,6 +75,13 @@ enum Command {
         #[arg(long, default_value = "./burr-data", global = true)]
         data_dir: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum CaAction {
+    /// Print the root certificate (PEM) for clients to trust. The authority is made by the
+    /// first ACM RequestCertificate; before that there is nothing to export.
+    Export,
 }
 
 #[derive(Subcommand)]
@@ -131,6 +146,34 @@ fn main() -> ExitCode {
         Command::Keys { action, data_dir } => keys_command(action, &data_dir),
         Command::Credentials { data_dir } => credentials_command(&data_dir),
         Command::Export { data_dir } => export_command(&data_dir),
+        Command::Ca {
+            action: CaAction::Export,
+            data_dir,
+        } => ca_export_command(&data_dir),
+    }
+}
+
+fn ca_export_command(data_dir: &std::path::Path) -> ExitCode {
+    // Read-only, like `export`: the root certificate is public; its key never leaves the store.
+    match burr_store::Store::read_snapshot(data_dir) {
+        Ok(snapshot) => match snapshot.state.certificate_authority {
+            Some(authority) => {
+                print!("{}", authority.certificate_pem);
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!(
+                    "burr: {} has no local certificate authority yet; the first ACM \
+                     RequestCertificate makes it",
+                    data_dir.display()
+                );
+                ExitCode::from(2)
+            }
+        },
+        Err(e) => {
+            eprintln!("burr: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -200,8 +243,14 @@ fn keys_command(action: KeysAction, data_dir: &std::path::Path) -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BURR_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("BURR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // rustls warns once per handshake about what a client sent (e.g. an IP address as SNI,
+    // which wrk and some libraries send): a log line per connection that any client controls.
+    // Its errors still show; `BURR_LOG=rustls=warn,...` brings the rest back.
+    if !std::env::var("BURR_LOG").is_ok_and(|v| v.contains("rustls")) {
+        filter = filter.add_directive("rustls=error".parse().expect("a valid static directive"));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -141,10 +141,12 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
             args.data_dir.display()
         );
     }
+    let account_id = crate::control::account_id(&applier.store).map_err(|e| vec![e])?;
     let control = Arc::new(crate::control::Control {
         applier: applier.clone(),
         listen_host: args.listen_host,
         address_pool: args.address_pool.clone(),
+        account_id,
     });
     let admin = Arc::new(Admin {
         dataplane: dataplane.clone(),

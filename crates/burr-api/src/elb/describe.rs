@@ -85,7 +85,9 @@ fn write_description(x: &mut Xml, c: &dyn ControlPlane, b: &Balancer, state: &St
                 &l.target_protocol().as_str().to_ascii_uppercase(),
             );
             x.text("InstancePort", &instance_port(l, state).to_string());
-            if let Some(tls) = &l.tls {
+            if let Some(arn) = &l.certificate {
+                x.text("SSLCertificateId", arn);
+            } else if let Some(tls) = &l.tls {
                 x.text("SSLCertificateId", &tls.certificate.display().to_string());
             }
         });

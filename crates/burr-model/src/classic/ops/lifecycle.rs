@@ -210,13 +210,10 @@ pub fn set_listener_certificate(
     if certificate.is_empty() {
         return Err(ClassicError::new(
             ErrorCode::CertificateNotFound,
-            "SSLCertificateId: must be the path of a PEM file holding the certificate chain and its private key",
+            "SSLCertificateId: must be the ARN of an ACM or IAM server certificate, or the path of a PEM file holding the certificate chain and its private key",
         ));
     }
-    listener.tls = Some(TlsFiles {
-        certificate: PathBuf::from(certificate),
-        private_key: PathBuf::from(certificate),
-    });
+    crate::certificates::name_listener_certificate(listener, certificate);
     finish(state, context)
 }
 
@@ -269,20 +266,17 @@ fn parse_listener(request: &ListenerRequest) -> Result<Listener, ClassicError> {
     }
     match (&request.ssl_certificate_id, protocol.is_tls()) {
         (Some(id), true) if !id.is_empty() => {
-            // burr has no certificate manager: the id is the path of a PEM file that holds the
+            // An ACM or IAM certificate ARN, or the path of a PEM file that holds the
             // certificate chain and its private key.
-            let path = PathBuf::from(id);
-            listener.tls = Some(TlsFiles {
-                certificate: path.clone(),
-                private_key: path,
-            });
+            crate::certificates::name_listener_certificate(&mut listener, id);
         }
         (_, true) => {
             return Err(ClassicError::new(
                 ErrorCode::CertificateNotFound,
                 format!(
-                    "Listener.SSLCertificateId: a {} listener needs one: the path of a PEM file \
-                     holding the certificate chain and its private key",
+                    "Listener.SSLCertificateId: a {} listener needs one: the ARN of an ACM or IAM \
+                     server certificate, or the path of a PEM file holding the certificate chain \
+                     and its private key",
                     protocol.as_str().to_ascii_uppercase()
                 ),
             ));
@@ -319,6 +313,7 @@ fn same_listener(existing: &Listener, wanted: &Listener) -> bool {
         && existing.target_protocol() == wanted.target_protocol()
         && existing.instance_port == wanted.instance_port
         && existing.tls == wanted.tls
+        && existing.certificate == wanted.certificate
 }
 
 /// Adds listeners with a pool each; the pools copy the balancer's health check, draining and

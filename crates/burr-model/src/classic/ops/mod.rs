@@ -25,11 +25,10 @@ use super::{
     Placement, check_instance, instances_of, target_for_instance,
 };
 use crate::{
-    Algorithm, Balancer, Listener, Origin, Pool, Protocol, State, Stickiness, Target, TlsFiles,
+    Algorithm, Balancer, Listener, Origin, Pool, Protocol, State, Stickiness, Target,
     ValidationError,
 };
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 /// What an operation needs besides the state: how burr was started, and the time.
 #[derive(Debug, Clone, Copy)]
@@ -150,6 +149,12 @@ pub fn translate(error: &ValidationError) -> ClassicError {
         rule = rule.replace(field, aws);
     }
     let message = format!("{name}: {} is not allowed: {rule}", error.value);
+    if leaf == "certificate" {
+        return ClassicError::new(
+            ErrorCode::CertificateNotFound,
+            format!("SSLCertificateId: {} is not allowed: {rule}", error.value),
+        );
+    }
     let clash = leaf == "port" || leaf == "protocol" || leaf == "instance_protocol";
     if clash {
         ClassicError::conflict(message)
