@@ -44,19 +44,14 @@ PORT = 8080
 TCP_PORT = 8081
 HTTPS_PORT = 8443
 
-# burr on main has no ACM / IAM server-certificate API and takes only a PEM file path as
-# SSLCertificateId, which the provider refuses (it must be an ARN): issue 14 item 3, branch certs.
-# Against the certs branch (72a5a8b) both ACM tests pass; the IAM one also needs
-# GetServerCertificate to answer CertificateBody without the trailing newline it was uploaded
-# with (the provider trims the configured body; AWS answers it trimmed), or it plans a replacement.
-ACM_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="no ACM API in burr yet (certificates by ARN: issue 14 item 3, branch certs)",
-)
+# The IAM test needs GetServerCertificate to answer CertificateBody without the trailing newline
+# it was uploaded with: the provider stores the configured body trimmed (StateTrimSpace) and
+# reads back what the API answers (AWS answers it trimmed), so burr's answer plans a replacement.
 IAM_XFAIL = pytest.mark.xfail(
     strict=True,
-    reason="no IAM server-certificate API in burr yet (issue 14 item 3, branch certs), and "
-    "GetServerCertificate must answer CertificateBody trimmed for a plan without changes",
+    reason="burr's IAM GetServerCertificate answers CertificateBody with the trailing newline "
+    "it was uploaded with; the provider compares it with the trimmed configured body and plans "
+    "a replacement of the server certificate after every apply",
 )
 
 
@@ -716,7 +711,6 @@ def https_listener(certificate_arn: str, port: int) -> str:
 """
 
 
-@ACM_XFAIL
 def test_https_listener_on_an_imported_acm_certificate(terraform, module, burr, backends,
                                                        tmp_path):
     """aws_acm_certificate (import) on an HTTPS listener, with aws_lb_ssl_negotiation_policy and
@@ -789,7 +783,6 @@ output "arns" {{
     assert acm.list_certificates()["CertificateSummaryList"] == []
 
 
-@ACM_XFAIL
 def test_https_listener_on_a_requested_acm_certificate(terraform, module, burr, backends):
     """aws_acm_certificate (request, issued by burr's local CA at once) waited for by
     aws_acm_certificate_validation, on an HTTPS listener."""
