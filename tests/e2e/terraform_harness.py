@@ -14,6 +14,7 @@ file.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -25,6 +26,10 @@ import time
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from burr_e2e import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 
@@ -369,23 +374,29 @@ def https_get(host: str, port: int, path: str = "/", cookie: str | None = None) 
         conn.close()
 
 
-def self_signed(directory: Path, common_name: str, stem: str) -> tuple[str, str, bytes]:
-    """A fresh self-signed EC P-256 certificate for `common_name` made with the openssl CLI:
-    (certificate PEM, private key PEM, certificate DER)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    key, cert = directory / f"{stem}.key", directory / f"{stem}.crt"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "30",
-         "-subj", f"/CN={common_name}", "-addext", f"subjectAltName=DNS:{common_name}"],
-        check=True, capture_output=True, timeout=30,
+def self_signed(common_name: str) -> tuple[str, str, bytes]:
+    """A fresh self-signed EC P-256 certificate for `common_name`, valid for 30 days:
+    (certificate PEM, PKCS#8 private key PEM, certificate DER)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False)
+        .sign(key, hashes.SHA256())
     )
-    der = subprocess.run(
-        ["openssl", "x509", "-in", str(cert), "-outform", "DER"],
-        check=True, capture_output=True, timeout=30,
-    ).stdout
-    # PKCS#8 ("BEGIN PRIVATE KEY"), which ACM and IAM both take.
-    return cert.read_text(), key.read_text(), der
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem,
+            cert.public_bytes(serialization.Encoding.DER))
 
 
 def hcl_string(text: str) -> str:

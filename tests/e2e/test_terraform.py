@@ -632,9 +632,8 @@ output "dns_name" {
 # ---- regions ----
 
 
-def test_two_regions_each_own_a_balancer_called_web(terraform, burr, backends, tmp_path):
+def test_two_regions_each_own_a_balancer_called_web(terraform, module, burr, backends):
     """Two providers (us-east-1 and eu-west-1): regions are namespaces, so each owns a `web`."""
-    module = terraform.module(tmp_path / "module")
     us_target, eu_target = backends.http("us"), backends.http("eu")
     port = backends.port
     providers = module.provider(burr.endpoint) + module.provider(
@@ -711,8 +710,7 @@ def https_listener(certificate_arn: str, port: int) -> str:
 """
 
 
-def test_https_listener_on_an_imported_acm_certificate(terraform, module, burr, backends,
-                                                       tmp_path):
+def test_https_listener_on_an_imported_acm_certificate(terraform, module, burr, backends):
     """aws_acm_certificate (import) on an HTTPS listener, with aws_lb_ssl_negotiation_policy and
     the aws_acm_certificate data source; re-importing a new body reaches new handshakes."""
     elb, acm = burr.client(), client(burr, "acm")
@@ -755,7 +753,7 @@ output "arns" {{
 }}
 """
 
-    cert1, key1, der1 = self_signed(tmp_path / "pki", "www.example.test", "one")
+    cert1, key1, der1 = self_signed("www.example.test")
     module.write(config(cert1, key1))
     module.apply()
     module.assert_no_changes("the first apply")
@@ -767,7 +765,7 @@ output "arns" {{
     wait_serving(host, PORT, {"a"})
 
     # Re-import into the same ARN: a new handshake sees the new certificate.
-    cert2, key2, der2 = self_signed(tmp_path / "pki", "www.example.test", "two")
+    cert2, key2, der2 = self_signed("www.example.test")
     module.write(config(cert2, key2))
     module.apply()
     module.assert_no_changes("re-importing the certificate")
@@ -845,8 +843,7 @@ output "arn" {
 
 
 @IAM_XFAIL
-def test_https_listener_on_an_iam_server_certificate(terraform, module, burr, backends,
-                                                     tmp_path):
+def test_https_listener_on_an_iam_server_certificate(terraform, module, burr, backends):
     """aws_iam_server_certificate on an HTTPS listener, with the aws_iam_server_certificate data
     source; a new certificate (replaced before the old one goes) moves the listener to it."""
     elb, iam = burr.client(), client(burr, "iam")
@@ -880,7 +877,7 @@ output "arns" {
 }
 """
 
-    cert1, key1, der1 = self_signed(tmp_path / "pki", "www.example.test", "one")
+    cert1, key1, der1 = self_signed("www.example.test")
     module.write(config("web-1", cert1, key1))
     module.apply()
     module.assert_no_changes("the first apply")
@@ -889,7 +886,7 @@ output "arns" {
     assert out["arns"][0].endswith(":server-certificate/web-1") and out["arns"][1] == out["arns"][0]
     assert peer_certificate(host, HTTPS_PORT) == der1
 
-    cert2, key2, der2 = self_signed(tmp_path / "pki", "www.example.test", "two")
+    cert2, key2, der2 = self_signed("www.example.test")
     module.write(config("web-2", cert2, key2))
     module.apply()
     module.assert_no_changes("moving to a new server certificate")
