@@ -277,8 +277,10 @@ class Module:
         return self._run("destroy", *self.FLAGS, "-auto-approve")
 
     def outputs(self) -> dict:
-        done = self._run("output", "-json")
-        return {k: v["value"] for k, v in json.loads(done.stdout).items()}
+        """The root module's outputs, read from the local state (what `terraform output -json`
+        prints, without starting terraform)."""
+        state = json.loads((self.dir / "terraform.tfstate").read_text())
+        return {k: v["value"] for k, v in state.get("outputs", {}).items()}
 
 
 # ---- what a client sees ----
