@@ -294,6 +294,9 @@ def test_iam_upload_get_list_update_delete(iam):
     got = iam.get_server_certificate(ServerCertificateName="site")["ServerCertificate"]
     assert x509.load_pem_x509_certificate(got["CertificateBody"].encode()) == leaf
     assert x509.load_pem_x509_certificate(got["CertificateChain"].encode()) == root
+    # Answered without the surrounding whitespace it was uploaded with, as IAM does (Terraform
+    # trims its configuration and compares).
+    assert got["CertificateBody"] == pem(leaf).strip() and got["CertificateChain"] == pem(root).strip()
     assert "PrivateKey" not in got
 
     for i in range(3):

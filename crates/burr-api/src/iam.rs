@@ -187,9 +187,11 @@ fn get(c: &dyn ControlPlane, p: &Params, x: &mut Xml) -> Result<(), ApiError> {
     let cert = certs::iam_certificate(&state, name(p)?).map_err(refused)?;
     x.element("ServerCertificate", |x| {
         x.element("ServerCertificateMetadata", |x| write_metadata(x, cert));
-        x.text("CertificateBody", &cert.certificate_pem);
+        // IAM answers the PEM without surrounding whitespace, whatever was uploaded; Terraform
+        // trims its configuration the same way and compares the two.
+        x.text("CertificateBody", cert.certificate_pem.trim());
         if let Some(chain) = &cert.chain_pem {
-            x.text("CertificateChain", chain);
+            x.text("CertificateChain", chain.trim());
         }
         write_tags(x, &cert.tags);
     });
