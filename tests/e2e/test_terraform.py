@@ -44,16 +44,6 @@ PORT = 8080
 TCP_PORT = 8081
 HTTPS_PORT = 8443
 
-# The IAM test needs GetServerCertificate to answer CertificateBody without the trailing newline
-# it was uploaded with: the provider stores the configured body trimmed (StateTrimSpace) and
-# reads back what the API answers (AWS answers it trimmed), so burr's answer plans a replacement.
-IAM_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="burr's IAM GetServerCertificate answers CertificateBody with the trailing newline "
-    "it was uploaded with; the provider compares it with the trimmed configured body and plans "
-    "a replacement of the server certificate after every apply",
-)
-
 
 @pytest.fixture(scope="session")
 def terraform(tmp_path_factory):
@@ -842,7 +832,6 @@ output "arn" {
     assert acm.list_certificates()["CertificateSummaryList"] == []
 
 
-@IAM_XFAIL
 def test_https_listener_on_an_iam_server_certificate(terraform, module, burr, backends):
     """aws_iam_server_certificate on an HTTPS listener, with the aws_iam_server_certificate data
     source; a new certificate (replaced before the old one goes) moves the listener to it."""
