@@ -2,9 +2,9 @@
 Classic balancer, applied for real. Each test applies a module, checks that a second plan wants
 nothing (`plan -detailed-exitcode` = 0: what burr answers is what Terraform wrote), sends real
 traffic through the listener Terraform made to see the configuration at work, applies an
-in-place change and plans again, forgets the balancer (`state rm`) and imports it back with
-`terraform import` and plans again, and destroys, leaving nothing behind. Targets answer with
-their own name, so the tests see where each request went.
+in-place change and plans again, forgets the balancer (as `state rm` does) and imports it
+back with `terraform import` and plans again, and destroys, leaving nothing behind. Targets
+answer with their own name, so the tests see where each request went.
 
 Without terraform or the provider mirror these tests are skipped with the reason, except when
 CI=true, where that is a failure (terraform_harness.require).
@@ -144,7 +144,8 @@ def wait_serving(host: str, port: int, names: set[str], n: int = 20, timeout: fl
         raise AssertionError(f"{e}; last seen: {last[-1] if last else None}") from None
 
 
-def elb_block(name: str, instances: list[str], port: int, *, idle: int = 60, draining_timeout: int = 300,
+def elb_block(name: str, instances: list[str], port: int, *, idle: int = 60,
+              draining_timeout: int = 300,
               cross_zone: bool = True, hc_interval: int = 30, tags: dict | None = None,
               listeners: str | None = None, extra: str = "", resource: str = "web",
               provider: str | None = None) -> str:
@@ -199,7 +200,7 @@ resource "aws_elb" "{resource}" {{
 
 def import_again(module, address: str, resource_id: str):
     """Forgets `address` and imports it back from burr; the plan after must want nothing."""
-    module.state_rm(address)
+    module.forget(address)
     module.import_(address, resource_id)
     module.assert_no_changes(f"terraform import {address} {resource_id}")
 
