@@ -404,6 +404,9 @@ def test_ssl_listener_on_an_iam_arn(burr, iam, target):
     with pytest.raises(iam.exceptions.DeleteConflictException) as e:
         iam.delete_server_certificate(ServerCertificateName="relay")
     assert error_of(e)[:2] == ("DeleteConflict", 409)
+    # IAM's wording: Terraform retries a delete only when it reads "currently in use by arn".
+    assert ":loadbalancer/relay. Please remove it first" in error_of(e)[2]
+    assert "is currently in use by arn:aws:elasticloadbalancing:us-east-1:" in error_of(e)[2]
     elb.delete_load_balancer(LoadBalancerName="relay")
     iam.delete_server_certificate(ServerCertificateName="relay")
 

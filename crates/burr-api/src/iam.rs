@@ -257,7 +257,12 @@ fn update(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError>
 
 fn delete(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
     let name = name(p)?.to_string();
-    apply_change(c, |s| certs::delete_server_certificate(s, &name), refused)?;
+    let account = c.account_id();
+    apply_change(
+        c,
+        |s| certs::delete_server_certificate(s, &account, &name),
+        refused,
+    )?;
     Ok(())
 }
 

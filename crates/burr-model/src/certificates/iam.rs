@@ -199,14 +199,30 @@ pub fn update_server_certificate(
     Ok(())
 }
 
-/// `DeleteServerCertificate`: refused (`DeleteConflict`) while a listener uses it.
-pub fn delete_server_certificate(state: &mut State, name: &str) -> Result<(), CertError> {
-    let arn = iam_certificate(state, name)?.arn.clone();
-    check_unused(
-        state,
-        &arn,
-        &format!("ServerCertificateName: certificate {name}"),
-    )?;
+/// `DeleteServerCertificate`: refused (`DeleteConflict`) while a listener uses it, in IAM's
+/// words ("… is currently in use by arn:…"): Terraform retries a delete refused so, which it
+/// meets when it deletes a certificate and its balancer in parallel.
+pub fn delete_server_certificate(
+    state: &mut State,
+    account: &str,
+    name: &str,
+) -> Result<(), CertError> {
+    let certificate = iam_certificate(state, name)?;
+    let arn = certificate.arn.clone();
+    if let Some(user) = state.certificate_users(&arn).first() {
+        let id = match &certificate.source {
+            Source::Iam { id, .. } => id.as_str(),
+            _ => name,
+        };
+        return Err(CertError::new(
+            CertErrorKind::InUse,
+            format!(
+                "Certificate: {id} is currently in use by {}. Please remove it first before \
+                 deleting it from IAM.",
+                super::balancer_arn(account, user)
+            ),
+        ));
+    }
     state.certificates.remove(&arn);
     Ok(())
 }

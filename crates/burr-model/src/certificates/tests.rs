@@ -410,12 +410,20 @@ fn iam_certificates_have_global_arns_with_their_path_and_unique_names() {
         Some(new_arn)
     );
     assert_eq!(state.validate(None), Ok(()));
-    let e = delete_server_certificate(&mut state, "site2").unwrap_err();
+    let e = delete_server_certificate(&mut state, ACCOUNT, "site2").unwrap_err();
     assert_eq!(e.kind, CertErrorKind::InUse);
+    // IAM's wording, which Terraform waits on before it retries.
+    assert!(
+        e.message.contains(
+            "is currently in use by arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/web"
+        ),
+        "{}",
+        e.message
+    );
     state.balancers.clear();
-    delete_server_certificate(&mut state, "site2").unwrap();
+    delete_server_certificate(&mut state, ACCOUNT, "site2").unwrap();
     assert_eq!(
-        delete_server_certificate(&mut state, "site2")
+        delete_server_certificate(&mut state, ACCOUNT, "site2")
             .unwrap_err()
             .kind,
         CertErrorKind::NotFound
