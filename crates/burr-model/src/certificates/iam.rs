@@ -3,7 +3,7 @@
 
 use super::{
     CertContext, CertError, CertErrorKind, Certificate, FieldNames, PrivateKeyPem, Source, Tag,
-    alphanumeric, check, check_room, check_tags, check_unused, iam_arn, merge_tags,
+    alphanumeric, check, check_room, check_tags, iam_arn, merge_tags,
 };
 use crate::State;
 
