@@ -20,7 +20,6 @@ Every process started here is stopped on exit; every wait is bounded.
 import http.client
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,9 @@ import time
 import urllib.request
 
 import boto3
+
+import processes
+from processes import procs, stop_all
 
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
 CALLS = int(os.environ.get("CALLS", "1000"))
@@ -40,29 +42,10 @@ TARGET_PORT = int(os.environ.get("TARGET_PORT", "19101"))
 VISIBLE_TIMEOUT_S = 2.0
 
 KEY, SECRET = "BURRBENCHKEY0000", "bench-secret-not-for-production"
-procs = []
-
-
-def stop_all():
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 def wait_until(timeout, check, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    sys.exit(f"bench/api: {what} did not happen within {timeout} s")
+    processes.wait_until(timeout, check, what, bench="bench/api")
 
 
 def start_target(work):

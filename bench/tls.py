@@ -18,16 +18,17 @@ Every process started here is stopped on exit; every wait is bounded.
 
 import os
 import re
-import signal
 import ssl
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 
 import boto3
+
+import processes
+from processes import procs, stop_all
 
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
@@ -41,29 +42,10 @@ HOST = "tls.bench.burr.test"
 
 KEY, SECRET = "BURRBENCHKEY0000", "bench-secret-not-for-production"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-procs = []
-
-
-def stop_all():
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 def wait_until(timeout, check, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    sys.exit(f"bench/tls: {what} did not happen within {timeout} s")
+    processes.wait_until(timeout, check, what, bench="bench/tls")
 
 
 def cpu_ticks(pid):

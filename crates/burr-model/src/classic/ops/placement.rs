@@ -57,15 +57,20 @@ pub(super) fn check_placement(placement: &Placement) -> Result<(), ClassicError>
     check_labels(PlacementList::SecurityGroups, &placement.security_groups)
 }
 
+/// Appends to `stored` the labels it does not hold yet, in the order given.
+fn append_new(stored: &mut Vec<String>, labels: &[String]) {
+    for label in labels {
+        if !stored.contains(label) {
+            stored.push(label.clone());
+        }
+    }
+}
+
 /// The placement with each list's repeats dropped (the first occurrence stays).
 pub(super) fn deduplicated(placement: &Placement) -> Placement {
     let unique = |labels: &[String]| {
-        let mut kept: Vec<String> = Vec::with_capacity(labels.len());
-        for label in labels {
-            if !kept.contains(label) {
-                kept.push(label.clone());
-            }
-        }
+        let mut kept = Vec::with_capacity(labels.len());
+        append_new(&mut kept, labels);
         kept
     };
     Placement {
@@ -85,12 +90,7 @@ pub fn add_placement(
 ) -> Result<(), ClassicError> {
     check_labels(list, labels)?;
     let b = balancer_mut(state, name)?;
-    let stored = list.of(&mut b.aws.placement);
-    for label in labels {
-        if !stored.contains(label) {
-            stored.push(label.clone());
-        }
-    }
+    append_new(list.of(&mut b.aws.placement), labels);
     Ok(())
 }
 

@@ -2,6 +2,20 @@
 
 use super::*;
 
+/// Creates the balancer stored under `key` with one HTTP listener 80 → 8080 and no placement.
+fn create(state: &mut State, key: &str) -> Result<(), ClassicError> {
+    let p = pool();
+    create_load_balancer(
+        state,
+        key,
+        &[http(80, 8080)],
+        None,
+        &[],
+        &Placement::default(),
+        ctx(&p),
+    )
+}
+
 fn labels(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -109,19 +123,9 @@ fn security_groups_are_replaced_and_bad_labels_refused_by_name() {
 
 #[test]
 fn regions_hold_balancers_of_the_same_name_apart() {
-    let p = pool();
     let mut state = with_lb(&[http(80, 8080)]);
     let eu = crate::region::qualified("eu-west-1", "web");
-    create_load_balancer(
-        &mut state,
-        &eu,
-        &[http(80, 8080)],
-        None,
-        &[],
-        &Placement::default(),
-        ctx(&p),
-    )
-    .unwrap();
+    create(&mut state, &eu).unwrap();
     assert!(state.validate(None).is_ok());
     assert_eq!(state.balancers[&eu].listeners[0].pool, "eu-west-1/web-80");
     assert_ne!(state.balancers["web"].address, state.balancers[&eu].address);
@@ -139,40 +143,13 @@ fn regions_hold_balancers_of_the_same_name_apart() {
 
 #[test]
 fn the_balancer_quota_is_counted_per_region() {
-    let p = pool();
     let mut state = State::default();
     for i in 0..MAX_LOAD_BALANCERS {
         let name = format!("b{i}");
-        create_load_balancer(
-            &mut state,
-            &name,
-            &[http(80, 8080)],
-            None,
-            &[],
-            &Placement::default(),
-            ctx(&p),
-        )
-        .unwrap();
+        create(&mut state, &name).unwrap();
     }
-    let more = create_load_balancer(
-        &mut state,
-        "one-more",
-        &[http(80, 8080)],
-        None,
-        &[],
-        &Placement::default(),
-        ctx(&p),
-    );
+    let more = create(&mut state, "one-more");
     assert_eq!(code(more), ErrorCode::TooManyLoadBalancers);
     let eu = crate::region::qualified("eu-west-1", "one-more");
-    create_load_balancer(
-        &mut state,
-        &eu,
-        &[http(80, 8080)],
-        None,
-        &[],
-        &Placement::default(),
-        ctx(&p),
-    )
-    .unwrap();
+    create(&mut state, &eu).unwrap();
 }
