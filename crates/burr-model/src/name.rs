@@ -16,7 +16,7 @@ pub fn validate_name(path: FieldPath, name: &str) -> Result<(), ValidationError>
     validate_qualified(path, name, MAX_NAME_LEN)
 }
 
-/// Checks a pool name: the balancer rule, up to [`MAX_POOL_NAME_LEN`] characters.
+/// Checks a pool name: the balancer rule, up to `MAX_POOL_NAME_LEN` (38) characters.
 pub fn validate_pool_name(path: FieldPath, name: &str) -> Result<(), ValidationError> {
     validate_qualified(path, name, MAX_POOL_NAME_LEN)
 }

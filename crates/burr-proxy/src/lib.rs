@@ -3,10 +3,11 @@
 //! keep-alive pools, runs health checks and counts what happens.
 //!
 //! It owns sockets and time; it owns no configuration rule. It reads configuration only from
-//! immutable [`burr_model::State`] snapshots handed to [`DataPlane::apply`], compiles each into a
-//! [`runtime::Runtime`] (pools with their pickers, targets with live counters) and swaps it in
-//! atomically, so a request never waits on the control plane. Target selection is delegated to the
-//! sans-IO `burr-affinity` crate.
+//! immutable [`burr_model::State`] snapshots handed to [`DataPlane::prepare`], which compiles
+//! each into a [`runtime::Runtime`] (pools with their pickers, targets with live counters) and
+//! binds new listeners, and [`DataPlane::commit`], which swaps it in atomically, so a request
+//! never waits on the control plane. Target selection is delegated to the sans-IO
+//! `burr-affinity` crate.
 
 pub mod access_log;
 mod affinity;

@@ -2,7 +2,7 @@
 //! pool, pools with their picker, targets with their live counters.
 //!
 //! A [`Runtime`] is rebuilt from every new [`State`] snapshot and swapped in whole. Live counters,
-//! health and idle upstream connections live in [`TargetShared`] / [`PoolShared`] /
+//! health and idle upstream connections live in [`TargetShared`] / [`PoolStats`] /
 //! [`ListenerStats`], which are carried over by identity from one runtime to the next, so a
 //! configuration change neither resets metrics nor drops pooled connections.
 
