@@ -4,9 +4,8 @@
 //! certificate of another region is not found.
 
 use super::{
-    CertContext, CertError, CertErrorKind, Certificate, FieldNames, PrivateKeyPem, Source, Tag,
-    acm_arn, check, check_room, check_tags, check_unused, create_authority, issue, merge_tags,
-    parse_acm_arn, uuid,
+    CertContext, CertError, CertErrorKind, Certificate, FieldNames, Source, Tag, acm_arn, check,
+    check_room, check_tags, check_unused, create_authority, issue, merge_tags, parse_acm_arn, uuid,
 };
 use crate::State;
 
@@ -124,11 +123,15 @@ pub fn import_certificate(
                 .certificates
                 .get_mut(&arn)
                 .expect("acm_certificate found it");
-            entry.certificate_pem = checked.certificate_pem;
-            entry.chain_pem = checked.chain_pem;
-            entry.private_key = PrivateKeyPem(checked.private_key_pem);
-            entry.details = checked.details;
-            entry.created_at = context.now;
+            // A re-import keeps the ARN, the source and the tags; the rest is the new PEM's.
+            let tags = std::mem::take(&mut entry.tags);
+            *entry = Certificate::from_checked(
+                arn.clone(),
+                entry.source.clone(),
+                checked,
+                tags,
+                context.now,
+            );
             Ok(arn)
         }
         None => {
@@ -138,16 +141,13 @@ pub fn import_certificate(
             merge_tags(&mut merged, tags)?;
             state.certificates.insert(
                 arn.clone(),
-                Certificate {
-                    arn: arn.clone(),
-                    source: Source::Imported,
-                    certificate_pem: checked.certificate_pem,
-                    chain_pem: checked.chain_pem,
-                    private_key: PrivateKeyPem(checked.private_key_pem),
-                    tags: merged,
-                    created_at: context.now,
-                    details: checked.details,
-                },
+                Certificate::from_checked(
+                    arn.clone(),
+                    Source::Imported,
+                    checked,
+                    merged,
+                    context.now,
+                ),
             );
             Ok(arn)
         }
@@ -249,18 +249,15 @@ pub fn request_certificate(
     merge_tags(&mut merged, tags)?;
     state.certificates.insert(
         arn.clone(),
-        Certificate {
-            arn: arn.clone(),
-            source: Source::Issued {
+        Certificate::from_checked(
+            arn.clone(),
+            Source::Issued {
                 validation_method: method.to_string(),
             },
-            certificate_pem: checked.certificate_pem,
-            chain_pem: checked.chain_pem,
-            private_key: PrivateKeyPem(checked.private_key_pem),
-            tags: merged,
-            created_at: context.now,
-            details: checked.details,
-        },
+            checked,
+            merged,
+            context.now,
+        ),
     );
     Ok(arn)
 }

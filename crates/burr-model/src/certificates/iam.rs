@@ -2,8 +2,8 @@
 //! (update), delete. IAM is global: names are unique across paths, and the ARN carries the path.
 
 use super::{
-    CertContext, CertError, CertErrorKind, Certificate, FieldNames, PrivateKeyPem, Source, Tag,
-    alphanumeric, check, check_room, check_tags, iam_arn, merge_tags,
+    CertContext, CertError, CertErrorKind, Certificate, FieldNames, Source, Tag, alphanumeric,
+    check, check_room, check_tags, iam_arn, merge_tags,
 };
 use crate::State;
 
@@ -137,20 +137,17 @@ pub fn upload_server_certificate(
     merge_tags(&mut merged, tags)?;
     state.certificates.insert(
         arn.clone(),
-        Certificate {
-            arn: arn.clone(),
-            source: Source::Iam {
+        Certificate::from_checked(
+            arn.clone(),
+            Source::Iam {
                 path: path.to_string(),
                 name: name.to_string(),
                 id: format!("ASCA{}", alphanumeric(&context.fresh, 17)),
             },
-            certificate_pem: checked.certificate_pem,
-            chain_pem: checked.chain_pem,
-            private_key: PrivateKeyPem(checked.private_key_pem),
-            tags: merged,
-            created_at: context.now,
-            details: checked.details,
-        },
+            checked,
+            merged,
+            context.now,
+        ),
     );
     Ok(arn)
 }

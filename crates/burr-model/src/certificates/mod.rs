@@ -109,6 +109,26 @@ pub struct Certificate {
 }
 
 impl Certificate {
+    /// A certificate of checked PEM, stored under `arn`, made by `source` at `created_at`.
+    pub fn from_checked(
+        arn: String,
+        source: Source,
+        checked: Checked,
+        tags: Vec<Tag>,
+        created_at: u64,
+    ) -> Self {
+        Self {
+            arn,
+            source,
+            certificate_pem: checked.certificate_pem,
+            chain_pem: checked.chain_pem,
+            private_key: PrivateKeyPem(checked.private_key_pem),
+            tags,
+            created_at,
+            details: checked.details,
+        }
+    }
+
     /// The region of an ACM certificate; `None` for an IAM one (global).
     pub fn region(&self) -> Option<&str> {
         parse_acm_arn(&self.arn).ok().map(|a| a.region)
