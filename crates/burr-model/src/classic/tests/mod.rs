@@ -30,19 +30,28 @@ fn tcp(port: i64, instance_port: i64) -> ListenerRequest {
     }
 }
 
-fn with_lb(listeners: &[ListenerRequest]) -> State {
-    let p = pool();
-    let mut state = State::default();
+/// `CreateLoadBalancer` of `name` with `listeners`: no scheme, tags or placement.
+fn create(
+    state: &mut State,
+    name: &str,
+    listeners: &[ListenerRequest],
+    context: Context,
+) -> Result<(), ClassicError> {
     create_load_balancer(
-        &mut state,
-        "web",
+        state,
+        name,
         listeners,
         None,
         &[],
         &Placement::default(),
-        ctx(&p),
+        context,
     )
-    .unwrap();
+}
+
+fn with_lb(listeners: &[ListenerRequest]) -> State {
+    let p = pool();
+    let mut state = State::default();
+    create(&mut state, "web", listeners, ctx(&p)).unwrap();
     state
 }
 
@@ -54,16 +63,7 @@ fn code<T: std::fmt::Debug>(result: Result<T, ClassicError>) -> ErrorCode {
 fn create_gives_each_balancer_an_address_and_each_listener_a_pool() {
     let p = pool();
     let mut state = with_lb(&[http(80, 8080), tcp(81, 9000)]);
-    create_load_balancer(
-        &mut state,
-        "api",
-        &[http(80, 8080)],
-        None,
-        &[],
-        &Placement::default(),
-        ctx(&p),
-    )
-    .unwrap();
+    create(&mut state, "api", &[http(80, 8080)], ctx(&p)).unwrap();
     let web = &state.balancers["web"];
     assert_eq!(web.address, Some("127.0.1.1".parse().unwrap()));
     assert_eq!(
@@ -88,27 +88,10 @@ fn create_again_is_idempotent_only_with_the_same_listeners() {
     let p = pool();
     let mut state = with_lb(&[http(80, 8080)]);
     let before = state.clone();
-    create_load_balancer(
-        &mut state,
-        "web",
-        &[http(80, 8080)],
-        None,
-        &[],
-        &Placement::default(),
-        ctx(&p),
-    )
-    .unwrap();
+    create(&mut state, "web", &[http(80, 8080)], ctx(&p)).unwrap();
     assert_eq!(state, before);
     assert_eq!(
-        code(create_load_balancer(
-            &mut state,
-            "web",
-            &[http(80, 9090)],
-            None,
-            &[],
-            &Placement::default(),
-            ctx(&p)
-        )),
+        code(create(&mut state, "web", &[http(80, 9090)], ctx(&p))),
         ErrorCode::DuplicateLoadBalancerName
     );
 }
@@ -121,26 +104,8 @@ fn same_port_clashes_under_listen_host_naming_port_and_holder() {
         ..ctx(&p)
     };
     let mut state = State::default();
-    create_load_balancer(
-        &mut state,
-        "a",
-        &[http(8080, 80)],
-        None,
-        &[],
-        &Placement::default(),
-        context,
-    )
-    .unwrap();
-    let err = create_load_balancer(
-        &mut state,
-        "b",
-        &[http(8080, 80)],
-        None,
-        &[],
-        &Placement::default(),
-        context,
-    )
-    .unwrap_err();
+    create(&mut state, "a", &[http(8080, 80)], context).unwrap();
+    let err = create(&mut state, "b", &[http(8080, 80)], context).unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidConfigurationRequest);
     assert!(
         err.message.contains("8080") && err.message.contains("'a'"),
@@ -155,67 +120,26 @@ fn bad_listeners_get_the_aws_codes() {
     let mut bad = http(80, 8080);
     bad.protocol = "QUIC".into();
     assert_eq!(
-        code(create_load_balancer(
-            &mut state,
-            "x",
-            &[bad],
-            None,
-            &[],
-            &Placement::default(),
-            ctx(&p)
-        )),
+        code(create(&mut state, "x", &[bad], ctx(&p))),
         ErrorCode::UnsupportedProtocol
     );
     let mut pair = http(80, 8080);
     pair.instance_protocol = Some("TCP".into());
     assert_eq!(
-        code(create_load_balancer(
-            &mut state,
-            "x",
-            &[pair],
-            None,
-            &[],
-            &Placement::default(),
-            ctx(&p)
-        )),
+        code(create(&mut state, "x", &[pair], ctx(&p))),
         ErrorCode::InvalidConfigurationRequest
     );
     let mut https = http(443, 8080);
     https.protocol = "HTTPS".into();
     assert_eq!(
-        code(create_load_balancer(
-            &mut state,
-            "x",
-            &[https],
-            None,
-            &[],
-            &Placement::default(),
-            ctx(&p)
-        )),
+        code(create(&mut state, "x", &[https], ctx(&p))),
         ErrorCode::CertificateNotFound
     );
     assert_eq!(
-        code(create_load_balancer(
-            &mut state,
-            "x",
-            &[http(0, 8080)],
-            None,
-            &[],
-            &Placement::default(),
-            ctx(&p)
-        )),
+        code(create(&mut state, "x", &[http(0, 8080)], ctx(&p))),
         ErrorCode::ValidationError
     );
-    let err = create_load_balancer(
-        &mut state,
-        "-x",
-        &[http(80, 8080)],
-        None,
-        &[],
-        &Placement::default(),
-        ctx(&p),
-    )
-    .unwrap_err();
+    let err = create(&mut state, "-x", &[http(80, 8080)], ctx(&p)).unwrap_err();
     assert!(err.message.starts_with("LoadBalancerName: \"-x\""), "{err}");
     assert_eq!(state, State::default());
 }
@@ -668,26 +592,9 @@ fn tags_add_replace_remove_and_limits() {
 fn the_address_pool_running_dry_is_a_conflict() {
     let tiny: AddressPool = "127.0.9.1".parse().unwrap();
     let mut state = State::default();
-    create_load_balancer(
-        &mut state,
-        "a",
-        &[http(80, 80)],
-        None,
-        &[],
-        &Placement::default(),
-        ctx(&tiny),
-    )
-    .unwrap();
+    create(&mut state, "a", &[http(80, 80)], ctx(&tiny)).unwrap();
     assert_eq!(
-        code(create_load_balancer(
-            &mut state,
-            "b",
-            &[http(80, 80)],
-            None,
-            &[],
-            &Placement::default(),
-            ctx(&tiny)
-        )),
+        code(create(&mut state, "b", &[http(80, 80)], ctx(&tiny))),
         ErrorCode::InvalidConfigurationRequest
     );
 }
@@ -829,26 +736,8 @@ fn a_port_clash_names_the_balancer_already_holding_the_port_whatever_the_names()
         ..ctx(&p)
     };
     let mut state = State::default();
-    create_load_balancer(
-        &mut state,
-        "zeta",
-        &[http(8080, 80)],
-        None,
-        &[],
-        &Placement::default(),
-        context,
-    )
-    .unwrap();
-    let err = create_load_balancer(
-        &mut state,
-        "alpha",
-        &[http(8080, 80)],
-        None,
-        &[],
-        &Placement::default(),
-        context,
-    )
-    .unwrap_err();
+    create(&mut state, "zeta", &[http(8080, 80)], context).unwrap();
+    let err = create(&mut state, "alpha", &[http(8080, 80)], context).unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidConfigurationRequest);
     assert!(
         err.message.contains("'zeta'") && err.message.contains("8080"),

@@ -3,17 +3,8 @@
 use super::*;
 
 /// Creates the balancer stored under `key` with one HTTP listener 80 → 8080 and no placement.
-fn create(state: &mut State, key: &str) -> Result<(), ClassicError> {
-    let p = pool();
-    create_load_balancer(
-        state,
-        key,
-        &[http(80, 8080)],
-        None,
-        &[],
-        &Placement::default(),
-        ctx(&p),
-    )
+fn create_web(state: &mut State, key: &str) -> Result<(), ClassicError> {
+    create(state, key, &[http(80, 8080)], ctx(&pool()))
 }
 
 fn labels(items: &[&str]) -> Vec<String> {
@@ -125,7 +116,7 @@ fn security_groups_are_replaced_and_bad_labels_refused_by_name() {
 fn regions_hold_balancers_of_the_same_name_apart() {
     let mut state = with_lb(&[http(80, 8080)]);
     let eu = crate::region::qualified("eu-west-1", "web");
-    create(&mut state, &eu).unwrap();
+    create_web(&mut state, &eu).unwrap();
     assert!(state.validate(None).is_ok());
     assert_eq!(state.balancers[&eu].listeners[0].pool, "eu-west-1/web-80");
     assert_ne!(state.balancers["web"].address, state.balancers[&eu].address);
@@ -146,10 +137,10 @@ fn the_balancer_quota_is_counted_per_region() {
     let mut state = State::default();
     for i in 0..MAX_LOAD_BALANCERS {
         let name = format!("b{i}");
-        create(&mut state, &name).unwrap();
+        create_web(&mut state, &name).unwrap();
     }
-    let more = create(&mut state, "one-more");
+    let more = create_web(&mut state, "one-more");
     assert_eq!(code(more), ErrorCode::TooManyLoadBalancers);
     let eu = crate::region::qualified("eu-west-1", "one-more");
-    create(&mut state, &eu).unwrap();
+    create_web(&mut state, &eu).unwrap();
 }
