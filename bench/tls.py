@@ -66,17 +66,7 @@ def make_certificate(work):
 
 
 def start_target(work):
-    conf = os.path.join(work, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""worker_processes 1; user root root; daemon off; pid {work}/nginx.pid;
-error_log {work}/nginx-error.log warn;
-events {{ worker_connections 4096; }}
-http {{ access_log off; keepalive_requests 1000000;
-  server {{ listen 127.0.0.1:{TARGET_PORT}; location / {{ return 200 "ok\\n"; }} }} }}
-""")
-    procs.append(subprocess.Popen(["nginx", "-p", work, "-c", conf]))
-    wait_until(10, lambda: urllib.request.urlopen(f"http://127.0.0.1:{TARGET_PORT}/", timeout=1).status == 200,
-               "the NGINX target answering")
+    processes.start_nginx_target(work, TARGET_PORT, 'return 200 "ok\\n";', bench="bench/tls")
 
 
 def start_burr(work, cert, key):
