@@ -19,24 +19,25 @@
 
 use burr_model::Listener;
 use burr_model::routing::{Action, Cidr, Condition, Rule};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use std::net::IpAddr;
 
 /// Where the matcher reads header fields from, whichever HTTP engine parsed the request.
 pub trait HeaderSource {
     /// Calls `f` with each value of the header `name` (compared case-insensitively), in order,
     /// until it returns true; returns whether it did.
-    fn any_value(&self, name: &str, f: impl FnMut(&[u8]) -> bool) -> bool;
+    fn any_value(&self, name: &HeaderName, f: impl FnMut(&[u8]) -> bool) -> bool;
 }
 
 impl HeaderSource for HeaderMap {
-    fn any_value(&self, name: &str, f: impl FnMut(&[u8]) -> bool) -> bool {
+    fn any_value(&self, name: &HeaderName, f: impl FnMut(&[u8]) -> bool) -> bool {
         self.get_all(name).iter().map(|v| v.as_bytes()).any(f)
     }
 }
 
 impl HeaderSource for [httparse::Header<'_>] {
-    fn any_value(&self, name: &str, f: impl FnMut(&[u8]) -> bool) -> bool {
+    fn any_value(&self, name: &HeaderName, f: impl FnMut(&[u8]) -> bool) -> bool {
+        let name = name.as_str();
         self.iter()
             .filter(|h| h.name.eq_ignore_ascii_case(name))
             .map(|h| h.value)
@@ -98,7 +99,8 @@ struct CompiledRule {
 enum Compiled {
     Host(Vec<Glob>),
     Path(Vec<Glob>),
-    Header(String, Vec<Glob>),
+    /// `None`: a name no request can carry (validation refuses it), so never true.
+    Header(Option<HeaderName>, Vec<Glob>),
     Method(Vec<Box<[u8]>>),
     Query(Vec<(Option<Glob>, Glob)>),
     SourceIp(Vec<Cidr>),
@@ -170,7 +172,7 @@ fn compile_condition(condition: &Condition) -> Compiled {
         Condition::HostHeader(v) => Compiled::Host(globs(v, Case::Insensitive)),
         Condition::PathPattern(v) => Compiled::Path(globs(v, Case::Sensitive)),
         Condition::HttpHeader(h) => Compiled::Header(
-            h.name.to_ascii_lowercase(),
+            HeaderName::from_bytes(h.name.as_bytes()).ok(),
             globs(&h.values, Case::Insensitive),
         ),
         Condition::HttpRequestMethod(v) => {
@@ -204,9 +206,11 @@ fn condition_holds<H: HeaderSource + ?Sized>(
             globs.iter().any(|g| g.matches(host))
         }),
         Compiled::Path(globs) => globs.iter().any(|g| g.matches(request.path)),
-        Compiled::Header(name, globs) => request
-            .headers
-            .any_value(name, |v| globs.iter().any(|g| g.matches(v))),
+        Compiled::Header(name, globs) => name.as_ref().is_some_and(|name| {
+            request
+                .headers
+                .any_value(name, |v| globs.iter().any(|g| g.matches(v)))
+        }),
         Compiled::Method(methods) => methods.iter().any(|m| **m == *request.method),
         Compiled::SourceIp(cidrs) => cidrs.iter().any(|c| c.contains(request.source)),
         Compiled::Query(patterns) => {
@@ -355,8 +359,12 @@ impl Glob {
         }
     }
 
+    /// `pattern` is lower case when the glob is case-insensitive.
     fn literal_eq(&self, pattern: &[u8], text: &[u8]) -> bool {
-        pattern.len() == text.len() && pattern.iter().zip(text).all(|(p, t)| self.byte_eq(*p, *t))
+        match self.case {
+            Case::Sensitive => pattern == text,
+            Case::Insensitive => pattern.eq_ignore_ascii_case(text),
+        }
     }
 
     /// Whether the whole of `text` matches.
