@@ -5,7 +5,7 @@
 //! condition types per rule, match evaluations and wildcards per rule, priorities, rules per
 //! listener, forward weights, fixed-response and redirect fields. Rules that need other objects
 //! (the pools an action names, the listener's protocol) are checked by [`crate::State::validate`]
-//! through [`Listener`](crate::Listener), which calls [`validate_rules`].
+//! through [`Listener`](crate::Listener), which calls `validate_rules`.
 //!
 //! Evaluating rules against requests is not here: burr-proxy compiles them (`burr_proxy::routing`).
 //!
