@@ -101,6 +101,15 @@ pub struct Listener {
     /// stops accepting and new clients wait in the kernel's backlog.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<u32>,
+    /// ALB listener rules (`[[balancer.listener.rule]]`), http and https listeners only:
+    /// evaluated by priority, the first whose conditions all hold decides.
+    #[serde(default, rename = "rule", skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<crate::routing::Rule>,
+    /// What happens when no rule matches. Absent: forward to `pool`, as a listener without
+    /// rules always has. `pool` stays required either way: it is the pool the listener's other
+    /// features (Classic ELB instances, health reports) refer to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_action: Option<crate::routing::Action>,
 }
 
 pub mod defaults {
@@ -137,6 +146,8 @@ impl Listener {
             max_header_bytes: defaults::max_header_bytes(),
             max_headers: defaults::max_headers(),
             max_connections: None,
+            rules: Vec::new(),
+            default_action: None,
         }
     }
 
@@ -148,7 +159,38 @@ impl Listener {
         })
     }
 
+    /// The action taken when no rule matches: `default_action`, else forward to `pool`.
+    pub fn effective_default_action(&self) -> crate::routing::Action {
+        self.default_action
+            .clone()
+            .unwrap_or_else(|| crate::routing::Action::forward_to(self.pool.clone()))
+    }
+
     fn validate_into(&self, path: &FieldPath, errors: &mut Errors) {
+        if !self.protocol.is_http() && (!self.rules.is_empty() || self.default_action.is_some()) {
+            let (field, value) = if self.rules.is_empty() {
+                ("default_action", "(present)".to_string())
+            } else {
+                ("rule", format!("{} rules", self.rules.len()))
+            };
+            errors.push(
+                path.field(field),
+                value,
+                format!(
+                    "only http and https listeners take rules and a default action (this one \
+                     is {})",
+                    self.protocol
+                ),
+            );
+        } else {
+            crate::routing::validate_rules(
+                &self.rules,
+                self.default_action.as_ref(),
+                self.protocol == Protocol::Https,
+                path,
+                errors,
+            );
+        }
         if self.port == 0 {
             errors.push(path.field("port"), 0, "must be between 1 and 65535");
         }

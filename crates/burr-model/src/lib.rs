@@ -16,6 +16,7 @@ mod error;
 mod name;
 mod pool;
 pub mod region;
+pub mod routing;
 mod state;
 
 pub use address::{TargetAddress, TargetAddressError};

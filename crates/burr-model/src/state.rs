@@ -82,6 +82,7 @@ impl State {
                         "names no pool; declare the pool or fix the name",
                     );
                 }
+                self.check_action_pools(listener, &path, &mut errors);
                 if let Some(pool) = self.pools.get(&listener.pool)
                     && !listener.protocol.is_http()
                     && pool.stickiness.reads_requests()
@@ -117,6 +118,64 @@ impl State {
             Ok(())
         } else {
             Err(errors.0)
+        }
+    }
+
+    /// Checks that every pool a rule's or the default action names exists, and AWS's rules on
+    /// weighted forwards: with several pools of which one has stickiness, group stickiness must
+    /// be on (the ALB guide's "you must enable target group stickiness").
+    fn check_action_pools(
+        &self,
+        listener: &crate::Listener,
+        path: &FieldPath,
+        errors: &mut Errors,
+    ) {
+        use crate::routing::Action;
+        let actions = listener
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (path.field("rule").index(i).field("action"), &r.action))
+            .chain(
+                listener
+                    .default_action
+                    .iter()
+                    .map(|a| (path.field("default_action"), a)),
+            );
+        for (apath, action) in actions {
+            let Action::Forward(forward) = action else {
+                continue;
+            };
+            let fpath = apath.field("forward");
+            let groups: Vec<(&str, u32)> = forward.groups().collect();
+            for (i, (name, _)) in groups.iter().enumerate() {
+                let npath = if forward.pool.is_some() {
+                    fpath.field("pool")
+                } else {
+                    fpath.field("pools").index(i).field("pool")
+                };
+                let Some(pool) = self.pools.get(*name) else {
+                    errors.push(
+                        npath,
+                        format!("{name:?}"),
+                        "names no pool; declare the pool or fix the name",
+                    );
+                    continue;
+                };
+                if groups.len() > 1
+                    && pool.stickiness.kind != crate::StickinessKind::None
+                    && forward.stickiness_secs.is_none()
+                {
+                    errors.push(
+                        fpath.field("stickiness_secs"),
+                        "(missing)",
+                        format!(
+                            "pool \"{name}\" has stickiness, so a forward to several pools \
+                             needs group stickiness (stickiness_secs, 1-604800 seconds)"
+                        ),
+                    );
+                }
+            }
         }
     }
 

@@ -23,6 +23,7 @@ pub mod limits;
 mod listeners;
 pub mod metrics;
 mod proxy_protocol;
+pub mod routing;
 pub mod runtime;
 pub mod sessions;
 mod target_stream;

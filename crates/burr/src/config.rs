@@ -315,6 +315,86 @@ name = "app"
 targets = [ { address = "127.0.0.1:9001" }, { address = "127.0.0.1:9002", weight = 2 } ]
 "#;
 
+    /// A listener with rules and a default action, in the shape docs/configuration.md shows.
+    pub(crate) const RULES: &str = r#"
+[[balancer]]
+name = "web"
+
+[[balancer.listener]]
+port = 8080
+protocol = "http"
+pool = "app"
+default_action = { fixed_response = { status = 404, content_type = "text/plain", body = "no route" } }
+
+[[balancer.listener.rule]]
+priority = 10
+conditions = [ { path_pattern = ["/api/*"] }, { http_header = { name = "X-Env", values = ["beta*"] } } ]
+action = { forward = { pools = [ { pool = "app", weight = 90 }, { pool = "canary", weight = 10 } ], stickiness_secs = 3600 } }
+
+[[balancer.listener.rule]]
+priority = 20
+conditions = [ { host_header = ["*.example.com"] }, { query_string = [ { key = "v", value = "2" } ] }, { source_ip = ["10.0.0.0/8", "2001:db8::/32"] }, { http_request_method = ["GET"] } ]
+action = { redirect = { protocol = "HTTPS", port = "443", status = "HTTP_301" } }
+
+[[balancer.listener.rule]]
+priority = 30
+conditions = [ { path_pattern = ["/old/*"] } ]
+action = { forward = { pool = "app" } }
+
+[[pool]]
+name = "app"
+targets = [ { address = "127.0.0.1:9001" } ]
+
+[[pool]]
+name = "canary"
+targets = [ { address = "127.0.0.1:9002" } ]
+"#;
+
+    #[test]
+    fn rules_load_and_round_trip_through_export() {
+        let d = source(RULES).load(None).unwrap();
+        let listener = &d.balancers[0].listeners[0];
+        assert_eq!(listener.rules.len(), 3);
+        assert!(listener.default_action.is_some());
+        let mut state = State::default();
+        state = state.with_file_objects(d.balancers.clone(), d.pools.clone(), d.aliases.clone());
+        let text = render(&state).unwrap();
+        assert!(text.contains("[[balancer.listener.rule]]"), "{text}");
+        let again = source(&text).load(None).unwrap();
+        assert_eq!(again.balancers, d.balancers, "{text}");
+        assert_eq!(again.pools, d.pools);
+    }
+
+    #[test]
+    fn rule_errors_point_at_their_lines() {
+        let text = RULES
+            .replace("priority = 20", "priority = 10")
+            .replace("weight = 10 }", "weight = 1000 }")
+            .replace("\"/old/*\"", "\"/old/*\", \"/a\", \"/b\", \"/c\"");
+        let errors = source(&text).load(None).unwrap_err();
+        let rendered: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(rendered.iter().any(|r| r.starts_with("burr.toml:14: ") && r.contains("rule[0].action.forward.pools[1].weight: 1000 is not allowed: must be between 0 and 999")), "{rendered:#?}");
+        assert!(
+            rendered.iter().any(|r| r.starts_with("burr.toml:17: ")
+                && r.contains("rule[1].priority: 10")
+                && r.contains("unique")),
+            "{rendered:#?}"
+        );
+        assert!(
+            rendered
+                .iter()
+                .any(|r| r.starts_with("burr.toml:23: ") && r.contains("4 values")),
+            "{rendered:#?}"
+        );
+        let unknown = source(&RULES.replace("priority = 30", "priority = 30\nweight = 1"))
+            .load(None)
+            .unwrap_err();
+        assert!(
+            unknown[0].message.contains("unknown field `weight`"),
+            "{unknown:?}"
+        );
+    }
+
     #[test]
     fn loads_a_good_file() {
         let d = source(GOOD).load(None).unwrap();

@@ -182,3 +182,75 @@ fn demo_shows_balancing_and_exits() {
         "{stdout}"
     );
 }
+
+/// Listener rules and a default action (the shape docs/configuration.md documents).
+const RULES: &str = r#"
+[[balancer]]
+name = "web"
+
+[[balancer.listener]]
+port = PORT
+protocol = "http"
+pool = "app"
+default_action = { fixed_response = { status = 404, content_type = "text/plain", body = "no route" } }
+
+[[balancer.listener.rule]]
+priority = 10
+conditions = [ { path_pattern = ["/api/*"] }, { http_header = { name = "X-Env", values = ["beta*"] } } ]
+action = { forward = { pools = [ { pool = "app", weight = 90 }, { pool = "canary", weight = 10 } ], stickiness_secs = 3600 } }
+
+[[balancer.listener.rule]]
+priority = 20
+conditions = [ { host_header = ["*.example.com"] }, { query_string = [ { key = "v", value = "2" } ] }, { source_ip = ["10.0.0.0/8", "2001:db8::/32"] } ]
+action = { redirect = { protocol = "HTTPS", port = "443", status = "HTTP_301" } }
+
+[[pool]]
+name = "app"
+targets = [ { address = "127.0.0.1:9001" } ]
+
+[[pool]]
+name = "canary"
+targets = [ { address = "127.0.0.1:9002" } ]
+"#;
+
+#[test]
+fn listener_rules_round_trip_through_check_serve_and_export() {
+    let config = RULES.replace("PORT", &free_port().to_string());
+    let (code, out, err) = check(&config);
+    assert_eq!(code, 0, "{out}{err}");
+    let burr = Burr::start(&config);
+    let out = Command::new(BURR)
+        .args(["export", "--data-dir"])
+        .arg(burr.dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported = String::from_utf8(out.stdout).unwrap();
+    let (code, _, err) = check(&exported);
+    assert_eq!(code, 0, "the export is a valid file: {err}\n{exported}");
+    let listener = |text: &str| -> toml::Table {
+        let value: toml::Table = toml::from_str(text).unwrap();
+        value["balancer"][0]["listener"][0]
+            .as_table()
+            .unwrap()
+            .clone()
+    };
+    let (before, after) = (listener(&config), listener(&exported));
+    assert_eq!(after["rule"], before["rule"], "{exported}");
+    assert_eq!(
+        after["default_action"], before["default_action"],
+        "{exported}"
+    );
+    // a broken rule is refused with its line
+    let (code, _, err) = check(&config.replace("weight = 10 }", "weight = 1000 }"));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(":14: balancer \"web\".listener")
+            && err.contains("weight: 1000 is not allowed: must be between 0 and 999"),
+        "{err}"
+    );
+}
