@@ -110,6 +110,9 @@ pub struct Listener {
     /// features (Classic ELB instances, health reports) refer to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_action: Option<crate::routing::Action>,
+    /// Present on listeners of application and network load balancers (the ELBv2 API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elbv2: Option<crate::elbv2::V2Listener>,
 }
 
 pub mod defaults {
@@ -148,6 +151,7 @@ impl Listener {
             max_connections: None,
             rules: Vec::new(),
             default_action: None,
+            elbv2: None,
         }
     }
 

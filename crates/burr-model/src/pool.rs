@@ -127,6 +127,40 @@ pub struct HealthCheck {
     pub timeout_secs: u32,
     pub healthy_threshold: u32,
     pub unhealthy_threshold: u32,
+    /// HTTP(S) answers that pass: codes and ranges, comma-separated (`200`, `200,202`,
+    /// `200-299`), each 200–499 (ELBv2 `Matcher.HttpCode`).
+    #[serde(default = "default_success_codes")]
+    pub success_codes: String,
+}
+
+fn default_success_codes() -> String {
+    "200".into()
+}
+
+/// Longest health-check timeout of a pool (the Classic ELB bound) and of a target group.
+const CLASSIC_MAX_TIMEOUT_SECS: u32 = 60;
+const TARGET_GROUP_MAX_TIMEOUT_SECS: u32 = 120;
+
+/// Whether `codes` is a valid success-code list: codes and `low-high` ranges, comma-separated,
+/// each 200–499, ranges ascending.
+pub fn check_success_codes(codes: &str) -> bool {
+    let code = |t: &str| t.parse::<u16>().ok().filter(|c| (200..=499).contains(c));
+    !codes.is_empty()
+        && codes.split(',').all(|part| match part.split_once('-') {
+            Some((lo, hi)) => matches!((code(lo), code(hi)), (Some(l), Some(h)) if l <= h),
+            None => code(part).is_some(),
+        })
+}
+
+/// Whether `status` is one of `codes` (assumed valid).
+pub fn success_code_matches(codes: &str, status: u16) -> bool {
+    codes.split(',').any(|part| match part.split_once('-') {
+        Some((lo, hi)) => {
+            lo.parse::<u16>().is_ok_and(|l| l <= status)
+                && hi.parse::<u16>().is_ok_and(|h| status <= h)
+        }
+        None => part.parse::<u16>() == Ok(status),
+    })
 }
 
 impl Default for HealthCheck {
@@ -140,6 +174,7 @@ impl Default for HealthCheck {
             timeout_secs: 5,
             healthy_threshold: 10,
             unhealthy_threshold: 2,
+            success_codes: default_success_codes(),
         }
     }
 }
@@ -148,7 +183,11 @@ impl HealthCheck {
     /// Checks the settings alone (a pool checks them as part of itself).
     pub fn check(&self) -> Result<(), Vec<crate::ValidationError>> {
         let mut errors = Errors::default();
-        self.validate(&FieldPath::root().field("health_check"), &mut errors);
+        self.validate(
+            &FieldPath::root().field("health_check"),
+            CLASSIC_MAX_TIMEOUT_SECS,
+            &mut errors,
+        );
         if errors.0.is_empty() {
             Ok(())
         } else {
@@ -156,7 +195,8 @@ impl HealthCheck {
         }
     }
 
-    fn validate(&self, path: &FieldPath, errors: &mut Errors) {
+    /// `max_timeout_secs`: 60 as on Classic ELB, 120 for an ELBv2 target group.
+    fn validate(&self, path: &FieldPath, max_timeout_secs: u32, errors: &mut Errors) {
         errors.range(
             path.field("interval_secs"),
             self.interval_secs,
@@ -168,7 +208,7 @@ impl HealthCheck {
             path.field("timeout_secs"),
             self.timeout_secs,
             2,
-            60,
+            max_timeout_secs,
             "seconds",
         );
         if self.timeout_secs >= self.interval_secs {
@@ -194,6 +234,14 @@ impl HealthCheck {
         );
         if self.port == Some(0) {
             errors.push(path.field("port"), 0, "must be between 1 and 65535");
+        }
+        if !check_success_codes(&self.success_codes) {
+            errors.push(
+                path.field("success_codes"),
+                format!("{:?}", self.success_codes),
+                "must be codes or ranges (200, 200,202, 200-299), comma-separated, each \
+                 between 200 and 499",
+            );
         }
         if matches!(
             self.protocol,
@@ -574,6 +622,10 @@ pub struct Pool {
     pub draining: Draining,
     #[serde(default)]
     pub upstream: UpstreamTimeouts,
+    /// What an ELBv2 target group carries besides the pool's settings (present on pools made
+    /// by `CreateTargetGroup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_group: Option<crate::elbv2::TargetGroup>,
     /// Which front door declared this pool (kept by the store, not written in files).
     #[serde(skip)]
     pub origin: crate::Origin,
@@ -595,6 +647,7 @@ impl Pool {
             stickiness: Stickiness::default(),
             draining: Draining::default(),
             upstream: UpstreamTimeouts::default(),
+            target_group: None,
             origin: crate::Origin::default(),
             draining_targets: Vec::new(),
         }
@@ -624,8 +677,13 @@ impl Pool {
                 );
             }
         }
+        let max_timeout = if self.target_group.is_some() {
+            TARGET_GROUP_MAX_TIMEOUT_SECS
+        } else {
+            CLASSIC_MAX_TIMEOUT_SECS
+        };
         self.health_check
-            .validate(&path.field("health_check"), errors);
+            .validate(&path.field("health_check"), max_timeout, errors);
         self.stickiness.validate(
             &path.field("stickiness"),
             self.algorithm,

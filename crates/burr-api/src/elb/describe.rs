@@ -42,7 +42,13 @@ pub fn load_balancers(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result
     let wanted = super::balancer_keys(c, p)?;
     let mut chosen: Vec<&Balancer> = Vec::new();
     if wanted.is_empty() {
-        chosen.extend(state.balancers.values().filter(|b| c.owns(&b.name)));
+        // Application and network load balancers belong to the 2015-12-01 API.
+        chosen.extend(
+            state
+                .balancers
+                .values()
+                .filter(|b| c.owns(&b.name) && b.aws.elbv2.is_none()),
+        );
     } else {
         for name in &wanted {
             let b = classic::balancer(&state, name)?;

@@ -1,0 +1,44 @@
+//! The ELBv2 (2015-12-01) view of the model: application and network load balancers, target
+//! groups, and the operations of that API expressed as changes to [`State`](crate::State), with
+//! the error codes of the botocore model.
+//!
+//! As with Classic ([`crate::classic`]), nothing here is a second data model. An application or
+//! network load balancer is an ordinary [`Balancer`](crate::Balancer) whose `aws.elbv2` says
+//! which kind it is; a target group is an ordinary [`Pool`](crate::Pool) whose `target_group`
+//! holds what only the API knows (its id, protocol, port, the attributes as given); a listener's
+//! default action and rules are the model's own [`routing`](crate::routing) types. The data
+//! plane therefore serves an ALB exactly as it serves the same configuration written in TOML.
+//!
+//! ARNs are a wire matter (they carry the account and region): the API builds and parses them;
+//! the model keys objects by name and checks ids. No I/O, no clock: `now` and fresh ids come in
+//! through [`Context`].
+
+mod attributes;
+mod error;
+mod ops;
+#[cfg(test)]
+mod tests;
+mod types;
+
+pub use attributes::{
+    LISTENER_ATTRIBUTES, LOAD_BALANCER_ATTRIBUTES, TARGET_GROUP_ATTRIBUTES, TargetGroupAttribute,
+    apply_target_group_attributes, target_group_attributes,
+};
+pub use error::{ErrorCode, V2Error};
+pub use ops::*;
+pub use types::*;
+
+/// Most application and network load balancers per region (the AWS default quota).
+pub const MAX_LOAD_BALANCERS: usize = 50;
+/// Most target groups per region.
+pub const MAX_TARGET_GROUPS: usize = 3000;
+/// Most listeners per load balancer.
+pub const MAX_LISTENERS: usize = 50;
+/// Most targets registered with one target group.
+pub const MAX_TARGETS: usize = 1000;
+/// Most tags on one resource.
+pub const MAX_TAGS: usize = 50;
+/// Most certificates on one listener besides the default one (ALB's quota is 25).
+pub const MAX_LISTENER_CERTIFICATES: usize = 25;
+/// Longest target group name.
+pub const MAX_TARGET_GROUP_NAME: usize = 32;
