@@ -108,7 +108,11 @@ pub fn create_load_balancer(
 /// `DeleteLoadBalancer`: removes the balancer and the pools only its listeners used. Deleting a
 /// balancer that does not exist succeeds, as on AWS.
 pub fn delete_load_balancer(state: &mut State, name: &str) -> Result<(), ClassicError> {
-    if state.balancers.get(name).is_none_or(|b| b.aws.elbv2.is_some()) {
+    if state
+        .balancers
+        .get(name)
+        .is_none_or(|b| b.aws.elbv2.is_some())
+    {
         return Ok(());
     }
     let Some(removed) = state.balancers.remove(name) else {
