@@ -147,7 +147,7 @@ fn write_description(x: &mut Xml, c: &dyn ControlPlane, b: &Balancer, state: &St
         x.text("GroupName", "default");
     });
     super::placement::write_list(x, b, PlacementList::SecurityGroups);
-    x.text("CreatedTime", &timestamp(b.aws.created_at));
+    x.text("CreatedTime", &crate::xml::timestamp(b.aws.created_at));
     x.text(
         "Scheme",
         b.aws.scheme.as_deref().unwrap_or("internet-facing"),
@@ -165,13 +165,6 @@ fn instance_port(l: &burr_model::Listener, state: &State) -> u16 {
                 .map(|t| t.address.port())
         })
         .unwrap_or(l.port)
-}
-
-fn timestamp(unix: u64) -> String {
-    // RFC 3339 has four-digit years; the model keeps `created_at` within them.
-    let unix = unix.min(burr_model::classic::MAX_TIMESTAMP);
-    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
-    humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// The balancer's `HealthCheck`.

@@ -209,13 +209,13 @@ fn https_and_tls_listeners_take_a_certificate_and_a_policy() {
     assert_eq!(l.instance_protocol, Some(crate::Protocol::Https));
     assert_eq!(
         l.elbv2.as_ref().unwrap().ssl_policy.as_deref(),
-        Some(SSL_POLICIES[0])
+        Some(DEFAULT_SSL_POLICY)
     );
     let tls = ListenerRequest {
         protocol: Some("TLS".into()),
         port: Some(8443),
         certificate: Some(env.certificate.clone()),
-        ssl_policy: Some("ELBSecurityPolicy-2016-08".into()),
+        ssl_policy: Some("ELBSecurityPolicy-TLS13-1-3-2021-06".into()),
         alpn_policy: Some(vec!["HTTP2Preferred".into()]),
         default_action: Some(Action::forward_to("tls1")),
         ..Default::default()
@@ -229,7 +229,10 @@ fn https_and_tls_listeners_take_a_certificate_and_a_policy() {
     assert_eq!(l.effective_default_action(), Action::forward_to("tls1"));
     assert_eq!(l.instance_protocol, Some(crate::Protocol::Ssl));
     let v2 = l.elbv2.as_ref().unwrap();
-    assert_eq!(v2.ssl_policy.as_deref(), Some("ELBSecurityPolicy-2016-08"));
+    assert_eq!(
+        v2.ssl_policy.as_deref(),
+        Some("ELBSecurityPolicy-TLS13-1-3-2021-06")
+    );
     assert_eq!(v2.alpn_policy, ["HTTP2Preferred"]);
 }
 
@@ -321,7 +324,7 @@ fn create_listener_refusals_name_the_parameter_and_change_nothing() {
         ),
         (
             "web",
-            with(&|r| r.ssl_policy = Some("ELBSecurityPolicy-2016-08".into())),
+            with(&|r| r.ssl_policy = Some("ELBSecurityPolicy-TLS13-1-3-2021-06".into())),
             ErrorCode::ValidationError,
             "SslPolicy: (present)",
         ),
@@ -485,7 +488,7 @@ fn modify_listener_changes_what_is_given_and_checks_the_result() {
     assert_eq!(l.protocol, crate::Protocol::Https);
     assert_eq!(
         l.elbv2.as_ref().unwrap().ssl_policy.as_deref(),
-        Some(SSL_POLICIES[0])
+        Some(DEFAULT_SSL_POLICY)
     );
     // Back to HTTP: certificate and policy go.
     let to_http = ListenerRequest {

@@ -46,3 +46,46 @@ pub const MAX_TAGS: usize = 50;
 pub const MAX_LISTENER_CERTIFICATES: usize = 25;
 /// Longest target group name.
 pub const MAX_TARGET_GROUP_NAME: usize = 32;
+
+/// A TLS security policy burr's TLS stack (rustls) honours exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SslPolicy {
+    pub name: &'static str,
+    /// `TLSv1.2`, `TLSv1.3`.
+    pub protocols: &'static [&'static str],
+    /// OpenSSL cipher names, in preference order.
+    pub ciphers: &'static [&'static str],
+}
+
+const TLS13_CIPHERS: [&str; 3] = [
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+];
+
+/// The AWS policies whose protocols and ciphers are all within rustls' (TLS 1.2 with ECDHE and
+/// AEAD ciphers, TLS 1.3). Policies that allow TLS 1.0/1.1, CBC or RSA key exchange are not
+/// offered: burr could not honour them.
+pub const SSL_POLICIES: [SslPolicy; 2] = [
+    SslPolicy {
+        name: "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+        protocols: &["TLSv1.2", "TLSv1.3"],
+        ciphers: &[
+            TLS13_CIPHERS[0],
+            TLS13_CIPHERS[1],
+            TLS13_CIPHERS[2],
+            "ECDHE-ECDSA-AES128-GCM-SHA256",
+            "ECDHE-RSA-AES128-GCM-SHA256",
+            "ECDHE-ECDSA-AES256-GCM-SHA384",
+            "ECDHE-RSA-AES256-GCM-SHA384",
+        ],
+    },
+    SslPolicy {
+        name: "ELBSecurityPolicy-TLS13-1-3-2021-06",
+        protocols: &["TLSv1.3"],
+        ciphers: &TLS13_CIPHERS,
+    },
+];
+
+/// The policy an HTTPS or TLS listener gets when none is named.
+pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";

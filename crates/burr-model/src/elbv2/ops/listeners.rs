@@ -11,34 +11,12 @@
 use super::*;
 use crate::elbv2::attributes::{check_keys, described};
 use crate::elbv2::{
-    Context, LISTENER_ATTRIBUTES, LoadBalancerType, MAX_LISTENER_CERTIFICATES, MAX_LISTENERS,
-    MAX_TAGS, V2Listener, V2Protocol,
+    Context, DEFAULT_SSL_POLICY, LISTENER_ATTRIBUTES, LoadBalancerType, MAX_LISTENER_CERTIFICATES,
+    MAX_LISTENERS, MAX_TAGS, SSL_POLICIES, V2Listener, V2Protocol,
 };
 use crate::error::{Errors, FieldPath, PathSegment};
 use crate::routing::{self, Action};
 use crate::{Protocol, region};
-
-/// The security policies an HTTPS or TLS listener may name (`SslPolicy`); the first is the
-/// default. burr stores and returns the name; its TLS settings are its own (TLS 1.2 and 1.3).
-pub const SSL_POLICIES: &[&str] = &[
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-1-2021-06",
-    "ELBSecurityPolicy-TLS13-1-0-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS-1-2-2017-01",
-    "ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
-    "ELBSecurityPolicy-TLS-1-1-2017-01",
-    "ELBSecurityPolicy-2016-08",
-    "ELBSecurityPolicy-2015-05",
-    "ELBSecurityPolicy-FS-2018-06",
-    "ELBSecurityPolicy-FS-1-2-2019-08",
-    "ELBSecurityPolicy-FS-1-2-Res-2019-08",
-    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
-    "ELBSecurityPolicy-FS-1-1-2019-08",
-];
 
 /// `AlpnPolicy` values of a TLS listener: stored and returned.
 pub const ALPN_POLICIES: [&str; 5] = [
@@ -341,13 +319,14 @@ fn check_tls(
             ),
         ));
     }
-    let policy = ssl_policy.unwrap_or(SSL_POLICIES[0]);
-    if !SSL_POLICIES.contains(&policy) {
+    let policy = ssl_policy.unwrap_or(DEFAULT_SSL_POLICY);
+    if !SSL_POLICIES.iter().any(|p| p.name == policy) {
+        let names: Vec<&str> = SSL_POLICIES.iter().map(|p| p.name).collect();
         return Err(V2Error::new(
             ErrorCode::SslPolicyNotFound,
             format!(
-                "SslPolicy: {policy:?} is not allowed: must be one of {}",
-                SSL_POLICIES.join(", ")
+                "SslPolicy: {policy:?} is not allowed: burr honours {}",
+                names.join(", ")
             ),
         ));
     }
