@@ -8,6 +8,8 @@ pub mod actions;
 pub mod arn;
 mod balancers;
 mod limits;
+mod listeners;
+mod rules;
 mod tags;
 mod target_groups;
 
@@ -52,6 +54,23 @@ pub const ACTIONS: &[(&str, Handler)] = &[
     ("RegisterTargets", target_groups::register),
     ("DeregisterTargets", target_groups::deregister),
     ("DescribeTargetHealth", target_groups::health),
+    ("CreateListener", listeners::create),
+    ("DescribeListeners", listeners::describe),
+    ("ModifyListener", listeners::modify),
+    ("DeleteListener", listeners::delete),
+    ("DescribeListenerAttributes", listeners::describe_attributes),
+    ("ModifyListenerAttributes", listeners::modify_attributes),
+    ("AddListenerCertificates", listeners::add_certificates),
+    ("RemoveListenerCertificates", listeners::remove_certificates),
+    (
+        "DescribeListenerCertificates",
+        listeners::describe_certificates,
+    ),
+    ("CreateRule", rules::create),
+    ("DescribeRules", rules::describe),
+    ("ModifyRule", rules::modify),
+    ("DeleteRule", rules::delete),
+    ("SetRulePriorities", rules::set_priorities),
     ("AddTags", tags::add),
     ("RemoveTags", tags::remove),
     ("DescribeTags", tags::describe),
