@@ -1,0 +1,168 @@
+"""ELBv2 listeners and rules through boto3's `elbv2` client against the real binary: the shapes
+of Listener and Rule as the botocore model has them, the default rule, traffic through a
+listener made by the API, and the refusals with their boto3 error codes (the state unchanged)."""
+
+from __future__ import annotations
+
+from burr_e2e import http_get, wait_until
+from test_elbv2 import create_alb, create_tg, elbv2, refused  # noqa: F401 (elbv2 is a fixture)
+
+
+def forward(arn: str) -> dict:
+    """A forward action as burr (and AWS) answer it: both shapes."""
+    return {
+        "Type": "forward",
+        "Order": 1,
+        "TargetGroupArn": arn,
+        "ForwardConfig": {
+            "TargetGroups": [{"TargetGroupArn": arn, "Weight": 1}],
+            "TargetGroupStickinessConfig": {"Enabled": False},
+        },
+    }
+
+
+def listeners_and_rules(elbv2, lb_arn: str) -> dict:
+    """Everything the API reports of a balancer's listeners, to compare around a refusal."""
+    listeners = elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]
+    return {
+        "listeners": listeners,
+        "rules": [elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] for listener in listeners],
+    }
+
+
+def test_listener_and_rules_lifecycle(elbv2, targets):
+    lb = create_alb(elbv2)
+    lb_arn = lb["LoadBalancerArn"]
+    blue_target = targets("blue")
+    blue = create_tg(elbv2, "blue", port=blue_target.port)["TargetGroupArn"]
+    green = create_tg(elbv2, "green")["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=blue, Targets=[{"Id": "127.0.0.1"}])
+
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb_arn, Protocol="HTTP", Port=18080,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}],
+    )["Listeners"][0]
+    arn = listener["ListenerArn"]
+    port = listener["Port"]
+    assert ":listener/app/web/" in arn and len(arn.rsplit("/", 1)[1]) == 16
+    assert listener == {
+        "ListenerArn": arn,
+        "LoadBalancerArn": lb_arn,
+        "Port": port,
+        "Protocol": "HTTP",
+        "DefaultActions": [forward(blue)],
+    }
+    assert elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"] == [listener]
+    assert elbv2.describe_listeners(ListenerArns=[arn])["Listeners"] == [listener]
+
+    # The listener serves at once: the request reaches blue's target.
+    wait_until(lambda: http_get(lb["DNSName"], port).status == 200, 10, what="blue's target answering")
+    assert http_get(lb["DNSName"], port).target == "blue"
+
+    # The default rule is listed with IsDefault and Priority=default.
+    [default_rule] = elbv2.describe_rules(ListenerArn=arn)["Rules"]
+    assert default_rule["IsDefault"] is True and default_rule["Priority"] == "default"
+    assert default_rule["Conditions"] == [] and default_rule["Actions"] == [forward(blue)]
+    assert ":listener-rule/app/web/" in default_rule["RuleArn"]
+
+    # A rule with a weighted forward and group stickiness.
+    weighted = {
+        "Type": "forward",
+        "ForwardConfig": {
+            "TargetGroups": [{"TargetGroupArn": blue, "Weight": 1}, {"TargetGroupArn": green, "Weight": 3}],
+            "TargetGroupStickinessConfig": {"Enabled": True, "DurationSeconds": 300},
+        },
+    }
+    rule = elbv2.create_rule(
+        ListenerArn=arn, Priority=10, Actions=[weighted],
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/api/*"]}}],
+        Tags=[{"Key": "team", "Value": "web"}],
+    )["Rules"][0]
+    assert rule == {
+        "RuleArn": rule["RuleArn"],
+        "Priority": "10",
+        "Conditions": [{"Field": "path-pattern", "Values": ["/api/*"], "PathPatternConfig": {"Values": ["/api/*"]}}],
+        "Actions": [dict(weighted, Order=1)],
+        "IsDefault": False,
+    }
+    assert elbv2.describe_tags(ResourceArns=[rule["RuleArn"]])["TagDescriptions"][0]["Tags"] == [
+        {"Key": "team", "Value": "web"}]
+    assert [r["Priority"] for r in elbv2.describe_rules(ListenerArn=arn)["Rules"]] == ["10", "default"]
+    assert elbv2.describe_rules(RuleArns=[rule["RuleArn"]])["Rules"] == [rule]
+
+    # ModifyRule, then SetRulePriorities.
+    hosts = [{"Field": "host-header", "HostHeaderConfig": {"Values": ["api.example.com"]}}]
+    modified = elbv2.modify_rule(RuleArn=rule["RuleArn"], Conditions=hosts)["Rules"][0]
+    assert modified["Conditions"] == [{"Field": "host-header", "Values": ["api.example.com"],
+                                       "HostHeaderConfig": {"Values": ["api.example.com"]}}]
+    moved = elbv2.set_rule_priorities(RulePriorities=[{"RuleArn": rule["RuleArn"], "Priority": 20}])["Rules"]
+    assert [r["Priority"] for r in moved] == ["20"]
+
+    # The default rule stays; another rule goes.
+    refused(elbv2.delete_rule, "OperationNotPermitted", RuleArn=default_rule["RuleArn"])
+    elbv2.delete_rule(RuleArn=rule["RuleArn"])
+    assert elbv2.describe_rules(ListenerArn=arn)["Rules"] == [default_rule]
+
+    # ModifyListener: the default action changes to green.
+    changed = elbv2.modify_listener(ListenerArn=arn, DefaultActions=[{"Type": "forward", "TargetGroupArn": green}])
+    assert changed["Listeners"][0]["DefaultActions"] == [forward(green)]
+
+    # Attributes.
+    attributes = elbv2.describe_listener_attributes(ListenerArn=arn)["Attributes"]
+    assert attributes == [{"Key": "routing.http.response.server.enabled", "Value": "true"}]
+    elbv2.modify_listener_attributes(
+        ListenerArn=arn, Attributes=[{"Key": "routing.http.response.server.enabled", "Value": "false"}])
+    assert elbv2.describe_listener_attributes(ListenerArn=arn)["Attributes"][0]["Value"] == "false"
+
+    # A target group in use cannot go; after DeleteListener it can.
+    refused(elbv2.delete_target_group, "ResourceInUse", TargetGroupArn=green)
+    elbv2.delete_listener(ListenerArn=arn)
+    refused(elbv2.describe_listeners, "ListenerNotFound", ListenerArns=[arn])
+    elbv2.delete_target_group(TargetGroupArn=green)
+
+
+def test_listener_and_rule_refusals_change_nothing(elbv2):
+    lb_arn = create_alb(elbv2)["LoadBalancerArn"]
+    blue = create_tg(elbv2, "blue")["TargetGroupArn"]
+    tcp = create_tg(elbv2, "tcp", protocol="TCP")["TargetGroupArn"]
+    arn = elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=18081,
+                                DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}])["Listeners"][0]["ListenerArn"]
+    elbv2.create_rule(ListenerArn=arn, Priority=5, Actions=[{"Type": "forward", "TargetGroupArn": blue}],
+                      Conditions=[{"Field": "path-pattern", "Values": ["/a"]}])
+    before = listeners_and_rules(elbv2, lb_arn)
+    to_blue = [{"Type": "forward", "TargetGroupArn": blue}]
+    path = [{"Field": "path-pattern", "Values": ["/b"]}]
+    missing_group = blue.rsplit("/", 1)[0] + "/0000000000000000"
+    cases = [
+        (elbv2.create_listener, "DuplicateListener",
+         dict(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=18081, DefaultActions=to_blue)),
+        (elbv2.create_listener, "UnsupportedProtocol",
+         dict(LoadBalancerArn=lb_arn, Protocol="UDP", Port=18082, DefaultActions=to_blue)),
+        (elbv2.create_listener, "TargetGroupNotFound",
+         dict(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=18082,
+              DefaultActions=[{"Type": "forward", "TargetGroupArn": missing_group}])),
+        (elbv2.create_listener, "IncompatibleProtocols",
+         dict(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=18082,
+              DefaultActions=[{"Type": "forward", "TargetGroupArn": tcp}])),
+        (elbv2.create_listener, "CertificateNotFound",
+         dict(LoadBalancerArn=lb_arn, Protocol="HTTPS", Port=18443, DefaultActions=to_blue,
+              Certificates=[{"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/nope"}])),
+        (elbv2.create_listener, "InvalidLoadBalancerAction",
+         dict(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=18082, DefaultActions=[
+             {"Type": "authenticate-oidc", "Order": 1, "AuthenticateOidcConfig": {
+                 "Issuer": "https://idp", "AuthorizationEndpoint": "https://idp/a", "TokenEndpoint": "https://idp/t",
+                 "UserInfoEndpoint": "https://idp/u", "ClientId": "c"}},
+             {"Type": "forward", "Order": 2, "TargetGroupArn": blue}])),
+        (elbv2.create_rule, "PriorityInUse", dict(ListenerArn=arn, Priority=5, Actions=to_blue, Conditions=path)),
+        (elbv2.create_rule, "ValidationError", dict(ListenerArn=arn, Priority=6, Actions=to_blue, Conditions=[
+            {"Field": "host-header", "Values": ["no_dot"]}])),
+        (elbv2.create_rule, "ValidationError", dict(ListenerArn=arn, Priority=6, Actions=to_blue, Conditions=[
+            {"Field": "cookie", "Values": ["x"]}])),
+    ]
+    for call, code, kwargs in cases:
+        message = refused(call, code, **kwargs)
+        assert message, (code, kwargs)
+        assert listeners_and_rules(elbv2, lb_arn) == before, (code, kwargs)
+    message = refused(elbv2.create_rule, "ValidationError", ListenerArn=arn, Priority=6, Actions=to_blue,
+                      Conditions=[{"Field": "host-header", "Values": ["no_dot"]}])
+    assert message.startswith("Conditions.member.1.HostHeaderConfig.Values.member.1: \"no_dot\""), message
