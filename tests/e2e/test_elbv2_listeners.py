@@ -4,7 +4,10 @@ listener made by the API, and the refusals with their boto3 error codes (the sta
 
 from __future__ import annotations
 
+import ssl
+
 from burr_e2e import http_get, wait_until
+from test_certificates import served_certificate
 from test_elbv2 import create_alb, create_tg, elbv2, refused  # noqa: F401 (elbv2 is a fixture)
 
 
@@ -166,3 +169,68 @@ def test_listener_and_rule_refusals_change_nothing(elbv2):
     message = refused(elbv2.create_rule, "ValidationError", ListenerArn=arn, Priority=6, Actions=to_blue,
                       Conditions=[{"Field": "host-header", "Values": ["no_dot"]}])
     assert message.startswith("Conditions.member.1.HostHeaderConfig.Values.member.1: \"no_dot\""), message
+
+
+def test_https_listener_serves_its_certificate_and_takes_more(elbv2, burr, targets):
+    acm_client = burr.client(service="acm")
+    default_arn = acm_client.request_certificate(DomainName="web.example.com")["CertificateArn"]
+    extra_arn = acm_client.request_certificate(DomainName="api.example.com")["CertificateArn"]
+    lb = create_alb(elbv2)
+    target = targets("blue")
+    blue = create_tg(elbv2, "blue", port=target.port)["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=blue, Targets=[{"Id": "127.0.0.1"}])
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTPS", Port=18443,
+        Certificates=[{"CertificateArn": default_arn}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}],
+    )["Listeners"][0]
+    arn = listener["ListenerArn"]
+    assert listener["Certificates"] == [{"CertificateArn": default_arn}]
+    # The default policy burr honours.
+    assert listener["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+    served = served_certificate(lb["DNSName"], 18443)
+    described = acm_client.get_certificate(CertificateArn=default_arn)["Certificate"]
+    assert served == ssl.PEM_cert_to_DER_cert(described)
+
+    added = elbv2.add_listener_certificates(ListenerArn=arn, Certificates=[{"CertificateArn": extra_arn}])
+    assert added["Certificates"] == [{"CertificateArn": extra_arn, "IsDefault": False}]
+    assert elbv2.describe_listener_certificates(ListenerArn=arn)["Certificates"] == [
+        {"CertificateArn": default_arn, "IsDefault": True},
+        {"CertificateArn": extra_arn, "IsDefault": False},
+    ]
+    refused(elbv2.remove_listener_certificates, "OperationNotPermitted", ListenerArn=arn,
+            Certificates=[{"CertificateArn": default_arn}])
+    refused(elbv2.add_listener_certificates, "CertificateNotFound", ListenerArn=arn,
+            Certificates=[{"CertificateArn": default_arn.rsplit("/", 1)[0] + "/nope"}])
+    elbv2.remove_listener_certificates(ListenerArn=arn, Certificates=[{"CertificateArn": extra_arn}])
+    assert [c["IsDefault"] for c in elbv2.describe_listener_certificates(ListenerArn=arn)["Certificates"]] == [True]
+
+    # Made HTTP again, the listener drops its certificate and policy.
+    plain = elbv2.modify_listener(ListenerArn=arn, Protocol="HTTP")["Listeners"][0]
+    assert "Certificates" not in plain and "SslPolicy" not in plain
+    wait_until(lambda: http_get(lb["DNSName"], 18443).status == 200, 10, what="the plain listener")
+
+
+def test_network_listener_relays_tcp_to_one_target_group(elbv2, targets):
+    lb = elbv2.create_load_balancer(Name="net", Subnets=["subnet-a"], Type="network")["LoadBalancers"][0]
+    target = targets("blue")
+    blue = create_tg(elbv2, "blue", protocol="TCP", port=target.port)["TargetGroupArn"]
+    http_group = create_tg(elbv2, "http")["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=blue, Targets=[{"Id": "127.0.0.1"}])
+    listener = elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP", Port=18090,
+                                     DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}])["Listeners"][0]
+    assert listener["Protocol"] == "TCP" and listener["DefaultActions"] == [forward(blue)]
+    wait_until(lambda: http_get(lb["DNSName"], 18090).status == 200, 10, what="the TCP relay")
+    assert http_get(lb["DNSName"], 18090).target == "blue"
+    arn = listener["ListenerArn"]
+    assert elbv2.describe_listener_attributes(ListenerArn=arn)["Attributes"] == [
+        {"Key": "tcp.idle_timeout.seconds", "Value": "350"}]
+    refused(elbv2.create_rule, "UnsupportedProtocol", ListenerArn=arn, Priority=1,
+            Actions=[{"Type": "forward", "TargetGroupArn": blue}],
+            Conditions=[{"Field": "source-ip", "SourceIpConfig": {"Values": ["10.0.0.0/8"]}}])
+    refused(elbv2.modify_listener, "IncompatibleProtocols", ListenerArn=arn,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": http_group}])
+    refused(elbv2.modify_listener, "InvalidLoadBalancerAction", ListenerArn=arn,
+            DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}])
+    refused(elbv2.create_listener, "UnsupportedProtocol", LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP",
+            Port=18091, DefaultActions=[{"Type": "forward", "TargetGroupArn": http_group}])
