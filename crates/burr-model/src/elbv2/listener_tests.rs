@@ -666,6 +666,22 @@ fn listener_certificates_add_remove_and_keep_the_default() {
         listener_of(&env.state, "web", &id).sni_certificates,
         [extra[1].clone()]
     );
+    // An ACM certificate of another region is not this balancer's.
+    let elsewhere = "arn:aws:acm:eu-west-1:123456789012:certificate/elsewhere".to_string();
+    let mut c = original.clone();
+    c.arn = elsewhere.clone();
+    env.state.certificates.insert(elsewhere.clone(), c);
+    let e = env.refused(|s, _| add_listener_certificates(s, "web", &id, &[elsewhere]));
+    assert_eq!(e.code, ErrorCode::CertificateNotFound);
+    assert!(e.message.contains("region us-east-1"), "{}", e.message);
+    // Made the default, a certificate leaves the others.
+    let promote = ListenerRequest {
+        certificate: Some(extra[1].clone()),
+        ..Default::default()
+    };
+    modify_listener(&mut env.state, "web", &id, &promote, None).unwrap();
+    let l = listener_of(&env.state, "web", &id);
+    assert_eq!(listener_certificates(l), [(extra[1].clone(), true)]);
     let http_id = env.http_listener(80, "h1");
     let e = env.refused(|s, _| add_listener_certificates(s, "web", &http_id, &extra[..1]));
     assert_eq!(e.code, ErrorCode::ValidationError);

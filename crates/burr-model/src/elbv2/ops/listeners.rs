@@ -361,6 +361,11 @@ fn shape_listener(listener: &mut Listener, protocol: Protocol, tls: Tls, default
     if !protocol.is_tls() {
         listener.sni_certificates.clear();
     }
+    // A certificate made the default is no longer listed among the others.
+    let default = listener.certificate.clone();
+    listener
+        .sni_certificates
+        .retain(|arn| Some(arn) != default.as_ref());
     let single = match &default_action {
         Action::Forward(f) if f.groups().count() == 1 => f.groups().next().map(|(p, _)| p),
         _ => None,
@@ -674,13 +679,20 @@ pub fn add_listener_certificates(
             "only HTTPS and TLS listeners take certificates",
         ));
     }
+    let region = region::region_of(key);
     for (i, arn) in arns.iter().enumerate() {
-        if !state.certificates.contains_key(arn) {
+        // An ACM certificate serves balancers of its own region only, as the default one.
+        let usable = state
+            .certificates
+            .get(arn)
+            .is_some_and(|c| c.region().is_none_or(|r| r == region));
+        if !usable {
             return Err(V2Error::new(
                 ErrorCode::CertificateNotFound,
                 format!(
                     "Certificates.member.{}.CertificateArn: {arn:?} is not allowed: names no \
-                     certificate burr holds",
+                     certificate burr holds for region {region} (an ACM certificate of this \
+                     region, or an IAM server certificate)",
                     i + 1
                 ),
             ));
