@@ -10,7 +10,6 @@ import ipaddress
 import botocore.exceptions
 import pytest
 
-from burr_e2e import wait_until
 
 VPC = "vpc-0burr"
 
