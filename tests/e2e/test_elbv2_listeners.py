@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ssl
 
-from burr_e2e import http_get, wait_until
+from burr_e2e import accepts, http_get, wait_until
 from test_certificates import served_certificate
 from test_elbv2 import create_alb, create_tg, elbv2, refused  # noqa: F401 (elbv2 is a fixture)
 
@@ -234,3 +234,32 @@ def test_network_listener_relays_tcp_to_one_target_group(elbv2, targets):
             DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}])
     refused(elbv2.create_listener, "UnsupportedProtocol", LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP",
             Port=18091, DefaultActions=[{"Type": "forward", "TargetGroupArn": http_group}])
+
+
+def test_pages_and_a_listener_moving_port(elbv2, targets):
+    lb = create_alb(elbv2)
+    target = targets("blue")
+    blue = create_tg(elbv2, "blue", port=target.port)["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=blue, Targets=[{"Id": "127.0.0.1"}])
+    to_blue = [{"Type": "forward", "TargetGroupArn": blue}]
+    arns = [elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=port,
+                                  DefaultActions=to_blue)["Listeners"][0]["ListenerArn"]
+            for port in (18102, 18100, 18101)]
+    first = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"], PageSize=2)
+    assert [listener["Port"] for listener in first["Listeners"]] == [18100, 18101]
+    rest = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"], PageSize=2, Marker=first["NextMarker"])
+    assert [listener["Port"] for listener in rest["Listeners"]] == [18102] and "NextMarker" not in rest
+    rules = [elbv2.create_rule(ListenerArn=arns[0], Priority=p, Actions=to_blue,
+                               Conditions=[{"Field": "path-pattern", "Values": [f"/{p}"]}])["Rules"][0]["RuleArn"]
+             for p in (3, 1, 2)]
+    paged = elbv2.get_paginator("describe_rules").paginate(ListenerArn=arns[0], PaginationConfig={"PageSize": 2})
+    assert [r["Priority"] for page in paged for r in page["Rules"]] == ["1", "2", "3", "default"]
+    asked = elbv2.describe_rules(RuleArns=[rules[2], rules[0]])["Rules"]
+    assert [r["RuleArn"] for r in asked] == [rules[2], rules[0]]
+
+    # Moved to another port, the listener serves there and no longer on the old one.
+    wait_until(lambda: http_get(lb["DNSName"], 18102).status == 200, 10, what="port 18102")
+    elbv2.modify_listener(ListenerArn=arns[0], Port=18103)
+    assert http_get(lb["DNSName"], 18103).target == "blue"
+    wait_until(lambda: not accepts(lb["DNSName"], 18102), 5, what="port 18102 to close")
+    refused(elbv2.modify_listener, "DuplicateListener", ListenerArn=arns[0], Port=18100)
