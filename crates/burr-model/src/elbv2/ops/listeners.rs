@@ -8,14 +8,14 @@
 //! pools' target protocol follows the listener's `instance_protocol`, so every target group one
 //! listener forwards to (by default or by a rule) must have the same protocol.
 
+use super::parameters::check_routing;
 use super::*;
 use crate::elbv2::attributes::{check_keys, described};
 use crate::elbv2::{
     Context, DEFAULT_SSL_POLICY, LISTENER_ATTRIBUTES, LoadBalancerType, MAX_LISTENER_CERTIFICATES,
     MAX_LISTENERS, MAX_TAGS, SSL_POLICIES, V2Listener, V2Protocol,
 };
-use crate::error::{Errors, FieldPath, PathSegment};
-use crate::routing::{self, Action};
+use crate::routing::Action;
 use crate::{Protocol, region};
 
 /// `AlpnPolicy` values of a TLS listener: stored and returned.
@@ -176,90 +176,6 @@ pub(crate) fn settle_target_protocol(
     }
     listener.instance_protocol = found.map(|(_, protocol)| target_protocol(protocol));
     Ok(())
-}
-
-/// Runs the model's checks of one listener's rules and default action alone, and reports the
-/// first problem with the AWS parameter it comes from (`Conditions.member.2.HostHeaderConfig
-/// .Values.member.1`, `DefaultActions.member.1.RedirectConfig.Port`).
-pub(crate) fn check_routing(
-    rules: &[routing::Rule],
-    default_action: Option<&Action>,
-    https: bool,
-) -> Result<(), V2Error> {
-    let mut errors = Errors::default();
-    routing::validate_rules(
-        rules,
-        default_action,
-        https,
-        &FieldPath::root(),
-        &mut errors,
-    );
-    match errors.0.first() {
-        None => Ok(()),
-        Some(e) => Err(V2Error::parameter(
-            &aws_parameter(&e.path),
-            &e.value,
-            &e.rule,
-        )),
-    }
-}
-
-/// The AWS parameter for a path of `routing::validate_rules` (rooted at the listener): the
-/// model's field names become the wire's, list indexes `.member.N`.
-fn aws_parameter(path: &FieldPath) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut segments = path.0.iter().peekable();
-    while let Some(segment) = segments.next() {
-        let part = match segment {
-            PathSegment::Index(i) => format!("member.{}", i + 1),
-            PathSegment::Field("rule") => {
-                // One rule is checked at a time: its index is not a parameter.
-                if matches!(segments.peek(), Some(PathSegment::Index(_))) {
-                    segments.next();
-                }
-                continue;
-            }
-            PathSegment::Field(field) => match *field {
-                "default_action" => "DefaultActions.member.1".into(),
-                "action" => "Actions.member.1".into(),
-                "priority" => "Priority".into(),
-                "conditions" => "Conditions".into(),
-                "host_header" => "HostHeaderConfig.Values".into(),
-                "path_pattern" => "PathPatternConfig.Values".into(),
-                "http_header" => "HttpHeaderConfig".into(),
-                "http_request_method" => "HttpRequestMethodConfig.Values".into(),
-                "query_string" => "QueryStringConfig.Values".into(),
-                "source_ip" => "SourceIpConfig.Values".into(),
-                "name" => "HttpHeaderName".into(),
-                "values" => "Values".into(),
-                "key" => "Key".into(),
-                "value" => "Value".into(),
-                "forward" => "ForwardConfig".into(),
-                "pools" => "TargetGroups".into(),
-                "pool" => "TargetGroupArn".into(),
-                "weight" => "Weight".into(),
-                "stickiness_secs" => "TargetGroupStickinessConfig.DurationSeconds".into(),
-                "fixed_response" => "FixedResponseConfig".into(),
-                "status" => "StatusCode".into(),
-                "content_type" => "ContentType".into(),
-                "body" => "MessageBody".into(),
-                "redirect" => "RedirectConfig".into(),
-                "protocol" => "Protocol".into(),
-                "host" => "Host".into(),
-                "port" => "Port".into(),
-                "path" => "Path".into(),
-                "query" => "Query".into(),
-                other => other.to_string(),
-            },
-            // Balancer, listener and pool segments do not occur under the root path.
-            other => FieldPath(vec![other.clone()]).to_string(),
-        };
-        parts.push(part);
-    }
-    // A lone forward target is the action's own `TargetGroupArn`.
-    parts
-        .join(".")
-        .replace("ForwardConfig.TargetGroupArn", "TargetGroupArn")
 }
 
 /// The certificate, security policy and ALPN policy a listener of `protocol` ends up with:

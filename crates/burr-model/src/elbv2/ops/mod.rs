@@ -6,6 +6,7 @@
 
 mod balancers;
 mod listeners;
+mod parameters;
 mod rules;
 mod tags;
 mod target_groups;

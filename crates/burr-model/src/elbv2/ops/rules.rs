@@ -6,7 +6,8 @@
 //! conditions and no priority, cannot be deleted or reordered, and `ModifyRule` changes its
 //! actions only.
 
-use super::listeners::{check_action, check_routing, settle_target_protocol};
+use super::listeners::{check_action, settle_target_protocol};
+use super::parameters::check_routing;
 use super::*;
 use crate::elbv2::{Context, MAX_TAGS, RuleIdentity, V2Protocol};
 use crate::routing::{self, Action, Condition, MAX_RULES_PER_LISTENER, PRIORITY_RANGE};
