@@ -263,3 +263,33 @@ def test_pages_and_a_listener_moving_port(elbv2, targets):
     assert http_get(lb["DNSName"], 18103).target == "blue"
     wait_until(lambda: not accepts(lb["DNSName"], 18102), 5, what="port 18102 to close")
     refused(elbv2.modify_listener, "DuplicateListener", ListenerArn=arns[0], Port=18100)
+
+
+def test_listeners_rules_and_certificates_survive_kill_9(burr, elbv2):
+    acm_client = burr.client(service="acm")
+    default_arn = acm_client.request_certificate(DomainName="web.example.com")["CertificateArn"]
+    extra_arn = acm_client.request_certificate(DomainName="api.example.com")["CertificateArn"]
+    lb_arn = create_alb(elbv2)["LoadBalancerArn"]
+    blue = create_tg(elbv2, "blue")["TargetGroupArn"]
+    https = elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTPS", Port=18443,
+                                  Certificates=[{"CertificateArn": default_arn}],
+                                  DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}],
+                                  Tags=[{"Key": "team", "Value": "web"}])["Listeners"][0]["ListenerArn"]
+    elbv2.add_listener_certificates(ListenerArn=https, Certificates=[{"CertificateArn": extra_arn}])
+    elbv2.modify_listener_attributes(
+        ListenerArn=https, Attributes=[{"Key": "routing.http.response.server.enabled", "Value": "false"}])
+    elbv2.create_rule(ListenerArn=https, Priority=7,
+                      Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "418"}}],
+                      Conditions=[{"Field": "http-request-method", "HttpRequestMethodConfig": {"Values": ["POST"]}}])
+
+    def everything(client) -> dict:
+        return {
+            **listeners_and_rules(client, lb_arn),
+            "certificates": client.describe_listener_certificates(ListenerArn=https)["Certificates"],
+            "attributes": client.describe_listener_attributes(ListenerArn=https)["Attributes"],
+            "tags": client.describe_tags(ResourceArns=[https])["TagDescriptions"],
+        }
+
+    before = everything(elbv2)
+    burr.kill9_and_restart()
+    assert everything(burr.client(service="elbv2")) == before
