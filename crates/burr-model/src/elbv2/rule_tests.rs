@@ -332,3 +332,44 @@ fn set_rule_priorities_is_all_or_nothing() {
         assert_eq!(e.code, code, "{changes:?}: {e:?}");
     }
 }
+
+#[test]
+fn a_weighted_forward_to_a_sticky_group_needs_group_stickiness() {
+    let mut env = Env::new();
+    let l = env.http_listener(80, "h1");
+    let sticky = [("stickiness.enabled".to_string(), "true".to_string())];
+    modify_target_group_attributes(&mut env.state, "h2", &sticky, None).unwrap();
+    let weighted = |stickiness_secs| {
+        Action::Forward(crate::routing::Forward {
+            pool: None,
+            pools: ["h1", "h2"]
+                .map(|p| crate::routing::WeightedPool {
+                    pool: p.into(),
+                    weight: 1,
+                })
+                .to_vec(),
+            stickiness_secs,
+        })
+    };
+    let without = request(
+        5,
+        vec![Condition::PathPattern(vec!["/w".into()])],
+        weighted(None),
+    );
+    let e = env.refused(|s, c| create_rule(s, "web", &l, &without, c));
+    assert_eq!(e.code, ErrorCode::InvalidConfigurationRequest);
+    assert!(
+        e.message.starts_with(
+            "Actions.member.1.ForwardConfig.TargetGroupStickinessConfig.DurationSeconds: \
+             (missing) is not allowed: target group \"h2\" has stickiness"
+        ),
+        "{}",
+        e.message
+    );
+    let with = request(
+        5,
+        vec![Condition::PathPattern(vec!["/w".into()])],
+        weighted(Some(60)),
+    );
+    env.rule_with(&l, &with).unwrap();
+}

@@ -8,7 +8,7 @@
 //! pools' target protocol follows the listener's `instance_protocol`, so every target group one
 //! listener forwards to (by default or by a rule) must have the same protocol.
 
-use super::parameters::check_routing;
+use super::parameters::{check_routing, commit_listener};
 use super::*;
 use crate::elbv2::attributes::{check_keys, described};
 use crate::elbv2::{
@@ -402,8 +402,7 @@ pub fn create_listener(
     });
     shape_listener(&mut listener, protocol, tls, action);
     settle_target_protocol(state, &mut listener, "DefaultActions")?;
-    load_balancer_mut(state, key)?.listeners.push(listener);
-    finish(state, context.listen_host)?;
+    commit_listener(state, key, None, listener, context.listen_host)?;
     Ok(id)
 }
 
@@ -491,8 +490,7 @@ pub fn modify_listener(
     listener.port = port;
     shape_listener(&mut listener, protocol, tls, action);
     settle_target_protocol(state, &mut listener, parameter)?;
-    load_balancer_mut(state, key)?.listeners[index] = listener;
-    finish(state, listen_host)
+    commit_listener(state, key, Some(index), listener, listen_host)
 }
 
 /// `DeleteListener`: the listener and its rules go; its target groups stay.

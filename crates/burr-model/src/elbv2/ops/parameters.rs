@@ -3,7 +3,8 @@
 //! says `conditions[1].host_header[0]`, a client sent `Conditions.member.2.HostHeaderConfig
 //! .Values.member.1`.
 
-use super::V2Error;
+use super::{ErrorCode, V2Error, translate};
+use crate::State;
 use crate::error::{Errors, FieldPath, PathSegment};
 use crate::routing::{self, Action};
 
@@ -89,6 +90,81 @@ fn aws_parameter(path: &FieldPath) -> String {
     parts
         .join(".")
         .replace("ForwardConfig.TargetGroupArn", "TargetGroupArn")
+}
+
+/// Runs the model's validation of the whole state (as [`super::finish`]) after a change to a
+/// listener's actions or rules. A problem in a rule or default action that only other objects
+/// reveal (a target group with stickiness in a weighted forward without group stickiness) is
+/// `InvalidConfigurationRequest` named by the AWS parameter; anything else as `finish` says.
+pub(crate) fn finish_routing(
+    state: &State,
+    listen_host: Option<std::net::IpAddr>,
+) -> Result<(), V2Error> {
+    let Err(errors) = state.validate(listen_host) else {
+        return Ok(());
+    };
+    let error = &errors[0];
+    let segments = &error.path.0;
+    let routing_at = segments.iter().position(|s| {
+        matches!(
+            s,
+            PathSegment::Field("rule") | PathSegment::Field("default_action")
+        )
+    });
+    let under_listener = |at: usize| {
+        segments[..at]
+            .iter()
+            .any(|s| matches!(s, PathSegment::Listener(_)))
+    };
+    match routing_at {
+        Some(at) if under_listener(at) => {
+            let parameter = aws_parameter(&FieldPath(segments[at..].to_vec()));
+            let rule = error
+                .rule
+                .replace(
+                    "stickiness_secs",
+                    "ForwardConfig.TargetGroupStickinessConfig.DurationSeconds",
+                )
+                .replace("pool \"", "target group \"")
+                .replace("several pools", "several target groups");
+            Err(V2Error::new(
+                ErrorCode::InvalidConfigurationRequest,
+                format!("{parameter}: {} is not allowed: {rule}", error.value),
+            ))
+        }
+        _ => Err(translate(error)),
+    }
+}
+
+/// Puts `listener` in the balancer under `key` (at `index`, or as a new one), then validates the
+/// whole state with [`finish_routing`]; when that refuses, the old listener is put back, so a
+/// refused operation leaves the state as it was even before the store discards its copy.
+pub(crate) fn commit_listener(
+    state: &mut State,
+    key: &str,
+    index: Option<usize>,
+    listener: crate::Listener,
+    listen_host: Option<std::net::IpAddr>,
+) -> Result<(), V2Error> {
+    let b = super::load_balancer_mut(state, key)?;
+    let old = match index {
+        Some(i) => Some(std::mem::replace(&mut b.listeners[i], listener)),
+        None => {
+            b.listeners.push(listener);
+            None
+        }
+    };
+    let checked = finish_routing(state, listen_host);
+    if checked.is_err() {
+        let b = super::load_balancer_mut(state, key)?;
+        match (index, old) {
+            (Some(i), Some(old)) => b.listeners[i] = old,
+            _ => {
+                b.listeners.pop();
+            }
+        }
+    }
+    checked
 }
 
 #[cfg(test)]

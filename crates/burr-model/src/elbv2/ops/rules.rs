@@ -7,7 +7,7 @@
 //! actions only.
 
 use super::listeners::{check_action, settle_target_protocol};
-use super::parameters::check_routing;
+use super::parameters::{check_routing, commit_listener, finish_routing};
 use super::*;
 use crate::elbv2::{Context, MAX_TAGS, RuleIdentity, V2Protocol};
 use crate::routing::{self, Action, Condition, MAX_RULES_PER_LISTENER, PRIORITY_RANGE};
@@ -160,8 +160,7 @@ pub fn create_rule(
     let mut listener = current.clone();
     listener.rules.push(rule);
     settle_target_protocol(state, &mut listener, "Actions")?;
-    load_balancer_mut(state, key)?.listeners[index] = listener;
-    finish(state, context.listen_host)?;
+    commit_listener(state, key, Some(index), listener, context.listen_host)?;
     Ok(id)
 }
 
@@ -232,8 +231,7 @@ pub fn modify_rule(
         }
     }
     settle_target_protocol(state, &mut listener, "Actions")?;
-    load_balancer_mut(state, key)?.listeners[index] = listener;
-    finish(state, listen_host)
+    commit_listener(state, key, Some(index), listener, listen_host)
 }
 
 /// An error about the default action, named as the `Actions` of `ModifyRule`.
@@ -330,9 +328,18 @@ pub fn set_rule_priorities(
             return Err(priority_in_use(*priority, l));
         }
     }
+    let mut previous = Vec::with_capacity(located.len());
     for (key, index, i, priority) in &located {
         let b = load_balancer_mut(state, key)?;
-        b.listeners[*index].rules[*i].priority = *priority;
+        let rule = &mut b.listeners[*index].rules[*i];
+        previous.push(std::mem::replace(&mut rule.priority, *priority));
     }
-    finish(state, listen_host)
+    let checked = finish_routing(state, listen_host);
+    if checked.is_err() {
+        // Put every priority back: a refusal leaves the state as it was.
+        for ((key, index, i, _), old) in located.iter().zip(previous) {
+            load_balancer_mut(state, key)?.listeners[*index].rules[*i].priority = old;
+        }
+    }
+    checked
 }
