@@ -4,6 +4,7 @@ listener made by the API, and the refusals with their boto3 error codes (the sta
 
 from __future__ import annotations
 
+import http.client
 import ssl
 
 from burr_e2e import accepts, http_get, wait_until
@@ -293,3 +294,38 @@ def test_listeners_rules_and_certificates_survive_kill_9(burr, elbv2):
     before = everything(elbv2)
     burr.kill9_and_restart()
     assert everything(burr.client(service="elbv2")) == before
+
+
+def test_tls_listener_terminates_tls_and_relays_to_a_tcp_group(burr, elbv2, targets):
+    arn = burr.client(service="acm").request_certificate(DomainName="net.example.com")["CertificateArn"]
+    lb = elbv2.create_load_balancer(Name="net", Subnets=["subnet-a"], Type="network")["LoadBalancers"][0]
+    target = targets("blue")
+    blue = create_tg(elbv2, "blue", protocol="TCP", port=target.port)["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=blue, Targets=[{"Id": "127.0.0.1"}])
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TLS", Port=18444,
+        Certificates=[{"CertificateArn": arn}], AlpnPolicy=["HTTP1Only"],
+        SslPolicy="ELBSecurityPolicy-TLS13-1-3-2021-06",
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}],
+    )["Listeners"][0]
+    assert (listener["Protocol"], listener["SslPolicy"], listener["AlpnPolicy"]) == (
+        "TLS", "ELBSecurityPolicy-TLS13-1-3-2021-06", ["HTTP1Only"])
+
+    def get() -> tuple[int, str | None]:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection(lb["DNSName"], 18444, timeout=5, context=context)
+        try:
+            conn.request("GET", "/", headers={"Connection": "close"})
+            r = conn.getresponse()
+            r.read()
+            return r.status, r.getheader("X-Target")
+        finally:
+            conn.close()
+
+    wait_until(lambda: get()[0] == 200, 10, what="the TLS listener relaying")
+    assert get() == (200, "blue")
+    refused(elbv2.create_listener, "ValidationError", LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TLS",
+            Port=18445, Certificates=[{"CertificateArn": arn}], AlpnPolicy=["HTTP3"],
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}])
