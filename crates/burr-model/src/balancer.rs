@@ -81,6 +81,10 @@ pub struct Listener {
     /// files: an HTTPS or SSL listener names one or the other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
+    /// More certificate ARNs an HTTPS or TLS listener serves by SNI (ELBv2
+    /// `AddListenerCertificates`), besides `certificate`, its default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sni_certificates: Vec<String>,
     /// Names of the balancer's policies enabled on this listener (AWS API policies).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<String>,
@@ -143,6 +147,7 @@ impl Listener {
             instance_port: None,
             tls: None,
             certificate: None,
+            sni_certificates: Vec::new(),
             policies: Vec::new(),
             idle_timeout_secs: defaults::idle_timeout_secs(),
             header_read_timeout_secs: defaults::header_read_timeout_secs(),

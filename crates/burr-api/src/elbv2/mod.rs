@@ -4,9 +4,12 @@
 //! (`burr_model::elbv2`) through the [`ControlPlane`] or reads the state, and writes the result
 //! in the 2015-12-01 namespace. Rules live in the model, not here.
 
+pub mod actions;
 pub mod arn;
 mod balancers;
 mod limits;
+mod listeners;
+mod rules;
 mod tags;
 mod target_groups;
 
@@ -51,6 +54,23 @@ pub const ACTIONS: &[(&str, Handler)] = &[
     ("RegisterTargets", target_groups::register),
     ("DeregisterTargets", target_groups::deregister),
     ("DescribeTargetHealth", target_groups::health),
+    ("CreateListener", listeners::create),
+    ("DescribeListeners", listeners::describe),
+    ("ModifyListener", listeners::modify),
+    ("DeleteListener", listeners::delete),
+    ("DescribeListenerAttributes", listeners::describe_attributes),
+    ("ModifyListenerAttributes", listeners::modify_attributes),
+    ("AddListenerCertificates", listeners::add_certificates),
+    ("RemoveListenerCertificates", listeners::remove_certificates),
+    (
+        "DescribeListenerCertificates",
+        listeners::describe_certificates,
+    ),
+    ("CreateRule", rules::create),
+    ("DescribeRules", rules::describe),
+    ("ModifyRule", rules::modify),
+    ("DeleteRule", rules::delete),
+    ("SetRulePriorities", rules::set_priorities),
     ("AddTags", tags::add),
     ("RemoveTags", tags::remove),
     ("DescribeTags", tags::describe),

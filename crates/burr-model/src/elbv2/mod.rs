@@ -15,7 +15,11 @@
 
 mod attributes;
 mod error;
+#[cfg(test)]
+mod listener_tests;
 mod ops;
+#[cfg(test)]
+mod rule_tests;
 #[cfg(test)]
 mod tests;
 mod types;

@@ -5,11 +5,16 @@
 //! translation of model errors into the API's terms.
 
 mod balancers;
+mod listeners;
+mod parameters;
+mod rules;
 mod tags;
 mod target_groups;
 mod targets;
 
 pub use balancers::*;
+pub use listeners::*;
+pub use rules::*;
 pub use tags::*;
 pub use target_groups::*;
 pub use targets::*;
