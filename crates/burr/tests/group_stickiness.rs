@@ -203,6 +203,30 @@ async fn the_group_cookie_keeps_each_client_on_its_pool_while_the_weights_change
     eprintln!("group flips over {requests} requests while the weights changed 10 times: {flips}");
     assert_eq!(flips, 0);
 
+    // HTTP/2 (hyper's path): the same cookie keeps the same pool, is renewed and is hidden.
+    let (_, cookie, home) = &clients[0];
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (mut h2, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    for _ in 0..20 {
+        let req = http::Request::get(format!("http://burr.test:{port}/h2"))
+            .header("cookie", cookie.as_str())
+            .header("cookie", "y=2")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let a = collect(h2.send_request(req).await.unwrap()).await;
+        assert_eq!(&a.backend(), home);
+        assert_eq!(a.seen("cookie"), ["y=2"]);
+        assert!(set_cookie(&a, "AWSALBTG").is_some() && set_cookie(&a, "AWSALBTGCORS").is_some());
+    }
+
     // A pool removed from the action: its clients are drawn again and get a new cookie.
     let only_b = format!("{}{pools}", listener(port, &[("b", 1)], Some(600)));
     burr.reload_async(&only_b).await;
