@@ -30,6 +30,8 @@ pub(crate) mod response;
 pub use connections::RawConnection;
 pub use request::Forwarded;
 
+use connections::{UpstreamHead, read_response_head};
+
 use super::Connection;
 use super::proxy::ProxyError;
 use crate::access_log::Entry;
@@ -666,45 +668,6 @@ fn answer_head(
     }
     response::end_head(out, close);
     Ok((head.status, head.body, head.keep_alive, close))
-}
-
-/// Why a target gave no usable response head.
-#[derive(Debug, thiserror::Error)]
-enum UpstreamHead {
-    #[error("the target closed the connection before responding")]
-    ClosedBeforeResponse,
-    #[error("the target closed the connection mid-head")]
-    ClosedMidHead,
-    #[error("response head larger than {MAX_RESPONSE_HEAD} bytes")]
-    TooLarge,
-    #[error("reading the response failed: {0}")]
-    Io(std::io::Error),
-}
-
-/// Reads until a complete response head is available.
-async fn read_response_head(upstream: &mut RawConnection) -> Result<usize, UpstreamHead> {
-    loop {
-        if let Some(end) = framing::head_end(upstream.input.available()) {
-            return if end > MAX_RESPONSE_HEAD {
-                Err(UpstreamHead::TooLarge)
-            } else {
-                Ok(end)
-            };
-        }
-        if upstream.input.available().len() > MAX_RESPONSE_HEAD {
-            return Err(UpstreamHead::TooLarge);
-        }
-        let was_empty = upstream.input.is_empty();
-        match upstream.input.fill(&mut upstream.stream).await {
-            Ok(0) if was_empty => return Err(UpstreamHead::ClosedBeforeResponse),
-            Ok(0) => return Err(UpstreamHead::ClosedMidHead),
-            Ok(_) => {}
-            Err(e) if was_empty && e.kind() == std::io::ErrorKind::ConnectionReset => {
-                return Err(UpstreamHead::ClosedBeforeResponse);
-            }
-            Err(e) => return Err(UpstreamHead::Io(e)),
-        }
-    }
 }
 
 /// Copies the rest of a `Content-Length` request body from the client to the target.
