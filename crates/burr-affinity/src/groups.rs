@@ -63,17 +63,29 @@ pub fn choose<'a>(
 ) -> Option<GroupChoice> {
     if let Some(index) = cookie_fields
         .into_iter()
-        .flat_map(cookies::segments)
-        .filter_map(cookies::pair)
-        .filter(|(name, _)| GROUP_COOKIES.iter().any(|n| n.as_bytes() == *name))
-        .filter_map(|(_, value)| ring.open(value, now).ok())
-        .filter(|token| token.target == TargetId(0) && now < token.expires_at)
-        .find_map(|token| pools.iter().position(|(id, _)| *id == token.pool))
+        .find_map(|field| kept_index(ring, field, pools, now))
     {
         return Some(GroupChoice { index, kept: true });
     }
     weighted_index(pools.iter().map(|(_, w)| *w), random)
         .map(|index| GroupChoice { index, kept: false })
+}
+
+/// The pool a valid group cookie in the `Cookie` field `field` keeps the client on, if any:
+/// [`choose`]'s first step, one field at a time, for callers that read fields through a
+/// callback.
+pub fn kept_index(
+    ring: &KeyRing,
+    field: &[u8],
+    pools: &[(PoolId, u32)],
+    now: u64,
+) -> Option<usize> {
+    cookies::segments(field)
+        .filter_map(cookies::pair)
+        .filter(|(name, _)| GROUP_COOKIES.iter().any(|n| n.as_bytes() == *name))
+        .filter_map(|(_, value)| ring.open(value, now).ok())
+        .filter(|token| token.target == TargetId(0) && now < token.expires_at)
+        .find_map(|token| pools.iter().position(|(id, _)| *id == token.pool))
 }
 
 /// Whether a request carries a group cookie (so the `Cookie` header needs stripping).

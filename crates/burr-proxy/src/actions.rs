@@ -7,7 +7,8 @@
 //!
 //! Compiled once per snapshot: a forward's pools are `Arc`s of the snapshot's pool runtimes,
 //! a fixed response's head fields are ready-made, so evaluating needs no map lookup and no
-//! allocation (a redirect builds its `Location`, a weighted sticky forward seals a token).
+//! allocation (a redirect builds its `Location`; a weighted sticky forward reads the Cookie fields
+//! in place and seals its token inline).
 
 use crate::clock::Clock;
 use crate::routing::{HeaderSource, ListenerRules, RequestView, strip_port};
@@ -261,23 +262,20 @@ impl Groups {
         };
         let ring = self.keys.load();
         let now = self.clock.unix_now();
-        let mut fields: Vec<&[u8]> = Vec::new();
-        request
-            .headers
-            .for_each_value(&header::COOKIE, |v| fields.push(v));
-        let Some(choice) = groups::choose(&ring, fields, &self.weights, now, random) else {
+        // Read field by field through the callback: no list of fields is built.
+        let mut kept = None;
+        request.headers.any_value(&header::COOKIE, |field| {
+            kept = groups::kept_index(&ring, field, &self.weights, now);
+            kept.is_some()
+        });
+        let drawn = || groups::weighted_index(self.weights.iter().map(|(_, w)| *w), random);
+        let Some(index) = kept.or_else(drawn) else {
             return Outcome::Answer(Answer::NoGroup);
         };
         // Sealed on every response: `Expires` slides, and so does the token's own end.
-        let token = groups::seal(
-            &ring,
-            self.weights[choice.index].0,
-            now,
-            secs,
-            rand::random(),
-        );
+        let token = groups::seal(&ring, self.weights[index].0, now, secs, rand::random());
         Outcome::Forward {
-            pool: &self.pools[choice.index],
+            pool: &self.pools[index],
             group: Some(GroupCookie {
                 token,
                 now,

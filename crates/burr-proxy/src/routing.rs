@@ -28,18 +28,11 @@ pub trait HeaderSource {
     /// Calls `f` with each value of the header `name` (compared case-insensitively), in order,
     /// until it returns true; returns whether it did.
     fn any_value(&self, name: &HeaderName, f: impl FnMut(&[u8]) -> bool) -> bool;
-
-    /// Calls `f` with every value of the header `name`, in order, borrowed from `self`.
-    fn for_each_value<'s>(&'s self, name: &HeaderName, f: impl FnMut(&'s [u8]));
 }
 
 impl HeaderSource for HeaderMap {
     fn any_value(&self, name: &HeaderName, f: impl FnMut(&[u8]) -> bool) -> bool {
         self.get_all(name).iter().map(|v| v.as_bytes()).any(f)
-    }
-
-    fn for_each_value<'s>(&'s self, name: &HeaderName, f: impl FnMut(&'s [u8])) {
-        self.get_all(name).iter().map(|v| v.as_bytes()).for_each(f);
     }
 }
 
@@ -50,14 +43,6 @@ impl HeaderSource for [httparse::Header<'_>] {
             .filter(|h| h.name.eq_ignore_ascii_case(name))
             .map(|h| h.value)
             .any(f)
-    }
-
-    fn for_each_value<'s>(&'s self, name: &HeaderName, f: impl FnMut(&'s [u8])) {
-        let name = name.as_str();
-        self.iter()
-            .filter(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
-            .for_each(f);
     }
 }
 
