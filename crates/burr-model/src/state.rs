@@ -75,7 +75,9 @@ impl State {
                 if let Some(arn) = &listener.certificate {
                     self.check_listener_certificate(key, arn, &path, &mut errors);
                 }
-                if !self.pools.contains_key(&listener.pool) {
+                if let Some(name) = listener.pool_name()
+                    && !self.pools.contains_key(name)
+                {
                     errors.push(
                         path.field("pool"),
                         format!("{:?}", listener.pool),
