@@ -136,6 +136,7 @@ fn the_request_path_decision_does_not_allocate() {
         priority,
         conditions: vec![Condition::PathPattern(vec![path.into()])],
         action,
+        elbv2: None,
     };
     let mut listener = Listener::new(80, Protocol::Http, "");
     listener.rules = vec![
