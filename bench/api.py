@@ -13,6 +13,10 @@ Measures, on one balancer with one HTTP listener in front of an NGINX target:
   2. CHANGES policy changes (an LB cookie policy, an app-cookie policy, none, in turn, one every
      CHANGE_GAP_S) while wrk loads the listener: wrk's request count, non-2xx/3xx responses and
      socket errors (the goal is 0 failed requests).
+  3. ELBv2: on an application load balancer whose listener has a path rule, CALLS ModifyRule
+     calls (rule i answers a fixed response "v<i>"): median and p99 latency of the call, and how
+     long after the answer the data plane first answered "v<i>" on a kept-alive connection
+     (the goal: within 50 ms at p99).
 
 Every process started here is stopped on exit; every wait is bounded.
 """
@@ -136,6 +140,41 @@ def main():
     socket_errors = sum(int(g) for g in m.groups()) if m else 0
     print(f"under load: {CHANGES} policy changes during {requests} requests: "
           f"{non_2xx} non-2xx/3xx, {socket_errors} socket errors (goal: 0 failed)")
+    rule_changes()
+
+
+def body_of(conn, path):
+    conn.request("GET", path)
+    response = conn.getresponse()
+    return response.read().decode()
+
+
+def rule_changes():
+    """Phase 3: ModifyRule on an ALB, and when the data plane follows the answer."""
+    elbv2 = boto3.client("elbv2", endpoint_url=f"http://127.0.0.1:{API_PORT}", region_name="us-east-1",
+                         aws_access_key_id=KEY, aws_secret_access_key=SECRET)
+    lb = elbv2.create_load_balancer(Name="bench-alb", Subnets=["subnet-a"])["LoadBalancers"][0]
+    fixed = lambda body: [{"Type": "fixed-response", "FixedResponseConfig": {  # noqa: E731
+        "StatusCode": "200", "ContentType": "text/plain", "MessageBody": body}}]
+    listener = elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP",
+                                     Port=LB_PORT + 1, DefaultActions=fixed("default"))["Listeners"][0]
+    rule = elbv2.create_rule(ListenerArn=listener["ListenerArn"], Priority=10, Actions=fixed("v0"),
+                             Conditions=[{"Field": "path-pattern", "Values": ["/rule/*"]}])["Rules"][0]
+    conn = http.client.HTTPConnection(lb["DNSName"], LB_PORT + 1, timeout=5)
+    wait_until(10, lambda: body_of(conn, "/rule/x") == "v0", "traffic through the ALB listener")
+    call_ms, visible_ms = [], []
+    for i in range(1, CALLS + 1):
+        t0 = time.perf_counter()
+        elbv2.modify_rule(RuleArn=rule["RuleArn"], Actions=fixed(f"v{i}"))
+        t1 = time.perf_counter()
+        call_ms.append((t1 - t0) * 1e3)
+        while body_of(conn, "/rule/x") != f"v{i}":
+            if time.perf_counter() - t1 > VISIBLE_TIMEOUT_S:
+                sys.exit(f"bench/api: rule change {i} not visible on the data plane after {VISIBLE_TIMEOUT_S} s")
+        visible_ms.append((time.perf_counter() - t1) * 1e3)
+    print(f"elbv2: {CALLS} x ModifyRule  median {statistics.median(call_ms):.2f} ms  p99 {pct(call_ms, 0.99):.2f} ms")
+    print(f"  visible on the data plane after the answer: median {statistics.median(visible_ms):.2f} ms, "
+          f"p99 {pct(visible_ms, 0.99):.2f} ms, max {max(visible_ms):.2f} ms (goal: within 50 ms at p99)")
 
 
 if __name__ == "__main__":
