@@ -81,6 +81,12 @@ pub struct Listener {
     /// files: an HTTPS or SSL listener names one or the other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
+    /// ARNs of further certificates burr holds (ALB `AddListenerCertificates`), https and ssl
+    /// listeners only: a client whose TLS server name (SNI) matches one of their names is
+    /// served that one; any other client the default (`certificate` or `tls`). At most
+    /// [`defaults::MAX_SNI_CERTIFICATES`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sni_certificates: Vec<String>,
     /// Names of the balancer's policies enabled on this listener (AWS API policies).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<String>,
@@ -128,6 +134,9 @@ pub mod defaults {
     /// Bounds of a listener's `max_connections`: the upper one is about what the largest
     /// descriptor limit Linux allows (2^20) can hold at two descriptors per connection.
     pub const MAX_CONNECTIONS: (u32, u32) = (1, 1_000_000);
+    /// Most `sni_certificates` on one listener: ALB's default quota of certificates per
+    /// listener, the default one not counted.
+    pub const MAX_SNI_CERTIFICATES: usize = 25;
 }
 
 impl Listener {
@@ -140,6 +149,7 @@ impl Listener {
             instance_port: None,
             tls: None,
             certificate: None,
+            sni_certificates: Vec::new(),
             policies: Vec::new(),
             idle_timeout_secs: defaults::idle_timeout_secs(),
             header_read_timeout_secs: defaults::header_read_timeout_secs(),
@@ -157,6 +167,15 @@ impl Listener {
             Protocol::Http | Protocol::Https => Protocol::Http,
             Protocol::Tcp | Protocol::Ssl => Protocol::Tcp,
         })
+    }
+
+    /// The ARNs of every stored certificate this listener serves: its default, then those
+    /// chosen by SNI.
+    pub fn certificate_arns(&self) -> impl Iterator<Item = &str> {
+        self.certificate
+            .iter()
+            .chain(&self.sni_certificates)
+            .map(String::as_str)
     }
 
     /// The action taken when no rule matches: `default_action`, else forward to `pool`.
@@ -228,6 +247,7 @@ impl Listener {
             ),
             _ => {}
         }
+        self.validate_sni_certificates(path, errors);
         let target = self.target_protocol();
         if self.protocol.is_http() != target.is_http() {
             errors.push(
@@ -275,6 +295,50 @@ impl Listener {
                 hi,
                 "connections",
             );
+        }
+    }
+}
+
+impl Listener {
+    /// The listener's own rules on `sni_certificates` (whether each names a certificate burr
+    /// holds is the state's to check).
+    fn validate_sni_certificates(&self, path: &FieldPath, errors: &mut Errors) {
+        let sni = &self.sni_certificates;
+        if sni.is_empty() {
+            return;
+        }
+        let field = path.field("sni_certificates");
+        if !self.protocol.is_tls() {
+            errors.push(
+                field.clone(),
+                format!("{} certificates", sni.len()),
+                format!(
+                    "only https and ssl listeners take certificates (this one is {})",
+                    self.protocol
+                ),
+            );
+            return;
+        }
+        if sni.len() > defaults::MAX_SNI_CERTIFICATES {
+            errors.push(
+                field.clone(),
+                format!("{} certificates", sni.len()),
+                format!(
+                    "must be between 0 and {} certificates besides the default one",
+                    defaults::MAX_SNI_CERTIFICATES
+                ),
+            );
+        }
+        let mut seen = HashSet::new();
+        for (i, arn) in sni.iter().enumerate() {
+            if !seen.insert(arn) || self.certificate.as_ref() == Some(arn) {
+                errors.push(
+                    field.index(i),
+                    format!("{arn:?}"),
+                    "is listed twice (or is the default certificate); each certificate may \
+                     appear once per listener",
+                );
+            }
         }
     }
 }

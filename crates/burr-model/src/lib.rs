@@ -13,6 +13,7 @@ pub mod certificates;
 pub mod classic;
 mod drain;
 mod error;
+pub mod matcher;
 mod name;
 mod pool;
 pub mod region;

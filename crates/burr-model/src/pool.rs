@@ -107,9 +107,9 @@ pub enum HealthCheckProtocol {
     Tcp,
     /// A TCP connect and a TLS handshake succeed (the target's certificate is not verified).
     Ssl,
-    /// `GET path` over HTTP answers 200.
+    /// `GET path` over HTTP answers one of the `success_codes` (by default 200).
     Http,
-    /// `GET path` over HTTPS answers 200 (the target's certificate is not verified, as on ELB).
+    /// `GET path` over HTTPS answers one of the `success_codes` (the target's certificate is not verified, as on ELB).
     Https,
 }
 
@@ -127,6 +127,10 @@ pub struct HealthCheck {
     pub timeout_secs: u32,
     pub healthy_threshold: u32,
     pub unhealthy_threshold: u32,
+    /// HTTP and HTTPS checks: the status codes that count as healthy (ELBv2 `Matcher.HttpCode`),
+    /// codes and ranges separated by commas, each 200–499, e.g. `"200-399"`. Default `"200"`,
+    /// the Classic ELB rule.
+    pub success_codes: String,
 }
 
 impl Default for HealthCheck {
@@ -140,6 +144,7 @@ impl Default for HealthCheck {
             timeout_secs: 5,
             healthy_threshold: 10,
             unhealthy_threshold: 2,
+            success_codes: crate::matcher::DEFAULT_SUCCESS_CODES.into(),
         }
     }
 }
@@ -206,6 +211,19 @@ impl HealthCheck {
                 "must start with / and contain no spaces or control characters",
             );
         }
+        if let Err(e) = crate::matcher::SuccessCodes::parse(&self.success_codes) {
+            errors.push(
+                path.field("success_codes"),
+                format!("{:?}", self.success_codes),
+                e.0,
+            );
+        }
+    }
+
+    /// The parsed `success_codes` (the default, 200, if they do not parse: a validated pool's
+    /// always do).
+    pub fn success_codes(&self) -> crate::matcher::SuccessCodes {
+        crate::matcher::SuccessCodes::parse(&self.success_codes).unwrap_or_default()
     }
 }
 
@@ -574,6 +592,12 @@ pub struct Pool {
     pub draining: Draining,
     #[serde(default)]
     pub upstream: UpstreamTimeouts,
+    /// Slow start (ALB `slow_start.duration_seconds`): a target entering service — newly
+    /// registered, or healthy again after being unhealthy — receives a share of new sessions
+    /// that ramps linearly from nothing to its full weight over this many seconds. 0 (off) or
+    /// 30–900; round_robin and weighted_round_robin pools only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub slow_start_secs: u32,
     /// Which front door declared this pool (kept by the store, not written in files).
     #[serde(skip)]
     pub origin: crate::Origin,
@@ -595,6 +619,7 @@ impl Pool {
             stickiness: Stickiness::default(),
             draining: Draining::default(),
             upstream: UpstreamTimeouts::default(),
+            slow_start_secs: 0,
             origin: crate::Origin::default(),
             draining_targets: Vec::new(),
         }
@@ -655,5 +680,60 @@ impl Pool {
             "seconds",
         );
         errors.range(up.field("retries"), self.upstream.retries, 0, 10, "");
+        self.validate_slow_start(path, errors);
     }
+
+    fn validate_slow_start(&self, path: &FieldPath, errors: &mut Errors) {
+        let secs = self.slow_start_secs;
+        if secs == 0 {
+            return;
+        }
+        let (lo, hi) = SLOW_START_SECS;
+        if !(lo..=hi).contains(&secs) {
+            errors.push(
+                path.field("slow_start_secs"),
+                secs,
+                format!("must be 0 (off) or between {lo} and {hi} seconds"),
+            );
+        }
+        // ALB refuses slow start with least_outstanding_requests and weighted_random; burr's
+        // other load-based algorithms would send a fresh, idle target everything, and hashing
+        // places keys without the algorithm, so the ramp is defined for rotations only.
+        if !matches!(
+            self.algorithm,
+            Algorithm::RoundRobin | Algorithm::WeightedRoundRobin
+        ) {
+            errors.push(
+                path.field("slow_start_secs"),
+                secs,
+                format!(
+                    "slow start needs algorithm round_robin or weighted_round_robin (this pool \
+                     uses {}); set it to 0 or change the algorithm",
+                    self.algorithm
+                ),
+            );
+        }
+        if matches!(
+            self.stickiness.kind,
+            StickinessKind::Header | StickinessKind::SourceIp
+        ) {
+            errors.push(
+                path.field("slow_start_secs"),
+                secs,
+                format!(
+                    "slow start cannot be combined with {} stickiness, which places sessions by \
+                     hashing rather than by the algorithm; set it to 0 or use lb_cookie or \
+                     app_cookie stickiness",
+                    kind_name(self.stickiness.kind)
+                ),
+            );
+        }
+    }
+}
+
+/// Bounds of a pool's `slow_start_secs` when on (ALB's 30–900 seconds).
+pub const SLOW_START_SECS: (u32, u32) = (30, 900);
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
