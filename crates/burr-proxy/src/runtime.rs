@@ -242,6 +242,8 @@ pub struct Runtime {
     pub pools: HashMap<String, Arc<PoolRuntime>>,
     /// The stored certificates listeners name, by ARN.
     pub certificates: HashMap<String, CompiledCertificate>,
+    /// The certificate sets of listeners with SNI certificates, by [`crate::sni::set_key`].
+    pub sni: HashMap<Vec<String>, crate::sni::CompiledSni>,
 }
 
 /// Why a snapshot could not be compiled (I/O outside the model's reach, e.g. certificate files).
@@ -273,13 +275,14 @@ impl Runtime {
         let mut listeners = HashMap::new();
         let mut errors = Vec::new();
         let certificates = compile_certificates(state, previous, &mut errors);
+        let sni = compile_sni(state, &certificates, previous, &mut errors);
         for balancer in state.balancers.values() {
             for listener in &balancer.listeners {
                 match compile_listener(
                     balancer,
                     listener,
                     &pools,
-                    &certificates,
+                    (&certificates, &sni),
                     previous,
                     listen_host,
                 ) {
@@ -298,6 +301,7 @@ impl Runtime {
             listeners,
             pools,
             certificates,
+            sni,
         })
     }
 
@@ -306,6 +310,9 @@ impl Runtime {
     pub fn publish_certificates(&self) {
         for compiled in self.certificates.values() {
             compiled.slot.install(compiled.key.clone());
+        }
+        for compiled in self.sni.values() {
+            compiled.slot.install(compiled.table.clone());
         }
     }
 
@@ -405,57 +412,95 @@ fn compile_certificates(
     let mut out = HashMap::new();
     for balancer in state.balancers.values() {
         for listener in &balancer.listeners {
-            let Some(arn) = &listener.certificate else {
-                continue;
-            };
-            if out.contains_key(arn) {
-                continue;
+            for arn in listener.certificate_arns() {
+                if out.contains_key(arn) {
+                    continue;
+                }
+                let fail = |reason: String| CompileError {
+                    balancer: balancer.name.clone(),
+                    port: listener.port,
+                    reason,
+                };
+                let Some(certificate) = state.certificates.get(arn) else {
+                    errors.push(fail(format!("certificate {arn} does not exist")));
+                    continue;
+                };
+                let source = (
+                    certificate.full_chain_pem(),
+                    certificate.private_key.clone(),
+                );
+                let old = previous.certificates.get(arn);
+                let key = match old.filter(|o| o.source == source) {
+                    Some(o) => o.key.clone(),
+                    None => match crate::tls::certified_key(certificate) {
+                        Ok(k) => k,
+                        Err(e) => {
+                            errors.push(fail(e));
+                            continue;
+                        }
+                    },
+                };
+                let slot = match old {
+                    Some(o) => o.slot.clone(),
+                    None => match crate::tls::CertificateSlot::new(key.clone()) {
+                        Ok(s) => Arc::new(s),
+                        Err(e) => {
+                            errors.push(fail(e));
+                            continue;
+                        }
+                    },
+                };
+                out.insert(arn.to_string(), CompiledCertificate { slot, key, source });
             }
-            let fail = |reason: String| CompileError {
-                balancer: balancer.name.clone(),
-                port: listener.port,
-                reason,
-            };
-            let Some(certificate) = state.certificates.get(arn) else {
-                errors.push(fail(format!("certificate {arn} does not exist")));
-                continue;
-            };
-            let source = (
-                certificate.full_chain_pem(),
-                certificate.private_key.clone(),
-            );
-            let old = previous.certificates.get(arn);
-            let key = match old.filter(|o| o.source == source) {
-                Some(o) => o.key.clone(),
-                None => match crate::tls::certified_key(certificate) {
-                    Ok(k) => k,
-                    Err(e) => {
-                        errors.push(fail(e));
-                        continue;
-                    }
-                },
-            };
-            let slot = match old {
-                Some(o) => o.slot.clone(),
-                None => match crate::tls::CertificateSlot::new(key.clone()) {
-                    Ok(s) => Arc::new(s),
-                    Err(e) => {
-                        errors.push(fail(e));
-                        continue;
-                    }
-                },
-            };
-            out.insert(arn.clone(), CompiledCertificate { slot, key, source });
         }
     }
     out
 }
 
+/// Compiles the certificate set of every listener with SNI certificates, reusing the previous
+/// runtime's slot for an unchanged set.
+fn compile_sni(
+    state: &State,
+    certificates: &HashMap<String, CompiledCertificate>,
+    previous: &Runtime,
+    errors: &mut Vec<CompileError>,
+) -> HashMap<Vec<String>, crate::sni::CompiledSni> {
+    let mut out = HashMap::new();
+    for balancer in state.balancers.values() {
+        for listener in &balancer.listeners {
+            if listener.sni_certificates.is_empty() || !listener.protocol.is_tls() {
+                continue;
+            }
+            let key = crate::sni::set_key(listener);
+            if out.contains_key(&key) {
+                continue;
+            }
+            let old = previous.sni.get(&key);
+            match crate::sni::compile(listener, state, certificates, old) {
+                Ok(compiled) => {
+                    out.insert(key, compiled);
+                }
+                Err(reason) => errors.push(CompileError {
+                    balancer: balancer.name.clone(),
+                    port: listener.port,
+                    reason,
+                }),
+            }
+        }
+    }
+    out
+}
+
+type Certificates<'a> = (
+    &'a HashMap<String, CompiledCertificate>,
+    &'a HashMap<Vec<String>, crate::sni::CompiledSni>,
+);
+
 fn compile_listener(
     balancer: &Balancer,
     listener: &Listener,
     pools: &HashMap<String, Arc<PoolRuntime>>,
-    certificates: &HashMap<String, CompiledCertificate>,
+    (certificates, sni): Certificates<'_>,
     previous: &Runtime,
     listen_host: Option<IpAddr>,
 ) -> Result<ListenerRuntime, CompileError> {
@@ -477,7 +522,14 @@ fn compile_listener(
             .get(arn)
             .ok_or_else(|| fail(format!("certificate {arn} does not exist")))
     };
+    let by_name = || {
+        sni.get(&crate::sni::set_key(listener))
+            .ok_or_else(|| fail("its certificates could not be compiled".into()))
+    };
+    let with_sni = !listener.sni_certificates.is_empty();
     let tls = match (listener.protocol, &listener.tls, &listener.certificate) {
+        (Protocol::Https, ..) if with_sni => Some(by_name()?.slot.https.clone()),
+        (Protocol::Ssl, ..) if with_sni => Some(by_name()?.slot.relay.clone()),
         (Protocol::Https, Some(files), _) => Some(crate::tls::server_config(files).map_err(fail)?),
         (Protocol::Ssl, Some(files), _) => {
             Some(crate::tls::relay_server_config(files).map_err(fail)?)
