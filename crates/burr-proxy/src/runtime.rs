@@ -20,7 +20,7 @@ use burr_model::{Balancer, Listener, Pool, Protocol, State, TargetAddress, Targe
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use tokio::sync::watch;
 
 /// Identity of a listener across snapshots: its balancer and port.
@@ -46,6 +46,42 @@ pub enum Health {
     Unhealthy = 2,
 }
 
+/// Why a target's last health check failed (ELBv2 `DescribeTargetHealth` reason codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthFailure {
+    /// No answer within the check's timeout (`Target.Timeout`).
+    Timeout,
+    /// An HTTP(S) answer whose status is not among the success codes
+    /// (`Target.ResponseCodeMismatch`).
+    ResponseCodeMismatch(u16),
+    /// The connection was refused or reset, or the TLS handshake failed
+    /// (`Target.FailedHealthChecks`).
+    ConnectionFailed,
+}
+
+impl HealthFailure {
+    /// Packed into one atomic: 0 none, 1 timeout, 2 connection failed, 1000 + a status code.
+    fn pack(failure: Option<HealthFailure>) -> u32 {
+        match failure {
+            None => 0,
+            Some(Self::Timeout) => 1,
+            Some(Self::ConnectionFailed) => 2,
+            Some(Self::ResponseCodeMismatch(code)) => 1000 + u32::from(code),
+        }
+    }
+
+    fn unpack(packed: u32) -> Option<HealthFailure> {
+        match packed {
+            0 => None,
+            1 => Some(Self::Timeout),
+            2 => Some(Self::ConnectionFailed),
+            n => Some(Self::ResponseCodeMismatch(
+                u16::try_from(n - 1000).unwrap_or(u16::MAX),
+            )),
+        }
+    }
+}
+
 /// How long a target that refused a connection is skipped for new requests (like nginx's
 /// `fail_timeout`), independent of active health checks, so a dead target costs one failed connect
 /// per window rather than one per request.
@@ -58,6 +94,8 @@ pub struct TargetShared {
     pub address: TargetAddress,
     pub stats: TargetStats,
     health: AtomicU8,
+    /// Why the last health check failed, [`HealthFailure::pack`]ed; 0 once one passed.
+    health_failure: AtomicU32,
     /// Millisecond of [`TargetShared::clock`] until which the target is skipped after a
     /// connect failure.
     passive_down_until_ms: AtomicU64,
@@ -88,6 +126,7 @@ impl TargetShared {
             address,
             stats: TargetStats::default(),
             health: AtomicU8::new(Health::Unknown as u8),
+            health_failure: AtomicU32::new(0),
             passive_down_until_ms: AtomicU64::new(0),
             clock,
             idle: IdleConnections::new(workers),
@@ -138,6 +177,16 @@ impl TargetShared {
 
     pub fn set_health(&self, health: Health) {
         self.health.store(health as u8, Ordering::Relaxed);
+    }
+
+    /// Why the last health check failed; `None` when it passed (or none ran).
+    pub fn health_failure(&self) -> Option<HealthFailure> {
+        HealthFailure::unpack(self.health_failure.load(Ordering::Relaxed))
+    }
+
+    pub fn set_health_failure(&self, failure: Option<HealthFailure>) {
+        self.health_failure
+            .store(HealthFailure::pack(failure), Ordering::Relaxed);
     }
 
     /// A connect to this target just failed: skip it for [`PASSIVE_DOWN_MS`].
