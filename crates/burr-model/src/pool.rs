@@ -559,9 +559,23 @@ pub struct UpstreamTimeouts {
     pub response_timeout_secs: u32,
     /// Other targets tried after a connect failure, 0–10, default 2.
     pub retries: u32,
-    /// Begin every connection to a target with a PROXY protocol v1 header naming the client
-    /// (Classic ELB `ProxyProtocolPolicyType`), so the target learns the client's address.
+    /// Begin every connection to a target with a PROXY protocol header naming the client
+    /// (Classic ELB `ProxyProtocolPolicyType`, NLB `proxy_protocol_v2.enabled`), so the target
+    /// learns the client's address.
     pub proxy_protocol: bool,
+    /// Which PROXY protocol version `proxy_protocol` sends: 1 (the text line, Classic ELB's) or
+    /// 2 (the binary header, NLB's); absent means 1, which is what configurations and stored
+    /// states written before version 2 existed mean. Ignored while `proxy_protocol` is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_protocol_version: Option<u8>,
+}
+
+impl UpstreamTimeouts {
+    /// The PROXY protocol version to send, if any.
+    pub fn proxy_protocol_version(&self) -> Option<u8> {
+        self.proxy_protocol
+            .then(|| self.proxy_protocol_version.unwrap_or(1))
+    }
 }
 
 impl Default for UpstreamTimeouts {
@@ -571,6 +585,7 @@ impl Default for UpstreamTimeouts {
             response_timeout_secs: 60,
             retries: 2,
             proxy_protocol: false,
+            proxy_protocol_version: None,
         }
     }
 }
@@ -680,6 +695,17 @@ impl Pool {
             "seconds",
         );
         errors.range(up.field("retries"), self.upstream.retries, 0, 10, "");
+        // Kept while proxy_protocol is off (a Classic policy change may turn it off), so only
+        // the value itself is checked.
+        if let Some(version) = self.upstream.proxy_protocol_version
+            && !(1..=2).contains(&version)
+        {
+            errors.push(
+                up.field("proxy_protocol_version"),
+                version,
+                "must be 1 (the text line) or 2 (the binary header)",
+            );
+        }
         self.validate_slow_start(path, errors);
     }
 

@@ -461,4 +461,26 @@ mod tests {
             "{errs:?}"
         );
     }
+
+    #[test]
+    fn proxy_protocol_version_defaults_to_1_for_old_states_and_is_1_or_2() {
+        let old: crate::UpstreamTimeouts = serde_json::from_str(
+            r#"{"connect_timeout_ms":5000,"response_timeout_secs":60,"retries":2,"proxy_protocol":true}"#,
+        )
+        .unwrap();
+        assert_eq!(old.proxy_protocol_version(), Some(1));
+        assert!(!serde_json::to_string(&old).unwrap().contains("version"));
+        let mut p = pool("p");
+        p.upstream.proxy_protocol = true;
+        p.upstream.proxy_protocol_version = Some(2);
+        assert_eq!(p.upstream.proxy_protocol_version(), Some(2));
+        assert_eq!(state(vec![], vec![p.clone()]).validate(None), Ok(()));
+        p.upstream.proxy_protocol_version = Some(3);
+        let errs = state(vec![], vec![p]).validate(None).unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            "pool \"p\".upstream.proxy_protocol_version: 3 is not allowed: must be 1 (the text \
+             line) or 2 (the binary header)"
+        );
+    }
 }
