@@ -1,7 +1,8 @@
 //! Slow start (ALB `slow_start.duration_seconds`) observed through the proxy, on burr's manual
 //! clock: targets in service when slow start is turned on keep their share; a target registered
 //! afterwards gets nothing at 0 % of its window, the share of a target of half its weight at
-//! 50 %, and its full share once the window has passed.
+//! 50 %, and its full share once the window has passed; sessions already bound to a ramping
+//! target stay on it.
 
 mod common;
 
@@ -93,4 +94,36 @@ async fn the_first_targets_of_a_pool_do_not_ramp_and_anchor_the_next_ones() {
         (100, 0),
         "{counts:?}"
     );
+}
+
+/// Sticky sessions already bound to a ramping target keep reaching it on every request: slow
+/// start shapes only the choice of a target for new sessions.
+#[tokio::test]
+async fn sessions_bound_to_a_ramping_target_stay_on_it() {
+    let b1 = Backend::start("b1", Behavior::default()).await;
+    let b2 = Backend::start("b2", Behavior::default()).await;
+    let port = free_port();
+    let sticky = "slow_start_secs = 100\n[pool.stickiness]\ntype = \"lb_cookie\"\n\
+                  duration_secs = 600";
+    let burr =
+        Burr::start_with_manual_clock(&config(port, "round_robin", &[(b1.addr, 1)], "", sticky));
+    let both = [(b1.addr, 1), (b2.addr, 1)];
+    burr.reload(&config(port, "round_robin", &both, "", sticky));
+    // 10 % into b2's window: new sessions land there one time in ~11; find one.
+    burr.advance_clock(Duration::from_secs(10));
+    let mut client = Client::connect(port).await;
+    let mut cookie = None;
+    for _ in 0..500 {
+        let a = client.get("/", &[]).await;
+        if a.backend() == "b2" {
+            let set = a.headers.get("set-cookie").expect("a new session's cookie");
+            cookie = Some(set.to_str().unwrap().split(';').next().unwrap().to_string());
+            break;
+        }
+    }
+    let cookie = cookie.expect("one new session of 500 on b2");
+    for _ in 0..100 {
+        let a = client.get("/", &[("cookie", &cookie)]).await;
+        assert_eq!(a.backend(), "b2");
+    }
 }
