@@ -49,10 +49,15 @@ fn context() -> CompileContext {
 
 /// The DER of the certificate a client is shown by `config`, from an in-memory handshake.
 fn served(config: &Arc<rustls::ServerConfig>) -> Vec<u8> {
+    served_for(config, "a.example.com")
+}
+
+/// As [`served`], for a client sending the server name `sni`.
+fn served_for(config: &Arc<rustls::ServerConfig>, sni: &str) -> Vec<u8> {
     let client_config = crate::tls::insecure_client_config();
     let mut client = rustls::ClientConnection::new(
         client_config,
-        rustls::pki_types::ServerName::try_from("a.example.com").unwrap(),
+        rustls::pki_types::ServerName::try_from(sni.to_string()).unwrap(),
     )
     .unwrap();
     let mut server = rustls::ServerConnection::new(config.clone()).unwrap();
@@ -116,4 +121,48 @@ fn a_replaced_certificate_keeps_its_slot_and_serves_once_published() {
         &second.certificates[&arn].key,
         &third.certificates[&arn].key
     ));
+}
+
+#[test]
+fn an_sni_listener_keeps_its_slot_and_a_replaced_certificate_serves_once_published() {
+    let mut state = State::default();
+    let default = import(&mut state, None, "default.example.com");
+    let b = import(&mut state, None, "b.example.com");
+    state.pools.insert("p".into(), Pool::new("p"));
+    let mut balancer = Balancer::new("web");
+    let mut listener = Listener::new(8443, Protocol::Ssl, "p");
+    listener.certificate = Some(default.clone());
+    listener.sni_certificates = vec![b.clone()];
+    balancer.listeners.push(listener);
+    state.balancers.insert("web".into(), balancer);
+    let first = Runtime::compile(&state, 1, &Runtime::default(), &context()).unwrap();
+    first.publish_certificates();
+    let tls = |r: &Runtime| r.listeners.values().next().unwrap().tls.clone().unwrap();
+    assert_eq!(
+        served_for(&tls(&first), "b.example.com"),
+        leaf_der(&state, &b)
+    );
+    assert_eq!(
+        served_for(&tls(&first), "c.example.com"),
+        leaf_der(&state, &default)
+    );
+
+    let before = leaf_der(&state, &b);
+    import(&mut state, Some(&b), "b.example.com");
+    let second = Runtime::compile(&state, 2, &first, &context()).unwrap();
+    assert!(
+        Arc::ptr_eq(&tls(&first), &tls(&second)),
+        "one server configuration"
+    );
+    assert_eq!(
+        served_for(&tls(&second), "b.example.com"),
+        before,
+        "a compiled but uncommitted runtime must not change what clients see"
+    );
+    second.publish_certificates();
+    assert_eq!(
+        served_for(&tls(&first), "b.example.com"),
+        leaf_der(&state, &b)
+    );
+    assert_ne!(before, leaf_der(&state, &b));
 }
