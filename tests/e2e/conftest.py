@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from burr_e2e import BURR_BIN, Burr, Target
+import collections
+import itertools
+
+from burr_e2e import BURR_BIN, Burr, Target, free_port, next_subnet
+from terraform_harness import ProxyProtocolTarget, Terraform, require
 
 # Nothing from the developer's own AWS set-up may leak into the suite.
 for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
@@ -75,3 +79,60 @@ def targets():
     yield make
     for t in made:
         t.close()
+
+
+# ---- Terraform (test_terraform*.py) ----
+
+
+@pytest.fixture(scope="session")
+def terraform(tmp_path_factory):
+    """terraform with the offline provider, one template init per session (skips, or fails
+    when CI=true, without them)."""
+    require()
+    tf = Terraform(tmp_path_factory.mktemp("terraform"))
+    yield tf
+    total = collections.defaultdict(float)
+    for command, seconds in tf.timings:
+        total[command] += seconds
+    print("\nterraform time by command: "
+          + ", ".join(f"{c} {s:.1f} s" for c, s in sorted(total.items())))
+
+
+@pytest.fixture
+def module(terraform, tmp_path):
+    return terraform.module(tmp_path / "module")
+
+
+class Backends:
+    """Targets the AWS way: each on a loopback address of its own (its instance id), all on
+    one port (the listeners' instance port, which the health check probes)."""
+
+    def __init__(self, targets):
+        self.subnet = next_subnet()
+        self.port = free_port()
+        self.second_port = free_port()
+        self._hosts = itertools.count(10)
+        self._targets = targets
+        self._proxy_targets: list[ProxyProtocolTarget] = []
+
+    def http(self, name: str, **options):
+        return self._targets(name, host=f"{self.subnet}.{next(self._hosts)}", port=self.port,
+                             **options)
+
+    def proxy(self, name: str) -> ProxyProtocolTarget:
+        """A target telling the PROXY line it got, on both `port` and `second_port`."""
+        t = ProxyProtocolTarget(name, f"{self.subnet}.{next(self._hosts)}",
+                                [self.port, self.second_port])
+        self._proxy_targets.append(t)
+        return t
+
+    def close(self):
+        for t in self._proxy_targets:
+            t.close()
+
+
+@pytest.fixture
+def backends(targets):
+    made = Backends(targets)
+    yield made
+    made.close()

@@ -73,6 +73,7 @@ terraform {{
 # failure.
 ENDPOINT_SERVICES = {
     "elb": "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING",
+    "elbv2": "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
     "acm": "AWS_ENDPOINT_URL_ACM",
     "iam": "AWS_ENDPOINT_URL_IAM",
     "sts": "AWS_ENDPOINT_URL_STS",

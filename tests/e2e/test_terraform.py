@@ -13,7 +13,6 @@ CI=true, where that is a failure (terraform_harness.require).
 from __future__ import annotations
 
 import collections
-import itertools
 
 import boto3
 import pytest
@@ -24,79 +23,20 @@ from burr_e2e import (
     accepts,
     boto_config,
     describe,
-    free_port,
     http_get,
-    next_subnet,
     snapshot,
     wait_until,
 )
 from terraform_harness import (
-    ProxyProtocolTarget,
-    Terraform,
     hcl_string,
     https_get,
     peer_certificate,
-    require,
     self_signed,
 )
 
 PORT = 8080
 TCP_PORT = 8081
 HTTPS_PORT = 8443
-
-
-@pytest.fixture(scope="session")
-def terraform(tmp_path_factory):
-    """terraform with the offline provider, one template init per session (skips, or fails
-    when CI=true, without them)."""
-    require()
-    tf = Terraform(tmp_path_factory.mktemp("terraform"))
-    yield tf
-    total = collections.defaultdict(float)
-    for command, seconds in tf.timings:
-        total[command] += seconds
-    print("\nterraform time by command: "
-          + ", ".join(f"{c} {s:.1f} s" for c, s in sorted(total.items())))
-
-
-@pytest.fixture
-def module(terraform, tmp_path):
-    return terraform.module(tmp_path / "module")
-
-
-class Backends:
-    """Targets the AWS way: each on a loopback address of its own (its instance id), all on
-    one port (the listeners' instance port, which the health check probes)."""
-
-    def __init__(self, targets):
-        self.subnet = next_subnet()
-        self.port = free_port()
-        self.second_port = free_port()
-        self._hosts = itertools.count(10)
-        self._targets = targets
-        self._proxy_targets: list[ProxyProtocolTarget] = []
-
-    def http(self, name: str, **options):
-        return self._targets(name, host=f"{self.subnet}.{next(self._hosts)}", port=self.port,
-                             **options)
-
-    def proxy(self, name: str) -> ProxyProtocolTarget:
-        """A target telling the PROXY line it got, on both `port` and `second_port`."""
-        t = ProxyProtocolTarget(name, f"{self.subnet}.{next(self._hosts)}",
-                                [self.port, self.second_port])
-        self._proxy_targets.append(t)
-        return t
-
-    def close(self):
-        for t in self._proxy_targets:
-            t.close()
-
-
-@pytest.fixture
-def backends(targets):
-    made = Backends(targets)
-    yield made
-    made.close()
 
 
 def client(burr, service: str = "elb", region: str = "us-east-1"):

@@ -4,16 +4,14 @@
 //! epoch seconds; errors are `{"__type": "...Exception", "message": "..."}` with HTTP 400.
 //! Certificates are per region: the region is the request signature's.
 
-use crate::control::ControlPlane;
+use crate::control::{ControlPlane, apply_change};
 use crate::error::ApiError;
 use base64::Engine as _;
 use burr_model::State;
 use burr_model::certificates::{
     self as certs, CertContext, CertError, CertErrorKind, Certificate, Source, Tag,
 };
-use burr_model::classic::ClassicError;
 use serde_json::{Map, Value, json};
-use std::sync::Arc;
 
 /// The `X-Amz-Target` prefix of the ACM operations.
 pub const TARGET_PREFIX: &str = "CertificateManager.";
@@ -229,38 +227,6 @@ impl Request {
             }
             Some(_) => Err(validation("Tags: must be a list of {Key, Value}")),
         }
-    }
-}
-
-/// Runs a certificate change durably through the control plane; the model's refusal keeps its
-/// ACM (or IAM) meaning, anything else the control plane says is answered as it is.
-pub(crate) fn apply_change<T>(
-    control: &dyn ControlPlane,
-    mut op: impl FnMut(&mut State) -> Result<T, CertError>,
-    map: fn(CertError) -> ApiError,
-) -> Result<(T, Arc<State>), ApiError> {
-    let mut refusal = None;
-    let mut out = None;
-    let result = control.apply(&mut |state| match op(state) {
-        Ok(value) => {
-            out = Some(value);
-            Ok(())
-        }
-        Err(e) => {
-            let message = e.message.clone();
-            refusal = Some(e);
-            Err(ClassicError::conflict(message))
-        }
-    });
-    match (result, refusal, out) {
-        (Ok(state), _, Some(value)) => Ok((value, state)),
-        (Err(_), Some(e), _) => Err(map(e)),
-        (Err(e), None, _) => Err(e),
-        (Ok(_), _, None) => Err(ApiError::new(
-            "ServiceUnavailableException",
-            500,
-            "the change ran without an answer; nothing changed",
-        )),
     }
 }
 

@@ -129,3 +129,37 @@ impl ControlPlane for Regional<'_> {
         self.region
     }
 }
+
+/// Runs a change of one of the model's front doors (ACM, IAM, ELBv2 operations) durably through
+/// the control plane and gives back what it returned: the model's refusal keeps its own meaning
+/// through `map`; anything else the control plane says (a listener that cannot bind, storage) is
+/// answered as it is.
+pub(crate) fn apply_change<T, E: std::fmt::Display>(
+    control: &dyn ControlPlane,
+    mut op: impl FnMut(&mut State) -> Result<T, E>,
+    map: impl FnOnce(E) -> ApiError,
+) -> Result<(T, Arc<State>), ApiError> {
+    let mut refusal = None;
+    let mut out = None;
+    let result = control.apply(&mut |state| match op(state) {
+        Ok(value) => {
+            out = Some(value);
+            Ok(())
+        }
+        Err(e) => {
+            let message = e.to_string();
+            refusal = Some(e);
+            Err(ClassicError::conflict(message))
+        }
+    });
+    match (result, refusal, out) {
+        (Ok(state), _, Some(value)) => Ok((value, state)),
+        (Err(_), Some(e), _) => Err(map(e)),
+        (Err(e), None, _) => Err(e),
+        (Ok(_), _, None) => Err(ApiError::new(
+            "ServiceUnavailableException",
+            500,
+            "the change ran without an answer; nothing changed",
+        )),
+    }
+}

@@ -46,3 +46,9 @@ impl From<ClassicError> for ApiError {
         Self::new(e.code.as_str(), e.code.http_status(), e.message)
     }
 }
+
+impl From<burr_model::elbv2::V2Error> for ApiError {
+    fn from(e: burr_model::elbv2::V2Error) -> Self {
+        Self::new(e.code.as_str(), e.code.http_status(), e.message)
+    }
+}

@@ -3,8 +3,7 @@
 //! matter, and ARNs carry no region but the certificate's path. Rules live in
 //! `burr_model::certificates`.
 
-use crate::acm::apply_change;
-use crate::control::ControlPlane;
+use crate::control::{ControlPlane, apply_change};
 use crate::error::ApiError;
 use crate::query::Params;
 use crate::xml::{Response, Xml};

@@ -12,6 +12,7 @@ pub mod acm;
 pub mod control;
 pub mod ec2;
 pub mod elb;
+pub mod elbv2;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::query::Params;
 use crate::sigv4::{self, Credentials, SignedRequest};
 use crate::xml::Response;
-use crate::{acm, ec2, elb, iam};
+use crate::{acm, ec2, elb, elbv2, iam};
 use burr_model::FieldPath;
 use std::sync::Arc;
 
@@ -117,6 +117,11 @@ impl Api {
                 content_type: "text/xml",
                 body,
             },
+            Err(error) if params.get("Version") == Some(elbv2::VERSION) => Answer {
+                status: error.status,
+                content_type: "text/xml",
+                body: crate::xml::error(elbv2::NAMESPACE, request_id, &error),
+            },
             Err(error) => error_answer(&error, request_id),
         }
     }
@@ -129,24 +134,23 @@ fn run(control: &Regional<'_>, params: &Params, request_id: &str) -> Result<Vec<
         .filter(|a| !a.is_empty())
         .ok_or_else(|| ApiError::new("MissingAction", 400, "The request must name an Action"))?;
     let version = params.required("Version")?;
-    if version != elb::VERSION {
-        let known = if version == "2015-12-01" {
-            " (ELBv2, not served yet)"
-        } else {
-            ""
-        };
-        return Err(ApiError::new(
-            "InvalidAction",
-            400,
-            format!(
-                "Could not find operation {action} for version {version}{known}; burr serves \
-                 version {}",
-                elb::VERSION
-            ),
-        ));
-    }
-    let handler = elb::handler(action)?;
-    let mut response = Response::start(action, elb::NAMESPACE);
+    let (handler, namespace) = match version {
+        elb::VERSION => (elb::handler(action)?, elb::NAMESPACE),
+        elbv2::VERSION => (elbv2::handler(action)?, elbv2::NAMESPACE),
+        _ => {
+            return Err(ApiError::new(
+                "InvalidAction",
+                400,
+                format!(
+                    "Could not find operation {action} for version {version}; burr serves \
+                     versions {} and {}",
+                    elb::VERSION,
+                    elbv2::VERSION
+                ),
+            ));
+        }
+    };
+    let mut response = Response::start(action, namespace);
     handler(control, params, response.body())?;
     Ok(response.finish(request_id))
 }

@@ -172,6 +172,14 @@ pub fn ec2_error(request_id: &str, error: &ApiError) -> Vec<u8> {
     xml.into_bytes()
 }
 
+/// RFC 3339 UTC with milliseconds, as AWS writes `CreatedTime`. RFC 3339 has four-digit years;
+/// the model keeps creation times within them.
+pub fn timestamp(unix: u64) -> String {
+    let unix = unix.min(burr_model::classic::MAX_TIMESTAMP);
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,7 +82,7 @@ pub struct Listener {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
     /// ARNs of further certificates burr holds (ALB `AddListenerCertificates`), https and ssl
-    /// listeners only: a client whose TLS server name (SNI) matches one of their names is
+    /// (TLS) listeners only: a client whose TLS server name (SNI) matches one of their names is
     /// served that one; any other client the default (`certificate` or `tls`). At most
     /// [`defaults::MAX_SNI_CERTIFICATES`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -116,6 +116,9 @@ pub struct Listener {
     /// features (Classic ELB instances, health reports) refer to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_action: Option<crate::routing::Action>,
+    /// Present on listeners of application and network load balancers (the ELBv2 API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elbv2: Option<crate::elbv2::V2Listener>,
 }
 
 pub mod defaults {
@@ -158,6 +161,7 @@ impl Listener {
             max_connections: None,
             rules: Vec::new(),
             default_action: None,
+            elbv2: None,
         }
     }
 

@@ -12,6 +12,7 @@ mod balancer;
 pub mod certificates;
 pub mod classic;
 mod drain;
+pub mod elbv2;
 mod error;
 pub mod matcher;
 mod name;
@@ -31,6 +32,6 @@ pub use pool::{
     Algorithm, CookieAttributes, CookieFlavour, DEFAULT_AWS_STICKINESS_SECS,
     DEFAULT_STICKINESS_SECS, DrainMode, Draining, HealthCheck, HealthCheckProtocol,
     MAX_AWS_STICKINESS_SECS, OnTargetDown, Pool, PoolId, SameSite, Stickiness, StickinessKind,
-    Target, TargetId, UpstreamTimeouts,
+    Target, TargetId, UpstreamTimeouts, check_success_codes, success_code_matches,
 };
 pub use state::{Origin, State};

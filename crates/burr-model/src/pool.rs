@@ -109,7 +109,8 @@ pub enum HealthCheckProtocol {
     Ssl,
     /// `GET path` over HTTP answers one of the `success_codes` (by default 200).
     Http,
-    /// `GET path` over HTTPS answers one of the `success_codes` (the target's certificate is not verified, as on ELB).
+    /// `GET path` over HTTPS answers one of the `success_codes` (the target's certificate is
+    /// not verified, as on ELB).
     Https,
 }
 
@@ -129,8 +130,28 @@ pub struct HealthCheck {
     pub unhealthy_threshold: u32,
     /// HTTP and HTTPS checks: the status codes that count as healthy (ELBv2 `Matcher.HttpCode`),
     /// codes and ranges separated by commas, each 200–499, e.g. `"200-399"`. Default `"200"`,
-    /// the Classic ELB rule.
+    /// the Classic ELB rule (see [`crate::matcher`]).
+    #[serde(default = "default_success_codes")]
     pub success_codes: String,
+}
+
+fn default_success_codes() -> String {
+    crate::matcher::DEFAULT_SUCCESS_CODES.into()
+}
+
+/// Longest health-check timeout of a pool (the Classic ELB bound) and of a target group.
+const CLASSIC_MAX_TIMEOUT_SECS: u32 = 60;
+const TARGET_GROUP_MAX_TIMEOUT_SECS: u32 = 120;
+
+/// Whether `codes` is a valid success-code list: codes and `low-high` ranges, comma-separated,
+/// each 200–499, ranges ascending.
+pub fn check_success_codes(codes: &str) -> bool {
+    crate::matcher::SuccessCodes::parse(codes).is_ok()
+}
+
+/// Whether `status` is one of `codes` (false when they do not parse).
+pub fn success_code_matches(codes: &str, status: u16) -> bool {
+    crate::matcher::SuccessCodes::parse(codes).is_ok_and(|c| c.matches(status))
 }
 
 impl Default for HealthCheck {
@@ -144,7 +165,7 @@ impl Default for HealthCheck {
             timeout_secs: 5,
             healthy_threshold: 10,
             unhealthy_threshold: 2,
-            success_codes: crate::matcher::DEFAULT_SUCCESS_CODES.into(),
+            success_codes: default_success_codes(),
         }
     }
 }
@@ -153,7 +174,11 @@ impl HealthCheck {
     /// Checks the settings alone (a pool checks them as part of itself).
     pub fn check(&self) -> Result<(), Vec<crate::ValidationError>> {
         let mut errors = Errors::default();
-        self.validate(&FieldPath::root().field("health_check"), &mut errors);
+        self.validate(
+            &FieldPath::root().field("health_check"),
+            CLASSIC_MAX_TIMEOUT_SECS,
+            &mut errors,
+        );
         if errors.0.is_empty() {
             Ok(())
         } else {
@@ -161,7 +186,8 @@ impl HealthCheck {
         }
     }
 
-    fn validate(&self, path: &FieldPath, errors: &mut Errors) {
+    /// `max_timeout_secs`: 60 as on Classic ELB, 120 for an ELBv2 target group.
+    fn validate(&self, path: &FieldPath, max_timeout_secs: u32, errors: &mut Errors) {
         errors.range(
             path.field("interval_secs"),
             self.interval_secs,
@@ -173,7 +199,7 @@ impl HealthCheck {
             path.field("timeout_secs"),
             self.timeout_secs,
             2,
-            60,
+            max_timeout_secs,
             "seconds",
         );
         if self.timeout_secs >= self.interval_secs {
@@ -613,6 +639,10 @@ pub struct Pool {
     /// 30–900; round_robin and weighted_round_robin pools only.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub slow_start_secs: u32,
+    /// What an ELBv2 target group carries besides the pool's settings (present on pools made
+    /// by `CreateTargetGroup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_group: Option<crate::elbv2::TargetGroup>,
     /// Which front door declared this pool (kept by the store, not written in files).
     #[serde(skip)]
     pub origin: crate::Origin,
@@ -635,6 +665,7 @@ impl Pool {
             draining: Draining::default(),
             upstream: UpstreamTimeouts::default(),
             slow_start_secs: 0,
+            target_group: None,
             origin: crate::Origin::default(),
             draining_targets: Vec::new(),
         }
@@ -664,8 +695,13 @@ impl Pool {
                 );
             }
         }
+        let max_timeout = if self.target_group.is_some() {
+            TARGET_GROUP_MAX_TIMEOUT_SECS
+        } else {
+            CLASSIC_MAX_TIMEOUT_SECS
+        };
         self.health_check
-            .validate(&path.field("health_check"), errors);
+            .validate(&path.field("health_check"), max_timeout, errors);
         self.stickiness.validate(
             &path.field("stickiness"),
             self.algorithm,

@@ -68,6 +68,9 @@ pub struct Rule {
     /// All must hold (AND); at least one.
     pub conditions: Vec<Condition>,
     pub action: Action,
+    /// The rule's id and tags when it was made through the ELBv2 API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elbv2: Option<crate::elbv2::RuleIdentity>,
 }
 
 /// One condition of a rule. Several values in one condition: any may match (OR).

@@ -23,6 +23,7 @@ fn rules(n: u32) -> Vec<Rule> {
                 }),
             ],
             action: Action::forward_to(format!("pool-{i}")),
+            elbv2: None,
         })
         .collect()
 }

@@ -51,6 +51,7 @@ fn rules() -> Vec<Rule> {
                 Condition::SourceIp(vec!["192.0.2.0/24".parse().unwrap()]),
             ],
             action: Action::forward_to(format!("p{i}")),
+            elbv2: None,
         })
         .collect();
     rules.push(Rule {
@@ -60,6 +61,7 @@ fn rules() -> Vec<Rule> {
             value: "2".into(),
         }])],
         action: Action::forward_to("q"),
+        elbv2: None,
     });
     rules
 }

@@ -42,7 +42,13 @@ pub fn load_balancers(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result
     let wanted = super::balancer_keys(c, p)?;
     let mut chosen: Vec<&Balancer> = Vec::new();
     if wanted.is_empty() {
-        chosen.extend(state.balancers.values().filter(|b| c.owns(&b.name)));
+        // Application and network load balancers belong to the 2015-12-01 API.
+        chosen.extend(
+            state
+                .balancers
+                .values()
+                .filter(|b| c.owns(&b.name) && b.aws.elbv2.is_none()),
+        );
     } else {
         for name in &wanted {
             let b = classic::balancer(&state, name)?;
@@ -141,7 +147,7 @@ fn write_description(x: &mut Xml, c: &dyn ControlPlane, b: &Balancer, state: &St
         x.text("GroupName", "default");
     });
     super::placement::write_list(x, b, PlacementList::SecurityGroups);
-    x.text("CreatedTime", &timestamp(b.aws.created_at));
+    x.text("CreatedTime", &crate::xml::timestamp(b.aws.created_at));
     x.text(
         "Scheme",
         b.aws.scheme.as_deref().unwrap_or("internet-facing"),
@@ -159,13 +165,6 @@ fn instance_port(l: &burr_model::Listener, state: &State) -> u16 {
                 .map(|t| t.address.port())
         })
         .unwrap_or(l.port)
-}
-
-fn timestamp(unix: u64) -> String {
-    // RFC 3339 has four-digit years; the model keeps `created_at` within them.
-    let unix = unix.min(burr_model::classic::MAX_TIMESTAMP);
-    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
-    humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// The balancer's `HealthCheck`.

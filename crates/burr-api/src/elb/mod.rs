@@ -5,6 +5,7 @@
 
 mod change;
 mod describe;
+pub use describe::dns_name;
 mod placement;
 
 use crate::control::ControlPlane;

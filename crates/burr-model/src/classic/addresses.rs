@@ -35,6 +35,25 @@ impl AddressPool {
         // Bounded: at most `used.len() + 1` addresses are looked at per block.
         self.addresses().find(|a| !used.contains(a))
     }
+
+    /// The address a new balancer of `state` gets: none when every listener binds
+    /// `listen_host`, else the first address no balancer holds. `Err` says why there is none.
+    pub fn allocate(
+        &self,
+        state: &crate::State,
+        listen_host: Option<IpAddr>,
+    ) -> Result<Option<IpAddr>, String> {
+        if listen_host.is_some() {
+            return Ok(None);
+        }
+        let used: Vec<IpAddr> = state.balancers.values().filter_map(|b| b.address).collect();
+        self.first_free(&used).map(Some).ok_or_else(|| {
+            format!(
+                "every address of the address pool {self} is taken by a load balancer; start \
+                 burr with a larger --address-pool"
+            )
+        })
+    }
 }
 
 impl FromStr for AddressPool {

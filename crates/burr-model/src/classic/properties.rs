@@ -91,6 +91,10 @@ pub struct AwsProperties {
     /// What the balancer holds while it has no listener (see [`Detached`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detached: Option<Detached>,
+    /// Present on application and network load balancers (the ELBv2 API); absent on Classic
+    /// ones and on balancers declared in TOML.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elbv2: Option<crate::elbv2::V2Balancer>,
 }
 
 /// Where a balancer sits on AWS: availability zones, subnets and security groups. burr keeps

@@ -21,6 +21,7 @@ fn rule(priority: u32, conditions: Vec<Condition>, action: Action) -> Rule {
         priority,
         conditions,
         action,
+        elbv2: None,
     }
 }
 

@@ -20,6 +20,7 @@ fn rule(priority: u32, conditions: Vec<Condition>) -> Rule {
         priority,
         conditions,
         action: fixed(200 + priority as u16),
+        elbv2: None,
     }
 }
 

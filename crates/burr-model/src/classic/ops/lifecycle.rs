@@ -52,7 +52,8 @@ pub fn create_load_balancer(
         ));
     }
     if let Some(existing) = state.balancers.get(name) {
-        let same = wanted.len() == existing.listeners.len()
+        let same = existing.aws.elbv2.is_none()
+            && wanted.len() == existing.listeners.len()
             && wanted
                 .iter()
                 .all(|w| existing.listeners.iter().any(|l| same_listener(l, w)));
@@ -94,19 +95,10 @@ pub fn create_load_balancer(
     created.aws.created_at = context.now;
     created.aws.scheme = scheme.filter(|s| *s == "internal").map(str::to_string);
     created.aws.placement = deduplicated(placement);
-    created.address = match context.listen_host {
-        Some(_) => None,
-        None => {
-            let used: Vec<IpAddr> = state.balancers.values().filter_map(|b| b.address).collect();
-            Some(context.address_pool.first_free(&used).ok_or_else(|| {
-                ClassicError::conflict(format!(
-                    "every address of the address pool {} is taken by a load balancer; \
-                     start burr with a larger --address-pool",
-                    context.address_pool
-                ))
-            })?)
-        }
-    };
+    created.address = context
+        .address_pool
+        .allocate(state, context.listen_host)
+        .map_err(ClassicError::conflict)?;
     state.balancers.insert(name.to_string(), created);
     add_tags(state, &[name.to_string()], tags)?;
     add_listeners(state, name, wanted, context.listen_host)?;
@@ -116,6 +108,13 @@ pub fn create_load_balancer(
 /// `DeleteLoadBalancer`: removes the balancer and the pools only its listeners used. Deleting a
 /// balancer that does not exist succeeds, as on AWS.
 pub fn delete_load_balancer(state: &mut State, name: &str) -> Result<(), ClassicError> {
+    if state
+        .balancers
+        .get(name)
+        .is_none_or(|b| b.aws.elbv2.is_some())
+    {
+        return Ok(());
+    }
     let Some(removed) = state.balancers.remove(name) else {
         return Ok(());
     };

@@ -41,10 +41,13 @@ pub struct Context<'a> {
     pub now: u64,
 }
 
+/// The Classic (or TOML) balancer `name`; application and network load balancers are not
+/// Classic's to see.
 pub fn balancer<'s>(state: &'s State, name: &str) -> Result<&'s Balancer, ClassicError> {
     state
         .balancers
         .get(name)
+        .filter(|b| b.aws.elbv2.is_none())
         .ok_or_else(|| ClassicError::no_balancer(name))
 }
 
@@ -68,6 +71,7 @@ fn balancer_mut<'s>(state: &'s mut State, name: &str) -> Result<&'s mut Balancer
     state
         .balancers
         .get_mut(name)
+        .filter(|b| b.aws.elbv2.is_none())
         .ok_or_else(|| ClassicError::no_balancer(name))
 }
 
