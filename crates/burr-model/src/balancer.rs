@@ -138,8 +138,8 @@ pub mod defaults {
     /// descriptor limit Linux allows (2^20) can hold at two descriptors per connection.
     pub const MAX_CONNECTIONS: (u32, u32) = (1, 1_000_000);
     /// Most `sni_certificates` on one listener: ALB's default quota of certificates per
-    /// listener, the default one not counted.
-    pub const MAX_SNI_CERTIFICATES: usize = 25;
+    /// listener, the default one not counted (the bound `AddListenerCertificates` enforces).
+    pub const MAX_SNI_CERTIFICATES: usize = crate::elbv2::MAX_LISTENER_CERTIFICATES;
 }
 
 impl Listener {
