@@ -451,3 +451,32 @@ pub fn health(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), Api
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_unhealthy_reason_has_its_aws_code_and_words() {
+        assert_eq!(
+            unhealthy(Some(UnhealthyReason::ResponseCodeMismatch(503))),
+            (
+                "Target.ResponseCodeMismatch",
+                "Health checks failed with these codes: [503]".to_string()
+            )
+        );
+        assert_eq!(
+            unhealthy(Some(UnhealthyReason::Timeout)),
+            ("Target.Timeout", "Request timed out".to_string())
+        );
+        for reason in [Some(UnhealthyReason::FailedHealthChecks), None] {
+            assert_eq!(
+                unhealthy(reason),
+                (
+                    "Target.FailedHealthChecks",
+                    "Health checks failed".to_string()
+                )
+            );
+        }
+    }
+}
