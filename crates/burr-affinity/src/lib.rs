@@ -2,7 +2,8 @@
 //!
 //! It owns the load-balancing algorithms ([`balance::Picker`]), consistent hashing
 //! ([`consistent::ConsistentHash`]), the sealed stickiness tokens and their key ring ([`token`]), cookie
-//! text ([`cookies`]) and the affinity engine for cookie sessions ([`sticky`]). It opens no
+//! text ([`cookies`]), the affinity engine for cookie sessions ([`sticky`]) and target group
+//! stickiness for weighted forward actions ([`groups`]). It opens no
 //! socket, reads no clock and draws no randomness of its own: health, load, the client's address
 //! hash, `now` and random numbers come in as arguments, so every decision can be tested exactly.
 
@@ -11,6 +12,7 @@
 pub mod balance;
 pub mod consistent;
 pub mod cookies;
+pub mod groups;
 pub mod keyed;
 pub mod sticky;
 pub mod token;

@@ -66,7 +66,11 @@ pub struct TlsFiles {
 pub struct Listener {
     pub port: u16,
     pub protocol: Protocol,
-    /// Name of the pool this listener forwards to.
+    /// Name of the pool this listener forwards to. Empty (absent in TOML) only on an http or
+    /// https listener with a `default_action`: an ALB listener whose default action answers by
+    /// itself (fixed response, redirect) or forwards to pools it names has no pool of its own.
+    /// Use [`Listener::pool_name`] to read it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub pool: String,
     /// Protocol spoken to the targets: `http` or `https` behind an HTTP(S) listener, `tcp` or
     /// `ssl` behind a TCP/SSL one. Defaults to the listener's protocol without TLS.
@@ -112,8 +116,9 @@ pub struct Listener {
     #[serde(default, rename = "rule", skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<crate::routing::Rule>,
     /// What happens when no rule matches. Absent: forward to `pool`, as a listener without
-    /// rules always has. `pool` stays required either way: it is the pool the listener's other
-    /// features (Classic ELB instances, health reports) refer to.
+    /// rules always has. A listener needs a `pool` or a `default_action`; when it has both, the
+    /// default action decides and `pool` is what the Classic ELB features (instances, health
+    /// reports) refer to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_action: Option<crate::routing::Action>,
     /// Present on listeners of application and network load balancers (the ELBv2 API).
@@ -182,6 +187,11 @@ impl Listener {
             .map(String::as_str)
     }
 
+    /// The listener's own pool, if it has one (see [`Listener::pool`]).
+    pub fn pool_name(&self) -> Option<&str> {
+        (!self.pool.is_empty()).then_some(self.pool.as_str())
+    }
+
     /// The action taken when no rule matches: `default_action`, else forward to `pool`.
     pub fn effective_default_action(&self) -> crate::routing::Action {
         self.default_action
@@ -190,6 +200,23 @@ impl Listener {
     }
 
     fn validate_into(&self, path: &FieldPath, errors: &mut Errors) {
+        if self.pool.is_empty() {
+            // Only an ALB listener's default action can stand in for the pool; a TCP or SSL
+            // listener relays bytes and always needs one.
+            if !self.protocol.is_http() {
+                errors.push(
+                    path.field("pool"),
+                    "(missing)",
+                    format!("a {} listener needs a pool", self.protocol),
+                );
+            } else if self.default_action.is_none() {
+                errors.push(
+                    path.field("pool"),
+                    "(missing)",
+                    "an http or https listener needs a pool or a default_action",
+                );
+            }
+        }
         if !self.protocol.is_http() && (!self.rules.is_empty() || self.default_action.is_some()) {
             let (field, value) = if self.rules.is_empty() {
                 ("default_action", "(present)".to_string())

@@ -80,7 +80,9 @@ impl State {
                     let field = path.field("sni_certificates").index(i);
                     self.check_listener_certificate(key, arn, field, &mut errors);
                 }
-                if !self.pools.contains_key(&listener.pool) {
+                if let Some(name) = listener.pool_name()
+                    && !self.pools.contains_key(name)
+                {
                     errors.push(
                         path.field("pool"),
                         format!("{:?}", listener.pool),

@@ -230,7 +230,7 @@ mod tests {
             };
             let mut out = Vec::new();
             let forwarded = Forwarded::new("192.0.2.7".parse().unwrap(), false, 80);
-            head.write_upstream(&mut out, &forwarded, None);
+            head.write_upstream(&mut out, &forwarded, None, false);
             let text = String::from_utf8_lossy(&out).to_ascii_lowercase();
             assert!(text.contains("\nhost: x\r\n"), "{text}");
             if head.body != BodyFraming::None {

@@ -6,10 +6,12 @@
 //! immutable [`burr_model::State`] snapshots handed to [`DataPlane::prepare`], which compiles
 //! each into a [`runtime::Runtime`] (pools with their pickers, targets with live counters) and
 //! binds new listeners, and [`DataPlane::commit`], which swaps it in atomically, so a request
-//! never waits on the control plane. Target selection is delegated to the sans-IO
+//! never waits on the control plane. An HTTP listener's rules and actions are compiled into each
+//! runtime too ([`actions`]); both HTTP paths evaluate them per request. Target selection is delegated to the sans-IO
 //! `burr-affinity` crate.
 
 pub mod access_log;
+pub mod actions;
 mod affinity;
 mod attempts;
 pub mod clock;

@@ -20,12 +20,24 @@ pub struct ListenerStats {
     pub requests: AtomicU64,
     /// Index 0 = 1xx … 4 = 5xx.
     pub responses: [AtomicU64; 5],
+    /// Requests by the action taken, indexed as [`crate::actions::ACTION_KINDS`], and whether a
+    /// rule chose it (index 1) or the default action did (0). Per rule priority would be up
+    /// to 100 series per listener, so it is left to the access log.
+    pub actions: [[AtomicU64; 2]; 3],
 }
 
 impl ListenerStats {
     pub fn count_response(&self, status: u16) {
         let class = (status / 100).clamp(1, 5) as usize - 1;
         self.responses[class].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request: its action type and whether a rule matched.
+    pub fn count_request(&self, kind: usize, by_rule: bool) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(k) = self.actions.get(kind) {
+            k[usize::from(by_rule)].fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -146,6 +158,26 @@ pub fn render(runtime: &Runtime, out: &mut String) {
             l.key.port,
             l.stats.requests.load(Ordering::Relaxed)
         );
+    }
+    header(
+        out,
+        "burr_rule_actions_total",
+        "counter",
+        "HTTP requests by the action taken and whether a listener rule (rule=\"matched\") or \
+         the default action (rule=\"default\") chose it.",
+    );
+    for l in &listeners {
+        for (kind, counts) in crate::actions::ACTION_KINDS.iter().zip(&l.stats.actions) {
+            for (rule, count) in ["default", "matched"].iter().zip(counts) {
+                let _ = writeln!(
+                    out,
+                    "burr_rule_actions_total{{balancer=\"{}\",port=\"{}\",action=\"{kind}\",rule=\"{rule}\"}} {}",
+                    label(&l.key.balancer),
+                    l.key.port,
+                    count.load(Ordering::Relaxed)
+                );
+            }
+        }
     }
     header(
         out,

@@ -13,9 +13,10 @@
 //! Host, path, method, header and source-ip conditions evaluate without allocating; a
 //! query-string condition decodes the query into one buffer per evaluation.
 //!
-//! **Not wired into the request path yet**: the proxy still forwards every request of a listener
-//! to its `pool`. The ELBv2 front door work hooks [`ListenerRules`] into the listener runtime (and
-//! the HTTP/1.1 fast path through the [`HeaderSource`] impl for its parsed header slice).
+//! The request path uses it through `crate::actions`, which compiles each HTTP listener's rules
+//! per snapshot with their actions resolved against the snapshot's pools
+//! ([`ListenerRules::compile_with`]); both HTTP paths evaluate them, the HTTP/1.1 fast path
+//! through the [`HeaderSource`] impl for its parsed header slice, hyper's through `HeaderMap`'s.
 
 use burr_model::Listener;
 use burr_model::routing::{Action, Cidr, Condition, Rule};
@@ -73,26 +74,29 @@ pub fn split_target(target: &[u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
-/// The outcome of an evaluation.
+/// The outcome of an evaluation: the action (the model's, or what the runtime compiled it
+/// into) and the rule that chose it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision<'a> {
-    pub action: &'a Action,
+pub struct Decision<'a, A = Action> {
+    pub action: &'a A,
     /// The matching rule's priority; `None` for the default action.
     pub priority: Option<u32>,
 }
 
-/// A listener's rules, compiled: evaluate with [`ListenerRules::evaluate`].
+/// A listener's rules, compiled: evaluate with [`ListenerRules::evaluate`]. `A` is what an
+/// action becomes: the model's [`Action`], or the runtime's form with its pools resolved
+/// (`crate::actions::RuntimeAction`).
 #[derive(Debug, Clone)]
-pub struct ListenerRules {
-    rules: Vec<CompiledRule>,
-    default: Action,
+pub struct ListenerRules<A = Action> {
+    rules: Vec<CompiledRule<A>>,
+    default: A,
 }
 
 #[derive(Debug, Clone)]
-struct CompiledRule {
+struct CompiledRule<A> {
     priority: u32,
     conditions: Vec<Compiled>,
-    action: Action,
+    action: A,
 }
 
 #[derive(Debug, Clone)]
@@ -110,24 +114,39 @@ impl ListenerRules {
     /// Compiles `rules` (in any order; evaluated by ascending priority) with `default` taken
     /// when none matches.
     pub fn compile(rules: &[Rule], default: Action) -> Self {
-        let mut compiled: Vec<CompiledRule> = rules
-            .iter()
-            .map(|rule| CompiledRule {
-                priority: rule.priority,
-                conditions: rule.conditions.iter().map(compile_condition).collect(),
-                action: rule.action.clone(),
-            })
-            .collect();
-        compiled.sort_by_key(|r| r.priority);
-        Self {
-            rules: compiled,
-            default,
-        }
+        Self::compile_with(rules, &default, |a| Ok::<_, ()>(a.clone()))
+            .unwrap_or_else(|()| unreachable!("cloning an action cannot fail"))
     }
 
     /// A listener's rules and default action (forward to its pool when it declares none).
     pub fn of_listener(listener: &Listener) -> Self {
         Self::compile(&listener.rules, listener.effective_default_action())
+    }
+}
+
+impl<A> ListenerRules<A> {
+    /// Compiles `rules` and `default`, turning each action into an `A` with `action` (the
+    /// runtime resolves the pools an action names this way); the first error stops.
+    pub fn compile_with<E>(
+        rules: &[Rule],
+        default: &Action,
+        mut action: impl FnMut(&Action) -> Result<A, E>,
+    ) -> Result<Self, E> {
+        let mut compiled = rules
+            .iter()
+            .map(|rule| {
+                Ok(CompiledRule {
+                    priority: rule.priority,
+                    conditions: rule.conditions.iter().map(compile_condition).collect(),
+                    action: action(&rule.action)?,
+                })
+            })
+            .collect::<Result<Vec<_>, E>>()?;
+        compiled.sort_by_key(|r| r.priority);
+        Ok(Self {
+            rules: compiled,
+            default: action(default)?,
+        })
     }
 
     /// Number of rules, not counting the default one.
@@ -139,8 +158,25 @@ impl ListenerRules {
         self.rules.is_empty()
     }
 
+    /// The default action, the only one there is when the listener has no rules (so the
+    /// request need not be looked at).
+    pub fn default_action(&self) -> &A {
+        &self.default
+    }
+
+    /// Every action, rules' and default.
+    pub fn actions(&self) -> impl Iterator<Item = &A> {
+        self.rules
+            .iter()
+            .map(|r| &r.action)
+            .chain(std::iter::once(&self.default))
+    }
+
     /// The first rule by priority whose conditions all hold, else the default action.
-    pub fn evaluate<H: HeaderSource + ?Sized>(&self, request: &RequestView<'_, H>) -> Decision<'_> {
+    pub fn evaluate<H: HeaderSource + ?Sized>(
+        &self,
+        request: &RequestView<'_, H>,
+    ) -> Decision<'_, A> {
         let mut query: Option<Vec<(Vec<u8>, Vec<u8>)>> = None;
         for rule in &self.rules {
             if rule
@@ -226,7 +262,7 @@ fn condition_holds<H: HeaderSource + ?Sized>(
 }
 
 /// The host without a `:port` suffix (an IPv6 literal keeps its brackets).
-fn strip_port(host: &[u8]) -> &[u8] {
+pub fn strip_port(host: &[u8]) -> &[u8] {
     if host.first() == Some(&b'[') {
         return match memchr::memchr(b']', host) {
             Some(end) => &host[..=end],

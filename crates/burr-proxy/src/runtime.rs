@@ -303,7 +303,13 @@ pub struct ListenerRuntime {
     pub key: ListenerKey,
     pub bind: SocketAddr,
     pub spec: Listener,
-    pub pool: Arc<PoolRuntime>,
+    /// The listener's own pool (`Listener::pool_name`): what a TCP or SSL listener relays to and
+    /// what error texts name; an ALB listener whose default action is not a plain forward may
+    /// have none.
+    pub pool: Option<Arc<PoolRuntime>>,
+    /// The rules and actions, their pools resolved (HTTP and HTTPS listeners; a TCP or SSL
+    /// listener's only action is the forward to its pool).
+    pub rules: crate::actions::CompiledRules,
     pub stats: Arc<ListenerStats>,
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -365,6 +371,7 @@ impl Runtime {
                     balancer,
                     listener,
                     &pools,
+                    context,
                     (&certificates, &sni),
                     previous,
                     listen_host,
@@ -617,6 +624,7 @@ fn compile_listener(
     balancer: &Balancer,
     listener: &Listener,
     pools: &HashMap<String, Arc<PoolRuntime>>,
+    context: &CompileContext,
     (certificates, sni): Certificates<'_>,
     previous: &Runtime,
     listen_host: Option<IpAddr>,
@@ -630,10 +638,24 @@ fn compile_listener(
         port: listener.port,
         reason,
     };
-    let pool = pools
-        .get(&listener.pool)
-        .cloned()
-        .ok_or_else(|| fail(format!("pool \"{}\" does not exist", listener.pool)))?;
+    let pool = listener
+        .pool_name()
+        .map(|name| {
+            pools
+                .get(name)
+                .cloned()
+                .ok_or_else(|| fail(format!("pool \"{name}\" does not exist")))
+        })
+        .transpose()?;
+    let rules = crate::actions::CompiledRules::compile(
+        listener,
+        &crate::actions::ActionContext {
+            pools,
+            keys: &context.keys,
+            clock: &context.clock,
+        },
+    )
+    .map_err(fail)?;
     let stored = |arn: &String| {
         certificates
             .get(arn)
@@ -668,6 +690,7 @@ fn compile_listener(
         bind: SocketAddr::new(ip, listener.port),
         spec: listener.clone(),
         pool,
+        rules,
         tls,
     })
 }

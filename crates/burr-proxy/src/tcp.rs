@@ -93,7 +93,8 @@ async fn connect(
     client: SocketAddr,
     local: SocketAddr,
 ) -> Result<(Arc<TargetShared>, TargetStream), Unavailable> {
-    let pool = &listener.pool;
+    // Validation gives every TCP and SSL listener a pool; rules never apply here.
+    let pool = listener.pool.as_deref().ok_or(Unavailable::NoTarget)?;
     let settings = &pool.spec.upstream;
     let client_hash = client_hash(pool, client.ip());
     let mut attempts = Attempts::new(pool, Affinity::for_client(pool, client_hash), client_hash)?;

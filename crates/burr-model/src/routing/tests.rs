@@ -633,3 +633,47 @@ fn listener_without_rules_defaults_to_its_pool() {
     let l = Listener::new(80, Protocol::Http, "p");
     assert_eq!(l.effective_default_action(), Action::forward_to("p"));
 }
+
+#[test]
+fn a_listener_needs_a_pool_or_a_default_action() {
+    let fixed = Action::FixedResponse(FixedResponse {
+        status: 404,
+        content_type: None,
+        body: None,
+    });
+    // An ALB listener answering by itself has no pool of its own.
+    let mut l = Listener::new(80, Protocol::Http, "");
+    l.default_action = Some(fixed.clone());
+    assert_eq!(l.pool_name(), None);
+    state_with(l.clone()).validate(None).unwrap();
+    // The serialized form (TOML's, through the same serde attributes): no `pool` key at all,
+    // and none written back.
+    let text = r#"{"port": 80, "protocol": "http", "default_action": {"fixed_response": {"status": 404}}}"#;
+    let read: Listener = serde_json::from_str(text).unwrap();
+    assert_eq!(read, l);
+    assert!(!serde_json::to_string(&read).unwrap().contains("pool"));
+    // Neither: refused, naming the field.
+    let errs = state_with(Listener::new(80, Protocol::Http, ""))
+        .validate(None)
+        .unwrap_err();
+    assert_eq!(
+        errs[0].to_string(),
+        "balancer \"web\".listener 80.pool: (missing) is not allowed: an http or https listener \
+         needs a pool or a default_action"
+    );
+    // A TCP listener always needs one.
+    let errs = state_with(Listener::new(9000, Protocol::Tcp, ""))
+        .validate(None)
+        .unwrap_err();
+    assert!(
+        errs.iter()
+            .any(|e| e.to_string().contains("a tcp listener needs a pool")),
+        "{errs:?}"
+    );
+    // Both: the default action decides, the pool stays the listener's own.
+    let mut l = Listener::new(80, Protocol::Http, "p");
+    l.default_action = Some(fixed.clone());
+    assert_eq!(l.pool_name(), Some("p"));
+    assert_eq!(l.effective_default_action(), fixed);
+    state_with(l).validate(None).unwrap();
+}

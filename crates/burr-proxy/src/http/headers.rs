@@ -126,6 +126,29 @@ pub fn join_cookies(headers: &mut HeaderMap) {
     }
 }
 
+/// Removes the cookies named `names` from every `Cookie` field (a field left empty goes).
+pub fn strip_cookies(headers: &mut HeaderMap, names: &[&str]) {
+    use burr_affinity::cookies::{pair, segments};
+    let named = |v: &HeaderValue| {
+        segments(v.as_bytes())
+            .filter_map(pair)
+            .any(|(name, _)| names.iter().any(|n| n.as_bytes() == name))
+    };
+    if !headers.get_all(header::COOKIE).iter().any(named) {
+        return; // the usual request: nothing to copy
+    }
+    let kept: Vec<HeaderValue> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| burr_affinity::cookies::without(v.as_bytes(), names))
+        .filter_map(|v| HeaderValue::from_bytes(&v).ok())
+        .collect();
+    headers.remove(header::COOKIE);
+    for value in kept {
+        headers.append(header::COOKIE, value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! Serving client connections over HTTP: TLS termination, protocol choice (HTTP/1.1, h2c with
 //! prior knowledge, h2 by ALPN), per-connection limits and timeouts. HTTP/1.1 starts on burr's
 //! own fast path ([`h1`]); HTTP/2, and HTTP/1.x from the first request the fast path leaves, is
-//! served by hyper with the request handler here that counts, forwards and logs.
+//! served by hyper with the request handler here that counts, evaluates the listener's rules,
+//! forwards (or answers a fixed response or redirect) and logs.
 
 mod body;
 pub mod h1;
@@ -11,6 +12,7 @@ mod rewind;
 mod upgrade;
 
 use crate::access_log::{AccessLog, Entry};
+use crate::actions::Outcome;
 use crate::framing::{FramingGuard, UpgradeGate};
 use crate::idle::{Activity, ActivityIo};
 use crate::listeners::ListenerSlot;
@@ -37,6 +39,8 @@ struct Connection {
     forwarded: ForwardedValues,
     /// The same for the HTTP/1.1 fast path, as header lines.
     fast_forwarded: h1::Forwarded,
+    /// What redirects substitute of the connection (`#{protocol}`, `#{port}`).
+    request_context: crate::actions::RequestContext,
     access_log: Option<AccessLog>,
     /// Upstream connections that began with a PROXY header naming this client, made on first
     /// use by a pool with `upstream.proxy_protocol`.
@@ -79,6 +83,10 @@ pub async fn serve(
         local,
         forwarded,
         fast_forwarded,
+        request_context: crate::actions::RequestContext {
+            https: tls.is_some(),
+            port: local.port(),
+        },
         access_log,
         private: OnceLock::new(),
         upgrade_gate: UpgradeGate::new(),
@@ -292,10 +300,6 @@ async fn handle(
 ) -> Result<Response<ProxyBody>, Infallible> {
     let started = conn.access_log.as_ref().map(|_| Instant::now());
     let listener = conn.slot.current();
-    listener
-        .stats
-        .requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let log_line = conn.access_log.as_ref().map(|_| {
         (
             req.method().clone(),
@@ -310,12 +314,38 @@ async fn handle(
     let asks_upgrade = req.version() <= http::Version::HTTP_11
         && req.headers().contains_key(http::header::UPGRADE);
     let mut client_upgrade = asks_upgrade.then(|| hyper::upgrade::on(&mut req));
-    let forwarding = proxy::forward(req, &conn, &listener, &mut client_upgrade);
-    let (response, target) = match forwarding.await {
-        Ok(forwarded) => (forwarded.response, Some(forwarded.target)),
-        Err(error) => {
-            tracing::debug!(listener = %listener.key, %error, "request failed");
-            (error.into_response(&listener.pool.spec.name), None)
+    let (response, target) = if let Some(refused) = proxy::refusal(&req) {
+        listener
+            .stats
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (refused.into_response(""), None)
+    } else {
+        let routed = proxy::route(&req, &conn, &listener);
+        listener
+            .stats
+            .count_request(routed.kind, routed.priority.is_some());
+        match routed.outcome {
+            // The request body is not read: hyper closes an HTTP/1.x connection whose request
+            // body it could not drain, and resets an HTTP/2 stream's.
+            Outcome::Answer(answer) => (answer.into_response().map(ProxyBody::text), None),
+            Outcome::Forward { pool, group } => {
+                let forwarding = proxy::forward(
+                    req,
+                    &conn,
+                    &listener,
+                    pool,
+                    group.as_ref(),
+                    &mut client_upgrade,
+                );
+                match forwarding.await {
+                    Ok(forwarded) => (forwarded.response, Some(forwarded.target)),
+                    Err(error) => {
+                        tracing::debug!(listener = %listener.key, %error, "request failed");
+                        (error.into_response(&pool.spec.name), None)
+                    }
+                }
+            }
         }
     };
     if asks_upgrade {

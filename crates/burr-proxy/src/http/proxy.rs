@@ -1,4 +1,5 @@
-//! Forwarding one request: choose a target (the sticky session's, else the pool's algorithm),
+//! Forwarding one request: the listener's rules choose the pool ([`route`], shared with the
+//! fast path through `crate::actions`), then choose a target (the sticky session's, else the pool's algorithm),
 //! get a connection (retrying other targets when connecting fails, see `attempts.rs`), send the
 //! rewritten request, and turn the answer or the failure into the client's response.
 
@@ -6,10 +7,13 @@ use super::Connection;
 use super::body::ProxyBody;
 use super::headers::{self, ForwardedValues};
 use super::upgrade;
+use crate::actions::{self, GroupCookie};
 use crate::affinity::{Affinity, client_hash};
 use crate::attempts::{Attempts, Unavailable};
-use crate::runtime::{ListenerRuntime, TargetShared};
+use crate::routing::RequestView;
+use crate::runtime::{ListenerRuntime, PoolRuntime, TargetShared};
 use crate::upstream::{self, Lease, Plan};
+use burr_affinity::groups;
 use burr_affinity::sticky::SetCookies;
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use hyper::body::Incoming;
@@ -172,18 +176,11 @@ fn prepare(req: &mut Request<Incoming>, forwarded: &ForwardedValues, upgrading: 
     }
 }
 
-/// Forwards `req` to a target of the listener's pool. `client_upgrade` is the client
-/// connection's side of an upgrade the request asks for: taken when a 101 is relayed.
-pub async fn forward(
-    mut req: Request<Incoming>,
-    conn: &Connection,
-    listener: &ListenerRuntime,
-    client_upgrade: &mut Option<OnUpgrade>,
-) -> Result<Forwarded, ProxyError> {
-    let pool = &listener.pool;
+/// What no listener serves, whatever its rules: HTTP/2 `CONNECT` (HTTP/1.x's never gets here,
+/// the framing guard answers it) and userinfo in the target.
+pub fn refusal(req: &Request<Incoming>) -> Option<ProxyError> {
     if req.method() == http::Method::CONNECT {
-        // HTTP/1.x CONNECT never gets here (the framing guard answers it); HTTP/2's does.
-        return Err(ProxyError::Refused(crate::framing::rules::CONNECT_REFUSAL));
+        return Some(ProxyError::Refused(crate::framing::rules::CONNECT_REFUSAL));
     }
     if req
         .uri()
@@ -192,10 +189,47 @@ pub async fn forward(
     {
         // RFC 9110 §4.2.4: userinfo in an http(s) target is an error; as Host it would name
         // something no target expects.
-        return Err(ProxyError::Refused(crate::framing::Refusal::bad_request(
+        return Some(ProxyError::Refused(crate::framing::Refusal::bad_request(
             "userinfo in the request target",
         )));
     }
+    None
+}
+
+/// The listener's rules' decision for `req` (the same as the fast path's, from hyper's view of
+/// the request: HTTP/2's `:authority` or the absolute-form authority is the host, else `Host`).
+pub fn route<'l>(
+    req: &Request<Incoming>,
+    conn: &Connection,
+    listener: &'l ListenerRuntime,
+) -> actions::Routed<'l> {
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().as_bytes())
+        .or_else(|| req.headers().get(header::HOST).map(HeaderValue::as_bytes));
+    let view = RequestView {
+        method: req.method().as_str().as_bytes(),
+        host,
+        path: req.uri().path().as_bytes(),
+        query: req.uri().query().map(str::as_bytes),
+        headers: req.headers(),
+        source: conn.client.ip(),
+    };
+    actions::route(&listener.rules, &view, &conn.request_context)
+}
+
+/// Forwards `req` to a target of `pool` (the one the listener's rules chose), setting `group`'s
+/// cookies on the response. `client_upgrade` is the client connection's side of an upgrade the
+/// request asks for: taken when a 101 is relayed.
+pub async fn forward(
+    mut req: Request<Incoming>,
+    conn: &Connection,
+    listener: &ListenerRuntime,
+    pool: &PoolRuntime,
+    group: Option<&GroupCookie>,
+    client_upgrade: &mut Option<OnUpgrade>,
+) -> Result<Forwarded, ProxyError> {
     let upgrading = client_upgrade.is_some()
         && req.version() == Version::HTTP_11
         && headers::wants_upgrade(req.headers());
@@ -204,6 +238,9 @@ pub async fn forward(
     prepare(&mut req, &conn.forwarded, upgrading);
     if let Some(session) = &session {
         session.strip_own_cookies(req.headers_mut());
+    }
+    if listener.rules.strips_group_cookies {
+        headers::strip_cookies(req.headers_mut(), groups::GROUP_COOKIES);
     }
     let mut attempts = Attempts::new(pool, session, client_hash)?;
 
@@ -274,6 +311,9 @@ pub async fn forward(
                 .filter_map(|v| v.to_str().ok()),
             &mut set_cookies,
         );
+        if let Some(group) = group {
+            group.write(&mut set_cookies);
+        }
         drop_own_cookies(response.headers_mut(), attempts.own_cookie_names());
         for value in set_cookies.0 {
             response.headers_mut().append(header::SET_COOKIE, value);

@@ -216,10 +216,17 @@ fn pool_of_mut<'s>(
 }
 
 fn drop_pool_if_unused(state: &mut State, pool: &str) {
-    let used = state
-        .balancers
-        .values()
-        .any(|b| b.listeners.iter().any(|l| l.pool == pool));
+    let used = state.balancers.values().any(|b| {
+        b.listeners.iter().any(|l| {
+            // A rule's action may name the pool too (a file's ALB listener).
+            l.pool == pool
+                || l.rules
+                    .iter()
+                    .map(|r| &r.action)
+                    .chain(&l.default_action)
+                    .any(|a| a.pools().any(|p| p == pool))
+        })
+    });
     if !used
         && state
             .pools

@@ -1,8 +1,10 @@
 //! The fast path's upstream connections: a stream to a target with the bytes read from it and
 //! not yet used, kept in the target's per-worker idle lists between requests. The connection
-//! counts itself in the target's open-connection gauge for as long as it lives.
+//! counts itself in the target's open-connection gauge for as long as it lives. Also reading a
+//! response head from one.
 
 use super::buffer::InputBuffer;
+use crate::framing::{self, MAX_RESPONSE_HEAD};
 use crate::runtime::TargetShared;
 use crate::target_stream::{self, ConnectError, Dial, TargetStream};
 use std::io;
@@ -76,4 +78,45 @@ pub async fn checkout(
 /// Gives `conn` back to `target`'s idle list after a complete exchange.
 pub fn release(target: &TargetShared, conn: RawConnection, tls: bool) {
     target.raw_idle.put(conn, tls);
+}
+
+/// Why a target gave no usable response head.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum UpstreamHead {
+    #[error("the target closed the connection before responding")]
+    ClosedBeforeResponse,
+    #[error("the target closed the connection mid-head")]
+    ClosedMidHead,
+    #[error("response head larger than {MAX_RESPONSE_HEAD} bytes")]
+    TooLarge,
+    #[error("reading the response failed: {0}")]
+    Io(std::io::Error),
+}
+
+/// Reads until a complete response head is available.
+pub(super) async fn read_response_head(
+    upstream: &mut RawConnection,
+) -> Result<usize, UpstreamHead> {
+    loop {
+        if let Some(end) = framing::head_end(upstream.input.available()) {
+            return if end > MAX_RESPONSE_HEAD {
+                Err(UpstreamHead::TooLarge)
+            } else {
+                Ok(end)
+            };
+        }
+        if upstream.input.available().len() > MAX_RESPONSE_HEAD {
+            return Err(UpstreamHead::TooLarge);
+        }
+        let was_empty = upstream.input.is_empty();
+        match upstream.input.fill(&mut upstream.stream).await {
+            Ok(0) if was_empty => return Err(UpstreamHead::ClosedBeforeResponse),
+            Ok(0) => return Err(UpstreamHead::ClosedMidHead),
+            Ok(_) => {}
+            Err(e) if was_empty && e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Err(UpstreamHead::ClosedBeforeResponse);
+            }
+            Err(e) => return Err(UpstreamHead::Io(e)),
+        }
+    }
 }

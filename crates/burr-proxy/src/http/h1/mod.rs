@@ -8,6 +8,11 @@
 //! crosses each socket in as few `send`/`recv` calls as its size allows. This is what brings
 //! burr's CPU per request under HAProxy's (see `docs/performance.md`).
 //!
+//! Each request's head is matched against the listener's rules (`crate::actions::route`, the
+//! same decision hyper's path takes): a forward goes on as below with the pool the action
+//! chose; a fixed response or redirect is written here, the request body (if short enough)
+//! read and dropped so the connection stays usable.
+//!
 //! It serves only what it can serve simply and strictly: HTTP/1.1 requests in origin form with
 //! no body or a `Content-Length` body, to pools without PROXY protocol. Anything else (HTTP/1.0,
 //! upgrades, `CONNECT`, `Expect`, chunked uploads, malformed or refused heads, heads too large
@@ -25,13 +30,17 @@ pub(crate) mod response;
 pub use connections::RawConnection;
 pub use request::Forwarded;
 
+use connections::{UpstreamHead, read_response_head};
+
 use super::Connection;
 use super::proxy::ProxyError;
 use crate::access_log::Entry;
-use crate::affinity::{Affinity, client_hash};
+use crate::actions::{self, GroupCookie, Outcome};
+use crate::affinity::{Affinity, RequestHeaders, client_hash};
 use crate::attempts::Attempts;
 use crate::framing::{self, BodyFraming, ChunkedBody, MAX_RESPONSE_HEAD, Scan};
-use crate::runtime::{ListenerRuntime, TargetShared};
+use crate::routing::{RequestView, split_target};
+use crate::runtime::{ListenerRuntime, PoolRuntime, TargetShared};
 use crate::upstream::Lease;
 use buffer::InputBuffer;
 use http::StatusCode;
@@ -232,20 +241,48 @@ where
 {
     let started = conn.access_log.as_ref().map(|_| Instant::now());
     let listener = conn.slot.current();
-    let pool = &listener.pool;
-    if pool.spec.upstream.proxy_protocol {
-        // Upstream connections private to one client: hyper's pool keeps those.
-        return Exchanged::NotFast;
-    }
-    let client_hash = client_hash(pool, conn.client.ip());
-    let Ok((session, mut asked)) =
-        begin(input, head_len, conn, &listener, client_hash, limits, out)
-    else {
+    let Ok((begun, mut asked)) = begin(input, head_len, conn, &listener, limits, out) else {
         return Exchanged::NotFast;
     };
-    let served = match Attempts::new(pool, session, client_hash) {
-        Ok(attempts) => forward(io, input, &listener, attempts, &mut asked, flags, out).await,
-        Err(unavailable) => Err(Failure::Reply(unavailable.into())),
+    let (served, pool_name) = match begun {
+        Begun::Forward {
+            pool,
+            session,
+            client_hash,
+            group,
+        } => {
+            let served = match Attempts::new(pool, session, client_hash) {
+                Ok(attempts) => {
+                    let route = Route {
+                        listener: &listener,
+                        pool,
+                        group: group.as_ref(),
+                    };
+                    forward(io, input, route, attempts, &mut asked, flags, out).await
+                }
+                Err(unavailable) => Err(Failure::Reply(unavailable.into())),
+            };
+            (served, pool.spec.name.as_str())
+        }
+        Begun::Answered { status, close } => {
+            // `out` holds the whole answer; the request's body goes nowhere.
+            if !close && asked.body_left > 0 {
+                if discard_body(io, input, asked.body_left).await.is_err() {
+                    return Exchanged::Broken;
+                }
+                asked.body_left = 0;
+            }
+            if send(io, out).await.is_err() {
+                return Exchanged::Broken;
+            }
+            log(conn, &listener, &asked, started, status, None);
+            listener.stats.count_response(status);
+            return if close {
+                Exchanged::Close
+            } else {
+                Exchanged::KeepAlive
+            };
+        }
     };
     let (status, target, outcome) = match served {
         Ok(Served {
@@ -264,7 +301,7 @@ where
         Err(Failure::Broken) => return Exchanged::Broken,
         Err(Failure::Reply(error)) => {
             tracing::debug!(listener = %listener.key, %error, "request failed");
-            let (status, text) = error.status_and_text(&pool.spec.name);
+            let (status, text) = error.status_and_text(pool_name);
             // A body not read to its end leaves the stream unusable for another request.
             let close = asked.close || asked.body_left > 0 || status == StatusCode::BAD_REQUEST;
             framing::plain_response(out, status, &text, close);
@@ -280,6 +317,19 @@ where
         }
     };
     listener.stats.count_response(status);
+    log(conn, &listener, &asked, started, status, target.as_deref());
+    outcome
+}
+
+/// Writes the access log entry of an exchange, when there is a log.
+fn log(
+    conn: &Connection,
+    listener: &ListenerRuntime,
+    asked: &Asked,
+    started: Option<Instant>,
+    status: u16,
+    target: Option<&TargetShared>,
+) {
     if let (Some(log), Some((method, path)), Some(started)) =
         (&conn.access_log, &asked.log, started)
     {
@@ -290,36 +340,86 @@ where
             path,
             version: http::Version::HTTP_11,
             status,
-            target: target.as_ref().map(|t| &t.address),
+            target: target.map(|t| &t.address),
             elapsed: started.elapsed(),
         });
     }
-    outcome
 }
 
-/// Parses the request head (the first `head_len` available bytes of `input`), starts its
-/// session and writes what goes to the target into `out`: the rewritten head and the body
-/// bytes already read, all consumed from `input`. Not async, so the header slots live on the
+/// Reads and drops `left` body bytes of a request the balancer answered itself.
+async fn discard_body<I: AsyncRead + Unpin>(
+    io: &mut I,
+    input: &mut InputBuffer,
+    mut left: u64,
+) -> Result<(), ()> {
+    while left > 0 {
+        if input.is_empty() {
+            match input.fill(io).await {
+                Ok(n) if n > 0 => {}
+                _ => return Err(()),
+            }
+        }
+        let take = (left.min(input.available().len() as u64)) as usize;
+        input.consume(take);
+        left -= take as u64;
+    }
+    Ok(())
+}
+
+/// What [`begin`] settled for a request. The large variant is the common one, and the value
+/// lives only until it is matched: boxing it would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
+enum Begun<'p> {
+    /// To a target of `pool`; `out` holds the rewritten head and the first body bytes.
+    Forward {
+        pool: &'p PoolRuntime,
+        session: Option<Affinity<'p>>,
+        client_hash: u64,
+        group: Option<GroupCookie>,
+    },
+    /// Answered by the balancer (fixed response, redirect, no pool): `out` holds the whole
+    /// response; `close` when the connection closes after it.
+    Answered { status: u16, close: bool },
+}
+
+/// Parses the request head (the first `head_len` available bytes of `input`), evaluates the
+/// listener's rules, starts its session and writes what goes to the target into `out`: the
+/// rewritten head and the body bytes already read, all consumed from `input` (or, for an
+/// answer of the balancer's own, that answer). Not async, so the header slots live on the
 /// stack, not in every connection's future.
 fn begin<'p>(
     input: &mut InputBuffer,
     head_len: usize,
     conn: &Connection,
     listener: &'p ListenerRuntime,
-    client_hash: u64,
     limits: Limits,
     out: &mut Vec<u8>,
-) -> Result<(Option<Affinity<'p>>, Asked), NotFast> {
-    let pool = &listener.pool;
+) -> Result<(Begun<'p>, Asked), NotFast> {
     let mut slots = header_slots();
     let head = request::parse(
         &input.available()[..head_len],
         &mut slots,
         limits.max_headers,
     )?;
-    listener.stats.requests.fetch_add(1, Ordering::Relaxed);
-    let session = Affinity::begin(pool, &head, client_hash);
-    head.write_upstream(out, &conn.fast_forwarded, session.as_ref());
+    let (path, query) = split_target(head.target.as_bytes());
+    let view = RequestView {
+        method: head.method.as_bytes(),
+        host: head.first("host"),
+        path,
+        query,
+        headers: head.headers,
+        source: conn.client.ip(),
+    };
+    let routed = actions::route(&listener.rules, &view, &conn.request_context);
+    if let Outcome::Forward { pool, .. } = &routed.outcome
+        && pool.spec.upstream.proxy_protocol
+    {
+        // Upstream connections private to one client: hyper's pool keeps those.
+        return Err(NotFast::Unusual);
+    }
+    listener
+        .stats
+        .count_request(routed.kind, routed.priority.is_some());
     let body_len = match head.body {
         BodyFraming::Length(n) => n,
         BodyFraming::None | BodyFraming::Chunked => 0, // chunked never reaches the fast path
@@ -338,13 +438,50 @@ fn begin<'p>(
             .as_ref()
             .map(|_| (head.method.to_string(), head.target.to_string())),
     };
+    let begun = match routed.outcome {
+        Outcome::Forward { pool, group } => {
+            let client_hash = client_hash(pool, conn.client.ip());
+            let session = Affinity::begin(pool, &head, client_hash);
+            head.write_upstream(
+                out,
+                &conn.fast_forwarded,
+                session.as_ref(),
+                listener.rules.strips_group_cookies,
+            );
+            Begun::Forward {
+                pool,
+                session,
+                client_hash,
+                group,
+            }
+        }
+        Outcome::Answer(answer) => {
+            // A body too long to read for nothing closes the connection instead.
+            let close = asked.close || body_len > actions::MAX_DISCARDED_BODY;
+            answer.write_h1(out, close, asked.is_head);
+            input.consume(head_len);
+            let early = (body_len.min(input.available().len() as u64)) as usize;
+            input.consume(early);
+            asked.body_left -= early as u64;
+            let status = answer.status().as_u16();
+            return Ok((Begun::Answered { status, close }, asked));
+        }
+    };
     input.consume(head_len);
     // The body bytes already read leave with the head.
     let early = (body_len.min(input.available().len() as u64)) as usize;
     out.extend_from_slice(&input.available()[..early]);
     input.consume(early);
     asked.body_left -= early as u64;
-    Ok((session, asked))
+    Ok((begun, asked))
+}
+
+/// Where [`forward`] sends a request: the listener, the pool its rules chose and the group
+/// cookie to set on the response.
+struct Route<'a> {
+    listener: &'a ListenerRuntime,
+    pool: &'a PoolRuntime,
+    group: Option<&'a GroupCookie>,
 }
 
 /// A response relayed in full.
@@ -367,7 +504,7 @@ enum Failure {
 async fn forward<I>(
     io: &mut I,
     input: &mut InputBuffer,
-    listener: &ListenerRuntime,
+    route: Route<'_>,
     mut attempts: Attempts<'_>,
     asked: &mut Asked,
     flags: &Flags,
@@ -376,7 +513,11 @@ async fn forward<I>(
 where
     I: AsyncRead + AsyncWrite + Unpin,
 {
-    let pool = &listener.pool;
+    let Route {
+        listener,
+        pool,
+        group,
+    } = route;
     let settings = &pool.spec.upstream;
     let tls = listener.spec.target_protocol().is_tls();
     let response_timeout = Duration::from_secs(u64::from(settings.response_timeout_secs));
@@ -454,8 +595,9 @@ where
                     }
                 };
         }
-        let (status, body, keep_upstream, close) =
-            answer_head(&upstream, head_len, asked, &attempts, target, flags, out)?;
+        let (status, body, keep_upstream, close) = answer_head(
+            &upstream, head_len, asked, &attempts, target, group, flags, out,
+        )?;
         upstream.input.consume(head_len);
         let complete = relay_response(io, &mut upstream, body, out).await?;
         if keep_upstream && complete && upstream.input.is_empty() && !asked.last_upstream {
@@ -492,12 +634,14 @@ fn is_interim(head: &[u8]) -> bool {
 /// What the client is told of a final response head: its rewritten head goes into `out`.
 /// Returns the status, the body's framing, whether the target keeps the connection and
 /// whether the client's closes. Not async, for the same reason as [`begin`].
+#[allow(clippy::too_many_arguments)]
 fn answer_head(
     upstream: &RawConnection,
     head_len: usize,
     asked: &Asked,
     attempts: &Attempts<'_>,
     target: &TargetShared,
+    group: Option<&GroupCookie>,
     flags: &Flags,
     out: &mut Vec<u8>,
 ) -> Result<(u16, ResponseBody, bool, bool), Failure> {
@@ -519,47 +663,11 @@ fn answer_head(
         || flags.close_after.load(Ordering::Relaxed);
     head.write_client(out, attempts.own_cookie_names());
     attempts.served(target, head.set_cookies(), &mut SetCookieLines(out));
+    if let Some(group) = group {
+        group.write(&mut SetCookieLines(out));
+    }
     response::end_head(out, close);
     Ok((head.status, head.body, head.keep_alive, close))
-}
-
-/// Why a target gave no usable response head.
-#[derive(Debug, thiserror::Error)]
-enum UpstreamHead {
-    #[error("the target closed the connection before responding")]
-    ClosedBeforeResponse,
-    #[error("the target closed the connection mid-head")]
-    ClosedMidHead,
-    #[error("response head larger than {MAX_RESPONSE_HEAD} bytes")]
-    TooLarge,
-    #[error("reading the response failed: {0}")]
-    Io(std::io::Error),
-}
-
-/// Reads until a complete response head is available.
-async fn read_response_head(upstream: &mut RawConnection) -> Result<usize, UpstreamHead> {
-    loop {
-        if let Some(end) = framing::head_end(upstream.input.available()) {
-            return if end > MAX_RESPONSE_HEAD {
-                Err(UpstreamHead::TooLarge)
-            } else {
-                Ok(end)
-            };
-        }
-        if upstream.input.available().len() > MAX_RESPONSE_HEAD {
-            return Err(UpstreamHead::TooLarge);
-        }
-        let was_empty = upstream.input.is_empty();
-        match upstream.input.fill(&mut upstream.stream).await {
-            Ok(0) if was_empty => return Err(UpstreamHead::ClosedBeforeResponse),
-            Ok(0) => return Err(UpstreamHead::ClosedMidHead),
-            Ok(_) => {}
-            Err(e) if was_empty && e.kind() == std::io::ErrorKind::ConnectionReset => {
-                return Err(UpstreamHead::ClosedBeforeResponse);
-            }
-            Err(e) => return Err(UpstreamHead::Io(e)),
-        }
-    }
 }
 
 /// Copies the rest of a `Content-Length` request body from the client to the target.

@@ -1,13 +1,15 @@
 //! A client's HTTP/1.1 request head as the fast path sees it: parsed in place (no copies, no
 //! header map), judged plain enough to forward here or handed to hyper, and rewritten for the
 //! target straight into the bytes to send: origin-form request line, hop-by-hop headers dropped
-//! (also those named in `Connection`), burr's own cookies removed when the policy says so, and
+//! (also those named in `Connection`), burr's own cookies removed when the policy says so (and the group cookies `AWSALBTG*`
+//! when the listener keeps groups), and
 //! `X-Forwarded-For/-Proto/-Port` as AWS ELB sets them.
 
 use super::names::{self, ConnectionTokens};
 use crate::affinity::{Affinity, CookieField, RequestHeaders};
 use crate::framing::BodyFraming;
 use crate::framing::rules;
+use burr_affinity::{cookies, groups};
 use std::mem::MaybeUninit;
 
 /// Header slots parsed on the stack; a head with more goes to hyper, which has the configured
@@ -126,12 +128,14 @@ impl Forwarded {
 }
 
 impl Head<'_> {
-    /// Writes the head to send to the target into `out` (cleared first).
+    /// Writes the head to send to the target into `out` (cleared first); with
+    /// `strip_group_cookies`, without the `AWSALBTG*` group cookies.
     pub fn write_upstream(
         &self,
         out: &mut Vec<u8>,
         forwarded: &Forwarded,
         session: Option<&Affinity<'_>>,
+        strip_group_cookies: bool,
     ) {
         out.clear();
         out.extend_from_slice(self.method.as_bytes());
@@ -156,6 +160,7 @@ impl Head<'_> {
             }
             let mut value = h.value;
             let replaced;
+            let regrouped;
             if let Some(session) = strip_cookies
                 && name.eq_ignore_ascii_case("cookie")
             {
@@ -168,6 +173,19 @@ impl Head<'_> {
                     CookieField::Replace(kept) => {
                         replaced = kept;
                         value = &replaced;
+                    }
+                }
+            }
+            if strip_group_cookies
+                && name.eq_ignore_ascii_case("cookie")
+                && groups::has_group_cookie([value])
+            {
+                // The group cookies are the balancer's, like the session's own.
+                match cookies::without(value, groups::GROUP_COOKIES) {
+                    None => continue,
+                    Some(kept) => {
+                        regrouped = kept;
+                        value = &regrouped;
                     }
                 }
             }
@@ -204,7 +222,7 @@ mod tests {
         let head = parse(raw, &mut slots, 100).expect("fast");
         let mut out = Vec::new();
         let forwarded = Forwarded::new("127.0.0.9".parse().unwrap(), false, 8080);
-        head.write_upstream(&mut out, &forwarded, None);
+        head.write_upstream(&mut out, &forwarded, None, false);
         String::from_utf8(out).unwrap()
     }
 

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Listener rules benchmark: proxy CPU per request with 0, 10 and 100 rules, burr against HAProxy
+with the equivalent ACLs, one worker each, in front of the same NGINX target.
+
+Usage: bench/rules          (the wrapper installs haproxy, nginx, wrk, builds burr, runs this)
+
+Each rule i has a path condition and a header condition (burr: `path_pattern = ["/svc<i>/*",
+"/app/*"]` and `http_header = { name = "X-Tenant", values = ["t<i>"] }`; HAProxy: `use_backend
+b<i> if { path_beg /svc<i>/ /app/ } { req.hdr(x-tenant) -i t<i> }`). Every request is
+`GET /app/index` with `X-Tenant: other`: its path matches every rule's second pattern and its
+header none, so each proxy evaluates every condition of every rule and ends on its default
+(burr: the listener's `default_action` forward; HAProxy: `default_backend`). All pools and
+backends are the one NGINX target, so what differs between the runs is the rule evaluation.
+
+Six proxies (burr and HAProxy at 0, 10 and 100 rules) run side by side; rounds are interleaved
+and their order rotated each round, so a drift of the shared machine hits all alike. Around each
+`wrk -t1 -c32` run the proxy's utime+stime is read from /proc. Reported: medians over rounds of
+requests/s and CPU µs per request, then burr / HAProxy at each rule count and each proxy at N
+rules over itself at 0 rules.
+
+Every process started here is stopped on exit; every wait is bounded.
+"""
+
+import os
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import processes
+from processes import procs, stop_all
+
+BURR = os.environ.get("BURR_BIN", "target/release/burr")
+ROUNDS = int(os.environ.get("ROUNDS", "5"))
+DURATION = int(os.environ.get("DURATION", "5"))
+CONNECTIONS = int(os.environ.get("CONNECTIONS", "32"))
+RULE_COUNTS = [int(n) for n in os.environ.get("RULE_COUNTS", "0 10 100").split()]
+TARGET_PORT = int(os.environ.get("TARGET_PORT", "19201"))
+BASE_PORT = int(os.environ.get("BASE_PORT", "18180"))  # burr N on BASE + 2k, HAProxy on + 1
+API_BASE_PORT = int(os.environ.get("API_BASE_PORT", "18880"))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+HEADERS = ["-H", "X-Tenant: other"]
+PATH = "/app/index"
+
+
+def wait_until(timeout, check, what):
+    processes.wait_until(timeout, check, what, bench="bench/rules")
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def burr_config(port, rules):
+    pools = "".join(
+        f'[[pool]]\nname = "{name}"\ntargets = [ {{ address = "127.0.0.1:{TARGET_PORT}" }} ]\n'
+        f"[pool.health_check]\nenabled = false\n\n"
+        for name in ["def", "p0", "p1", "p2"])
+    text = (f'[[balancer]]\nname = "rules"\n\n[[balancer.listener]]\nport = {port}\n'
+            f'protocol = "http"\ndefault_action = {{ forward = {{ pool = "def" }} }}\n\n')
+    for i in range(1, rules + 1):
+        text += (f"[[balancer.listener.rule]]\npriority = {i}\n"
+                 f'conditions = [ {{ path_pattern = ["/svc{i}/*", "/app/*"] }}, '
+                 f'{{ http_header = {{ name = "X-Tenant", values = ["t{i}"] }} }} ]\n'
+                 f'action = {{ forward = {{ pool = "p{i % 3}" }} }}\n\n')
+    return text + pools
+
+
+def haproxy_config(port, rules):
+    uses = "".join(f"    use_backend b{i % 3} if {{ path_beg /svc{i}/ /app/ }} {{ req.hdr(x-tenant) -i t{i} }}\n"
+                   for i in range(1, rules + 1))
+    backends = "".join(f"backend {name}\n    server t 127.0.0.1:{TARGET_PORT}\n"
+                       for name in ["def", "b0", "b1", "b2"])
+    return f"""global
+    nbthread 1
+    maxconn 20000
+    no strict-limits
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend rules
+    bind 127.0.0.1:{port}
+{uses}    default_backend def
+{backends}"""
+
+
+def start_burr(work, n, port, api):
+    directory = os.path.join(work, f"burr{n}")
+    os.makedirs(directory)
+    config = os.path.join(directory, "burr.toml")
+    with open(config, "w") as f:
+        f.write(burr_config(port, n))
+    log = open(os.path.join(directory, "log"), "w")
+    burr = subprocess.Popen(
+        [BURR, "serve", "--config", config, "--data-dir", os.path.join(directory, "data"),
+         "--api", f"127.0.0.1:{api}", "--listen-host", "127.0.0.1", "--workers", "1"],
+        env=dict(os.environ, BURR_LOG="warn"), stdout=log, stderr=log)
+    procs.append(burr)
+    return burr
+
+
+def start_haproxy(work, n, port):
+    config = os.path.join(work, f"haproxy{n}.cfg")
+    with open(config, "w") as f:
+        f.write(haproxy_config(port, n))
+    haproxy = subprocess.Popen(["haproxy", "-db", "-f", config],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(haproxy)
+    return haproxy
+
+
+def answers(port):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{PATH}", headers={"X-Tenant": "other"})
+    with urllib.request.urlopen(request, timeout=2) as r:
+        return r.status == 200 and r.read() == b"ok\n"
+
+
+def wrk(port, duration, connections):
+    return subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", *HEADERS,
+         f"http://127.0.0.1:{port}{PATH}"], capture_output=True, text=True, timeout=duration + 30).stdout
+
+
+def run_once(name, pid, port):
+    t0 = cpu_ticks(pid)
+    out = wrk(port, DURATION, CONNECTIONS)
+    t1 = cpu_ticks(pid)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        errors += sum(int(g) for g in m.groups())
+    per_s = requests / DURATION
+    cpu_us = (t1 - t0) * 1e6 / CLK_TCK / max(requests, 1)
+    print(f"  {name:12s} {per_s:8.0f} req/s  CPU {cpu_us:6.2f} µs/req  errors {errors}", flush=True)
+    return per_s, cpu_us, errors
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="burr-bench-rules.")
+    processes.start_nginx_target(work, TARGET_PORT, 'return 200 "ok\\n";', bench="bench/rules")
+    proxies = []
+    for k, n in enumerate(RULE_COUNTS):
+        burr_port, haproxy_port = BASE_PORT + 2 * k, BASE_PORT + 2 * k + 1
+        burr = start_burr(work, n, burr_port, API_BASE_PORT + k)
+        haproxy = start_haproxy(work, n, haproxy_port)
+        proxies += [(f"burr-{n}", burr.pid, burr_port), (f"haproxy-{n}", haproxy.pid, haproxy_port)]
+    for name, _, port in proxies:
+        wait_until(30, lambda: answers(port), f"{name} answering {PATH}")
+    print(f"rules: {RULE_COUNTS} (path + header conditions, every rule evaluated, default taken)")
+    print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s, {ROUNDS} interleaved rounds, order rotated")
+    for name, _, port in proxies:  # warm-up, not recorded
+        wrk(port, 2, 4)
+    results = {name: [] for name, _, _ in proxies}
+    for round_ in range(ROUNDS):
+        print(f"round {round_ + 1}")
+        shift = round_ % len(proxies)
+        for name, pid, port in proxies[shift:] + proxies[:shift]:
+            results[name].append(run_once(name, pid, port))
+            time.sleep(0.5)
+    median = {name: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
+                     sum(r[2] for r in runs)) for name, runs in results.items()}
+    print("\nmedians:")
+    for name, (per_s, cpu_us, errors) in median.items():
+        print(f"  {name:12s} {per_s:8.0f} req/s  CPU {cpu_us:6.2f} µs/req  errors {errors}")
+    print("\nCPU per request, ratios of medians:")
+    base_b, base_h = median[f"burr-{RULE_COUNTS[0]}"][1], median[f"haproxy-{RULE_COUNTS[0]}"][1]
+    for n in RULE_COUNTS:
+        b, h = median[f"burr-{n}"][1], median[f"haproxy-{n}"][1]
+        print(f"  {n:3d} rules: burr/haproxy {b / h:.2f}   burr {n}/{RULE_COUNTS[0]} {b / base_b:.2f}"
+              f"   haproxy {n}/{RULE_COUNTS[0]} {h / base_h:.2f}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        stop_all()
