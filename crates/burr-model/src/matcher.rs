@@ -79,6 +79,17 @@ impl Default for SuccessCodes {
     }
 }
 
+/// Whether `codes` is a valid success-code list: codes and `low-high` ranges, comma-separated,
+/// each 200–499, ranges ascending.
+pub fn check_success_codes(codes: &str) -> bool {
+    SuccessCodes::parse(codes).is_ok()
+}
+
+/// Whether `status` is one of `codes` (false when they do not parse).
+pub fn success_code_matches(codes: &str, status: u16) -> bool {
+    SuccessCodes::parse(codes).is_ok_and(|c| c.matches(status))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,17 +143,6 @@ fn default_success_codes() -> String {
 const CLASSIC_MAX_TIMEOUT_SECS: u32 = 60;
 const TARGET_GROUP_MAX_TIMEOUT_SECS: u32 = 120;
 
-/// Whether `codes` is a valid success-code list: codes and `low-high` ranges, comma-separated,
-/// each 200–499, ranges ascending.
-pub fn check_success_codes(codes: &str) -> bool {
-    crate::matcher::SuccessCodes::parse(codes).is_ok()
-}
-
-/// Whether `status` is one of `codes` (false when they do not parse).
-pub fn success_code_matches(codes: &str, status: u16) -> bool {
-    crate::matcher::SuccessCodes::parse(codes).is_ok_and(|c| c.matches(status))
-}
-
 impl Default for HealthCheck {
     fn default() -> Self {
         Self {
