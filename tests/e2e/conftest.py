@@ -67,6 +67,18 @@ def raw_elb(burr):
 
 
 @pytest.fixture
+def elbv2(burr):
+    """A boto3 `elbv2` client for `burr`."""
+    return burr.client(service="elbv2")
+
+
+@pytest.fixture
+def raw_elbv2(burr):
+    """A boto3 `elbv2` client without botocore's own parameter validation."""
+    return burr.client(service="elbv2", parameter_validation=False)
+
+
+@pytest.fixture
 def targets():
     """Makes HTTP targets on loopback; closes them after the test."""
     made: list[Target] = []

@@ -14,16 +14,6 @@ import pytest
 VPC = "vpc-0burr"
 
 
-@pytest.fixture
-def elbv2(burr):
-    return burr.client(service="elbv2")
-
-
-@pytest.fixture
-def raw_elbv2(burr):
-    return burr.client(service="elbv2", parameter_validation=False)
-
-
 def create_alb(elbv2, name="web", **extra):
     args = dict(Name=name, Subnets=["subnet-a", "subnet-b"], Type="application")
     args.update(extra)

@@ -9,7 +9,7 @@ import ssl
 
 from burr_e2e import accepts, http_get, wait_until
 from test_certificates import served_certificate
-from test_elbv2 import create_alb, create_tg, elbv2, refused  # noqa: F401 (elbv2 is a fixture)
+from test_elbv2 import create_alb, create_tg, refused
 
 
 def forward(arn: str) -> dict:

@@ -6,7 +6,6 @@ destroy. Skipped without terraform or the provider mirror (terraform_harness.req
 
 from __future__ import annotations
 
-import pytest
 
 from burr_e2e import http_get, wait_until
 from terraform_harness import https_get, peer_certificate
@@ -236,8 +235,6 @@ def test_https_listener_with_a_second_certificate_without_drift(terraform, modul
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="a listener whose default action does not forward needs "
-                   "an empty Listener.pool, which the model refuses until branch dp is merged")
 def test_http_to_https_redirect_listener(terraform, module, burr, backends):
     a = backends.http("a")
     redirect = f"""

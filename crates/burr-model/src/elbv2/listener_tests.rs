@@ -687,10 +687,9 @@ fn listener_certificates_add_remove_and_keep_the_default() {
     assert_eq!(e.code, ErrorCode::ValidationError);
 }
 
-/// Needs `Listener.pool` to be optional (an empty pool when the default action decides), which
-/// another branch brings.
+/// A listener whose default action does not forward to one group has no pool: the default
+/// action decides.
 #[test]
-#[ignore = "needs an empty Listener.pool to validate (branch dp)"]
 fn default_actions_that_do_not_forward_to_one_group_leave_pool_empty() {
     let mut env = Env::new();
     let id = env.create("web", &http(80, fixed(404))).unwrap();
