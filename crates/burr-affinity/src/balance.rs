@@ -3,6 +3,15 @@
 //!
 //! A [`Picker`] is built once per configuration snapshot and shared by all worker threads; the
 //! only state it keeps between calls is a rotation counter (an atomic), so picking never locks.
+//!
+//! Slow start (ALB `slow_start.duration_seconds`) is a gate after the algorithm: a candidate
+//! `elapsed` into its window of `window` is taken with probability `elapsed / window`,
+//! otherwise the algorithm is asked again. With the rotations slow start is allowed with
+//! (round_robin, weighted_round_robin) a refused turn passes to the next in rotation, so over a
+//! rotation the ramping target is offered its usual turns and keeps a fraction `f` of them:
+//! its share is that of a target whose weight is `f` times its own, ramping linearly from 0 to
+//! its full weight. The time comes in as an argument ([`SlowStart::now_ms`]); this crate reads
+//! no clock.
 
 use crate::consistent::ConsistentHash;
 use burr_model::{Algorithm, TargetId};
@@ -29,6 +38,30 @@ pub struct PickInput<'a> {
     pub eligible: &'a dyn Fn(usize) -> bool,
     /// Current load of candidate `i`: open connections or requests in flight, per algorithm.
     pub load: &'a dyn Fn(usize) -> u64,
+    /// The pool's slow start, when on.
+    pub slow_start: Option<SlowStart<'a>>,
+}
+
+/// Slow start as one decision sees it.
+pub struct SlowStart<'a> {
+    /// Now, in milliseconds of the clock `since_ms` is read on.
+    pub now_ms: u64,
+    /// The ramp's length in milliseconds (more than 0).
+    pub window_ms: u64,
+    /// When candidate `i` entered service with slow start on, if it did; a candidate whose
+    /// window has passed (or that has none) is taken as the algorithm chooses it.
+    pub since_ms: &'a dyn Fn(usize) -> Option<u64>,
+}
+
+impl SlowStart<'_> {
+    /// Whether candidate `i` takes this turn; `draw` is a fresh random number.
+    fn admits(&self, i: usize, draw: u64) -> bool {
+        let Some(since) = (self.since_ms)(i) else {
+            return true;
+        };
+        let elapsed = self.now_ms.saturating_sub(since);
+        elapsed >= self.window_ms || draw % self.window_ms < elapsed
+    }
 }
 
 const IP_SEED: u64 = 0x6275_7272_7372_6369; // "burrsrci"
@@ -104,6 +137,25 @@ impl Picker {
 
     /// Index of the chosen candidate, or `None` when no candidate with a weight is eligible.
     pub fn pick(&self, input: &PickInput<'_>) -> Option<usize> {
+        let mut chosen = self.pick_once(input)?;
+        let Some(slow_start) = &input.slow_start else {
+            return Some(chosen);
+        };
+        // Every turn in a few rotations refused (all usable targets ramping, early in their
+        // windows): take the last one chosen rather than fail the request.
+        let turns = 2 * self.weights.len() as u64 + 2;
+        for turn in 0..turns {
+            let draw = xxh3_64_with_seed(&input.random.to_le_bytes(), turn);
+            if slow_start.admits(chosen, draw) {
+                break;
+            }
+            chosen = self.pick_once(input)?;
+        }
+        Some(chosen)
+    }
+
+    /// The algorithm's choice, slow start aside.
+    fn pick_once(&self, input: &PickInput<'_>) -> Option<usize> {
         if self.weights.is_empty() {
             return None;
         }

@@ -14,12 +14,24 @@ use std::sync::Arc;
 pub enum TargetHealth {
     /// Passed the healthy threshold of consecutive checks.
     Healthy,
-    /// Failed the unhealthy threshold of checks, or refused connections.
-    Unhealthy,
+    /// Failed the unhealthy threshold of checks (with why the last one failed), or refused
+    /// connections of traffic (no reason: no health check decided it).
+    Unhealthy(Option<UnhealthyReason>),
     /// Not yet decided: checks are still running towards a threshold.
     Unknown,
     /// Deregistered and draining its connections.
     Draining,
+}
+
+/// Why an unhealthy target's last health check failed, in ELBv2 `DescribeTargetHealth` terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnhealthyReason {
+    /// `Target.Timeout`: no answer within the check's timeout.
+    Timeout,
+    /// `Target.ResponseCodeMismatch`: an HTTP(S) answer with this code, not a success code.
+    ResponseCodeMismatch(u16),
+    /// `Target.FailedHealthChecks`: the connection was refused or reset, or TLS failed.
+    FailedHealthChecks,
 }
 
 /// A change to the state, written by a Classic operation.

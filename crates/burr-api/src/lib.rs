@@ -22,6 +22,6 @@ pub mod service;
 pub mod sigv4;
 pub mod xml;
 
-pub use control::{ControlPlane, TargetHealth};
+pub use control::{ControlPlane, TargetHealth, UnhealthyReason};
 pub use service::{Answer, Api};
 pub use sigv4::{Credentials, SignedRequest};

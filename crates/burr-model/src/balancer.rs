@@ -85,8 +85,10 @@ pub struct Listener {
     /// files: an HTTPS or SSL listener names one or the other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
-    /// More certificate ARNs an HTTPS or TLS listener serves by SNI (ELBv2
-    /// `AddListenerCertificates`), besides `certificate`, its default.
+    /// ARNs of further certificates burr holds (ALB `AddListenerCertificates`), https and ssl
+    /// (TLS) listeners only: a client whose TLS server name (SNI) matches one of their names is
+    /// served that one; any other client the default (`certificate` or `tls`). At most
+    /// [`defaults::MAX_SNI_CERTIFICATES`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sni_certificates: Vec<String>,
     /// Names of the balancer's policies enabled on this listener (AWS API policies).
@@ -140,6 +142,9 @@ pub mod defaults {
     /// Bounds of a listener's `max_connections`: the upper one is about what the largest
     /// descriptor limit Linux allows (2^20) can hold at two descriptors per connection.
     pub const MAX_CONNECTIONS: (u32, u32) = (1, 1_000_000);
+    /// Most `sni_certificates` on one listener: ALB's default quota of certificates per
+    /// listener, the default one not counted (the bound `AddListenerCertificates` enforces).
+    pub const MAX_SNI_CERTIFICATES: usize = crate::elbv2::MAX_LISTENER_CERTIFICATES;
 }
 
 impl Listener {
@@ -171,6 +176,15 @@ impl Listener {
             Protocol::Http | Protocol::Https => Protocol::Http,
             Protocol::Tcp | Protocol::Ssl => Protocol::Tcp,
         })
+    }
+
+    /// The ARNs of every stored certificate this listener serves: its default, then those
+    /// chosen by SNI.
+    pub fn certificate_arns(&self) -> impl Iterator<Item = &str> {
+        self.certificate
+            .iter()
+            .chain(&self.sni_certificates)
+            .map(String::as_str)
     }
 
     /// The listener's own pool, if it has one (see [`Listener::pool`]).
@@ -264,6 +278,7 @@ impl Listener {
             ),
             _ => {}
         }
+        self.validate_sni_certificates(path, errors);
         let target = self.target_protocol();
         if self.protocol.is_http() != target.is_http() {
             errors.push(
@@ -311,6 +326,50 @@ impl Listener {
                 hi,
                 "connections",
             );
+        }
+    }
+}
+
+impl Listener {
+    /// The listener's own rules on `sni_certificates` (whether each names a certificate burr
+    /// holds is the state's to check).
+    fn validate_sni_certificates(&self, path: &FieldPath, errors: &mut Errors) {
+        let sni = &self.sni_certificates;
+        if sni.is_empty() {
+            return;
+        }
+        let field = path.field("sni_certificates");
+        if !self.protocol.is_tls() {
+            errors.push(
+                field.clone(),
+                format!("{} certificates", sni.len()),
+                format!(
+                    "only https and ssl listeners take certificates (this one is {})",
+                    self.protocol
+                ),
+            );
+            return;
+        }
+        if sni.len() > defaults::MAX_SNI_CERTIFICATES {
+            errors.push(
+                field.clone(),
+                format!("{} certificates", sni.len()),
+                format!(
+                    "must be between 0 and {} certificates besides the default one",
+                    defaults::MAX_SNI_CERTIFICATES
+                ),
+            );
+        }
+        let mut seen = HashSet::new();
+        for (i, arn) in sni.iter().enumerate() {
+            if !seen.insert(arn) || self.certificate.as_ref() == Some(arn) {
+                errors.push(
+                    field.index(i),
+                    format!("{arn:?}"),
+                    "is listed twice (or is the default certificate); each certificate may \
+                     appear once per listener",
+                );
+            }
         }
     }
 }

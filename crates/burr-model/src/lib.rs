@@ -14,6 +14,7 @@ pub mod classic;
 mod drain;
 pub mod elbv2;
 mod error;
+pub mod matcher;
 mod name;
 mod pool;
 pub mod region;
@@ -26,11 +27,12 @@ pub use balancer::{Balancer, Listener, Protocol, TlsFiles};
 pub use classic::AwsProperties;
 pub use drain::DrainingTarget;
 pub use error::{FieldPath, PathSegment, ValidationError};
+pub use matcher::{check_success_codes, success_code_matches};
 pub use name::{validate_name, validate_pool_name};
 pub use pool::{
     Algorithm, CookieAttributes, CookieFlavour, DEFAULT_AWS_STICKINESS_SECS,
     DEFAULT_STICKINESS_SECS, DrainMode, Draining, HealthCheck, HealthCheckProtocol,
     MAX_AWS_STICKINESS_SECS, OnTargetDown, Pool, PoolId, SameSite, Stickiness, StickinessKind,
-    Target, TargetId, UpstreamTimeouts, check_success_codes, success_code_matches,
+    Target, TargetId, UpstreamTimeouts,
 };
 pub use state::{Origin, State};

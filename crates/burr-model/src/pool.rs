@@ -107,9 +107,10 @@ pub enum HealthCheckProtocol {
     Tcp,
     /// A TCP connect and a TLS handshake succeed (the target's certificate is not verified).
     Ssl,
-    /// `GET path` over HTTP answers 200.
+    /// `GET path` over HTTP answers one of the `success_codes` (by default 200).
     Http,
-    /// `GET path` over HTTPS answers 200 (the target's certificate is not verified, as on ELB).
+    /// `GET path` over HTTPS answers one of the `success_codes` (the target's certificate is
+    /// not verified, as on ELB).
     Https,
 }
 
@@ -127,41 +128,20 @@ pub struct HealthCheck {
     pub timeout_secs: u32,
     pub healthy_threshold: u32,
     pub unhealthy_threshold: u32,
-    /// HTTP(S) answers that pass: codes and ranges, comma-separated (`200`, `200,202`,
-    /// `200-299`), each 200–499 (ELBv2 `Matcher.HttpCode`).
+    /// HTTP and HTTPS checks: the status codes that count as healthy (ELBv2 `Matcher.HttpCode`),
+    /// codes and ranges separated by commas, each 200–499, e.g. `"200-399"`. Default `"200"`,
+    /// the Classic ELB rule (see [`crate::matcher`]).
     #[serde(default = "default_success_codes")]
     pub success_codes: String,
 }
 
 fn default_success_codes() -> String {
-    "200".into()
+    crate::matcher::DEFAULT_SUCCESS_CODES.into()
 }
 
 /// Longest health-check timeout of a pool (the Classic ELB bound) and of a target group.
 const CLASSIC_MAX_TIMEOUT_SECS: u32 = 60;
 const TARGET_GROUP_MAX_TIMEOUT_SECS: u32 = 120;
-
-/// Whether `codes` is a valid success-code list: codes and `low-high` ranges, comma-separated,
-/// each 200–499, ranges ascending.
-pub fn check_success_codes(codes: &str) -> bool {
-    let code = |t: &str| t.parse::<u16>().ok().filter(|c| (200..=499).contains(c));
-    !codes.is_empty()
-        && codes.split(',').all(|part| match part.split_once('-') {
-            Some((lo, hi)) => matches!((code(lo), code(hi)), (Some(l), Some(h)) if l <= h),
-            None => code(part).is_some(),
-        })
-}
-
-/// Whether `status` is one of `codes` (assumed valid).
-pub fn success_code_matches(codes: &str, status: u16) -> bool {
-    codes.split(',').any(|part| match part.split_once('-') {
-        Some((lo, hi)) => {
-            lo.parse::<u16>().is_ok_and(|l| l <= status)
-                && hi.parse::<u16>().is_ok_and(|h| status <= h)
-        }
-        None => part.parse::<u16>() == Ok(status),
-    })
-}
 
 impl Default for HealthCheck {
     fn default() -> Self {
@@ -235,14 +215,6 @@ impl HealthCheck {
         if self.port == Some(0) {
             errors.push(path.field("port"), 0, "must be between 1 and 65535");
         }
-        if !check_success_codes(&self.success_codes) {
-            errors.push(
-                path.field("success_codes"),
-                format!("{:?}", self.success_codes),
-                "must be codes or ranges (200, 200,202, 200-299), comma-separated, each \
-                 between 200 and 499",
-            );
-        }
         if matches!(
             self.protocol,
             HealthCheckProtocol::Http | HealthCheckProtocol::Https
@@ -254,6 +226,19 @@ impl HealthCheck {
                 "must start with / and contain no spaces or control characters",
             );
         }
+        if let Err(e) = crate::matcher::SuccessCodes::parse(&self.success_codes) {
+            errors.push(
+                path.field("success_codes"),
+                format!("{:?}", self.success_codes),
+                e.0,
+            );
+        }
+    }
+
+    /// The parsed `success_codes` (the default, 200, if they do not parse: a validated pool's
+    /// always do).
+    pub fn success_codes(&self) -> crate::matcher::SuccessCodes {
+        crate::matcher::SuccessCodes::parse(&self.success_codes).unwrap_or_default()
     }
 }
 
@@ -589,9 +574,23 @@ pub struct UpstreamTimeouts {
     pub response_timeout_secs: u32,
     /// Other targets tried after a connect failure, 0–10, default 2.
     pub retries: u32,
-    /// Begin every connection to a target with a PROXY protocol v1 header naming the client
-    /// (Classic ELB `ProxyProtocolPolicyType`), so the target learns the client's address.
+    /// Begin every connection to a target with a PROXY protocol header naming the client
+    /// (Classic ELB `ProxyProtocolPolicyType`, NLB `proxy_protocol_v2.enabled`), so the target
+    /// learns the client's address.
     pub proxy_protocol: bool,
+    /// Which PROXY protocol version `proxy_protocol` sends: 1 (the text line, Classic ELB's) or
+    /// 2 (the binary header, NLB's); absent means 1, which is what configurations and stored
+    /// states written before version 2 existed mean. Ignored while `proxy_protocol` is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_protocol_version: Option<u8>,
+}
+
+impl UpstreamTimeouts {
+    /// The PROXY protocol version to send, if any.
+    pub fn proxy_protocol_version(&self) -> Option<u8> {
+        self.proxy_protocol
+            .then(|| self.proxy_protocol_version.unwrap_or(1))
+    }
 }
 
 impl Default for UpstreamTimeouts {
@@ -601,6 +600,7 @@ impl Default for UpstreamTimeouts {
             response_timeout_secs: 60,
             retries: 2,
             proxy_protocol: false,
+            proxy_protocol_version: None,
         }
     }
 }
@@ -622,6 +622,12 @@ pub struct Pool {
     pub draining: Draining,
     #[serde(default)]
     pub upstream: UpstreamTimeouts,
+    /// Slow start (ALB `slow_start.duration_seconds`): a target entering service — newly
+    /// registered, or healthy again after being unhealthy — receives a share of new sessions
+    /// that ramps linearly from nothing to its full weight over this many seconds. 0 (off) or
+    /// 30–900; round_robin and weighted_round_robin pools only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub slow_start_secs: u32,
     /// What an ELBv2 target group carries besides the pool's settings (present on pools made
     /// by `CreateTargetGroup`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -647,6 +653,7 @@ impl Pool {
             stickiness: Stickiness::default(),
             draining: Draining::default(),
             upstream: UpstreamTimeouts::default(),
+            slow_start_secs: 0,
             target_group: None,
             origin: crate::Origin::default(),
             draining_targets: Vec::new(),
@@ -713,5 +720,71 @@ impl Pool {
             "seconds",
         );
         errors.range(up.field("retries"), self.upstream.retries, 0, 10, "");
+        // Kept while proxy_protocol is off (a Classic policy change may turn it off), so only
+        // the value itself is checked.
+        if let Some(version) = self.upstream.proxy_protocol_version
+            && !(1..=2).contains(&version)
+        {
+            errors.push(
+                up.field("proxy_protocol_version"),
+                version,
+                "must be 1 (the text line) or 2 (the binary header)",
+            );
+        }
+        self.validate_slow_start(path, errors);
     }
+
+    fn validate_slow_start(&self, path: &FieldPath, errors: &mut Errors) {
+        let secs = self.slow_start_secs;
+        if secs == 0 {
+            return;
+        }
+        let (lo, hi) = SLOW_START_SECS;
+        if !(lo..=hi).contains(&secs) {
+            errors.push(
+                path.field("slow_start_secs"),
+                secs,
+                format!("must be 0 (off) or between {lo} and {hi} seconds"),
+            );
+        }
+        // ALB refuses slow start with least_outstanding_requests and weighted_random; burr's
+        // other load-based algorithms would send a fresh, idle target everything, and hashing
+        // places keys without the algorithm, so the ramp is defined for rotations only.
+        if !matches!(
+            self.algorithm,
+            Algorithm::RoundRobin | Algorithm::WeightedRoundRobin
+        ) {
+            errors.push(
+                path.field("slow_start_secs"),
+                secs,
+                format!(
+                    "slow start needs algorithm round_robin or weighted_round_robin (this pool \
+                     uses {}); set it to 0 or change the algorithm",
+                    self.algorithm
+                ),
+            );
+        }
+        if matches!(
+            self.stickiness.kind,
+            StickinessKind::Header | StickinessKind::SourceIp
+        ) {
+            errors.push(
+                path.field("slow_start_secs"),
+                secs,
+                format!(
+                    "slow start cannot be combined with {} stickiness, which places sessions by \
+                     hashing rather than by the algorithm; set it to 0 or use lb_cookie or \
+                     app_cookie stickiness",
+                    kind_name(self.stickiness.kind)
+                ),
+            );
+        }
+    }
+}
+
+/// Bounds of a pool's `slow_start_secs` when on (ALB's 30–900 seconds).
+pub const SLOW_START_SECS: (u32, u32) = (30, 900);
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

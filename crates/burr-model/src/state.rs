@@ -73,7 +73,12 @@ impl State {
             for listener in &balancer.listeners {
                 let path = balancer.path().with(PathSegment::Listener(listener.port));
                 if let Some(arn) = &listener.certificate {
-                    self.check_listener_certificate(key, arn, &path, &mut errors);
+                    let field = path.field("certificate");
+                    self.check_listener_certificate(key, arn, field, &mut errors);
+                }
+                for (i, arn) in listener.sni_certificates.iter().enumerate() {
+                    let field = path.field("sni_certificates").index(i);
+                    self.check_listener_certificate(key, arn, field, &mut errors);
                 }
                 if let Some(name) = listener.pool_name()
                     && !self.pools.contains_key(name)
@@ -181,18 +186,18 @@ impl State {
         }
     }
 
-    /// Checks that a listener of the balancer stored under `key` names a certificate burr holds,
-    /// of the balancer's region when it is an ACM one.
+    /// Checks that a listener of the balancer stored under `key` names (at `field`) a
+    /// certificate burr holds, of the balancer's region when it is an ACM one.
     fn check_listener_certificate(
         &self,
         key: &str,
         arn: &str,
-        path: &FieldPath,
+        field: FieldPath,
         errors: &mut Errors,
     ) {
         let Some(certificate) = self.certificates.get(arn) else {
             errors.push(
-                path.field("certificate"),
+                field,
                 format!("{arn:?}"),
                 "names no certificate burr holds; import it with ACM ImportCertificate or \
                  RequestCertificate, or upload it with IAM UploadServerCertificate",
@@ -204,7 +209,7 @@ impl State {
             && cert_region != region
         {
             errors.push(
-                path.field("certificate"),
+                field,
                 format!("{arn:?}"),
                 format!(
                     "is an ACM certificate of region {cert_region}; a load balancer of region \
@@ -398,5 +403,86 @@ mod tests {
         let errs = state(vec![], vec![p]).validate(None).unwrap_err();
         assert!(errs[0].rule.contains("source_ip_hash"), "{}", errs[0]);
         assert_eq!(errs[0].path.leaf_field(), Some("type"));
+    }
+
+    #[test]
+    fn success_codes_are_checked_with_the_allowed_syntax_and_range() {
+        let mut p = pool("p");
+        p.health_check.protocol = crate::HealthCheckProtocol::Http;
+        p.health_check.success_codes = "200-399".into();
+        assert_eq!(state(vec![], vec![p.clone()]).validate(None), Ok(()));
+        p.health_check.success_codes = "200,600".into();
+        let errs = state(vec![], vec![p]).validate(None).unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            "pool \"p\".health_check.success_codes: \"200,600\" is not allowed: code 600 must \
+             be between 200 and 499"
+        );
+    }
+
+    #[test]
+    fn slow_start_is_0_or_30_to_900_seconds_on_rotating_pools() {
+        let mut p = pool("p");
+        for ok in [0, 30, 900] {
+            p.slow_start_secs = ok;
+            assert_eq!(
+                state(vec![], vec![p.clone()]).validate(None),
+                Ok(()),
+                "{ok}"
+            );
+        }
+        for bad in [1, 29, 901] {
+            p.slow_start_secs = bad;
+            let errs = state(vec![], vec![p.clone()]).validate(None).unwrap_err();
+            assert_eq!(
+                errs[0].to_string(),
+                format!(
+                    "pool \"p\".slow_start_secs: {bad} is not allowed: must be 0 (off) or \
+                     between 30 and 900 seconds"
+                )
+            );
+        }
+        p.slow_start_secs = 60;
+        p.algorithm = crate::Algorithm::LeastOutstandingRequests;
+        let errs = state(vec![], vec![p.clone()]).validate(None).unwrap_err();
+        assert!(
+            errs[0].rule.contains("round_robin or weighted_round_robin"),
+            "{}",
+            errs[0]
+        );
+        assert!(
+            errs[0].rule.contains("least_outstanding_requests"),
+            "{}",
+            errs[0]
+        );
+        p.algorithm = crate::Algorithm::WeightedRoundRobin;
+        p.stickiness.kind = crate::StickinessKind::SourceIp;
+        let errs = state(vec![], vec![p]).validate(None).unwrap_err();
+        assert!(
+            errs.iter().any(|e| e.rule.contains("source_ip stickiness")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn proxy_protocol_version_defaults_to_1_for_old_states_and_is_1_or_2() {
+        let old: crate::UpstreamTimeouts = serde_json::from_str(
+            r#"{"connect_timeout_ms":5000,"response_timeout_secs":60,"retries":2,"proxy_protocol":true}"#,
+        )
+        .unwrap();
+        assert_eq!(old.proxy_protocol_version(), Some(1));
+        assert!(!serde_json::to_string(&old).unwrap().contains("version"));
+        let mut p = pool("p");
+        p.upstream.proxy_protocol = true;
+        p.upstream.proxy_protocol_version = Some(2);
+        assert_eq!(p.upstream.proxy_protocol_version(), Some(2));
+        assert_eq!(state(vec![], vec![p.clone()]).validate(None), Ok(()));
+        p.upstream.proxy_protocol_version = Some(3);
+        let errs = state(vec![], vec![p]).validate(None).unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            "pool \"p\".upstream.proxy_protocol_version: 3 is not allowed: must be 1 (the text \
+             line) or 2 (the binary header)"
+        );
     }
 }

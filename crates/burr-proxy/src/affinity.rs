@@ -6,7 +6,7 @@
 //! target served. Also the pool's plain algorithm ([`pick`]) for requests without a session.
 
 use crate::runtime::{PoolRuntime, TargetShared};
-use burr_affinity::balance::{PickInput, hash_ip};
+use burr_affinity::balance::{PickInput, SlowStart, hash_ip};
 use burr_affinity::cookies;
 use burr_affinity::keyed::{KeySource, KeyedDecision, KeyedEngine, hash_key};
 use burr_affinity::sticky::{
@@ -116,16 +116,24 @@ pub fn pick(pool: &PoolRuntime, tried: &Tried, client_hash: u64) -> Option<usize
             _ => stats.load_connections(),
         }
     };
+    let window_ms = u64::from(pool.spec.slow_start_secs) * 1000;
+    let since = |i: usize| pool.targets[i].shared.slow_start_since();
     pool.picker.pick(&PickInput {
         client_hash,
-        // Only the random algorithm draws, so only it pays for the generator.
-        random: if pool.spec.algorithm == Algorithm::Random {
+        // Only the random algorithm and slow start's gate draw, so only they pay for the
+        // generator.
+        random: if pool.spec.algorithm == Algorithm::Random || window_ms > 0 {
             rand::random()
         } else {
             0
         },
         eligible: &eligible,
         load: &load,
+        slow_start: (window_ms > 0).then(|| SlowStart {
+            now_ms: pool.clock.now_ms(),
+            window_ms,
+            since_ms: &since,
+        }),
     })
 }
 

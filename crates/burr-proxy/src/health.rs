@@ -1,8 +1,12 @@
 //! Active health checks: one task per checked target probes it every interval (TCP connect, TLS
-//! handshake, or `GET path` over HTTP/HTTPS expecting 200) and flips its health after the configured number of
-//! consecutive successes or failures, with the Classic ELB semantics.
+//! handshake, or `GET path` over HTTP/HTTPS expecting one of the pool's success codes, 200 by
+//! default) and flips its health after the configured number of consecutive successes or
+//! failures, with the Classic ELB semantics. Each failed probe records why it failed
+//! ([`HealthFailure`]) on the target, for `DescribeTargetHealth`'s reason codes; a success
+//! clears it.
 
-use crate::runtime::{Health, Runtime, TargetShared};
+use crate::runtime::{Health, HealthFailure, Runtime, TargetShared};
+use burr_model::matcher::SuccessCodes;
 use burr_model::{HealthCheck, HealthCheckProtocol, TargetId};
 use http_body_util::Empty;
 use hyper_util::rt::TokioIo;
@@ -58,9 +62,11 @@ async fn check_forever(target: Arc<TargetShared>, config: HealthCheck) {
     let mut successes = 0u32;
     let mut failures = 0u32;
     let interval = Duration::from_secs(u64::from(config.interval_secs));
+    let codes = config.success_codes();
     loop {
-        let ok = probe(&target, &config).await;
-        if ok {
+        let outcome = probe(&target, &config, &codes).await;
+        target.set_health_failure(outcome.err());
+        if outcome.is_ok() {
             successes += 1;
             failures = 0;
             if successes >= config.healthy_threshold && target.health() != Health::Healthy {
@@ -79,37 +85,40 @@ async fn check_forever(target: Arc<TargetShared>, config: HealthCheck) {
     }
 }
 
-/// One probe, bounded by the check's timeout.
-async fn probe(target: &TargetShared, config: &HealthCheck) -> bool {
+/// One probe, bounded by the check's timeout: passed, or why not.
+async fn probe(
+    target: &TargetShared,
+    config: &HealthCheck,
+    codes: &SuccessCodes,
+) -> Result<(), HealthFailure> {
     let address = match config.port {
         Some(port) => target.address.with_port(port),
         None => target.address.clone(),
     };
     let timeout = Duration::from_secs(u64::from(config.timeout_secs));
+    // Refused, reset, unresolvable or a failed TLS handshake: the connection failed.
+    let failed = |_| HealthFailure::ConnectionFailed;
     let attempt = async {
-        let stream = crate::upstream::open_tcp(&address).await.ok()?;
+        let stream = crate::upstream::open_tcp(&address).await.map_err(failed)?;
+        let tls = |stream| async {
+            let server_name = rustls::pki_types::ServerName::try_from(host_of(&address))
+                .map_err(|_| HealthFailure::ConnectionFailed)?;
+            let connector = crate::tls::insecure_client_connector();
+            connector.connect(server_name, stream).await.map_err(failed)
+        };
+        let host = address.to_string();
         match config.protocol {
-            HealthCheckProtocol::Tcp => Some(true),
-            HealthCheckProtocol::Ssl => {
-                let tls = crate::tls::insecure_client_connector();
-                let server_name =
-                    rustls::pki_types::ServerName::try_from(host_of(&address)).ok()?;
-                tls.connect(server_name, stream).await.ok()?;
-                Some(true)
-            }
-            HealthCheckProtocol::Http => {
-                Some(http_get_ok(stream, &address.to_string(), &config.path).await)
-            }
+            HealthCheckProtocol::Tcp => Ok(()),
+            HealthCheckProtocol::Ssl => tls(stream).await.map(drop),
+            HealthCheckProtocol::Http => http_get(stream, &host, &config.path, codes).await,
             HealthCheckProtocol::Https => {
-                let tls = crate::tls::insecure_client_connector();
-                let server_name =
-                    rustls::pki_types::ServerName::try_from(host_of(&address)).ok()?;
-                let stream = tls.connect(server_name, stream).await.ok()?;
-                Some(http_get_ok(stream, &address.to_string(), &config.path).await)
+                http_get(tls(stream).await?, &host, &config.path, codes).await
             }
         }
     };
-    matches!(tokio::time::timeout(timeout, attempt).await, Ok(Some(true)))
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .unwrap_or(Err(HealthFailure::Timeout))
 }
 
 fn host_of(address: &burr_model::TargetAddress) -> String {
@@ -119,23 +128,36 @@ fn host_of(address: &burr_model::TargetAddress) -> String {
     }
 }
 
-/// `GET path` answered with 200 (only 200 counts, as on ELB).
-async fn http_get_ok<S>(stream: S, host: &str, path: &str) -> bool
+/// `GET path` answered with one of `codes` (by default only 200, as on Classic ELB).
+async fn http_get<S>(
+    stream: S,
+    host: &str,
+    path: &str,
+    codes: &SuccessCodes,
+) -> Result<(), HealthFailure>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
-    else {
-        return false;
-    };
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|_| HealthFailure::ConnectionFailed)?;
     tokio::spawn(conn);
-    let Ok(request) = http::Request::get(path)
+    let request = http::Request::get(path)
         .header(http::header::HOST, host)
         .header(http::header::USER_AGENT, "burr-health-check")
         .header(http::header::CONNECTION, "close")
         .body(Empty::<bytes::Bytes>::new())
-    else {
-        return false;
-    };
-    matches!(sender.send_request(request).await, Ok(r) if r.status() == http::StatusCode::OK)
+        .map_err(|_| HealthFailure::ConnectionFailed)?;
+    // A reset, a close before the answer or an answer that is not HTTP: no code to report.
+    let status = sender
+        .send_request(request)
+        .await
+        .map_err(|_| HealthFailure::ConnectionFailed)?
+        .status()
+        .as_u16();
+    if codes.matches(status) {
+        Ok(())
+    } else {
+        Err(HealthFailure::ResponseCodeMismatch(status))
+    }
 }

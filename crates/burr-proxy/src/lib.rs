@@ -28,6 +28,7 @@ mod proxy_protocol;
 pub mod routing;
 pub mod runtime;
 pub mod sessions;
+pub mod sni;
 mod target_stream;
 mod tcp;
 pub mod tls;

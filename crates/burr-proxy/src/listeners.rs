@@ -234,6 +234,7 @@ impl DataPlane {
         self.health.reconcile(&runtime);
         let previous = self.runtime.swap(runtime.clone());
         runtime.publish_retirements(&previous, self.options.clock.unix_now());
+        runtime.publish_slow_start(&previous);
     }
 
     /// Addresses currently accepting connections, by listener.

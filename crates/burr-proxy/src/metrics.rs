@@ -6,7 +6,7 @@
 //! (about sixty lines) rather than through a metrics crate because every such crate would either
 //! put a map lookup on the request path or need these same walkers as custom collectors.
 
-use crate::runtime::{Health, Runtime};
+use crate::runtime::{Health, HealthFailure, Runtime};
 use burr_affinity::sticky::Reason;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -327,6 +327,30 @@ pub fn render(runtime: &Runtime, out: &mut String) {
             let _ = writeln!(
                 out,
                 "burr_target_health_state{{pool=\"{}\",target=\"{}\"}} {state}",
+                label(&p.spec.name),
+                label(&t.shared.address.to_string()),
+            );
+        }
+    }
+    header(
+        out,
+        "burr_target_health_check_failure",
+        "gauge",
+        "Why the target's last health check failed (reason timeout, response_code_mismatch \
+         with the code, or connection_failed); only targets whose last check failed.",
+    );
+    for p in &pools {
+        for t in &p.targets {
+            let (reason, code) = match t.shared.health_failure() {
+                None => continue,
+                Some(HealthFailure::Timeout) => ("timeout", None),
+                Some(HealthFailure::ConnectionFailed) => ("connection_failed", None),
+                Some(HealthFailure::ResponseCodeMismatch(c)) => ("response_code_mismatch", Some(c)),
+            };
+            let code = code.map(|c| format!(",code=\"{c}\"")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "burr_target_health_check_failure{{pool=\"{}\",target=\"{}\",reason=\"{reason}\"{code}}} 1",
                 label(&p.spec.name),
                 label(&t.shared.address.to_string()),
             );

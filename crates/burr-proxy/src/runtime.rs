@@ -20,7 +20,7 @@ use burr_model::{Balancer, Listener, Pool, Protocol, State, TargetAddress, Targe
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use tokio::sync::watch;
 
 /// Identity of a listener across snapshots: its balancer and port.
@@ -46,6 +46,45 @@ pub enum Health {
     Unhealthy = 2,
 }
 
+/// Why a target's last health check failed (ELBv2 `DescribeTargetHealth` reason codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthFailure {
+    /// No answer within the check's timeout (`Target.Timeout`).
+    Timeout,
+    /// An HTTP(S) answer whose status is not among the success codes
+    /// (`Target.ResponseCodeMismatch`).
+    ResponseCodeMismatch(u16),
+    /// The connection was refused or reset, or the TLS handshake failed
+    /// (`Target.FailedHealthChecks`).
+    ConnectionFailed,
+}
+
+impl HealthFailure {
+    /// Packed into one atomic: 0 none, 1 timeout, 2 connection failed, 1000 + a status code.
+    fn pack(failure: Option<HealthFailure>) -> u32 {
+        match failure {
+            None => 0,
+            Some(Self::Timeout) => 1,
+            Some(Self::ConnectionFailed) => 2,
+            Some(Self::ResponseCodeMismatch(code)) => 1000 + u32::from(code),
+        }
+    }
+
+    fn unpack(packed: u32) -> Option<HealthFailure> {
+        match packed {
+            0 => None,
+            1 => Some(Self::Timeout),
+            2 => Some(Self::ConnectionFailed),
+            n => Some(Self::ResponseCodeMismatch(
+                u16::try_from(n - 1000).unwrap_or(u16::MAX),
+            )),
+        }
+    }
+}
+
+/// [`TargetShared`]'s mark of a target not in slow start.
+const NOT_RAMPING: u64 = u64::MAX;
+
 /// How long a target that refused a connection is skipped for new requests (like nginx's
 /// `fail_timeout`), independent of active health checks, so a dead target costs one failed connect
 /// per window rather than one per request.
@@ -58,6 +97,13 @@ pub struct TargetShared {
     pub address: TargetAddress,
     pub stats: TargetStats,
     health: AtomicU8,
+    /// Why the last health check failed, [`HealthFailure::pack`]ed; 0 once one passed.
+    health_failure: AtomicU32,
+    /// The pool's slow start window in milliseconds as of the runtime in service (0: off).
+    slow_start_ms: AtomicU64,
+    /// Millisecond of [`TargetShared::clock`] at which the target entered service with slow
+    /// start on, [`NOT_RAMPING`] otherwise.
+    ramp_from_ms: AtomicU64,
     /// Millisecond of [`TargetShared::clock`] until which the target is skipped after a
     /// connect failure.
     passive_down_until_ms: AtomicU64,
@@ -88,6 +134,9 @@ impl TargetShared {
             address,
             stats: TargetStats::default(),
             health: AtomicU8::new(Health::Unknown as u8),
+            health_failure: AtomicU32::new(0),
+            slow_start_ms: AtomicU64::new(0),
+            ramp_from_ms: AtomicU64::new(NOT_RAMPING),
             passive_down_until_ms: AtomicU64::new(0),
             clock,
             idle: IdleConnections::new(workers),
@@ -136,8 +185,42 @@ impl TargetShared {
         }
     }
 
+    /// Records the health checks' verdict. A target leaving `Unhealthy` enters service again,
+    /// and with slow start on ramps up from now; one turning unhealthy leaves slow start (the
+    /// ALB rules).
     pub fn set_health(&self, health: Health) {
-        self.health.store(health as u8, Ordering::Relaxed);
+        let before = self.health.swap(health as u8, Ordering::Relaxed);
+        let was_unhealthy = before == Health::Unhealthy as u8;
+        match health {
+            Health::Unhealthy => self.ramp_from_ms.store(NOT_RAMPING, Ordering::Relaxed),
+            _ if was_unhealthy => self.start_slow_start(),
+            _ => {}
+        }
+    }
+
+    /// Starts a ramp from now, if the pool has slow start on.
+    fn start_slow_start(&self) {
+        if self.slow_start_ms.load(Ordering::Relaxed) > 0 {
+            self.ramp_from_ms
+                .store(self.clock.now_ms(), Ordering::Relaxed);
+        }
+    }
+
+    /// When this target's slow start began, while it lasts.
+    pub fn slow_start_since(&self) -> Option<u64> {
+        let from = self.ramp_from_ms.load(Ordering::Relaxed);
+        let window = self.slow_start_ms.load(Ordering::Relaxed);
+        (from != NOT_RAMPING && self.clock.now_ms().saturating_sub(from) < window).then_some(from)
+    }
+
+    /// Why the last health check failed; `None` when it passed (or none ran).
+    pub fn health_failure(&self) -> Option<HealthFailure> {
+        HealthFailure::unpack(self.health_failure.load(Ordering::Relaxed))
+    }
+
+    pub fn set_health_failure(&self, failure: Option<HealthFailure>) {
+        self.health_failure
+            .store(HealthFailure::pack(failure), Ordering::Relaxed);
     }
 
     /// A connect to this target just failed: skip it for [`PASSIVE_DOWN_MS`].
@@ -248,6 +331,8 @@ pub struct Runtime {
     pub pools: HashMap<String, Arc<PoolRuntime>>,
     /// The stored certificates listeners name, by ARN.
     pub certificates: HashMap<String, CompiledCertificate>,
+    /// The certificate sets of listeners with SNI certificates, by [`crate::sni::set_key`].
+    pub sni: HashMap<Vec<String>, crate::sni::CompiledSni>,
 }
 
 /// Why a snapshot could not be compiled (I/O outside the model's reach, e.g. certificate files).
@@ -279,6 +364,7 @@ impl Runtime {
         let mut listeners = HashMap::new();
         let mut errors = Vec::new();
         let certificates = compile_certificates(state, previous, &mut errors);
+        let sni = compile_sni(state, &certificates, previous, &mut errors);
         for balancer in state.balancers.values() {
             for listener in &balancer.listeners {
                 match compile_listener(
@@ -286,7 +372,7 @@ impl Runtime {
                     listener,
                     &pools,
                     context,
-                    &certificates,
+                    (&certificates, &sni),
                     previous,
                     listen_host,
                 ) {
@@ -305,6 +391,7 @@ impl Runtime {
             listeners,
             pools,
             certificates,
+            sni,
         })
     }
 
@@ -313,6 +400,9 @@ impl Runtime {
     pub fn publish_certificates(&self) {
         for compiled in self.certificates.values() {
             compiled.slot.install(compiled.key.clone());
+        }
+        for compiled in self.sni.values() {
+            compiled.slot.install(compiled.table.clone());
         }
     }
 
@@ -331,6 +421,40 @@ impl Runtime {
         for (_, gone) in previous.targets() {
             if !kept.contains(&Arc::as_ptr(&gone.shared)) {
                 gone.shared.set_retirement(Some(now));
+            }
+        }
+    }
+
+    /// Tells every target, once this runtime is in service, its pool's slow start window, and
+    /// starts the ramp of targets entering service with it: those `previous` did not have
+    /// registered (new, or draining and registered again), provided `previous` had a target of
+    /// the pool in service and not ramping itself (ALB: targets registered into an empty group,
+    /// or with no healthy target out of slow start, do not ramp; and enabling slow start ramps
+    /// no target already in service). Done at commit, like the retirements.
+    pub fn publish_slow_start(&self, previous: &Runtime) {
+        for pool in self.pools.values() {
+            let window_ms = u64::from(pool.spec.slow_start_secs) * 1000;
+            let old = previous.pools.get(&pool.spec.name);
+            let in_service = |t: &&TargetRuntime| t.drain_deadline.is_none() && t.weight > 0;
+            let anchored = old.is_some_and(|o| {
+                o.targets
+                    .iter()
+                    .filter(in_service)
+                    .any(|t| t.shared.is_available() && t.shared.slow_start_since().is_none())
+            });
+            for target in pool.targets.iter().filter(|t| t.drain_deadline.is_none()) {
+                let shared = &target.shared;
+                let was_registered = old.is_some_and(|o| {
+                    o.targets
+                        .iter()
+                        .any(|t| Arc::ptr_eq(&t.shared, shared) && t.drain_deadline.is_none())
+                });
+                shared.slow_start_ms.store(window_ms, Ordering::Relaxed);
+                if window_ms == 0 {
+                    shared.ramp_from_ms.store(NOT_RAMPING, Ordering::Relaxed);
+                } else if !was_registered && anchored {
+                    shared.start_slow_start();
+                }
             }
         }
     }
@@ -412,58 +536,96 @@ fn compile_certificates(
     let mut out = HashMap::new();
     for balancer in state.balancers.values() {
         for listener in &balancer.listeners {
-            let Some(arn) = &listener.certificate else {
-                continue;
-            };
-            if out.contains_key(arn) {
-                continue;
+            for arn in listener.certificate_arns() {
+                if out.contains_key(arn) {
+                    continue;
+                }
+                let fail = |reason: String| CompileError {
+                    balancer: balancer.name.clone(),
+                    port: listener.port,
+                    reason,
+                };
+                let Some(certificate) = state.certificates.get(arn) else {
+                    errors.push(fail(format!("certificate {arn} does not exist")));
+                    continue;
+                };
+                let source = (
+                    certificate.full_chain_pem(),
+                    certificate.private_key.clone(),
+                );
+                let old = previous.certificates.get(arn);
+                let key = match old.filter(|o| o.source == source) {
+                    Some(o) => o.key.clone(),
+                    None => match crate::tls::certified_key(certificate) {
+                        Ok(k) => k,
+                        Err(e) => {
+                            errors.push(fail(e));
+                            continue;
+                        }
+                    },
+                };
+                let slot = match old {
+                    Some(o) => o.slot.clone(),
+                    None => match crate::tls::CertificateSlot::new(key.clone()) {
+                        Ok(s) => Arc::new(s),
+                        Err(e) => {
+                            errors.push(fail(e));
+                            continue;
+                        }
+                    },
+                };
+                out.insert(arn.to_string(), CompiledCertificate { slot, key, source });
             }
-            let fail = |reason: String| CompileError {
-                balancer: balancer.name.clone(),
-                port: listener.port,
-                reason,
-            };
-            let Some(certificate) = state.certificates.get(arn) else {
-                errors.push(fail(format!("certificate {arn} does not exist")));
-                continue;
-            };
-            let source = (
-                certificate.full_chain_pem(),
-                certificate.private_key.clone(),
-            );
-            let old = previous.certificates.get(arn);
-            let key = match old.filter(|o| o.source == source) {
-                Some(o) => o.key.clone(),
-                None => match crate::tls::certified_key(certificate) {
-                    Ok(k) => k,
-                    Err(e) => {
-                        errors.push(fail(e));
-                        continue;
-                    }
-                },
-            };
-            let slot = match old {
-                Some(o) => o.slot.clone(),
-                None => match crate::tls::CertificateSlot::new(key.clone()) {
-                    Ok(s) => Arc::new(s),
-                    Err(e) => {
-                        errors.push(fail(e));
-                        continue;
-                    }
-                },
-            };
-            out.insert(arn.clone(), CompiledCertificate { slot, key, source });
         }
     }
     out
 }
+
+/// Compiles the certificate set of every listener with SNI certificates, reusing the previous
+/// runtime's slot for an unchanged set.
+fn compile_sni(
+    state: &State,
+    certificates: &HashMap<String, CompiledCertificate>,
+    previous: &Runtime,
+    errors: &mut Vec<CompileError>,
+) -> HashMap<Vec<String>, crate::sni::CompiledSni> {
+    let mut out = HashMap::new();
+    for balancer in state.balancers.values() {
+        for listener in &balancer.listeners {
+            if listener.sni_certificates.is_empty() || !listener.protocol.is_tls() {
+                continue;
+            }
+            let key = crate::sni::set_key(listener);
+            if out.contains_key(&key) {
+                continue;
+            }
+            let old = previous.sni.get(&key);
+            match crate::sni::compile(listener, state, certificates, old) {
+                Ok(compiled) => {
+                    out.insert(key, compiled);
+                }
+                Err(reason) => errors.push(CompileError {
+                    balancer: balancer.name.clone(),
+                    port: listener.port,
+                    reason,
+                }),
+            }
+        }
+    }
+    out
+}
+
+type Certificates<'a> = (
+    &'a HashMap<String, CompiledCertificate>,
+    &'a HashMap<Vec<String>, crate::sni::CompiledSni>,
+);
 
 fn compile_listener(
     balancer: &Balancer,
     listener: &Listener,
     pools: &HashMap<String, Arc<PoolRuntime>>,
     context: &CompileContext,
-    certificates: &HashMap<String, CompiledCertificate>,
+    (certificates, sni): Certificates<'_>,
     previous: &Runtime,
     listen_host: Option<IpAddr>,
 ) -> Result<ListenerRuntime, CompileError> {
@@ -499,7 +661,14 @@ fn compile_listener(
             .get(arn)
             .ok_or_else(|| fail(format!("certificate {arn} does not exist")))
     };
+    let by_name = || {
+        sni.get(&crate::sni::set_key(listener))
+            .ok_or_else(|| fail("its certificates could not be compiled".into()))
+    };
+    let with_sni = !listener.sni_certificates.is_empty();
     let tls = match (listener.protocol, &listener.tls, &listener.certificate) {
+        (Protocol::Https, ..) if with_sni => Some(by_name()?.slot.https.clone()),
+        (Protocol::Ssl, ..) if with_sni => Some(by_name()?.slot.relay.clone()),
         (Protocol::Https, Some(files), _) => Some(crate::tls::server_config(files).map_err(fail)?),
         (Protocol::Ssl, Some(files), _) => {
             Some(crate::tls::relay_server_config(files).map_err(fail)?)
@@ -527,124 +696,6 @@ fn compile_listener(
 }
 
 #[cfg(test)]
-mod certificate_tests {
-    //! A certificate named by ARN keeps its slot (and server configuration) across snapshots;
-    //! a replaced certificate reaches handshakes only once its runtime is published.
-
-    use super::*;
-    use burr_model::certificates::{CertContext, import_certificate};
-    use burr_model::{Listener, Pool};
-
-    fn self_signed(name: &str) -> (String, String) {
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let cert = rcgen::CertificateParams::new(vec![name.to_string()])
-            .unwrap()
-            .self_signed(&key)
-            .unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-
-    fn import(state: &mut State, arn: Option<&str>, name: &str) -> String {
-        let (cert, key) = self_signed(name);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let context = CertContext {
-            account: "123456789012",
-            region: "us-east-1",
-            now,
-            fresh: [1; 16],
-        };
-        import_certificate(
-            state,
-            context,
-            arn,
-            cert.as_bytes(),
-            key.as_bytes(),
-            None,
-            &[],
-        )
-        .unwrap()
-    }
-
-    fn context() -> CompileContext {
-        CompileContext {
-            listen_host: None,
-            workers: 1,
-            keys: Arc::new(ArcSwap::from_pointee(KeyRing::generate(0, [7; 32], 60))),
-            clock: Clock::manual(),
-        }
-    }
-
-    /// The DER of the certificate a client is shown by `config`, from an in-memory handshake.
-    fn served(config: &Arc<rustls::ServerConfig>) -> Vec<u8> {
-        let client_config = crate::tls::insecure_client_config();
-        let mut client = rustls::ClientConnection::new(
-            client_config,
-            rustls::pki_types::ServerName::try_from("a.example.com").unwrap(),
-        )
-        .unwrap();
-        let mut server = rustls::ServerConnection::new(config.clone()).unwrap();
-        for _ in 0..10 {
-            let mut buf = Vec::new();
-            client.write_tls(&mut buf).unwrap();
-            server.read_tls(&mut &buf[..]).unwrap();
-            server.process_new_packets().unwrap();
-            let mut buf = Vec::new();
-            server.write_tls(&mut buf).unwrap();
-            client.read_tls(&mut &buf[..]).unwrap();
-            client.process_new_packets().unwrap();
-            if !client.is_handshaking() {
-                break;
-            }
-        }
-        client.peer_certificates().unwrap()[0].to_vec()
-    }
-
-    fn leaf_der(state: &State, arn: &str) -> Vec<u8> {
-        use rustls::pki_types::CertificateDer;
-        use rustls::pki_types::pem::PemObject;
-        CertificateDer::from_pem_slice(state.certificates[arn].certificate_pem.as_bytes())
-            .unwrap()
-            .to_vec()
-    }
-
-    #[test]
-    fn a_replaced_certificate_keeps_its_slot_and_serves_once_published() {
-        let mut state = State::default();
-        let arn = import(&mut state, None, "a.example.com");
-        state.pools.insert("p".into(), Pool::new("p"));
-        let mut balancer = Balancer::new("web");
-        let mut listener = Listener::new(8443, Protocol::Https, "p");
-        listener.certificate = Some(arn.clone());
-        balancer.listeners.push(listener);
-        state.balancers.insert("web".into(), balancer);
-        let first = Runtime::compile(&state, 1, &Runtime::default(), &context()).unwrap();
-        first.publish_certificates();
-        let tls = |r: &Runtime| r.listeners.values().next().unwrap().tls.clone().unwrap();
-        assert_eq!(served(&tls(&first)), leaf_der(&state, &arn));
-
-        let before = leaf_der(&state, &arn);
-        import(&mut state, Some(&arn), "b.example.com");
-        let second = Runtime::compile(&state, 2, &first, &context()).unwrap();
-        assert!(
-            Arc::ptr_eq(&tls(&first), &tls(&second)),
-            "the listener keeps one server configuration across snapshots"
-        );
-        assert_eq!(
-            served(&tls(&second)),
-            before,
-            "a compiled but uncommitted runtime must not change what clients see"
-        );
-        second.publish_certificates();
-        assert_eq!(served(&tls(&first)), leaf_der(&state, &arn));
-        assert_ne!(before, leaf_der(&state, &arn));
-        // An unchanged certificate is not compiled again.
-        let third = Runtime::compile(&state, 3, &second, &context()).unwrap();
-        assert!(Arc::ptr_eq(
-            &second.certificates[&arn].key,
-            &third.certificates[&arn].key
-        ));
-    }
-}
+mod certificate_tests;
+#[cfg(test)]
+mod target_tests;

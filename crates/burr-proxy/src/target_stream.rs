@@ -36,7 +36,7 @@ pub struct Dial<'a> {
     /// Speak TLS to the target (`https` and `ssl` instance protocols).
     pub tls: bool,
     /// A PROXY protocol header to send first, before any TLS.
-    pub proxy_header: Option<&'a str>,
+    pub proxy_header: Option<&'a [u8]>,
 }
 
 /// An open connection to a target, plain or TLS.
@@ -59,7 +59,7 @@ async fn open_now(address: &TargetAddress, dial: Dial<'_>) -> Result<TargetStrea
     stream.set_nodelay(true)?;
     if let Some(header) = dial.proxy_header {
         // The PROXY header precedes everything, TLS included (as HAProxy and nginx expect it).
-        stream.write_all(header.as_bytes()).await?;
+        stream.write_all(header).await?;
     }
     if !dial.tls {
         return Ok(TargetStream::Plain(stream));

@@ -99,8 +99,8 @@ async fn connect(
     let client_hash = client_hash(pool, client.ip());
     let mut attempts = Attempts::new(pool, Affinity::for_client(pool, client_hash), client_hash)?;
     let header = settings
-        .proxy_protocol
-        .then(|| crate::proxy_protocol::v1_header(client, local));
+        .proxy_protocol_version()
+        .map(|version| crate::proxy_protocol::header(version, client, local));
     let dial = Dial {
         timeout_ms: settings.connect_timeout_ms,
         tls: listener.spec.target_protocol().is_tls(),

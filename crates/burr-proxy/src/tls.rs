@@ -32,6 +32,21 @@ pub fn relay_server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>
 }
 
 fn load(files: &TlsFiles) -> Result<rustls::ServerConfig, String> {
+    let (certs, key) = read_files(files)?;
+    let (cert_path, key_path) = (files.certificate.display(), files.private_key.display());
+    rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            format!("certificate {cert_path} and key {key_path} do not form a usable pair: {e}")
+        })
+}
+
+type ChainAndKey = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+fn read_files(files: &TlsFiles) -> Result<ChainAndKey, String> {
     let cert_path = files.certificate.display();
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.certificate)
         .map_err(|e| format!("cannot read certificate {cert_path}: {e}"))?
@@ -45,14 +60,7 @@ fn load(files: &TlsFiles) -> Result<rustls::ServerConfig, String> {
     let key_path = files.private_key.display();
     let key = PrivateKeyDer::from_pem_file(&files.private_key)
         .map_err(|e| format!("cannot read a private key from {key_path}: {e}"))?;
-    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| {
-            format!("certificate {cert_path} and key {key_path} do not form a usable pair: {e}")
-        })
+    Ok((certs, key))
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -96,20 +104,8 @@ pub struct CertificateSlot {
 impl CertificateSlot {
     pub fn new(key: Arc<CertifiedKey>) -> Result<Self, String> {
         let key = Arc::new(ArcSwap::new(key));
-        let config = || -> Result<rustls::ServerConfig, String> {
-            Ok(rustls::ServerConfig::builder_with_provider(provider())
-                .with_safe_default_protocol_versions()
-                .map_err(|e| format!("TLS setup failed: {e}"))?
-                .with_no_client_auth()
-                .with_cert_resolver(Arc::new(SwappableKey(key.clone()))))
-        };
-        let mut https = config()?;
-        https.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(Self {
-            https: Arc::new(https),
-            relay: Arc::new(config()?),
-            key,
-        })
+        let (https, relay) = configs_resolving(Arc::new(SwappableKey(key.clone())))?;
+        Ok(Self { https, relay, key })
     }
 
     /// Makes `key` the one new handshakes use.
@@ -123,6 +119,35 @@ impl CertificateSlot {
     pub fn current(&self) -> Arc<CertifiedKey> {
         self.key.load_full()
     }
+}
+
+/// The HTTPS (ALPN `h2`, `http/1.1`) and SSL (no ALPN) server configurations whose
+/// certificate `resolver` chooses.
+pub(crate) fn configs_resolving(
+    resolver: Arc<dyn ResolvesServerCert>,
+) -> Result<(Arc<rustls::ServerConfig>, Arc<rustls::ServerConfig>), String> {
+    let config = || -> Result<rustls::ServerConfig, String> {
+        Ok(rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup failed: {e}"))?
+            .with_no_client_auth()
+            .with_cert_resolver(resolver.clone()))
+    };
+    let mut https = config()?;
+    https.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok((Arc::new(https), Arc::new(config()?)))
+}
+
+/// A listener's `tls` files as a key to sign handshakes with (the default certificate of a
+/// listener that also serves certificates by SNI).
+pub fn certified_key_from_files(files: &TlsFiles) -> Result<Arc<CertifiedKey>, String> {
+    let (certs, key) = read_files(files)?;
+    let (cert_path, key_path) = (files.certificate.display(), files.private_key.display());
+    CertifiedKey::from_der(certs, key, &provider())
+        .map(Arc::new)
+        .map_err(|e| {
+            format!("certificate {cert_path} and key {key_path} do not form a usable pair: {e}")
+        })
 }
 
 /// A TLS client for targets and health checks that accepts any certificate: like ELB, burr

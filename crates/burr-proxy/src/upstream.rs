@@ -98,18 +98,29 @@ impl<T> IdleConnections<T> {
 }
 
 /// One client connection's own upstream connections, for pools that send PROXY headers: the
-/// header naming that client, and the idle connections that began with it.
+/// headers naming that client (made on first use, per version, since the pools a connection's
+/// requests reach may differ in version), and the idle connections that began with one.
 pub struct PrivateConnections {
-    header: String,
+    client: SocketAddr,
+    local: SocketAddr,
+    headers: [std::sync::OnceLock<Vec<u8>>; 2],
     idle: Mutex<Vec<(TargetId, bool, Sender)>>,
 }
 
 impl PrivateConnections {
     pub fn new(client: SocketAddr, local: SocketAddr) -> Self {
         Self {
-            header: crate::proxy_protocol::v1_header(client, local),
+            client,
+            local,
+            headers: Default::default(),
             idle: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The PROXY header of `version` (1 or 2) naming this client.
+    fn header(&self, version: u8) -> &[u8] {
+        let slot = &self.headers[usize::from(version == 2)];
+        slot.get_or_init(|| crate::proxy_protocol::header(version, self.client, self.local))
     }
 
     fn take(&self, target: TargetId, tls: bool) -> Option<Sender> {
@@ -137,6 +148,8 @@ pub struct Plan {
     pub tls: bool,
     /// Set when the pool sends PROXY headers: the client connection's own connections.
     pub private: Option<Arc<PrivateConnections>>,
+    /// The PROXY protocol version those connections begin with (1 or 2).
+    pub proxy_protocol_version: u8,
 }
 
 /// A sender ready for one request, whether it came from an idle list, and where it goes back.
@@ -176,7 +189,10 @@ pub async fn connect(target: &Arc<TargetShared>, plan: &Plan) -> Result<Sender, 
     let dial = Dial {
         timeout_ms: plan.connect_timeout_ms,
         tls: plan.tls,
-        proxy_header: plan.private.as_ref().map(|p| p.header.as_str()),
+        proxy_header: plan
+            .private
+            .as_ref()
+            .map(|p| p.header(plan.proxy_protocol_version)),
     };
     let stream = target_stream::open(&target.address, dial).await?;
     let (sender, conn) = hyper::client::conn::http1::Builder::new()

@@ -288,9 +288,13 @@ fn find_named<'a, 'i>(
         })
 }
 
-/// A listener naming a certificate ARN that a state without certificates cannot know.
+/// A listener naming a certificate ARN (its default, or one in `sni_certificates`) that a
+/// state without certificates cannot know.
 fn is_unknown_certificate(error: &burr_model::ValidationError) -> bool {
-    error.path.leaf_field() == Some("certificate") && error.rule.starts_with("names no certificate")
+    matches!(
+        error.path.leaf_field(),
+        Some("certificate" | "sni_certificates")
+    ) && error.rule.starts_with("names no certificate")
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@
 use crate::apply::{Applier, Refusal};
 use burr_api::control::Change;
 use burr_api::error::ApiError;
-use burr_api::{ControlPlane, TargetHealth};
+use burr_api::{ControlPlane, TargetHealth, UnhealthyReason};
 use burr_model::classic::{self, AddressPool};
 use burr_model::{State, TargetAddress};
 use burr_proxy::BindError;
-use burr_proxy::runtime::Health;
+use burr_proxy::runtime::{Health, HealthFailure};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -105,12 +105,11 @@ impl ControlPlane for Control {
         if t.drain_deadline.is_some() {
             return TargetHealth::Draining;
         }
-        if !t.shared.is_available() {
-            return TargetHealth::Unhealthy;
-        }
         match t.shared.health() {
+            Health::Unhealthy => TargetHealth::Unhealthy(Some(reason(t.shared.health_failure()))),
+            // Skipped after refusing traffic's connections: no check decided it.
+            _ if !t.shared.is_available() => TargetHealth::Unhealthy(None),
             Health::Healthy => TargetHealth::Healthy,
-            Health::Unhealthy => TargetHealth::Unhealthy,
             Health::Unknown => TargetHealth::Unknown,
         }
     }
@@ -131,5 +130,40 @@ impl ControlPlane for Control {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
+    }
+}
+
+/// The API's reason for a target the health checks found unhealthy, from why its last check
+/// failed (a target turned unhealthy always has one; `FailedHealthChecks` covers the rest).
+fn reason(failure: Option<HealthFailure>) -> UnhealthyReason {
+    match failure {
+        Some(HealthFailure::Timeout) => UnhealthyReason::Timeout,
+        Some(HealthFailure::ResponseCodeMismatch(code)) => {
+            UnhealthyReason::ResponseCodeMismatch(code)
+        }
+        Some(HealthFailure::ConnectionFailed) | None => UnhealthyReason::FailedHealthChecks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_health_failure_has_its_api_reason() {
+        for (failure, want) in [
+            (Some(HealthFailure::Timeout), UnhealthyReason::Timeout),
+            (
+                Some(HealthFailure::ResponseCodeMismatch(503)),
+                UnhealthyReason::ResponseCodeMismatch(503),
+            ),
+            (
+                Some(HealthFailure::ConnectionFailed),
+                UnhealthyReason::FailedHealthChecks,
+            ),
+            (None, UnhealthyReason::FailedHealthChecks),
+        ] {
+            assert_eq!(reason(failure), want, "{failure:?}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use common::*;
 use std::collections::{BTreeSet, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const LOOPBACK: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
@@ -383,6 +383,112 @@ async fn proxy_protocol_header_precedes_the_client_bytes_on_tcp() {
         format!("{header}hi")
     );
     assert_eq!(target.received(), [format!("{header}hi")]);
+}
+
+/// A PROXY protocol v2 header, read as the specification lays it out (section 2.2): the
+/// 12-byte signature, version and command, family and transport, the length of the address
+/// block, then for TCP over IPv4 the source and destination addresses and ports. Returns the
+/// source, the destination and what followed the header.
+fn parse_proxy_v2(bytes: &[u8]) -> (SocketAddr, SocketAddr, &[u8]) {
+    const SIGNATURE: [u8; 12] = [
+        0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A,
+    ];
+    assert_eq!(bytes[..12], SIGNATURE, "signature");
+    assert_eq!(bytes[12] >> 4, 2, "version");
+    assert_eq!(bytes[12] & 0x0F, 1, "command PROXY");
+    assert_eq!(bytes[13] >> 4, 1, "address family AF_INET");
+    assert_eq!(bytes[13] & 0x0F, 1, "transport STREAM");
+    let length = u16::from_be_bytes([bytes[14], bytes[15]]) as usize;
+    assert_eq!(length, 12, "an IPv4 address block");
+    let block = &bytes[16..16 + length];
+    let ip = |b: &[u8]| std::net::IpAddr::from([b[0], b[1], b[2], b[3]]);
+    let port = |b: &[u8]| u16::from_be_bytes([b[0], b[1]]);
+    let source = SocketAddr::new(ip(&block[0..4]), port(&block[8..10]));
+    let destination = SocketAddr::new(ip(&block[4..8]), port(&block[10..12]));
+    (source, destination, &bytes[16 + length..])
+}
+
+#[tokio::test]
+async fn proxy_protocol_v2_header_names_the_client_in_binary() {
+    let target = TcpTarget::start("t1").await;
+    let port = free_port();
+    let _burr = Burr::start(&tcp_config(
+        port,
+        "tcp",
+        "round_robin",
+        &[target.addr],
+        "",
+        "[pool.upstream]\nproxy_protocol = true\nproxy_protocol_version = 2",
+    ));
+    let mut stream = tcp_connect_from(port, Ipv4Addr::new(127, 0, 0, 7)).await;
+    let client = stream.local_addr().unwrap();
+    assert_eq!(read_line(&mut stream).await, "t1\n");
+    stream.write_all(b"hi").await.unwrap();
+    // The echo returns the 28-byte header and the client's bytes once the target has them.
+    let mut echoed = vec![0u8; 28 + 2];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut echoed))
+        .await
+        .unwrap()
+        .unwrap();
+    let received = target.received_bytes();
+    assert_eq!(received, [echoed]);
+    let (source, destination, rest) = parse_proxy_v2(&received[0]);
+    assert_eq!(source, client);
+    assert_eq!(destination, format!("127.0.0.1:{port}").parse().unwrap());
+    assert_eq!(rest, b"hi");
+}
+
+/// Behind an HTTP listener too: the target reads the v2 header, then the request.
+#[tokio::test]
+async fn proxy_protocol_v2_header_precedes_requests_on_http_listeners() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let seen_tx = seen_tx.clone();
+            tokio::spawn(async move {
+                let mut header = vec![0u8; 28];
+                if stream.read_exact(&mut header).await.is_err() {
+                    return;
+                }
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if stream.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let _ = seen_tx.send((header, head));
+                let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                let _ = stream.write_all(answer).await;
+            });
+        }
+    });
+    let port = free_port();
+    let _burr = Burr::start(&tcp_config(
+        port,
+        "http",
+        "round_robin",
+        &[target],
+        "",
+        "[pool.upstream]\nproxy_protocol = true\nproxy_protocol_version = 2",
+    ));
+    let mut stream = tcp_connect_from(port, Ipv4Addr::new(127, 0, 0, 9)).await;
+    let client = stream.local_addr().unwrap();
+    stream
+        .write_all(b"GET /v2 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let (header, head) = tokio::time::timeout(Duration::from_secs(5), seen.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let (source, destination, rest) = parse_proxy_v2(&header);
+    assert_eq!((source, rest), (client, &b""[..]));
+    assert_eq!(destination, format!("127.0.0.1:{port}").parse().unwrap());
+    assert!(head.starts_with(b"GET /v2 HTTP/1.1\r\n"), "{head:?}");
 }
 
 #[tokio::test]

@@ -36,6 +36,7 @@ fn pick_with(
         random,
         eligible,
         load,
+        slow_start: None,
     })
 }
 
@@ -219,6 +220,88 @@ fn every_algorithm_skips_ineligible_targets() {
             assert_eq!(got, Some(1), "{algorithm}");
         }
     }
+}
+
+/// Picks `n` times from `p` with candidate `ramping` `elapsed_ms` into a slow start of
+/// `window_ms`; the count per candidate.
+fn slow_start_counts(p: &Picker, ramping: usize, elapsed_ms: u64, n: usize) -> Vec<usize> {
+    let window_ms = 100_000;
+    let now_ms = 1_000_000;
+    let since = |i: usize| (i == ramping).then(|| now_ms - elapsed_ms);
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut c = vec![0usize; 3];
+    for _ in 0..n {
+        let i = p
+            .pick(&PickInput {
+                client_hash: 0,
+                random: rng.random(),
+                eligible: &all,
+                load: &no_load,
+                slow_start: Some(SlowStart {
+                    now_ms,
+                    window_ms,
+                    since_ms: &since,
+                }),
+            })
+            .unwrap();
+        c[i] += 1;
+    }
+    c
+}
+
+/// A ramping target `f` into its window is offered its usual turns and takes each with
+/// probability `f`, so over `K` of its offers it serves Binomial(K, f) and the others serve
+/// their turns: its share is `f·w / (W − w + f·w)` (weight `w`, pool total `W`), as if its
+/// weight were `f·w`. Its count in `n` picks varies less than a Binomial(n, share) would (by
+/// the delta method, the variance ratio is (1 − f)(W − w)/(W − w + f·w) < 1), so the binomial
+/// bound of [`assert_binomial`] holds with room.
+#[test]
+fn slow_start_ramps_a_targets_share_linearly_in_its_weight() {
+    let n = 120_000;
+    let rr = Picker::new(Algorithm::RoundRobin, &candidates(&[1, 1, 1]));
+    assert_eq!(
+        slow_start_counts(&rr, 2, 0, 3000)[2],
+        0,
+        "0% into the window"
+    );
+    let c = slow_start_counts(&rr, 2, 25_000, n);
+    assert_binomial(c[2], n, 0.25 / 2.25, "round robin, 25% into the window");
+    let c = slow_start_counts(&rr, 2, 100_000, 3000);
+    assert_eq!(c, [1000, 1000, 1000], "window over: plain round robin");
+
+    let wrr = Picker::new(Algorithm::WeightedRoundRobin, &candidates(&[1, 2, 1]));
+    let c = slow_start_counts(&wrr, 1, 50_000, n);
+    assert_binomial(
+        c[1],
+        n,
+        1.0 / 3.0,
+        "weighted round robin, 50% into the window",
+    );
+    assert_binomial(
+        c[0],
+        n,
+        1.0 / 3.0,
+        "weighted round robin, a target in service",
+    );
+}
+
+#[test]
+fn slow_start_never_fails_a_request_when_only_ramping_targets_are_usable() {
+    let rr = Picker::new(Algorithm::RoundRobin, &candidates(&[1, 1, 1]));
+    let only_2 = |i: usize| i == 2;
+    let since = |_: usize| Some(1_000_000);
+    let pick = rr.pick(&PickInput {
+        client_hash: 0,
+        random: 42,
+        eligible: &only_2,
+        load: &no_load,
+        slow_start: Some(SlowStart {
+            now_ms: 1_000_000,
+            window_ms: 100_000,
+            since_ms: &since,
+        }),
+    });
+    assert_eq!(pick, Some(2));
 }
 
 proptest! {

@@ -209,7 +209,7 @@ pub fn instance_health(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Resul
     xml.members("InstanceStates", &states, |x, (id, standing)| {
         let (state, reason, description) = match standing {
             InstanceState::Registered(TargetHealth::Healthy) => ("InService", "N/A", "N/A"),
-            InstanceState::Registered(TargetHealth::Unhealthy) => (
+            InstanceState::Registered(TargetHealth::Unhealthy(_)) => (
                 "OutOfService",
                 "Instance",
                 "Instance has failed at least the UnhealthyThreshold number of health checks consecutively.",
@@ -246,7 +246,7 @@ fn standing(
     for (pool, target, _) in targets.iter().filter(|(_, _, registered)| *registered) {
         let health = c.health(pool, target);
         worst = Some(match (worst.unwrap_or(TargetHealth::Healthy), health) {
-            (TargetHealth::Unhealthy, _) | (_, TargetHealth::Unhealthy) => TargetHealth::Unhealthy,
+            (h @ TargetHealth::Unhealthy(_), _) | (_, h @ TargetHealth::Unhealthy(_)) => h,
             (TargetHealth::Draining, _) | (_, TargetHealth::Draining) => TargetHealth::Draining,
             (TargetHealth::Unknown, _) | (_, TargetHealth::Unknown) => TargetHealth::Unknown,
             _ => TargetHealth::Healthy,

@@ -2,7 +2,7 @@
 
 use super::arn::{self, Kind};
 use super::{attributes, change, context, page, tag_pairs, write_attributes};
-use crate::control::{ControlPlane, TargetHealth};
+use crate::control::{ControlPlane, TargetHealth, UnhealthyReason};
 use crate::error::ApiError;
 use crate::query::Params;
 use crate::xml::Xml;
@@ -288,6 +288,21 @@ pub fn deregister(c: &dyn ControlPlane, p: &Params, _xml: &mut Xml) -> Result<()
     Ok(())
 }
 
+/// The reason code and description of an unhealthy target, in AWS's words.
+fn unhealthy(reason: Option<UnhealthyReason>) -> (&'static str, String) {
+    match reason {
+        Some(UnhealthyReason::Timeout) => ("Target.Timeout", "Request timed out".to_string()),
+        Some(UnhealthyReason::ResponseCodeMismatch(code)) => (
+            "Target.ResponseCodeMismatch",
+            format!("Health checks failed with these codes: [{code}]"),
+        ),
+        Some(UnhealthyReason::FailedHealthChecks) | None => (
+            "Target.FailedHealthChecks",
+            "Health checks failed".to_string(),
+        ),
+    }
+}
+
 /// One row of `DescribeTargetHealth`.
 struct HealthRow {
     id: String,
@@ -343,13 +358,7 @@ pub fn health(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), Api
                             "Target deregistration is in progress".to_string(),
                         )),
                     ),
-                    TargetHealth::Unhealthy => (
-                        "unhealthy",
-                        Some((
-                            "Target.FailedHealthChecks",
-                            "Health checks failed".to_string(),
-                        )),
-                    ),
+                    TargetHealth::Unhealthy(reason) => ("unhealthy", Some(unhealthy(reason))),
                 },
             };
             HealthRow {
@@ -441,4 +450,33 @@ pub fn health(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), Api
         });
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_unhealthy_reason_has_its_aws_code_and_words() {
+        assert_eq!(
+            unhealthy(Some(UnhealthyReason::ResponseCodeMismatch(503))),
+            (
+                "Target.ResponseCodeMismatch",
+                "Health checks failed with these codes: [503]".to_string()
+            )
+        );
+        assert_eq!(
+            unhealthy(Some(UnhealthyReason::Timeout)),
+            ("Target.Timeout", "Request timed out".to_string())
+        );
+        for reason in [Some(UnhealthyReason::FailedHealthChecks), None] {
+            assert_eq!(
+                unhealthy(reason),
+                (
+                    "Target.FailedHealthChecks",
+                    "Health checks failed".to_string()
+                )
+            );
+        }
+    }
 }

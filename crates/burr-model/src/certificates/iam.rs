@@ -188,8 +188,11 @@ pub fn update_server_certificate(
     state.certificates.insert(arn.clone(), moved);
     for balancer in state.balancers.values_mut() {
         for listener in &mut balancer.listeners {
-            if listener.certificate.as_deref() == Some(current.arn.as_str()) {
-                listener.certificate = Some(arn.clone());
+            let stored = listener.certificate.iter_mut();
+            for named in stored.chain(listener.sni_certificates.iter_mut()) {
+                if *named == current.arn {
+                    *named = arn.clone();
+                }
             }
         }
     }

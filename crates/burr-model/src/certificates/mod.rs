@@ -217,14 +217,15 @@ pub struct CertContext<'a> {
 }
 
 impl State {
-    /// The keys (`name` or `<region>/<name>`) of the balancers with a listener on `arn`.
+    /// The keys (`name` or `<region>/<name>`) of the balancers with a listener on `arn`, as its
+    /// default certificate or one chosen by SNI.
     pub fn certificate_users(&self, arn: &str) -> Vec<String> {
         self.balancers
             .iter()
             .filter(|(_, b)| {
                 b.listeners
                     .iter()
-                    .any(|l| l.certificate.as_deref() == Some(arn))
+                    .any(|l| l.certificate_arns().any(|a| a == arn))
             })
             .map(|(key, _)| key.clone())
             .collect()

@@ -539,3 +539,74 @@ fn private_keys_are_neither_printed_nor_serialised() {
     let json = serde_json::to_string(stored).unwrap();
     assert!(!json.contains(&secret_line), "serialised with the key");
 }
+
+fn listener(state: &mut State) -> &mut Listener {
+    &mut state.balancers.get_mut("web").unwrap().listeners[0]
+}
+
+#[test]
+fn sni_certificates_must_be_held_of_the_region_unique_and_on_tls_listeners_only() {
+    let mut state = State::default();
+    let (cert, key) = p256("a.example.com");
+    let default = import(&mut state, "us-east-1", 1, &cert, &key).unwrap();
+    let (cert, key) = p256("b.example.com");
+    let b = import(&mut state, "us-east-1", 2, &cert, &key).unwrap();
+    let (cert, key) = p256("c.example.com");
+    let eu = import(&mut state, "eu-west-1", 3, &cert, &key).unwrap();
+    https_balancer(&mut state, "web", &default);
+    listener(&mut state).sni_certificates = vec![b.clone()];
+    assert_eq!(state.validate(None), Ok(()));
+    // In use through SNI: not deletable.
+    let e = delete_certificate(&mut state, "us-east-1", &b).unwrap_err();
+    assert_eq!(e.kind, CertErrorKind::InUse);
+
+    let missing = b.replace(&b[b.len() - 4..], "0000");
+    listener(&mut state).sni_certificates =
+        vec![b.clone(), eu.clone(), b.clone(), default.clone(), missing];
+    let errors = state.validate(None).unwrap_err();
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    let at = |i: usize| format!("sni_certificates[{i}]");
+    assert!(
+        text.iter()
+            .any(|t| t.contains(&at(1)) && t.contains("region eu-west-1")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains(&at(2)) && t.contains("listed twice")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains(&at(3)) && t.contains("listed twice")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains(&at(4)) && t.contains("names no certificate")),
+        "{text:?}"
+    );
+    assert_eq!(errors.len(), 4, "{text:?}");
+
+    listener(&mut state).sni_certificates = vec![b.clone(); 26];
+    let errors = state.validate(None).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.value == "26 certificates" && e.rule.contains("between 0 and 25")),
+        "{errors:?}"
+    );
+
+    let l = listener(&mut state);
+    l.sni_certificates = vec![b.clone()];
+    l.protocol = Protocol::Http;
+    l.certificate = None;
+    let errors = state.validate(None).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.path.leaf_field() == Some("sni_certificates")
+                && e.rule.contains("only https and ssl")),
+        "{errors:?}"
+    );
+}

@@ -251,6 +251,7 @@ pub async fn forward(
         private: settings
             .proxy_protocol
             .then(|| conn.private_connections().clone()),
+        proxy_protocol_version: settings.proxy_protocol_version().unwrap_or(1),
     };
     loop {
         let index = attempts.next()?;

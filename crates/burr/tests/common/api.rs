@@ -118,3 +118,76 @@ pub fn signed_post(
     )
     .into_bytes()
 }
+
+/// Calls ACM's `action` (JSON protocol, `X-Amz-Target: CertificateManager.<action>`) with the
+/// JSON `body` on `api`: the status and the JSON answer.
+pub fn acm_call(
+    api: std::net::SocketAddr,
+    credentials: &Credentials,
+    action: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    const JSON: &str = "application/x-amz-json-1.1";
+    let body = body.to_string();
+    let host = api.to_string();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let amz_date = sigv4::format_amz_date(now as i64);
+    let target = format!("CertificateManager.{action}");
+    let headers: [(&str, &[u8]); 4] = [
+        ("Host", host.as_bytes()),
+        ("Content-Type", JSON.as_bytes()),
+        ("X-Amz-Date", amz_date.as_bytes()),
+        ("X-Amz-Target", target.as_bytes()),
+    ];
+    let request = SignedRequest {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    let authorization = sigv4::authorization(
+        &request,
+        credentials,
+        "us-east-1",
+        "acm",
+        &["content-type", "host", "x-amz-date", "x-amz-target"],
+    )
+    .unwrap();
+    let raw = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: {JSON}\r\nX-Amz-Date: {amz_date}\r\n\
+         X-Amz-Target: {target}\r\nAuthorization: {authorization}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect_timeout(&api, Duration::from_secs(1)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Imports (or, given `arn`, re-imports) a certificate and key, PEM, through ACM as boto3
+/// does (blobs base64-encoded); returns its ARN.
+pub fn acm_import(burr: &Burr, arn: Option<&str>, certificate: &str, key: &str) -> String {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut body = serde_json::json!({ "Certificate": b64(certificate), "PrivateKey": b64(key) });
+    if let Some(arn) = arn {
+        body["CertificateArn"] = arn.into();
+    }
+    let (status, answer) = acm_call(burr.api, &api_credentials(burr), "ImportCertificate", &body);
+    assert_eq!(status, 200, "{answer}");
+    answer["CertificateArn"].as_str().unwrap().to_string()
+}

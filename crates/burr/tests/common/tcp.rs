@@ -173,6 +173,16 @@ impl TcpTarget {
             .collect()
     }
 
+    /// What each accepted connection has sent so far, as bytes.
+    pub fn received_bytes(&self) -> Vec<Vec<u8>> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|bytes| bytes.lock().unwrap().clone())
+            .collect()
+    }
+
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
         self.received.lock().unwrap().len()
