@@ -1,6 +1,6 @@
 //! The attribute keys of target groups, load balancers and listeners: which keys exist, their
 //! defaults, their allowed values, and — for the target-group keys with behaviour — how they set
-//! the pool (stickiness, draining, algorithm).
+//! the pool (stickiness, draining, algorithm, slow start, PROXY protocol v2).
 //!
 //! Every key of the botocore model's documentation is accepted and returned, whether burr acts
 //! on it or only stores it (Terraform cannot recover from a refused target-group key); the ones
@@ -116,7 +116,7 @@ pub const TARGET_GROUP_ATTRIBUTES: &[TargetGroupAttribute] = &[
     attr("stickiness.app_cookie.duration_seconds", Values::Number(1, 604_800), Scope::Application, "86400", true),
     attr("load_balancing.algorithm.type", Values::OneOf(&["round_robin", "least_outstanding_requests", "weighted_random"]), Scope::Application, "round_robin", true),
     attr("load_balancing.algorithm.anomaly_mitigation", Values::OneOf(&["on", "off"]), Scope::Application, "off", false),
-    attr("slow_start.duration_seconds", Values::ZeroOr(30, 900), Scope::Application, "0", false),
+    attr("slow_start.duration_seconds", Values::ZeroOr(30, 900), Scope::Application, "0", true),
     attr("lambda.multi_value_headers.enabled", Values::Bool, Scope::Application, "false", false),
     attr("load_balancing.cross_zone.enabled", CROSS_ZONE, Scope::All, "use_load_balancer_configuration", false),
     attr("target_group_health.dns_failover.minimum_healthy_targets.count", COUNT, Scope::All, "1", false),
@@ -125,7 +125,7 @@ pub const TARGET_GROUP_ATTRIBUTES: &[TargetGroupAttribute] = &[
     attr("target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", PERCENT, Scope::All, "off", false),
     attr("deregistration_delay.connection_termination.enabled", Values::Bool, Scope::Network, "false", false),
     attr("preserve_client_ip.enabled", Values::Bool, Scope::Network, "false", false),
-    attr("proxy_protocol_v2.enabled", Values::Bool, Scope::Network, "false", false),
+    attr("proxy_protocol_v2.enabled", Values::Bool, Scope::Network, "false", true),
     attr("target_health_state.unhealthy.connection_termination.enabled", Values::Bool, Scope::Network, "true", false),
     attr("target_health_state.unhealthy.draining_interval_seconds", Values::Number(0, 360_000), Scope::Network, "0", false),
     attr("target_failover.on_deregistration", FAILOVER, Scope::Network, "no_rebalance", false),
@@ -275,8 +275,9 @@ pub fn apply_target_group_attributes(
     Ok(())
 }
 
-/// Sets the pool's stickiness, draining and algorithm from the attributes (stored values, else
-/// the defaults), with AWS's rules on which stickiness a protocol takes.
+/// Sets the pool's stickiness, draining, algorithm, slow start and PROXY protocol from the
+/// attributes (stored values, else the defaults), with AWS's rules on which stickiness a
+/// protocol takes.
 fn set_behaviour(
     pool: &mut Pool,
     protocol: V2Protocol,
@@ -293,6 +294,11 @@ fn set_behaviour(
     };
     let number = |key: &str| get(key).parse::<u32>().unwrap_or(0);
     pool.draining.deregistration_delay_secs = number("deregistration_delay.timeout_seconds");
+    pool.slow_start_secs = number("slow_start.duration_seconds");
+    // NLB's PROXY protocol is version 2; `proxy_protocol_v2.enabled=false` turns it off.
+    let proxy_v2 = get("proxy_protocol_v2.enabled") == "true";
+    pool.upstream.proxy_protocol = proxy_v2;
+    pool.upstream.proxy_protocol_version = proxy_v2.then_some(2);
     if protocol.is_application() {
         pool.algorithm = match get("load_balancing.algorithm.type").as_str() {
             "least_outstanding_requests" => Algorithm::LeastOutstandingRequests,

@@ -399,3 +399,55 @@ fn tags_reach_every_resource_kind() {
     remove_tags(&mut state, &resources, &["env".into(), "unset".into()]).unwrap();
     assert!(tags_of(&state, &resources[1]).unwrap().is_empty());
 }
+
+#[test]
+fn slow_start_and_proxy_protocol_v2_set_the_pool() {
+    let pool: AddressPool = AddressPool::DEFAULT.parse().unwrap();
+    let mut state = State::default();
+    create_target_group(&mut state, "blue", &group("HTTP"), context(&pool)).unwrap();
+    create_target_group(&mut state, "tcp", &group("TCP"), context(&pool)).unwrap();
+    modify_target_group_attributes(
+        &mut state,
+        "blue",
+        &pairs(&[("slow_start.duration_seconds", "60")]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(state.pools["blue"].slow_start_secs, 60);
+    // ALB: no slow start with the least outstanding requests or weighted random algorithms.
+    let err = attempt(&mut state, |s| {
+        modify_target_group_attributes(
+            s,
+            "blue",
+            &pairs(&[(
+                "load_balancing.algorithm.type",
+                "least_outstanding_requests",
+            )]),
+            None,
+        )
+    })
+    .unwrap_err();
+    assert!(
+        err.message.starts_with("slow_start.duration_seconds"),
+        "{err}"
+    );
+    modify_target_group_attributes(
+        &mut state,
+        "tcp",
+        &pairs(&[("proxy_protocol_v2.enabled", "true")]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        state.pools["tcp"].upstream.proxy_protocol_version(),
+        Some(2)
+    );
+    modify_target_group_attributes(
+        &mut state,
+        "tcp",
+        &pairs(&[("proxy_protocol_v2.enabled", "false")]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(state.pools["tcp"].upstream.proxy_protocol_version(), None);
+}

@@ -139,7 +139,7 @@ pub fn finish(state: &State, listen_host: Option<std::net::IpAddr>) -> Result<()
 /// one; `InvalidConfigurationRequest` for a clash with other objects (a port taken on the
 /// address), `ValidationError` otherwise.
 pub fn translate(error: &ValidationError) -> V2Error {
-    const NAMES: [(&str, &str); 9] = [
+    const NAMES: [(&str, &str); 10] = [
         ("interval_secs", "HealthCheckIntervalSeconds"),
         ("timeout_secs", "HealthCheckTimeoutSeconds"),
         ("healthy_threshold", "HealthyThresholdCount"),
@@ -152,6 +152,7 @@ pub fn translate(error: &ValidationError) -> V2Error {
         ("duration_secs", "stickiness duration_seconds"),
         ("cookie_name", "stickiness.app_cookie.cookie_name"),
         ("success_codes", "Matcher.HttpCode"),
+        ("slow_start_secs", "slow_start.duration_seconds"),
     ];
     let leaf = error.path.leaf_field().unwrap_or("");
     let name = NAMES
