@@ -25,13 +25,14 @@ import threading
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from burr_e2e import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from burr_e2e import ACCESS_KEY_ID, SECRET_ACCESS_KEY, boto_config
 
 TERRAFORM = os.environ.get("BURR_TERRAFORM") or shutil.which("terraform") or ""
 PLUGINS = Path(os.environ.get("BURR_TF_PLUGINS", "/opt/tf-plugins"))
@@ -418,3 +419,28 @@ def self_signed(common_name: str) -> tuple[str, str, bytes]:
 def hcl_string(text: str) -> str:
     """`text` as an HCL heredoc (PEM blocks keep their newlines)."""
     return "<<-EOT\n" + text.rstrip("\n") + "\nEOT"
+
+
+# ---- ELBv2 ----
+
+
+def elbv2_client(burr):
+    session = boto3.session.Session(
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+        region_name="us-east-1",
+    )
+    return session.client("elbv2", endpoint_url=burr.endpoint, config=boto_config())
+
+
+def target_group_block(name: str, port: int, *, protocol: str = "HTTP", stickiness: str = "",
+                       health: str = "", extra: str = "") -> str:
+    return f"""
+resource "aws_lb_target_group" "{name}" {{
+  name        = "{name}"
+  port        = {port}
+  protocol    = "{protocol}"
+  vpc_id      = "vpc-0burr"
+  target_type = "ip"
+{extra}{health}{stickiness}}}
+"""

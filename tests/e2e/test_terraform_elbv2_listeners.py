@@ -8,9 +8,8 @@ from __future__ import annotations
 
 
 from burr_e2e import http_get, wait_until
-from terraform_harness import https_get, peer_certificate
 from test_terraform import import_again
-from test_terraform_elbv2 import elbv2_client, target_group_block
+from terraform_harness import elbv2_client, https_get, peer_certificate, target_group_block
 
 PORT = 18080
 HTTPS_PORT = 18443

@@ -13,8 +13,7 @@ import math
 import ssl
 
 from burr_e2e import wait_until
-from terraform_harness import hcl_string, self_signed
-from test_terraform_elbv2 import elbv2_client, target_group_block
+from terraform_harness import elbv2_client, hcl_string, self_signed, target_group_block
 
 HTTPS_PORT = 8443
 TCP_PORT = 9000
@@ -51,29 +50,32 @@ class Browser:
             conn.close()
 
 
-def alb_config(module, burr, backends, targets, cert: str, key: str, *, weights: tuple[int, int]) -> str:
-    blue = target_group_block("blue", backends.port, health="""
-  health_check {
+def alb_config(module, burr, backends, targets, cert: str, key: str, *, weights: tuple[int, int],
+               idle: int = 60, blue_duration: int = 3600, green_cookie: str = "SESSION",
+               interval: int = 5, env: str = "test") -> str:
+    blue = target_group_block("blue", backends.port, health=f"""
+  health_check {{
     path                = "/health"
-    interval            = 5
+    interval            = {interval}
     timeout             = 2
     healthy_threshold   = 2
     unhealthy_threshold = 2
-  }
-""", stickiness="""
-  stickiness {
+    matcher             = "200-299"
+  }}
+""", stickiness=f"""
+  stickiness {{
     type            = "lb_cookie"
-    cookie_duration = 3600
+    cookie_duration = {blue_duration}
     enabled         = true
-  }
-""")
-    green = target_group_block("green", backends.port, stickiness="""
-  stickiness {
+  }}
+""", extra="  deregistration_delay = 30\n")
+    green = target_group_block("green", backends.port, stickiness=f"""
+  stickiness {{
     type            = "app_cookie"
-    cookie_name     = "SESSION"
+    cookie_name     = "{green_cookie}"
     cookie_duration = 3600
     enabled         = true
-  }
+  }}
 """)
     attachments = "".join(f"""
 resource "aws_lb_target_group_attachment" "{t.name}" {{
@@ -97,6 +99,11 @@ resource "aws_lb" "web" {{
   name               = "web"
   load_balancer_type = "application"
   subnets            = ["subnet-a", "subnet-b"]
+  security_groups    = ["sg-web"]
+  idle_timeout       = {idle}
+  tags = {{
+    env = "{env}"
+  }}
 }}
 {blue}{green}{attachments}
 resource "aws_lb_listener" "https" {{
@@ -147,8 +154,12 @@ resource "aws_lb_listener_rule" "canary" {{
   }}
 }}
 
-output "dns_name" {{
-  value = aws_lb.web.dns_name
+output "lb" {{
+  value = {{
+    arn      = aws_lb.web.arn
+    dns_name = aws_lb.web.dns_name
+    subnets  = sort(aws_lb.web.subnets)
+  }}
 }}
 """
 
@@ -162,7 +173,25 @@ def test_alb_weighted_groups_with_group_stickiness_rules_and_https(terraform, mo
     module.write(alb_config(module, burr, backends, made, cert, key, weights=(1, 3)))
     module.apply()
     module.assert_no_changes("the first apply")
-    host = module.outputs()["dns_name"]
+    out = module.outputs()["lb"]
+    host = out["dns_name"]
+    assert out["subnets"] == ["subnet-a", "subnet-b"]
+    lb = elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0]
+    assert (lb["LoadBalancerArn"], lb["DNSName"]) == (out["arn"], host)
+    groups = {t["TargetGroupName"]: t for t in elbv2.describe_target_groups()["TargetGroups"]}
+    assert (groups["blue"]["HealthCheckPath"], groups["blue"]["Matcher"]) == (
+        "/health", {"HttpCode": "200-299"})
+
+    def attributes(name):
+        arn = groups[name]["TargetGroupArn"]
+        return {a["Key"]: a["Value"] for a in
+                elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]}
+
+    blue = attributes("blue")
+    assert (blue["stickiness.enabled"], blue["stickiness.type"],
+            blue["stickiness.lb_cookie.duration_seconds"],
+            blue["deregistration_delay.timeout_seconds"]) == ("true", "lb_cookie", "3600", "30")
+    assert attributes("green")["stickiness.app_cookie.cookie_name"] == "SESSION"
     wait_until(lambda: Browser(host, HTTPS_PORT).get() is not None, 15, what="the HTTPS listener serving")
 
     # New clients split 1:3 between the groups, within the binomial bound of the weights.
@@ -205,11 +234,25 @@ def test_alb_weighted_groups_with_group_stickiness_rules_and_https(terraform, mo
                what=f"{pinned} healthy and serving new clients again")
     assert {browser.get() for _ in range(10)} == {other}
 
-    # In place: the weights turn 3:1. No drift; a group-sticky client keeps its group.
+    # In place: the weights turn 3:1, and the idle timeout, a stickiness duration, an app
+    # cookie's name, a health-check interval and a tag change. No drift; nothing is replaced; a
+    # group-sticky client keeps its group.
     green_browser, _ = sticky["green"]
-    module.write(alb_config(module, burr, backends, made, cert, key, weights=(3, 1)))
+    module.write(alb_config(module, burr, backends, made, cert, key, weights=(3, 1), idle=120,
+                            blue_duration=7200, green_cookie="OTHER", interval=10, env="prod"))
     module.apply()
-    module.assert_no_changes("the weight change")
+    module.assert_no_changes("the in-place change")
+    assert elbv2.describe_load_balancers(Names=["web"])["LoadBalancers"][0][
+        "LoadBalancerArn"] == out["arn"], "an in-place change must not replace the balancer"
+    groups = {t["TargetGroupName"]: t for t in elbv2.describe_target_groups()["TargetGroups"]}
+    assert groups["blue"]["HealthCheckIntervalSeconds"] == 10
+    assert attributes("blue")["stickiness.lb_cookie.duration_seconds"] == "7200"
+    assert attributes("green")["stickiness.app_cookie.cookie_name"] == "OTHER"
+    lb_attributes = {a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(
+        LoadBalancerArn=out["arn"])["Attributes"]}
+    assert lb_attributes["idle_timeout.timeout_seconds"] == "120"
+    assert elbv2.describe_tags(ResourceArns=[out["arn"]])["TagDescriptions"][0]["Tags"] == [
+        {"Key": "env", "Value": "prod"}]
     assert {group_of[green_browser.get()] for _ in range(10)} == {"green"}
 
     module.destroy()

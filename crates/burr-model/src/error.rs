@@ -101,6 +101,22 @@ impl ValidationError {
             rule: rule.into(),
         }
     }
+
+    /// The error as an API states it: `<parameter>: <value> is not allowed: <rule>`, with the
+    /// model's field names replaced by the API's through `names` (model field, API parameter)
+    /// in the parameter and in the rule; a field without a name keeps its model path.
+    pub fn in_terms_of(&self, names: &[(&str, &str)]) -> String {
+        let leaf = self.path.leaf_field().unwrap_or("");
+        let name = names
+            .iter()
+            .find(|(field, _)| *field == leaf)
+            .map_or_else(|| self.path.to_string(), |(_, api)| api.to_string());
+        let mut rule = self.rule.clone();
+        for (field, api) in names {
+            rule = rule.replace(field, api);
+        }
+        format!("{name}: {} is not allowed: {rule}", self.value)
+    }
 }
 
 /// Collects errors while validating so that every problem is reported, not just the first.

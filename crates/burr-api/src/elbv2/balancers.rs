@@ -2,7 +2,7 @@
 //! security groups.
 
 use super::arn::{self, Kind};
-use super::{attributes, change, context, page, tag_pairs, write_attributes};
+use super::{attributes, change, context, tag_pairs, write_attributes, write_page};
 use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::query::Params;
@@ -113,12 +113,9 @@ pub fn describe(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), A
         );
     }
     chosen.dedup_by(|a, b| a.name == b.name);
-    let (shown, next) = page(p, chosen)?;
-    xml.members("LoadBalancers", &shown, |x, b| write_load_balancer(c, x, b));
-    if let Some(next) = next {
-        xml.text("NextMarker", &next);
-    }
-    Ok(())
+    write_page(p, xml, chosen, |x, shown| {
+        x.members("LoadBalancers", shown, |x, b| write_load_balancer(c, x, b));
+    })
 }
 
 pub fn delete(c: &dyn ControlPlane, p: &Params, _xml: &mut Xml) -> Result<(), ApiError> {

@@ -1,7 +1,7 @@
 //! `DescribeAccountLimits` (burr's own limits under AWS's names) and `DescribeSSLPolicies` (the
 //! policies burr's TLS stack honours exactly).
 
-use super::page;
+use super::write_page;
 use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::query::Params;
@@ -34,15 +34,12 @@ pub fn account_limits(_c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Resul
             burr_model::routing::MAX_FORWARD_POOLS,
         ),
     ];
-    let (shown, next) = page(p, limits)?;
-    xml.members("Limits", &shown, |x, (name, max)| {
-        x.text("Name", name);
-        x.text("Max", &max.to_string());
-    });
-    if let Some(next) = next {
-        xml.text("NextMarker", &next);
-    }
-    Ok(())
+    write_page(p, xml, limits, |x, shown| {
+        x.members("Limits", shown, |x, (name, max)| {
+            x.text("Name", name);
+            x.text("Max", &max.to_string());
+        });
+    })
 }
 
 pub fn ssl_policies(_c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
@@ -67,23 +64,20 @@ pub fn ssl_policies(_c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<
         .iter()
         .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
         .collect();
-    let (shown, next) = page(p, chosen)?;
-    xml.members("SslPolicies", &shown, |x, policy| {
-        let protocols: Vec<String> = policy.protocols.iter().map(|s| s.to_string()).collect();
-        x.string_members("SslProtocols", &protocols);
-        let ciphers: Vec<(usize, &&str)> = policy.ciphers.iter().enumerate().collect();
-        x.members("Ciphers", &ciphers, |x, (i, name)| {
-            x.text("Name", name);
-            x.text("Priority", &(i + 1).to_string());
+    write_page(p, xml, chosen, |x, shown| {
+        x.members("SslPolicies", shown, |x, policy| {
+            let protocols: Vec<String> = policy.protocols.iter().map(|s| s.to_string()).collect();
+            x.string_members("SslProtocols", &protocols);
+            let ciphers: Vec<(usize, &&str)> = policy.ciphers.iter().enumerate().collect();
+            x.members("Ciphers", &ciphers, |x, (i, name)| {
+                x.text("Name", name);
+                x.text("Priority", &(i + 1).to_string());
+            });
+            x.text("Name", policy.name);
+            x.string_members(
+                "SupportedLoadBalancerTypes",
+                &["application".to_string(), "network".to_string()],
+            );
         });
-        x.text("Name", policy.name);
-        x.string_members(
-            "SupportedLoadBalancerTypes",
-            &["application".to_string(), "network".to_string()],
-        );
-    });
-    if let Some(next) = next {
-        xml.text("NextMarker", &next);
-    }
-    Ok(())
+    })
 }

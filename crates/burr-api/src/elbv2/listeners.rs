@@ -5,7 +5,7 @@
 use super::actions::{decode_actions, given, write_actions};
 use super::arn::{self, Kind};
 use super::balancers::required_key;
-use super::{attributes, change, context, page, tag_pairs, write_attributes};
+use super::{attributes, change, context, tag_pairs, write_attributes, write_page};
 use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::query::Params;
@@ -192,14 +192,11 @@ pub fn describe(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), A
             chosen
         }
     };
-    let (shown, next) = page(p, chosen)?;
-    xml.members("Listeners", &shown, |x, (b, l)| {
-        write_listener(c, &state, x, b, l)
-    });
-    if let Some(next) = next {
-        xml.text("NextMarker", &next);
-    }
-    Ok(())
+    write_page(p, xml, chosen, |x, shown| {
+        x.members("Listeners", shown, |x, (b, l)| {
+            write_listener(c, &state, x, b, l)
+        });
+    })
 }
 
 pub fn modify(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {
@@ -292,10 +289,7 @@ pub fn describe_certificates(
     let state = c.state();
     let (key, id) = required_listener(c, &state, p, "ListenerArn")?;
     let l = elbv2::listener(&state, &key, &id)?;
-    let (shown, next) = page(p, elbv2::listener_certificates(l))?;
-    write_certificates(xml, &shown);
-    if let Some(next) = next {
-        xml.text("NextMarker", &next);
-    }
-    Ok(())
+    write_page(p, xml, elbv2::listener_certificates(l), |x, shown| {
+        write_certificates(x, shown);
+    })
 }

@@ -116,7 +116,7 @@ const MAX_PAGE_SIZE: i64 = 400;
 
 /// `Marker` and `PageSize`: the items of the page (by position, the marker being the index of
 /// the first item of the next page) and the next marker.
-pub(crate) fn page<T>(p: &Params, items: Vec<T>) -> Result<(Vec<T>, Option<String>), ApiError> {
+fn page<T>(p: &Params, items: Vec<T>) -> Result<(Vec<T>, Option<String>), ApiError> {
     let size = p.int("PageSize")?.unwrap_or(MAX_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&size) {
         return Err(ApiError::invalid(format!(
@@ -135,6 +135,22 @@ pub(crate) fn page<T>(p: &Params, items: Vec<T>) -> Result<(Vec<T>, Option<Strin
     let total = items.len();
     let next = (start + size < total).then(|| (start + size).to_string());
     Ok((items.into_iter().skip(start).take(size).collect(), next))
+}
+
+/// Writes the page of `items` that `Marker`/`PageSize` choose with `write`, then `NextMarker`
+/// when more follow.
+pub(crate) fn write_page<T>(
+    p: &Params,
+    xml: &mut Xml,
+    items: Vec<T>,
+    write: impl FnOnce(&mut Xml, &[T]),
+) -> Result<(), ApiError> {
+    let (shown, next) = page(p, items)?;
+    write(xml, &shown);
+    if let Some(next) = next {
+        xml.text("NextMarker", &next);
+    }
+    Ok(())
 }
 
 /// `Attributes.member.N.{Key,Value}`, required.

@@ -5,7 +5,7 @@
 use super::actions::{decode_actions, decode_conditions, given, write_actions, write_conditions};
 use super::arn::{self, Kind};
 use super::listeners::{group_key, required_listener};
-use super::{change, context, page, tag_pairs};
+use super::{change, context, tag_pairs, write_page};
 use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::query::Params;
@@ -129,12 +129,9 @@ pub fn describe(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), A
             chosen
         }
     };
-    let (shown, next) = page(p, chosen)?;
-    write_rules(c, &state, xml, &shown);
-    if let Some(next) = next {
-        xml.text("NextMarker", &next);
-    }
-    Ok(())
+    write_page(p, xml, chosen, |x, shown| {
+        write_rules(c, &state, x, shown);
+    })
 }
 
 pub fn modify(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {

@@ -1,7 +1,7 @@
 //! Target group actions: create, describe, modify, delete, attributes, targets and their health.
 
 use super::arn::{self, Kind};
-use super::{attributes, change, context, page, tag_pairs, write_attributes};
+use super::{attributes, change, context, tag_pairs, write_attributes, write_page};
 use crate::control::{ControlPlane, TargetHealth, UnhealthyReason};
 use crate::error::ApiError;
 use crate::query::Params;
@@ -177,14 +177,11 @@ pub fn describe(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), A
         );
     }
     chosen.dedup_by(|a, b| a.name == b.name);
-    let (shown, next) = page(p, chosen)?;
-    xml.members("TargetGroups", &shown, |x, pool| {
-        write_target_group(c, &state, x, pool)
-    });
-    if let Some(next) = next {
-        xml.text("NextMarker", &next);
-    }
-    Ok(())
+    write_page(p, xml, chosen, |x, shown| {
+        x.members("TargetGroups", shown, |x, pool| {
+            write_target_group(c, &state, x, pool)
+        });
+    })
 }
 
 pub fn modify(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), ApiError> {

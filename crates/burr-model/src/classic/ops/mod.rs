@@ -144,19 +144,11 @@ pub fn translate(error: &ValidationError) -> ClassicError {
         ("instance_protocol", "InstanceProtocol"),
     ];
     let leaf = error.path.leaf_field().unwrap_or("");
-    let name = NAMES
-        .iter()
-        .find(|(field, _)| *field == leaf)
-        .map_or_else(|| error.path.to_string(), |(_, aws)| aws.to_string());
-    let mut rule = error.rule.clone();
-    for (field, aws) in NAMES {
-        rule = rule.replace(field, aws);
-    }
-    let message = format!("{name}: {} is not allowed: {rule}", error.value);
+    let message = error.in_terms_of(&NAMES);
     if leaf == "certificate" {
         return ClassicError::new(
             ErrorCode::CertificateNotFound,
-            format!("SSLCertificateId: {} is not allowed: {rule}", error.value),
+            message.replacen(&error.path.to_string(), "SSLCertificateId", 1),
         );
     }
     let clash = leaf == "port" || leaf == "protocol" || leaf == "instance_protocol";

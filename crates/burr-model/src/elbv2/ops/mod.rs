@@ -154,17 +154,8 @@ pub fn translate(error: &ValidationError) -> V2Error {
         ("success_codes", "Matcher.HttpCode"),
         ("slow_start_secs", "slow_start.duration_seconds"),
     ];
-    let leaf = error.path.leaf_field().unwrap_or("");
-    let name = NAMES
-        .iter()
-        .find(|(field, _)| *field == leaf)
-        .map_or_else(|| error.path.to_string(), |(_, aws)| aws.to_string());
-    let mut rule = error.rule.clone();
-    for (field, aws) in NAMES {
-        rule = rule.replace(field, aws);
-    }
-    let message = format!("{name}: {} is not allowed: {rule}", error.value);
-    match leaf {
+    let message = error.in_terms_of(&NAMES);
+    match error.path.leaf_field().unwrap_or("") {
         "port" | "protocol" => V2Error::conflict(message),
         "certificate" | "sni_certificates" => V2Error::new(ErrorCode::CertificateNotFound, message),
         _ => V2Error::invalid(message),
