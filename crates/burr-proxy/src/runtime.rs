@@ -238,7 +238,15 @@ impl TargetShared {
 
     /// May this target receive a new request now?
     pub fn is_available(&self) -> bool {
-        self.health() != Health::Unhealthy
+        self.is_available_when(false)
+    }
+
+    /// As [`Self::is_available`], with the pool failing open (`fail_open`): then the health
+    /// checks' verdict no longer excludes the target. A target that just refused a connection
+    /// stays skipped either way: sending requests to a closed port serves nobody, and the mark
+    /// lapses after [`PASSIVE_DOWN_MS`].
+    pub fn is_available_when(&self, fail_open: bool) -> bool {
+        (fail_open || self.health() != Health::Unhealthy)
             && self.passive_down_until_ms.load(Ordering::Relaxed) <= self.clock.now_ms()
     }
 }
@@ -253,13 +261,13 @@ pub struct TargetRuntime {
 }
 
 impl TargetRuntime {
-    /// How this target stands for sticky sessions.
-    pub fn standing(&self) -> Standing {
+    /// How this target stands for sticky sessions, its pool failing open or not.
+    pub fn standing(&self, fail_open: bool) -> Standing {
         if self.drain_deadline.is_some() || self.weight == 0 {
             Standing::Draining {
                 deadline: self.drain_deadline,
             }
-        } else if self.shared.is_available() {
+        } else if self.shared.is_available_when(fail_open) {
             Standing::Available
         } else {
             Standing::Down
@@ -285,16 +293,38 @@ pub struct PoolRuntime {
     pub keys: Arc<ArcSwap<KeyRing>>,
     /// The data plane's clock: sessions are decided at its time.
     pub clock: Arc<Clock>,
+    /// How many healthy targets the pool needs before it routes to all of them, if it ever does.
+    pub fail_open: Option<burr_model::FailOpen>,
+}
+
+impl PoolRuntime {
+    /// True when too few of the pool's targets in service pass their health checks, so every
+    /// target is eligible. Counted afresh on each call (a scan of atomics, no lock, no
+    /// allocation) so the verdict follows the health checker at once.
+    pub fn failing_open(&self) -> bool {
+        let Some(rule) = &self.fail_open else {
+            return false;
+        };
+        let (mut in_service, mut healthy) = (0, 0);
+        for target in &self.targets {
+            if target.drain_deadline.is_none() && target.weight > 0 {
+                in_service += 1;
+                healthy += usize::from(target.shared.health() != Health::Unhealthy);
+            }
+        }
+        rule.is_failing_open(healthy, in_service)
+    }
 }
 
 impl PoolView for PoolRuntime {
     fn find(&self, id: TargetId) -> Option<(usize, Standing)> {
         let index = self.target_ids.iter().position(|&t| t == id)?;
-        Some((index, self.targets[index].standing()))
+        Some((index, self.targets[index].standing(self.failing_open())))
     }
 
     fn standing_at(&self, index: usize) -> Option<Standing> {
-        self.targets.get(index).map(TargetRuntime::standing)
+        let open = self.failing_open();
+        self.targets.get(index).map(|t| t.standing(open))
     }
 }
 
@@ -522,6 +552,7 @@ fn compile_pool(pool: &Pool, previous: &Runtime, context: &CompileContext) -> Po
         sticky: Policy::of(pool),
         keys: context.keys.clone(),
         clock: context.clock.clone(),
+        fail_open: pool.fail_open_rule(),
         spec: pool.clone(),
     }
 }
