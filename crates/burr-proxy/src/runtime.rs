@@ -708,6 +708,19 @@ fn compile_listener(
         (Protocol::Ssl, None, Some(arn)) => Some(stored(arn)?.slot.relay.clone()),
         _ => None,
     };
+    // An ELBv2 HTTPS or TLS listener speaks exactly what its security policy lists.
+    let policy = listener
+        .elbv2
+        .as_ref()
+        .and_then(|v| v.ssl_policy.as_deref());
+    let tls = match (tls, policy) {
+        (Some(base), Some(name)) => {
+            let policy = burr_model::elbv2::ssl_policy(name)
+                .ok_or_else(|| fail(format!("SSL policy {name} is not one burr offers")))?;
+            Some(crate::tls::with_policy(&base, policy).map_err(fail)?)
+        }
+        (tls, _) => tls,
+    };
     let ip = listen_host
         .or(balancer.address)
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));

@@ -89,3 +89,8 @@ pub const SSL_POLICIES: [SslPolicy; 2] = [
 
 /// The policy an HTTPS or TLS listener gets when none is named.
 pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
+
+/// The policy named `name`, if burr offers it.
+pub fn ssl_policy(name: &str) -> Option<&'static SslPolicy> {
+    SSL_POLICIES.iter().find(|p| p.name == name)
+}
