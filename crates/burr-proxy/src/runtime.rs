@@ -697,15 +697,25 @@ fn compile_listener(
             .ok_or_else(|| fail("its certificates could not be compiled".into()))
     };
     let with_sni = !listener.sni_certificates.is_empty();
+    // The configuration, and where its policy-narrowed variants are kept (with the slot).
+    let https = listener.protocol == Protocol::Https;
     let tls = match (listener.protocol, &listener.tls, &listener.certificate) {
-        (Protocol::Https, ..) if with_sni => Some(by_name()?.slot.https.clone()),
-        (Protocol::Ssl, ..) if with_sni => Some(by_name()?.slot.relay.clone()),
-        (Protocol::Https, Some(files), _) => Some(crate::tls::server_config(files).map_err(fail)?),
-        (Protocol::Ssl, Some(files), _) => {
-            Some(crate::tls::relay_server_config(files).map_err(fail)?)
+        (Protocol::Https | Protocol::Ssl, ..) if with_sni => {
+            let slot = &by_name()?.slot;
+            let base = if https { &slot.https } else { &slot.relay };
+            Some((base.clone(), Some(&slot.policies)))
         }
-        (Protocol::Https, None, Some(arn)) => Some(stored(arn)?.slot.https.clone()),
-        (Protocol::Ssl, None, Some(arn)) => Some(stored(arn)?.slot.relay.clone()),
+        (Protocol::Https, Some(files), _) => {
+            Some((crate::tls::server_config(files).map_err(fail)?, None))
+        }
+        (Protocol::Ssl, Some(files), _) => {
+            Some((crate::tls::relay_server_config(files).map_err(fail)?, None))
+        }
+        (Protocol::Https | Protocol::Ssl, None, Some(arn)) => {
+            let slot = &stored(arn)?.slot;
+            let base = if https { &slot.https } else { &slot.relay };
+            Some((base.clone(), Some(&slot.policies)))
+        }
         _ => None,
     };
     // An ELBv2 HTTPS or TLS listener speaks exactly what its security policy lists.
@@ -714,12 +724,16 @@ fn compile_listener(
         .as_ref()
         .and_then(|v| v.ssl_policy.as_deref());
     let tls = match (tls, policy) {
-        (Some(base), Some(name)) => {
+        (Some((base, kept)), Some(name)) => {
             let policy = burr_model::elbv2::ssl_policy(name)
                 .ok_or_else(|| fail(format!("SSL policy {name} is not one burr offers")))?;
-            Some(crate::tls::with_policy(&base, policy).map_err(fail)?)
+            let narrowed = match kept {
+                Some(kept) => kept.get(&base, https, policy),
+                None => crate::tls::with_policy(&base, policy),
+            };
+            Some(narrowed.map_err(fail)?)
         }
-        (tls, _) => tls,
+        (tls, _) => tls.map(|(base, _)| base),
     };
     let ip = listen_host
         .or(balancer.address)

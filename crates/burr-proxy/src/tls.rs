@@ -104,13 +104,20 @@ pub struct CertificateSlot {
     pub https: Arc<rustls::ServerConfig>,
     /// For SSL listeners (no ALPN).
     pub relay: Arc<rustls::ServerConfig>,
+    /// Those two narrowed to the security policies of the listeners that use them.
+    pub policies: PolicyConfigs,
 }
 
 impl CertificateSlot {
     pub fn new(key: Arc<CertifiedKey>) -> Result<Self, String> {
         let key = Arc::new(ArcSwap::new(key));
         let (https, relay) = configs_resolving(Arc::new(SwappableKey(key.clone())))?;
-        Ok(Self { https, relay, key })
+        Ok(Self {
+            https,
+            relay,
+            key,
+            policies: PolicyConfigs::default(),
+        })
     }
 
     /// Makes `key` the one new handshakes use.
@@ -185,6 +192,40 @@ pub fn with_policy(
         .with_cert_resolver(base.cert_resolver.clone());
     config.alpn_protocols = base.alpn_protocols.clone();
     Ok(Arc::new(config))
+}
+
+/// A slot's configurations narrowed to security policies, made once per policy and listener
+/// kind and kept with the slot, so that, like the slot's own, they (and their TLS session
+/// caches) outlive configuration changes. Only compiling touches it, never a handshake.
+#[derive(Default)]
+pub struct PolicyConfigs(std::sync::Mutex<Vec<PolicyConfig>>);
+
+/// A policy's name, whether the base is the HTTPS configuration, and the narrowed one.
+type PolicyConfig = (&'static str, bool, Arc<rustls::ServerConfig>);
+
+impl PolicyConfigs {
+    /// `base` (the slot's HTTPS configuration when `https`, else its relay one) narrowed to
+    /// `policy`, made on first use.
+    pub fn get(
+        &self,
+        base: &rustls::ServerConfig,
+        https: bool,
+        policy: &'static SslPolicy,
+    ) -> Result<Arc<rustls::ServerConfig>, String> {
+        let mut made = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((.., config)) = made
+            .iter()
+            .find(|(name, kind, _)| *name == policy.name && *kind == https)
+        {
+            return Ok(config.clone());
+        }
+        let config = with_policy(base, policy)?;
+        made.push((policy.name, https, config.clone()));
+        Ok(config)
+    }
 }
 
 /// The rustls suite of an OpenSSL cipher name (the names AWS's policy tables use).
