@@ -226,6 +226,15 @@ def test_network_listener_relays_tcp_to_one_target_group(elbv2, targets):
     arn = listener["ListenerArn"]
     assert elbv2.describe_listener_attributes(ListenerArn=arn)["Attributes"] == [
         {"Key": "tcp.idle_timeout.seconds", "Value": "350"}]
+    # The relay's idle timeout, up to NLB's 6000 s (beyond Classic's 3600); the range is NLB's.
+    elbv2.modify_listener_attributes(ListenerArn=arn, Attributes=[{"Key": "tcp.idle_timeout.seconds", "Value": "6000"}])
+    assert elbv2.describe_listener_attributes(ListenerArn=arn)["Attributes"] == [
+        {"Key": "tcp.idle_timeout.seconds", "Value": "6000"}]
+    for bad in ["59", "6001"]:
+        message = refused(elbv2.modify_listener_attributes, "ValidationError", ListenerArn=arn,
+                          Attributes=[{"Key": "tcp.idle_timeout.seconds", "Value": bad}])
+        assert "between 60 and 6000" in message, message
+    assert http_get(lb["DNSName"], 18090).target == "blue"
     refused(elbv2.create_rule, "UnsupportedProtocol", ListenerArn=arn, Priority=1,
             Actions=[{"Type": "forward", "TargetGroupArn": blue}],
             Conditions=[{"Field": "source-ip", "SourceIpConfig": {"Values": ["10.0.0.0/8"]}}])

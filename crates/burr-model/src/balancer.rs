@@ -295,11 +295,18 @@ impl Listener {
                 ),
             );
         }
+        // An NLB TCP or TLS listener's idle timeout is its `tcp.idle_timeout.seconds`, 60–6000;
+        // every other listener keeps Classic ELB's 1–3600.
+        let (lo, hi) = if self.elbv2.is_some() && !self.protocol.is_http() {
+            crate::elbv2::TCP_IDLE_TIMEOUT_SECS
+        } else {
+            (1, 3600)
+        };
         errors.range(
             path.field("idle_timeout_secs"),
             self.idle_timeout_secs,
-            1,
-            3600,
+            lo,
+            hi,
             "seconds",
         );
         errors.range(

@@ -14,6 +14,7 @@ pub mod classic;
 mod drain;
 pub mod elbv2;
 mod error;
+pub mod fail_open;
 pub mod matcher;
 mod name;
 mod pool;
@@ -27,6 +28,7 @@ pub use balancer::{Balancer, Listener, Protocol, TlsFiles};
 pub use classic::AwsProperties;
 pub use drain::DrainingTarget;
 pub use error::{FieldPath, PathSegment, ValidationError};
+pub use fail_open::FailOpen;
 pub use matcher::{check_success_codes, success_code_matches};
 pub use name::{validate_name, validate_pool_name};
 pub use pool::{

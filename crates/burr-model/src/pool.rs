@@ -628,6 +628,10 @@ pub struct Pool {
     /// 30–900; round_robin and weighted_round_robin pools only.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub slow_start_secs: u32,
+    /// Route to every target when too few are healthy (ALB/NLB fail-open); absent: never
+    /// (Classic ELB, and pools that do not ask for it, answer 503 when none is healthy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_open: Option<crate::FailOpen>,
     /// What an ELBv2 target group carries besides the pool's settings (present on pools made
     /// by `CreateTargetGroup`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -654,6 +658,7 @@ impl Pool {
             draining: Draining::default(),
             upstream: UpstreamTimeouts::default(),
             slow_start_secs: 0,
+            fail_open: None,
             target_group: None,
             origin: crate::Origin::default(),
             draining_targets: Vec::new(),
@@ -732,6 +737,9 @@ impl Pool {
             );
         }
         self.validate_slow_start(path, errors);
+        if let Some(rule) = &self.fail_open {
+            rule.validate(&path.field("fail_open"), errors);
+        }
     }
 
     fn validate_slow_start(&self, path: &FieldPath, errors: &mut Errors) {

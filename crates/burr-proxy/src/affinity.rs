@@ -108,7 +108,8 @@ impl Tried {
 
 /// Chooses a target not yet tried for this request with the pool's algorithm.
 pub fn pick(pool: &PoolRuntime, tried: &Tried, client_hash: u64) -> Option<usize> {
-    let eligible = |i: usize| !tried.contains(i) && pool.targets[i].shared.is_available();
+    let open = pool.failing_open();
+    let eligible = |i: usize| !tried.contains(i) && pool.targets[i].shared.is_available_when(open);
     let load = |i: usize| {
         let stats = &pool.targets[i].shared.stats;
         match pool.spec.algorithm {
@@ -268,9 +269,12 @@ impl<'p> Affinity<'p> {
                 engine,
                 decision: KeyedDecision { key: Some(key), .. },
                 ..
-            }) => engine.place(*key, &|i| {
-                !tried.contains(i) && pool.targets[i].standing() == Standing::Available
-            }),
+            }) => {
+                let open = pool.failing_open();
+                engine.place(*key, &|i| {
+                    !tried.contains(i) && pool.targets[i].standing(open) == Standing::Available
+                })
+            }
             _ => pick(pool, tried, client_hash),
         }
     }

@@ -219,6 +219,21 @@ pub fn render(runtime: &Runtime, out: &mut String) {
     }
     header(
         out,
+        "burr_pool_failing_open",
+        "gauge",
+        "1 while too few of the pool's targets are healthy and it routes to all of them \
+         (fail-open routing); pools without the rule are not listed.",
+    );
+    for p in pools.iter().filter(|p| p.fail_open.is_some()) {
+        let _ = writeln!(
+            out,
+            "burr_pool_failing_open{{pool=\"{}\"}} {}",
+            label(&p.spec.name),
+            u8::from(p.failing_open())
+        );
+    }
+    header(
+        out,
         "burr_sticky_decisions_total",
         "counter",
         "Stickiness decisions of sticky pools, by reason.",

@@ -238,7 +238,15 @@ impl TargetShared {
 
     /// May this target receive a new request now?
     pub fn is_available(&self) -> bool {
-        self.health() != Health::Unhealthy
+        self.is_available_when(false)
+    }
+
+    /// As [`Self::is_available`], with the pool failing open (`fail_open`): then the health
+    /// checks' verdict no longer excludes the target. A target that just refused a connection
+    /// stays skipped either way: sending requests to a closed port serves nobody, and the mark
+    /// lapses after [`PASSIVE_DOWN_MS`].
+    pub fn is_available_when(&self, fail_open: bool) -> bool {
+        (fail_open || self.health() != Health::Unhealthy)
             && self.passive_down_until_ms.load(Ordering::Relaxed) <= self.clock.now_ms()
     }
 }
@@ -253,13 +261,13 @@ pub struct TargetRuntime {
 }
 
 impl TargetRuntime {
-    /// How this target stands for sticky sessions.
-    pub fn standing(&self) -> Standing {
+    /// How this target stands for sticky sessions, its pool failing open or not.
+    pub fn standing(&self, fail_open: bool) -> Standing {
         if self.drain_deadline.is_some() || self.weight == 0 {
             Standing::Draining {
                 deadline: self.drain_deadline,
             }
-        } else if self.shared.is_available() {
+        } else if self.shared.is_available_when(fail_open) {
             Standing::Available
         } else {
             Standing::Down
@@ -285,16 +293,38 @@ pub struct PoolRuntime {
     pub keys: Arc<ArcSwap<KeyRing>>,
     /// The data plane's clock: sessions are decided at its time.
     pub clock: Arc<Clock>,
+    /// How many healthy targets the pool needs before it routes to all of them, if it ever does.
+    pub fail_open: Option<burr_model::FailOpen>,
+}
+
+impl PoolRuntime {
+    /// True when too few of the pool's targets in service pass their health checks, so every
+    /// target is eligible. Counted afresh on each call (a scan of atomics, no lock, no
+    /// allocation) so the verdict follows the health checker at once.
+    pub fn failing_open(&self) -> bool {
+        let Some(rule) = &self.fail_open else {
+            return false;
+        };
+        let (mut in_service, mut healthy) = (0, 0);
+        for target in &self.targets {
+            if target.drain_deadline.is_none() && target.weight > 0 {
+                in_service += 1;
+                healthy += usize::from(target.shared.health() != Health::Unhealthy);
+            }
+        }
+        rule.is_failing_open(healthy, in_service)
+    }
 }
 
 impl PoolView for PoolRuntime {
     fn find(&self, id: TargetId) -> Option<(usize, Standing)> {
         let index = self.target_ids.iter().position(|&t| t == id)?;
-        Some((index, self.targets[index].standing()))
+        Some((index, self.targets[index].standing(self.failing_open())))
     }
 
     fn standing_at(&self, index: usize) -> Option<Standing> {
-        self.targets.get(index).map(TargetRuntime::standing)
+        let open = self.failing_open();
+        self.targets.get(index).map(|t| t.standing(open))
     }
 }
 
@@ -522,6 +552,7 @@ fn compile_pool(pool: &Pool, previous: &Runtime, context: &CompileContext) -> Po
         sticky: Policy::of(pool),
         keys: context.keys.clone(),
         clock: context.clock.clone(),
+        fail_open: pool.fail_open_rule(),
         spec: pool.clone(),
     }
 }
@@ -666,16 +697,43 @@ fn compile_listener(
             .ok_or_else(|| fail("its certificates could not be compiled".into()))
     };
     let with_sni = !listener.sni_certificates.is_empty();
+    // The configuration, and where its policy-narrowed variants are kept (with the slot).
+    let https = listener.protocol == Protocol::Https;
     let tls = match (listener.protocol, &listener.tls, &listener.certificate) {
-        (Protocol::Https, ..) if with_sni => Some(by_name()?.slot.https.clone()),
-        (Protocol::Ssl, ..) if with_sni => Some(by_name()?.slot.relay.clone()),
-        (Protocol::Https, Some(files), _) => Some(crate::tls::server_config(files).map_err(fail)?),
-        (Protocol::Ssl, Some(files), _) => {
-            Some(crate::tls::relay_server_config(files).map_err(fail)?)
+        (Protocol::Https | Protocol::Ssl, ..) if with_sni => {
+            let slot = &by_name()?.slot;
+            let base = if https { &slot.https } else { &slot.relay };
+            Some((base.clone(), Some(&slot.policies)))
         }
-        (Protocol::Https, None, Some(arn)) => Some(stored(arn)?.slot.https.clone()),
-        (Protocol::Ssl, None, Some(arn)) => Some(stored(arn)?.slot.relay.clone()),
+        (Protocol::Https, Some(files), _) => {
+            Some((crate::tls::server_config(files).map_err(fail)?, None))
+        }
+        (Protocol::Ssl, Some(files), _) => {
+            Some((crate::tls::relay_server_config(files).map_err(fail)?, None))
+        }
+        (Protocol::Https | Protocol::Ssl, None, Some(arn)) => {
+            let slot = &stored(arn)?.slot;
+            let base = if https { &slot.https } else { &slot.relay };
+            Some((base.clone(), Some(&slot.policies)))
+        }
         _ => None,
+    };
+    // An ELBv2 HTTPS or TLS listener speaks exactly what its security policy lists.
+    let policy = listener
+        .elbv2
+        .as_ref()
+        .and_then(|v| v.ssl_policy.as_deref());
+    let tls = match (tls, policy) {
+        (Some((base, kept)), Some(name)) => {
+            let policy = burr_model::elbv2::ssl_policy(name)
+                .ok_or_else(|| fail(format!("SSL policy {name} is not one burr offers")))?;
+            let narrowed = match kept {
+                Some(kept) => kept.get(&base, https, policy),
+                None => crate::tls::with_policy(&base, policy),
+            };
+            Some(narrowed.map_err(fail)?)
+        }
+        (tls, _) => tls.map(|(base, _)| base),
     };
     let ip = listen_host
         .or(balancer.address)

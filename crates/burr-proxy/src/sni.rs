@@ -139,6 +139,8 @@ pub struct SniSlot {
     pub https: Arc<rustls::ServerConfig>,
     /// For SSL listeners (no ALPN).
     pub relay: Arc<rustls::ServerConfig>,
+    /// Those two narrowed to the security policies of the listeners that use them.
+    pub policies: crate::tls::PolicyConfigs,
 }
 
 impl SniSlot {
@@ -149,6 +151,7 @@ impl SniSlot {
             table,
             https,
             relay,
+            policies: crate::tls::PolicyConfigs::default(),
         })
     }
 

@@ -6,10 +6,15 @@
 //! configuration per listener kind whose certificate resolver reads an `ArcSwap`'d key, so a
 //! replaced certificate reaches the next handshake while connections already established keep
 //! the session they negotiated, and the listener is neither rebound nor restarted.
+//!
+//! An ELBv2 listener's security policy ([`with_policy`]) narrows its configuration to the
+//! policy's protocol versions and cipher suites; listeners without one (TOML, Classic ELB) keep
+//! rustls' safe defaults.
 
 use arc_swap::ArcSwap;
 use burr_model::TlsFiles;
 use burr_model::certificates::Certificate;
+use burr_model::elbv2::SslPolicy;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -99,13 +104,20 @@ pub struct CertificateSlot {
     pub https: Arc<rustls::ServerConfig>,
     /// For SSL listeners (no ALPN).
     pub relay: Arc<rustls::ServerConfig>,
+    /// Those two narrowed to the security policies of the listeners that use them.
+    pub policies: PolicyConfigs,
 }
 
 impl CertificateSlot {
     pub fn new(key: Arc<CertifiedKey>) -> Result<Self, String> {
         let key = Arc::new(ArcSwap::new(key));
         let (https, relay) = configs_resolving(Arc::new(SwappableKey(key.clone())))?;
-        Ok(Self { https, relay, key })
+        Ok(Self {
+            https,
+            relay,
+            key,
+            policies: PolicyConfigs::default(),
+        })
     }
 
     /// Makes `key` the one new handshakes use.
@@ -136,6 +148,101 @@ pub(crate) fn configs_resolving(
     let mut https = config()?;
     https.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok((Arc::new(https), Arc::new(config()?)))
+}
+
+/// `base` restricted to an ELBv2 security policy: the protocol versions and cipher suites the
+/// policy lists, nothing else, with `base`'s certificate resolver (so a hot-swapped key or SNI
+/// table reaches these handshakes too) and ALPN.
+pub fn with_policy(
+    base: &rustls::ServerConfig,
+    policy: &SslPolicy,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    let suites = policy
+        .ciphers
+        .iter()
+        .map(|name| {
+            rustls_suite(name).ok_or_else(|| {
+                format!(
+                    "SSL policy {}: cipher {name} has no rustls suite",
+                    policy.name
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let versions = policy
+        .protocols
+        .iter()
+        .map(|name| match *name {
+            "TLSv1.2" => Ok(&rustls::version::TLS12),
+            "TLSv1.3" => Ok(&rustls::version::TLS13),
+            other => Err(format!(
+                "SSL policy {}: protocol {other} is not one rustls speaks",
+                policy.name
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let provider = rustls::crypto::CryptoProvider {
+        cipher_suites: suites,
+        ..rustls::crypto::ring::default_provider()
+    };
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&versions)
+        .map_err(|e| format!("SSL policy {}: {e}", policy.name))?
+        .with_no_client_auth()
+        .with_cert_resolver(base.cert_resolver.clone());
+    config.alpn_protocols = base.alpn_protocols.clone();
+    Ok(Arc::new(config))
+}
+
+/// A slot's configurations narrowed to security policies, made once per policy and listener
+/// kind and kept with the slot, so that, like the slot's own, they (and their TLS session
+/// caches) outlive configuration changes. Only compiling touches it, never a handshake.
+#[derive(Default)]
+pub struct PolicyConfigs(std::sync::Mutex<Vec<PolicyConfig>>);
+
+/// A policy's name, whether the base is the HTTPS configuration, and the narrowed one.
+type PolicyConfig = (&'static str, bool, Arc<rustls::ServerConfig>);
+
+impl PolicyConfigs {
+    /// `base` (the slot's HTTPS configuration when `https`, else its relay one) narrowed to
+    /// `policy`, made on first use.
+    pub fn get(
+        &self,
+        base: &rustls::ServerConfig,
+        https: bool,
+        policy: &'static SslPolicy,
+    ) -> Result<Arc<rustls::ServerConfig>, String> {
+        let mut made = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((.., config)) = made
+            .iter()
+            .find(|(name, kind, _)| *name == policy.name && *kind == https)
+        {
+            return Ok(config.clone());
+        }
+        let config = with_policy(base, policy)?;
+        made.push((policy.name, https, config.clone()));
+        Ok(config)
+    }
+}
+
+/// The rustls suite of an OpenSSL cipher name (the names AWS's policy tables use).
+fn rustls_suite(openssl_name: &str) -> Option<rustls::SupportedCipherSuite> {
+    use rustls::crypto::ring::cipher_suite as s;
+    Some(match openssl_name {
+        "TLS_AES_128_GCM_SHA256" => s::TLS13_AES_128_GCM_SHA256,
+        "TLS_AES_256_GCM_SHA384" => s::TLS13_AES_256_GCM_SHA384,
+        "TLS_CHACHA20_POLY1305_SHA256" => s::TLS13_CHACHA20_POLY1305_SHA256,
+        "ECDHE-ECDSA-AES128-GCM-SHA256" => s::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        "ECDHE-RSA-AES128-GCM-SHA256" => s::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        "ECDHE-ECDSA-AES256-GCM-SHA384" => s::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        "ECDHE-RSA-AES256-GCM-SHA384" => s::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        "ECDHE-ECDSA-CHACHA20-POLY1305" => s::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        "ECDHE-RSA-CHACHA20-POLY1305" => s::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        _ => return None,
+    })
 }
 
 /// A listener's `tls` files as a key to sign handshakes with (the default certificate of a
@@ -217,5 +324,33 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every policy burr offers maps onto rustls exactly: each cipher and protocol it lists.
+    #[test]
+    fn every_offered_policy_maps_to_rustls() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["x.example".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let key = PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+        let key = CertifiedKey::from_der(vec![cert.der().clone()], key, &provider()).unwrap();
+        let slot = CertificateSlot::new(Arc::new(key)).unwrap();
+        for policy in &burr_model::elbv2::SSL_POLICIES {
+            let config = with_policy(&slot.https, policy).unwrap();
+            assert_eq!(config.alpn_protocols, slot.https.alpn_protocols);
+            assert_eq!(
+                config.crypto_provider().cipher_suites.len(),
+                policy.ciphers.len(),
+                "{}",
+                policy.name
+            );
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The attribute keys of target groups, load balancers and listeners: which keys exist, their
 //! defaults, their allowed values, and — for the target-group keys with behaviour — how they set
-//! the pool (stickiness, draining, algorithm, slow start, PROXY protocol v2).
+//! the pool (stickiness, draining, algorithm, slow start, PROXY protocol v2, fail-open routing).
 //!
 //! Every key of the botocore model's documentation is accepted and returned, whether burr acts
 //! on it or only stores it (Terraform cannot recover from a refused target-group key); the ones
@@ -121,8 +121,8 @@ pub const TARGET_GROUP_ATTRIBUTES: &[TargetGroupAttribute] = &[
     attr("load_balancing.cross_zone.enabled", CROSS_ZONE, Scope::All, "use_load_balancer_configuration", false),
     attr("target_group_health.dns_failover.minimum_healthy_targets.count", COUNT, Scope::All, "1", false),
     attr("target_group_health.dns_failover.minimum_healthy_targets.percentage", PERCENT, Scope::All, "off", false),
-    attr("target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", COUNT, Scope::All, "1", false),
-    attr("target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", PERCENT, Scope::All, "off", false),
+    attr("target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", COUNT, Scope::All, "1", true),
+    attr("target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", PERCENT, Scope::All, "off", true),
     attr("deregistration_delay.connection_termination.enabled", Values::Bool, Scope::Network, "false", false),
     attr("preserve_client_ip.enabled", Values::Bool, Scope::Network, "false", false),
     attr("proxy_protocol_v2.enabled", Values::Bool, Scope::Network, "false", true),
@@ -275,7 +275,8 @@ pub fn apply_target_group_attributes(
     Ok(())
 }
 
-/// Sets the pool's stickiness, draining, algorithm, slow start and PROXY protocol from the
+/// Sets the pool's stickiness, draining, algorithm, slow start, PROXY protocol and fail-open
+/// routing from the
 /// attributes (stored values, else the defaults), with AWS's rules on which stickiness a
 /// protocol takes.
 fn set_behaviour(
@@ -299,6 +300,12 @@ fn set_behaviour(
     let proxy_v2 = get("proxy_protocol_v2.enabled") == "true";
     pool.upstream.proxy_protocol = proxy_v2;
     pool.upstream.proxy_protocol_version = proxy_v2.then_some(2);
+    // Every target group fails open (AWS); `off` is no requirement of that kind.
+    let routing = "target_group_health.unhealthy_state_routing.minimum_healthy_targets";
+    pool.fail_open = Some(crate::FailOpen {
+        min_healthy_count: get(&format!("{routing}.count")).parse().unwrap_or(0),
+        min_healthy_percent: get(&format!("{routing}.percentage")).parse().ok(),
+    });
     if protocol.is_application() {
         pool.algorithm = match get("load_balancing.algorithm.type").as_str() {
             "least_outstanding_requests" => Algorithm::LeastOutstandingRequests,

@@ -704,3 +704,38 @@ fn default_actions_that_do_not_forward_to_one_group_leave_pool_empty() {
         ("", Some(crate::Protocol::Http))
     );
 }
+
+#[test]
+fn tcp_idle_timeout_is_the_network_listeners_idle_timeout() {
+    let mut env = Env::new();
+    let tcp = ListenerRequest {
+        protocol: Some("TCP".into()),
+        port: Some(22),
+        default_action: Some(Action::forward_to("t1")),
+        ..Default::default()
+    };
+    let id = env.create("net", &tcp).unwrap();
+    // A new NLB listener relays with the attribute's default.
+    assert_eq!(listener_of(&env.state, "net", &id).idle_timeout_secs, 350);
+    let set = |v: &str| vec![("tcp.idle_timeout.seconds".to_string(), v.to_string())];
+    modify_listener_attributes(&mut env.state, "net", &id, &set("6000")).unwrap();
+    assert_eq!(listener_of(&env.state, "net", &id).idle_timeout_secs, 6000);
+    // 6000 s holds for the NLB listener; the model keeps Classic's 1–3600 for the others.
+    env.state.validate(None).unwrap();
+    let mut classic = listener_of(&env.state, "net", &id).clone();
+    classic.elbv2 = None;
+    let key = env
+        .state
+        .balancers
+        .keys()
+        .find(|k| k.ends_with("net"))
+        .unwrap()
+        .clone();
+    env.state.balancers.get_mut(&key).unwrap().listeners[0] = classic;
+    let errors = env.state.validate(None).unwrap_err();
+    assert!(
+        errors[0].to_string().contains("idle_timeout_secs: 6000")
+            && errors[0].to_string().contains("between 1 and 3600"),
+        "{errors:?}"
+    );
+}

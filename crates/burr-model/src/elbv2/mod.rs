@@ -87,5 +87,15 @@ pub const SSL_POLICIES: [SslPolicy; 2] = [
     },
 ];
 
+/// Bounds of an NLB TCP or TLS listener's `tcp.idle_timeout.seconds` (its idle timeout).
+pub const TCP_IDLE_TIMEOUT_SECS: (u32, u32) = (60, 6000);
+/// A new NLB listener's idle timeout (the attribute's default).
+pub const DEFAULT_TCP_IDLE_TIMEOUT_SECS: u32 = 350;
+
 /// The policy an HTTPS or TLS listener gets when none is named.
 pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
+
+/// The policy named `name`, if burr offers it.
+pub fn ssl_policy(name: &str) -> Option<&'static SslPolicy> {
+    SSL_POLICIES.iter().find(|p| p.name == name)
+}

@@ -451,3 +451,37 @@ fn slow_start_and_proxy_protocol_v2_set_the_pool() {
     .unwrap();
     assert_eq!(state.pools["tcp"].upstream.proxy_protocol_version(), None);
 }
+
+#[test]
+fn unhealthy_state_routing_sets_the_pools_fail_open_rule() {
+    let pool: AddressPool = AddressPool::DEFAULT.parse().unwrap();
+    let mut state = State::default();
+    create_target_group(&mut state, "blue", &group("HTTP"), context(&pool)).unwrap();
+    // Every target group fails open when none of its targets is healthy (the AWS default).
+    assert_eq!(
+        state.pools["blue"].fail_open,
+        Some(crate::FailOpen::default())
+    );
+    let routing = "target_group_health.unhealthy_state_routing.minimum_healthy_targets";
+    modify_target_group_attributes(
+        &mut state,
+        "blue",
+        &pairs(&[
+            (&format!("{routing}.count"), "off"),
+            (&format!("{routing}.percentage"), "50"),
+        ]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        state.pools["blue"].fail_open,
+        Some(crate::FailOpen {
+            min_healthy_count: 0,
+            min_healthy_percent: Some(50),
+        })
+    );
+    // A group stored before the rule existed still fails open.
+    let mut old = state.pools["blue"].clone();
+    old.fail_open = None;
+    assert_eq!(old.fail_open_rule(), Some(crate::FailOpen::default()));
+}

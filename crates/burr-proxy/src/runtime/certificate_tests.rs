@@ -166,3 +166,40 @@ fn an_sni_listener_keeps_its_slot_and_a_replaced_certificate_serves_once_publish
     );
     assert_ne!(before, leaf_der(&state, &b));
 }
+
+/// A listener with a security policy keeps its narrowed configuration across snapshots (and
+/// with it the TLS session cache), and a replaced certificate still reaches its handshakes.
+#[test]
+fn a_policy_listener_keeps_its_configuration_and_sees_a_replaced_certificate() {
+    let mut state = State::default();
+    let arn = import(&mut state, None, "a.example.com");
+    state.pools.insert("p".into(), Pool::new("p"));
+    let mut balancer = Balancer::new("web");
+    let mut listener = Listener::new(8443, Protocol::Https, "p");
+    listener.certificate = Some(arn.clone());
+    listener.elbv2 = Some(burr_model::elbv2::V2Listener {
+        id: "0123456789abcdef".into(),
+        default_rule_id: "fedcba9876543210".into(),
+        ssl_policy: Some("ELBSecurityPolicy-TLS13-1-3-2021-06".into()),
+        alpn_policy: Vec::new(),
+        attributes: Default::default(),
+        tags: Default::default(),
+        default_rule_tags: Default::default(),
+    });
+    balancer.listeners.push(listener);
+    state.balancers.insert("web".into(), balancer);
+    let first = Runtime::compile(&state, 1, &Runtime::default(), &context()).unwrap();
+    first.publish_certificates();
+    let tls = |r: &Runtime| r.listeners.values().next().unwrap().tls.clone().unwrap();
+    assert_eq!(served(&tls(&first)), leaf_der(&state, &arn));
+    assert_eq!(tls(&first).crypto_provider().cipher_suites.len(), 3);
+
+    import(&mut state, Some(&arn), "b.example.com");
+    let second = Runtime::compile(&state, 2, &first, &context()).unwrap();
+    assert!(Arc::ptr_eq(&tls(&first), &tls(&second)));
+    second.publish_certificates();
+    assert_eq!(
+        served_for(&tls(&second), "b.example.com"),
+        leaf_der(&state, &arn)
+    );
+}

@@ -391,6 +391,10 @@ pub fn create_listener(
     if let Some(secs) = idle_timeout {
         listener.idle_timeout_secs = secs;
     }
+    // An NLB listener's idle timeout is `tcp.idle_timeout.seconds`, 350 until set.
+    if network(b) {
+        listener.idle_timeout_secs = crate::elbv2::DEFAULT_TCP_IDLE_TIMEOUT_SECS;
+    }
     listener.elbv2 = Some(V2Listener {
         id: id.clone(),
         default_rule_id: context.new_id(&format!("listener-rule/{key}/{port}")),
@@ -534,11 +538,12 @@ pub fn modify_listener_attributes(
     check_keys(LISTENER_ATTRIBUTES, network(b), given)?;
     for (k, value) in given {
         if k == "tcp.idle_timeout.seconds" {
+            let (lo, hi) = crate::elbv2::TCP_IDLE_TIMEOUT_SECS;
             number_in(
                 &format!("Attribute {k}"),
                 value.parse().unwrap_or(-1),
-                60,
-                6000,
+                lo,
+                hi,
             )?;
         }
         if k.ends_with(".enabled") && value != "true" && value != "false" {
@@ -551,7 +556,16 @@ pub fn modify_listener_attributes(
     }
     let b = load_balancer_mut(state, key)?;
     let index = listener_index(b, id)?;
-    if let Some(v2) = b.listeners[index].elbv2.as_mut() {
+    let listener = &mut b.listeners[index];
+    for (k, value) in given {
+        // The relay's idle timeout (checked above to be 60–6000).
+        if k == "tcp.idle_timeout.seconds"
+            && let Ok(secs) = value.parse::<u32>()
+        {
+            listener.idle_timeout_secs = secs;
+        }
+    }
+    if let Some(v2) = listener.elbv2.as_mut() {
         for (k, value) in given {
             v2.attributes.insert(k.clone(), value.clone());
         }
