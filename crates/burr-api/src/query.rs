@@ -124,6 +124,23 @@ impl Params {
             .collect()
     }
 
+    /// `Tags.member.N.{Key,Value}` (a missing value is empty), as the ELB APIs send tags.
+    pub fn tags(&self) -> Result<Vec<(String, String)>, ApiError> {
+        self.structures("Tags")
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let key = t
+                    .get("Key")
+                    .ok_or_else(|| ApiError::missing(&format!("Tags.member.{}.Key", i + 1)))?;
+                Ok((
+                    key.to_string(),
+                    t.get("Value").unwrap_or_default().to_string(),
+                ))
+            })
+            .collect()
+    }
+
     /// The parameters whose names start with `head`: a range of the sorted map, so a scope
     /// costs its own size (plus a lookup) rather than a pass over every parameter, and
     /// `structures` stays linear in the request.

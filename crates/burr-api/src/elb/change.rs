@@ -25,7 +25,7 @@ pub fn create_load_balancer(
         return Err(ApiError::missing("Listeners"));
     }
     let listeners = listener_requests(p)?;
-    let tags = tags(p)?;
+    let tags = p.tags()?;
     let scheme = p.get("Scheme");
     let placement = super::placement::requested(p);
     let context = c.context();
@@ -306,23 +306,6 @@ fn required_enabled(attributes: &Params, group: &str) -> Result<Option<bool>, Ap
     }
 }
 
-/// `Tags.member.N.{Key,Value}`.
-fn tags(p: &Params) -> Result<Vec<(String, String)>, ApiError> {
-    p.structures("Tags")
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let key = t
-                .get("Key")
-                .ok_or_else(|| ApiError::missing(&format!("Tags.member.{}.Key", i + 1)))?;
-            Ok((
-                key.to_string(),
-                t.get("Value").unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
-}
-
 fn names(c: &dyn ControlPlane, p: &Params) -> Result<Vec<String>, ApiError> {
     let names = super::balancer_keys(c, p)?;
     if names.is_empty() {
@@ -333,7 +316,7 @@ fn names(c: &dyn ControlPlane, p: &Params) -> Result<Vec<String>, ApiError> {
 
 pub fn add_tags(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
     let names = names(c, p)?;
-    let tags = tags(p)?;
+    let tags = p.tags()?;
     if tags.is_empty() {
         return Err(ApiError::missing("Tags"));
     }
@@ -343,7 +326,7 @@ pub fn add_tags(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), Api
 
 pub fn remove_tags(c: &dyn ControlPlane, p: &Params, _: &mut Xml) -> Result<(), ApiError> {
     let names = names(c, p)?;
-    let keys: Vec<String> = tags(p)?.into_iter().map(|(k, _)| k).collect();
+    let keys: Vec<String> = p.tags()?.into_iter().map(|(k, _)| k).collect();
     if keys.is_empty() {
         return Err(ApiError::missing("Tags"));
     }

@@ -2,7 +2,7 @@
 //! security groups.
 
 use super::arn::{self, Kind};
-use super::{attributes, change, context, tag_pairs, write_attributes, write_page};
+use super::{attributes, change, context, write_attributes, write_page};
 use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::query::Params;
@@ -51,7 +51,7 @@ pub fn create(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), Api
         ip_address_type: p.get("IpAddressType").map(str::to_string),
         subnets,
         security_groups: p.list("SecurityGroups"),
-        tags: tag_pairs(p)?,
+        tags: p.tags()?,
     };
     let key = c.key(name);
     let ctx = context(c);

@@ -5,7 +5,7 @@
 use super::actions::{decode_actions, given, write_actions};
 use super::arn::{self, Kind};
 use super::balancers::required_key;
-use super::{attributes, change, context, tag_pairs, write_attributes, write_page};
+use super::{attributes, change, context, write_attributes, write_page};
 use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::query::Params;
@@ -90,7 +90,7 @@ fn request(c: &dyn ControlPlane, state: &State, p: &Params) -> Result<ListenerRe
         certificate: default_certificate(p)?,
         default_action: decode_actions(p, "DefaultActions", &resolve)?,
         alpn_policy: given(p, "AlpnPolicy").then(|| p.list("AlpnPolicy")),
-        tags: tag_pairs(p)?,
+        tags: p.tags()?,
     })
 }
 

@@ -192,20 +192,3 @@ pub(crate) fn write_attributes(xml: &mut Xml, attributes: &[(String, String)]) {
         x.text("Value", v);
     });
 }
-
-/// `Tags.member.N.{Key,Value}`.
-pub(crate) fn tag_pairs(p: &Params) -> Result<Vec<(String, String)>, ApiError> {
-    p.structures("Tags")
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let key = t
-                .get("Key")
-                .ok_or_else(|| ApiError::missing(&format!("Tags.member.{}.Key", i + 1)))?;
-            Ok((
-                key.to_string(),
-                t.get("Value").unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
-}

@@ -5,7 +5,7 @@
 use super::actions::{decode_actions, decode_conditions, given, write_actions, write_conditions};
 use super::arn::{self, Kind};
 use super::listeners::{group_key, required_listener};
-use super::{change, context, tag_pairs, write_page};
+use super::{change, context, write_page};
 use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::query::Params;
@@ -83,7 +83,7 @@ pub fn create(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), Api
         priority: p.required_int("Priority")?,
         conditions,
         action,
-        tags: tag_pairs(p)?,
+        tags: p.tags()?,
     };
     let ctx = context(c);
     let (id, state) = change(c, |s| {

@@ -2,7 +2,7 @@
 //! rules, named by ARN.
 
 use super::arn::{self, Kind};
-use super::{change, tag_pairs};
+use super::change;
 use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::query::Params;
@@ -31,7 +31,7 @@ fn resources(c: &dyn ControlPlane, state: &State, p: &Params) -> Result<Vec<Reso
 
 pub fn add(c: &dyn ControlPlane, p: &Params, _xml: &mut Xml) -> Result<(), ApiError> {
     let targets = resources(c, &c.state(), p)?;
-    let tags = tag_pairs(p)?;
+    let tags = p.tags()?;
     if tags.is_empty() {
         return Err(ApiError::missing("Tags"));
     }

@@ -1,7 +1,7 @@
 //! Target group actions: create, describe, modify, delete, attributes, targets and their health.
 
 use super::arn::{self, Kind};
-use super::{attributes, change, context, tag_pairs, write_attributes, write_page};
+use super::{attributes, change, context, write_attributes, write_page};
 use crate::control::{ControlPlane, TargetHealth, UnhealthyReason};
 use crate::error::ApiError;
 use crate::query::Params;
@@ -54,7 +54,7 @@ pub fn create(c: &dyn ControlPlane, p: &Params, xml: &mut Xml) -> Result<(), Api
         target_type: p.get("TargetType").map(str::to_string),
         ip_address_type: p.get("IpAddressType").map(str::to_string),
         health_check: health_check_request(p)?,
-        tags: tag_pairs(p)?,
+        tags: p.tags()?,
     };
     let key = c.key(name);
     let ctx = context(c);
