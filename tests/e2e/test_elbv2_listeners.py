@@ -8,7 +8,7 @@ import http.client
 import ssl
 
 from burr_e2e import accepts, http_get, wait_until
-from test_certificates import served_certificate
+from test_certificates import der, key_pem, make_cert, pem, served_certificate
 from test_elbv2 import create_alb, create_tg, refused
 
 
@@ -210,6 +210,35 @@ def test_https_listener_serves_its_certificate_and_takes_more(elbv2, burr, targe
     plain = elbv2.modify_listener(ListenerArn=arn, Protocol="HTTP")["Listeners"][0]
     assert "Certificates" not in plain and "SslPolicy" not in plain
     wait_until(lambda: http_get(lb["DNSName"], 18443).status == 200, 10, what="the plain listener")
+
+
+def test_https_listener_on_a_pem_file(elbv2, targets, tmp_path):
+    """The default certificate may be the path of a PEM file holding the chain and its key, as
+    Classic's SSLCertificateId may: served, and described as given. A path that cannot be read
+    refuses the listener and changes nothing."""
+    cert, key = make_cert("file.example.com")
+    path = tmp_path / "listener.pem"
+    path.write_text(pem(cert) + key_pem(key))
+    path.chmod(0o600)
+    lb = create_alb(elbv2)
+    target = targets("blue")
+    blue = create_tg(elbv2, "blue", port=target.port)["TargetGroupArn"]
+    before = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    message = refused(elbv2.create_listener, "CertificateNotFound",
+                      LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTPS", Port=18444,
+                      Certificates=[{"CertificateArn": str(tmp_path / "missing.pem")}],
+                      DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}])
+    assert message.startswith("Certificates: ") and "missing.pem" in message, message
+    assert elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"] == before
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTPS", Port=18444,
+        Certificates=[{"CertificateArn": str(path)}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": blue}],
+    )["Listeners"][0]
+    assert listener["Certificates"] == [{"CertificateArn": str(path)}]
+    assert served_certificate(lb["DNSName"], 18444) == der(cert)
+    assert elbv2.describe_listener_certificates(ListenerArn=listener["ListenerArn"])[
+        "Certificates"] == [{"CertificateArn": str(path), "IsDefault": True}]
 
 
 def test_network_listener_relays_tcp_to_one_target_group(elbv2, targets):

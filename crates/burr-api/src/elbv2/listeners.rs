@@ -132,10 +132,10 @@ pub fn write_listener(
     x.text("LoadBalancerArn", &arn::load_balancer(c, b));
     x.text("Port", &l.port.to_string());
     x.text("Protocol", V2Protocol::of_listener(l.protocol).as_str());
-    if let Some(certificate) = &l.certificate {
+    if let Some(certificate) = elbv2::default_certificate(l) {
         x.members(
             "Certificates",
-            std::slice::from_ref(certificate),
+            std::slice::from_ref(&certificate),
             |x, arn| x.text("CertificateArn", arn),
         );
     }

@@ -103,12 +103,23 @@ pub(crate) fn context(c: &dyn ControlPlane) -> Context<'_> {
     }
 }
 
-/// Runs an ELBv2 operation durably; its refusal is answered with its own code.
+/// Runs an ELBv2 operation durably; its refusal is answered with its own code. What the control
+/// plane itself refuses (a listener that cannot bind, a certificate file that cannot be read)
+/// comes in Classic's terms and is restated in ELBv2's: `InvalidConfigurationRequest` is 400
+/// here (409 on Classic), and the certificate is `Certificates`, not `SSLCertificateId`.
 pub(crate) fn change<T>(
     c: &dyn ControlPlane,
     op: impl FnMut(&mut State) -> Result<T, V2Error>,
 ) -> Result<(T, Arc<State>), ApiError> {
-    apply_change(c, op, ApiError::from)
+    apply_change(c, op, ApiError::from).map_err(|mut e| {
+        if e.code == "InvalidConfigurationRequest" {
+            e.status = 400;
+        }
+        if let Some(rest) = e.message.strip_prefix("SSLCertificateId: ") {
+            e.message = format!("Certificates: {rest}");
+        }
+        e
+    })
 }
 
 /// Largest `PageSize`.

@@ -181,7 +181,11 @@ pub(crate) fn settle_target_protocol(
 /// The certificate, security policy and ALPN policy a listener of `protocol` ends up with:
 /// HTTPS and TLS need a stored certificate and take a policy; others take neither.
 struct Tls {
+    /// The ARN of a stored certificate, or…
     certificate: Option<String>,
+    /// …the PEM file holding the chain and its key (a path, as Classic's `SSLCertificateId`
+    /// may be).
+    files: Option<crate::TlsFiles>,
     ssl_policy: Option<String>,
     alpn_policy: Vec<String>,
 }
@@ -212,6 +216,7 @@ fn check_tls(
         }
         return Ok(Tls {
             certificate: None,
+            files: None,
             ssl_policy: None,
             alpn_policy: Vec::new(),
         });
@@ -226,7 +231,10 @@ fn check_tls(
             ),
         ));
     };
-    if !state.certificates.contains_key(certificate) {
+    // Not an ARN: the path of a PEM file with the chain and its private key (read when the
+    // listener is put in service; a file that cannot be used refuses the change then).
+    let is_arn = crate::certificates::is_certificate_arn(certificate);
+    if is_arn && !state.certificates.contains_key(certificate) {
         return Err(V2Error::new(
             ErrorCode::CertificateNotFound,
             format!(
@@ -235,6 +243,16 @@ fn check_tls(
             ),
         ));
     }
+    let (files, certificate) = if is_arn {
+        (None, Some(certificate.to_string()))
+    } else {
+        let path = std::path::PathBuf::from(certificate);
+        let files = crate::TlsFiles {
+            certificate: path.clone(),
+            private_key: path,
+        };
+        (Some(files), None)
+    };
     let policy = ssl_policy.unwrap_or(DEFAULT_SSL_POLICY);
     if !SSL_POLICIES.iter().any(|p| p.name == policy) {
         let names: Vec<&str> = SSL_POLICIES.iter().map(|p| p.name).collect();
@@ -263,7 +281,8 @@ fn check_tls(
         }
     }
     Ok(Tls {
-        certificate: Some(certificate.to_string()),
+        certificate,
+        files,
         ssl_policy: Some(policy.to_string()),
         alpn_policy: alpn_policy.to_vec(),
     })
@@ -274,6 +293,7 @@ fn check_tls(
 fn shape_listener(listener: &mut Listener, protocol: Protocol, tls: Tls, default_action: Action) {
     listener.protocol = protocol;
     listener.certificate = tls.certificate;
+    listener.tls = tls.files;
     if !protocol.is_tls() {
         listener.sni_certificates.clear();
     }
@@ -575,10 +595,9 @@ pub fn modify_listener_attributes(
 
 /// `DescribeListenerCertificates`: the default certificate (flagged `true`), then the others.
 pub fn listener_certificates(listener: &Listener) -> Vec<(String, bool)> {
-    listener
-        .certificate
-        .iter()
-        .map(|arn| (arn.clone(), true))
+    default_certificate(listener)
+        .into_iter()
+        .map(|id| (id, true))
         .chain(
             listener
                 .sni_certificates
@@ -586,6 +605,16 @@ pub fn listener_certificates(listener: &Listener) -> Vec<(String, bool)> {
                 .map(|arn| (arn.clone(), false)),
         )
         .collect()
+}
+
+/// The default certificate as the API names it: its ARN, or the path of its PEM file.
+pub fn default_certificate(listener: &Listener) -> Option<String> {
+    listener.certificate.clone().or_else(|| {
+        listener
+            .tls
+            .as_ref()
+            .map(|files| files.certificate.display().to_string())
+    })
 }
 
 /// `AddListenerCertificates`: certificates served by SNI besides the default one. One already
