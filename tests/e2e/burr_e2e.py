@@ -93,6 +93,7 @@ class Burr:
         listen_host: str | None = None,
         env_credentials: bool = True,
         workers: int = 1,
+        config: Path | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -101,6 +102,7 @@ class Burr:
         self.listen_host = listen_host
         self.env_credentials = env_credentials
         self.workers = workers
+        self.config = config
         self.api_port: int | None = None
         self.process: subprocess.Popen | None = None
         self.log_path = self.data_dir.parent / (self.data_dir.name + ".log")
@@ -127,6 +129,8 @@ class Burr:
         ]
         if self.listen_host:
             cmd += ["--listen-host", self.listen_host]
+        if self.config:
+            cmd += ["--config", str(self.config)]
         return cmd
 
     def environment(self) -> dict:

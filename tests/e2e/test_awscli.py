@@ -9,7 +9,7 @@ import stat
 import subprocess
 import sys
 
-from burr_e2e import REGION
+from burr_e2e import REGION, accepts, http_get, wait_until
 
 CLI_TIMEOUT = 60
 
@@ -98,3 +98,58 @@ def test_aws_cli_with_generated_credentials(burr_factory):
     assert (burr.data_dir / "credentials").read_text() == credentials.read_text()
     again = aws(burr, "elb", "describe-load-balancers", "--load-balancer-names", "cli-lb")
     assert again.returncode == 0, again.stderr
+
+
+def test_aws_cli_drives_an_application_load_balancer(burr_factory, targets):
+    """`aws elbv2` end to end: a balancer, a target group with a target, a listener whose rule
+    answers a fixed response, the target's health, attributes, an error with its code, and the
+    deletes; traffic goes through the listener the CLI made."""
+    burr = burr_factory("cli-v2", env_credentials=False)
+    t = targets("t")
+
+    def ok(*args):
+        done = aws(burr, "elbv2", *args)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+
+    [lb] = ok("create-load-balancer", "--name", "cli-alb", "--subnets", "subnet-a",
+              "subnet-b")["LoadBalancers"]
+    assert (lb["State"]["Code"], lb["Type"]) == ("active", "application")
+    [tg] = ok("create-target-group", "--name", "cli-tg", "--protocol", "HTTP", "--port",
+              str(t.port), "--vpc-id", "vpc-1", "--target-type", "ip",
+              "--health-check-path", "/health")["TargetGroups"]
+    ok("register-targets", "--target-group-arn", tg["TargetGroupArn"], "--targets",
+       "Id=127.0.0.1")
+    attributes = ok("modify-target-group-attributes", "--target-group-arn", tg["TargetGroupArn"],
+                    "--attributes", "Key=stickiness.enabled,Value=true",
+                    "Key=stickiness.type,Value=lb_cookie")["Attributes"]
+    assert {"Key": "stickiness.type", "Value": "lb_cookie"} in attributes
+    [listener] = ok("create-listener", "--load-balancer-arn", lb["LoadBalancerArn"],
+                    "--protocol", "HTTP", "--port", "8080", "--default-actions",
+                    f"Type=forward,TargetGroupArn={tg['TargetGroupArn']}")["Listeners"]
+    [rule] = ok("create-rule", "--listener-arn", listener["ListenerArn"], "--priority", "5",
+                "--conditions", "Field=path-pattern,Values=/status",
+                "--actions", "Type=fixed-response,FixedResponseConfig={StatusCode=200,"
+                "ContentType=text/plain,MessageBody=up}")["Rules"]
+    assert rule["Priority"] == "5"
+
+    host = lb["DNSName"]
+    wait_until(lambda: accepts(host, 8080), 10, what="the listener the CLI made")
+    assert http_get(host, 8080, "/").target == "t"
+    status = http_get(host, 8080, "/status")
+    assert (status.status, status.body) == (200, "up")
+    [health] = ok("describe-target-health", "--target-group-arn",
+                  tg["TargetGroupArn"])["TargetHealthDescriptions"]
+    assert health["Target"] == {"Id": "127.0.0.1", "Port": t.port}
+    assert health["TargetHealth"]["State"] in ("initial", "healthy")
+
+    # Errors reach the CLI with their code.
+    busy = aws(burr, "elbv2", "delete-target-group", "--target-group-arn", tg["TargetGroupArn"])
+    assert busy.returncode != 0
+    assert "An error occurred (ResourceInUse) when calling the DeleteTargetGroup" in busy.stderr
+
+    ok("delete-rule", "--rule-arn", rule["RuleArn"])
+    ok("delete-listener", "--listener-arn", listener["ListenerArn"])
+    ok("delete-target-group", "--target-group-arn", tg["TargetGroupArn"])
+    ok("delete-load-balancer", "--load-balancer-arn", lb["LoadBalancerArn"])
+    assert ok("describe-load-balancers")["LoadBalancers"] == []
