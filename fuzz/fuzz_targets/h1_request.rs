@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let forwarded = Forwarded::new("192.0.2.7".parse().unwrap(), false, 8080);
     let mut out = Vec::new();
-    head.write_upstream(&mut out, &forwarded, None);
+    head.write_upstream(&mut out, &forwarded, None, false);
 
     let mut headers = [httparse::EMPTY_HEADER; 256];
     let mut upstream = httparse::Request::new(&mut headers);
