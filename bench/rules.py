@@ -22,7 +22,6 @@ Every process started here is stopped on exit; every wait is bounded.
 """
 
 import os
-import re
 import statistics
 import subprocess
 import tempfile
@@ -30,6 +29,7 @@ import time
 import urllib.request
 
 import processes
+import wrk_result
 from processes import procs, stop_all
 
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
@@ -133,10 +133,9 @@ def run_once(name, pid, port):
     t0 = cpu_ticks(pid)
     out = wrk(port, DURATION, CONNECTIONS)
     t1 = cpu_ticks(pid)
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    errors = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
-        errors += sum(int(g) for g in m.groups())
+    result = wrk_result.parse(out)
+    requests = result["requests"]
+    errors = result["non2xx"] + result["socket_errors"]
     per_s = requests / DURATION
     cpu_us = (t1 - t0) * 1e6 / CLK_TCK / max(requests, 1)
     print(f"  {name:12s} {per_s:8.0f} req/s  CPU {cpu_us:6.2f} µs/req  errors {errors}", flush=True)

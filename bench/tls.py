@@ -17,7 +17,6 @@ Every process started here is stopped on exit; every wait is bounded.
 """
 
 import os
-import re
 import ssl
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ import urllib.request
 import boto3
 
 import processes
+import wrk_result
 from processes import procs, stop_all
 
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
@@ -127,10 +127,9 @@ def run_once(name, pid, port):
         ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}s", "-H", "Connection: close", "--timeout", "5s",
          f"https://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=DURATION + 30).stdout
     t1 = cpu_ticks(pid)
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    errors = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
-        errors += sum(int(g) for g in m.groups())
+    result = wrk_result.parse(out)
+    requests = result["requests"]
+    errors = result["non2xx"] + result["socket_errors"]
     per_s = requests / DURATION
     cpu_us = (t1 - t0) * 1e6 / CLK_TCK / max(requests, 1)
     print(f"  {name:8s} {per_s:8.0f} handshakes/s  CPU {cpu_us:7.1f} µs/handshake  errors {errors}", flush=True)
