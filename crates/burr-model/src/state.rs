@@ -38,6 +38,10 @@ pub struct State {
     pub certificates: BTreeMap<String, Certificate>,
     /// The local certificate authority behind ACM `RequestCertificate`, once made.
     pub certificate_authority: Option<LocalAuthority>,
+    /// CloudFront distributions, by id.
+    pub distributions: BTreeMap<String, crate::cloudfront::Distribution>,
+    /// CloudFront continuous-deployment policies, by id.
+    pub deployment_policies: BTreeMap<String, crate::cloudfront::DeploymentPolicy>,
 }
 
 impl State {

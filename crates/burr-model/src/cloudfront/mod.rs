@@ -1,0 +1,28 @@
+//! The CloudFront (2020-05-31) view of the model: distributions, staging distributions and
+//! continuous-deployment policies, and the operations of that API as changes to
+//! [`State`](crate::State), with the error codes of the botocore model.
+//!
+//! A distribution is an HTTP(S) front end on its own address (its `DomainName`) whose origins
+//! are pools and whose cache behaviours are routing rules. burr does not cache: the cache and
+//! edge members of a `DistributionConfig` are kept as given ([`Node`]) so clients read back
+//! what they wrote, and only the members burr acts on are interpreted
+//! ([`Distribution::front_end`]). A staging distribution is never bound: its front end is the
+//! second arm of its primary's listeners while a continuous-deployment policy links the two
+//! ([`front_ends`]).
+//!
+//! No I/O, no clock, no XML: the API parses requests into [`Node`] trees (checked against the
+//! botocore shapes) and brings `now` and fresh ids through [`Context`].
+
+mod document;
+mod error;
+mod front_end;
+mod ops;
+#[cfg(test)]
+mod tests;
+mod types;
+
+pub use document::Node;
+pub use error::{CfError, CfErrorCode};
+pub use front_end::*;
+pub use ops::*;
+pub use types::*;

@@ -1,0 +1,1 @@
+//! The CloudFront operations as changes to a [`State`](crate::State).

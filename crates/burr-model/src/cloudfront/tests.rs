@@ -1,0 +1,1 @@
+//! Tests of the CloudFront operations and front ends.
