@@ -20,6 +20,9 @@ mod ops;
 #[cfg(test)]
 mod tests;
 mod types;
+mod validate;
+
+pub(crate) use validate::validate_into;
 
 pub use document::Node;
 pub use error::{CfError, CfErrorCode};
