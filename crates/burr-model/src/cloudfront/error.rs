@@ -26,6 +26,7 @@ pub enum CfErrorCode {
     NoSuchOrigin,
     NoSuchResource,
     PreconditionFailed,
+    ResourceInUse,
     StagingDistributionInUse,
     TooManyCacheBehaviors,
     TooManyContinuousDeploymentPolicies,
@@ -58,6 +59,7 @@ impl CfErrorCode {
             Self::NoSuchOrigin => "NoSuchOrigin",
             Self::NoSuchResource => "NoSuchResource",
             Self::PreconditionFailed => "PreconditionFailed",
+            Self::ResourceInUse => "ResourceInUse",
             Self::StagingDistributionInUse => "StagingDistributionInUse",
             Self::TooManyCacheBehaviors => "TooManyCacheBehaviors",
             Self::TooManyContinuousDeploymentPolicies => "TooManyContinuousDeploymentPolicies",
@@ -75,6 +77,7 @@ impl CfErrorCode {
             | Self::ContinuousDeploymentPolicyInUse
             | Self::DistributionAlreadyExists
             | Self::DistributionNotDisabled
+            | Self::ResourceInUse
             | Self::StagingDistributionInUse => 409,
             Self::NoSuchContinuousDeploymentPolicy
             | Self::NoSuchDistribution
