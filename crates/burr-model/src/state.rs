@@ -309,7 +309,8 @@ impl State {
     ) -> State {
         let mut next = self.clone();
         next.distributions.retain(|_, d| d.origin != Origin::File);
-        next.deployment_policies.retain(|_, p| p.origin != Origin::File);
+        next.deployment_policies
+            .retain(|_, p| p.origin != Origin::File);
         for mut dist in distributions {
             dist.origin = Origin::File;
             next.distributions.insert(dist.id.clone(), dist);
