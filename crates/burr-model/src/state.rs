@@ -317,6 +317,20 @@ impl State {
         }
         for mut policy in policies {
             policy.origin = Origin::File;
+            // A reload that enables, disables or re-targets a policy resets its sessions, as
+            // an API update does.
+            if let Some(old) = self.deployment_policies.get(&policy.id) {
+                let resets = crate::cloudfront::resets_sessions(
+                    old,
+                    policy.enabled,
+                    &policy.traffic,
+                    &policy.staging_dns_names,
+                );
+                policy.generation = policy
+                    .generation
+                    .max(old.generation)
+                    .wrapping_add(u32::from(resets));
+            }
             next.deployment_policies.insert(policy.id.clone(), policy);
         }
         next
