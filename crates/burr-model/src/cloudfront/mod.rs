@@ -13,9 +13,13 @@
 //! No I/O, no clock, no XML: the API parses requests into [`Node`] trees (checked against the
 //! botocore shapes) and brings `now` and fresh ids through [`Context`].
 
+#[cfg(test)]
+mod distribution_tests;
 mod document;
 mod error;
 mod front_end;
+#[cfg(test)]
+mod front_end_tests;
 mod ops;
 #[cfg(test)]
 mod tests;
