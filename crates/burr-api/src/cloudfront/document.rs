@@ -319,4 +319,6 @@ fn escape_into(out: &mut String, text: &str) {
 }
 
 #[cfg(test)]
+mod differential;
+#[cfg(test)]
 mod tests;
