@@ -321,4 +321,6 @@ fn escape_into(out: &mut String, text: &str) {
 #[cfg(test)]
 mod differential;
 #[cfg(test)]
+mod roundtrip;
+#[cfg(test)]
 mod tests;
