@@ -70,13 +70,11 @@ fn another_namespace_is_refused() {
 
 #[test]
 fn members_come_in_any_order() {
-    let reordered = format!(
-        "<DistributionConfig><Enabled>true</Enabled><Comment/>\
+    let reordered = "<DistributionConfig><Enabled>true</Enabled><Comment/>\
          <DefaultCacheBehavior><ViewerProtocolPolicy>allow-all</ViewerProtocolPolicy><TargetOriginId>web</TargetOriginId></DefaultCacheBehavior>\
          <Origins><Items><Origin><DomainName>127.0.0.1</DomainName><Id>web</Id></Origin></Items><Quantity>1</Quantity></Origins>\
-         <CallerReference>ref-1</CallerReference></DistributionConfig>"
-    );
-    assert_eq!(config(&reordered).unwrap(), config(MINIMAL).unwrap());
+         <CallerReference>ref-1</CallerReference></DistributionConfig>";
+    assert_eq!(config(reordered).unwrap(), config(MINIMAL).unwrap());
 }
 
 #[test]
