@@ -21,6 +21,7 @@ mod front_end;
 #[cfg(test)]
 mod front_end_tests;
 mod ops;
+pub mod schema;
 #[cfg(test)]
 mod tests;
 mod types;
