@@ -119,7 +119,7 @@ fn create_refuses_a_reused_caller_reference_a_policy_and_bad_tags() {
         &env.ctx(),
     ));
     assert_eq!(c, CfErrorCode::InvalidArgument);
-    assert!(m.starts_with("CallerReference: "), "{m}");
+    assert!(m.contains("CallerReference"), "{m}");
     assert_eq!(state, before, "refused calls change nothing");
 }
 

@@ -180,7 +180,7 @@ fn weight_must_be_a_decimal_between_0_and_0_15() {
         ));
         assert_eq!(c, CfErrorCode::InvalidArgument, "{bad}");
         assert!(
-            m.starts_with("TrafficConfig.SingleWeightConfig.Weight: "),
+            m.contains("TrafficConfig.SingleWeightConfig.Weight: "),
             "{m}"
         );
         assert!(m.contains("decimal number"), "{m}");
@@ -277,15 +277,12 @@ fn type_must_match_the_config_present() {
     for (config, why) in [
         (both, "no other traffic config"),
         (wrong, "a SingleWeight policy needs SingleWeightConfig"),
-        (unknown, "must be SingleWeight or SingleHeader"),
+        (unknown, "SingleWeight, SingleHeader"),
     ] {
         let mut s = state.clone();
         let (c, m) = code(create_policy(&mut s, &config, &env.ctx()));
         assert_eq!(c, CfErrorCode::InvalidArgument);
-        assert!(
-            m.starts_with("TrafficConfig.Type: ") && m.contains(why),
-            "{m}"
-        );
+        assert!(m.contains("TrafficConfig.Type: ") && m.contains(why), "{m}");
     }
 }
 
@@ -302,7 +299,10 @@ fn quantity_must_match_the_items() {
     let (c, m) = code(create_policy(&mut state, &config, &env.ctx()));
     assert_eq!(c, CfErrorCode::InconsistentQuantities);
     assert_eq!(c.status(), 400);
-    assert!(m.contains("Quantity: 2 does not match the 1 items"), "{m}");
+    assert!(
+        m.contains("StagingDistributionDnsNames") && m.contains("Quantity 2"),
+        "{m}"
+    );
 }
 
 #[test]
