@@ -249,6 +249,9 @@ impl State {
         field: FieldPath,
         errors: &mut Errors,
     ) {
+        if arn == crate::certificates::SELF_SIGNED_CERTIFICATE {
+            return;
+        }
         let Some(certificate) = self.certificates.get(arn) else {
             errors.push(
                 field,

@@ -17,7 +17,13 @@ const POLICY: &str = "9c1e2c4e-0000-4000-8000-00000000cafe";
 const COOKIE: &str = "x-amz-continuous-deployment-state";
 
 /// One distribution's TOML.
-fn distribution(id: &str, address: &str, port: u16, origin: SocketAddr, extra: &str) -> String {
+fn distribution(
+    id: &str,
+    address: &str,
+    (port, https): (u16, u16),
+    origin: SocketAddr,
+    extra: &str,
+) -> String {
     format!(
         r#"
 [[distribution]]
@@ -36,22 +42,26 @@ Items = [ {{ Id = "web", DomainName = "127.0.0.1", CustomOriginConfig = {{ HTTPP
 TargetOriginId = "web"
 ViewerProtocolPolicy = "allow-all"
 "#,
-        https = port + 1,
         origin_port = origin.port(),
     )
 }
 
-/// A primary on `port` reaching `primary`, a staging copy reaching `staging`, and the policy
-/// (`policy`: its TOML keys besides id and staging names).
+/// A primary on `port` (http; https on another free port) reaching `primary`, a staging copy
+/// reaching `staging`, and the policy (`policy`: its TOML keys besides id and staging names).
 fn config(port: u16, primary: SocketAddr, staging: SocketAddr, policy: &str) -> String {
+    config_on((port, free_port()), primary, staging, policy)
+}
+
+/// [`config`] on the given http and https ports.
+fn config_on(ports: (u16, u16), primary: SocketAddr, staging: SocketAddr, policy: &str) -> String {
     let mut text = distribution(
         PRIMARY,
         "127.0.0.21",
-        port,
+        ports,
         primary,
         &format!("ContinuousDeploymentPolicyId = \"{POLICY}\""),
     );
-    text += &distribution(STAGING, "127.0.0.22", port, staging, "Staging = true");
+    text += &distribution(STAGING, "127.0.0.22", ports, staging, "Staging = true");
     text += &format!(
         "\n[[deployment_policy]]\nid = \"{POLICY}\"\nstaging_dns_names = [\"127.0.0.22\"]\n{policy}\n"
     );
@@ -460,4 +470,51 @@ async fn a_generation_bump_ends_every_session() {
     }
     let counts = sessions(&burr, port);
     assert_eq!((counts["kept"], counts["expired"]), (20, 20));
+}
+
+/// A distribution without a certificate of its own serves HTTPS with burr's self-signed
+/// default certificate (CloudFront serves its `*.cloudfront.net` one), and the split holds there
+/// too: the arm is chosen after TLS, on the primary's listener.
+#[tokio::test]
+async fn https_without_a_viewer_certificate_serves_the_default_certificate() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (primary, staging) = origins().await;
+    let https = free_port();
+    let config = config_on(
+        (free_port(), https),
+        primary.addr,
+        staging.addr,
+        HEADER_POLICY,
+    );
+    let _burr = Burr::start(&config);
+    let connector =
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(accept_any_client_config()));
+    for (value, expected) in [("yes", "staging"), ("no", "primary")] {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", https))
+            .await
+            .unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = tokio::time::timeout(Duration::from_secs(5), connector.connect(name, tcp))
+            .await
+            .expect("a TLS handshake within 5 s")
+            .expect("burr speaks TLS on the https port");
+        let chain = tls.get_ref().1.peer_certificates().unwrap().to_vec();
+        // The subject's common name is in the DER as written.
+        let common_name = b"burr default certificate (self-signed)";
+        assert!(
+            chain[0]
+                .windows(common_name.len())
+                .any(|w| w == common_name),
+            "the leaf is burr's default certificate"
+        );
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\naws-cf-cd-canary: {value}\r\nConnection: close\r\n\r\n"
+        );
+        tls.write_all(request.as_bytes()).await.unwrap();
+        let mut text = String::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), tls.read_to_string(&mut text));
+        let _ = read.await.expect("an answer within 5 s");
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        assert!(text.contains(&format!("x-backend: {expected}")), "{text}");
+    }
 }

@@ -1,6 +1,6 @@
 //! What the data plane serves for the state's distributions: each enabled distribution that is
-//! not a staging one becomes a balancer on its own address (port `ports.http`, and `ports.https`
-//! when it has a viewer certificate) whose listeners route by the cache behaviours to pools made
+//! not a staging one becomes a balancer on its own address (ports `ports.http` and
+//! `ports.https`, as CloudFront always serves both) whose listeners route by the cache behaviours to pools made
 //! from the origins; each primary whose continuous-deployment policy is enabled gets a
 //! [`Split`] naming the staging distribution's front end (built alike, never bound) as its
 //! second arm.
@@ -11,8 +11,11 @@
 //! rules with priorities 1, 2, … in their order, each with one path-pattern condition; the
 //! default cache behaviour is the listener's default action. On the http listener
 //! `redirect-to-https` redirects (301) to the https port and `https-only` answers 403.
-//! Health checks are off: CloudFront has none. With `CloudFrontDefaultCertificate` (or no
-//! `ViewerCertificate`) burr serves HTTP only.
+//! Health checks are off: CloudFront has none. The https listener serves the viewer
+//! certificate (`ACMCertificateArn` or `IAMCertificateId`), or with `CloudFrontDefaultCertificate`
+//! (or no `ViewerCertificate`) burr's default certificate,
+//! [`SELF_SIGNED_CERTIFICATE`](crate::certificates::SELF_SIGNED_CERTIFICATE), as CloudFront serves
+//! its own `*.cloudfront.net` one.
 
 use super::{CfError, CfErrorCode, DeploymentPolicy, Distribution, FrontEndPorts, Node};
 use crate::certificates::Source;
@@ -57,8 +60,10 @@ pub fn front_ends(state: &State) -> FrontEnds {
         if !dist.enabled() || dist.is_staging() {
             continue;
         }
-        let https = viewer_certificate(state, dist).ok().flatten();
-        let Ok((balancer, pools)) = build(dist, dist.address, dist.ports, https.as_deref()) else {
+        let Ok(https) = served_certificate(state, dist) else {
+            continue;
+        };
+        let Ok((balancer, pools)) = build(dist, dist.address, dist.ports, &https) else {
             continue;
         };
         let primary = balancer.name.clone();
@@ -72,7 +77,7 @@ pub fn front_ends(state: &State) -> FrontEnds {
         };
         // The staging arm answers on the primary's listeners: the primary's address, ports and
         // certificate (TLS is over before the arm is chosen).
-        if let Ok((balancer, pools)) = build(staging, dist.address, dist.ports, https.as_deref()) {
+        if let Ok((balancer, pools)) = build(staging, dist.address, dist.ports, &https) {
             out.pools.extend(pools);
             out.splits.push(Split {
                 primary,
@@ -103,8 +108,8 @@ pub fn staging_of<'s>(state: &'s State, policy: &DeploymentPolicy) -> Option<&'s
 /// Refuses a distribution config burr cannot serve, before it is stored: the front end must
 /// build and pass the rules every balancer and pool obeys.
 pub fn check_front_end(state: &State, dist: &Distribution) -> Result<(), CfError> {
-    let https = viewer_certificate(state, dist)?;
-    let (balancer, pools) = build(dist, dist.address, dist.ports, https.as_deref())?;
+    let https = served_certificate(state, dist)?;
+    let (balancer, pools) = build(dist, dist.address, dist.ports, &https)?;
     let mut errors = Errors::default();
     balancer.validate_into(&mut errors);
     for pool in &pools {
@@ -193,6 +198,12 @@ pub fn viewer_certificate(state: &State, dist: &Distribution) -> Result<Option<S
             });
     }
     Ok(None)
+}
+
+/// The certificate the https listener serves: the viewer certificate, else burr's default one.
+fn served_certificate(state: &State, dist: &Distribution) -> Result<String, CfError> {
+    Ok(viewer_certificate(state, dist)?
+        .unwrap_or_else(|| crate::certificates::SELF_SIGNED_CERTIFICATE.to_string()))
 }
 
 /// How an origin is reached.
@@ -416,13 +427,13 @@ fn read_behaviours(config: &Node, origins: &[Origin]) -> Result<Vec<Behaviour>, 
     Ok(out)
 }
 
-/// Builds a distribution's front end on `address` and `ports`, with an https listener when
-/// `https` names a certificate.
+/// Builds a distribution's front end on `address` and `ports`, its https listener serving the
+/// certificate `https` names.
 fn build(
     dist: &Distribution,
     address: Option<IpAddr>,
     ports: FrontEndPorts,
-    https: Option<&str>,
+    https: &str,
 ) -> Result<(Balancer, Vec<Pool>), CfError> {
     let origins = read_origins(&dist.config)?;
     let behaviours = read_behaviours(&dist.config, &origins)?;
@@ -430,10 +441,10 @@ fn build(
     balancer.address = address;
     balancer.origin = dist.origin;
     let mut pools = BTreeMap::new();
-    let mut listeners = vec![(Protocol::Http, ports.http, None)];
-    if let Some(arn) = https {
-        listeners.push((Protocol::Https, ports.https, Some(arn.to_string())));
-    }
+    let listeners = [
+        (Protocol::Http, ports.http, None),
+        (Protocol::Https, ports.https, Some(https.to_string())),
+    ];
     for (protocol, port, certificate) in listeners {
         let mut tls_upstream: Option<(bool, String)> = None;
         let mut actions = Vec::new();

@@ -4,6 +4,7 @@
 
 use super::tests::{Env, dist_config, node, primary_and_staging, with_policy};
 use super::*;
+use crate::certificates::SELF_SIGNED_CERTIFICATE;
 use crate::routing::{Action, Condition, RedirectStatus};
 use crate::{Protocol, State};
 use serde_json::json;
@@ -82,7 +83,21 @@ fn behaviours_become_rules_and_origins_pools() {
     let b = &fe.balancers[0];
     assert_eq!(b.name, format!("cloudfront-{id}"));
     assert_eq!(b.address, state.distributions[&id].address);
-    assert_eq!(b.listeners.len(), 1, "no viewer certificate: HTTP only");
+    // No viewer certificate: https serves burr's default certificate, as CloudFront serves its
+    // own when a distribution has none.
+    let ports: Vec<(u16, Protocol, Option<&str>)> = b
+        .listeners
+        .iter()
+        .map(|l| (l.port, l.protocol, l.certificate.as_deref()))
+        .collect();
+    assert_eq!(
+        ports,
+        [
+            (18080, Protocol::Http, None),
+            (18443, Protocol::Https, Some(SELF_SIGNED_CERTIFICATE)),
+        ]
+    );
+    assert_eq!(state.validate(None), Ok(()));
     let l = &b.listeners[0];
     assert_eq!(
         (l.port, l.protocol, l.instance_protocol),
