@@ -82,7 +82,9 @@ pub struct Listener {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsFiles>,
     /// The ARN of a certificate burr holds (ACM or IAM server certificate), instead of `tls`
-    /// files: an HTTPS or SSL listener names one or the other.
+    /// files: an HTTPS or SSL listener names one or the other. `burr:self-signed`
+    /// ([`SELF_SIGNED_CERTIFICATE`](crate::certificates::SELF_SIGNED_CERTIFICATE)) names burr's
+    /// default certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
     /// ARNs of further certificates burr holds (ALB `AddListenerCertificates`), https and ssl

@@ -11,6 +11,7 @@ mod alias;
 mod balancer;
 pub mod certificates;
 pub mod classic;
+pub mod cloudfront;
 mod drain;
 pub mod elbv2;
 mod error;

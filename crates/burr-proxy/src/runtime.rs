@@ -16,6 +16,7 @@ use burr_affinity::balance::{Candidate, Picker};
 use burr_affinity::keyed::{KeyedEngine, KeyedPolicy};
 use burr_affinity::sticky::{Policy, PoolView, Standing};
 use burr_affinity::token::KeyRing;
+use burr_model::certificates::{PrivateKeyPem, SELF_SIGNED_CERTIFICATE};
 use burr_model::{Balancer, Listener, Pool, Protocol, State, TargetAddress, TargetId};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -342,6 +343,8 @@ pub struct ListenerRuntime {
     pub rules: crate::actions::CompiledRules,
     pub stats: Arc<ListenerStats>,
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The CloudFront continuous-deployment split, on a primary distribution's front end.
+    pub canary: Option<crate::canary::Canary>,
 }
 
 /// A stored certificate compiled for handshakes: its slot (kept across snapshots) and the key
@@ -383,6 +386,9 @@ impl Runtime {
         context: &CompileContext,
     ) -> Result<Runtime, Vec<CompileError>> {
         let listen_host = context.listen_host;
+        // CloudFront distributions are balancers and pools like any other, and splits.
+        let front_ends = crate::canary::FrontEnds::of(state);
+        let state = front_ends.state();
         let pools: HashMap<String, Arc<PoolRuntime>> = state
             .pools
             .values()
@@ -405,7 +411,17 @@ impl Runtime {
                     (&certificates, &sni),
                     previous,
                     listen_host,
-                ) {
+                )
+                .and_then(|mut l| {
+                    l.canary = front_ends
+                        .canary(&l.key, &pools, &context.keys, &context.clock)
+                        .map_err(|reason| CompileError {
+                            balancer: balancer.name.clone(),
+                            port: listener.port,
+                            reason,
+                        })?;
+                    Ok(l)
+                }) {
                     Ok(l) => {
                         listeners.insert(l.key.clone(), Arc::new(l));
                     }
@@ -576,24 +592,29 @@ fn compile_certificates(
                     port: listener.port,
                     reason,
                 };
-                let Some(certificate) = state.certificates.get(arn) else {
-                    errors.push(fail(format!("certificate {arn} does not exist")));
-                    continue;
-                };
-                let source = (
-                    certificate.full_chain_pem(),
-                    certificate.private_key.clone(),
-                );
                 let old = previous.certificates.get(arn);
-                let key = match old.filter(|o| o.source == source) {
-                    Some(o) => o.key.clone(),
-                    None => match crate::tls::certified_key(certificate) {
-                        Ok(k) => k,
-                        Err(e) => {
-                            errors.push(fail(e));
-                            continue;
-                        }
-                    },
+                let made = if arn == SELF_SIGNED_CERTIFICATE {
+                    // Made once per process: the source never changes.
+                    let source = (String::new(), PrivateKeyPem(String::new()));
+                    crate::tls::self_signed_key().map(|key| (source, key))
+                } else if let Some(certificate) = state.certificates.get(arn) {
+                    let source = (
+                        certificate.full_chain_pem(),
+                        certificate.private_key.clone(),
+                    );
+                    match old.filter(|o| o.source == source) {
+                        Some(o) => Ok((source, o.key.clone())),
+                        None => crate::tls::certified_key(certificate).map(|key| (source, key)),
+                    }
+                } else {
+                    Err(format!("certificate {arn} does not exist"))
+                };
+                let (source, key) = match made {
+                    Ok(made) => made,
+                    Err(e) => {
+                        errors.push(fail(e));
+                        continue;
+                    }
                 };
                 let slot = match old {
                     Some(o) => o.slot.clone(),
@@ -750,6 +771,7 @@ fn compile_listener(
         pool,
         rules,
         tls,
+        canary: None,
     })
 }
 

@@ -86,6 +86,26 @@ pub fn certified_key(certificate: &Certificate) -> Result<Arc<CertifiedKey>, Str
         .map_err(|e| format!("certificate {arn} and its key do not form a usable pair: {e}"))
 }
 
+/// burr's default certificate ([`SELF_SIGNED_CERTIFICATE`](burr_model::certificates::SELF_SIGNED_CERTIFICATE)):
+/// a self-signed ECDSA P-256 certificate for `localhost`, made once per process on first use and
+/// served by every listener that names it. Clients that verify servers will refuse it; it is
+/// there so a listener without a certificate of its own still speaks TLS.
+pub fn self_signed_key() -> Result<Arc<CertifiedKey>, String> {
+    static KEY: std::sync::OnceLock<Result<Arc<CertifiedKey>, String>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let (chain, key) = burr_model::certificates::self_signed().map_err(|e| e.to_string())?;
+        let chain = CertificateDer::pem_slice_iter(chain.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("burr's self-signed certificate is not valid PEM: {e}"))?;
+        let key = PrivateKeyDer::from_pem_slice(key.0.as_bytes())
+            .map_err(|e| format!("burr's self-signed key is not valid PEM: {e}"))?;
+        CertifiedKey::from_der(chain, key, &provider())
+            .map(Arc::new)
+            .map_err(|e| format!("burr's self-signed certificate and key do not pair: {e}"))
+    })
+    .clone()
+}
+
 /// The key a [`CertificateSlot`]'s configurations sign with, replaceable at any time.
 #[derive(Debug)]
 struct SwappableKey(Arc<ArcSwap<CertifiedKey>>);

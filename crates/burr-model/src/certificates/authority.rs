@@ -80,6 +80,23 @@ pub fn create_authority(now: u64) -> Result<LocalAuthority, CertError> {
     })
 }
 
+/// burr's default certificate ([`SELF_SIGNED_CERTIFICATE`](super::SELF_SIGNED_CERTIFICATE)): a
+/// self-signed ECDSA P-256 certificate for `localhost` with a new key, as PEM. rcgen's default
+/// validity (1975–4096) is kept: the certificate is made in memory per process and never stored.
+pub fn self_signed() -> Result<(String, PrivateKeyPem), CertError> {
+    let key =
+        KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|e| failed("make a key", e))?;
+    let mut params = CertificateParams::new(vec!["localhost".to_string()])
+        .map_err(|e| failed("name the default certificate", e))?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "burr default certificate (self-signed)");
+    let certificate = params
+        .self_signed(&key)
+        .map_err(|e| failed("sign the default certificate", e))?;
+    Ok((certificate.pem(), PrivateKeyPem(key.serialize_pem())))
+}
+
 /// Issues a server certificate for `names` (the first is the subject's common name when it fits
 /// in 64 characters) with a new ECDSA P-256 key; `serial` is its serial number.
 pub fn issue(

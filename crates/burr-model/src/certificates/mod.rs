@@ -19,13 +19,20 @@ mod tests;
 
 pub use acm::*;
 pub use arn::{AcmArn, acm_arn, balancer_arn, iam_arn, is_certificate_arn, parse_acm_arn};
-pub use authority::{LocalAuthority, create_authority, issue};
+pub use authority::{LocalAuthority, create_authority, issue, self_signed};
 pub use iam::*;
 pub use parse::{Checked, FieldNames, check};
 
 use crate::State;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+/// What a listener's `certificate` names to serve burr's default certificate instead of one
+/// burr holds: a self-signed certificate the data plane makes in memory when it starts (as
+/// Traefik's default certificate), for clients that do not verify the server, e.g. a CloudFront
+/// distribution without a certificate of its own (`CloudFrontDefaultCertificate`). Nothing is
+/// stored: a restart makes a new one.
+pub const SELF_SIGNED_CERTIFICATE: &str = "burr:self-signed";
 
 /// Most certificates burr holds, ACM and IAM together (`LimitExceeded` beyond).
 pub const MAX_CERTIFICATES: usize = 2500;
@@ -218,8 +225,20 @@ pub struct CertContext<'a> {
 
 impl State {
     /// The keys (`name` or `<region>/<name>`) of the balancers with a listener on `arn`, as its
-    /// default certificate or one chosen by SNI.
+    /// default certificate or one chosen by SNI, and the front-end balancer names
+    /// (`cloudfront-<id>`) of the CloudFront distributions whose viewer certificate it is.
     pub fn certificate_users(&self, arn: &str) -> Vec<String> {
+        let distributions = self
+            .distributions
+            .values()
+            .filter(|d| {
+                crate::cloudfront::viewer_certificate(self, d)
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some(arn)
+            })
+            .map(|d| crate::cloudfront::balancer_name(&d.id));
         self.balancers
             .iter()
             .filter(|(_, b)| {
@@ -228,6 +247,7 @@ impl State {
                     .any(|l| l.certificate_arns().any(|a| a == arn))
             })
             .map(|(key, _)| key.clone())
+            .chain(distributions)
             .collect()
     }
 }

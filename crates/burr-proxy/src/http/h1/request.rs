@@ -9,7 +9,7 @@ use super::names::{self, ConnectionTokens};
 use crate::affinity::{Affinity, CookieField, RequestHeaders};
 use crate::framing::BodyFraming;
 use crate::framing::rules;
-use burr_affinity::{cookies, groups};
+use burr_affinity::cookies;
 use std::mem::MaybeUninit;
 
 /// Header slots parsed on the stack; a head with more goes to hyper, which has the configured
@@ -137,6 +137,22 @@ impl Head<'_> {
         session: Option<&Affinity<'_>>,
         strip_group_cookies: bool,
     ) {
+        let strip = crate::canary::Strip {
+            group_cookies: strip_group_cookies,
+            ..Default::default()
+        };
+        self.write_upstream_stripped(out, forwarded, session, &strip);
+    }
+
+    /// [`Head::write_upstream`] without what `strip` names: burr's group and canary cookies,
+    /// the canary's routing header.
+    pub fn write_upstream_stripped(
+        &self,
+        out: &mut Vec<u8>,
+        forwarded: &Forwarded,
+        session: Option<&Affinity<'_>>,
+        strip: &crate::canary::Strip<'_>,
+    ) {
         out.clear();
         out.extend_from_slice(self.method.as_bytes());
         out.push(b' ');
@@ -176,12 +192,17 @@ impl Head<'_> {
                     }
                 }
             }
-            if strip_group_cookies
-                && name.eq_ignore_ascii_case("cookie")
-                && groups::has_group_cookie([value])
+            if strip
+                .header
+                .is_some_and(|h| name.eq_ignore_ascii_case(h.as_str()))
             {
-                // The group cookies are the balancer's, like the session's own.
-                match cookies::without(value, groups::GROUP_COOKIES) {
+                continue; // the canary's routing header serves the split only
+            }
+            if name.eq_ignore_ascii_case("cookie")
+                && let Some(names) = strip.cookies_in(value)
+            {
+                // The group and canary cookies are the balancer's, like the session's own.
+                match cookies::without(value, names) {
                     None => continue,
                     Some(kept) => {
                         regrouped = kept;
@@ -224,6 +245,42 @@ mod tests {
         let forwarded = Forwarded::new("127.0.0.9".parse().unwrap(), false, 8080);
         head.write_upstream(&mut out, &forwarded, None, false);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strips_the_canary_cookie_group_cookies_and_routing_header() {
+        let raw = b"GET / HTTP/1.1\r\nHost: x\r\nAWS-CF-CD-Canary: yes\r\n\
+                    Cookie: a=1; x-amz-continuous-deployment-state=t; AWSALBTG=g\r\n\
+                    Cookie: x-amz-continuous-deployment-state=t\r\n\r\n";
+        let mut slots = header_slots();
+        let head = parse(raw, &mut slots, 100).expect("fast");
+        let forwarded = Forwarded::new("127.0.0.9".parse().unwrap(), false, 8080);
+        let name = http::HeaderName::from_static("aws-cf-cd-canary");
+        let mut out = Vec::new();
+        let strip = crate::canary::Strip {
+            group_cookies: true,
+            canary_cookie: true,
+            header: Some(&name),
+        };
+        head.write_upstream_stripped(&mut out, &forwarded, None, &strip);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "GET / HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\nX-Forwarded-For: 127.0.0.9\r\n\
+             X-Forwarded-Proto: http\r\nX-Forwarded-Port: 8080\r\n\r\n"
+        );
+        // Canary only: the group cookie stays; no routing header named: it stays.
+        let strip = crate::canary::Strip {
+            canary_cookie: true,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        head.write_upstream_stripped(&mut out, &forwarded, None, &strip);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("AWS-CF-CD-Canary: yes\r\nCookie: a=1; AWSALBTG=g\r\nX-"),
+            "{out}"
+        );
     }
 
     #[test]
