@@ -545,3 +545,32 @@ fn list_pages_by_id_after_the_marker() {
     let (page, next) = list_policies(&state, None, 3);
     assert_eq!((page.len(), next), (3, None));
 }
+
+#[test]
+fn staging_names_compare_without_case() {
+    let mut env = Env::new();
+    env.listen_host = Some("127.0.0.1".parse().unwrap());
+    let (mut state, primary, staging) = primary_and_staging(&env);
+    let name = state.distributions[&staging]
+        .domain_name
+        .to_ascii_uppercase();
+    assert!(name.ends_with(".CLOUDFRONT.LOCALHOST"), "{name}");
+    let id = create_policy(
+        &mut state,
+        &weight_policy(&name, json!(0.1), false),
+        &env.ctx(),
+    )
+    .unwrap();
+    let mut attached = state.distributions[&primary].config.clone();
+    attached.set("ContinuousDeploymentPolicyId", Node::Text(id));
+    let etag = state.distributions[&primary].etag.clone();
+    update_distribution(&mut state, &primary, Some(&etag), &attached, &env.ctx()).unwrap();
+    assert_eq!(front_ends(&state).splits.len(), 1);
+    let lower = name.to_ascii_lowercase();
+    let (c, _) = code(create_policy(
+        &mut state,
+        &weight_policy(&lower, json!(0.05), false),
+        &env.ctx(),
+    ));
+    assert_eq!(c, CfErrorCode::StagingDistributionInUse);
+}
