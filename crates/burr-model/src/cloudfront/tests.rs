@@ -574,3 +574,22 @@ fn staging_names_compare_without_case() {
     ));
     assert_eq!(c, CfErrorCode::StagingDistributionInUse);
 }
+
+#[test]
+fn a_file_reload_that_flips_a_policy_resets_its_sessions() {
+    let env = Env::new();
+    let (state, _, _, id) = with_policy(&env);
+    let mut declared = state.deployment_policies[&id].clone();
+    declared.generation = 0;
+    let dists: Vec<Distribution> = state.distributions.values().cloned().collect();
+    let loaded = State::default().with_file_cloudfront(dists.clone(), vec![declared.clone()]);
+    let mut api = loaded.clone();
+    api.deployment_policies.get_mut(&id).unwrap().generation = 4;
+    // The same policy again keeps its generation; disabled, it moves on.
+    let same = api.with_file_cloudfront(dists.clone(), vec![declared.clone()]);
+    assert_eq!(same.deployment_policies[&id].generation, 4);
+    assert_eq!(same.deployment_policies[&id].origin, crate::Origin::File);
+    declared.enabled = false;
+    let off = api.with_file_cloudfront(dists, vec![declared]);
+    assert_eq!(off.deployment_policies[&id].generation, 5);
+}
