@@ -443,7 +443,8 @@ pub fn delete_policy(state: &mut State, id: &str, if_match: Option<&str>) -> Res
 }
 
 /// `ListContinuousDeploymentPolicies`: by id, starting after `marker` (the `NextMarker` of the
-/// previous page, the last id it held); `NextMarker` is given when more remain.
+/// previous page, the last id it held); `NextMarker` is given when more remain. `max_items` is
+/// the request's `MaxItems`, whose form and range the front door checks (the model gives none).
 pub fn list_policies<'s>(
     state: &'s State,
     marker: Option<&str>,
