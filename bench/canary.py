@@ -31,15 +31,13 @@ import math
 import os
 import re
 import signal
-import statistics
 import subprocess
 import tempfile
-import time
 import urllib.request
 
 import processes
 import wrk_result
-from processes import procs, stop_all
+from processes import cpu_ticks, interleaved_medians, procs, stop_all
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
@@ -64,12 +62,6 @@ def wait_until(timeout, check, what):
 def template(name):
     with open(os.path.join(HERE, "canary", name)) as f:
         return f.read()
-
-
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
 
 
 def distribution(id_, address, port, origin_port, policy_line):
@@ -170,18 +162,7 @@ def cpu_phase(proxies):
           f"{ROUNDS} interleaved rounds, order rotated")
     for name, _, port in proxies:  # warm-up, not recorded
         wrk(port, 2, 4, STICKY_LUA)
-    results = {name: [] for name, _, _ in proxies}
-    for round_ in range(ROUNDS):
-        print(f"round {round_ + 1}")
-        shift = round_ % len(proxies)
-        for name, pid, port in proxies[shift:] + proxies[:shift]:
-            results[name].append(run_once(name, pid, port))
-            time.sleep(0.5)
-    median = {name: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
-                     sum(r[2] for r in runs)) for name, runs in results.items()}
-    print("\nmedians:")
-    for name, (per_s, cpu_us, errors) in median.items():
-        print(f"  {name:14s} {per_s:8.0f} req/s  CPU {cpu_us:6.2f} µs/req  errors {errors}")
+    median = interleaved_medians(proxies, ROUNDS, run_once, label_width=14)
     split, plain, haproxy = (median[n][1] for n in ("burr-split", "burr-plain", "haproxy-split"))
     print(f"\nCPU per request: burr-split / burr-plain {split / plain:.3f}   "
           f"burr-split / haproxy-split {split / haproxy:.3f}")

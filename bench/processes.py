@@ -1,9 +1,10 @@
-"""What the Python benchmarks (bench/api.py, bench/tls.py) share: the processes they start, stopped
-on exit, and bounded waits. Every wait has a time limit; a missed one ends the run with the
-benchmark's name and what did not happen."""
+"""What the Python benchmarks (bench/api.py, tls.py, rules.py, canary.py) share: the processes they
+start, stopped on exit, bounded waits, CPU readings and interleaved rounds. Every wait has a time
+limit; a missed one ends the run with the benchmark's name and what did not happen."""
 
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -51,3 +52,31 @@ http {{ access_log off; keepalive_requests 1000000;
     procs.append(subprocess.Popen(["nginx", "-p", work, "-c", conf]))
     wait_until(10, lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).status == 200,
                "the NGINX target answering", bench)
+
+
+def cpu_ticks(pid):
+    """User plus system CPU of process `pid` so far, in clock ticks (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def interleaved_medians(proxies, rounds, run_once, label_width=12, unit="req"):
+    """Measures every (name, pid, port) of `proxies` `rounds` times, the order rotated each round
+    so no proxy always runs first or last on a machine that drifts; `run_once(name, pid, port)`
+    returns (per second, CPU µs per unit, errors). Prints and returns, by name, the medians of
+    the first two and the sum of the errors."""
+    results = {name: [] for name, _, _ in proxies}
+    for round_ in range(rounds):
+        print(f"round {round_ + 1}")
+        shift = round_ % len(proxies)
+        for name, pid, port in proxies[shift:] + proxies[:shift]:
+            results[name].append(run_once(name, pid, port))
+            time.sleep(0.5)
+    median = {name: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
+                     sum(r[2] for r in runs)) for name, runs in results.items()}
+    print("\nmedians:")
+    for name, (per_s, cpu_us, errors) in median.items():
+        print(f"  {name:{label_width}s} {per_s:8.0f} {unit}/s  CPU {cpu_us:6.2f} µs/{unit}  "
+              f"errors {errors}")
+    return median

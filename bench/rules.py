@@ -22,15 +22,13 @@ Every process started here is stopped on exit; every wait is bounded.
 """
 
 import os
-import statistics
 import subprocess
 import tempfile
-import time
 import urllib.request
 
 import processes
 import wrk_result
-from processes import procs, stop_all
+from processes import cpu_ticks, interleaved_medians, procs, stop_all
 
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
@@ -47,12 +45,6 @@ PATH = "/app/index"
 
 def wait_until(timeout, check, what):
     processes.wait_until(timeout, check, what, bench="bench/rules")
-
-
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
 
 
 def burr_config(port, rules):
@@ -157,18 +149,7 @@ def main():
     print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s, {ROUNDS} interleaved rounds, order rotated")
     for name, _, port in proxies:  # warm-up, not recorded
         wrk(port, 2, 4)
-    results = {name: [] for name, _, _ in proxies}
-    for round_ in range(ROUNDS):
-        print(f"round {round_ + 1}")
-        shift = round_ % len(proxies)
-        for name, pid, port in proxies[shift:] + proxies[:shift]:
-            results[name].append(run_once(name, pid, port))
-            time.sleep(0.5)
-    median = {name: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
-                     sum(r[2] for r in runs)) for name, runs in results.items()}
-    print("\nmedians:")
-    for name, (per_s, cpu_us, errors) in median.items():
-        print(f"  {name:12s} {per_s:8.0f} req/s  CPU {cpu_us:6.2f} µs/req  errors {errors}")
+    median = interleaved_medians(proxies, ROUNDS, run_once)
     print("\nCPU per request, ratios of medians:")
     base_b, base_h = median[f"burr-{RULE_COUNTS[0]}"][1], median[f"haproxy-{RULE_COUNTS[0]}"][1]
     for n in RULE_COUNTS:

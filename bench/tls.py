@@ -9,7 +9,7 @@ through its ACM API (ImportCertificate, the way Terraform's aws_acm_certificate 
 Classic HTTPS listener whose SSLCertificateId is the certificate's ARN; HAProxy reads the same
 PEM (`bind ... ssl crt`). Both forward to one NGINX target. wrk sends `Connection: close`, so
 every request is a new TCP connection and a full TLS handshake (wrk does not resume sessions).
-Rounds alternate burr, HAProxy, burr, ...; around each run the proxy's CPU time (utime+stime
+Rounds alternate burr and HAProxy, the order rotated each round; around each run the proxy's CPU time (utime+stime
 from /proc) is read. Reported per proxy, medians over rounds: handshakes per second and CPU µs
 per handshake, and burr / HAProxy for both.
 
@@ -18,17 +18,15 @@ Every process started here is stopped on exit; every wait is bounded.
 
 import os
 import ssl
-import statistics
 import subprocess
 import tempfile
-import time
 import urllib.request
 
 import boto3
 
 import processes
 import wrk_result
-from processes import procs, stop_all
+from processes import cpu_ticks, interleaved_medians, procs, stop_all
 
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
@@ -46,12 +44,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 def wait_until(timeout, check, what):
     processes.wait_until(timeout, check, what, bench="bench/tls")
-
-
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
 
 
 def make_certificate(work):
@@ -148,20 +140,10 @@ def main():
         wait_until(10, lambda: answers_with(port, cert_der), f"{name} serving the imported certificate")
     print(f"burr listener on the ACM certificate {arn}; HAProxy on the same PEM")
     print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s -H 'Connection: close', {ROUNDS} interleaved rounds")
-    results = {name: [] for name, _, _ in proxies}
     for name, pid, port in proxies:  # warm-up, not recorded
         subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-H", "Connection: close", f"https://127.0.0.1:{port}/"],
                        capture_output=True, timeout=40)
-    for round_ in range(1, ROUNDS + 1):
-        print(f"round {round_}")
-        for name, pid, port in proxies:
-            results[name].append(run_once(name, pid, port))
-            time.sleep(1)
-    median = {name: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
-                     sum(r[2] for r in runs)) for name, runs in results.items()}
-    print("\nmedians:")
-    for name, (per_s, cpu_us, errors) in median.items():
-        print(f"  {name:8s} {per_s:8.0f} handshakes/s  CPU {cpu_us:7.1f} µs/handshake  errors {errors}")
+    median = interleaved_medians(proxies, ROUNDS, run_once, label_width=8, unit="handshake")
     b, h = median["burr"], median["haproxy"]
     print(f"burr/haproxy: handshakes/s {b[0] / h[0]:.2f}, CPU per handshake {b[1] / h[1]:.2f}")
 
