@@ -13,15 +13,17 @@ use crate::{acm, ec2, elb, elbv2, iam};
 use burr_model::FieldPath;
 use std::sync::Arc;
 
-/// The services whose signatures the endpoint accepts (CloudFront's API comes later).
+/// The services whose signatures the endpoint accepts.
 const SERVICES: [&str; 5] = ["elasticloadbalancing", "cloudfront", "ec2", "acm", "iam"];
 
-/// An answer to send: status, content type and body.
+/// An answer to send: status, content type, body and any further response headers (CloudFront's
+/// `ETag` and `Location`; the query APIs send none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 /// The AWS-compatible endpoint.
@@ -88,11 +90,13 @@ impl Api {
                     status: 200,
                     content_type: "text/xml",
                     body,
+                    headers: Vec::new(),
                 },
                 Err(error) => Answer {
                     status: error.status,
                     content_type: "text/xml",
                     body: iam::error_body(request_id, &error),
+                    headers: Vec::new(),
                 },
             };
         }
@@ -103,11 +107,13 @@ impl Api {
                     status: 200,
                     content_type: "text/xml",
                     body,
+                    headers: Vec::new(),
                 },
                 Err(error) => Answer {
                     status: error.status,
                     content_type: "text/xml",
                     body: crate::xml::ec2_error(request_id, &error),
+                    headers: Vec::new(),
                 },
             };
         }
@@ -116,11 +122,13 @@ impl Api {
                 status: 200,
                 content_type: "text/xml",
                 body,
+                headers: Vec::new(),
             },
             Err(error) if params.get("Version") == Some(elbv2::VERSION) => Answer {
                 status: error.status,
                 content_type: "text/xml",
                 body: crate::xml::error(elbv2::NAMESPACE, request_id, &error),
+                headers: Vec::new(),
             },
             Err(error) => error_answer(&error, request_id),
         }
@@ -160,6 +168,7 @@ fn acm_answer(status: u16, body: Vec<u8>) -> Answer {
         status,
         content_type: acm::CONTENT_TYPE,
         body,
+        headers: Vec::new(),
     }
 }
 
@@ -168,5 +177,6 @@ fn error_answer(error: &ApiError, request_id: &str) -> Answer {
         status: error.status,
         content_type: "text/xml",
         body: crate::xml::error(elb::NAMESPACE, request_id, error),
+        headers: Vec::new(),
     }
 }

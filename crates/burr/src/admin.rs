@@ -288,6 +288,13 @@ async fn api(admin: &Arc<Admin>, req: Request<Incoming>, limits: Limits) -> Resp
                 hyper::header::CONTENT_TYPE,
                 answer.content_type.parse().expect("static"),
             );
+            for (name, value) in answer.headers {
+                // The API writes these values itself (ids, ETags, URLs), never from raw input
+                // that could hold a line break; one that is not a valid header is dropped.
+                if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+                    r.headers_mut().insert(name, value);
+                }
+            }
             r
         }
         Err(e) => {
