@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acm;
+pub mod cloudfront;
 pub mod control;
 pub mod ec2;
 pub mod elb;
