@@ -20,6 +20,12 @@ pub enum CfErrorCode {
     InvalidOrigin,
     InvalidTagging,
     InvalidViewerCertificate,
+    /// Not in the botocore model (boto3 raises a generic ClientError): CloudFront's answer to a
+    /// body that is not well-formed XML or does not follow the shape, e.g. `<Code>MalformedInput
+    /// </Code><Message>Unexpected list element termination</Message>` with `<Type>Sender</Type>`
+    /// and status 400 (quoted in aws/aws-sdk-ruby#1954 and pplu/aws-sdk-perl#112). That it is also
+    /// the answer to an unknown element is not confirmed by any source found; burr uses it there.
+    MalformedInput,
     MissingBody,
     NoSuchContinuousDeploymentPolicy,
     NoSuchDistribution,
@@ -52,6 +58,7 @@ impl CfErrorCode {
             Self::InvalidOrigin => "InvalidOrigin",
             Self::InvalidTagging => "InvalidTagging",
             Self::InvalidViewerCertificate => "InvalidViewerCertificate",
+            Self::MalformedInput => "MalformedInput",
             Self::MissingBody => "MissingBody",
             Self::NoSuchContinuousDeploymentPolicy => "NoSuchContinuousDeploymentPolicy",
             Self::NoSuchDistribution => "NoSuchDistribution",
@@ -88,6 +95,7 @@ impl CfErrorCode {
             | Self::InvalidOrigin
             | Self::InvalidTagging
             | Self::InvalidViewerCertificate
+            | Self::MalformedInput
             | Self::MissingBody
             | Self::TooManyCacheBehaviors
             | Self::TooManyContinuousDeploymentPolicies

@@ -17,6 +17,7 @@ mod document;
 mod error;
 mod front_end;
 mod ops;
+pub mod schema;
 #[cfg(test)]
 mod tests;
 mod types;
