@@ -17,6 +17,10 @@ pub enum PathSegment {
     Pool(String),
     /// An instance alias, by name.
     Alias(String),
+    /// A CloudFront distribution, by id.
+    Distribution(String),
+    /// A CloudFront continuous-deployment policy, by id.
+    DeploymentPolicy(String),
     /// An element of a list field, by position (0-based).
     Index(usize),
     /// A plain field name, as spelled in the native configuration file.
@@ -71,6 +75,10 @@ impl fmt::Display for FieldPath {
                         PathSegment::Listener(port) => write!(f, "listener {port}")?,
                         PathSegment::Pool(name) => write!(f, "pool \"{name}\"")?,
                         PathSegment::Alias(name) => write!(f, "alias \"{name}\"")?,
+                        PathSegment::Distribution(id) => write!(f, "distribution \"{id}\"")?,
+                        PathSegment::DeploymentPolicy(id) => {
+                            write!(f, "deployment_policy \"{id}\"")?
+                        }
                         PathSegment::Field(name) => f.write_str(name)?,
                         PathSegment::Index(_) => unreachable!("handled above"),
                     }

@@ -48,14 +48,69 @@ impl State {
     /// Checks every object and every rule between objects. `listen_host`, when set, is the one
     /// address all listeners bind (the `--listen-host` option), so any two listeners on the same
     /// port clash.
+    ///
+    /// CloudFront distributions are checked by their own rules and through their front ends
+    /// ([`crate::cloudfront::front_ends`]): those balancers and pools obey every rule any
+    /// balancer and pool does, and their ports clash with other balancers' like any other.
     pub fn validate(&self, listen_host: Option<IpAddr>) -> Result<(), Vec<ValidationError>> {
         let mut errors = Errors::default();
+        if self.distributions.is_empty() && self.deployment_policies.is_empty() {
+            self.validate_objects(listen_host, &mut errors);
+        } else {
+            crate::cloudfront::validate_into(self, &mut errors);
+            self.with_front_ends(&mut errors)
+                .validate_objects(listen_host, &mut errors);
+        }
+        if errors.0.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.0)
+        }
+    }
+
+    /// This state with the distributions' front-end balancers and pools added (a name already
+    /// taken is an error), the staging arms' balancers checked on their own.
+    fn with_front_ends(&self, errors: &mut Errors) -> State {
+        let front_ends = crate::cloudfront::front_ends(self);
+        let mut merged = self.clone();
+        for balancer in front_ends.balancers {
+            if merged.balancers.contains_key(&balancer.name) {
+                errors.push(
+                    balancer.path().field("name"),
+                    format!("{:?}", balancer.name),
+                    "is the name of a CloudFront distribution's front end; balancer names \
+                     starting with cloudfront- are taken by distributions",
+                );
+            }
+            merged.balancers.insert(balancer.name.clone(), balancer);
+        }
+        for pool in front_ends.pools {
+            if merged.pools.contains_key(&pool.name) {
+                errors.push(
+                    FieldPath::root()
+                        .with(PathSegment::Pool(pool.name.clone()))
+                        .field("name"),
+                    format!("{:?}", pool.name),
+                    "is the name of a CloudFront distribution's origin pool; pool names \
+                     starting with cloudfront- are taken by distributions",
+                );
+            }
+            merged.pools.insert(pool.name.clone(), pool);
+        }
+        for split in &front_ends.splits {
+            split.staging.validate_into(errors);
+        }
+        merged
+    }
+
+    /// Every balancer, pool and alias, and the rules between them.
+    fn validate_objects(&self, listen_host: Option<IpAddr>, errors: &mut Errors) {
         for alias in self.aliases.values() {
-            alias.validate_into(&mut errors);
+            alias.validate_into(errors);
         }
         for pool in self.pools.values() {
             let path = FieldPath::root().with(PathSegment::Pool(pool.name.clone()));
-            pool.validate_into(&path, &mut errors);
+            pool.validate_into(&path, errors);
         }
         // (bind address, port) -> balancer holding it
         let mut bound: BTreeMap<u16, Vec<(IpAddr, &str)>> = BTreeMap::new();
@@ -72,17 +127,17 @@ impl State {
             }
         }
         for (key, balancer) in &self.balancers {
-            balancer.validate_into(&mut errors);
+            balancer.validate_into(errors);
             let address = bind_address(balancer, listen_host);
             for listener in &balancer.listeners {
                 let path = balancer.path().with(PathSegment::Listener(listener.port));
                 if let Some(arn) = &listener.certificate {
                     let field = path.field("certificate");
-                    self.check_listener_certificate(key, arn, field, &mut errors);
+                    self.check_listener_certificate(key, arn, field, errors);
                 }
                 for (i, arn) in listener.sni_certificates.iter().enumerate() {
                     let field = path.field("sni_certificates").index(i);
-                    self.check_listener_certificate(key, arn, field, &mut errors);
+                    self.check_listener_certificate(key, arn, field, errors);
                 }
                 if let Some(name) = listener.pool_name()
                     && !self.pools.contains_key(name)
@@ -93,7 +148,7 @@ impl State {
                         "names no pool; declare the pool or fix the name",
                     );
                 }
-                self.check_action_pools(listener, &path, &mut errors);
+                self.check_action_pools(listener, &path, errors);
                 if let Some(pool) = self.pools.get(&listener.pool)
                     && !listener.protocol.is_http()
                     && pool.stickiness.reads_requests()
@@ -124,11 +179,6 @@ impl State {
                     holders.push((address, &balancer.name));
                 }
             }
-        }
-        if errors.0.is_empty() {
-            Ok(())
-        } else {
-            Err(errors.0)
         }
     }
 
@@ -246,6 +296,27 @@ impl State {
         for mut pool in pools {
             pool.origin = Origin::File;
             next.pools.insert(pool.name.clone(), pool);
+        }
+        next
+    }
+
+    /// Replaces every file-owned CloudFront distribution and policy with those of a freshly read
+    /// configuration file, keeping API-owned ones unless the file names them too.
+    pub fn with_file_cloudfront(
+        &self,
+        distributions: Vec<crate::cloudfront::Distribution>,
+        policies: Vec<crate::cloudfront::DeploymentPolicy>,
+    ) -> State {
+        let mut next = self.clone();
+        next.distributions.retain(|_, d| d.origin != Origin::File);
+        next.deployment_policies.retain(|_, p| p.origin != Origin::File);
+        for mut dist in distributions {
+            dist.origin = Origin::File;
+            next.distributions.insert(dist.id.clone(), dist);
+        }
+        for mut policy in policies {
+            policy.origin = Origin::File;
+            next.deployment_policies.insert(policy.id.clone(), policy);
         }
         next
     }

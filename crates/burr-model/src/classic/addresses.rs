@@ -36,8 +36,9 @@ impl AddressPool {
         self.addresses().find(|a| !used.contains(a))
     }
 
-    /// The address a new balancer of `state` gets: none when every listener binds
-    /// `listen_host`, else the first address no balancer holds. `Err` says why there is none.
+    /// The address a new balancer or CloudFront distribution of `state` gets: none when every
+    /// listener binds `listen_host`, else the first address no balancer and no distribution
+    /// holds. `Err` says why there is none.
     pub fn allocate(
         &self,
         state: &crate::State,
@@ -46,10 +47,15 @@ impl AddressPool {
         if listen_host.is_some() {
             return Ok(None);
         }
-        let used: Vec<IpAddr> = state.balancers.values().filter_map(|b| b.address).collect();
+        let used: Vec<IpAddr> = state
+            .balancers
+            .values()
+            .filter_map(|b| b.address)
+            .chain(state.distributions.values().filter_map(|d| d.address))
+            .collect();
         self.first_free(&used).map(Some).ok_or_else(|| {
             format!(
-                "every address of the address pool {self} is taken by a load balancer; start \
+                "every address of the address pool {self} is taken by a load balancer or distribution; start \
                  burr with a larger --address-pool"
             )
         })

@@ -32,6 +32,7 @@ pub enum CfErrorCode {
     NoSuchOrigin,
     NoSuchResource,
     PreconditionFailed,
+    ResourceInUse,
     StagingDistributionInUse,
     TooManyCacheBehaviors,
     TooManyContinuousDeploymentPolicies,
@@ -65,6 +66,7 @@ impl CfErrorCode {
             Self::NoSuchOrigin => "NoSuchOrigin",
             Self::NoSuchResource => "NoSuchResource",
             Self::PreconditionFailed => "PreconditionFailed",
+            Self::ResourceInUse => "ResourceInUse",
             Self::StagingDistributionInUse => "StagingDistributionInUse",
             Self::TooManyCacheBehaviors => "TooManyCacheBehaviors",
             Self::TooManyContinuousDeploymentPolicies => "TooManyContinuousDeploymentPolicies",
@@ -82,6 +84,7 @@ impl CfErrorCode {
             | Self::ContinuousDeploymentPolicyInUse
             | Self::DistributionAlreadyExists
             | Self::DistributionNotDisabled
+            | Self::ResourceInUse
             | Self::StagingDistributionInUse => 409,
             Self::NoSuchContinuousDeploymentPolicy
             | Self::NoSuchDistribution
