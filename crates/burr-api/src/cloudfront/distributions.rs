@@ -32,7 +32,14 @@ pub(crate) fn create(
 ) -> Result<Reply, ApiError> {
     let (config, tags) = if with_tags {
         let root = "DistributionConfigWithTags";
-        let node = document::parse(root, body(r, root)?)?;
+        let node = document::parse(root, body(r, root)?).map_err(|e| {
+            // The schema names the member; one under Tags is a tagging refusal.
+            if e.message.starts_with("Tags") {
+                super::tags::as_tagging(e)
+            } else {
+                e
+            }
+        })?;
         let tags = output::tag_map(node.get("Tags"));
         let config = node
             .get(CONFIG)

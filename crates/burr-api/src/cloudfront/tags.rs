@@ -29,9 +29,23 @@ fn resource<'r>(c: &dyn ControlPlane, r: &'r Request<'_>) -> Result<&'r str, Api
     Ok(arn::distribution_id(c, resource)?)
 }
 
+/// Parses a `Tags` or `TagKeys` body. A key or value outside the model's bounds is the tagging
+/// operations' `InvalidTagging`, not the generic `InvalidArgument` the schema answers.
+pub(crate) fn parse(shape: &str, body: &[u8]) -> Result<Node, CfError> {
+    document::parse(shape, body).map_err(as_tagging)
+}
+
+/// `InvalidArgument` about tags restated as `InvalidTagging`.
+pub(crate) fn as_tagging(e: CfError) -> CfError {
+    match e.code {
+        cf::CfErrorCode::InvalidArgument => CfError::new(cf::CfErrorCode::InvalidTagging, e.message),
+        _ => e,
+    }
+}
+
 pub(crate) fn tag(c: &dyn ControlPlane, r: &Request<'_>) -> Result<Reply, ApiError> {
     let id = resource(c, r)?;
-    let tags = output::tag_map(Some(&document::parse("Tags", body(r, "Tags")?)?));
+    let tags = output::tag_map(Some(&parse("Tags", body(r, "Tags")?)?));
     change(c, |s| {
         cf::tag_distribution(s, id, tags.clone()).map_err(as_resource)
     })?;
@@ -40,7 +54,7 @@ pub(crate) fn tag(c: &dyn ControlPlane, r: &Request<'_>) -> Result<Reply, ApiErr
 
 pub(crate) fn untag(c: &dyn ControlPlane, r: &Request<'_>) -> Result<Reply, ApiError> {
     let id = resource(c, r)?;
-    let keys: Vec<String> = document::parse("TagKeys", body(r, "TagKeys")?)?
+    let keys: Vec<String> = parse("TagKeys", body(r, "TagKeys")?)?
         .items_at(&["Items"])
         .iter()
         .filter_map(Node::text)
