@@ -190,6 +190,10 @@ pub struct Routed<'l> {
     pub kind: usize,
     /// The matching rule's priority; `None` for the default action.
     pub priority: Option<u32>,
+    /// What the request sent to a target loses.
+    pub strip: crate::canary::Strip<'l>,
+    /// The canary arm's marks on the response (a listener with a deployment policy).
+    pub mark: Option<crate::canary::ArmMark<'l>>,
 }
 
 /// The group cookie of a response.
@@ -245,6 +249,11 @@ pub fn route<'l, 'r, H: HeaderSource + ?Sized>(
         outcome,
         kind: decision.action.kind(),
         priority: decision.priority,
+        strip: crate::canary::Strip {
+            group_cookies: rules.strips_group_cookies,
+            ..Default::default()
+        },
+        mark: None,
     }
 }
 
@@ -322,8 +331,14 @@ impl Answer<'_> {
     }
 
     /// The whole HTTP/1.1 response into `out` (cleared first); `head` says it answers a HEAD
-    /// request (no body, the length it would have).
-    pub fn write_h1(&self, out: &mut Vec<u8>, close: bool, head: bool) {
+    /// request (no body, the length it would have); `mark`, the canary arm's cookie and header.
+    pub fn write_h1(
+        &self,
+        out: &mut Vec<u8>,
+        close: bool,
+        head: bool,
+        mark: Option<&crate::canary::ArmMark<'_>>,
+    ) {
         use std::io::Write;
         out.clear();
         let status = self.status();
@@ -353,6 +368,9 @@ impl Answer<'_> {
                 NO_GROUP_TEXT.as_bytes()
             }
         };
+        if let Some(mark) = mark {
+            mark.write_h1(out);
+        }
         let _ = write!(out, "Content-Length: {}\r\n", body.len());
         if close {
             out.extend_from_slice(b"Connection: close\r\n");

@@ -14,6 +14,7 @@ pub mod access_log;
 pub mod actions;
 mod affinity;
 mod attempts;
+pub mod canary;
 pub mod clock;
 pub mod framing;
 #[doc(hidden)]

@@ -24,6 +24,11 @@ pub struct ListenerStats {
     /// rule chose it (index 1) or the default action did (0). Per rule priority would be up
     /// to 100 series per listener, so it is left to the access log.
     pub actions: [[AtomicU64; 2]; 3],
+    /// Requests of a listener with a deployment policy by the arm that served them, indexed by
+    /// [`burr_affinity::canary::Arm::index`].
+    pub canary_arms: [AtomicU64; 2],
+    /// Canary session decisions, indexed as [`burr_affinity::canary::Decision::ALL`].
+    pub canary_sessions: [AtomicU64; 3],
 }
 
 impl ListenerStats {
@@ -89,6 +94,61 @@ fn label(value: &str) -> String {
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// The canary series, for listeners that split now or did.
+fn render_canary(listeners: &[&std::sync::Arc<crate::runtime::ListenerRuntime>], out: &mut String) {
+    use burr_affinity::canary::{Arm, Decision};
+    let shown: Vec<_> = listeners
+        .iter()
+        .filter(|l| {
+            l.canary.is_some()
+                || l.stats
+                    .canary_arms
+                    .iter()
+                    .any(|c| c.load(Ordering::Relaxed) > 0)
+        })
+        .collect();
+    if shown.is_empty() {
+        return;
+    }
+    header(
+        out,
+        "burr_canary_requests_total",
+        "counter",
+        "Requests of a listener with a continuous-deployment policy, by the arm that served them.",
+    );
+    for l in &shown {
+        for arm in [Arm::Primary, Arm::Staging] {
+            let _ = writeln!(
+                out,
+                "burr_canary_requests_total{{balancer=\"{}\",port=\"{}\",arm=\"{}\"}} {}",
+                label(&l.key.balancer),
+                l.key.port,
+                arm.name(),
+                l.stats.canary_arms[arm.index()].load(Ordering::Relaxed)
+            );
+        }
+    }
+    header(
+        out,
+        "burr_canary_sessions_total",
+        "counter",
+        "Canary session decisions: kept (a session cookie held), new (none), expired (one that \
+         no longer holds: idle, too old, another generation, or not a token).",
+    );
+    for l in &shown {
+        for (decision, count) in Decision::ALL.iter().zip(&l.stats.canary_sessions) {
+            let _ = writeln!(
+                out,
+                "burr_canary_sessions_total{{balancer=\"{}\",port=\"{}\",decision=\"{}\"}} {}",
+                label(&l.key.balancer),
+                l.key.port,
+                decision.name(),
+                count.load(Ordering::Relaxed)
+            );
+        }
+    }
 }
 
 /// Writes every metric of `runtime` in the Prometheus text format.
@@ -179,6 +239,7 @@ pub fn render(runtime: &Runtime, out: &mut String) {
             }
         }
     }
+    render_canary(&listeners, out);
     header(
         out,
         "burr_responses_total",

@@ -342,6 +342,8 @@ pub struct ListenerRuntime {
     pub rules: crate::actions::CompiledRules,
     pub stats: Arc<ListenerStats>,
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The CloudFront continuous-deployment split, on a primary distribution's front end.
+    pub canary: Option<crate::canary::Canary>,
 }
 
 /// A stored certificate compiled for handshakes: its slot (kept across snapshots) and the key
@@ -383,6 +385,9 @@ impl Runtime {
         context: &CompileContext,
     ) -> Result<Runtime, Vec<CompileError>> {
         let listen_host = context.listen_host;
+        // CloudFront distributions are balancers and pools like any other, and splits.
+        let front_ends = crate::canary::FrontEnds::of(state);
+        let state = front_ends.state();
         let pools: HashMap<String, Arc<PoolRuntime>> = state
             .pools
             .values()
@@ -405,7 +410,17 @@ impl Runtime {
                     (&certificates, &sni),
                     previous,
                     listen_host,
-                ) {
+                )
+                .and_then(|mut l| {
+                    l.canary = front_ends
+                        .canary(&l.key, &pools, &context.keys, &context.clock)
+                        .map_err(|reason| CompileError {
+                            balancer: balancer.name.clone(),
+                            port: listener.port,
+                            reason,
+                        })?;
+                    Ok(l)
+                }) {
                     Ok(l) => {
                         listeners.insert(l.key.clone(), Arc::new(l));
                     }
@@ -750,6 +765,7 @@ fn compile_listener(
         pool,
         rules,
         tls,
+        canary: None,
     })
 }
 

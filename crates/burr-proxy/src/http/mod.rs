@@ -11,6 +11,8 @@ mod proxy;
 mod rewind;
 mod upgrade;
 
+pub(crate) use headers::strip_cookies;
+
 use crate::access_log::{AccessLog, Entry};
 use crate::actions::Outcome;
 use crate::framing::{FramingGuard, UpgradeGate};
@@ -328,16 +330,21 @@ async fn handle(
         match routed.outcome {
             // The request body is not read: hyper closes an HTTP/1.x connection whose request
             // body it could not drain, and resets an HTTP/2 stream's.
-            Outcome::Answer(answer) => (answer.into_response().map(ProxyBody::text), None),
+            Outcome::Answer(answer) => {
+                let mut response = answer.into_response();
+                if let Some(mark) = &routed.mark {
+                    mark.write_headers(response.headers_mut());
+                }
+                (response.map(ProxyBody::text), None)
+            }
             Outcome::Forward { pool, group } => {
-                let forwarding = proxy::forward(
-                    req,
-                    &conn,
-                    &listener,
-                    pool,
-                    group.as_ref(),
-                    &mut client_upgrade,
-                );
+                let extras = crate::canary::Extras {
+                    strip: routed.strip,
+                    group: group.as_ref(),
+                    mark: routed.mark.as_ref(),
+                };
+                let forwarding =
+                    proxy::forward(req, &conn, &listener, pool, extras, &mut client_upgrade);
                 match forwarding.await {
                     Ok(forwarded) => (forwarded.response, Some(forwarded.target)),
                     Err(error) => {

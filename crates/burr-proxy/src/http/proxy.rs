@@ -7,13 +7,13 @@ use super::Connection;
 use super::body::ProxyBody;
 use super::headers::{self, ForwardedValues};
 use super::upgrade;
-use crate::actions::{self, GroupCookie};
+use crate::actions;
 use crate::affinity::{Affinity, client_hash};
 use crate::attempts::{Attempts, Unavailable};
+use crate::canary::Extras;
 use crate::routing::RequestView;
 use crate::runtime::{ListenerRuntime, PoolRuntime, TargetShared};
 use crate::upstream::{self, Lease, Plan};
-use burr_affinity::groups;
 use burr_affinity::sticky::SetCookies;
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use hyper::body::Incoming;
@@ -216,18 +216,18 @@ pub fn route<'l>(
         headers: req.headers(),
         source: conn.client.ip(),
     };
-    actions::route(&listener.rules, &view, &conn.request_context)
+    crate::canary::route(listener, &view, &conn.request_context)
 }
 
-/// Forwards `req` to a target of `pool` (the one the listener's rules chose), setting `group`'s
-/// cookies on the response. `client_upgrade` is the client connection's side of an upgrade the
-/// request asks for: taken when a 101 is relayed.
+/// Forwards `req` to a target of `pool` (the one the listener's rules chose), without what
+/// `extras` strips and with its cookies and arm header on the response. `client_upgrade` is the
+/// client connection's side of an upgrade the request asks for: taken when a 101 is relayed.
 pub async fn forward(
     mut req: Request<Incoming>,
     conn: &Connection,
     listener: &ListenerRuntime,
     pool: &PoolRuntime,
-    group: Option<&GroupCookie>,
+    extras: Extras<'_>,
     client_upgrade: &mut Option<OnUpgrade>,
 ) -> Result<Forwarded, ProxyError> {
     let upgrading = client_upgrade.is_some()
@@ -239,9 +239,7 @@ pub async fn forward(
     if let Some(session) = &session {
         session.strip_own_cookies(req.headers_mut());
     }
-    if listener.rules.strips_group_cookies {
-        headers::strip_cookies(req.headers_mut(), groups::GROUP_COOKIES);
-    }
+    extras.strip.apply(req.headers_mut());
     let mut attempts = Attempts::new(pool, session, client_hash)?;
 
     let settings = &pool.spec.upstream;
@@ -311,12 +309,13 @@ pub async fn forward(
                 .filter_map(|v| v.to_str().ok()),
             &mut set_cookies,
         );
-        if let Some(group) = group {
-            group.write(&mut set_cookies);
-        }
+        extras.write_response(&mut set_cookies);
         drop_own_cookies(response.headers_mut(), attempts.own_cookie_names());
         for value in set_cookies.0 {
             response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        if let Some(mark) = extras.mark {
+            mark.write_arm_header(response.headers_mut());
         }
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             let Some(client_upgrade) = client_upgrade.take().filter(|_| upgrading) else {

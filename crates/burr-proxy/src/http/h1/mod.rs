@@ -29,6 +29,8 @@ pub(crate) mod response;
 
 pub use connections::RawConnection;
 pub use request::Forwarded;
+pub(crate) use request::write_field;
+pub(crate) use response::SetCookieLines;
 
 use connections::{UpstreamHead, read_response_head};
 
@@ -38,6 +40,7 @@ use crate::access_log::Entry;
 use crate::actions::{self, GroupCookie, Outcome};
 use crate::affinity::{Affinity, RequestHeaders, client_hash};
 use crate::attempts::Attempts;
+use crate::canary::{ArmMark, Extras, Strip};
 use crate::framing::{self, BodyFraming, ChunkedBody, MAX_RESPONSE_HEAD, Scan};
 use crate::routing::{RequestView, split_target};
 use crate::runtime::{ListenerRuntime, PoolRuntime, TargetShared};
@@ -45,7 +48,7 @@ use crate::upstream::Lease;
 use buffer::InputBuffer;
 use http::StatusCode;
 use request::{NotFast, header_slots};
-use response::{ResponseBody, SetCookieLines};
+use response::ResponseBody;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -250,13 +253,19 @@ where
             session,
             client_hash,
             group,
+            mark,
+            strip,
         } => {
             let served = match Attempts::new(pool, session, client_hash) {
                 Ok(attempts) => {
                     let route = Route {
                         listener: &listener,
                         pool,
-                        group: group.as_ref(),
+                        extras: Extras {
+                            strip,
+                            group: group.as_ref(),
+                            mark: mark.as_ref(),
+                        },
                     };
                     forward(io, input, route, attempts, &mut asked, flags, out).await
                 }
@@ -376,6 +385,9 @@ enum Begun<'p> {
         session: Option<Affinity<'p>>,
         client_hash: u64,
         group: Option<GroupCookie>,
+        /// The canary arm's marks on the response.
+        mark: Option<ArmMark<'p>>,
+        strip: Strip<'p>,
     },
     /// Answered by the balancer (fixed response, redirect, no pool): `out` holds the whole
     /// response; `close` when the connection closes after it.
@@ -410,7 +422,7 @@ fn begin<'p>(
         headers: head.headers,
         source: conn.client.ip(),
     };
-    let routed = actions::route(&listener.rules, &view, &conn.request_context);
+    let routed = crate::canary::route(listener, &view, &conn.request_context);
     if let Outcome::Forward { pool, .. } = &routed.outcome
         && pool.spec.upstream.proxy_protocol
     {
@@ -442,23 +454,25 @@ fn begin<'p>(
         Outcome::Forward { pool, group } => {
             let client_hash = client_hash(pool, conn.client.ip());
             let session = Affinity::begin(pool, &head, client_hash);
-            head.write_upstream(
+            head.write_upstream_stripped(
                 out,
                 &conn.fast_forwarded,
                 session.as_ref(),
-                listener.rules.strips_group_cookies,
+                &routed.strip,
             );
             Begun::Forward {
                 pool,
                 session,
                 client_hash,
                 group,
+                mark: routed.mark,
+                strip: routed.strip,
             }
         }
         Outcome::Answer(answer) => {
             // A body too long to read for nothing closes the connection instead.
             let close = asked.close || body_len > actions::MAX_DISCARDED_BODY;
-            answer.write_h1(out, close, asked.is_head);
+            answer.write_h1(out, close, asked.is_head, routed.mark.as_ref());
             input.consume(head_len);
             let early = (body_len.min(input.available().len() as u64)) as usize;
             input.consume(early);
@@ -476,12 +490,12 @@ fn begin<'p>(
     Ok((begun, asked))
 }
 
-/// Where [`forward`] sends a request: the listener, the pool its rules chose and the group
-/// cookie to set on the response.
+/// Where [`forward`] sends a request: the listener, the pool its rules chose and burr's marks
+/// on the response (group cookie, canary arm).
 struct Route<'a> {
     listener: &'a ListenerRuntime,
     pool: &'a PoolRuntime,
-    group: Option<&'a GroupCookie>,
+    extras: Extras<'a>,
 }
 
 /// A response relayed in full.
@@ -516,7 +530,7 @@ where
     let Route {
         listener,
         pool,
-        group,
+        extras,
     } = route;
     let settings = &pool.spec.upstream;
     let tls = listener.spec.target_protocol().is_tls();
@@ -596,7 +610,7 @@ where
                 };
         }
         let (status, body, keep_upstream, close) = answer_head(
-            &upstream, head_len, asked, &attempts, target, group, flags, out,
+            &upstream, head_len, asked, &attempts, target, &extras, flags, out,
         )?;
         upstream.input.consume(head_len);
         let complete = relay_response(io, &mut upstream, body, out).await?;
@@ -641,7 +655,7 @@ fn answer_head(
     asked: &Asked,
     attempts: &Attempts<'_>,
     target: &TargetShared,
-    group: Option<&GroupCookie>,
+    extras: &Extras<'_>,
     flags: &Flags,
     out: &mut Vec<u8>,
 ) -> Result<(u16, ResponseBody, bool, bool), Failure> {
@@ -663,8 +677,9 @@ fn answer_head(
         || flags.close_after.load(Ordering::Relaxed);
     head.write_client(out, attempts.own_cookie_names());
     attempts.served(target, head.set_cookies(), &mut SetCookieLines(out));
-    if let Some(group) = group {
-        group.write(&mut SetCookieLines(out));
+    extras.write_response(&mut SetCookieLines(out));
+    if let Some(mark) = extras.mark {
+        mark.write_arm_header_h1(out);
     }
     response::end_head(out, close);
     Ok((head.status, head.body, head.keep_alive, close))

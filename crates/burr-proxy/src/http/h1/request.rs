@@ -9,7 +9,7 @@ use super::names::{self, ConnectionTokens};
 use crate::affinity::{Affinity, CookieField, RequestHeaders};
 use crate::framing::BodyFraming;
 use crate::framing::rules;
-use burr_affinity::{cookies, groups};
+use burr_affinity::cookies;
 use std::mem::MaybeUninit;
 
 /// Header slots parsed on the stack; a head with more goes to hyper, which has the configured
@@ -137,6 +137,22 @@ impl Head<'_> {
         session: Option<&Affinity<'_>>,
         strip_group_cookies: bool,
     ) {
+        let strip = crate::canary::Strip {
+            group_cookies: strip_group_cookies,
+            ..Default::default()
+        };
+        self.write_upstream_stripped(out, forwarded, session, &strip);
+    }
+
+    /// [`Head::write_upstream`] without what `strip` names: burr's group and canary cookies,
+    /// the canary's routing header.
+    pub fn write_upstream_stripped(
+        &self,
+        out: &mut Vec<u8>,
+        forwarded: &Forwarded,
+        session: Option<&Affinity<'_>>,
+        strip: &crate::canary::Strip<'_>,
+    ) {
         out.clear();
         out.extend_from_slice(self.method.as_bytes());
         out.push(b' ');
@@ -176,12 +192,17 @@ impl Head<'_> {
                     }
                 }
             }
-            if strip_group_cookies
-                && name.eq_ignore_ascii_case("cookie")
-                && groups::has_group_cookie([value])
+            if strip
+                .header
+                .is_some_and(|h| name.eq_ignore_ascii_case(h.as_str()))
             {
-                // The group cookies are the balancer's, like the session's own.
-                match cookies::without(value, groups::GROUP_COOKIES) {
+                continue; // the canary's routing header serves the split only
+            }
+            if name.eq_ignore_ascii_case("cookie")
+                && let Some(names) = strip.cookies_in(value)
+            {
+                // The group and canary cookies are the balancer's, like the session's own.
+                match cookies::without(value, names) {
                     None => continue,
                     Some(kept) => {
                         regrouped = kept;

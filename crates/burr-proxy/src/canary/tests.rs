@@ -1,0 +1,1 @@
+//! Unit tests of the canary routing step.
