@@ -38,7 +38,9 @@ pub(crate) fn parse(shape: &str, body: &[u8]) -> Result<Node, CfError> {
 /// `InvalidArgument` about tags restated as `InvalidTagging`.
 pub(crate) fn as_tagging(e: CfError) -> CfError {
     match e.code {
-        cf::CfErrorCode::InvalidArgument => CfError::new(cf::CfErrorCode::InvalidTagging, e.message),
+        cf::CfErrorCode::InvalidArgument => {
+            CfError::new(cf::CfErrorCode::InvalidTagging, e.message)
+        }
         _ => e,
     }
 }
