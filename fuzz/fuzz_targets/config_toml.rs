@@ -36,11 +36,7 @@ fuzz_target!(|data: &[u8]| {
     if !errors.is_empty() {
         return;
     }
-    let state = State::default().with_file_objects(
-        declared.balancers.clone(),
-        declared.pools.clone(),
-        declared.aliases.clone(),
-    );
+    let state = declared.apply_to(&State::default());
     let exported = render(&state).expect("a loaded state renders");
     let again = ConfigSource::from_text(Path::new("burr.toml"), exported.clone());
     match again.load_text(None) {
@@ -58,6 +54,8 @@ fn empty() -> Declared {
         balancers: Vec::new(),
         pools: Vec::new(),
         aliases: Vec::new(),
+        distributions: Vec::new(),
+        policies: Vec::new(),
     }
 }
 
@@ -66,5 +64,7 @@ fn sorted(mut d: Declared) -> Declared {
     d.balancers.sort_by(|a, b| a.name.cmp(&b.name));
     d.pools.sort_by(|a, b| a.name.cmp(&b.name));
     d.aliases.sort_by(|a, b| a.name.cmp(&b.name));
+    d.distributions.sort_by(|a, b| a.id.cmp(&b.id));
+    d.policies.sort_by(|a, b| a.id.cmp(&b.id));
     d
 }

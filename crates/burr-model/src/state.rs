@@ -309,13 +309,28 @@ impl State {
     ) -> State {
         let mut next = self.clone();
         next.distributions.retain(|_, d| d.origin != Origin::File);
-        next.deployment_policies.retain(|_, p| p.origin != Origin::File);
+        next.deployment_policies
+            .retain(|_, p| p.origin != Origin::File);
         for mut dist in distributions {
             dist.origin = Origin::File;
             next.distributions.insert(dist.id.clone(), dist);
         }
         for mut policy in policies {
             policy.origin = Origin::File;
+            // A reload that enables, disables or re-targets a policy resets its sessions, as
+            // an API update does.
+            if let Some(old) = self.deployment_policies.get(&policy.id) {
+                let resets = crate::cloudfront::resets_sessions(
+                    old,
+                    policy.enabled,
+                    &policy.traffic,
+                    &policy.staging_dns_names,
+                );
+                policy.generation = policy
+                    .generation
+                    .max(old.generation)
+                    .wrapping_add(u32::from(resets));
+            }
             next.deployment_policies.insert(policy.id.clone(), policy);
         }
         next

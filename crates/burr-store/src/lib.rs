@@ -260,4 +260,6 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
+mod cloudfront_tests;
+#[cfg(test)]
 mod tests;

@@ -55,6 +55,19 @@ const MIGRATIONS: &[(i64, &str)] = &[
          private_key BLOB NOT NULL       -- sealed (secrets.rs): nonce, ciphertext, tag
      );",
     ),
+    (
+        5,
+        "CREATE TABLE distributions (
+         name   TEXT PRIMARY KEY,        -- the distribution id
+         origin TEXT NOT NULL CHECK (origin IN ('file', 'api')),
+         spec   TEXT NOT NULL            -- JSON of burr_model::cloudfront::Distribution
+     );
+     CREATE TABLE deployment_policies (
+         name   TEXT PRIMARY KEY,        -- the policy id
+         origin TEXT NOT NULL CHECK (origin IN ('file', 'api')),
+         spec   TEXT NOT NULL            -- JSON of burr_model::cloudfront::DeploymentPolicy
+     );",
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -4,6 +4,7 @@
 use crate::secrets::{SEALING_KEY, SealingKey};
 use crate::{Snapshot, StoreError};
 use burr_model::certificates::{Certificate, LocalAuthority, PrivateKeyPem};
+use burr_model::cloudfront::{DeploymentPolicy, Distribution};
 use burr_model::{Alias, Balancer, DrainingTarget, Origin, Pool, State, TargetAddress};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
@@ -131,6 +132,15 @@ pub fn load(connection: &Connection, path: &Path) -> Result<Snapshot, StoreError
     for (name, origin, mut alias) in load_table::<Alias>(connection, path, "aliases")? {
         alias.origin = origin;
         state.aliases.insert(name, alias);
+    }
+    for (id, origin, mut dist) in load_table::<Distribution>(connection, path, "distributions")? {
+        dist.origin = origin;
+        state.distributions.insert(id, dist);
+    }
+    let policies = load_table::<DeploymentPolicy>(connection, path, "deployment_policies")?;
+    for (id, origin, mut policy) in policies {
+        policy.origin = origin;
+        state.deployment_policies.insert(id, policy);
     }
     let sealing = sealing_key(connection, path)?;
     load_certificates(connection, path, sealing.as_ref(), &mut state)?;
@@ -403,6 +413,18 @@ impl Row for Alias {
     }
 }
 
+impl Row for Distribution {
+    fn origin(&self) -> Origin {
+        self.origin
+    }
+}
+
+impl Row for DeploymentPolicy {
+    fn origin(&self) -> Origin {
+        self.origin
+    }
+}
+
 /// Writes the rows of one table that differ between `old` and `new`.
 fn write_table<T: Row>(
     tx: &rusqlite::Transaction<'_>,
@@ -445,6 +467,14 @@ pub fn write_changes(
     write_table(&tx, "balancers", &old.balancers, &new.balancers).map_err(sql_err)?;
     write_table(&tx, "pools", &old.pools, &new.pools).map_err(sql_err)?;
     write_table(&tx, "aliases", &old.aliases, &new.aliases).map_err(sql_err)?;
+    write_table(&tx, "distributions", &old.distributions, &new.distributions).map_err(sql_err)?;
+    write_table(
+        &tx,
+        "deployment_policies",
+        &old.deployment_policies,
+        &new.deployment_policies,
+    )
+    .map_err(sql_err)?;
     write_drains(&tx, old, new).map_err(sql_err)?;
     // A sealing key made here is kept only if the transaction that stores it commits.
     let mut key = sealing.clone();

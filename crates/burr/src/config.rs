@@ -7,7 +7,11 @@
 //! `[[alias]]`) and how to point at a line; every rule about values belongs to `burr-model`,
 //! whose errors are mapped back onto the file here.
 
+mod cloudfront;
+
+use burr_model::cloudfront::{DeploymentPolicy, Distribution};
 use burr_model::{Alias, Balancer, FieldPath, PathSegment, Pool, State, ValidationError};
+use cloudfront::{FileDistribution, FilePolicy};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fmt;
@@ -26,15 +30,29 @@ struct ConfigFile {
     pool: Vec<Pool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     alias: Vec<Alias>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    distribution: Vec<FileDistribution>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    deployment_policy: Vec<FilePolicy>,
 }
 
-/// The whole state as a configuration file (`burr export`): balancers and pools from every
-/// front door, in the shape this module reads.
+/// The whole state as a configuration file (`burr export`): balancers, pools, CloudFront
+/// distributions and policies from every front door, in the shape this module reads.
 pub fn render(state: &State) -> Result<String, String> {
     let file = ConfigFile {
         balancer: state.balancers.values().cloned().collect(),
         pool: state.pools.values().cloned().collect(),
         alias: state.aliases.values().cloned().collect(),
+        distribution: state
+            .distributions
+            .values()
+            .map(FileDistribution::from_model)
+            .collect(),
+        deployment_policy: state
+            .deployment_policies
+            .values()
+            .map(FilePolicy::from_model)
+            .collect(),
     };
     toml::to_string(&file).map_err(|e| format!("burr: cannot write the state as TOML: {e}"))
 }
@@ -62,6 +80,21 @@ pub struct Declared {
     pub balancers: Vec<Balancer>,
     pub pools: Vec<Pool>,
     pub aliases: Vec<Alias>,
+    pub distributions: Vec<Distribution>,
+    pub policies: Vec<DeploymentPolicy>,
+}
+
+impl Declared {
+    /// `state` with its file-owned objects replaced by these.
+    pub fn apply_to(&self, state: &State) -> State {
+        state
+            .with_file_objects(
+                self.balancers.clone(),
+                self.pools.clone(),
+                self.aliases.clone(),
+            )
+            .with_file_cloudfront(self.distributions.clone(), self.policies.clone())
+    }
 }
 
 /// A file read and parsed, kept so later errors (from the store's validation of the merged state)
@@ -120,10 +153,21 @@ impl ConfigSource {
                 message: e.message().trim().to_string(),
             }]
         })?;
+        let mut errors = self.duplicate_ids(&file);
         let mut declared = Declared {
             balancers: file.balancer,
             pools: file.pool,
             aliases: file.alias,
+            distributions: file
+                .distribution
+                .into_iter()
+                .map(FileDistribution::into_model)
+                .collect(),
+            policies: file
+                .deployment_policy
+                .into_iter()
+                .map(FilePolicy::into_model)
+                .collect(),
         };
         let base = self.path.parent().unwrap_or(Path::new("."));
         for balancer in &mut declared.balancers {
@@ -134,12 +178,8 @@ impl ConfigSource {
                 }
             }
         }
-        let mut errors = self.duplicate_names(&declared);
-        let state = State::default().with_file_objects(
-            declared.balancers.clone(),
-            declared.pools.clone(),
-            declared.aliases.clone(),
-        );
+        errors.extend(self.duplicate_names(&declared));
+        let state = declared.apply_to(&State::default());
         if let Err(mut invalid) = state.validate(listen_host) {
             // Certificates named by ARN live in the store, not in the file: whether one exists
             // is checked when the file is applied to the running state.
@@ -179,6 +219,35 @@ impl ConfigSource {
             declared.aliases.iter().map(|a| a.name.as_str()).collect(),
             PathSegment::Alias,
         );
+        errors
+    }
+
+    /// Distribution and policy ids declared twice (checked before the model keys them by id).
+    fn duplicate_ids(&self, file: &ConfigFile) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let mut seen = HashSet::new();
+        for id in file.distribution.iter().map(FileDistribution::id) {
+            if !seen.insert(id) {
+                let path = FieldPath::root()
+                    .with(PathSegment::Distribution(id.to_string()))
+                    .field("id");
+                errors.push(
+                    self.error_at(&path, format!("distribution id {id:?} is declared twice")),
+                );
+            }
+        }
+        let mut seen = HashSet::new();
+        for id in file.deployment_policy.iter().map(FilePolicy::id) {
+            if !seen.insert(id) {
+                let path = FieldPath::root()
+                    .with(PathSegment::DeploymentPolicy(id.to_string()))
+                    .field("id");
+                errors.push(self.error_at(
+                    &path,
+                    format!("deployment_policy id {id:?} is declared twice"),
+                ));
+            }
+        }
         errors
     }
 
@@ -241,6 +310,12 @@ impl ConfigSource {
                 PathSegment::Alias(name) => {
                     find_named(table, "alias", "name", |v| v.as_str() == Some(name))
                 }
+                PathSegment::Distribution(id) => {
+                    find_named(table, "distribution", "id", |v| v.as_str() == Some(id))
+                }
+                PathSegment::DeploymentPolicy(id) => {
+                    find_named(table, "deployment_policy", "id", |v| v.as_str() == Some(id))
+                }
                 PathSegment::Listener(port) => find_named(table, "listener", "port", |v| {
                     v.as_integer()
                         .is_some_and(|i| i.as_str() == port.to_string())
@@ -293,7 +368,7 @@ fn find_named<'a, 'i>(
 fn is_unknown_certificate(error: &burr_model::ValidationError) -> bool {
     matches!(
         error.path.leaf_field(),
-        Some("certificate" | "sni_certificates")
+        Some("certificate" | "sni_certificates" | "ViewerCertificate")
     ) && error.rule.starts_with("names no certificate")
 }
 

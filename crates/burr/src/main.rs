@@ -269,8 +269,17 @@ fn check(path: &std::path::Path, listen_host: Option<IpAddr>) -> ExitCode {
     let result = config::ConfigSource::read(path).and_then(|source| source.load(listen_host));
     match result {
         Ok(declared) => {
+            let cloudfront = if declared.distributions.is_empty() && declared.policies.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} distributions, {} deployment policies",
+                    declared.distributions.len(),
+                    declared.policies.len()
+                )
+            };
             println!(
-                "{}: ok ({} balancers, {} pools)",
+                "{}: ok ({} balancers, {} pools{cloudfront})",
                 path.display(),
                 declared.balancers.len(),
                 declared.pools.len()

@@ -217,11 +217,7 @@ fn apply_declared(
     declared: &Declared,
 ) -> Result<u64, Vec<String>> {
     let result = applier.apply(|state: &mut State| {
-        *state = state.with_file_objects(
-            declared.balancers.clone(),
-            declared.pools.clone(),
-            declared.aliases.clone(),
-        );
+        *state = declared.apply_to(state);
         Ok::<(), std::convert::Infallible>(())
     });
     match result {

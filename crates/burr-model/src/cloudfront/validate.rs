@@ -9,8 +9,21 @@ use crate::State;
 use crate::error::{Errors, FieldPath, PathSegment};
 use std::collections::BTreeMap;
 
+/// A refused object as a validation error: an operation's message `Member: value is not
+/// allowed: rule` is split so the value and rule read as every other validation error's, the
+/// CloudFront member and code kept in the rule.
 fn push(errors: &mut Errors, path: FieldPath, error: CfError) {
-    errors.push(path, error.code.as_str(), error.message);
+    let code = error.code.as_str();
+    let parts = error.message.split_once(": ").and_then(|(member, rest)| {
+        let (value, rule) = rest.split_once(" is not allowed: ")?;
+        Some((member, value, rule))
+    });
+    match parts {
+        Some((member, value, rule)) => {
+            errors.push(path, value, format!("{rule} ({member}, {code})"))
+        }
+        None => errors.push(path, code, error.message.clone()),
+    }
 }
 
 pub(crate) fn validate_into(state: &State, errors: &mut Errors) {
@@ -22,7 +35,7 @@ pub(crate) fn validate_into(state: &State, errors: &mut Errors) {
             errors.push(
                 path.field("id"),
                 format!("{:?}", dist.id),
-                "must be E and 13 upper-case letters and digits (and the key it is stored under)",
+                "must be E and 12 to 14 upper-case letters and digits (and the key it is stored under)",
             );
         }
         if let Some(other) = domain_names.insert(&dist.domain_name, &dist.id) {

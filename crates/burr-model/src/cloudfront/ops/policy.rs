@@ -371,9 +371,7 @@ pub fn update_policy(
         .deployment_policies
         .get_mut(id)
         .expect("checked above");
-    let resets = policy.enabled != read.enabled
-        || sticky(&policy.traffic) != sticky(&read.traffic)
-        || policy.staging_dns_names != read.staging_dns_names;
+    let resets = resets_sessions(policy, read.enabled, &read.traffic, &read.staging_dns_names);
     if resets {
         policy.generation = policy.generation.wrapping_add(1);
     }
@@ -383,6 +381,20 @@ pub fn update_policy(
     policy.etag = etag;
     policy.last_modified_ms = ctx.now_ms;
     Ok(())
+}
+
+/// Whether a policy changed so that every session must end (its `generation` bumps): AWS
+/// resets them when the policy is enabled or disabled and when stickiness is turned on or off;
+/// burr also when the staging distribution changes (a session's arm would mean another one).
+pub fn resets_sessions(
+    old: &DeploymentPolicy,
+    enabled: bool,
+    traffic: &Option<TrafficConfig>,
+    staging_dns_names: &[String],
+) -> bool {
+    old.enabled != enabled
+        || sticky(&old.traffic) != sticky(traffic)
+        || old.staging_dns_names != staging_dns_names
 }
 
 /// Whether the traffic config keeps viewers on one arm with a cookie.
