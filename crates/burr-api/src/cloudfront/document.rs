@@ -319,4 +319,8 @@ fn escape_into(out: &mut String, text: &str) {
 }
 
 #[cfg(test)]
+mod differential;
+#[cfg(test)]
+mod roundtrip;
+#[cfg(test)]
 mod tests;
