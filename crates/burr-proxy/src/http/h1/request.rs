@@ -248,6 +248,42 @@ mod tests {
     }
 
     #[test]
+    fn strips_the_canary_cookie_group_cookies_and_routing_header() {
+        let raw = b"GET / HTTP/1.1\r\nHost: x\r\nAWS-CF-CD-Canary: yes\r\n\
+                    Cookie: a=1; x-amz-continuous-deployment-state=t; AWSALBTG=g\r\n\
+                    Cookie: x-amz-continuous-deployment-state=t\r\n\r\n";
+        let mut slots = header_slots();
+        let head = parse(raw, &mut slots, 100).expect("fast");
+        let forwarded = Forwarded::new("127.0.0.9".parse().unwrap(), false, 8080);
+        let name = http::HeaderName::from_static("aws-cf-cd-canary");
+        let mut out = Vec::new();
+        let strip = crate::canary::Strip {
+            group_cookies: true,
+            canary_cookie: true,
+            header: Some(&name),
+        };
+        head.write_upstream_stripped(&mut out, &forwarded, None, &strip);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "GET / HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\nX-Forwarded-For: 127.0.0.9\r\n\
+             X-Forwarded-Proto: http\r\nX-Forwarded-Port: 8080\r\n\r\n"
+        );
+        // Canary only: the group cookie stays; no routing header named: it stays.
+        let strip = crate::canary::Strip {
+            canary_cookie: true,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        head.write_upstream_stripped(&mut out, &forwarded, None, &strip);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("AWS-CF-CD-Canary: yes\r\nCookie: a=1; AWSALBTG=g\r\nX-"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn drops_hop_by_hop_and_adds_forwarded_headers() {
         let out = upstream_head(
             b"GET /a?b=1 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Secret\r\n\
