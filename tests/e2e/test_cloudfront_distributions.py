@@ -306,3 +306,50 @@ def test_distribution_survives_kill_9(burr, cf, targets):
     updated = cf.update_distribution(Id=did, IfMatch=etag,
                                      DistributionConfig=dict(config, Comment="after"))
     assert updated["ETag"] != etag
+
+
+def test_policy_attachment_and_other_update_rules(cf, raw_cf):
+    primary, etag, _ = create(cf, distribution_config("p"))
+    other, _, _ = create(cf, distribution_config("q"))
+    staging, staging_etag, staging_dns = staging_copy(cf, primary, etag, "s")
+    pid = cf.create_continuous_deployment_policy(
+        ContinuousDeploymentPolicyConfig=header_policy(staging_dns)
+    )["ContinuousDeploymentPolicy"]["Id"]
+
+    def attempt(distribution_id, change, code, status, names):
+        got = cf.get_distribution_config(Id=distribution_id)
+        config = got["DistributionConfig"]
+        change(config)
+        before = everything(cf)
+        message = refused(raw_cf.update_distribution, code, status, Id=distribution_id,
+                          IfMatch=got["ETag"], DistributionConfig=config)
+        assert names in message, message
+        assert everything(cf) == before
+
+    # A policy cannot be named at creation (the provider's documentation says so of AWS).
+    before = everything(cf)
+    message = refused(cf.create_distribution, "IllegalUpdate", 400,
+                      DistributionConfig=distribution_config(
+                          "r", ContinuousDeploymentPolicyId=pid))
+    assert "ContinuousDeploymentPolicyId" in message
+    assert everything(cf) == before
+    attempt(primary, lambda c: c.update(ContinuousDeploymentPolicyId="no-such-policy"),
+            "NoSuchContinuousDeploymentPolicy", 404, "no-such-policy")
+    attempt(staging, lambda c: c.update(ContinuousDeploymentPolicyId=pid),
+            "IllegalUpdate", 400, "staging")
+    attempt(primary, lambda c: c.update(Staging=True), "IllegalUpdate", 400, "Staging")
+    attempt(primary, lambda c: c["DefaultCacheBehavior"].update(TargetOriginId="nowhere"),
+            "NoSuchOrigin", 404, "nowhere")
+    set_config(cf, primary, lambda c: c.update(ContinuousDeploymentPolicyId=pid))
+    attempt(other, lambda c: c.update(ContinuousDeploymentPolicyId=pid),
+            "ContinuousDeploymentPolicyInUse", 409, primary)
+    attempt(primary, lambda c: c.update(HttpVersion="http2and3"), "IllegalUpdate", 400,
+            "HttpVersion")
+
+    # A staging distribution a policy names cannot be deleted, even disabled.
+    disabled = set_config(cf, staging, lambda c: c.update(Enabled=False))
+    before = everything(cf)
+    with pytest.raises(cf.exceptions.ResourceInUse) as info:
+        cf.delete_distribution(Id=staging, IfMatch=disabled)
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    assert everything(cf) == before
