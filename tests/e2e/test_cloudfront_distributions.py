@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from burr_e2e import http_get
+from burr_e2e import free_port, http_get
 from cloudfront_e2e import (NAMESPACE, PREFIX, cloudfront_burr, create, distribution_config,
                             header_policy, origin, refused, served_by, set_config, staging_copy,
                             weight_policy)
@@ -353,3 +353,36 @@ def test_policy_attachment_and_other_update_rules(cf, raw_cf):
         cf.delete_distribution(Id=staging, IfMatch=disabled)
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
     assert everything(cf) == before
+
+
+def test_a_front_end_the_rest_of_burr_refuses_is_invalid_argument(burr_factory, tmp_path,
+                                                                   targets):
+    """A distribution whose front end would take a port a file-declared balancer holds on
+    every address: refused in CloudFront's terms (`InvalidArgument` naming the clash), nothing
+    changed, and the file's balancer keeps serving."""
+    target = targets("file")
+    port = free_port()
+    config = tmp_path / "burr.toml"
+    config.write_text(f"""
+[[balancer]]
+name = "wide"
+address = "0.0.0.0"
+
+[[balancer.listener]]
+port = {port}
+protocol = "http"
+pool = "app"
+
+[[pool]]
+name = "app"
+targets = [ {{ address = "{target.address}" }} ]
+""")
+    b = burr_factory("clash", config=config,
+                     extra_args=["--cloudfront-http-port", str(port),
+                                 "--cloudfront-https-port", str(free_port())])
+    cf = b.client(service="cloudfront")
+    message = refused(cf.create_distribution, "InvalidArgument", 400,
+                      DistributionConfig=distribution_config("x", target.host, target.port))
+    assert str(port) in message, message
+    assert cf.list_distributions()["DistributionList"]["Quantity"] == 0
+    assert served_by("127.0.0.1", port) == "file"
