@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 
+import botocore.exceptions
 import pytest
 
 from burr_e2e import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
@@ -341,3 +342,16 @@ def test_aws_cli(burr):
     ok("delete-continuous-deployment-policy", "--id", pid, "--if-match", updated["ETag"])
     gone = aws(burr, "get-continuous-deployment-policy", "--id", pid)
     assert gone.returncode != 0 and "NoSuchContinuousDeploymentPolicy" in gone.stderr
+
+
+def test_a_bad_signature_is_answered_in_cloudfronts_envelope(burr):
+    wrong = burr.client(service="cloudfront", secret_key="not-the-secret")
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        wrong.list_continuous_deployment_policies()
+    error = info.value.response["Error"]
+    assert error["Code"] == "SignatureDoesNotMatch", error
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert error["Message"]
+    # Answers carry their request id where boto3 looks for it.
+    ok = burr.client(service="cloudfront").list_continuous_deployment_policies()
+    assert ok["ResponseMetadata"]["RequestId"]

@@ -106,7 +106,8 @@ pub fn handle(control: &dyn ControlPlane, signed: &SignedRequest<'_>, request_id
     };
     match result {
         Ok(reply) => {
-            let mut headers = Vec::new();
+            // boto3 reads a REST API's request id from this header.
+            let mut headers = vec![("x-amz-request-id", request_id.to_string())];
             if let Some(etag) = reply.etag {
                 headers.push(("etag", etag));
             }
@@ -131,7 +132,7 @@ pub fn error_answer(error: &ApiError, request_id: &str) -> Answer {
         status: error.status,
         content_type: "text/xml",
         body: crate::xml::error(NAMESPACE, request_id, error),
-        headers: Vec::new(),
+        headers: vec![("x-amz-request-id", request_id.to_string())],
     }
 }
 
