@@ -7,7 +7,7 @@ from __future__ import annotations
 import botocore.exceptions
 import pytest
 
-from burr_e2e import free_port, http_get, wait_until
+from burr_e2e import free_port, http_get
 
 NAMESPACE = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
 PREFIX = "/2020-05-31"
@@ -116,14 +116,3 @@ def served_by(host: str, port: int, **kwargs) -> str:
     assert r.status == 200, (r.status, r.body)
     return r.body.strip()
 
-
-def wait_served_by(host: str, port: int, name: str, **kwargs):
-    """Waits (bounded) until the front end at host:port answers from target `name`."""
-
-    def answers():
-        try:
-            return served_by(host, port, **kwargs) == name
-        except (OSError, AssertionError):
-            return False
-
-    wait_until(answers, 10, interval=0.05, what=f"{host}:{port} served by {name}")
