@@ -116,11 +116,30 @@ pub fn check_front_end(state: &State, dist: &Distribution) -> Result<(), CfError
     if errors.0.is_empty() {
         return Ok(());
     }
-    let text: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
-    Err(CfError::invalid(format!(
-        "burr cannot serve this distribution: {}",
-        text.join("; ")
-    )))
+    let text: Vec<String> = errors
+        .0
+        .iter()
+        .map(|e| in_terms_of_behaviours(&dist.config, e))
+        .collect();
+    Err(CfError::invalid(text.join("; ")))
+}
+
+/// A front-end validation error in CloudFront's terms: one about routing rule `i` is about
+/// cache behaviour `i` and its path pattern.
+fn in_terms_of_behaviours(config: &Node, error: &crate::ValidationError) -> String {
+    let rule = error.path.0.windows(2).find_map(|pair| match pair {
+        [PathSegment::Field("rule"), PathSegment::Index(i)] => Some(*i),
+        _ => None,
+    });
+    let behaviours = config.items_at(&["CacheBehaviors", "Items"]);
+    match rule.and_then(|i| Some((i, behaviours.get(i)?.text_at(&["PathPattern"])?))) {
+        Some((i, pattern)) => format!(
+            "CacheBehaviors.Items[{i}].PathPattern: {pattern:?} is not allowed: {} ({}; burr \
+             routes cache behaviours with listener rules)",
+            error.rule, error.value
+        ),
+        None => format!("burr cannot serve this distribution: {error}"),
+    }
 }
 
 /// The ARN of the certificate the https listener serves, if the distribution has one of its

@@ -13,9 +13,13 @@
 //! No I/O, no clock, no XML: the API parses requests into [`Node`] trees (checked against the
 //! botocore shapes) and brings `now` and fresh ids through [`Context`].
 
+#[cfg(test)]
+mod distribution_tests;
 mod document;
 mod error;
 mod front_end;
+#[cfg(test)]
+mod front_end_tests;
 mod ops;
 pub mod schema;
 #[cfg(test)]
@@ -32,9 +36,8 @@ pub use ops::*;
 pub use types::*;
 
 /// Checks `node` against the botocore shape `shape` (unknown members, types, enums, required
-/// members, `Quantity` against `Items`). Until the generated schema lands this accepts
-/// everything and the operations check the members burr interprets.
+/// members, `Quantity` against `Items`): every operation that takes a config calls this first,
+/// and so does [`State::validate`](crate::State::validate) for every stored one.
 pub(crate) fn schema_check(shape: &str, node: &Node) -> Result<(), CfError> {
-    let _ = (shape, node);
-    Ok(())
+    schema::check(shape, node)
 }
