@@ -430,3 +430,34 @@ async fn disabling_the_policy_sends_the_next_request_to_the_primary_on_the_same_
     burr.reload(&config(port, primary.addr, staging.addr, HEADER_POLICY));
     assert_eq!(backend_of(&client.get("/", &canary).await), "staging");
 }
+
+#[tokio::test]
+async fn a_generation_bump_ends_every_session() {
+    let (primary, staging) = origins().await;
+    let port = free_port();
+    let policy = weighted(0.15, 300, 600);
+    let burr = Burr::start(&config(port, primary.addr, staging.addr, &policy));
+    let mut viewers = Vec::new();
+    for _ in 0..20 {
+        let mut v = Viewer {
+            client: Client::connect(port).await,
+            cookie: None,
+            arms: Vec::new(),
+        };
+        v.visit().await;
+        v.visit().await;
+        viewers.push(v);
+    }
+    assert_eq!(sessions(&burr, port)["kept"], 20);
+    burr.reload(&config(
+        port,
+        primary.addr,
+        staging.addr,
+        &format!("{policy}\ngeneration = 7"),
+    ));
+    for v in &mut viewers {
+        assert!(session_cookie(&v.visit().await).is_some(), "a new session");
+    }
+    let counts = sessions(&burr, port);
+    assert_eq!((counts["kept"], counts["expired"]), (20, 20));
+}
