@@ -14,12 +14,13 @@ PREFIX = "/2020-05-31"
 
 
 def cloudfront_burr(burr_factory, name: str = "burr", **options):
-    """A burr whose API-made distributions listen on a free HTTP port (not 80)."""
+    """A burr whose API-made distributions listen on free HTTP and HTTPS ports (not 80, 443)."""
     http_port = free_port()
     https_port = free_port()
     b = burr_factory(name, extra_args=["--cloudfront-http-port", str(http_port),
                                        "--cloudfront-https-port", str(https_port)], **options)
     b.cf_http_port = http_port
+    b.cf_https_port = https_port
     return b
 
 

@@ -4,7 +4,7 @@ their statuses and headers, the ETag rules, every reachable error with its boto3
 nothing changed after each refusal; persistence across `kill -9`; and traffic: a distribution
 serves its origin on its DomainName, a header policy routes to the staging copy, promotion and
 disabling the policy take effect on the next request, a weighted sticky policy keeps viewers on
-their arm."""
+their arm, an ACM viewer certificate serves HTTPS."""
 
 from __future__ import annotations
 
@@ -386,3 +386,36 @@ targets = [ {{ address = "{target.address}" }} ]
     assert str(port) in message, message
     assert cf.list_distributions()["DistributionList"]["Quantity"] == 0
     assert served_by("127.0.0.1", port) == "file"
+
+
+def test_acm_viewer_certificate_serves_https_and_redirects_http(burr, cf, targets):
+    """`ViewerCertificate.ACMCertificateArn` names a certificate imported into burr's ACM: the
+    front end serves HTTPS with it on the HTTPS port; `redirect-to-https` on the HTTP port; an
+    ARN burr does not hold is `InvalidViewerCertificate`."""
+    from terraform_harness import https_get, peer_certificate, self_signed
+
+    target = targets("origin")
+    cert, key, der = self_signed("shop.example.test")
+    arn = burr.client(service="acm").import_certificate(
+        Certificate=cert.encode(), PrivateKey=key.encode())["CertificateArn"]
+    https_port = burr.cf_https_port
+
+    def config(certificate_arn):
+        c = distribution_config("tls", target.host, target.port,
+                                ViewerCertificate={"ACMCertificateArn": certificate_arn,
+                                                   "SSLSupportMethod": "sni-only",
+                                                   "MinimumProtocolVersion": "TLSv1.2_2021"})
+        c["DefaultCacheBehavior"]["ViewerProtocolPolicy"] = "redirect-to-https"
+        return c
+
+    before = everything(cf)
+    refused(cf.create_distribution, "InvalidViewerCertificate", 400,
+            DistributionConfig=config(
+                arn.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"))
+    assert everything(cf) == before
+    _, _, host = create(cf, config(arn))
+    assert peer_certificate(host, https_port, "shop.example.test") == der
+    status, _, body = https_get(host, https_port)
+    assert (status, body.strip()) == (200, "origin")
+    r = http_get(host, burr.cf_http_port)
+    assert r.status == 301 and r.headers["Location"].startswith("https://"), (r.status, r.headers)
