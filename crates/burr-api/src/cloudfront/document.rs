@@ -115,14 +115,16 @@ fn read_tree(body: &[u8]) -> Result<Element, CfError> {
                 }
             }
             Event::Text(text) => {
+                // XML 1.0 line ends (CR LF and CR become LF); not 1.1's, which would also turn
+                // U+0085 and U+2028 into LF and so change text a client sent (found by fuzzing).
                 let text = text
-                    .xml_content()
+                    .xml10_content()
                     .map_err(|error| malformed(format!("bad text {}: {error}", at())))?;
                 push_text(&mut stack, &text, &at)?;
             }
             Event::CData(data) => {
                 let text = data
-                    .xml_content()
+                    .xml10_content()
                     .map_err(|error| malformed(format!("bad CDATA {}: {error}", at())))?;
                 push_text(&mut stack, &text, &at)?;
             }

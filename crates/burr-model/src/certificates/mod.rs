@@ -218,8 +218,20 @@ pub struct CertContext<'a> {
 
 impl State {
     /// The keys (`name` or `<region>/<name>`) of the balancers with a listener on `arn`, as its
-    /// default certificate or one chosen by SNI.
+    /// default certificate or one chosen by SNI, and the front-end balancer names
+    /// (`cloudfront-<id>`) of the CloudFront distributions whose viewer certificate it is.
     pub fn certificate_users(&self, arn: &str) -> Vec<String> {
+        let distributions = self
+            .distributions
+            .values()
+            .filter(|d| {
+                crate::cloudfront::viewer_certificate(self, d)
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some(arn)
+            })
+            .map(|d| crate::cloudfront::balancer_name(&d.id));
         self.balancers
             .iter()
             .filter(|(_, b)| {
@@ -228,6 +240,7 @@ impl State {
                     .any(|l| l.certificate_arns().any(|a| a == arn))
             })
             .map(|(key, _)| key.clone())
+            .chain(distributions)
             .collect()
     }
 }

@@ -193,6 +193,13 @@ fn a_viewer_certificate_adds_https_and_match_viewer_uses_both_origin_ports() {
         b.listeners[0].default_action,
         Some(Action::forward_to(format!("cloudfront-{id}-0")))
     );
+    assert_eq!(state.certificate_users(&arn), [format!("cloudfront-{id}")]);
+    let e = crate::certificates::delete_certificate(&mut state, "us-east-1", &arn).unwrap_err();
+    assert!(
+        e.message.contains(&format!("cloudfront-{id}")),
+        "{}",
+        e.message
+    );
     let targets: Vec<String> = fe
         .pools
         .iter()

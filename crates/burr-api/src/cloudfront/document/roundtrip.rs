@@ -18,7 +18,7 @@ fn string(rng: &mut StdRng, shape: &Shape) -> String {
     }
     const ALPHABET: &[char] = &[
         'a', 'Z', '0', ' ', '&', '<', '>', '"', '\'', '\r', '\n', '\t', ';', '#', ']', 'é', '€',
-        '😀', '\u{fffd}',
+        '😀', '\u{fffd}', '\u{85}', '\u{2028}',
     ];
     let min = shape.min.unwrap_or(0) as usize;
     let max = shape.max.map_or(12, |max| (max as usize).min(min + 12));

@@ -88,6 +88,16 @@ fn references_and_cdata_are_decoded() {
         node.text_at(&["Comment"]),
         Some("a & b <<>> \"' <raw&>\u{e9}")
     );
+    // Line ends as XML 1.0 reads them: CR LF and CR are LF; U+0085 and U+2028 stay.
+    let node = edited(
+        "<Comment></Comment>",
+        "<Comment>a\u{85}b\u{2028}c\r\nd\re<![CDATA[\r\n]]></Comment>",
+    )
+    .unwrap();
+    assert_eq!(
+        node.text_at(&["Comment"]),
+        Some("a\u{85}b\u{2028}c\nd\ne\n")
+    );
     // Whitespace inside a leaf is its text; between elements it is ignored.
     let node = edited("<Comment></Comment>", "<Comment>  two  </Comment>").unwrap();
     assert_eq!(node.text_at(&["Comment"]), Some("  two  "));
