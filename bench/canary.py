@@ -206,7 +206,9 @@ def accuracy_phase(burr, config):
         k = int(sample(text, "burr_canary_requests_total", arm="staging") - s0)
         n = k + int(sample(text, "burr_canary_requests_total", arm="primary") - p0)
         if n != sent:
-            print(f"  (burr counted {n} requests, wrk {sent})")
+            # wrk counts the responses it read before its time ran out; burr also counts the
+            # requests in flight then (at most one per connection and run).
+            print(f"  (burr counted {n} requests, wrk {sent} completed)")
         expected = (n * weight, n * (1 - weight))
         chi2 = sum((o - e) ** 2 / e for o, e in zip((k, n - k), expected)) if weight > 0 else float("nan")
         p = math.erfc(math.sqrt(chi2 / 2)) if weight > 0 else float("nan")
