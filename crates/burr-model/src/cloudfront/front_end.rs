@@ -97,7 +97,7 @@ pub fn staging_of<'s>(state: &'s State, policy: &DeploymentPolicy) -> Option<&'s
     state
         .distributions
         .values()
-        .find(|d| d.is_staging() && policy.staging_dns_names.contains(&d.domain_name))
+        .find(|d| d.is_staging() && policy.names_staging(&d.domain_name))
 }
 
 /// Refuses a distribution config burr cannot serve, before it is stored: the front end must

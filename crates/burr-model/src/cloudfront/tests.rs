@@ -545,3 +545,51 @@ fn list_pages_by_id_after_the_marker() {
     let (page, next) = list_policies(&state, None, 3);
     assert_eq!((page.len(), next), (3, None));
 }
+
+#[test]
+fn staging_names_compare_without_case() {
+    let mut env = Env::new();
+    env.listen_host = Some("127.0.0.1".parse().unwrap());
+    let (mut state, primary, staging) = primary_and_staging(&env);
+    let name = state.distributions[&staging]
+        .domain_name
+        .to_ascii_uppercase();
+    assert!(name.ends_with(".CLOUDFRONT.LOCALHOST"), "{name}");
+    let id = create_policy(
+        &mut state,
+        &weight_policy(&name, json!(0.1), false),
+        &env.ctx(),
+    )
+    .unwrap();
+    let mut attached = state.distributions[&primary].config.clone();
+    attached.set("ContinuousDeploymentPolicyId", Node::Text(id));
+    let etag = state.distributions[&primary].etag.clone();
+    update_distribution(&mut state, &primary, Some(&etag), &attached, &env.ctx()).unwrap();
+    assert_eq!(front_ends(&state).splits.len(), 1);
+    let lower = name.to_ascii_lowercase();
+    let (c, _) = code(create_policy(
+        &mut state,
+        &weight_policy(&lower, json!(0.05), false),
+        &env.ctx(),
+    ));
+    assert_eq!(c, CfErrorCode::StagingDistributionInUse);
+}
+
+#[test]
+fn a_file_reload_that_flips_a_policy_resets_its_sessions() {
+    let env = Env::new();
+    let (state, _, _, id) = with_policy(&env);
+    let mut declared = state.deployment_policies[&id].clone();
+    declared.generation = 0;
+    let dists: Vec<Distribution> = state.distributions.values().cloned().collect();
+    let loaded = State::default().with_file_cloudfront(dists.clone(), vec![declared.clone()]);
+    let mut api = loaded.clone();
+    api.deployment_policies.get_mut(&id).unwrap().generation = 4;
+    // The same policy again keeps its generation; disabled, it moves on.
+    let same = api.with_file_cloudfront(dists.clone(), vec![declared.clone()]);
+    assert_eq!(same.deployment_policies[&id].generation, 4);
+    assert_eq!(same.deployment_policies[&id].origin, crate::Origin::File);
+    declared.enabled = false;
+    let off = api.with_file_cloudfront(dists, vec![declared]);
+    assert_eq!(off.deployment_policies[&id].generation, 5);
+}

@@ -249,7 +249,7 @@ pub fn delete_distribution(
     if let Some(policy) = state
         .deployment_policies
         .values()
-        .find(|p| p.staging_dns_names.contains(&old.domain_name))
+        .find(|p| p.names_staging(&old.domain_name))
     {
         return Err(CfError::new(
             CfErrorCode::ResourceInUse,

@@ -245,7 +245,7 @@ pub(crate) fn check_staging_names(
         let staging = state
             .distributions
             .values()
-            .find(|d| d.domain_name == *name);
+            .find(|d| d.domain_name.eq_ignore_ascii_case(name));
         match staging {
             None => {
                 return Err(invalid(
@@ -271,7 +271,7 @@ pub(crate) fn check_staging_names(
         if let Some(other) = state
             .deployment_policies
             .values()
-            .find(|p| Some(p.id.as_str()) != id && p.staging_dns_names.contains(name))
+            .find(|p| Some(p.id.as_str()) != id && p.names_staging(name))
         {
             return Err(CfError::new(
                 CfErrorCode::StagingDistributionInUse,
@@ -443,7 +443,8 @@ pub fn delete_policy(state: &mut State, id: &str, if_match: Option<&str>) -> Res
 }
 
 /// `ListContinuousDeploymentPolicies`: by id, starting after `marker` (the `NextMarker` of the
-/// previous page, the last id it held); `NextMarker` is given when more remain.
+/// previous page, the last id it held); `NextMarker` is given when more remain. `max_items` is
+/// the request's `MaxItems`, whose form and range the front door checks (the model gives none).
 pub fn list_policies<'s>(
     state: &'s State,
     marker: Option<&str>,
@@ -473,6 +474,14 @@ pub(crate) fn page<'s, T>(
 }
 
 impl DeploymentPolicy {
+    /// Whether the policy names `domain_name` as its staging distribution (domain names are
+    /// case-insensitive).
+    pub fn names_staging(&self, domain_name: &str) -> bool {
+        self.staging_dns_names
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(domain_name))
+    }
+
     /// The `ContinuousDeploymentPolicyConfig` as a [`Node`].
     pub fn config_node(&self) -> Node {
         let text = |t: String| Node::Text(t);

@@ -104,7 +104,7 @@ pub fn promote_staging(
     let policy = primary
         .policy_id()
         .and_then(|id| state.deployment_policies.get(id));
-    let Some(policy) = policy.filter(|p| p.staging_dns_names.contains(&staging.domain_name)) else {
+    let Some(policy) = policy.filter(|p| p.names_staging(&staging.domain_name)) else {
         return Err(CfError::new(
             CfErrorCode::IllegalUpdate,
             format!(
