@@ -94,6 +94,7 @@ class Burr:
         env_credentials: bool = True,
         workers: int = 1,
         config: Path | None = None,
+        extra_args: list[str] | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -103,6 +104,7 @@ class Burr:
         self.env_credentials = env_credentials
         self.workers = workers
         self.config = config
+        self.extra_args = list(extra_args or [])
         self.api_port: int | None = None
         self.process: subprocess.Popen | None = None
         self.log_path = self.data_dir.parent / (self.data_dir.name + ".log")
@@ -131,7 +133,7 @@ class Burr:
             cmd += ["--listen-host", self.listen_host]
         if self.config:
             cmd += ["--config", str(self.config)]
-        return cmd
+        return cmd + self.extra_args
 
     def environment(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BURR_")}
@@ -261,6 +263,26 @@ class Burr:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
+    def signed(self, method: str, path: str, *, query: str = "", body: bytes = b"",
+               headers: dict | None = None, service: str = "cloudfront"):
+        """Any request (a REST API's: CloudFront's XML bodies), signed with SigV4 for
+        `service` as botocore signs it. Returns (HTTP status, headers, body text)."""
+        url = self.endpoint + path + (f"?{query}" if query else "")
+        request = botocore.awsrequest.AWSRequest(
+            method=method, url=url, data=body, headers=dict(headers or {})
+        )
+        credentials = botocore.credentials.Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+        botocore.auth.SigV4Auth(credentials, service, REGION).add_auth(request)
+        req = urllib.request.Request(
+            url, data=body if body or method in ("POST", "PUT") else None,
+            headers=dict(request.headers.items()), method=method,
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.headers, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read().decode()
+
 
 # ---- data plane ----
 
@@ -290,12 +312,12 @@ class Response:
 
 
 def http_get(host: str, port: int, path: str = "/", cookie: str | None = None,
-             timeout: float = 5.0) -> Response:
+             timeout: float = 5.0, headers: dict | None = None) -> Response:
     """One GET on a new connection."""
     start = time.monotonic()
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        headers = {"Connection": "close"}
+        headers = {"Connection": "close", **(headers or {})}
         if cookie:
             headers["Cookie"] = cookie
         conn.request("GET", path, headers=headers)

@@ -79,6 +79,7 @@ ENDPOINT_SERVICES = {
     "iam": "AWS_ENDPOINT_URL_IAM",
     "sts": "AWS_ENDPOINT_URL_STS",
     "ec2": "AWS_ENDPOINT_URL_EC2",
+    "cloudfront": "AWS_ENDPOINT_URL_CLOUDFRONT",
 }
 
 

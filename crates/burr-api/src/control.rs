@@ -61,6 +61,17 @@ pub trait ControlPlane: Send + Sync {
     /// UTC seconds.
     fn now(&self) -> u64;
 
+    /// UTC milliseconds (CloudFront's `LastModifiedTime` carries them).
+    fn now_ms(&self) -> u64 {
+        self.now().saturating_mul(1000)
+    }
+
+    /// The ports new CloudFront distributions listen on (`--cloudfront-http-port`,
+    /// `--cloudfront-https-port`).
+    fn cloudfront_ports(&self) -> burr_model::cloudfront::FrontEndPorts {
+        burr_model::cloudfront::FrontEndPorts::default()
+    }
+
     /// The 12-digit account id this burr's ARNs carry (stable for its data directory).
     fn account_id(&self) -> String;
 
@@ -119,6 +130,14 @@ impl ControlPlane for Regional<'_> {
 
     fn now(&self) -> u64 {
         self.control.now()
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.control.now_ms()
+    }
+
+    fn cloudfront_ports(&self) -> burr_model::cloudfront::FrontEndPorts {
+        self.control.cloudfront_ports()
     }
 
     fn account_id(&self) -> String {

@@ -2,26 +2,29 @@
 //! parameters, pick the action by `Action` and `Version`, run it, and write the XML answer or
 //! error. The binary hands it the request's parts and sends back what it returns. ACM requests
 //! (JSON, `X-Amz-Target: CertificateManager.*`) go to [`crate::acm`], IAM ones (signed for `iam`
-//! or `Version=2010-05-08`) to [`crate::iam`].
+//! or `Version=2010-05-08`) to [`crate::iam`], CloudFront ones (signed for `cloudfront`, or under
+//! `/2020-05-31/`) to [`crate::cloudfront`].
 
 use crate::control::{ControlPlane, Regional};
 use crate::error::ApiError;
 use crate::query::Params;
 use crate::sigv4::{self, Credentials, SignedRequest};
 use crate::xml::Response;
-use crate::{acm, ec2, elb, elbv2, iam};
+use crate::{acm, cloudfront, ec2, elb, elbv2, iam};
 use burr_model::FieldPath;
 use std::sync::Arc;
 
-/// The services whose signatures the endpoint accepts (CloudFront's API comes later).
+/// The services whose signatures the endpoint accepts.
 const SERVICES: [&str; 5] = ["elasticloadbalancing", "cloudfront", "ec2", "acm", "iam"];
 
-/// An answer to send: status, content type and body.
+/// An answer to send: status, content type, body and any further response headers (CloudFront's
+/// `ETag` and `Location`; the query APIs send none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 /// The AWS-compatible endpoint.
@@ -47,8 +50,10 @@ impl Api {
             .find(|(name, _)| name.eq_ignore_ascii_case("x-amz-target"))
             .and_then(|(_, value)| std::str::from_utf8(value).ok())
             .filter(|target| target.starts_with(acm::TARGET_PREFIX));
+        let cloudfront_path = request.path.starts_with(cloudfront::PATH_PREFIX);
         let refuse = |error: &ApiError| match acm_target {
             Some(_) => acm_answer(error.status, acm::auth_error_body(error)),
+            None if cloudfront_path => cloudfront::error_answer(error, request_id),
             None => error_answer(error, request_id),
         };
         let signed = match sigv4::verify(request, &self.credentials, &SERVICES, now) {
@@ -74,6 +79,11 @@ impl Api {
             control: &*self.control,
             region: &signed.region,
         };
+        // CloudFront is global: the region a client signs with names nothing, so its objects
+        // are stored unqualified and any region is accepted.
+        if signed.service == "cloudfront" || cloudfront_path {
+            return cloudfront::handle(&*self.control, request, request_id);
+        }
         if let Some(target) = acm_target {
             let (status, body) = acm::handle(&regional, target, request.body, &signed.region);
             return acm_answer(status, body);
@@ -88,11 +98,13 @@ impl Api {
                     status: 200,
                     content_type: "text/xml",
                     body,
+                    headers: Vec::new(),
                 },
                 Err(error) => Answer {
                     status: error.status,
                     content_type: "text/xml",
                     body: iam::error_body(request_id, &error),
+                    headers: Vec::new(),
                 },
             };
         }
@@ -103,11 +115,13 @@ impl Api {
                     status: 200,
                     content_type: "text/xml",
                     body,
+                    headers: Vec::new(),
                 },
                 Err(error) => Answer {
                     status: error.status,
                     content_type: "text/xml",
                     body: crate::xml::ec2_error(request_id, &error),
+                    headers: Vec::new(),
                 },
             };
         }
@@ -116,11 +130,13 @@ impl Api {
                 status: 200,
                 content_type: "text/xml",
                 body,
+                headers: Vec::new(),
             },
             Err(error) if params.get("Version") == Some(elbv2::VERSION) => Answer {
                 status: error.status,
                 content_type: "text/xml",
                 body: crate::xml::error(elbv2::NAMESPACE, request_id, &error),
+                headers: Vec::new(),
             },
             Err(error) => error_answer(&error, request_id),
         }
@@ -160,6 +176,7 @@ fn acm_answer(status: u16, body: Vec<u8>) -> Answer {
         status,
         content_type: acm::CONTENT_TYPE,
         body,
+        headers: Vec::new(),
     }
 }
 
@@ -168,5 +185,6 @@ fn error_answer(error: &ApiError, request_id: &str) -> Answer {
         status: error.status,
         content_type: "text/xml",
         body: crate::xml::error(elb::NAMESPACE, request_id, error),
+        headers: Vec::new(),
     }
 }

@@ -12,7 +12,7 @@
 //! duplicate lengths, a missing or doubled `Host`, `Connection` naming a framing header) rather
 //! than hyper's lenient reading of it; methods other than GET and POST are answered 405.
 
-use burr_api::{Api, SignedRequest};
+use burr_api::{Api, SignedRequest, cloudfront};
 use burr_proxy::DataPlane;
 use burr_proxy::framing::{FramingGuard, UpgradeGate};
 use bytes::Bytes;
@@ -195,10 +195,18 @@ async fn route(
             advance_clock(admin, req.uri().query().unwrap_or(""))
         }
         (&Method::GET | &Method::POST, _) => api(admin, req, limits).await,
+        // CloudFront's REST API also updates with PUT and deletes with DELETE.
+        (&Method::PUT | &Method::DELETE, path) if path.starts_with(cloudfront::PATH_PREFIX) => {
+            api(admin, req, limits).await
+        }
         (method, _) => {
             let mut r = text(
                 StatusCode::METHOD_NOT_ALLOWED,
-                format!("method {method} is not allowed: the API takes GET and POST\n"),
+                format!(
+                    "method {method} is not allowed: the API takes GET and POST (and PUT and \
+                     DELETE under {})\n",
+                    cloudfront::PATH_PREFIX
+                ),
             );
             r.headers_mut().insert(
                 hyper::header::ALLOW,
@@ -288,6 +296,13 @@ async fn api(admin: &Arc<Admin>, req: Request<Incoming>, limits: Limits) -> Resp
                 hyper::header::CONTENT_TYPE,
                 answer.content_type.parse().expect("static"),
             );
+            for (name, value) in answer.headers {
+                // The API writes these values itself (ids, ETags, URLs), never from raw input
+                // that could hold a line break; one that is not a valid header is dropped.
+                if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+                    r.headers_mut().insert(name, value);
+                }
+            }
             r
         }
         Err(e) => {

@@ -19,6 +19,8 @@ pub struct Control {
     pub address_pool: AddressPool,
     /// The account id of the ARNs this burr makes ([`account_id`]).
     pub account_id: String,
+    /// The ports new CloudFront distributions listen on.
+    pub cloudfront_ports: burr_model::cloudfront::FrontEndPorts,
 }
 
 /// Key of the account id in the store's key/value area.
@@ -130,6 +132,16 @@ impl ControlPlane for Control {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
+    }
+
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn cloudfront_ports(&self) -> burr_model::cloudfront::FrontEndPorts {
+        self.cloudfront_ports
     }
 }
 

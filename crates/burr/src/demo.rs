@@ -73,6 +73,8 @@ async fn demo(args: DemoArgs) -> ExitCode {
         access_log: None,
         manual_clock: false,
         max_connections: None,
+        cloudfront_http_port: 80,
+        cloudfront_https_port: 443,
     };
     let running = match crate::serve::start(&serve_args).await {
         Ok(r) => r,

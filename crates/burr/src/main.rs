@@ -131,6 +131,14 @@ pub struct ServeArgs {
     /// (64 to 2048) for the admin endpoint, health checks and the store.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: Option<u32>,
+    /// Port the HTTP front end of each CloudFront distribution created through the API listens
+    /// on, at the distribution's own address (CloudFront's is 80).
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..))]
+    pub cloudfront_http_port: u16,
+    /// Port the HTTPS front end of each CloudFront distribution created through the API listens
+    /// on, when it has a viewer certificate (CloudFront's is 443).
+    #[arg(long, default_value_t = 443, value_parser = clap::value_parser!(u16).range(1..))]
+    pub cloudfront_https_port: u16,
 }
 
 fn main() -> ExitCode {

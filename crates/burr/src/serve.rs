@@ -147,6 +147,10 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
         listen_host: args.listen_host,
         address_pool: args.address_pool.clone(),
         account_id,
+        cloudfront_ports: burr_model::cloudfront::FrontEndPorts {
+            http: args.cloudfront_http_port,
+            https: args.cloudfront_https_port,
+        },
     });
     let admin = Arc::new(Admin {
         dataplane: dataplane.clone(),
