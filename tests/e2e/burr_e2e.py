@@ -37,8 +37,9 @@ API_VERSION = "2012-06-01"
 
 # Balancers created through the API each take an address of burr's --address-pool. Each burr
 # this suite starts gets a /24 of its own, away from 127.0.1.0/24 (burr's default, which other
-# test runs on this machine use) and varied by process so two runs of the suite don't meet.
-_SECOND_OCTET = 77 + os.getpid() % 100
+# test runs on this machine use) and varied by process so two runs of the suite don't meet;
+# scripts/test, which runs two pytest processes at once, gives each its own (BURR_E2E_OCTET).
+_SECOND_OCTET = int(os.environ.get("BURR_E2E_OCTET") or 77 + os.getpid() % 100)
 _third_octet = itertools.cycle(range(1, 255))
 
 # Bounds of every wait.
