@@ -39,7 +39,7 @@ def start_under_callgrind(work, name, config_text, api):
     out = os.path.join(directory, "callgrind.out")
     log = open(os.path.join(directory, "log"), "w")
     burr = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+        ["valgrind", "--tool=callgrind", "--compress-strings=no", f"--callgrind-out-file={out}",
          canary.BURR, "serve", "--config", config, "--data-dir", os.path.join(directory, "data"),
          "--api", f"127.0.0.1:{api}", "--listen-host", "127.0.0.1", "--workers", "1"],
         env=dict(os.environ, BURR_LOG="warn"), stdout=log, stderr=log)

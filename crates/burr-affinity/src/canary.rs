@@ -149,11 +149,20 @@ impl WeightSplit {
 
     /// The session token in the `Cookie` field `field` that holds at `now`, if any.
     pub fn held_in(&self, ring: &KeyRing, field: &[u8], now: u64) -> Option<TokenBody> {
-        cookies::segments(field)
+        self.look(ring, field, now).1
+    }
+
+    /// One pass over the `Cookie` field `field`: whether it carries the session cookie at all
+    /// ([`presents`]), and the token in it that holds at `now` ([`WeightSplit::held_in`]).
+    pub fn look(&self, ring: &KeyRing, field: &[u8], now: u64) -> (bool, Option<TokenBody>) {
+        let mut presented = false;
+        let held = cookies::segments(field)
             .filter_map(cookies::pair)
             .filter(|(name, _)| *name == COOKIE.as_bytes())
+            .inspect(|_| presented = true)
             .filter_map(|(_, value)| ring.open(value, now).ok())
-            .find(|token| self.holds(token, now))
+            .find(|token| self.holds(token, now));
+        (presented, held)
     }
 
     /// The arm for a request. `held`: the token [`WeightSplit::held_in`] found; `presented`:

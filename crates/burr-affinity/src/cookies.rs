@@ -40,13 +40,17 @@ pub fn pair(segment: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// `header` without the pairs whose name is one of `names`; `None` when nothing is left.
 pub fn without(header: &[u8], names: &[&str]) -> Option<Vec<u8>> {
-    let mut kept = Vec::with_capacity(header.len());
+    // Allocated at the first pair kept: a field holding only burr's cookies (the common case
+    // for a returning client) costs no allocation.
+    let mut kept = Vec::new();
     for segment in segments(header).map(<[u8]>::trim_ascii) {
         let name = pair(segment).map_or(segment, |(name, _)| name);
         if segment.is_empty() || names.iter().any(|n| n.as_bytes() == name) {
             continue;
         }
-        if !kept.is_empty() {
+        if kept.is_empty() {
+            kept.reserve_exact(header.len());
+        } else {
             kept.extend_from_slice(b"; ");
         }
         kept.extend_from_slice(segment);

@@ -216,20 +216,26 @@ impl Canary {
                 (arm, None)
             }
             Split::Weight(weight) => {
-                let random = rand::random::<u64>();
                 if weight.sticky.is_none() {
-                    (weight.draw(random), None)
+                    (weight.draw(rand::random()), None)
                 } else {
                     let ring = self.keys.load();
                     let now = self.clock.unix_now();
                     let (mut held, mut presented) = (None, false);
                     // Field by field through the callback: no list of fields is built.
                     request.headers.any_value(&header::COOKIE, |field| {
-                        presented |= split::presents(field);
-                        held = weight.held_in(&ring, field, now);
+                        let (here, token) = weight.look(&ring, field, now);
+                        presented |= here;
+                        held = token;
                         held.is_some()
                     });
-                    let choice = weight.choose(held, presented, now, random, rand::random());
+                    // A held session draws nothing: the random numbers (arm, new session id)
+                    // are made only for a viewer who needs a new session.
+                    let (random, session) = match held {
+                        Some(_) => (0, 0),
+                        None => (rand::random(), rand::random()),
+                    };
+                    let choice = weight.choose(held, presented, now, random, session);
                     if let Some(i) = choice.decision.index() {
                         stats.canary_sessions[i].fetch_add(1, Ordering::Relaxed);
                     }
