@@ -136,7 +136,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..))]
     pub cloudfront_http_port: u16,
     /// Port the HTTPS front end of each CloudFront distribution created through the API listens
-    /// on, when it has a viewer certificate (CloudFront's is 443).
+    /// on (CloudFront's is 443): its viewer certificate, or burr's self-signed default one.
     #[arg(long, default_value_t = 443, value_parser = clap::value_parser!(u16).range(1..))]
     pub cloudfront_https_port: u16,
 }
