@@ -79,6 +79,18 @@ def raw_elbv2(burr):
 
 
 @pytest.fixture
+def cf(burr):
+    """A boto3 `cloudfront` client for `burr`."""
+    return burr.client(service="cloudfront")
+
+
+@pytest.fixture
+def raw_cf(burr):
+    """A boto3 `cloudfront` client without botocore's own parameter validation."""
+    return burr.client(service="cloudfront", parameter_validation=False)
+
+
+@pytest.fixture
 def targets():
     """Makes HTTP targets on loopback; closes them after the test."""
     made: list[Target] = []

@@ -23,17 +23,8 @@ ID = re.compile(r"^E[0-9A-Z]{13}$")
 
 @pytest.fixture
 def burr(burr_factory):
+    """This module's burr: API-made distributions on free ports (`cf`, `raw_cf` use it)."""
     return cloudfront_burr(burr_factory)
-
-
-@pytest.fixture
-def cf(burr):
-    return burr.client(service="cloudfront")
-
-
-@pytest.fixture
-def raw_cf(burr):
-    return burr.client(service="cloudfront", parameter_validation=False)
 
 
 def everything(cf) -> list:

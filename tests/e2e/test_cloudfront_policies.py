@@ -25,17 +25,8 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9
 
 @pytest.fixture
 def burr(burr_factory):
+    """This module's burr: API-made distributions on free ports (`cf`, `raw_cf` use it)."""
     return cloudfront_burr(burr_factory)
-
-
-@pytest.fixture
-def cf(burr):
-    return burr.client(service="cloudfront")
-
-
-@pytest.fixture
-def raw_cf(burr):
-    return burr.client(service="cloudfront", parameter_validation=False)
 
 
 @pytest.fixture
