@@ -95,6 +95,13 @@ def main():
     w("")
     w("use super::{Kind, Member, Shape};")
     w("")
+    w("/// The shapes CloudFront bodies start from (requests and answers); every other shape is")
+    w("/// reachable from one of them.")
+    w("pub static ROOTS: &[&str] = &[")
+    for root in ROOTS:
+        w(f'    "{root}",')
+    w("];")
+    w("")
     w(f"/// Every shape, sorted by name (looked up by binary search).")
     w("#[rustfmt::skip]")
     w("pub static SHAPES: &[Shape] = &[")

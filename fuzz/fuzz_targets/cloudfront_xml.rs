@@ -6,26 +6,14 @@
 #![no_main]
 
 use burr_api::cloudfront::document::{parse, render};
+use burr_model::cloudfront::schema::ROOTS;
 use libfuzzer_sys::fuzz_target;
-
-const SHAPES: &[&str] = &[
-    "DistributionConfig",
-    "DistributionConfigWithTags",
-    "ContinuousDeploymentPolicyConfig",
-    "CopyDistributionRequest",
-    "Tags",
-    "TagKeys",
-    "Distribution",
-    "DistributionList",
-    "ContinuousDeploymentPolicy",
-    "ContinuousDeploymentPolicyList",
-];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, body)) = data.split_first() else {
         return;
     };
-    let shape = SHAPES[usize::from(pick) % SHAPES.len()];
+    let shape = ROOTS[usize::from(pick) % ROOTS.len()];
     let Ok(node) = parse(shape, body) else {
         return;
     };

@@ -6,6 +6,8 @@
 //! way, so a distribution is valid whichever door it came in by.
 
 mod shapes;
+
+pub use shapes::ROOTS;
 #[cfg(test)]
 mod tests;
 

@@ -9,6 +9,21 @@
 
 use super::{Kind, Member, Shape};
 
+/// The shapes CloudFront bodies start from (requests and answers); every other shape is
+/// reachable from one of them.
+pub static ROOTS: &[&str] = &[
+    "DistributionConfig",
+    "DistributionConfigWithTags",
+    "ContinuousDeploymentPolicyConfig",
+    "CopyDistributionRequest",
+    "Tags",
+    "TagKeys",
+    "Distribution",
+    "DistributionList",
+    "ContinuousDeploymentPolicy",
+    "ContinuousDeploymentPolicyList",
+];
+
 /// Every shape, sorted by name (looked up by binary search).
 #[rustfmt::skip]
 pub static SHAPES: &[Shape] = &[

@@ -37,18 +37,7 @@ fn refused(result: Result<(), CfError>, code: CfErrorCode, words: &[&str]) {
 
 #[test]
 fn tables_follow_the_model() {
-    for root in [
-        "DistributionConfig",
-        "DistributionConfigWithTags",
-        "ContinuousDeploymentPolicyConfig",
-        "CopyDistributionRequest",
-        "Tags",
-        "TagKeys",
-        "Distribution",
-        "DistributionList",
-        "ContinuousDeploymentPolicy",
-        "ContinuousDeploymentPolicyList",
-    ] {
+    for root in ROOTS {
         assert!(
             matches!(shape(root).unwrap().kind, Kind::Structure(_)),
             "{root}"
