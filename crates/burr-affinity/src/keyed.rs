@@ -144,6 +144,21 @@ impl SessionTable {
         );
     }
 
+    /// Traffic of `key` reached `target` at `now` (a datagram of a UDP flow, a TCP connection
+    /// closing): the session lives on from now. A session that lapsed or went elsewhere in the
+    /// meantime is bound to `target` again, with `target` as its first target.
+    pub fn touch(&self, key: u64, target: TargetId, now: u64) {
+        let home = match self.shard(key).get_mut(&key) {
+            Some(entry) if entry.target == target => {
+                entry.last_seen = entry.last_seen.max(now);
+                return;
+            }
+            Some(entry) if self.lives(entry, now) => entry.home,
+            _ => target,
+        };
+        self.record(key, target, home, now);
+    }
+
     /// Live sessions per target at `now` (for the session gauge); drops lapsed entries.
     pub fn live_sessions(&self, now: u64) -> HashMap<TargetId, u64> {
         let mut counts = HashMap::new();

@@ -19,10 +19,25 @@ pub enum Protocol {
     Tcp,
     /// TLS terminated by burr, then bytes relayed as for `tcp`.
     Ssl,
+    /// UDP: datagrams relayed to one target per flow (client address and port).
+    Udp,
+    /// TCP and UDP on the same port (NLB `TCP_UDP`): connections relayed as for `tcp`,
+    /// datagrams as for `udp`.
+    TcpUdp,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 4] = [Self::Http, Self::Https, Self::Tcp, Self::Ssl];
+    pub const ALL: [Protocol; 6] = [
+        Self::Http,
+        Self::Https,
+        Self::Tcp,
+        Self::Ssl,
+        Self::Udp,
+        Self::TcpUdp,
+    ];
+
+    /// The protocols of Classic ELB listeners (and instance protocols).
+    pub const CLASSIC: [Protocol; 4] = [Self::Http, Self::Https, Self::Tcp, Self::Ssl];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -30,6 +45,29 @@ impl Protocol {
             Self::Https => "https",
             Self::Tcp => "tcp",
             Self::Ssl => "ssl",
+            Self::Udp => "udp",
+            Self::TcpUdp => "tcp_udp",
+        }
+    }
+
+    /// UDP or TCP_UDP: the listener receives datagrams (and relays them per flow).
+    pub fn carries_datagrams(self) -> bool {
+        matches!(self, Self::Udp | Self::TcpUdp)
+    }
+
+    /// Every protocol but UDP: the listener accepts TCP connections.
+    pub fn carries_connections(self) -> bool {
+        self != Self::Udp
+    }
+
+    /// The protocols of targets a listener of this protocol may forward to, as text for errors:
+    /// a listener relays what it receives, so its targets speak the same family.
+    fn target_family(self) -> &'static [Protocol] {
+        match self {
+            Self::Http | Self::Https => &[Self::Http, Self::Https],
+            Self::Tcp | Self::Ssl => &[Self::Tcp, Self::Ssl],
+            Self::Udp => &[Self::Udp],
+            Self::TcpUdp => &[Self::TcpUdp],
         }
     }
 
@@ -123,9 +161,54 @@ pub struct Listener {
     /// reports) refer to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_action: Option<crate::routing::Action>,
+    /// Flow settings of a udp or tcp_udp listener (`[balancer.listener.udp]`); absent means
+    /// the defaults of [`UdpSettings`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpSettings>,
     /// Present on listeners of application and network load balancers (the ELBv2 API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elbv2: Option<crate::elbv2::V2Listener>,
+}
+
+/// How a udp or tcp_udp listener keeps its flows: one flow per client address and port, each
+/// with its own upstream socket to the target chosen for its first datagram.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UdpSettings {
+    /// A flow with no datagram either way for this long ends, 10–3600 s (default 120, NLB's
+    /// UDP idle timeout).
+    pub flow_idle_timeout_secs: u32,
+    /// Most flows the listener keeps at once (all workers together), 1–4,194,304 (default
+    /// 262,144); past it the flow idle the longest is evicted to make room.
+    pub max_flows: u32,
+}
+
+impl Default for UdpSettings {
+    fn default() -> Self {
+        Self {
+            flow_idle_timeout_secs: 120,
+            max_flows: 262_144,
+        }
+    }
+}
+
+impl UdpSettings {
+    /// Bounds of `flow_idle_timeout_secs` and `max_flows`.
+    pub const FLOW_IDLE_TIMEOUT_SECS: (u32, u32) = (10, 3600);
+    pub const MAX_FLOWS: (u32, u32) = (1, 4_194_304);
+
+    fn validate_into(&self, path: &FieldPath, errors: &mut Errors) {
+        let (lo, hi) = Self::FLOW_IDLE_TIMEOUT_SECS;
+        errors.range(
+            path.field("flow_idle_timeout_secs"),
+            self.flow_idle_timeout_secs,
+            lo,
+            hi,
+            "seconds",
+        );
+        let (lo, hi) = Self::MAX_FLOWS;
+        errors.range(path.field("max_flows"), self.max_flows, lo, hi, "flows");
+    }
 }
 
 pub mod defaults {
@@ -168,8 +251,14 @@ impl Listener {
             max_connections: None,
             rules: Vec::new(),
             default_action: None,
+            udp: None,
             elbv2: None,
         }
+    }
+
+    /// The listener's UDP flow settings (the defaults when it names none).
+    pub fn udp_settings(&self) -> UdpSettings {
+        self.udp.clone().unwrap_or_default()
     }
 
     /// The protocol spoken to targets.
@@ -177,6 +266,8 @@ impl Listener {
         self.instance_protocol.unwrap_or(match self.protocol {
             Protocol::Http | Protocol::Https => Protocol::Http,
             Protocol::Tcp | Protocol::Ssl => Protocol::Tcp,
+            Protocol::Udp => Protocol::Udp,
+            Protocol::TcpUdp => Protocol::TcpUdp,
         })
     }
 
@@ -282,20 +373,32 @@ impl Listener {
         }
         self.validate_sni_certificates(path, errors);
         let target = self.target_protocol();
-        if self.protocol.is_http() != target.is_http() {
+        let family = self.protocol.target_family();
+        if !family.contains(&target) {
+            let names: Vec<&str> = family.iter().map(|p| p.as_str()).collect();
             errors.push(
                 path.field("instance_protocol"),
                 format!("{:?}", target.as_str()),
                 format!(
                     "a {} listener forwards to {} targets",
                     self.protocol,
-                    if self.protocol.is_http() {
-                        "http or https"
-                    } else {
-                        "tcp or ssl"
-                    }
+                    names.join(" or ")
                 ),
             );
+        }
+        match &self.udp {
+            Some(udp) if self.protocol.carries_datagrams() => {
+                udp.validate_into(&path.field("udp"), errors);
+            }
+            Some(_) => errors.push(
+                path.field("udp"),
+                "(present)",
+                format!(
+                    "only udp and tcp_udp listeners take udp settings (this one is {})",
+                    self.protocol
+                ),
+            ),
+            None => {}
         }
         // An NLB TCP or TLS listener's idle timeout is its `tcp.idle_timeout.seconds`, 60–6000;
         // every other listener keeps Classic ELB's 1–3600.

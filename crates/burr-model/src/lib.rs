@@ -25,7 +25,7 @@ mod state;
 
 pub use address::{TargetAddress, TargetAddressError};
 pub use alias::Alias;
-pub use balancer::{Balancer, Listener, Protocol, TlsFiles};
+pub use balancer::{Balancer, Listener, Protocol, TlsFiles, UdpSettings};
 pub use classic::AwsProperties;
 pub use drain::DrainingTarget;
 pub use error::{FieldPath, PathSegment, ValidationError};

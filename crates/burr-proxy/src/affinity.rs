@@ -61,6 +61,18 @@ pub fn client_hash(pool: &PoolRuntime, client: IpAddr) -> u64 {
     }
 }
 
+/// Traffic from `client` reached `target` of `pool`: a source-IP session there lives on from
+/// now. Called by the UDP relay for a flow's datagrams and by the TCP relay when a connection
+/// ends, so a session outlives its last packet or connection by the persistence timeout.
+pub fn renew_client_session(pool: &PoolRuntime, client: IpAddr, target: &TargetShared) {
+    if let Some(engine) = &pool.keyed
+        && engine.policy.source == KeySource::ClientAddress
+    {
+        let now = pool.clock.unix_now();
+        engine.sessions.touch(hash_ip(client), target.id, now);
+    }
+}
+
 /// True when the `Set-Cookie` value `value` sets a cookie named one of `names` (cookie names
 /// are case-sensitive; blanks around the name are not part of it, RFC 6265 §5.2).
 pub fn sets_one_of(names: &[&str], value: &[u8]) -> bool {

@@ -27,18 +27,33 @@ const V2_SIGNATURE: [u8; 12] = *b"\r\n\r\n\0\r\nQUIT\n";
 /// follows (12 or 36, big-endian), then source and destination addresses and ports. Families
 /// are reconciled as for v1.
 pub fn v2_header(client: SocketAddr, local: SocketAddr) -> Vec<u8> {
+    v2_header_over(STREAM, client, local)
+}
+
+/// The v2 header that begins every datagram of a UDP flow from `client` received on `local`:
+/// as [`v2_header`], with the `DGRAM` transport (0x12 over IPv4, 0x22 over IPv6).
+#[allow(dead_code)] // The UDP relay's, being written.
+pub fn datagram_header(client: SocketAddr, local: SocketAddr) -> Vec<u8> {
+    v2_header_over(DGRAM, client, local)
+}
+
+/// The low nibble of the family-and-transport byte.
+const STREAM: u8 = 0x1;
+const DGRAM: u8 = 0x2;
+
+fn v2_header_over(transport: u8, client: SocketAddr, local: SocketAddr) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + 36);
     out.extend_from_slice(&V2_SIGNATURE);
     out.push(0x21);
     match (client.ip().to_canonical(), local.ip().to_canonical()) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
-            out.push(0x11);
+            out.push(0x10 | transport);
             out.extend_from_slice(&12u16.to_be_bytes());
             out.extend_from_slice(&s.octets());
             out.extend_from_slice(&d.octets());
         }
         (s, d) => {
-            out.push(0x21);
+            out.push(0x20 | transport);
             out.extend_from_slice(&36u16.to_be_bytes());
             out.extend_from_slice(&as_v6(s).octets());
             out.extend_from_slice(&as_v6(d).octets());
@@ -147,6 +162,18 @@ mod tests {
             header(1, addr("192.0.2.7:1"), addr("10.0.0.1:2")),
             b"PROXY TCP4 192.0.2.7 10.0.0.1 1 2\r\n"
         );
+    }
+
+    #[test]
+    fn datagram_headers_name_the_udp_transport() {
+        let v4 = datagram_header(addr("192.0.2.7:53"), addr("10.0.0.1:5353"));
+        assert_eq!(&v4[12..16], b"\x21\x12\x00\x0c");
+        assert_eq!(
+            v4[16..],
+            v2_header(addr("192.0.2.7:53"), addr("10.0.0.1:5353"))[16..]
+        );
+        let v6 = datagram_header(addr("[2001:db8::7]:53"), addr("[2001:db8::1]:53"));
+        assert_eq!(&v6[12..16], b"\x21\x22\x00\x24");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! deregistered. A configuration change does not otherwise touch an established relay: it holds
 //! its target, not the pool.
 
-use crate::affinity::{Affinity, client_hash};
+use crate::affinity::{Affinity, client_hash, renew_client_session};
 use crate::attempts::{Attempts, Unavailable};
 use crate::idle::{Activity, ActivityIo};
 use crate::listeners::ListenerSlot;
@@ -84,6 +84,11 @@ async fn relay<C>(
         _ = target.retired() => {
             tracing::debug!(%client, target = %target.address, "target drained, connection closed");
         }
+    }
+    // A source-IP session lasts its persistence timeout from the client's last connection, not
+    // from when the last one opened: a connection longer than the timeout keeps it.
+    if let Some(pool) = slot.current().pool.as_deref() {
+        renew_client_session(pool, client.ip(), &target);
     }
 }
 

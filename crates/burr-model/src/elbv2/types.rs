@@ -101,14 +101,15 @@ impl V2Protocol {
         matches!(self, Self::Http | Self::Https)
     }
 
-    /// burr's listener protocol for this one; `None` for UDP, which burr does not relay yet.
-    pub fn listener_protocol(self) -> Option<crate::Protocol> {
+    /// burr's listener protocol for this one.
+    pub fn listener_protocol(self) -> crate::Protocol {
         match self {
-            Self::Http => Some(crate::Protocol::Http),
-            Self::Https => Some(crate::Protocol::Https),
-            Self::Tcp => Some(crate::Protocol::Tcp),
-            Self::Tls => Some(crate::Protocol::Ssl),
-            Self::Udp | Self::TcpUdp => None,
+            Self::Http => crate::Protocol::Http,
+            Self::Https => crate::Protocol::Https,
+            Self::Tcp => crate::Protocol::Tcp,
+            Self::Tls => crate::Protocol::Ssl,
+            Self::Udp => crate::Protocol::Udp,
+            Self::TcpUdp => crate::Protocol::TcpUdp,
         }
     }
 
@@ -119,6 +120,8 @@ impl V2Protocol {
             crate::Protocol::Https => Self::Https,
             crate::Protocol::Tcp => Self::Tcp,
             crate::Protocol::Ssl => Self::Tls,
+            crate::Protocol::Udp => Self::Udp,
+            crate::Protocol::TcpUdp => Self::TcpUdp,
         }
     }
 }

@@ -217,7 +217,7 @@ pub fn set_listener_certificate(
 }
 
 fn parse_protocol(parameter: &str, text: &str) -> Result<Protocol, ClassicError> {
-    Protocol::ALL
+    Protocol::CLASSIC
         .into_iter()
         .find(|p| p.as_str().eq_ignore_ascii_case(text))
         .ok_or_else(|| {
@@ -250,6 +250,8 @@ fn parse_listener(request: &ListenerRequest) -> Result<Listener, ClassicError> {
     listener.instance_protocol = Some(instance_protocol.unwrap_or(match protocol {
         Protocol::Http | Protocol::Https => Protocol::Http,
         Protocol::Tcp | Protocol::Ssl => Protocol::Tcp,
+        // Not Classic protocols: parse_protocol refuses them.
+        Protocol::Udp | Protocol::TcpUdp => protocol,
     }));
     if listener.target_protocol().is_http() != protocol.is_http() {
         return Err(ClassicError::conflict(format!(

@@ -60,9 +60,10 @@ fn listener_protocol(
             "must be one of HTTP, HTTPS, TCP, TLS, UDP, TCP_UDP",
         )
     })?;
-    let Some(protocol) = v2.listener_protocol() else {
+    if matches!(v2, V2Protocol::Udp | V2Protocol::TcpUdp) {
         return Err(unsupported("burr does not relay UDP yet; use TCP or TLS"));
-    };
+    }
+    let protocol = v2.listener_protocol();
     match kind {
         LoadBalancerType::Application if !v2.is_application() => Err(unsupported(
             "an application load balancer listens with HTTP or HTTPS",
