@@ -13,10 +13,14 @@
 
 use crate::consistent::ConsistentHash;
 use crate::sticky::{PoolView, Reason, Route, Standing};
-use burr_model::{DrainMode, OnTargetDown, Pool, StickinessKind, TargetId};
+use burr_model::{Algorithm, DrainMode, OnTargetDown, Pool, StickinessKind, TargetId};
+use load::TargetLoads;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+pub mod load;
 
 /// Most sessions one pool's table holds. Past it, new keys are still placed by the hash (so
 /// they still stick while the pool is stable) but not remembered until expired entries go.
@@ -41,6 +45,21 @@ pub struct KeyedPolicy {
     pub on_target_down: OnTargetDown,
     pub fail_back: bool,
     pub drain_mode: DrainMode,
+    /// What a new session's placement balances besides the hash.
+    pub balance: Balance,
+}
+
+/// What bounds the placement of new sessions (see [`load`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Balance {
+    /// The consistent hash alone (header stickiness: keys are few and heavy, so counting them
+    /// says little about load).
+    Hash,
+    /// Live sessions per weight: source-IP sessions in a round-robin pool.
+    Sessions,
+    /// Open connections (TCP connections, UDP flows) per weight: source-IP sessions in a
+    /// least-connections pool.
+    Connections,
 }
 
 impl KeyedPolicy {
@@ -54,12 +73,21 @@ impl KeyedPolicy {
             StickinessKind::SourceIp => KeySource::ClientAddress,
             _ => return None,
         };
+        let balance = match (s.kind, pool.algorithm) {
+            (StickinessKind::SourceIp, Algorithm::LeastConnections)
+            | (StickinessKind::SourceIp, Algorithm::WeightedLeastConnections) => {
+                Balance::Connections
+            }
+            (StickinessKind::SourceIp, _) => Balance::Sessions,
+            _ => Balance::Hash,
+        };
         Some(Self {
             source,
             idle_secs: u64::from(s.duration_secs(pool.origin)),
             on_target_down: s.on_target_down,
             fail_back: s.fail_back,
             drain_mode: pool.draining.mode,
+            balance,
         })
     }
 }
@@ -80,23 +108,43 @@ struct Entry {
     last_seen: u64,
 }
 
-/// Live sessions of one pool: key hash → target. Survives configuration changes that keep the
-/// pool's key source.
+/// One shard of the table: its sessions and when lapsed ones were last removed.
+#[derive(Debug, Default)]
+struct Shard {
+    sessions: HashMap<u64, Entry>,
+    swept_at: u64,
+}
+
+/// Live sessions of one pool: key hash → target, with the number each target holds. Survives
+/// configuration changes that keep the pool's key source; a new idle limit applies to the
+/// sessions already there.
 #[derive(Debug)]
 pub struct SessionTable {
-    shards: Vec<Mutex<HashMap<u64, Entry>>>,
-    idle_secs: u64,
+    shards: Vec<Mutex<Shard>>,
+    idle_secs: AtomicU64,
+    /// Sessions per target, lapsed ones included until their shard is swept.
+    pub loads: TargetLoads,
 }
 
 impl SessionTable {
     pub fn new(idle_secs: u64) -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            idle_secs,
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            idle_secs: AtomicU64::new(idle_secs),
+            loads: TargetLoads::default(),
         }
     }
 
-    fn shard(&self, key: u64) -> std::sync::MutexGuard<'_, HashMap<u64, Entry>> {
+    /// Sessions now live `idle_secs` after their last traffic (a persistence-timeout change).
+    pub fn set_idle_secs(&self, idle_secs: u64) {
+        self.idle_secs.store(idle_secs, Ordering::Relaxed);
+    }
+
+    pub fn idle_secs(&self) -> u64 {
+        self.idle_secs.load(Ordering::Relaxed)
+    }
+
+    fn shard(&self, key: u64) -> std::sync::MutexGuard<'_, Shard> {
         // The low bits pick the slot in the consistent table; the high ones pick the shard.
         let shard = &self.shards[(key >> 58) as usize % SHARDS];
         // A poisoned shard only means a panic elsewhere mid-insert; the map is still sound.
@@ -104,57 +152,85 @@ impl SessionTable {
     }
 
     fn lives(&self, entry: &Entry, now: u64) -> bool {
-        now < entry.last_seen.saturating_add(self.idle_secs)
+        now < entry.last_seen.saturating_add(self.idle_secs())
+    }
+
+    /// Removes the shard's lapsed sessions (and their counts).
+    fn sweep(&self, shard: &mut Shard, now: u64) {
+        shard.swept_at = now;
+        shard.sessions.retain(|_, e| {
+            let keep = now < e.last_seen.saturating_add(self.idle_secs());
+            if !keep {
+                self.loads.remove(e.target);
+            }
+            keep
+        });
+    }
+
+    /// Sweeps the shard when a sixteenth of the idle limit has passed since its last sweep, so
+    /// the per-target counts placement reads trail the live sessions by at most that.
+    fn sweep_if_due(&self, shard: &mut Shard, now: u64) {
+        let every = (self.idle_secs() / 16).max(1);
+        if now >= shard.swept_at.saturating_add(every) {
+            self.sweep(shard, now);
+        }
     }
 
     /// The live session of `key`; `Err(())` if it had one that lapsed.
     fn get(&self, key: u64, now: u64) -> Result<Option<Entry>, ()> {
-        match self.shard(key).get(&key) {
+        match self.shard(key).sessions.get(&key) {
             None => Ok(None),
             Some(e) if self.lives(e, now) => Ok(Some(*e)),
             Some(_) => Err(()),
         }
     }
 
+    /// True when the table holds as many sessions as it may.
+    pub fn is_full(&self, key: u64) -> bool {
+        self.shard(key).sessions.len() >= SESSION_TABLE_CAPACITY / SHARDS
+    }
+
     /// Records that `key` was served by `target` at `now`.
     pub fn record(&self, key: u64, target: TargetId, home: TargetId, now: u64) {
         let mut shard = self.shard(key);
-        if let Some(entry) = shard.get_mut(&key) {
-            *entry = Entry {
-                target,
-                home,
-                last_seen: now,
-            };
+        self.sweep_if_due(&mut shard, now);
+        let entry = Entry {
+            target,
+            home,
+            last_seen: now,
+        };
+        if let Some(existing) = shard.sessions.get_mut(&key) {
+            if existing.target != target {
+                self.loads.remove(existing.target);
+                self.loads.add(target);
+            }
+            *existing = entry;
             return;
         }
-        let per_shard = SESSION_TABLE_CAPACITY / SHARDS;
-        if shard.len() >= per_shard {
-            shard.retain(|_, e| self.lives(e, now));
-            if shard.len() >= per_shard {
+        if shard.sessions.len() >= SESSION_TABLE_CAPACITY / SHARDS {
+            self.sweep(&mut shard, now);
+            if shard.sessions.len() >= SESSION_TABLE_CAPACITY / SHARDS {
                 return;
             }
         }
-        shard.insert(
-            key,
-            Entry {
-                target,
-                home,
-                last_seen: now,
-            },
-        );
+        self.loads.add(target);
+        shard.sessions.insert(key, entry);
     }
 
     /// Traffic of `key` reached `target` at `now` (a datagram of a UDP flow, a TCP connection
     /// closing): the session lives on from now. A session that lapsed or went elsewhere in the
     /// meantime is bound to `target` again, with `target` as its first target.
     pub fn touch(&self, key: u64, target: TargetId, now: u64) {
-        let home = match self.shard(key).get_mut(&key) {
-            Some(entry) if entry.target == target => {
-                entry.last_seen = entry.last_seen.max(now);
-                return;
+        let home = {
+            let mut shard = self.shard(key);
+            match shard.sessions.get_mut(&key) {
+                Some(entry) if entry.target == target => {
+                    entry.last_seen = entry.last_seen.max(now);
+                    return;
+                }
+                Some(entry) if now < entry.last_seen.saturating_add(self.idle_secs()) => entry.home,
+                _ => target,
             }
-            Some(entry) if self.lives(entry, now) => entry.home,
-            _ => target,
         };
         self.record(key, target, home, now);
     }
@@ -164,8 +240,8 @@ impl SessionTable {
         let mut counts = HashMap::new();
         for shard in &self.shards {
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
-            shard.retain(|_, e| self.lives(e, now));
-            for entry in shard.values() {
+            self.sweep(&mut shard, now);
+            for entry in shard.sessions.values() {
                 *counts.entry(entry.target).or_insert(0) += 1;
             }
         }
@@ -190,36 +266,79 @@ pub struct KeyedEngine {
     pub policy: KeyedPolicy,
     placement: Option<std::sync::Arc<ConsistentHash>>,
     pub sessions: std::sync::Arc<SessionTable>,
+    /// The candidates' weights and session counters, by index (bounded-load placement).
+    weights: Vec<u32>,
+    loads: Vec<std::sync::Arc<AtomicU64>>,
 }
+
+/// Longest walk through the table for one placement: a pool with every target unusable must
+/// not scan 65537 slots per request.
+const MAX_WALK: usize = 4096;
 
 impl KeyedEngine {
     /// `candidates` are the pool's targets in pool order (weight 0 for draining ones). The
     /// sessions of `previous` (the pool's engine in the last snapshot) carry over when its key
-    /// source and timeout are unchanged; otherwise its keys mean something else and are dropped.
+    /// source is unchanged, under the new idle limit; otherwise its keys mean something else
+    /// and are dropped.
     pub fn new(
         policy: KeyedPolicy,
         candidates: &[crate::balance::Candidate],
         previous: Option<&KeyedEngine>,
     ) -> Self {
-        let sessions = previous
-            .filter(|p| p.policy.source == policy.source && p.policy.idle_secs == policy.idle_secs)
-            .map(|p| p.sessions.clone())
-            .unwrap_or_else(|| std::sync::Arc::new(SessionTable::new(policy.idle_secs)));
+        let sessions = match previous.filter(|p| p.policy.source == policy.source) {
+            Some(p) => {
+                p.sessions.set_idle_secs(policy.idle_secs);
+                p.sessions.clone()
+            }
+            None => std::sync::Arc::new(SessionTable::new(policy.idle_secs)),
+        };
         Self {
             placement: ConsistentHash::build_or_reuse(
                 candidates,
                 previous.and_then(|p| p.placement.as_ref()),
             ),
+            weights: candidates.iter().map(|c| c.weight).collect(),
+            loads: candidates
+                .iter()
+                .map(|c| sessions.loads.counter(c.id))
+                .collect(),
             policy,
             sessions,
         }
     }
 
-    /// Where the key hashes to: the first owner from its slot on that `usable` accepts
-    /// ([`ConsistentHash::walk`]).
-    pub fn place(&self, key: u64, usable: &dyn Fn(usize) -> bool) -> Option<usize> {
-        // Bounded: a pool with every target unusable must not scan 65537 slots per request.
-        self.placement.as_ref()?.walk(key, 4096, usable)
+    /// Where a new session of `key` goes: the first owner from its slot on that `usable`
+    /// accepts ([`ConsistentHash::walk`]) and, when the policy balances a load, that is under
+    /// its bound ([`load::under_bound`]). When none is (or the table is full and cannot count
+    /// the session), the hash alone decides.
+    pub fn place(
+        &self,
+        key: u64,
+        usable: &dyn Fn(usize) -> bool,
+        pool: &dyn PoolView,
+    ) -> Option<usize> {
+        let table = self.placement.as_ref()?;
+        let load = |i: usize| match self.policy.balance {
+            Balance::Sessions => self.loads.get(i).map_or(0, |c| c.load(Ordering::Relaxed)),
+            Balance::Connections => pool.connections_at(i),
+            Balance::Hash => 0,
+        };
+        if self.policy.balance != Balance::Hash && !self.sessions.is_full(key) {
+            let (mut weight_sum, mut load_sum) = (0u64, 0u64);
+            for (i, &weight) in self.weights.iter().enumerate() {
+                if weight > 0 && usable(i) {
+                    weight_sum += u64::from(weight);
+                    load_sum += load(i);
+                }
+            }
+            let bounded = table.walk(key, MAX_WALK, &|i| {
+                usable(i) && load::under_bound(load(i), self.weights[i], load_sum, weight_sum)
+            });
+            if bounded.is_some() {
+                return bounded;
+            }
+        }
+        table.walk(key, MAX_WALK, usable)
     }
 
     /// Decides where a request with session key `key` goes.
@@ -235,7 +354,7 @@ impl KeyedEngine {
         let available = |i: usize| pool.standing_at(i) == Some(Standing::Available);
         let place = |reason, home| KeyedDecision {
             route: self
-                .place(key, &available)
+                .place(key, &available, pool)
                 .map_or(Route::Choose, Route::Pinned),
             reason,
             key: Some(key),

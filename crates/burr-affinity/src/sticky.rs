@@ -105,6 +105,11 @@ pub trait PoolView {
     fn find(&self, id: TargetId) -> Option<(usize, Standing)>;
     /// The standing of the target at `index`, if there is one.
     fn standing_at(&self, index: usize) -> Option<Standing>;
+    /// Open connections (TCP connections, UDP flows) to the target at `index`: the load
+    /// least-connections placement of source-IP sessions balances.
+    fn connections_at(&self, _index: usize) -> u64 {
+        0
+    }
 }
 
 /// Which cookie mode, with its lifetimes.

@@ -433,7 +433,32 @@ impl Stickiness {
         if self.kind == StickinessKind::None {
             return;
         }
-        if algorithm == Algorithm::SourceIpHash {
+        if self.kind == StickinessKind::SourceIp {
+            // Layer 4 (the Huawei ELB rule): a source-IP session is placed by the consistent
+            // hash, bounded by the load the algorithm balances (sessions per weight for the
+            // round-robin family, open connections per weight for the least-connections one).
+            // least_outstanding_requests counts HTTP requests, random draws (its placement could
+            // not be the same on every node), and source_ip_hash is itself stateless hashing.
+            if !matches!(
+                algorithm,
+                Algorithm::RoundRobin
+                    | Algorithm::WeightedRoundRobin
+                    | Algorithm::LeastConnections
+                    | Algorithm::WeightedLeastConnections
+            ) {
+                errors.push(
+                    path.field("type"),
+                    "\"source_ip\"",
+                    format!(
+                        "source_ip stickiness needs algorithm weighted_round_robin, \
+                         weighted_least_connections, round_robin or least_connections (this \
+                         pool uses {algorithm}): sessions are placed by consistent hashing \
+                         bounded by the sessions or open connections each target holds for its \
+                         weight, which no other algorithm defines"
+                    ),
+                );
+            }
+        } else if algorithm == Algorithm::SourceIpHash {
             errors.push(
                 path.field("type"),
                 format!("{:?}", kind_name(self.kind)),

@@ -489,6 +489,43 @@ mod tests {
     }
 
     #[test]
+    fn source_ip_stickiness_takes_only_the_round_robin_and_least_connections_families() {
+        use crate::{Algorithm, StickinessKind};
+        for algorithm in Algorithm::ALL {
+            let mut p = pool("p");
+            p.algorithm = algorithm;
+            p.stickiness.kind = StickinessKind::SourceIp;
+            let allowed = matches!(
+                algorithm,
+                Algorithm::RoundRobin
+                    | Algorithm::WeightedRoundRobin
+                    | Algorithm::LeastConnections
+                    | Algorithm::WeightedLeastConnections
+            );
+            match state(vec![], vec![p]).validate(None) {
+                Ok(_) => assert!(allowed, "{algorithm} was accepted"),
+                Err(errs) => {
+                    assert!(!allowed, "{algorithm}: {errs:?}");
+                    assert_eq!(errs.len(), 1, "{errs:?}");
+                    assert!(errs[0].rule.contains(algorithm.as_str()), "{}", errs[0]);
+                    assert!(errs[0].rule.contains("weighted_round_robin"), "{}", errs[0]);
+                    assert_eq!(errs[0].path.leaf_field(), Some("type"));
+                }
+            }
+            // Cookie stickiness (layer 7) takes every algorithm but source_ip_hash, as ALB does.
+            let mut p = pool("p");
+            p.algorithm = algorithm;
+            p.stickiness.kind = StickinessKind::LbCookie;
+            let accepted = state(vec![], vec![p]).validate(None).is_ok();
+            assert_eq!(
+                accepted,
+                algorithm != Algorithm::SourceIpHash,
+                "{algorithm}"
+            );
+        }
+    }
+
+    #[test]
     fn stickiness_is_rejected_with_source_ip_hash() {
         let mut p = pool("p");
         p.algorithm = crate::Algorithm::SourceIpHash;

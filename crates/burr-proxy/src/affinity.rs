@@ -283,9 +283,13 @@ impl<'p> Affinity<'p> {
                 ..
             }) => {
                 let open = pool.failing_open();
-                engine.place(*key, &|i| {
-                    !tried.contains(i) && pool.targets[i].standing(open) == Standing::Available
-                })
+                engine.place(
+                    *key,
+                    &|i| {
+                        !tried.contains(i) && pool.targets[i].standing(open) == Standing::Available
+                    },
+                    pool,
+                )
             }
             _ => pick(pool, tried, client_hash),
         }

@@ -4,6 +4,7 @@
 use super::*;
 use crate::balance::Candidate;
 use burr_model::{Origin, Stickiness};
+use std::collections::HashSet;
 
 const T0: u64 = 1_800_000_000;
 const IDLE: u64 = 600;
@@ -32,6 +33,7 @@ fn engine(n: usize, configure: impl FnOnce(&mut KeyedPolicy)) -> KeyedEngine {
         on_target_down: OnTargetDown::Repin,
         fail_back: false,
         drain_mode: DrainMode::Honour,
+        balance: Balance::Hash,
     };
     configure(&mut policy);
     let candidates: Vec<Candidate> = (0..n)
@@ -92,7 +94,11 @@ fn new_keys_follow_the_hash_and_spread_by_weight() {
         let Route::Pinned(i) = d.route else {
             panic!("{d:?}")
         };
-        assert_eq!(Some(i), e.place(key, &|_| true), "placement is the hash's");
+        assert_eq!(
+            Some(i),
+            e.place(key, &|_| true, &view),
+            "placement is the hash's"
+        );
         counts[i] += 1;
     }
     // Each share is Binomial(4000, 1/4) around the table's (≤ 1% off) weight: 1000 ± 4.5σ
@@ -272,4 +278,184 @@ fn a_full_table_still_places_by_the_hash() {
         Ok(Some(id(1)))
     );
     assert_eq!(table.live_sessions(T0 + IDLE).len(), 1);
+}
+
+/// Places `clients` source addresses (as a TCP relay would: decide, then record) on `engine`.
+fn place_clients(
+    engine: &KeyedEngine,
+    view: &View,
+    clients: impl Iterator<Item = u32>,
+) -> HashMap<u32, usize> {
+    clients
+        .map(|c| {
+            let key = crate::balance::hash_ip(std::net::Ipv4Addr::from(c).into());
+            let Route::Pinned(i) = request(engine, view, key, T0).route else {
+                panic!("no target")
+            };
+            (c, i)
+        })
+        .collect()
+}
+
+fn source_ip_engine(n: usize, balance: Balance) -> KeyedEngine {
+    engine(n, |p| {
+        p.source = KeySource::ClientAddress;
+        p.balance = balance;
+    })
+}
+
+/// The placement figure: 10^6 source addresses over 100 targets, max/avg ≤ 1.01. By
+/// construction of the bound (share + max(1%, √share) = 10,000 + 100 at the end) it cannot be
+/// exceeded; the hash alone would give about 1.03 (the largest of 100 Binomial(10^6, 1/100)
+/// counts is ≈ 2.5σ = 2.5% above the mean, plus the table's up to 0.9%).
+#[test]
+fn a_million_source_addresses_over_100_targets_stay_within_one_percent() {
+    let e = source_ip_engine(100, Balance::Sessions);
+    let view = View(vec![Standing::Available; 100]);
+    let placed = place_clients(&e, &view, (0..1_000_000u32).map(|c| 0x0a00_0000 + c));
+    let mut counts = [0u64; 100];
+    let mut on_hash = 0u64;
+    for (&c, &i) in &placed {
+        counts[i] += 1;
+        let key = crate::balance::hash_ip(std::net::Ipv4Addr::from(c).into());
+        on_hash += u64::from(e.placement.as_ref().unwrap().lookup(key) == i);
+    }
+    let max = *counts.iter().max().unwrap() as f64;
+    let ratio = max / 10_000.0;
+    println!(
+        "max/avg {ratio:.4}; {:.2}% of clients on their hashed target",
+        on_hash as f64 / 1e4
+    );
+    assert!(ratio <= 1.01, "max/avg {ratio}");
+    // Counts the engine keeps are the sessions' own.
+    let live = e.sessions.live_sessions(T0);
+    for (i, &count) in counts.iter().enumerate() {
+        assert_eq!(live.get(&id(i)).copied().unwrap_or(0), count);
+        assert_eq!(e.loads[i].load(Ordering::Relaxed), count);
+    }
+}
+
+/// Bounded placement keeps the hash's answer for most clients, so two nodes (or burr before
+/// and after a restart) that see the same clients in different orders agree on those. A client
+/// leaves its hashed target only when that target is at least a standard deviation of the
+/// hash's spread above its share when the client arrives, which a Binomial count is with
+/// probability 1 − Φ(1) ≈ 16%: at least 84% of clients stay on their hashed target (the figure
+/// is ≈ 98%), and two orders agree on every client both leave there.
+#[test]
+fn placement_hardly_depends_on_the_order_clients_arrive_in() {
+    let view = View(vec![Standing::Available; 100]);
+    let clients: Vec<u32> = (0..100_000u32).map(|c| 0xc0a8_0000 + c * 7).collect();
+    let run = |order: Vec<u32>| {
+        let e = source_ip_engine(100, Balance::Sessions);
+        let placed = place_clients(&e, &view, order.into_iter());
+        let table = e.placement.clone().unwrap();
+        let on_hash: HashSet<u32> = placed
+            .iter()
+            .filter(|(c, i)| {
+                table.lookup(crate::balance::hash_ip(
+                    std::net::Ipv4Addr::from(**c).into(),
+                )) == **i
+            })
+            .map(|(c, _)| *c)
+            .collect();
+        (placed, on_hash)
+    };
+    let (forward, forward_on_hash) = run(clients.clone());
+    let (backward, backward_on_hash) = run(clients.iter().rev().copied().collect());
+    for on_hash in [&forward_on_hash, &backward_on_hash] {
+        assert!(
+            on_hash.len() >= 84_000,
+            "{} on their hashed target",
+            on_hash.len()
+        );
+    }
+    let agree = forward.iter().filter(|(c, i)| backward[c] == **i).count();
+    let both = forward_on_hash.intersection(&backward_on_hash).count();
+    println!(
+        "on hash: {} and {}; agree {agree}",
+        forward_on_hash.len(),
+        backward_on_hash.len()
+    );
+    assert!(
+        agree >= both,
+        "{agree} agree, {both} on the hash in both orders"
+    );
+}
+
+#[test]
+fn least_connections_placement_bounds_open_connections_not_sessions() {
+    /// Target 0 holds many open connections; the others none.
+    struct Busy(View);
+    impl PoolView for Busy {
+        fn find(&self, id: TargetId) -> Option<(usize, Standing)> {
+            self.0.find(id)
+        }
+        fn standing_at(&self, index: usize) -> Option<Standing> {
+            self.0.standing_at(index)
+        }
+        fn connections_at(&self, index: usize) -> u64 {
+            if index == 0 { 1000 } else { 0 }
+        }
+    }
+    let busy = Busy(View(vec![Standing::Available; 4]));
+    let by_connections = source_ip_engine(4, Balance::Connections);
+    let by_sessions = source_ip_engine(4, Balance::Sessions);
+    let mut to_busy = (0, 0);
+    for c in 0..400u32 {
+        let key = crate::balance::hash_ip(std::net::Ipv4Addr::from(c).into());
+        to_busy.0 +=
+            usize::from(by_connections.decide(Some(key), &busy, T0).route == Route::Pinned(0));
+        to_busy.1 += usize::from(request(&by_sessions, &busy.0, key, T0).route == Route::Pinned(0));
+    }
+    assert_eq!(
+        to_busy.0, 0,
+        "target 0 is far above its share of connections"
+    );
+    // Sessions: a quarter each, Binomial(400, 1/4) = 100 ± 4.5σ (σ ≈ 8.7) and the bound.
+    assert!((60..=140).contains(&to_busy.1), "{to_busy:?}");
+}
+
+#[test]
+fn a_new_persistence_timeout_keeps_the_sessions_and_applies_to_them() {
+    let a = engine(2, |p| p.idle_secs = 600);
+    let view = View(vec![Standing::Available; 2]);
+    let first = request(&a, &view, 7, T0).route;
+    let candidates: Vec<Candidate> = (0..2)
+        .map(|i| Candidate {
+            id: id(i),
+            weight: 1,
+        })
+        .collect();
+    let mut longer = a.policy.clone();
+    longer.idle_secs = 3600;
+    let b = KeyedEngine::new(longer, &candidates, Some(&a));
+    let d = b.decide(Some(7), &view, T0 + 1000);
+    assert_eq!(
+        (d.route, d.reason),
+        (first, Reason::Hit),
+        "kept, and alive past 600 s"
+    );
+    let mut shorter = b.policy.clone();
+    shorter.idle_secs = 60;
+    let c = KeyedEngine::new(shorter, &candidates, Some(&b));
+    assert_eq!(c.decide(Some(7), &view, T0 + 61).reason, Reason::Expired);
+}
+
+#[test]
+fn touch_renews_a_session_and_rebinds_one_that_moved() {
+    let table = SessionTable::new(IDLE);
+    table.record(9, id(0), id(0), T0);
+    table.touch(9, id(0), T0 + IDLE - 1);
+    assert_eq!(
+        table.get(9, T0 + 2 * IDLE - 2).map(|e| e.map(|e| e.target)),
+        Ok(Some(id(0)))
+    );
+    table.touch(9, id(1), T0 + IDLE);
+    let entry = table.get(9, T0 + IDLE).unwrap().unwrap();
+    assert_eq!(
+        (entry.target, entry.home),
+        (id(1), id(0)),
+        "moved: the home is kept"
+    );
+    assert_eq!(table.live_sessions(T0 + IDLE), HashMap::from([(id(1), 1)]));
 }

@@ -105,6 +105,11 @@ impl TcpTarget {
         Self::start_with(name, None, false).await
     }
 
+    /// A target on `addr` (say, where a stopped one was).
+    pub async fn start_at(name: &str, addr: SocketAddr) -> TcpTarget {
+        Self::start_on(name, None, false, addr).await
+    }
+
     /// A target that speaks TLS (the test certificate), then behaves as [`TcpTarget::start`].
     pub async fn start_tls(name: &str) -> TcpTarget {
         Self::start_with(name, Some(test_tls_acceptor()), false).await
@@ -121,7 +126,16 @@ impl TcpTarget {
         tls: Option<tokio_rustls::TlsAcceptor>,
         proxy_line: bool,
     ) -> TcpTarget {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(name, tls, proxy_line, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    async fn start_on(
+        name: &str,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        proxy_line: bool,
+        bind: SocketAddr,
+    ) -> TcpTarget {
+        let listener = TcpListener::bind(bind).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(std::sync::Mutex::new(Vec::new()));
         let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
