@@ -32,6 +32,7 @@ pub mod sessions;
 pub mod sni;
 mod target_stream;
 mod tcp;
+pub mod udp;
 pub mod tls;
 mod upstream;
 mod workers;
