@@ -62,13 +62,16 @@ impl Flow {
     /// Sends one client datagram to the target without waiting, behind the PROXY header if
     /// any (assembled in `scratch`).
     pub fn send(&self, payload: &[u8], scratch: &mut Vec<u8>) -> io::Result<usize> {
+        // Straight to the descriptor: tokio's `try_send` would refuse until the runtime has
+        // seen the new socket writable, and a datagram is never worth waiting for.
+        let socket = socket2::SockRef::from(&self.socket);
         match &self.header {
-            None => self.socket.try_send(payload),
+            None => socket.send(payload),
             Some(header) => {
                 scratch.clear();
                 scratch.extend_from_slice(header);
                 scratch.extend_from_slice(payload);
-                self.socket.try_send(scratch)
+                socket.send(scratch)
             }
         }
     }
