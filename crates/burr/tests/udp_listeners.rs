@@ -382,3 +382,128 @@ async fn proxy_v2_headers_begin_every_datagram_and_count_against_its_size() {
     );
     assert_eq!(targets[0].received().len(), 3);
 }
+
+#[tokio::test]
+async fn live_changes_keep_flows_on_their_targets_until_a_removed_one_drains() {
+    let targets = udp_targets(3).await;
+    let (t1, t2, t3) = (targets[0].addr, targets[1].addr, targets[2].addr);
+    let port = free_udp_port();
+    let config = |list: &[(SocketAddr, u32)], pool: &str| {
+        config(port, "round_robin", list, "", pool).replacen(
+            "protocol = \"http\"",
+            "protocol = \"udp\"",
+            1,
+        )
+    };
+    let burr = Burr::start_with_manual_clock(&config(&[(t1, 1), (t2, 1)], ""));
+    let mut clients = Vec::new();
+    let mut homes = Vec::new();
+    for i in 0..20 {
+        let client = udp_client(port, CLIENT).await;
+        homes.push(udp_target_of(&client, &format!("c{i}")).await);
+        clients.push(client);
+    }
+    let check = |label: &'static str| {
+        let (clients, homes) = (&clients, &homes);
+        async move {
+            for (i, (client, home)) in clients.iter().zip(homes).enumerate() {
+                assert_eq!(&udp_target_of(client, &format!("c{i} {label}")).await, home);
+            }
+        }
+    };
+    // A target added, weights changed, source-IP stickiness turned on, then its persistence
+    // timeout changed: every flow stays where it is.
+    burr.reload_async(&config(&[(t1, 5), (t2, 1), (t3, 2)], "")).await;
+    check("after add").await;
+    let sticky = "[pool.stickiness]\ntype = \"source_ip\"\nduration_secs = 600";
+    burr.reload_async(&config(&[(t1, 5), (t2, 1), (t3, 2)], sticky))
+        .await;
+    check("after stickiness").await;
+    let sticky = "[pool.stickiness]\ntype = \"source_ip\"\nduration_secs = 1200";
+    burr.reload_async(&config(&[(t1, 1), (t2, 3), (t3, 2)], sticky))
+        .await;
+    check("after persistence").await;
+    assert_eq!(udp_metric(&burr, "burr_udp_flows_created_total"), 20.0);
+    // t2 deregistered: its flows go on until the drain deadline, then end.
+    let draining = "[pool.draining]\nderegistration_delay_secs = 30";
+    burr.reload_async(&config(&[(t1, 1), (t3, 2)], draining)).await;
+    check("while draining").await;
+    let on_t2 = homes.iter().filter(|h| *h == "t2").count();
+    assert!(on_t2 > 0);
+    burr.advance_clock(Duration::from_secs(31));
+    assert!(
+        eventually(|| {
+            udp_metric(&burr, "burr_udp_flows_evicted_total{reason=\"drained\"}") == on_t2 as f64
+        })
+        .await,
+        "{}",
+        burr.metrics()
+    );
+    for (i, (client, home)) in clients.iter().zip(&homes).enumerate() {
+        let now = udp_target_of(client, &format!("c{i} drained")).await;
+        if home == "t2" {
+            assert_ne!(now, "t2");
+        } else {
+            assert_eq!(&now, home);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_tcp_udp_listener_relays_connections_and_datagrams_on_one_port() {
+    let tcp = TcpTarget::start("t1").await;
+    // The UDP side of the same target: same address and port.
+    let udp = UdpTarget::start_at("t1", tcp.addr).await;
+    let port = free_udp_port();
+    let _burr = Burr::start(&udp_config(
+        port,
+        "tcp_udp",
+        "round_robin",
+        &[tcp.addr],
+        "max_flows = 10",
+        "",
+    ));
+    let mut stream = tcp_connect_from(port, CLIENT).await;
+    assert_eq!(read_line(&mut stream).await, "t1\n");
+    let client = udp_client(port, CLIENT).await;
+    assert_eq!(udp_target_of(&client, "datagram").await, "t1");
+    assert_eq!(udp.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_udp_port_that_cannot_be_bound_fails_the_change_and_changes_nothing() {
+    let targets = udp_targets(1).await;
+    let port = free_udp_port();
+    let burr = Burr::start(&udp_config(
+        port,
+        "udp",
+        "round_robin",
+        &addrs(&targets),
+        "",
+        "",
+    ));
+    let taken = std::net::UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    let generation = burr.generation();
+    // A second balancer whose udp listener's port is held by another socket.
+    let more = format!(
+        "{}\n[[balancer]]\nname = \"u\"\n\n[[balancer.listener]]\nport = {taken_port}\n\
+         protocol = \"udp\"\npool = \"p\"\n",
+        std::fs::read_to_string(&burr.config).unwrap()
+    );
+    std::fs::write(&burr.config, more).unwrap();
+    unsafe {
+        libc::kill(burr.pid(), libc::SIGHUP);
+    }
+    assert!(
+        eventually(|| burr.stderr_text().contains(&format!(
+            "balancer \"u\" listener {taken_port}: cannot listen on 127.0.0.1:{taken_port}"
+        )))
+        .await,
+        "{}",
+        burr.stderr_text()
+    );
+    assert_eq!(burr.generation(), generation);
+    let client = udp_client(port, CLIENT).await;
+    assert_eq!(udp_target_of(&client, "still").await, "t1");
+}
