@@ -2,9 +2,9 @@
 
 use crate::alias::Alias;
 use crate::balancer::Balancer;
+use crate::balancer::Protocol;
 use crate::certificates::{Certificate, LocalAuthority};
 use crate::error::{Errors, FieldPath, PathSegment, ValidationError};
-use crate::balancer::Protocol;
 use crate::pool::Pool;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -32,8 +32,8 @@ pub mod sessions;
 pub mod sni;
 mod target_stream;
 mod tcp;
-pub mod udp;
 pub mod tls;
+pub mod udp;
 mod upstream;
 mod workers;
 

@@ -18,10 +18,13 @@ fn addrs(targets: &[UdpTarget]) -> Vec<SocketAddr> {
 
 fn udp_metric(burr: &Burr, series: &str) -> f64 {
     let name = series.split('{').next().unwrap_or(series);
-    let labels = series
-        .split_once('{')
-        .map_or(String::new(), |(_, l)| format!(",{}", l.trim_end_matches('}')));
-    let full = format!("{name}{{balancer=\"t\",port=\"{}\"{labels}}}", burr_port(burr));
+    let labels = series.split_once('{').map_or(String::new(), |(_, l)| {
+        format!(",{}", l.trim_end_matches('}'))
+    });
+    let full = format!(
+        "{name}{{balancer=\"t\",port=\"{}\"{labels}}}",
+        burr_port(burr)
+    );
     metric(&burr.metrics(), &full).unwrap_or(-1.0)
 }
 
@@ -109,7 +112,11 @@ async fn thousands_of_source_ports_each_keep_one_target_in_order_without_loss() 
         }
         for datagrams in by_flow.values() {
             let client = datagrams[0].split(' ').next().unwrap();
-            assert!(datagrams.iter().all(|d| d.split(' ').next() == Some(client)));
+            assert!(
+                datagrams
+                    .iter()
+                    .all(|d| d.split(' ').next() == Some(client))
+            );
             assert_eq!(datagrams.first().unwrap(), &format!("{client} first"));
             assert_eq!(datagrams.last().unwrap(), &format!("{client} last"));
             let burst: Vec<&String> = datagrams.iter().filter(|d| d.contains('#')).collect();
@@ -142,7 +149,12 @@ async fn thousands_of_source_ports_each_keep_one_target_in_order_without_loss() 
                 target.addr
             ),
         );
-        assert_eq!(open, Some(spread[target.name.as_str()] as f64), "{}", target.name);
+        assert_eq!(
+            open,
+            Some(spread[target.name.as_str()] as f64),
+            "{}",
+            target.name
+        );
     }
 }
 
@@ -167,7 +179,10 @@ async fn datagrams_of_65507_bytes_pass_whole_both_ways_and_oversized_ones_are_co
     assert!(answer == big, "the datagram changed on the way");
     assert_eq!(targets[0].received()[0].1, big);
     assert_eq!(udp_target_of(&client, "small").await, "t1");
-    assert_eq!(udp_metric(&burr, "burr_udp_dropped_total{reason=\"too_large\"}"), 0.0);
+    assert_eq!(
+        udp_metric(&burr, "burr_udp_dropped_total{reason=\"too_large\"}"),
+        0.0
+    );
     assert_eq!(
         udp_metric(&burr, "burr_udp_bytes_total{direction=\"to_target\"}"),
         (MAX_DATAGRAM + 5) as f64
@@ -236,7 +251,10 @@ async fn past_max_flows_the_flow_idle_the_longest_is_evicted_and_a_flood_stays_b
     let fourth = udp_client(port, CLIENT).await;
     udp_target_of(&fourth, "c3").await;
     assert_eq!(udp_metric(&burr, "burr_udp_open_flows"), 3.0);
-    assert_eq!(udp_metric(&burr, "burr_udp_flows_evicted_total{reason=\"cap\"}"), 1.0);
+    assert_eq!(
+        udp_metric(&burr, "burr_udp_flows_evicted_total{reason=\"cap\"}"),
+        1.0
+    );
     // c0 and c2 kept their flows (no new flow is created for them) ...
     assert_eq!(udp_target_of(&clients[0], "c0 third").await, homes[0]);
     assert_eq!(udp_target_of(&clients[2], "c2 again").await, homes[2]);
@@ -244,9 +262,16 @@ async fn past_max_flows_the_flow_idle_the_longest_is_evicted_and_a_flood_stays_b
     // ... c1 did not: its next datagram opens a new flow.
     udp_target_of(&clients[1], "c1 again").await;
     assert_eq!(udp_metric(&burr, "burr_udp_flows_created_total"), 5.0);
-    assert_eq!(udp_metric(&burr, "burr_udp_flows_evicted_total{reason=\"cap\"}"), 2.0);
+    assert_eq!(
+        udp_metric(&burr, "burr_udp_flows_evicted_total{reason=\"cap\"}"),
+        2.0
+    );
     // A flood of new source ports never holds more than the cap: flows and descriptors.
-    let descriptors = || std::fs::read_dir(format!("/proc/{}/fd", burr.pid())).unwrap().count();
+    let descriptors = || {
+        std::fs::read_dir(format!("/proc/{}/fd", burr.pid()))
+            .unwrap()
+            .count()
+    };
     let before = descriptors();
     const FLOOD: usize = 300;
     for i in 0..FLOOD {
@@ -296,9 +321,15 @@ async fn an_icmp_unreachable_moves_the_flow_and_the_source_ip_session_stays_move
         }
     }
     let answer = answer.expect("an answer after the failover");
-    assert!(answer.starts_with(&format!("{} retry ", other.name)), "{answer}");
+    assert!(
+        answer.starts_with(&format!("{} retry ", other.name)),
+        "{answer}"
+    );
     assert_eq!(
-        udp_metric(&burr, "burr_udp_flows_evicted_total{reason=\"target_unreachable\"}"),
+        udp_metric(
+            &burr,
+            "burr_udp_flows_evicted_total{reason=\"target_unreachable\"}"
+        ),
         1.0
     );
     // The first target comes back and its passive-down mark lapses: the session stays moved,
@@ -308,7 +339,10 @@ async fn an_icmp_unreachable_moves_the_flow_and_the_source_ip_session_stays_move
     assert_eq!(udp_target_of(&client, "after").await, other.name);
     for i in 0..3 {
         let again = udp_client(port, source).await;
-        assert_eq!(udp_target_of(&again, &format!("new port {i}")).await, other.name);
+        assert_eq!(
+            udp_target_of(&again, &format!("new port {i}")).await,
+            other.name
+        );
     }
 }
 
@@ -375,7 +409,10 @@ async fn proxy_v2_headers_begin_every_datagram_and_count_against_its_size() {
     // flow goes on.
     client.send(&vec![7u8; MAX_DATAGRAM]).await.unwrap();
     let answer = udp_ask(&client, "three").await.unwrap();
-    assert!(answer.starts_with("t1 \r\n\r\n") && answer.ends_with("three"), "{answer:?}");
+    assert!(
+        answer.starts_with("t1 \r\n\r\n") && answer.ends_with("three"),
+        "{answer:?}"
+    );
     assert_eq!(
         udp_metric(&burr, "burr_udp_dropped_total{reason=\"too_large\"}"),
         1.0
@@ -413,7 +450,8 @@ async fn live_changes_keep_flows_on_their_targets_until_a_removed_one_drains() {
     };
     // A target added, weights changed, source-IP stickiness turned on, then its persistence
     // timeout changed: every flow stays where it is.
-    burr.reload_async(&config(&[(t1, 5), (t2, 1), (t3, 2)], "")).await;
+    burr.reload_async(&config(&[(t1, 5), (t2, 1), (t3, 2)], ""))
+        .await;
     check("after add").await;
     let sticky = "[pool.stickiness]\ntype = \"source_ip\"\nduration_secs = 600";
     burr.reload_async(&config(&[(t1, 5), (t2, 1), (t3, 2)], sticky))
@@ -426,7 +464,8 @@ async fn live_changes_keep_flows_on_their_targets_until_a_removed_one_drains() {
     assert_eq!(udp_metric(&burr, "burr_udp_flows_created_total"), 20.0);
     // t2 deregistered: its flows go on until the drain deadline, then end.
     let draining = "[pool.draining]\nderegistration_delay_secs = 30";
-    burr.reload_async(&config(&[(t1, 1), (t3, 2)], draining)).await;
+    burr.reload_async(&config(&[(t1, 1), (t3, 2)], draining))
+        .await;
     check("while draining").await;
     let on_t2 = homes.iter().filter(|h| *h == "t2").count();
     assert!(on_t2 > 0);

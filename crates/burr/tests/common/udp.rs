@@ -116,7 +116,9 @@ pub fn udp_config(
 /// A client socket on the loopback address `source`, connected to burr's `port` on 127.0.0.1
 /// (so only datagrams from the listener's own address and port reach it).
 pub async fn udp_client(port: u16, source: Ipv4Addr) -> UdpSocket {
-    let socket = UdpSocket::bind(SocketAddr::from((source, 0))).await.unwrap();
+    let socket = UdpSocket::bind(SocketAddr::from((source, 0)))
+        .await
+        .unwrap();
     socket
         .connect(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
