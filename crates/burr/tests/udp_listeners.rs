@@ -546,3 +546,44 @@ async fn a_udp_port_that_cannot_be_bound_fails_the_change_and_changes_nothing() 
     let client = udp_client(port, CLIENT).await;
     assert_eq!(udp_target_of(&client, "still").await, "t1");
 }
+
+#[tokio::test]
+async fn a_removed_listener_stops_relaying_and_frees_its_port_once_its_flows_are_idle() {
+    let targets = udp_targets(1).await;
+    let port = free_udp_port();
+    let udp = udp_config(
+        port,
+        "udp",
+        "round_robin",
+        &addrs(&targets),
+        "flow_idle_timeout_secs = 10",
+        "",
+    );
+    let burr = Burr::start_with_manual_clock(&udp);
+    let client = udp_client(port, CLIENT).await;
+    assert_eq!(udp_target_of(&client, "before").await, "t1");
+    // The pool stays, the listener goes (the balancer keeps a tcp listener on another port).
+    let without = udp
+        .replacen(
+            &format!("port = {port}\nprotocol = \"udp\""),
+            &format!("port = {}\nprotocol = \"tcp\"", free_port()),
+            1,
+        )
+        .replacen(
+            "[balancer.listener.udp]\nflow_idle_timeout_secs = 10",
+            "",
+            1,
+        );
+    assert_ne!(without, udp);
+    burr.reload_async(&without).await;
+    client.send(b"after").await.unwrap();
+    assert_eq!(udp_receive(&client, Duration::from_millis(300)).await, None);
+    assert_eq!(targets[0].received().len(), 1);
+    // Its flow still holds the port until it has been idle for the timeout.
+    assert!(std::net::UdpSocket::bind(("127.0.0.1", port)).is_err());
+    burr.advance_clock(Duration::from_secs(11));
+    assert!(
+        eventually(|| std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()).await,
+        "the port stayed bound"
+    );
+}
