@@ -23,6 +23,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -220,11 +221,26 @@ async fn relay_replies(flow: &Flow, context: &FlowContext) -> EndReason {
     loop {
         tokio::select! {
             biased;
-            ready = flow.socket.readable() => {
-                if ready.is_err() {
+            // An ICMP error is readiness of its own (`EPOLLERR`), which a wait for readable
+            // alone would not see until the next datagram either way.
+            ready = flow.socket.ready(Interest::READABLE | Interest::ERROR) => {
+                let Ok(ready) = ready else {
                     return EndReason::TargetUnreachable;
+                };
+                if ready.is_error() {
+                    if let Ok(Some(error)) = flow.socket.take_error() {
+                        tracing::debug!(client = %context.client, target = %flow.target.address,
+                            %error, "UDP flow ended by its target");
+                        return EndReason::TargetUnreachable;
+                    }
+                    // Nothing pending after all: clear the mark, or the wait would spin.
+                    let _ = flow.socket.try_io(Interest::ERROR, || {
+                        Err::<(), _>(io::Error::from(io::ErrorKind::WouldBlock))
+                    });
                 }
-                if let Err(reason) = relay_ready(flow, context) {
+                if ready.is_readable()
+                    && let Err(reason) = relay_ready(flow, context)
+                {
                     return reason;
                 }
             }

@@ -129,24 +129,26 @@ impl Relay<'_> {
             return;
         };
         let now = pool.clock.unix_now();
+        // Through a copy of the reference, so the table can be borrowed mutably beside it.
+        let listener = self.listener;
+        let stats = &listener.stats.udp;
         if let Some(entry) = self.table.touch(&client, now) {
-            entry.flow.touch(now);
+            let flow = &entry.flow;
+            flow.touch(now);
             if entry.renewed_at < now {
                 // The session outlives the flow's last datagram by the persistence timeout;
                 // renewing takes a lock, so at most once a second per flow.
                 entry.renewed_at = now;
-                renew_client_session(pool, client.ip(), &entry.flow.target);
+                renew_client_session(pool, client.ip(), &flow.target);
             }
-            let flow = entry.flow.clone();
             match flow.send(payload, scratch) {
                 Ok(_) => {
-                    self.stats()
-                        .count_datagram(Direction::ToTarget, payload.len());
+                    stats.count_datagram(Direction::ToTarget, payload.len());
                     return;
                 }
                 Err(e) => match flow::classify(&e) {
                     SendFailure::Drop(reason) => {
-                        self.stats().count_drop(reason);
+                        stats.count_drop(reason);
                         return;
                     }
                     SendFailure::Unreachable => {
