@@ -191,3 +191,45 @@ pub fn with_reply_buffer<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
         f(b)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    /// A listener bound to the wildcard address learns where each datagram was sent and
+    /// answers from that address, so a client connected to it accepts the reply.
+    #[tokio::test]
+    async fn a_wildcard_listener_answers_from_the_address_the_client_sent_to() {
+        let bound = bind_all(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), 1)
+            .unwrap()
+            .remove(0);
+        let io = ListenerIo::new(bound).unwrap();
+        let port = io.bound.port();
+        for last in [3u8, 4] {
+            let sent_to = SocketAddr::from((Ipv4Addr::new(127, 0, 0, last), port));
+            let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            // A connected client only takes datagrams from the address it sent to.
+            client.connect(sent_to).await.unwrap();
+            client.send(b"ping").await.unwrap();
+            io.socket.readable().await.unwrap();
+            let (from, dst_ip, payload) = with_receive_buffers(|buffers| {
+                let count = io.receive(buffers).unwrap();
+                assert_eq!(count, 1);
+                let meta = buffers.meta[0];
+                (meta.addr, meta.dst_ip, buffers.datagram(0).to_vec())
+            });
+            assert_eq!(payload, b"ping");
+            assert_eq!(dst_ip, Some(sent_to.ip()));
+            assert_eq!(io.local_address(dst_ip), sent_to);
+            io.send_to(from, b"pong", io.reply_source(dst_ip)).unwrap();
+            let mut buf = [0u8; 16];
+            let n = tokio::time::timeout(Duration::from_secs(2), client.recv(&mut buf))
+                .await
+                .expect("the reply reaches the connected client")
+                .unwrap();
+            assert_eq!(&buf[..n], b"pong");
+        }
+    }
+}
