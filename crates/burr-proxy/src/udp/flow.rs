@@ -2,8 +2,9 @@
 //! with the target chosen exactly as a TCP connection's (`Attempts`, the source-IP session),
 //! and the task that relays the target's replies to the client and ends the flow.
 //!
-//! A flow ends when no datagram has moved either way for the listener's idle timeout (read on
-//! the rule clock, so `--manual-clock` tests expire flows without sleeping), when the target
+//! A flow ends when no datagram has moved either way for the listener's idle timeout (the
+//! receive loop's sweep finds it, on the rule clock, so `--manual-clock` tests expire flows
+//! without sleeping; this module keeps the activity stamp it reads), when the target
 //! answers with an ICMP unreachable (the connected socket reports it as `ECONNREFUSED` /
 //! `EHOSTUNREACH`: the target is marked passively down, as a refused TCP connect marks it, so
 //! the client's next datagram opens a flow elsewhere), or when its target's drain deadline
@@ -112,7 +113,6 @@ pub struct FlowContext {
     pub io: Arc<ListenerIo>,
     pub stats: Arc<ListenerStats>,
     pub clock: Arc<Clock>,
-    pub idle_secs: u64,
     pub exits: UnboundedSender<Exit>,
 }
 
@@ -213,11 +213,8 @@ pub async fn run(flow: Arc<Flow>, context: FlowContext, open: OpenFlow) {
 }
 
 async fn relay_replies(flow: &Flow, context: &FlowContext) -> EndReason {
-    let clock = &context.clock;
-    let deadline = || flow.last_active().saturating_add(context.idle_secs);
     let retired = flow.target.retired();
-    let expiry = clock.reached(deadline());
-    tokio::pin!(retired, expiry);
+    tokio::pin!(retired);
     loop {
         tokio::select! {
             biased;
@@ -243,14 +240,6 @@ async fn relay_replies(flow: &Flow, context: &FlowContext) -> EndReason {
                 {
                     return reason;
                 }
-            }
-            () = &mut expiry => {
-                // Datagrams may have moved the deadline since the wait began.
-                let deadline = deadline();
-                if clock.unix_now() >= deadline {
-                    return EndReason::Idle;
-                }
-                expiry.set(clock.reached(deadline));
             }
             () = &mut retired => return EndReason::Drained,
         }

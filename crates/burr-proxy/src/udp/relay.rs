@@ -1,6 +1,7 @@
 //! A UDP listener's receive loop on one worker: reads datagrams in batches, finds or opens each
 //! client's flow, forwards the datagram on the flow's socket, renews the client's source-IP
-//! session at most once a second per flow, and removes flows whose task reports their end.
+//! session at most once a second per flow, ends flows idle past the listener's timeout (one
+//! sweep a second of the rule clock), and removes flows whose task reports their end.
 //!
 //! When the listener is removed the loop stops reading (datagrams to it are no longer
 //! relayed); its flows still relay replies until they end, and the loop returns with the last.
@@ -34,10 +35,22 @@ pub async fn serve(
     let (exits_tx, mut exits) = unbounded_channel();
     let mut table = FlowTable::new(slot.current().stats.clone());
     let mut receiving = true;
+    // Idle flows are found by one sweep a rule-clock second, from the front of the table,
+    // rather than by a timer in every flow (which would cost each flow a few hundred bytes).
+    let clock = flow_clock(&slot.current());
+    let sweep = clock.reached(clock.unix_now() + 1);
+    tokio::pin!(sweep);
     loop {
         tokio::select! {
             biased;
             _ = &mut stop, if receiving => receiving = false,
+            () = &mut sweep => {
+                let now = clock.unix_now();
+                // Read at each sweep: a reload's timeout applies to the flows already open.
+                let idle_secs = slot.current().spec.udp_settings().flow_idle_timeout_secs;
+                table.expire_idle(now, u64::from(idle_secs));
+                sweep.set(clock.reached(now + 1));
+            }
             Some(exit) = exits.recv() => {
                 let Exit { client, serial, reason } = exit;
                 table.exited(&client, serial, reason);
@@ -200,7 +213,6 @@ impl Relay<'_> {
             io: self.io.clone(),
             stats: self.listener.stats.clone(),
             clock: flow_clock(self.listener),
-            idle_secs: u64::from(settings.flow_idle_timeout_secs),
             exits: self.exits.clone(),
         };
         let open = OpenFlow::new(flow.target.clone());

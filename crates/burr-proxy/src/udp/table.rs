@@ -112,6 +112,27 @@ impl FlowTable {
         }
     }
 
+    /// Ends the flows with no datagram either way since `now - idle_secs` (rule-clock seconds).
+    /// Walks from the front and stops at the first flow still active; a front whose stamp a
+    /// reply moved goes to the back with that stamp (each at most once per sweep). Such a flow
+    /// may sit ahead of older ones for a while, so a flow can end up to the age of that reply
+    /// late; never early.
+    pub fn expire_idle(&mut self, now: u64, idle_secs: u64) {
+        let mut moved = 0;
+        while let Some((client, entry)) = self.flows.front() {
+            let client = *client;
+            let active = entry.flow.last_active();
+            if active.saturating_add(idle_secs) <= now {
+                self.remove(&client, EndReason::Idle);
+            } else if active > entry.ordered_at && moved < self.flows.len() {
+                moved += 1;
+                self.touch(&client, active);
+            } else {
+                return;
+            }
+        }
+    }
+
     /// Evicts the flow idle the longest (counted as a `cap` end); false when there is none.
     pub fn evict_oldest(&mut self) -> bool {
         for _ in 0..EVICTION_LOOKS {
