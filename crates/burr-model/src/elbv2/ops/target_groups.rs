@@ -185,6 +185,8 @@ fn default_health_check(protocol: V2Protocol) -> HealthCheck {
         healthy_threshold: 5,
         unhealthy_threshold: 2,
         success_codes: if application { "200" } else { "200-399" }.into(),
+        udp_payload: None,
+        udp_expect: None,
     }
 }
 
