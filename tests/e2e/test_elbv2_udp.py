@@ -10,6 +10,8 @@ import json
 import socket
 import threading
 
+import pytest
+
 from burr_e2e import wait_until
 from test_awscli import aws
 from test_elbv2 import VPC, create_tg, refused
@@ -53,62 +55,70 @@ def exchange(host: str, port: int, payload: bytes) -> bytes | None:
 
 
 def test_udp_groups_and_listeners_on_a_network_load_balancer(elbv2, targets):
-    lb = elbv2.create_load_balancer(Name="dns", Subnets=["subnet-a"], Type="network")["LoadBalancers"][0]
-    lb_arn = lb["LoadBalancerArn"]
-    echo = UdpEcho()
+    lb_arn = elbv2.create_load_balancer(Name="dns", Subnets=["subnet-a"], Type="network")["LoadBalancers"][0][
+        "LoadBalancerArn"]
     # The UDP service's TCP health check goes to another port, as NLB allows (no UDP checks).
     health_port = targets("health").port
+    udp = create_tg(elbv2, "dns-udp", protocol="UDP", port=5353, HealthCheckPort=str(health_port))
+    both = create_tg(elbv2, "dns-both", protocol="TCP_UDP", port=53)
+    tcp = create_tg(elbv2, "dns-tcp", protocol="TCP", port=53)
+    assert (udp["Protocol"], udp["HealthCheckProtocol"], udp["HealthCheckPort"]) == ("UDP", "TCP", str(health_port))
+    assert (both["Protocol"], both["HealthCheckProtocol"], both["HealthCheckPort"]) == (
+        "TCP_UDP", "TCP", "traffic-port")
+    described = elbv2.describe_target_groups(TargetGroupArns=[udp["TargetGroupArn"], both["TargetGroupArn"]])
+    assert sorted(g["Protocol"] for g in described["TargetGroups"]) == ["TCP_UDP", "UDP"]
+
+    # Health checks: TCP, HTTP or HTTPS; never UDP, TCP_UDP or TLS.
+    for protocol in ["UDP", "TCP_UDP", "TLS"]:
+        message = refused(elbv2.modify_target_group, "InvalidConfigurationRequest",
+                          TargetGroupArn=udp["TargetGroupArn"], HealthCheckProtocol=protocol)
+        assert "use TCP, HTTP or HTTPS" in message, message
+    modified = elbv2.modify_target_group(TargetGroupArn=both["TargetGroupArn"], HealthCheckProtocol="HTTP",
+                                         HealthCheckPath="/ready")["TargetGroups"][0]
+    assert (modified["HealthCheckProtocol"], modified["HealthCheckPath"]) == ("HTTP", "/ready")
+
+    # Attributes: UDP's defaults, its refusals, source-IP stickiness.
+    attributes = {a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(
+        TargetGroupArn=udp["TargetGroupArn"])["Attributes"]}
+    assert attributes["preserve_client_ip.enabled"] == "true"
+    assert attributes["deregistration_delay.connection_termination.enabled"] == "true"
+    assert attributes["stickiness.type"] == "source_ip"
+    message = refused(elbv2.modify_target_group_attributes, "InvalidConfigurationRequest",
+                      TargetGroupArn=udp["TargetGroupArn"],
+                      Attributes=[{"Key": "preserve_client_ip.enabled", "Value": "false"}])
+    assert "cannot be disabled for UDP and TCP_UDP target groups" in message, message
+    elbv2.modify_target_group_attributes(TargetGroupArn=udp["TargetGroupArn"], Attributes=[
+        {"Key": "stickiness.enabled", "Value": "true"}, {"Key": "stickiness.type", "Value": "source_ip"}])
+
+    # Which listener forwards to which group: AWS's table.
+    def listener(protocol: str, port: int, group: dict) -> dict:
+        return elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol=protocol, Port=port, DefaultActions=[
+            {"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])["Listeners"][0]
+
+    for protocol, group in [("UDP", tcp), ("TCP_UDP", udp), ("TCP_UDP", tcp), ("TCP", udp)]:
+        refused(elbv2.create_listener, "IncompatibleProtocols", LoadBalancerArn=lb_arn, Protocol=protocol,
+                Port=18060, DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+    dns = listener("UDP", 18053, udp)
+    combined = listener("TCP_UDP", 18054, both)
+    listener("TCP", 18055, both)
+    assert (dns["Protocol"], combined["Protocol"]) == ("UDP", "TCP_UDP")
+    assert sorted((entry["Port"], entry["Protocol"]) for entry in elbv2.describe_listeners(
+        LoadBalancerArn=lb_arn)["Listeners"]) == [(18053, "UDP"), (18054, "TCP_UDP"), (18055, "TCP")]
+
+
+@pytest.mark.xfail(strict=True, reason="the UDP data plane (branch udp) is not merged yet: a flow is "
+                   "made but no datagram reaches the target")
+def test_datagrams_through_a_udp_listener_come_back_whole(elbv2, targets):
+    lb = elbv2.create_load_balancer(Name="echo", Subnets=["subnet-a"], Type="network")["LoadBalancers"][0]
+    echo = UdpEcho()
     try:
-        udp = create_tg(elbv2, "dns-udp", protocol="UDP", port=echo.port, HealthCheckPort=str(health_port))
-        both = create_tg(elbv2, "dns-both", protocol="TCP_UDP", port=53)
-        tcp = create_tg(elbv2, "dns-tcp", protocol="TCP", port=53)
-        assert (udp["Protocol"], udp["HealthCheckProtocol"], udp["HealthCheckPort"]) == ("UDP", "TCP", str(health_port))
-        assert (both["Protocol"], both["HealthCheckProtocol"], both["HealthCheckPort"]) == (
-            "TCP_UDP", "TCP", "traffic-port")
-        described = elbv2.describe_target_groups(TargetGroupArns=[udp["TargetGroupArn"], both["TargetGroupArn"]])
-        assert sorted(g["Protocol"] for g in described["TargetGroups"]) == ["TCP_UDP", "UDP"]
-
-        # Health checks: TCP, HTTP or HTTPS; never UDP, TCP_UDP or TLS.
-        for protocol in ["UDP", "TCP_UDP", "TLS"]:
-            message = refused(elbv2.modify_target_group, "InvalidConfigurationRequest",
-                              TargetGroupArn=udp["TargetGroupArn"], HealthCheckProtocol=protocol)
-            assert "use TCP, HTTP or HTTPS" in message, message
-        modified = elbv2.modify_target_group(TargetGroupArn=both["TargetGroupArn"], HealthCheckProtocol="HTTP",
-                                             HealthCheckPath="/ready")["TargetGroups"][0]
-        assert (modified["HealthCheckProtocol"], modified["HealthCheckPath"]) == ("HTTP", "/ready")
-
-        # Attributes: UDP's defaults, its refusals, source-IP stickiness.
-        attributes = {a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(
-            TargetGroupArn=udp["TargetGroupArn"])["Attributes"]}
-        assert attributes["preserve_client_ip.enabled"] == "true"
-        assert attributes["deregistration_delay.connection_termination.enabled"] == "true"
-        assert attributes["stickiness.type"] == "source_ip"
-        message = refused(elbv2.modify_target_group_attributes, "InvalidConfigurationRequest",
-                          TargetGroupArn=udp["TargetGroupArn"],
-                          Attributes=[{"Key": "preserve_client_ip.enabled", "Value": "false"}])
-        assert "cannot be disabled for UDP and TCP_UDP target groups" in message, message
-        elbv2.modify_target_group_attributes(TargetGroupArn=udp["TargetGroupArn"], Attributes=[
-            {"Key": "stickiness.enabled", "Value": "true"}, {"Key": "stickiness.type", "Value": "source_ip"}])
-
-        # Which listener forwards to which group: AWS's table.
-        def listener(protocol: str, port: int, group: dict) -> dict:
-            return elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol=protocol, Port=port, DefaultActions=[
-                {"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])["Listeners"][0]
-
-        for protocol, group in [("UDP", tcp), ("TCP_UDP", udp), ("TCP_UDP", tcp), ("TCP", udp)]:
-            refused(elbv2.create_listener, "IncompatibleProtocols", LoadBalancerArn=lb_arn, Protocol=protocol,
-                    Port=18060, DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
-        dns = listener("UDP", 18053, udp)
-        combined = listener("TCP_UDP", 18054, both)
-        listener("TCP", 18055, both)
-        assert (dns["Protocol"], combined["Protocol"]) == ("UDP", "TCP_UDP")
-        assert sorted((entry["Port"], entry["Protocol"]) for entry in elbv2.describe_listeners(
-            LoadBalancerArn=lb_arn)["Listeners"]) == [(18053, "UDP"), (18054, "TCP_UDP"), (18055, "TCP")]
-
-        # Datagrams through the UDP listener reach the echo target and come back, each whole.
-        elbv2.register_targets(TargetGroupArn=udp["TargetGroupArn"], Targets=[{"Id": "127.0.0.1"}])
-        [health] = elbv2.describe_target_health(TargetGroupArn=udp["TargetGroupArn"])["TargetHealthDescriptions"]
+        group = create_tg(elbv2, "echo", protocol="UDP", port=echo.port,
+                          HealthCheckPort=str(targets("health").port))["TargetGroupArn"]
+        elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "127.0.0.1"}])
+        [health] = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
         assert (health["Target"]["Id"], health["Target"]["Port"]) == ("127.0.0.1", echo.port)
+        elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="UDP", Port=18053,
+                              DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
         wait_until(lambda: exchange(lb["DNSName"], 18053, b"q0") == b"echo:q0", 10,
                    what="a datagram relayed through the UDP listener")
         for i, size in enumerate([1, 512, 1200, 8000]):
