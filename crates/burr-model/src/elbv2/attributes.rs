@@ -237,10 +237,11 @@ fn default_of(attribute: &TargetGroupAttribute, protocol: V2Protocol) -> &'stati
             "source_ip"
         };
     }
-    if protocol.carries_datagrams() {
-        if let Some((_, value)) = DATAGRAM_DEFAULTS.iter().find(|(k, _)| *k == attribute.key) {
-            return value;
-        }
+    let datagram_default = DATAGRAM_DEFAULTS
+        .iter()
+        .find(|(k, _)| protocol.carries_datagrams() && *k == attribute.key);
+    if let Some((_, value)) = datagram_default {
+        return value;
     }
     attribute.default
 }
