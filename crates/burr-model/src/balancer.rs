@@ -22,7 +22,9 @@ pub enum Protocol {
     /// UDP: datagrams relayed to one target per flow (client address and port).
     Udp,
     /// TCP and UDP on the same port (NLB `TCP_UDP`): connections relayed as for `tcp`,
-    /// datagrams as for `udp`.
+    /// datagrams as for `udp`. Spelled `tcp_udp`, as [`Protocol::as_str`] writes it (the
+    /// `lowercase` rule would make it `tcpudp`, which no document names).
+    #[serde(rename = "tcp_udp", alias = "tcpudp")]
     TcpUdp,
 }
 

@@ -2,6 +2,7 @@
 
 use crate::alias::Alias;
 use crate::balancer::Balancer;
+use crate::balancer::Protocol;
 use crate::certificates::{Certificate, LocalAuthority};
 use crate::error::{Errors, FieldPath, PathSegment, ValidationError};
 use crate::pool::Pool;
@@ -112,8 +113,8 @@ impl State {
             let path = FieldPath::root().with(PathSegment::Pool(pool.name.clone()));
             pool.validate_into(&path, errors);
         }
-        // (bind address, port) -> balancer holding it
-        let mut bound: BTreeMap<u16, Vec<(IpAddr, &str)>> = BTreeMap::new();
+        // port -> (bind address, balancer holding it, its listener's protocol)
+        let mut bound: BTreeMap<u16, Vec<(IpAddr, &str, Protocol)>> = BTreeMap::new();
         for (key, certificate) in &self.certificates {
             if *key != certificate.arn {
                 errors.push(
@@ -163,9 +164,30 @@ impl State {
                         ),
                     );
                 }
+                if let Some(pool) = self.pools.get(&listener.pool)
+                    && listener.protocol.carries_datagrams()
+                    && pool.upstream.proxy_protocol_version() == Some(1)
+                {
+                    errors.push(
+                        path.field("protocol"),
+                        format!("{:?}", listener.protocol.as_str()),
+                        format!(
+                            "pool \"{}\" sends PROXY protocol version 1, a text line for TCP \
+                             only; a udp or tcp_udp listener needs proxy_protocol_version = 2 \
+                             (allowed: 2) or proxy_protocol off",
+                            pool.name
+                        ),
+                    );
+                }
                 let holders = bound.entry(listener.port).or_default();
-                if let Some((_, holder)) =
-                    holders.iter().find(|(other, _)| overlaps(*other, address))
+                // A TCP and a UDP socket may share an address and port; tcp_udp takes both.
+                let clashes = |other: Protocol| {
+                    (other.carries_connections() && listener.protocol.carries_connections())
+                        || (other.carries_datagrams() && listener.protocol.carries_datagrams())
+                };
+                if let Some((_, holder, _)) = holders
+                    .iter()
+                    .find(|(other, _, protocol)| overlaps(*other, address) && clashes(*protocol))
                 {
                     errors.push(
                         path.field("port"),
@@ -176,7 +198,7 @@ impl State {
                         ),
                     );
                 } else {
-                    holders.push((address, &balancer.name));
+                    holders.push((address, &balancer.name, listener.protocol));
                 }
             }
         }
@@ -432,6 +454,66 @@ mod tests {
             "{}",
             errs[0]
         );
+    }
+
+    fn on_port(protocol: Protocol, name: &str) -> Balancer {
+        let mut b = balancer(name, Some("127.0.1.1"), 53, "p");
+        b.listeners[0].protocol = protocol;
+        b
+    }
+
+    #[test]
+    fn udp_and_tcp_share_a_port_but_tcp_udp_takes_both() {
+        let pair = |a: Protocol, b: Protocol| {
+            state(vec![on_port(a, "a"), on_port(b, "b")], vec![pool("p")]).validate(None)
+        };
+        assert_eq!(pair(Protocol::Udp, Protocol::Tcp), Ok(()));
+        assert_eq!(pair(Protocol::Http, Protocol::Udp), Ok(()));
+        for (a, b) in [
+            (Protocol::Udp, Protocol::Udp),
+            (Protocol::Tcp, Protocol::Tcp),
+            (Protocol::TcpUdp, Protocol::Udp),
+            (Protocol::TcpUdp, Protocol::Tcp),
+            (Protocol::Tcp, Protocol::TcpUdp),
+        ] {
+            let errs = pair(a, b).unwrap_err();
+            assert!(
+                errs[0].to_string().contains(
+                    "balancer \"b\".listener 53.port: 53 is not allowed: port 53 on 127.0.1.1 \
+                     is already used by balancer \"a\""
+                ),
+                "{a:?} {b:?}: {}",
+                errs[0]
+            );
+        }
+    }
+
+    #[test]
+    fn a_udp_listener_refuses_a_pool_sending_proxy_protocol_v1() {
+        let mut p = pool("p");
+        p.upstream.proxy_protocol = true;
+        for protocol in [Protocol::Udp, Protocol::TcpUdp] {
+            let errs = state(vec![on_port(protocol, "a")], vec![p.clone()])
+                .validate(None)
+                .unwrap_err();
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            let text = errs[0].to_string();
+            assert!(
+                text.starts_with(&format!(
+                    "balancer \"a\".listener 53.protocol: \"{}\" is not allowed: pool \"p\" \
+                     sends PROXY protocol version 1",
+                    protocol.as_str()
+                )) && text.contains("proxy_protocol_version = 2 (allowed: 2)"),
+                "{text}"
+            );
+        }
+        p.upstream.proxy_protocol_version = Some(2);
+        let s = state(vec![on_port(Protocol::Udp, "a")], vec![p.clone()]);
+        assert_eq!(s.validate(None), Ok(()));
+        // TCP keeps v1.
+        p.upstream.proxy_protocol_version = Some(1);
+        let s = state(vec![on_port(Protocol::Tcp, "a")], vec![p]);
+        assert_eq!(s.validate(None), Ok(()));
     }
 
     #[test]

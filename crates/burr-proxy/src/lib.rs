@@ -1,5 +1,6 @@
 //! burr's data plane: it binds the listeners, proxies HTTP/1.1 and HTTP/2 (plain, h2c and TLS) to
-//! the targets, relays TCP and SSL listeners' connections byte for byte, keeps upstream
+//! the targets, relays TCP and SSL listeners' connections byte for byte and UDP listeners'
+//! datagrams per flow ([`udp`]), keeps upstream
 //! keep-alive pools, runs health checks and counts what happens.
 //!
 //! It owns sockets and time; it owns no configuration rule. It reads configuration only from
@@ -33,6 +34,7 @@ pub mod sni;
 mod target_stream;
 mod tcp;
 pub mod tls;
+pub mod udp;
 mod upstream;
 mod workers;
 

@@ -5,7 +5,8 @@
 //! compiles the new state and binds every new listening socket (failing as a whole, leaving the
 //! running configuration untouched), and [`DataPlane::commit`] swaps it in. Existing listeners get
 //! the new configuration through their [`ListenerSlot`]; removed ones stop accepting, while their
-//! open connections run to completion.
+//! open connections run to completion. A `udp` listener binds one UDP socket per worker and no
+//! TCP socket; a `tcp_udp` listener binds both (see [`crate::udp`]).
 
 use crate::access_log::AccessLog;
 use crate::clock::Clock;
@@ -69,17 +70,41 @@ pub enum BindError {
     Compile(#[from] CompileError),
 }
 
-/// A listener that is accepting: its slot and the stop signals of its accept loops.
+/// A listener that is accepting: its slot and the stop signals of its accept and receive loops.
 struct Bound {
     slot: Arc<ListenerSlot>,
     address: SocketAddr,
+    kinds: SocketKinds,
     _stops: Vec<oneshot::Sender<()>>,
+}
+
+/// Which sockets a listener needs: TCP (every protocol but `udp`), UDP (`udp`, `tcp_udp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SocketKinds {
+    stream: bool,
+    datagram: bool,
+}
+
+impl SocketKinds {
+    fn of(listener: &ListenerRuntime) -> Self {
+        Self {
+            stream: listener.spec.protocol.carries_connections(),
+            datagram: listener.spec.protocol.carries_datagrams(),
+        }
+    }
+}
+
+/// One listener's newly bound sockets, one per worker of each kind it needs.
+#[derive(Default)]
+struct ListenerSockets {
+    stream: Vec<std::net::TcpListener>,
+    datagram: Vec<std::net::UdpSocket>,
 }
 
 /// A compiled configuration with its new sockets bound, ready to commit.
 pub struct Prepared {
     runtime: Runtime,
-    sockets: HashMap<ListenerKey, Vec<std::net::TcpListener>>,
+    sockets: HashMap<ListenerKey, ListenerSockets>,
 }
 
 impl Prepared {
@@ -158,10 +183,14 @@ impl DataPlane {
         let mut sockets = HashMap::new();
         let mut errors = Vec::new();
         for (key, listener) in &runtime.listeners {
-            if bound.get(key).is_some_and(|b| b.address == listener.bind) {
+            let kinds = SocketKinds::of(listener);
+            if bound
+                .get(key)
+                .is_some_and(|b| b.address == listener.bind && b.kinds == kinds)
+            {
                 continue;
             }
-            match bind_all(listener.bind, self.workers.count()) {
+            match bind_kinds(listener.bind, kinds, self.workers.count()) {
                 Ok(s) => {
                     sockets.insert(key.clone(), s);
                 }
@@ -188,10 +217,9 @@ impl DataPlane {
         } = prepared;
         let mut bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
         bound.retain(|key, b| {
-            runtime
-                .listeners
-                .get(key)
-                .is_some_and(|l| l.bind == b.address && !sockets.contains_key(key))
+            runtime.listeners.get(key).is_some_and(|l| {
+                l.bind == b.address && SocketKinds::of(l) == b.kinds && !sockets.contains_key(key)
+            })
         });
         for (key, listener) in &runtime.listeners {
             if let Some(existing) = bound.get(key) {
@@ -205,7 +233,12 @@ impl DataPlane {
                 current: ArcSwap::new(listener.clone()),
             });
             let mut stops = Vec::new();
-            for (socket, handle) in per_worker.into_iter().zip(self.workers.handles()) {
+            for (socket, handle) in per_worker.datagram.into_iter().zip(self.workers.handles()) {
+                let (stop, stopped) = oneshot::channel();
+                stops.push(stop);
+                handle.spawn(crate::udp::serve(socket, slot.clone(), stopped));
+            }
+            for (socket, handle) in per_worker.stream.into_iter().zip(self.workers.handles()) {
                 let (stop, stopped) = oneshot::channel();
                 stops.push(stop);
                 handle.spawn(accept_loop(
@@ -222,6 +255,7 @@ impl DataPlane {
                 Bound {
                     slot,
                     address: listener.bind,
+                    kinds: SocketKinds::of(listener),
                     _stops: stops,
                 },
             );
@@ -252,6 +286,23 @@ impl DataPlane {
         crate::metrics::render_limits(&self.limits, &mut out);
         out
     }
+}
+
+/// Binds the sockets of each kind a listener needs; any failure fails the whole (the sockets
+/// already bound close as they drop).
+fn bind_kinds(
+    address: SocketAddr,
+    kinds: SocketKinds,
+    workers: usize,
+) -> io::Result<ListenerSockets> {
+    let mut sockets = ListenerSockets::default();
+    if kinds.stream {
+        sockets.stream = bind_all(address, workers)?;
+    }
+    if kinds.datagram {
+        sockets.datagram = crate::udp::bind_all(address, workers)?;
+    }
+    Ok(sockets)
 }
 
 /// Binds one socket per worker (with `SO_REUSEPORT` when there are several, and `IP_FREEBIND`

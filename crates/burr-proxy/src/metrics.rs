@@ -29,6 +29,8 @@ pub struct ListenerStats {
     pub canary_arms: [AtomicU64; 2],
     /// Canary session decisions, indexed as [`burr_affinity::canary::Decision::ALL`].
     pub canary_sessions: [AtomicU64; 3],
+    /// Flows, datagrams and drops of a udp or tcp_udp listener.
+    pub udp: crate::udp::UdpStats,
 }
 
 impl ListenerStats {
@@ -85,14 +87,14 @@ impl TargetStats {
 }
 
 /// Escapes a label value per the Prometheus text format.
-fn label(value: &str) -> String {
+pub(crate) fn label(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+pub(crate) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
@@ -157,6 +159,7 @@ pub fn render(runtime: &Runtime, out: &mut String) {
     listeners.sort_by(|a, b| a.key.cmp(&b.key));
     let mut pools: Vec<_> = runtime.pools.values().collect();
     pools.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
+    crate::udp::stats::render(&listeners, out);
 
     header(
         out,

@@ -32,7 +32,6 @@ pub fn v2_header(client: SocketAddr, local: SocketAddr) -> Vec<u8> {
 
 /// The v2 header that begins every datagram of a UDP flow from `client` received on `local`:
 /// as [`v2_header`], with the `DGRAM` transport (0x12 over IPv4, 0x22 over IPv6).
-#[allow(dead_code)] // The UDP relay's, being written.
 pub fn datagram_header(client: SocketAddr, local: SocketAddr) -> Vec<u8> {
     v2_header_over(DGRAM, client, local)
 }

@@ -2,7 +2,7 @@
 //! optionally reading a PROXY header; and TCP echo targets, plain or TLS), the real `burr` binary
 //! started on a config of the test's choosing, and small clients (hyper for well-formed HTTP,
 //! raw TCP for malformed HTTP and for TCP listeners, rustls for TLS). TCP helpers and targets
-//! live in `tcp.rs`, the test certificate and TLS clients in `tls.rs`, a strict raw HTTP client,
+//! live in `tcp.rs`, UDP targets and clients in `udp.rs`, the test certificate and TLS clients in `tls.rs`, a strict raw HTTP client,
 //! a scripted raw-TCP target and a recording one in `raw_http.rs`, with the strict HTTP/1.1
 //! parser that judges recorded bytes in `strict.rs`.
 
@@ -29,9 +29,12 @@ pub mod raw_http;
 pub mod strict;
 mod tcp;
 mod tls;
+mod udp;
 
 pub use tcp::*;
 pub use tls::*;
+#[allow(unused_imports)] // only the UDP tests use them
+pub use udp::*;
 
 pub const BURR: &str = env!("CARGO_BIN_EXE_burr");
 
