@@ -10,8 +10,6 @@ import json
 import socket
 import threading
 
-import pytest
-
 from burr_e2e import wait_until
 from test_awscli import aws
 from test_elbv2 import VPC, create_tg, refused
@@ -106,8 +104,6 @@ def test_udp_groups_and_listeners_on_a_network_load_balancer(elbv2, targets):
         LoadBalancerArn=lb_arn)["Listeners"]) == [(18053, "UDP"), (18054, "TCP_UDP"), (18055, "TCP")]
 
 
-@pytest.mark.xfail(strict=True, reason="the UDP data plane (branch udp) is not merged yet: a flow is "
-                   "made but no datagram reaches the target")
 def test_datagrams_through_a_udp_listener_come_back_whole(elbv2, targets):
     lb = elbv2.create_load_balancer(Name="echo", Subnets=["subnet-a"], Type="network")["LoadBalancers"][0]
     echo = UdpEcho()
