@@ -1,8 +1,8 @@
-//! UDP health checks through the real binary: a pool checked with `protocol = "udp"` over UDP
+//! UDP health checks through the real binary: a udp listener's pool checked with `protocol = "udp"` over UDP
 //! targets on loopback that answer with the expected bytes, answer with other bytes, and answer
 //! until their socket closes (the kernel then answers the probe with ICMP port unreachable).
 //! Health states and recorded failure reasons are read from the binary's metrics; the checks run
-//! on real time (5 s, the shortest interval), so the test takes about 20 s.
+//! on real time (5 s, the shortest interval), so the test takes about 15 s.
 
 mod common;
 
@@ -84,7 +84,7 @@ async fn udp_checks_pass_on_the_expected_reply_and_fail_on_icmp_and_wrong_bytes(
     let port = free_port();
     // `udp_expect` in hex ("pong") so both spellings of probe bytes go through the binary.
     let text = config(port, "round_robin", &targets.map(|t| (t, 1)), "", "")
-        .replace("protocol = \"http\"", "protocol = \"tcp\"")
+        .replace("protocol = \"http\"", "protocol = \"udp\"")
         .replace(
             "[pool.health_check]\nenabled = false",
             "[pool.health_check]\nprotocol = \"udp\"\nudp_payload = \"health?\"\n\
