@@ -1,8 +1,9 @@
-//! UDP health checks through the real binary: a udp listener's pool checked with `protocol = "udp"` over UDP
-//! targets on loopback that answer with the expected bytes, answer with other bytes, and answer
-//! until their socket closes (the kernel then answers the probe with ICMP port unreachable).
-//! Health states and recorded failure reasons are read from the binary's metrics; the checks run
-//! on real time (5 s, the shortest interval), so the test takes about 15 s.
+//! UDP health checks through the real binary: a udp listener's pool checked with
+//! `protocol = "udp"` over UDP targets on loopback that answer with the expected bytes, answer
+//! with other bytes, and answer until their socket closes (the kernel then answers the probe with
+//! ICMP port unreachable). Health states and recorded failure reasons are read from the binary's
+//! metrics; the checks run on real time (5 s, the shortest interval), so the test takes about
+//! 15 s.
 
 mod common;
 
