@@ -165,7 +165,9 @@ def test_target_group_errors_change_nothing(elbv2, raw_elbv2):
     before = everything(elbv2)
     refused(elbv2.create_target_group, "DuplicateTargetGroupName", Name="blue", Protocol="HTTP", Port=9090, VpcId=VPC)
     refused(elbv2.create_target_group, "ValidationError", Name="a_b", Protocol="HTTP", Port=80, VpcId=VPC)
-    refused(elbv2.create_target_group, "ValidationError", Name="udp", Protocol="UDP", Port=53, VpcId=VPC)
+    # A UDP group is checked over TCP, HTTP or HTTPS (AWS has no UDP health check).
+    refused(elbv2.create_target_group, "InvalidConfigurationRequest", Name="udp", Protocol="UDP", Port=53,
+            VpcId=VPC, HealthCheckProtocol="UDP")
     refused(elbv2.create_target_group, "ValidationError", Name="fn", TargetType="lambda")
     refused(raw_elbv2.create_target_group, "ValidationError", Name="x", Protocol="HTTP", Port=70000, VpcId=VPC)
     for change in [dict(HealthCheckTimeoutSeconds=121), dict(HealthCheckIntervalSeconds=4),

@@ -2,7 +2,8 @@
 ACM certificate) splits new clients between two weighted target groups with group stickiness
 (`AWSALBTG`), `lb_cookie` stickiness in one group and `app_cookie` in the other, a path rule
 and a header rule; and an NLB whose TCP listener keeps each client address on one target
-(`source_ip`). Each: apply, `plan -detailed-exitcode` = 0, traffic, an in-place change, no
+(`source_ip`), beside a UDP listener on a UDP group (health-checked over TCP on another port, as
+NLB requires) and a TCP_UDP listener on a TCP_UDP group. Each: apply, `plan -detailed-exitcode` = 0, traffic, an in-place change, no
 drift, destroy. Skipped without terraform or the provider mirror (terraform_harness.require),
 a failure then when CI=true."""
 
@@ -17,6 +18,8 @@ from terraform_harness import elbv2_client, hcl_string, self_signed, target_grou
 
 HTTPS_PORT = 8443
 TCP_PORT = 9000
+UDP_PORT = 9053
+TCP_UDP_PORT = 9054
 # Two-sided normal quantile for p = 0.001: the split test fails by chance once in 1000 runs.
 Z_999 = 3.291
 
@@ -286,6 +289,29 @@ def test_nlb_tcp_listener_keeps_each_client_address_on_one_target(terraform, mod
     enabled = true
   }
 """)
+        udp = target_group_block("udp", 5353, protocol="UDP", health=f"""
+  health_check {{
+    protocol = "TCP"
+    port     = "{backends.port}"
+  }}
+""", stickiness="""
+  stickiness {
+    type    = "source_ip"
+    enabled = true
+  }
+""") + target_group_block("both", 53, protocol="TCP_UDP")
+        datagram_listeners = "".join(f"""
+resource "aws_lb_listener" "{group}" {{
+  load_balancer_arn = aws_lb.net.arn
+  port              = {port}
+  protocol          = "{protocol}"
+
+  default_action {{
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.{group}.arn
+  }}
+}}
+""" for group, port, protocol in [("udp", UDP_PORT, "UDP"), ("both", TCP_UDP_PORT, "TCP_UDP")])
         attachments = "".join(f"""
 resource "aws_lb_target_group_attachment" "{t.name}" {{
   target_group_arn = aws_lb_target_group.tcp.arn
@@ -298,7 +324,7 @@ resource "aws_lb" "net" {{
   load_balancer_type = "network"
   subnets            = ["subnet-a"]
 }}
-{tg}{attachments}
+{tg}{udp}{attachments}{datagram_listeners}
 resource "aws_lb_listener" "tcp" {{
   load_balancer_arn = aws_lb.net.arn
   port              = {TCP_PORT}
@@ -319,6 +345,13 @@ output "dns_name" {{
     module.apply()
     module.assert_no_changes("the first apply")
     host = module.outputs()["dns_name"]
+    [lb] = elbv2.describe_load_balancers()["LoadBalancers"]
+    listeners = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    assert sorted((entry["Port"], entry["Protocol"]) for entry in listeners) == [
+        (TCP_PORT, "TCP"), (UDP_PORT, "UDP"), (TCP_UDP_PORT, "TCP_UDP")]
+    groups = {g["TargetGroupName"]: g for g in elbv2.describe_target_groups()["TargetGroups"]}
+    assert [groups[name]["Protocol"] for name in ("tcp", "udp", "both")] == ["TCP", "UDP", "TCP_UDP"]
+    assert groups["udp"]["HealthCheckPort"] == str(backends.port)
     wait_until(lambda: tcp_target(host, TCP_PORT, "127.0.0.1") is not None, 15,
                what="the TCP listener relaying")
     # Each client address stays on one target, connection after connection; addresses spread

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 /// What the data plane knows of one target's health.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetHealth {
     /// Passed the healthy threshold of consecutive checks.
     Healthy,
@@ -24,7 +24,7 @@ pub enum TargetHealth {
 }
 
 /// Why an unhealthy target's last health check failed, in ELBv2 `DescribeTargetHealth` terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnhealthyReason {
     /// `Target.Timeout`: no answer within the check's timeout.
     Timeout,
@@ -32,6 +32,9 @@ pub enum UnhealthyReason {
     ResponseCodeMismatch(u16),
     /// `Target.FailedHealthChecks`: the connection was refused or reset, or TLS failed.
     FailedHealthChecks,
+    /// `Target.FailedHealthChecks` too (AWS has no UDP check, so no code of its own): a UDP
+    /// check's reply lacked `expected`, the check's `udp_expect` as configured.
+    UnexpectedReply { expected: String },
 }
 
 /// A change to the state, written by a Classic operation.

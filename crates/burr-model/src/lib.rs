@@ -16,6 +16,7 @@ mod drain;
 pub mod elbv2;
 mod error;
 pub mod fail_open;
+mod health_check;
 pub mod matcher;
 mod name;
 mod pool;
@@ -30,12 +31,12 @@ pub use classic::AwsProperties;
 pub use drain::DrainingTarget;
 pub use error::{FieldPath, PathSegment, ValidationError};
 pub use fail_open::FailOpen;
+pub use health_check::{HealthCheck, HealthCheckProtocol, MAX_UDP_PROBE_BYTES, udp_probe_bytes};
 pub use matcher::{check_success_codes, success_code_matches};
 pub use name::{validate_name, validate_pool_name};
 pub use pool::{
     Algorithm, CookieAttributes, CookieFlavour, DEFAULT_AWS_STICKINESS_SECS,
-    DEFAULT_STICKINESS_SECS, DrainMode, Draining, HealthCheck, HealthCheckProtocol,
-    MAX_AWS_STICKINESS_SECS, OnTargetDown, Pool, PoolId, SameSite, Stickiness, StickinessKind,
-    Target, TargetId, UpstreamTimeouts,
+    DEFAULT_STICKINESS_SECS, DrainMode, Draining, MAX_AWS_STICKINESS_SECS, OnTargetDown, Pool,
+    PoolId, SameSite, Stickiness, StickinessKind, Target, TargetId, UpstreamTimeouts,
 };
 pub use state::{Origin, State};

@@ -1,6 +1,6 @@
 //! Active health checks: one task per checked target probes it every interval (TCP connect, TLS
-//! handshake, or `GET path` over HTTP/HTTPS expecting one of the pool's success codes, 200 by
-//! default) and flips its health after the configured number of consecutive successes or
+//! handshake, `GET path` over HTTP/HTTPS expecting one of the pool's success codes, 200 by
+//! default, or a UDP datagram that must be answered, optionally with given bytes) and flips its health after the configured number of consecutive successes or
 //! failures, with the Classic ELB semantics. Each failed probe records why it failed
 //! ([`HealthFailure`]) on the target, for `DescribeTargetHealth`'s reason codes; a success
 //! clears it.
@@ -62,9 +62,13 @@ async fn check_forever(target: Arc<TargetShared>, config: HealthCheck) {
     let mut successes = 0u32;
     let mut failures = 0u32;
     let interval = Duration::from_secs(u64::from(config.interval_secs));
-    let codes = config.success_codes();
+    let expected = Expected {
+        codes: config.success_codes(),
+        udp_payload: config.udp_payload_bytes(),
+        udp_expect: config.udp_expect_bytes(),
+    };
     loop {
-        let outcome = probe(&target, &config, &codes).await;
+        let outcome = probe(&target, &config, &expected).await;
         target.set_health_failure(outcome.err());
         if outcome.is_ok() {
             successes += 1;
@@ -85,40 +89,103 @@ async fn check_forever(target: Arc<TargetShared>, config: HealthCheck) {
     }
 }
 
+/// What a check sends and accepts, decoded once for the life of its task.
+struct Expected {
+    /// HTTP and HTTPS checks: the status codes that pass.
+    codes: SuccessCodes,
+    /// UDP checks: the datagram sent.
+    udp_payload: Vec<u8>,
+    /// UDP checks: bytes the reply must contain, if any.
+    udp_expect: Option<Vec<u8>>,
+}
+
 /// One probe, bounded by the check's timeout: passed, or why not.
 async fn probe(
     target: &TargetShared,
     config: &HealthCheck,
-    codes: &SuccessCodes,
+    expected: &Expected,
 ) -> Result<(), HealthFailure> {
     let address = match config.port {
         Some(port) => target.address.with_port(port),
         None => target.address.clone(),
     };
     let timeout = Duration::from_secs(u64::from(config.timeout_secs));
-    // Refused, reset, unresolvable or a failed TLS handshake: the connection failed.
-    let failed = |_| HealthFailure::ConnectionFailed;
     let attempt = async {
-        let stream = crate::upstream::open_tcp(&address).await.map_err(failed)?;
-        let tls = |stream| async {
-            let server_name = rustls::pki_types::ServerName::try_from(host_of(&address))
-                .map_err(|_| HealthFailure::ConnectionFailed)?;
-            let connector = crate::tls::insecure_client_connector();
-            connector.connect(server_name, stream).await.map_err(failed)
-        };
-        let host = address.to_string();
         match config.protocol {
-            HealthCheckProtocol::Tcp => Ok(()),
-            HealthCheckProtocol::Ssl => tls(stream).await.map(drop),
-            HealthCheckProtocol::Http => http_get(stream, &host, &config.path, codes).await,
-            HealthCheckProtocol::Https => {
-                http_get(tls(stream).await?, &host, &config.path, codes).await
-            }
+            HealthCheckProtocol::Udp => udp_probe(&address, expected).await,
+            _ => stream_probe(&address, config, &expected.codes).await,
         }
     };
     tokio::time::timeout(timeout, attempt)
         .await
         .unwrap_or(Err(HealthFailure::Timeout))
+}
+
+/// A TCP, SSL, HTTP or HTTPS probe: a connection, then the handshake or request its protocol
+/// asks for.
+async fn stream_probe(
+    address: &burr_model::TargetAddress,
+    config: &HealthCheck,
+    codes: &SuccessCodes,
+) -> Result<(), HealthFailure> {
+    // Refused, reset, unresolvable or a failed TLS handshake: the connection failed.
+    let failed = |_| HealthFailure::ConnectionFailed;
+    let stream = crate::upstream::open_tcp(address).await.map_err(failed)?;
+    let tls = |stream| async {
+        let server_name = rustls::pki_types::ServerName::try_from(host_of(address))
+            .map_err(|_| HealthFailure::ConnectionFailed)?;
+        let connector = crate::tls::insecure_client_connector();
+        connector.connect(server_name, stream).await.map_err(failed)
+    };
+    let host = address.to_string();
+    match config.protocol {
+        // A connection is all a TCP check asks (and a UDP check never gets here).
+        HealthCheckProtocol::Tcp | HealthCheckProtocol::Udp => Ok(()),
+        HealthCheckProtocol::Ssl => tls(stream).await.map(drop),
+        HealthCheckProtocol::Http => http_get(stream, &host, &config.path, codes).await,
+        HealthCheckProtocol::Https => {
+            http_get(tls(stream).await?, &host, &config.path, codes).await
+        }
+    }
+}
+
+/// Largest datagram a UDP check reads: any reply fits, so a pattern near the end is seen.
+const MAX_REPLY: usize = 65_535;
+
+/// Sends the payload from a UDP socket connected to the target and waits for one datagram back.
+/// Connected, the socket hears the ICMP port unreachable a closed port answers with, as
+/// `ECONNREFUSED` on the send or the receive: the connection failed. The caller bounds the wait.
+async fn udp_probe(
+    address: &burr_model::TargetAddress,
+    expected: &Expected,
+) -> Result<(), HealthFailure> {
+    let failed = |_| HealthFailure::ConnectionFailed;
+    let peer = match address {
+        burr_model::TargetAddress::Ip(sock) => *sock,
+        burr_model::TargetAddress::Host { host, port } => {
+            tokio::net::lookup_host((host.as_str(), *port))
+                .await
+                .map_err(failed)?
+                .next()
+                .ok_or(HealthFailure::ConnectionFailed)?
+        }
+    };
+    let local: std::net::SocketAddr = if peer.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = tokio::net::UdpSocket::bind(local).await.map_err(failed)?;
+    socket.connect(peer).await.map_err(failed)?;
+    socket.send(&expected.udp_payload).await.map_err(failed)?;
+    let mut reply = vec![0; MAX_REPLY];
+    let n = socket.recv(&mut reply).await.map_err(failed)?;
+    match &expected.udp_expect {
+        Some(pattern) if memchr::memmem::find(&reply[..n], pattern).is_none() => {
+            Err(HealthFailure::UnexpectedReply)
+        }
+        _ => Ok(()),
+    }
 }
 
 fn host_of(address: &burr_model::TargetAddress) -> String {

@@ -416,7 +416,8 @@ pub fn render(runtime: &Runtime, out: &mut String) {
         "burr_target_health_check_failure",
         "gauge",
         "Why the target's last health check failed (reason timeout, response_code_mismatch \
-         with the code, or connection_failed); only targets whose last check failed.",
+         with the code, connection_failed, or unexpected_reply: a UDP check's reply without \
+         its expected bytes); only targets whose last check failed.",
     );
     for p in &pools {
         for t in &p.targets {
@@ -424,6 +425,7 @@ pub fn render(runtime: &Runtime, out: &mut String) {
                 None => continue,
                 Some(HealthFailure::Timeout) => ("timeout", None),
                 Some(HealthFailure::ConnectionFailed) => ("connection_failed", None),
+                Some(HealthFailure::UnexpectedReply) => ("unexpected_reply", None),
                 Some(HealthFailure::ResponseCodeMismatch(c)) => ("response_code_mismatch", Some(c)),
             };
             let code = code.map(|c| format!(",code=\"{c}\"")).unwrap_or_default();

@@ -55,18 +55,23 @@ pub enum HealthFailure {
     /// An HTTP(S) answer whose status is not among the success codes
     /// (`Target.ResponseCodeMismatch`).
     ResponseCodeMismatch(u16),
-    /// The connection was refused or reset, or the TLS handshake failed
-    /// (`Target.FailedHealthChecks`).
+    /// The connection was refused or reset, or the TLS handshake failed; for a UDP check, the
+    /// target's host answered the probe with ICMP port unreachable (`Target.FailedHealthChecks`).
     ConnectionFailed,
+    /// A UDP check's reply did not contain the check's `udp_expect` bytes
+    /// (`Target.FailedHealthChecks`, its description naming what was expected).
+    UnexpectedReply,
 }
 
 impl HealthFailure {
-    /// Packed into one atomic: 0 none, 1 timeout, 2 connection failed, 1000 + a status code.
+    /// Packed into one atomic: 0 none, 1 timeout, 2 connection failed, 3 unexpected reply,
+    /// 1000 + a status code.
     fn pack(failure: Option<HealthFailure>) -> u32 {
         match failure {
             None => 0,
             Some(Self::Timeout) => 1,
             Some(Self::ConnectionFailed) => 2,
+            Some(Self::UnexpectedReply) => 3,
             Some(Self::ResponseCodeMismatch(code)) => 1000 + u32::from(code),
         }
     }
@@ -76,6 +81,7 @@ impl HealthFailure {
             0 => None,
             1 => Some(Self::Timeout),
             2 => Some(Self::ConnectionFailed),
+            3 => Some(Self::UnexpectedReply),
             n => Some(Self::ResponseCodeMismatch(
                 u16::try_from(n - 1000).unwrap_or(u16::MAX),
             )),

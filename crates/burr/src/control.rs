@@ -97,18 +97,20 @@ impl ControlPlane for Control {
 
     fn health(&self, pool: &str, target: &TargetAddress) -> TargetHealth {
         let runtime = self.applier.dataplane.runtime();
-        let Some(t) = runtime
-            .pools
-            .get(pool)
-            .and_then(|p| p.targets.iter().find(|t| &t.shared.address == target))
-        else {
+        let Some((pool_runtime, t)) = runtime.pools.get(pool).and_then(|p| {
+            let t = p.targets.iter().find(|t| &t.shared.address == target)?;
+            Some((p, t))
+        }) else {
             return TargetHealth::Unknown;
         };
         if t.drain_deadline.is_some() {
             return TargetHealth::Draining;
         }
         match t.shared.health() {
-            Health::Unhealthy => TargetHealth::Unhealthy(Some(reason(t.shared.health_failure()))),
+            Health::Unhealthy => TargetHealth::Unhealthy(Some(reason(
+                t.shared.health_failure(),
+                &pool_runtime.spec.health_check,
+            ))),
             // Skipped after refusing traffic's connections: no check decided it.
             _ if !t.shared.is_available() => TargetHealth::Unhealthy(None),
             Health::Healthy => TargetHealth::Healthy,
@@ -146,9 +148,13 @@ impl ControlPlane for Control {
 }
 
 /// The API's reason for a target the health checks found unhealthy, from why its last check
-/// failed (a target turned unhealthy always has one; `FailedHealthChecks` covers the rest).
-fn reason(failure: Option<HealthFailure>) -> UnhealthyReason {
+/// failed (a target turned unhealthy always has one; `FailedHealthChecks` covers the rest) and
+/// the pool's check (which names the bytes a UDP reply lacked).
+fn reason(failure: Option<HealthFailure>, check: &burr_model::HealthCheck) -> UnhealthyReason {
     match failure {
+        Some(HealthFailure::UnexpectedReply) => UnhealthyReason::UnexpectedReply {
+            expected: check.udp_expect.clone().unwrap_or_default(),
+        },
         Some(HealthFailure::Timeout) => UnhealthyReason::Timeout,
         Some(HealthFailure::ResponseCodeMismatch(code)) => {
             UnhealthyReason::ResponseCodeMismatch(code)
@@ -174,8 +180,20 @@ mod tests {
                 UnhealthyReason::FailedHealthChecks,
             ),
             (None, UnhealthyReason::FailedHealthChecks),
+            (
+                Some(HealthFailure::UnexpectedReply),
+                UnhealthyReason::UnexpectedReply {
+                    expected: "hex:beef".into(),
+                },
+            ),
         ] {
-            assert_eq!(reason(failure), want, "{failure:?}");
+            let check = burr_model::HealthCheck {
+                protocol: burr_model::HealthCheckProtocol::Udp,
+                udp_payload: Some("ping".into()),
+                udp_expect: Some("hex:beef".into()),
+                ..burr_model::HealthCheck::default()
+            };
+            assert_eq!(reason(failure, &check), want, "{failure:?}");
         }
     }
 }

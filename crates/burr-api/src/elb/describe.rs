@@ -181,7 +181,7 @@ pub fn write_health_check(x: &mut Xml, b: &Balancer, state: &State) {
 }
 
 /// What `DescribeInstanceHealth` says of one instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum InstanceState {
     /// Registered: the worst health of its targets.
     Registered(TargetHealth),

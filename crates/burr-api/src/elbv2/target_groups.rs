@@ -297,6 +297,10 @@ fn unhealthy(reason: Option<UnhealthyReason>) -> (&'static str, String) {
             "Target.FailedHealthChecks",
             "Health checks failed".to_string(),
         ),
+        Some(UnhealthyReason::UnexpectedReply { expected }) => (
+            "Target.FailedHealthChecks",
+            format!("Health checks failed: the UDP reply did not contain {expected:?}"),
+        ),
     }
 }
 
@@ -465,6 +469,15 @@ mod tests {
         assert_eq!(
             unhealthy(Some(UnhealthyReason::Timeout)),
             ("Target.Timeout", "Request timed out".to_string())
+        );
+        assert_eq!(
+            unhealthy(Some(UnhealthyReason::UnexpectedReply {
+                expected: "pong".into()
+            })),
+            (
+                "Target.FailedHealthChecks",
+                "Health checks failed: the UDP reply did not contain \"pong\"".to_string()
+            )
         );
         for reason in [Some(UnhealthyReason::FailedHealthChecks), None] {
             assert_eq!(

@@ -55,5 +55,7 @@ pub fn health_check_target(check: &HealthCheck, instance_port: u16) -> String {
         HealthCheckProtocol::Ssl => format!("SSL:{port}"),
         HealthCheckProtocol::Http => format!("HTTP:{port}{}", check.path),
         HealthCheckProtocol::Https => format!("HTTPS:{port}{}", check.path),
+        // Only a pool of the TOML file has one (Classic's API cannot set it).
+        HealthCheckProtocol::Udp => format!("UDP:{port}"),
     }
 }

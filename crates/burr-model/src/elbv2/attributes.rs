@@ -237,8 +237,44 @@ fn default_of(attribute: &TargetGroupAttribute, protocol: V2Protocol) -> &'stati
             "source_ip"
         };
     }
+    let datagram_default = DATAGRAM_DEFAULTS
+        .iter()
+        .find(|(k, _)| protocol.carries_datagrams() && *k == attribute.key);
+    if let Some((_, value)) = datagram_default {
+        return value;
+    }
     attribute.default
 }
+
+/// Keys whose default differs on UDP and TCP_UDP groups (botocore's `TargetGroupAttribute.Key`
+/// documentation): client addresses are always preserved, flows end with the deregistration
+/// delay, and unhealthy targets' flows are never cut.
+const DATAGRAM_DEFAULTS: [(&str, &str); 3] = [
+    ("preserve_client_ip.enabled", "true"),
+    (
+        "deregistration_delay.connection_termination.enabled",
+        "true",
+    ),
+    (
+        "target_health_state.unhealthy.connection_termination.enabled",
+        "false",
+    ),
+];
+
+/// Values UDP and TCP_UDP groups refuse, with AWS's reason: the key, the refused value, why.
+const DATAGRAM_REFUSALS: [(&str, &str, &str); 2] = [
+    (
+        "preserve_client_ip.enabled",
+        "false",
+        "client IP preservation cannot be disabled for UDP and TCP_UDP target groups",
+    ),
+    (
+        "target_health_state.unhealthy.connection_termination.enabled",
+        "true",
+        "connection termination of unhealthy targets cannot be enabled for UDP and TCP_UDP \
+         target groups",
+    ),
+];
 
 /// `ModifyTargetGroupAttributes`: checks every key and value, merges them into the group's
 /// stored attributes and sets the pool's behaviour from the result. On error the pool is
@@ -263,6 +299,14 @@ pub fn apply_target_group_attributes(
             )));
         };
         known.values.check(key, value)?;
+        let refused = DATAGRAM_REFUSALS
+            .iter()
+            .find(|(k, v, _)| k == key && v == value && group.protocol.carries_datagrams());
+        if let Some((_, _, why)) = refused {
+            return Err(V2Error::conflict(format!(
+                "Attribute {key}: {value:?} is not allowed: {why}"
+            )));
+        }
         merged.insert(key.clone(), value.clone());
     }
     let protocol = group.protocol;

@@ -19,11 +19,12 @@ fn context(pool: &AddressPool) -> Context<'_> {
 }
 
 /// An application balancer `web`, a network one `net`, target groups of every protocol burr
-/// serves (`h1`, `h2` HTTP, `s1` HTTPS, `t1` TCP, `tls1` TLS) and one certificate.
+/// serves (`h1`, `h2` HTTP, `s1` HTTPS, `t1` TCP, `tls1` TLS, `u1` UDP, `tu1` TCP_UDP) and one
+/// certificate.
 pub(super) struct Env {
     pub(super) state: State,
     pool: AddressPool,
-    certificate: String,
+    pub(super) certificate: String,
 }
 
 impl Env {
@@ -50,6 +51,8 @@ impl Env {
             ("s1", "HTTPS"),
             ("t1", "TCP"),
             ("tls1", "TLS"),
+            ("u1", "UDP"),
+            ("tu1", "TCP_UDP"),
         ] {
             let request = TargetGroupRequest {
                 protocol: Some(protocol.into()),
@@ -284,7 +287,7 @@ fn create_listener_refusals_name_the_parameter_and_change_nothing() {
             "web",
             with(&|r| r.protocol = Some("UDP".into())),
             ErrorCode::UnsupportedProtocol,
-            "does not relay UDP",
+            "an application load balancer listens with HTTP or HTTPS",
         ),
         (
             "web",

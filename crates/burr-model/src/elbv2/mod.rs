@@ -23,6 +23,8 @@ mod rule_tests;
 #[cfg(test)]
 mod tests;
 mod types;
+#[cfg(test)]
+mod udp_tests;
 
 pub use attributes::{
     LISTENER_ATTRIBUTES, LOAD_BALANCER_ATTRIBUTES, TARGET_GROUP_ATTRIBUTES, TargetGroupAttribute,

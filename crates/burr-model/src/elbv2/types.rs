@@ -101,6 +101,11 @@ impl V2Protocol {
         matches!(self, Self::Http | Self::Https)
     }
 
+    /// UDP or TCP_UDP: the protocols that carry datagrams (network load balancers only).
+    pub fn carries_datagrams(self) -> bool {
+        matches!(self, Self::Udp | Self::TcpUdp)
+    }
+
     /// burr's listener protocol for this one.
     pub fn listener_protocol(self) -> crate::Protocol {
         match self {

@@ -56,6 +56,7 @@ fn a_failure_reason_is_kept_until_cleared() {
     for failure in [
         HealthFailure::Timeout,
         HealthFailure::ConnectionFailed,
+        HealthFailure::UnexpectedReply,
         HealthFailure::ResponseCodeMismatch(503),
         HealthFailure::ResponseCodeMismatch(499),
     ] {

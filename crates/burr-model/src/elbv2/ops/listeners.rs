@@ -60,28 +60,33 @@ fn listener_protocol(
             "must be one of HTTP, HTTPS, TCP, TLS, UDP, TCP_UDP",
         )
     })?;
-    if matches!(v2, V2Protocol::Udp | V2Protocol::TcpUdp) {
-        return Err(unsupported("burr does not relay UDP yet; use TCP or TLS"));
-    }
     let protocol = v2.listener_protocol();
     match kind {
         LoadBalancerType::Application if !v2.is_application() => Err(unsupported(
             "an application load balancer listens with HTTP or HTTPS",
         )),
         LoadBalancerType::Network if v2.is_application() => Err(unsupported(
-            "a network load balancer listens with TCP or TLS",
+            "a network load balancer listens with TCP, TLS, UDP or TCP_UDP",
         )),
         _ => Ok((v2, protocol)),
     }
 }
 
-/// burr's target protocol for a target group's.
-fn target_protocol(group: V2Protocol) -> Protocol {
+/// burr's target protocol for a target group's behind a listener of `listener`'s protocol. A
+/// TCP_UDP group takes what its listener receives: connections behind TCP, datagrams behind
+/// UDP, both behind TCP_UDP.
+fn target_protocol(group: V2Protocol, listener: Protocol) -> Protocol {
     match group {
         V2Protocol::Http => Protocol::Http,
         V2Protocol::Https => Protocol::Https,
         V2Protocol::Tls => Protocol::Ssl,
-        V2Protocol::Tcp | V2Protocol::Udp | V2Protocol::TcpUdp => Protocol::Tcp,
+        V2Protocol::Tcp => Protocol::Tcp,
+        V2Protocol::Udp => Protocol::Udp,
+        V2Protocol::TcpUdp => match listener {
+            Protocol::Udp => Protocol::Udp,
+            Protocol::TcpUdp => Protocol::TcpUdp,
+            _ => Protocol::Tcp,
+        },
     }
 }
 
@@ -116,9 +121,12 @@ pub(crate) fn check_action(
             .ok_or_else(|| V2Error::no_target_group(region::local_name(pool)))?;
         let fits = match protocol {
             V2Protocol::Http | V2Protocol::Https => group.is_application(),
-            V2Protocol::Tcp => group == V2Protocol::Tcp,
+            // AWS's table of listener and target group protocols (NLB guide, "Routing
+            // configuration"): a TCP_UDP group also serves a TCP or a UDP listener.
+            V2Protocol::Tcp => matches!(group, V2Protocol::Tcp | V2Protocol::TcpUdp),
             V2Protocol::Tls => matches!(group, V2Protocol::Tcp | V2Protocol::Tls),
-            V2Protocol::Udp | V2Protocol::TcpUdp => false,
+            V2Protocol::Udp => matches!(group, V2Protocol::Udp | V2Protocol::TcpUdp),
+            V2Protocol::TcpUdp => group == V2Protocol::TcpUdp,
         };
         if !fits {
             return Err(V2Error::new(
@@ -175,7 +183,8 @@ pub(crate) fn settle_target_protocol(
             Some(_) => {}
         }
     }
-    listener.instance_protocol = found.map(|(_, protocol)| target_protocol(protocol));
+    let received = listener.protocol;
+    listener.instance_protocol = found.map(|(_, protocol)| target_protocol(protocol, received));
     Ok(())
 }
 

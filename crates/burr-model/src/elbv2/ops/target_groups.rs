@@ -73,13 +73,6 @@ pub fn create_target_group(
         V2Error::invalid("Protocol: a protocol is required for instance and ip target groups")
     })?;
     let proto = protocol("Protocol", proto_text)?;
-    if matches!(proto, V2Protocol::Udp | V2Protocol::TcpUdp) {
-        return Err(V2Error::parameter(
-            "Protocol",
-            format!("{proto_text:?}"),
-            "burr does not relay UDP yet; use HTTP, HTTPS, TCP or TLS",
-        ));
-    }
     let port = number_in(
         "Port",
         request.port.ok_or_else(|| {
@@ -168,7 +161,9 @@ pub fn create_target_group(
 }
 
 /// The ELBv2 defaults: HTTP(S) groups check `/` over their own protocol every 30 s with a 5 s
-/// timeout; TCP and TLS groups connect every 30 s with a 10 s timeout; 5 healthy, 2 unhealthy.
+/// timeout; TCP, TLS, UDP and TCP_UDP groups connect over TCP every 30 s with a 10 s timeout (a
+/// UDP group's targets need a TCP, HTTP or HTTPS check port, as on NLB, which has no UDP
+/// check); 5 healthy, 2 unhealthy.
 fn default_health_check(protocol: V2Protocol) -> HealthCheck {
     let application = protocol.is_application();
     HealthCheck {
@@ -185,6 +180,8 @@ fn default_health_check(protocol: V2Protocol) -> HealthCheck {
         healthy_threshold: 5,
         unhealthy_threshold: 2,
         success_codes: if application { "200" } else { "200-399" }.into(),
+        udp_payload: None,
+        udp_expect: None,
     }
 }
 
@@ -202,6 +199,8 @@ fn apply_health_check(
             matches!(p, V2Protocol::Http | V2Protocol::Https | V2Protocol::Tcp)
         };
         if !allowed {
+            // AWS's words for UDP, TCP_UDP and TLS on a network group: "Health check protocol
+            // 'UDP' is not supported", with what is.
             return Err(V2Error::conflict(format!(
                 "HealthCheckProtocol: {text:?} is not allowed for a target group with the {} \
                  protocol: use {}",
