@@ -167,6 +167,13 @@ pub struct Listener {
     /// the defaults of [`UdpSettings`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub udp: Option<UdpSettings>,
+    /// Read a PROXY protocol header (v1 or v2, told apart by its first bytes) at the start of
+    /// every client connection, before TLS, and take its source address as the client's
+    /// (HAProxy's `accept-proxy`). tcp, ssl, http and https listeners; default false. Only for a
+    /// listener that only a trusted front proxy can reach: anyone who can connect can claim any
+    /// address.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accept_proxy_protocol: bool,
     /// Present on listeners of application and network load balancers (the ELBv2 API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elbv2: Option<crate::elbv2::V2Listener>,
@@ -254,6 +261,7 @@ impl Listener {
             rules: Vec::new(),
             default_action: None,
             udp: None,
+            accept_proxy_protocol: false,
             elbv2: None,
         }
     }
@@ -401,6 +409,22 @@ impl Listener {
                 ),
             ),
             None => {}
+        }
+        // A PROXY header opens a connection; a udp listener has none, and tcp_udp's datagrams
+        // could not carry one, so the option would hold for half of what it serves.
+        let takes_proxy_header = matches!(
+            self.protocol,
+            Protocol::Tcp | Protocol::Ssl | Protocol::Http | Protocol::Https
+        );
+        if self.accept_proxy_protocol && !takes_proxy_header {
+            errors.push(
+                path.field("accept_proxy_protocol"),
+                "true",
+                format!(
+                    "only tcp, ssl, http and https listeners accept a PROXY header (this one is {})",
+                    self.protocol
+                ),
+            );
         }
         // An NLB TCP or TLS listener's idle timeout is its `tcp.idle_timeout.seconds`, 60–6000;
         // every other listener keeps Classic ELB's 1–3600.

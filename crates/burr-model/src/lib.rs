@@ -36,7 +36,8 @@ pub use matcher::{check_success_codes, success_code_matches};
 pub use name::{validate_name, validate_pool_name};
 pub use pool::{
     Algorithm, CookieAttributes, CookieFlavour, DEFAULT_AWS_STICKINESS_SECS,
-    DEFAULT_STICKINESS_SECS, DrainMode, Draining, MAX_AWS_STICKINESS_SECS, OnTargetDown, Pool,
-    PoolId, SameSite, Stickiness, StickinessKind, Target, TargetId, UpstreamTimeouts,
+    DEFAULT_STICKINESS_SECS, DrainMode, Draining, MAX_AWS_STICKINESS_SECS, OnTargetDown,
+    PROXY_PROTOCOL_TLVS, Pool, PoolId, ProxyTlvs, SameSite, Stickiness, StickinessKind, Target,
+    TargetId, UpstreamTimeouts,
 };
 pub use state::{Origin, State};

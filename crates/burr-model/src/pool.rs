@@ -466,6 +466,33 @@ pub struct UpstreamTimeouts {
     /// states written before version 2 existed mean. Ignored while `proxy_protocol` is off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy_protocol_version: Option<u8>,
+    /// TLVs (type-length-value fields) appended to the version 2 header, by name, each at most
+    /// once: any of [`PROXY_PROTOCOL_TLVS`]. Refused unless `proxy_protocol_version` is 2 (the
+    /// text line has no room for them). Read with [`UpstreamTimeouts::proxy_tlvs`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proxy_protocol_tlvs: Vec<String>,
+}
+
+/// The names `upstream.proxy_protocol_tlvs` accepts, with the PROXY protocol v2 type each
+/// sends: `authority` (0x02, the TLS server name the client asked for), `unique_id` (0x05, an id
+/// unique to the connection), `ssl` (0x20, how the client's TLS was terminated, with the
+/// version and cipher sub-TLVs) and `crc32c` (0x03, a checksum over the whole header).
+pub const PROXY_PROTOCOL_TLVS: [&str; 4] = ["authority", "unique_id", "ssl", "crc32c"];
+
+/// Which TLVs a pool's PROXY v2 header carries (see [`PROXY_PROTOCOL_TLVS`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProxyTlvs {
+    pub authority: bool,
+    pub unique_id: bool,
+    pub ssl: bool,
+    pub crc32c: bool,
+}
+
+impl ProxyTlvs {
+    /// True when the header carries no TLV at all.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl UpstreamTimeouts {
@@ -473,6 +500,52 @@ impl UpstreamTimeouts {
     pub fn proxy_protocol_version(&self) -> Option<u8> {
         self.proxy_protocol
             .then(|| self.proxy_protocol_version.unwrap_or(1))
+    }
+
+    /// The TLVs the version 2 header carries; none unless version 2 is sent. Unknown names
+    /// (refused by validation) are skipped.
+    pub fn proxy_tlvs(&self) -> ProxyTlvs {
+        let mut tlvs = ProxyTlvs::default();
+        if self.proxy_protocol_version() != Some(2) {
+            return tlvs;
+        }
+        for name in &self.proxy_protocol_tlvs {
+            match name.as_str() {
+                "authority" => tlvs.authority = true,
+                "unique_id" => tlvs.unique_id = true,
+                "ssl" => tlvs.ssl = true,
+                "crc32c" => tlvs.crc32c = true,
+                _ => {}
+            }
+        }
+        tlvs
+    }
+
+    fn validate_proxy_tlvs(&self, up: &FieldPath, errors: &mut Errors) {
+        let field = up.field("proxy_protocol_tlvs");
+        for (i, name) in self.proxy_protocol_tlvs.iter().enumerate() {
+            if !PROXY_PROTOCOL_TLVS.contains(&name.as_str()) {
+                errors.push(
+                    field.clone(),
+                    format!("{name:?}"),
+                    format!("must be one of {}", PROXY_PROTOCOL_TLVS.join(", ")),
+                );
+            } else if self.proxy_protocol_tlvs[..i].contains(name) {
+                errors.push(
+                    field.clone(),
+                    format!("{name:?}"),
+                    "each TLV may be named once",
+                );
+            }
+        }
+        // Kept while proxy_protocol is off, as the version is; what they need is version 2.
+        if !self.proxy_protocol_tlvs.is_empty() && self.proxy_protocol_version != Some(2) {
+            errors.push(
+                field,
+                format!("{} TLVs", self.proxy_protocol_tlvs.len()),
+                "only a version 2 header carries TLVs: set proxy_protocol_version = 2",
+            );
+        }
     }
 }
 
@@ -484,6 +557,7 @@ impl Default for UpstreamTimeouts {
             retries: 2,
             proxy_protocol: false,
             proxy_protocol_version: None,
+            proxy_protocol_tlvs: Vec::new(),
         }
     }
 }
@@ -619,6 +693,7 @@ impl Pool {
                 "must be 1 (the text line) or 2 (the binary header)",
             );
         }
+        self.upstream.validate_proxy_tlvs(&up, errors);
         self.validate_slow_start(path, errors);
         if let Some(rule) = &self.fail_open {
             rule.validate(&path.field("fail_open"), errors);

@@ -22,6 +22,9 @@ pub use crate::http::h1::request::{
 pub use crate::http::h1::response::{
     ResponseBody, ResponseHead, end_head, parse as parse_response,
 };
+pub use crate::proxy_protocol::inbound::{
+    Received as ProxyReceived, Refusal as ProxyRefusal, parse as parse_proxy_header,
+};
 
 /// What the framing guard let through and what it answered for one byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]

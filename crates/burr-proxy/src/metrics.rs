@@ -31,6 +31,9 @@ pub struct ListenerStats {
     pub canary_sessions: [AtomicU64; 3],
     /// Flows, datagrams and drops of a udp or tcp_udp listener.
     pub udp: crate::udp::UdpStats,
+    /// Connections closed because their PROXY header was refused (listeners with
+    /// `accept_proxy_protocol`), indexed by [`crate::proxy_protocol::inbound::Refusal::index`].
+    pub proxy_refused: [AtomicU64; 4],
 }
 
 impl ListenerStats {
@@ -154,6 +157,33 @@ fn render_canary(listeners: &[&std::sync::Arc<crate::runtime::ListenerRuntime>],
 }
 
 /// Writes every metric of `runtime` in the Prometheus text format.
+/// `burr_proxy_protocol_refused_total`, for the listeners that accept a PROXY header.
+fn render_proxy_refused(
+    listeners: &[&std::sync::Arc<crate::runtime::ListenerRuntime>],
+    out: &mut String,
+) {
+    use crate::proxy_protocol::inbound::Refusal;
+    header(
+        out,
+        "burr_proxy_protocol_refused_total",
+        "counter",
+        "Client connections closed because their PROXY header did not parse, was too long, \
+         came too slowly or was cut short, by listener (accept_proxy_protocol only).",
+    );
+    for l in listeners.iter().filter(|l| l.spec.accept_proxy_protocol) {
+        for reason in Refusal::ALL {
+            let _ = writeln!(
+                out,
+                "burr_proxy_protocol_refused_total{{balancer=\"{}\",port=\"{}\",reason=\"{}\"}} {}",
+                label(&l.key.balancer),
+                l.key.port,
+                reason.label(),
+                l.stats.proxy_refused[reason.index()].load(Ordering::Relaxed)
+            );
+        }
+    }
+}
+
 pub fn render(runtime: &Runtime, out: &mut String) {
     let mut listeners: Vec<_> = runtime.listeners.values().collect();
     listeners.sort_by(|a, b| a.key.cmp(&b.key));
@@ -207,6 +237,7 @@ pub fn render(runtime: &Runtime, out: &mut String) {
             l.stats.open.paused.load(Ordering::Relaxed)
         );
     }
+    render_proxy_refused(&listeners, out);
     header(
         out,
         "burr_requests_total",

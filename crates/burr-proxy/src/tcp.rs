@@ -14,6 +14,8 @@ use crate::affinity::{Affinity, client_hash, renew_client_session};
 use crate::attempts::{Attempts, Unavailable};
 use crate::idle::{Activity, ActivityIo};
 use crate::listeners::ListenerSlot;
+use crate::proxy_protocol::inbound::connection_addresses;
+use crate::proxy_protocol::{ClientTls, header_with_tlvs};
 use crate::runtime::{ListenerRuntime, TargetShared};
 use crate::target_stream::{self, Dial, TargetStream};
 use std::net::SocketAddr;
@@ -24,10 +26,14 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 /// Serves one accepted connection on a TCP or SSL listener until the relay ends.
-pub async fn serve(stream: TcpStream, client: SocketAddr, slot: Arc<ListenerSlot>) {
-    let listener = slot.current();
-    let local = stream.local_addr().unwrap_or(listener.bind);
+pub async fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Arc<ListenerSlot>) {
+    let local = stream.local_addr().unwrap_or(slot.current().bind);
     let _ = stream.set_nodelay(true);
+    // A front proxy's PROXY header comes before anything else, TLS included.
+    let Some((client, local)) = connection_addresses(&mut stream, peer, local, &slot).await else {
+        return;
+    };
+    let listener = slot.current();
     let idle_timeout = Duration::from_secs(u64::from(listener.spec.idle_timeout_secs));
     let handshake_timeout = Duration::from_secs(u64::from(listener.spec.header_read_timeout_secs));
     let tls = listener.tls.clone();
@@ -36,8 +42,9 @@ pub async fn serve(stream: TcpStream, client: SocketAddr, slot: Arc<ListenerSlot
     drop(listener);
     let activity = Activity::new();
     let io = ActivityIo::new(stream, activity.clone());
+    let ends = Ends { client, local };
     match tls {
-        None => relay(io, client, local, &slot, &activity, idle_timeout).await,
+        None => relay(io, ends, None, &slot, &activity, idle_timeout).await,
         Some(config) => {
             // Terminate TLS before choosing a target, so a failed or abandoned handshake (a
             // scanner, a client that does not trust the certificate) costs no target anything.
@@ -46,16 +53,34 @@ pub async fn serve(stream: TcpStream, client: SocketAddr, slot: Arc<ListenerSlot
             else {
                 return;
             };
-            relay(stream, client, local, &slot, &activity, idle_timeout).await;
+            let client_tls = ClientTls::of(stream.get_ref().1);
+            relay(
+                stream,
+                ends,
+                Some(client_tls),
+                &slot,
+                &activity,
+                idle_timeout,
+            )
+            .await;
         }
     }
 }
 
-/// Connects to a target and copies bytes both ways until the relay ends.
-async fn relay<C>(
-    mut client_io: C,
+/// The client's address and the one it connected to, as a PROXY header from a front proxy gave
+/// them or else as the socket has them.
+#[derive(Clone, Copy)]
+struct Ends {
     client: SocketAddr,
     local: SocketAddr,
+}
+
+/// Connects to a target and copies bytes both ways until the relay ends. `client_tls` is what
+/// burr learnt terminating the client's TLS (ssl listeners), for the PROXY header's TLVs.
+async fn relay<C>(
+    mut client_io: C,
+    Ends { client, local }: Ends,
+    client_tls: Option<ClientTls>,
     slot: &ListenerSlot,
     activity: &Activity,
     idle_timeout: Duration,
@@ -64,7 +89,7 @@ async fn relay<C>(
 {
     let connected = {
         let listener = slot.current();
-        connect(&listener, client, local).await
+        connect(&listener, client, local, client_tls.as_ref()).await
     };
     let (target, mut target_io) = match connected {
         Ok(c) => c,
@@ -97,6 +122,7 @@ async fn connect(
     listener: &ListenerRuntime,
     client: SocketAddr,
     local: SocketAddr,
+    client_tls: Option<&ClientTls>,
 ) -> Result<(Arc<TargetShared>, TargetStream), Unavailable> {
     // Validation gives every TCP and SSL listener a pool; rules never apply here.
     let pool = listener.pool.as_deref().ok_or(Unavailable::NoTarget)?;
@@ -105,7 +131,7 @@ async fn connect(
     let mut attempts = Attempts::new(pool, Affinity::for_client(pool, client_hash), client_hash)?;
     let header = settings
         .proxy_protocol_version()
-        .map(|version| crate::proxy_protocol::header(version, client, local));
+        .map(|version| header_with_tlvs(version, settings.proxy_tlvs(), client, local, client_tls));
     let dial = Dial {
         timeout_ms: settings.connect_timeout_ms,
         tls: listener.spec.target_protocol().is_tls(),

@@ -13,13 +13,15 @@
 //! idle connections in the client connection's own [`PrivateConnections`] instead, and they close
 //! with it: keep-alive still works within one client connection, and nothing is mis-attributed.
 
+use crate::proxy_protocol::{ClientTls, header_with_tlvs};
 use crate::runtime::TargetShared;
 use crate::target_stream::{self, Dial};
 use crate::workers;
-use burr_model::{TargetAddress, TargetId};
+use burr_model::{ProxyTlvs, TargetAddress, TargetId};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use std::borrow::Cow;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -103,24 +105,35 @@ impl<T> IdleConnections<T> {
 pub struct PrivateConnections {
     client: SocketAddr,
     local: SocketAddr,
+    /// What burr learnt terminating the client's TLS, for the headers' TLVs.
+    client_tls: Option<ClientTls>,
     headers: [std::sync::OnceLock<Vec<u8>>; 2],
     idle: Mutex<Vec<(TargetId, bool, Sender)>>,
 }
 
 impl PrivateConnections {
-    pub fn new(client: SocketAddr, local: SocketAddr) -> Self {
+    pub fn new(client: SocketAddr, local: SocketAddr, client_tls: Option<ClientTls>) -> Self {
         Self {
             client,
             local,
+            client_tls,
             headers: Default::default(),
             idle: Mutex::new(Vec::new()),
         }
     }
 
-    /// The PROXY header of `version` (1 or 2) naming this client.
-    fn header(&self, version: u8) -> &[u8] {
+    /// The PROXY header of `version` (1 or 2) naming this client, with the pool's `tlvs`. One
+    /// with TLVs is made per upstream connection (a unique id must not repeat); one without is
+    /// made once.
+    fn header(&self, version: u8, tlvs: ProxyTlvs) -> Cow<'_, [u8]> {
+        if version == 2 && !tlvs.is_empty() {
+            let (client, local, tls) = (self.client, self.local, self.client_tls.as_ref());
+            return Cow::Owned(header_with_tlvs(version, tlvs, client, local, tls));
+        }
         let slot = &self.headers[usize::from(version == 2)];
-        slot.get_or_init(|| crate::proxy_protocol::header(version, self.client, self.local))
+        Cow::Borrowed(
+            slot.get_or_init(|| crate::proxy_protocol::header(version, self.client, self.local)),
+        )
     }
 
     fn take(&self, target: TargetId, tls: bool) -> Option<Sender> {
@@ -150,6 +163,8 @@ pub struct Plan {
     pub private: Option<Arc<PrivateConnections>>,
     /// The PROXY protocol version those connections begin with (1 or 2).
     pub proxy_protocol_version: u8,
+    /// The TLVs a version 2 header carries.
+    pub proxy_tlvs: ProxyTlvs,
 }
 
 /// A sender ready for one request, whether it came from an idle list, and where it goes back.
@@ -186,13 +201,14 @@ pub async fn checkout(target: &Arc<TargetShared>, plan: &Plan) -> Result<Checkou
 
 /// Opens a new HTTP/1.1 connection to `target`.
 pub async fn connect(target: &Arc<TargetShared>, plan: &Plan) -> Result<Sender, ConnectError> {
+    let header = plan
+        .private
+        .as_ref()
+        .map(|p| p.header(plan.proxy_protocol_version, plan.proxy_tlvs));
     let dial = Dial {
         timeout_ms: plan.connect_timeout_ms,
         tls: plan.tls,
-        proxy_header: plan
-            .private
-            .as_ref()
-            .map(|p| p.header(plan.proxy_protocol_version)),
+        proxy_header: header.as_deref(),
     };
     let stream = target_stream::open(&target.address, dial).await?;
     let (sender, conn) = hyper::client::conn::http1::Builder::new()

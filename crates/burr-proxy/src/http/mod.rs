@@ -18,6 +18,7 @@ use crate::actions::Outcome;
 use crate::framing::{FramingGuard, UpgradeGate};
 use crate::idle::{Activity, ActivityIo};
 use crate::listeners::ListenerSlot;
+use crate::proxy_protocol::ClientTls;
 use crate::upstream::PrivateConnections;
 use body::ProxyBody;
 use headers::ForwardedValues;
@@ -49,26 +50,40 @@ struct Connection {
     private: OnceLock<Arc<PrivateConnections>>,
     /// Tells the framing guard how each request asking for an upgrade was answered.
     upgrade_gate: Arc<UpgradeGate>,
+    /// What the TLS handshake told of the client (https listeners), for PROXY header TLVs.
+    client_tls: OnceLock<ClientTls>,
 }
 
 impl Connection {
     fn private_connections(&self) -> &Arc<PrivateConnections> {
-        self.private
-            .get_or_init(|| Arc::new(PrivateConnections::new(self.client, self.local)))
+        self.private.get_or_init(|| {
+            Arc::new(PrivateConnections::new(
+                self.client,
+                self.local,
+                self.client_tls.get().cloned(),
+            ))
+        })
     }
 }
 
 /// Serves one accepted client connection until it closes, idles out or breaks the protocol.
 pub async fn serve(
-    stream: TcpStream,
-    client: SocketAddr,
+    mut stream: TcpStream,
+    peer: SocketAddr,
     slot: Arc<ListenerSlot>,
     access_log: Option<AccessLog>,
 ) {
+    let local = stream.local_addr().unwrap_or(slot.current().bind);
+    let _ = stream.set_nodelay(true);
+    // A front proxy's PROXY header comes before anything else, TLS included; its client is the
+    // one X-Forwarded-For, stickiness, rules and the access log name.
+    let Some((client, local)) =
+        crate::proxy_protocol::inbound::connection_addresses(&mut stream, peer, local, &slot).await
+    else {
+        return;
+    };
     let listener = slot.current();
     let spec = &listener.spec;
-    let local = stream.local_addr().unwrap_or(listener.bind);
-    let _ = stream.set_nodelay(true);
     let activity = Activity::new();
     let io = ActivityIo::new(stream, activity.clone());
     let idle_timeout = Duration::from_secs(u64::from(spec.idle_timeout_secs));
@@ -92,6 +107,7 @@ pub async fn serve(
         access_log,
         private: OnceLock::new(),
         upgrade_gate: UpgradeGate::new(),
+        client_tls: OnceLock::new(),
     });
     // Each path is boxed so a connection's task holds only the state of the protocol it speaks
     // (one future holding every path's state measured 5.7 KiB per connection).
@@ -139,6 +155,7 @@ async fn serve_tls(
     let Ok(Ok(stream)) = tokio::time::timeout(head_timeout, acceptor.accept(io)).await else {
         return; // handshake failed or too slow: nothing to answer in HTTP
     };
+    let _ = conn.client_tls.set(ClientTls::of(stream.get_ref().1));
     if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
         serve_h2(stream, conn, activity, idle_timeout, max_head).await;
     } else {

@@ -250,6 +250,7 @@ pub async fn forward(
             .proxy_protocol
             .then(|| conn.private_connections().clone()),
         proxy_protocol_version: settings.proxy_protocol_version().unwrap_or(1),
+        proxy_tlvs: settings.proxy_tlvs(),
     };
     loop {
         let index = attempts.next()?;

@@ -5,8 +5,17 @@
 //! `proxy_protocol_v2.enabled`) the binary form: a 12-byte signature, the `PROXY` command,
 //! `TCP` over IPv4 or IPv6, then the addresses and ports in network byte order.
 //!
-//! Only formatting lives here; when the line is sent (once per target connection) and which
-//! connections may be shared is decided by the relay and the upstream pools.
+//! Version 2 headers may carry TLVs (`upstream.proxy_protocol_tlvs`), built in [`tlv`].
+//! [`inbound`] is the other direction: reading the header a trusted front proxy puts before a
+//! client connection on a listener with `accept_proxy_protocol`.
+//!
+//! Only formatting and parsing live here; when the line is sent (once per target connection) and
+//! which connections may be shared is decided by the relay and the upstream pools.
+
+pub mod inbound;
+pub mod tlv;
+
+pub use tlv::{ClientTls, header_with_tlvs};
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -40,7 +49,7 @@ pub fn datagram_header(client: SocketAddr, local: SocketAddr) -> Vec<u8> {
 const STREAM: u8 = 0x1;
 const DGRAM: u8 = 0x2;
 
-fn v2_header_over(transport: u8, client: SocketAddr, local: SocketAddr) -> Vec<u8> {
+pub(crate) fn v2_header_over(transport: u8, client: SocketAddr, local: SocketAddr) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + 36);
     out.extend_from_slice(&V2_SIGNATURE);
     out.push(0x21);
