@@ -697,4 +697,55 @@ mod tests {
              line) or 2 (the binary header)"
         );
     }
+
+    #[test]
+    fn accept_proxy_protocol_is_for_connection_listeners_only() {
+        let mut b = balancer("web", None, 8080, "p");
+        b.listeners[0].accept_proxy_protocol = true;
+        assert_eq!(
+            state(vec![b.clone()], vec![pool("p")]).validate(None),
+            Ok(())
+        );
+        b.listeners[0].protocol = Protocol::Udp;
+        b.listeners[0].instance_protocol = None;
+        let errs = state(vec![b], vec![pool("p")]).validate(None).unwrap_err();
+        assert!(
+            errs.iter().any(|e| e.to_string()
+                == "balancer \"web\".listener 8080.accept_proxy_protocol: true is not allowed: only \
+                    tcp, ssl, http and https listeners accept a PROXY header (this one is udp)"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn proxy_protocol_tlvs_need_version_2_and_known_names() {
+        let mut p = pool("p");
+        p.upstream.proxy_protocol = true;
+        p.upstream.proxy_protocol_version = Some(2);
+        p.upstream.proxy_protocol_tlvs = vec!["authority".into(), "crc32c".into()];
+        assert_eq!(state(vec![], vec![p.clone()]).validate(None), Ok(()));
+        let tlvs = p.upstream.proxy_tlvs();
+        assert!(tlvs.authority && tlvs.crc32c && !tlvs.ssl && !tlvs.unique_id);
+        p.upstream.proxy_protocol_tlvs.push("alpn".into());
+        p.upstream.proxy_protocol_tlvs.push("crc32c".into());
+        let errs = state(vec![], vec![p.clone()]).validate(None).unwrap_err();
+        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "pool \"p\".upstream.proxy_protocol_tlvs: \"alpn\" is not allowed: must be one of \
+                 authority, unique_id, ssl, crc32c",
+                "pool \"p\".upstream.proxy_protocol_tlvs: \"crc32c\" is not allowed: each TLV may \
+                 be named once",
+            ]
+        );
+        p.upstream.proxy_protocol_tlvs.truncate(2);
+        p.upstream.proxy_protocol_version = None;
+        let errs = state(vec![], vec![p]).validate(None).unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            "pool \"p\".upstream.proxy_protocol_tlvs: 2 TLVs is not allowed: only a version 2 \
+             header carries TLVs: set proxy_protocol_version = 2"
+        );
+    }
 }

@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 
 pub mod api;
 pub mod exhaustion;
+pub mod front_proxy;
 pub mod raw_http;
 pub mod strict;
 mod tcp;
