@@ -372,3 +372,95 @@ async fn behind_haproxy_send_proxy_and_send_proxy_v2_burr_sees_the_client() {
         assert!(answer.contains(&want), "{want} in {answer}");
     }
 }
+
+/// An HTTP target whose connections begin with a v2 header: records each connection's header
+/// and answers every request `200 ok` until the connection closes.
+async fn header_recording_http_target() -> (SocketAddr, Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let headers = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = headers.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut header = vec![0u8; 16];
+                if stream.read_exact(&mut header).await.is_err() {
+                    return;
+                }
+                let length = usize::from(u16::from_be_bytes([header[14], header[15]]));
+                header.resize(16 + length, 0);
+                if stream.read_exact(&mut header[16..]).await.is_err() {
+                    return;
+                }
+                seen.lock().unwrap().push(header);
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                loop {
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if stream.read_exact(&mut byte).await.is_err() {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    head.clear();
+                    let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                    if stream.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, headers)
+}
+
+/// Behind an https listener the HTTP upstream path sends the same TLVs: each upstream
+/// connection its own id, the server name the client asked for, and a checksum that holds.
+#[tokio::test]
+async fn https_listeners_send_tlvs_on_each_upstream_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, trusted) = write_test_certificate(dir.path());
+    let (target, headers) = header_recording_http_target().await;
+    let port = free_port();
+    let _burr = Burr::start(
+        &config(
+            port,
+            "round_robin",
+            &[(target, 1)],
+            &format!("tls = {{ certificate = \"{cert}\", private_key = \"{key}\" }}"),
+            "[pool.upstream]\nproxy_protocol = true\nproxy_protocol_version = 2\n\
+             proxy_protocol_tlvs = [\"authority\", \"unique_id\", \"crc32c\"]",
+        )
+        .replacen("protocol = \"http\"", "protocol = \"https\"", 1),
+    );
+    for _ in 0..2 {
+        let mut tls = tls_connect_trusting(port, &trusted, &[b"http/1.1"]).await;
+        tls.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut answer)).await;
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+    }
+    let headers = headers.lock().unwrap().clone();
+    assert_eq!(
+        headers.len(),
+        2,
+        "one upstream connection per client connection"
+    );
+    let mut ids = Vec::new();
+    for header in &headers {
+        let parsed = ppp::v2::Header::try_from(&header[..]).expect("a v2 header");
+        let tlvs: Vec<_> = parsed.tlvs().map(|t| t.expect("a whole TLV")).collect();
+        let kinds: Vec<u8> = tlvs.iter().map(|t| t.kind).collect();
+        assert_eq!(kinds, [0x02, 0x05, 0x03]);
+        assert_eq!(&tlvs[0].value[..], b"localhost");
+        ids.push(tlvs[1].value.to_vec());
+        let mut zeroed = header.clone();
+        let at = header.len() - 4;
+        zeroed[at..].fill(0);
+        assert_eq!(crc32c::crc32c(&zeroed).to_be_bytes(), header[at..]);
+    }
+    assert_ne!(ids[0], ids[1]);
+}
