@@ -23,8 +23,10 @@ pub use crate::http::h1::response::{
     ResponseBody, ResponseHead, end_head, parse as parse_response,
 };
 pub use crate::proxy_protocol::inbound::{
-    Received as ProxyReceived, Refusal as ProxyRefusal, parse as parse_proxy_header,
+    Received as ProxyReceived, Refusal as ProxyRefusal, V1_MAX, V2_MAX_LENGTH,
+    parse as parse_proxy_header,
 };
+pub use crate::proxy_protocol::{ClientTls, header_with_tlvs};
 
 /// What the framing guard let through and what it answered for one byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -206,6 +206,10 @@ pub fn parse(header: &[u8]) -> Result<Received, Refusal> {
 
 fn parse_v1(line: &[u8]) -> Result<Received, Refusal> {
     use ppp::v1::{Addresses, Header};
+    // The line ends with CRLF; ppp lets an UNKNOWN line end with a bare LF (the fuzzer's find).
+    if !line.ends_with(b"\r\n") {
+        return Err(Refusal::Malformed);
+    }
     let parsed = Header::try_from(line).map_err(|_| Refusal::Malformed)?;
     // ppp accepts bytes after the line; a header given here is the whole line.
     if parsed.header.len() != line.len() {
@@ -343,6 +347,7 @@ mod tests {
     #[test]
     fn garbage_and_oversize_are_refused() {
         assert_eq!(parse(b"GET / HTTP/1.1\r\n"), Err(Refusal::Malformed));
+        assert_eq!(parse(b"PROXY UNKNOWN \n"), Err(Refusal::Malformed));
         assert_eq!(parse(b"PROXY TCP4 1.2.3.4\r\n"), Err(Refusal::Malformed));
         assert_eq!(
             parse(b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nX"),
