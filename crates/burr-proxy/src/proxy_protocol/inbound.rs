@@ -210,6 +210,15 @@ fn parse_v1(line: &[u8]) -> Result<Received, Refusal> {
     if !line.ends_with(b"\r\n") {
         return Err(Refusal::Malformed);
     }
+    // Addresses and ports are hex digits, dots, colons and single spaces; ppp reads ports
+    // with Rust's integer parser, which also takes a leading `+`.
+    if line.starts_with(b"PROXY TCP")
+        && !line[..line.len() - 2]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b" .:".contains(b))
+    {
+        return Err(Refusal::Malformed);
+    }
     let parsed = Header::try_from(line).map_err(|_| Refusal::Malformed)?;
     // ppp accepts bytes after the line; a header given here is the whole line.
     if parsed.header.len() != line.len() {
@@ -230,6 +239,15 @@ fn parse_v1(line: &[u8]) -> Result<Received, Refusal> {
 
 fn parse_v2(header: &[u8]) -> Result<Received, Refusal> {
     use ppp::v2::{Addresses, Command, Header};
+    // LOCAL: the specification has the receiver discard the whole block, whatever its family
+    // and length say (ppp would check the address length against the family).
+    if header.len() >= V2_FIXED && header[12] == 0x20 {
+        let length = usize::from(u16::from_be_bytes([header[14], header[15]]));
+        return match V2_FIXED + length == header.len() {
+            true => Ok(Received::KeepPeer),
+            false => Err(Refusal::Malformed),
+        };
+    }
     let parsed = Header::try_from(header).map_err(|_| Refusal::Malformed)?;
     if parsed.len() != header.len() {
         return Err(Refusal::Malformed);
@@ -339,6 +357,10 @@ mod tests {
         let mut local = V2_SIGNATURE.to_vec();
         local.extend_from_slice(b"\x20\x00\x00\x00");
         assert_eq!(parse(&local), Ok(Received::KeepPeer));
+        // LOCAL with an address block too short for its family: discarded, not checked.
+        let mut local_short = V2_SIGNATURE.to_vec();
+        local_short.extend_from_slice(b"\x20\x11\x00\x03abc");
+        assert_eq!(parse(&local_short), Ok(Received::KeepPeer));
         let mut unspec = V2_SIGNATURE.to_vec();
         unspec.extend_from_slice(b"\x21\x00\x00\x00");
         assert_eq!(parse(&unspec), Ok(Received::KeepPeer));
@@ -348,6 +370,16 @@ mod tests {
     fn garbage_and_oversize_are_refused() {
         assert_eq!(parse(b"GET / HTTP/1.1\r\n"), Err(Refusal::Malformed));
         assert_eq!(parse(b"PROXY UNKNOWN \n"), Err(Refusal::Malformed));
+        for line in [
+            &b"PROXY TCP4 1.2.3.4 5.6.7.8 +1 2\r\n"[..],
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",
+            b"PROXY TCP6 1.2.3.4 5.6.7.8 1 2\r\n",
+            b"PROXY TCP4 ::1 ::1 1 2\r\n",
+            b"PROXY tcp4 1.2.3.4 5.6.7.8 1 2\r\n",
+        ] {
+            assert_eq!(parse(line), Err(Refusal::Malformed), "{line:?}");
+        }
         assert_eq!(parse(b"PROXY TCP4 1.2.3.4\r\n"), Err(Refusal::Malformed));
         assert_eq!(
             parse(b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nX"),
