@@ -97,6 +97,37 @@ async fn front_proxy_headers_name_the_client_on_tcp_with_the_payload_in_the_same
     assert_eq!(target.connections(), 4);
 }
 
+/// `source_ip_hash` places by the header's client, not by the front proxy's address: sixteen
+/// clients behind one front proxy spread over two targets, each staying on its own. Were the
+/// front proxy's address hashed, all sixteen would share one target; a hash that spreads
+/// evenly puts all sixteen claimed clients on one of two targets with probability 2 · 2^-16.
+#[tokio::test]
+async fn source_ip_hash_places_by_the_front_proxys_client() {
+    let (t1, t2) = (TcpTarget::start("t1").await, TcpTarget::start("t2").await);
+    let port = free_port();
+    let _burr = Burr::start(&tcp_config(
+        port,
+        "tcp",
+        "source_ip_hash",
+        &[t1.addr, t2.addr],
+        "accept_proxy_protocol = true",
+        "",
+    ));
+    let mut placed = std::collections::HashMap::new();
+    for host in 1..=16u8 {
+        for _ in 0..2 {
+            let mut stream = tcp_connect_from(port, CLIENT).await;
+            let header = format!("PROXY TCP4 127.9.9.{host} 127.8.8.8 4444 80\r\n");
+            stream.write_all(header.as_bytes()).await.unwrap();
+            let name = read_line(&mut stream).await;
+            let first = placed.entry(host).or_insert_with(|| name.clone());
+            assert_eq!(*first, name, "127.9.9.{host} moved");
+        }
+    }
+    let used: std::collections::BTreeSet<_> = placed.values().collect();
+    assert_eq!(used.len(), 2, "{placed:?}");
+}
+
 /// On an HTTP listener the header's client is the one X-Forwarded-For names.
 #[tokio::test]
 async fn front_proxy_headers_name_the_client_in_x_forwarded_for() {
