@@ -27,13 +27,14 @@ use tokio::net::TcpStream;
 
 /// Serves one accepted connection on a TCP or SSL listener until the relay ends.
 pub async fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Arc<ListenerSlot>) {
-    let local = stream.local_addr().unwrap_or(slot.current().bind);
+    let listener = slot.current();
+    let local = stream.local_addr().unwrap_or(listener.bind);
     let _ = stream.set_nodelay(true);
     // A front proxy's PROXY header comes before anything else, TLS included.
-    let Some((client, local)) = connection_addresses(&mut stream, peer, local, &slot).await else {
+    let Some((client, local)) = connection_addresses(&mut stream, peer, local, &listener).await
+    else {
         return;
     };
-    let listener = slot.current();
     let idle_timeout = Duration::from_secs(u64::from(listener.spec.idle_timeout_secs));
     let handshake_timeout = Duration::from_secs(u64::from(listener.spec.header_read_timeout_secs));
     let tls = listener.tls.clone();

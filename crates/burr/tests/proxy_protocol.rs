@@ -446,8 +446,9 @@ async fn header_recording_http_target() -> (SocketAddr, Arc<std::sync::Mutex<Vec
     (addr, headers)
 }
 
-/// Behind an https listener the HTTP upstream path sends the same TLVs: each upstream
-/// connection its own id, the server name the client asked for, and a checksum that holds.
+/// Behind an https listener (itself behind a front proxy) the HTTP upstream path sends the same
+/// TLVs: the front proxy's client, each upstream connection its own id, the server name the
+/// client asked for, and a checksum that holds.
 #[tokio::test]
 async fn https_listeners_send_tlvs_on_each_upstream_connection() {
     let dir = tempfile::tempdir().unwrap();
@@ -459,14 +460,18 @@ async fn https_listeners_send_tlvs_on_each_upstream_connection() {
             port,
             "round_robin",
             &[(target, 1)],
-            &format!("tls = {{ certificate = \"{cert}\", private_key = \"{key}\" }}"),
+            &format!(
+                "accept_proxy_protocol = true\n\
+                 tls = {{ certificate = \"{cert}\", private_key = \"{key}\" }}"
+            ),
             "[pool.upstream]\nproxy_protocol = true\nproxy_protocol_version = 2\n\
              proxy_protocol_tlvs = [\"authority\", \"unique_id\", \"crc32c\"]",
         )
         .replacen("protocol = \"http\"", "protocol = \"https\"", 1),
     );
     for _ in 0..2 {
-        let mut tls = tls_connect_trusting(port, &trusted, &[b"http/1.1"]).await;
+        let front = b"PROXY TCP4 127.9.9.9 127.8.8.8 4444 443\r\n";
+        let mut tls = tls_after_header(port, front, &trusted).await;
         tls.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             .await
             .unwrap();
@@ -483,6 +488,11 @@ async fn https_listeners_send_tlvs_on_each_upstream_connection() {
     let mut ids = Vec::new();
     for header in &headers {
         let parsed = ppp::v2::Header::try_from(&header[..]).expect("a v2 header");
+        let ppp::v2::Addresses::IPv4(a) = parsed.addresses else {
+            panic!("IPv4 addresses: {:?}", parsed.addresses);
+        };
+        assert_eq!(a.source_address, Ipv4Addr::new(127, 9, 9, 9));
+        assert_eq!(a.destination_address, Ipv4Addr::new(127, 8, 8, 8));
         let tlvs: Vec<_> = parsed.tlvs().map(|t| t.expect("a whole TLV")).collect();
         let kinds: Vec<u8> = tlvs.iter().map(|t| t.kind).collect();
         assert_eq!(kinds, [0x02, 0x05, 0x03]);

@@ -73,16 +73,17 @@ pub async fn serve(
     slot: Arc<ListenerSlot>,
     access_log: Option<AccessLog>,
 ) {
-    let local = stream.local_addr().unwrap_or(slot.current().bind);
+    let listener = slot.current();
+    let local = stream.local_addr().unwrap_or(listener.bind);
     let _ = stream.set_nodelay(true);
     // A front proxy's PROXY header comes before anything else, TLS included; its client is the
     // one X-Forwarded-For, stickiness, rules and the access log name.
     let Some((client, local)) =
-        crate::proxy_protocol::inbound::connection_addresses(&mut stream, peer, local, &slot).await
+        crate::proxy_protocol::inbound::connection_addresses(&mut stream, peer, local, &listener)
+            .await
     else {
         return;
     };
-    let listener = slot.current();
     let spec = &listener.spec;
     let activity = Activity::new();
     let io = ActivityIo::new(stream, activity.clone());

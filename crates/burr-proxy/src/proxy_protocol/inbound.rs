@@ -89,31 +89,23 @@ impl Received {
     }
 }
 
-/// The client's and the local address of a connection accepted on `slot`'s listener from
-/// `peer` on `local`: with `accept_proxy_protocol`, what its PROXY header says (read first);
-/// without, the socket's. `None` when the header was refused: the caller closes the connection
-/// (the refusal is counted and logged here).
+/// The client's and the local address of a connection accepted on `listener` from `peer` on
+/// `local`: with `accept_proxy_protocol`, what its PROXY header says (read first); without, the
+/// socket's. `None` when the header was refused: the caller closes the connection (the refusal
+/// is counted and logged here).
 pub async fn connection_addresses(
     stream: &mut TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
-    slot: &crate::listeners::ListenerSlot,
+    listener: &crate::runtime::ListenerRuntime,
 ) -> Option<(SocketAddr, SocketAddr)> {
-    let (accepts, timeout) = {
-        let listener = slot.current();
-        let secs = u64::from(listener.spec.header_read_timeout_secs);
-        (
-            listener.spec.accept_proxy_protocol,
-            Duration::from_secs(secs),
-        )
-    };
-    if !accepts {
+    if !listener.spec.accept_proxy_protocol {
         return Some((peer, local));
     }
+    let timeout = Duration::from_secs(u64::from(listener.spec.header_read_timeout_secs));
     match read_header(stream, timeout).await {
         Ok(received) => Some(received.addresses(peer, local)),
         Err(refusal) => {
-            let listener = slot.current();
             listener.stats.proxy_refused[refusal.index()]
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::debug!(%peer, listener = %listener.key, reason = refusal.label(), "PROXY header refused, connection closed");
