@@ -251,12 +251,14 @@ async fn listeners_without_the_option_leave_a_proxy_line_alone() {
     assert_eq!(backend.hits(), 0);
 }
 
-/// A TLS client behind a front proxy: the v1 header comes in the clear before the handshake.
+/// A TLS client behind a front proxy: the header comes in the clear before the handshake, in
+/// the same write as the ClientHello (buffered until the handshake's first flush), so burr must
+/// leave the hello's bytes in the socket for rustls.
 async fn tls_after_header(
     port: u16,
     header: &[u8],
     trusted: &rustls::pki_types::CertificateDer<'static>,
-) -> tokio_rustls::client::TlsStream<TcpStream> {
+) -> tokio_rustls::client::TlsStream<tokio::io::BufWriter<TcpStream>> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(trusted.clone()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -265,7 +267,7 @@ async fn tls_after_header(
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let mut tcp = tcp_connect_from(port, CLIENT).await;
+    let mut tcp = tokio::io::BufWriter::new(tcp_connect_from(port, CLIENT).await);
     tcp.write_all(header).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
@@ -302,6 +304,7 @@ async fn v2_tlvs_reach_the_target_with_the_front_proxys_addresses() {
         let mut tls = tls_after_header(port, header, &trusted).await;
         assert_eq!(read_line(&mut tls).await, "t1\n");
         tls.write_all(b"hi").await.unwrap();
+        tls.flush().await.unwrap();
         // The echo sends back the header too; what matters is what the target read.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while !target
@@ -475,6 +478,7 @@ async fn https_listeners_send_tlvs_on_each_upstream_connection() {
         tls.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             .await
             .unwrap();
+        tls.flush().await.unwrap();
         let mut answer = Vec::new();
         let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut answer)).await;
         assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
