@@ -159,6 +159,36 @@ async fn front_proxy_headers_name_the_client_in_x_forwarded_for() {
     }
 }
 
+/// A `source_ip` rule condition judges the header's client: a claimed client inside the rule's
+/// range gets the rule's answer, while a LOCAL header (the real peer, 127.0.0.1) is forwarded.
+#[tokio::test]
+async fn source_ip_rules_judge_the_front_proxys_client() {
+    let backend = Backend::start("b1", Behavior::default()).await;
+    let port = free_port();
+    let rule = "accept_proxy_protocol = true\n\n[[balancer.listener.rule]]\npriority = 1\n\
+                conditions = [ { source_ip = [\"127.9.9.0/24\"] } ]\n\
+                action = { fixed_response = { status = 200, content_type = \"text/plain\", \
+                body = \"ruled\" } }";
+    let _burr = Burr::start(&config(port, "round_robin", &[(backend.addr, 1)], rule, ""));
+    let request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let claimed = b"PROXY TCP4 127.9.9.9 127.8.8.8 4444 80\r\n";
+    let answer = raw(
+        port,
+        &[&claimed[..], request].concat(),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(answer.ends_with("ruled<EOF>"), "{answer}");
+    let local = v2(true, "127.9.9.9:4444", "127.8.8.8:80", b"");
+    let answer = raw(
+        port,
+        &[&local[..], request].concat(),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(answer.contains(r#""name":"b1""#), "{answer}");
+}
+
 /// Headers that do not parse, are too long, come too slowly or are cut short close the
 /// connection before any target is asked, each counted by reason.
 #[tokio::test]
