@@ -71,7 +71,28 @@ pub fn header_with_tlvs(
     if version != 2 || tlvs.is_empty() {
         return super::header(version, client, local);
     }
-    let mut out = super::v2_header(client, local);
+    with_tlvs(super::v2_header(client, local), tlvs, tls)
+}
+
+/// The v2 header that begins every datagram of a UDP flow from `client` received on `local`,
+/// with the pool's `tlvs` (a flow has no TLS, so `authority` and `ssl` are left out; a unique id
+/// is drawn per call, so a relay that makes the header once per flow gives each flow its own).
+/// Without TLVs this is exactly [`super::datagram_header`].
+#[allow(dead_code)] // The UDP relay's, being written.
+pub fn datagram_header_with_tlvs(
+    tlvs: ProxyTlvs,
+    client: SocketAddr,
+    local: SocketAddr,
+) -> Vec<u8> {
+    let header = super::datagram_header(client, local);
+    if tlvs.is_empty() {
+        return header;
+    }
+    with_tlvs(header, tlvs, None)
+}
+
+/// Appends `tlvs` to a v2 header without any, fixing its length field (and checksum).
+fn with_tlvs(mut out: Vec<u8>, tlvs: ProxyTlvs, tls: Option<&ClientTls>) -> Vec<u8> {
     if tlvs.authority
         && let Some(name) = tls.and_then(|t| t.server_name.as_deref())
     {
@@ -191,6 +212,27 @@ mod tests {
         let mut zeroed = got.clone();
         zeroed[n - 4..].fill(0);
         assert_eq!(crc32c::crc32c(&zeroed).to_be_bytes(), got[n - 4..]);
+    }
+
+    #[test]
+    fn datagram_headers_carry_tlvs_after_the_dgram_block() {
+        let (c, l) = (addr("192.0.2.7:53"), addr("10.0.0.1:5353"));
+        let tlvs = ProxyTlvs {
+            unique_id: true,
+            crc32c: true,
+            ..Default::default()
+        };
+        let got = datagram_header_with_tlvs(tlvs, c, l);
+        assert_eq!(&got[12..16], b"\x21\x12\x00\x36"); // 12 + (3 + 32) + (3 + 4) = 54
+        assert_eq!(got[16..28], super::super::datagram_header(c, l)[16..]);
+        assert_eq!(&got[28..31], b"\x05\x00\x20");
+        let mut zeroed = got.clone();
+        zeroed[got.len() - 4..].fill(0);
+        assert_eq!(crc32c::crc32c(&zeroed).to_be_bytes(), got[got.len() - 4..]);
+        assert_eq!(
+            datagram_header_with_tlvs(ProxyTlvs::default(), c, l),
+            super::super::datagram_header(c, l)
+        );
     }
 
     #[test]
