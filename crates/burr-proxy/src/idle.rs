@@ -23,7 +23,7 @@ impl Activity {
         Arc::new(Self(AtomicU64::new(crate::clock::io_now_ms())))
     }
 
-    fn touch(&self) {
+    pub(crate) fn touch(&self) {
         self.0.store(crate::clock::io_now_ms(), Ordering::Relaxed);
     }
 
