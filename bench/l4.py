@@ -43,6 +43,8 @@ import processes
 from processes import cpu_ticks, procs, stop_all
 
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
+# Another burr build to compare on the TCP phases (e.g. before a change), as "burr_base".
+BASELINE = os.environ.get("BASELINE_BIN", "")
 TOOLS = os.environ.get("L4_TOOLS", "target/l4-tools/release")
 PROXIES = os.environ.get("PROXIES", "burr haproxy nginx").split()
 PHASES = os.environ.get("PHASES", "short bulk udp flows").split()
@@ -56,11 +58,12 @@ UDP_FLOWS = int(os.environ.get("UDP_FLOWS", "64"))
 UDP_WINDOW = int(os.environ.get("UDP_WINDOW", "8"))
 FLOWS = int(os.environ.get("FLOWS", "15000"))
 TCP_TARGET, UDP_TARGET = "127.0.0.1:19401", "127.0.0.1:19402"
-TCP_PORT = {"burr": 18401, "haproxy": 18402, "nginx": 18403}
+TCP_PORT = {"burr": 18401, "haproxy": 18402, "nginx": 18403, "burr_base": 18406}
 UDP_PORT = {"burr": 18404, "nginx": 18405}
-API_PORT = {"burr": 18790, "burr_udp": 18791}
+API_PORT = {"burr": 18790, "burr_udp": 18791, "burr_base": 18792}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GIB = 1 << 30
+TOP_CALLS = int(os.environ.get("TOP_CALLS", "3"))
 
 
 def wait_until(timeout, check, what):
@@ -121,7 +124,7 @@ def start_targets():
     procs.append(subprocess.Popen([os.path.join(TOOLS, "udp-echo"), "--bind", UDP_TARGET]))
 
 
-def start_burr(work, name, listener):
+def start_burr(work, name, listener, binary=BURR):
     os.makedirs(os.path.join(work, name), exist_ok=True)
     conf = os.path.join(work, name, "burr.toml")
     with open(conf, "w") as f:
@@ -139,7 +142,7 @@ targets = [ {{ address = "{UDP_TARGET if "udp" in listener else TCP_TARGET}" }} 
 enabled = false
 """)
     log = open(os.path.join(work, name, "log"), "w")
-    burr = subprocess.Popen([BURR, "serve", "--config", conf, "--data-dir", os.path.join(work, name, "data"),
+    burr = subprocess.Popen([binary, "serve", "--config", conf, "--data-dir", os.path.join(work, name, "data"),
                              "--api", f"127.0.0.1:{API_PORT[name]}", "--workers", "1", "--listen-host", "127.0.0.1"],
                             stdout=log, stderr=log, env=dict(os.environ, BURR_LOG="warn"))
     procs.append(burr)
@@ -228,7 +231,9 @@ def print_table(title, med, keys, cpu_key):
               f"  ({cpu_key} {lo:.4g}-{hi:.4g})  errors {m['errors']}" +
               (f"  disturbed runs {m['disturbed']}" if m["disturbed"] else ""))
     if "burr" in med:
-        others = [n for n in med if n != "burr"]
+        others = [n for n in med if n not in ("burr", "burr_base")]
+        if "burr_base" in med:
+            print(f"  burr/burr_base: {cpu_key} {med['burr'][cpu_key] / med['burr_base'][cpu_key]:.2f}")
         for other in others:
             print(f"  burr/{other}: {cpu_key} {med['burr'][cpu_key] / med[other][cpu_key]:.2f}")
         if len(others) > 1:
@@ -250,6 +255,14 @@ def phase_short(proxies):
              timeout=30)
     med = medians(interleaved(proxies, run_once), ["conn_per_s", "cpu_us_per_conn"])
     print_table("TCP short connections", med, ["conn_per_s", "cpu_us_per_conn"], "cpu_us_per_conn")
+    print("\nSystem calls per connection (strace -c -f, 2 s of 4 clients, every thread of the proxy):")
+    for name, pid, port in proxies:
+        def run():
+            r = tool("tcp-load", "--target", f"127.0.0.1:{port}", "--mode", "short", "--connections", 4,
+                     "--seconds", 2, timeout=60)
+            return max(r["connections"], 1)
+        per_conn, top = strace_counts(pid, run)
+        print(f"  {name:8s} {per_conn:6.1f}  ({', '.join(f'{c} {n:.2f}' for c, n in top)})")
     return med
 
 
@@ -280,9 +293,9 @@ def phase_bulk(proxies):
     return results
 
 
-def strace_calls(pid, port, direction):
-    """System calls per GiB of proxy `pid` (every thread, and NGINX's worker) over one transfer,
-    and the three most frequent, per GiB."""
+def strace_counts(pid, run):
+    """System calls of proxy `pid` (every thread, and NGINX's worker) while `run()` works, per
+    unit of the work it returns: the total and the TOP_CALLS most frequent calls."""
     threads = []
     for p in [pid] + children(pid):
         threads += [int(t) for t in os.listdir(f"/proc/{p}/task")]
@@ -290,7 +303,7 @@ def strace_calls(pid, port, direction):
     strace = subprocess.Popen(["strace", "-c", "-f", "-o", out] + [a for t in threads for a in ("-p", str(t))],
                               stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached (strace prints nothing on attach we could wait for)
-    tool("tcp-load", "--target", f"127.0.0.1:{port}", "--mode", direction, "--bytes", STRACE_BYTES, timeout=300)
+    units = run()
     strace.send_signal(signal.SIGINT)
     strace.wait(10)
     rows = []
@@ -304,9 +317,16 @@ def strace_calls(pid, port, direction):
                 else:
                     rows.append((fields[-1], int(fields[3])))
     os.unlink(out)
-    scale = GIB / STRACE_BYTES
-    top = sorted(rows, key=lambda r: -r[1])[:3]
-    return total * scale, [(c, n * scale) for c, n in top]
+    top = sorted(rows, key=lambda r: -r[1])[:TOP_CALLS]
+    return total / units, [(c, n / units) for c, n in top]
+
+
+def strace_calls(pid, port, direction):
+    """System calls per GiB over one STRACE_BYTES transfer."""
+    def run():
+        tool("tcp-load", "--target", f"127.0.0.1:{port}", "--mode", direction, "--bytes", STRACE_BYTES, timeout=300)
+        return STRACE_BYTES / GIB
+    return strace_counts(pid, run)
 
 
 def phase_udp(proxies):
@@ -354,6 +374,9 @@ def main():
     if "burr" in PROXIES and {"short", "bulk"} & set(PHASES):
         running["burr"] = start_burr(work, "burr", f'[[balancer.listener]]\nport = {TCP_PORT["burr"]}\n'
                                                    f'protocol = "tcp"\npool = "targets"\n')
+    if BASELINE and {"short", "bulk"} & set(PHASES):
+        running["burr_base"] = start_burr(work, "burr_base", f'[[balancer.listener]]\nport = {TCP_PORT["burr_base"]}\n'
+                                                             f'protocol = "tcp"\npool = "targets"\n', BASELINE)
     if "burr" in PROXIES and {"udp", "flows"} & set(PHASES):
         running["burr_udp"] = start_burr(work, "burr_udp", f'[[balancer.listener]]\nport = {UDP_PORT["burr"]}\n'
                                                            f'protocol = "udp"\npool = "targets"\n')
@@ -361,7 +384,7 @@ def main():
         running["haproxy"] = start_haproxy(work)
     if "nginx" in PROXIES:
         running["nginx"] = start_nginx(work)
-    tcp = [(n, running[n].pid, TCP_PORT[n]) for n in ("burr", "haproxy", "nginx") if n in running]
+    tcp = [(n, running[n].pid, TCP_PORT[n]) for n in ("burr", "burr_base", "haproxy", "nginx") if n in running]
     udp = [(n, running[k].pid, UDP_PORT[n]) for n, k in (("burr", "burr_udp"), ("nginx", "nginx")) if k in running]
     if {"short", "bulk"} & set(PHASES):
         for name, _, port in tcp:

@@ -34,7 +34,10 @@ impl Batch {
         let mut iovecs: Vec<libc::iovec> = self
             .buffers
             .iter_mut()
-            .map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() })
+            .map(|b| libc::iovec {
+                iov_base: b.as_mut_ptr().cast(),
+                iov_len: b.len(),
+            })
             .collect();
         let mut headers: Vec<libc::mmsghdr> = (0..BATCH)
             .map(|i| {
@@ -60,11 +63,15 @@ impl Batch {
         if n < 0 {
             let error = io::Error::last_os_error();
             self.count = 0;
-            return if error.kind() == io::ErrorKind::WouldBlock { Ok(0) } else { Err(error) };
+            return if error.kind() == io::ErrorKind::WouldBlock {
+                Ok(0)
+            } else {
+                Err(error)
+            };
         }
         self.count = n as usize;
-        for i in 0..self.count {
-            self.lengths[i] = headers[i].msg_len as usize;
+        for (length, header) in self.lengths.iter_mut().zip(&headers[..self.count]) {
+            *length = header.msg_len as usize;
         }
         Ok(self.count)
     }
@@ -96,7 +103,10 @@ impl Batch {
 pub fn send_copies(socket: &UdpSocket, payload: &[u8], count: usize) -> io::Result<usize> {
     let count = count.min(BATCH);
     let mut iovecs: Vec<libc::iovec> = (0..count)
-        .map(|_| libc::iovec { iov_base: payload.as_ptr() as *mut _, iov_len: payload.len() })
+        .map(|_| libc::iovec {
+            iov_base: payload.as_ptr() as *mut _,
+            iov_len: payload.len(),
+        })
         .collect();
     let mut headers: Vec<libc::mmsghdr> = (0..count)
         .map(|i| {
@@ -116,7 +126,12 @@ fn send_headers(socket: &UdpSocket, headers: &mut [libc::mmsghdr]) -> io::Result
     }
     // SAFETY: headers point at live iovecs (and addresses) for the whole call.
     let n = unsafe {
-        libc::sendmmsg(socket.as_raw_fd(), headers.as_mut_ptr(), headers.len() as u32, libc::MSG_DONTWAIT)
+        libc::sendmmsg(
+            socket.as_raw_fd(),
+            headers.as_mut_ptr(),
+            headers.len() as u32,
+            libc::MSG_DONTWAIT,
+        )
     };
     if n < 0 {
         let error = io::Error::last_os_error();
@@ -130,10 +145,18 @@ fn send_headers(socket: &UdpSocket, headers: &mut [libc::mmsghdr]) -> io::Result
 }
 
 /// Waits up to `timeout_ms` until one of `sockets` is readable; the readable ones' indexes.
-pub fn poll_readable(sockets: &[UdpSocket], timeout_ms: i32, ready: &mut Vec<usize>) -> io::Result<()> {
+pub fn poll_readable(
+    sockets: &[UdpSocket],
+    timeout_ms: i32,
+    ready: &mut Vec<usize>,
+) -> io::Result<()> {
     let mut fds: Vec<libc::pollfd> = sockets
         .iter()
-        .map(|s| libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 })
+        .map(|s| libc::pollfd {
+            fd: s.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
         .collect();
     // SAFETY: fds is a live array of fds.len() pollfd.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
@@ -141,7 +164,12 @@ pub fn poll_readable(sockets: &[UdpSocket], timeout_ms: i32, ready: &mut Vec<usi
         return Err(io::Error::last_os_error());
     }
     ready.clear();
-    ready.extend(fds.iter().enumerate().filter(|(_, f)| f.revents != 0).map(|(i, _)| i));
+    ready.extend(
+        fds.iter()
+            .enumerate()
+            .filter(|(_, f)| f.revents != 0)
+            .map(|(i, _)| i),
+    );
     Ok(())
 }
 
@@ -166,5 +194,7 @@ pub fn fail(message: &str) -> ! {
 }
 
 pub fn parse_addr(name: &str, value: &str) -> SocketAddr {
-    value.parse().unwrap_or_else(|_| fail(&format!("--{name} {value:?}: expected IP:port")))
+    value
+        .parse()
+        .unwrap_or_else(|_| fail(&format!("--{name} {value:?}: expected IP:port")))
 }

@@ -100,7 +100,7 @@ async fn pump<C>(client_io: &mut C, target_io: &mut TargetStream, activity: &Act
 where
     C: AsyncRead + AsyncWrite + Unpin + PlainTcp,
 {
-    if let (Some(client), TargetStream::Plain(target)) = (client_io.plain_tcp(), &*target_io) {
+    if let (Some(client), TargetStream::Plain(target)) = (client_io.plain_tcp(), &mut *target_io) {
         let _ = tcp_pump::relay_plain(client, target, activity).await;
         return;
     }

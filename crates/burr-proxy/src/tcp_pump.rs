@@ -18,22 +18,25 @@
 
 use crate::idle::{Activity, ActivityIo};
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 
 /// A client connection that may be a plain socket underneath: only then can it be spliced.
 pub(crate) trait PlainTcp {
     /// The socket, when bytes read from it are the client's bytes as they are (no TLS).
-    fn plain_tcp(&self) -> Option<&TcpStream>;
+    fn plain_tcp(&mut self) -> Option<&mut TcpStream>;
 }
 
 impl PlainTcp for ActivityIo<TcpStream> {
-    fn plain_tcp(&self) -> Option<&TcpStream> {
-        Some(self.get_ref())
+    fn plain_tcp(&mut self) -> Option<&mut TcpStream> {
+        Some(self.get_mut())
     }
 }
 
 impl<T> PlainTcp for tokio_rustls::server::TlsStream<T> {
-    fn plain_tcp(&self) -> Option<&TcpStream> {
+    fn plain_tcp(&mut self) -> Option<&mut TcpStream> {
         None
     }
 }
@@ -56,24 +59,43 @@ enum Mode {
 
 /// Relays between two plain sockets until both directions have ended or one fails.
 pub(crate) async fn relay_plain(
-    client: &TcpStream,
-    target: &TcpStream,
+    client: &mut TcpStream,
+    target: &mut TcpStream,
     activity: &Activity,
 ) -> io::Result<()> {
+    let (client_read, client_write) = client.split();
+    let (target_read, target_write) = target.split();
+    let [upstream_ended, downstream_ended] = [AtomicBool::new(false), AtomicBool::new(false)];
     tokio::try_join!(
-        pump(client, target, activity),
-        pump(target, client, activity)
+        pump(
+            client_read,
+            target_write,
+            [&upstream_ended, &downstream_ended],
+            activity
+        ),
+        pump(
+            target_read,
+            client_write,
+            [&downstream_ended, &upstream_ended],
+            activity
+        ),
     )?;
     Ok(())
 }
 
 /// Moves bytes from `from` to `to` until `from` reaches end-of-stream, then half-closes `to`.
-async fn pump(from: &TcpStream, to: &TcpStream, activity: &Activity) -> io::Result<()> {
+/// `ended` is [this direction's end, the opposite direction's end].
+async fn pump(
+    mut from: ReadHalf<'_>,
+    mut to: WriteHalf<'_>,
+    ended: [&AtomicBool; 2],
+    activity: &Activity,
+) -> io::Result<()> {
     let mut mode = Mode::Copy;
     loop {
         let moved = match &mut mode {
             Mode::Copy | Mode::CopyOnly => {
-                let moved = copy_once(from, to, activity).await?;
+                let moved = copy_once(&mut from, &mut to, activity).await?;
                 if moved == COPY_CHUNK && matches!(mode, Mode::Copy) {
                     // The pipe is made only now that bytes flow in bulk; without one (descriptor
                     // limit, kernel memory) this direction simply keeps copying.
@@ -81,51 +103,48 @@ async fn pump(from: &TcpStream, to: &TcpStream, activity: &Activity) -> io::Resu
                 }
                 moved
             }
-            Mode::Splice(pipe) => match splice_once(from, to, pipe, activity).await? {
-                Some(moved) => moved,
-                None => {
-                    // Refused while filling the empty pipe: no byte entered it, so none is lost
-                    // by going back to copying.
-                    mode = Mode::CopyOnly;
-                    continue;
+            Mode::Splice(pipe) => {
+                match splice_once(from.as_ref(), to.as_ref(), pipe, activity).await? {
+                    Some(moved) => moved,
+                    None => {
+                        // Refused while filling the empty pipe: no byte entered it, so none is lost
+                        // by going back to copying.
+                        mode = Mode::CopyOnly;
+                        continue;
+                    }
                 }
-            },
+            }
         };
         if moved == 0 {
-            socket2::SockRef::from(to).shutdown(std::net::Shutdown::Write)?;
+            ended[0].store(true, Ordering::Relaxed);
+            // When the other direction has ended too, the relay is over and both sockets are
+            // closed next, which sends the same FIN: the shutdown would be a wasted call.
+            if !ended[1].load(Ordering::Relaxed) {
+                socket2::SockRef::from(to.as_ref()).shutdown(std::net::Shutdown::Write)?;
+            }
             return Ok(());
         }
     }
 }
 
 /// Reads once from `from` (up to [`COPY_CHUNK`]) and writes it all to `to`; 0 at end-of-stream.
-async fn copy_once(from: &TcpStream, to: &TcpStream, activity: &Activity) -> io::Result<usize> {
-    let mut buffer: Vec<u8> = Vec::new();
-    let read = loop {
-        from.readable().await?;
-        // Allocated once the socket is readable, not before: an idle connection holds none.
-        // Not zeroed either: `try_read_buf` fills the spare capacity.
-        buffer.reserve_exact(COPY_CHUNK);
-        match from.try_read_buf(&mut buffer) {
-            Ok(read) => break read,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(error) => return Err(error),
-        }
-    };
+/// Through tokio's `AsyncRead`, which forgets the socket's readiness after a short read, so the
+/// next read waits for the next edge rather than spending a call on a would-block.
+async fn copy_once(
+    from: &mut ReadHalf<'_>,
+    to: &mut WriteHalf<'_>,
+    activity: &Activity,
+) -> io::Result<usize> {
+    // The buffer is allocated once the socket is readable, not before, so an idle connection
+    // holds none; it is not zeroed either: `read_buf` fills the spare capacity.
+    from.as_ref().readable().await?;
+    let mut buffer = Vec::with_capacity(COPY_CHUNK);
+    let read = from.read_buf(&mut buffer).await?;
     if read == 0 {
         return Ok(0);
     }
     activity.touch();
-    let mut rest = &buffer[..read];
-    while !rest.is_empty() {
-        to.writable().await?;
-        match to.try_write(rest) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(written) => rest = &rest[written..],
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(error) => return Err(error),
-        }
-    }
+    to.write_all(&buffer).await?;
     activity.touch();
     Ok(read)
 }

@@ -7,17 +7,20 @@
 //!   the target read. `--mode down --bytes N`: one connection receives N bytes. Both print bytes,
 //!   seconds and whether the count matched.
 
+use l4_tools::{arg, fail, parse_addr};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use l4_tools::{arg, fail, parse_addr};
 
 const CHUNK: usize = 256 * 1024;
 
 fn main() {
-    let target = parse_addr("target", &arg::<String>("target", None, "the proxy's IP:port"));
+    let target = parse_addr(
+        "target",
+        &arg::<String>("target", None, "the proxy's IP:port"),
+    );
     let mode: String = arg("mode", None, "short, up or down");
     match mode.as_str() {
         "short" => short(target),
@@ -31,7 +34,9 @@ fn short(target: SocketAddr) {
     let seconds: f64 = arg("seconds", Some(5.0), "seconds of load, 0.1-600");
     let reply_size: usize = arg("reply-size", Some(100), "bytes the target answers");
     if !(1..=1000).contains(&connections) || !(0.1..=600.0).contains(&seconds) {
-        fail(&format!("--connections {connections} (1-1000), --seconds {seconds} (0.1-600)"));
+        fail(&format!(
+            "--connections {connections} (1-1000), --seconds {seconds} (0.1-600)"
+        ));
     }
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -82,14 +87,21 @@ fn one_short(target: SocketAddr, request: &[u8], reply: &mut [u8]) -> std::io::R
 fn bulk(target: SocketAddr, up: bool) {
     let bytes: u64 = arg("bytes", None, "bytes to transfer");
     let started = Instant::now();
-    let result = if up { upload(target, bytes) } else { download(target, bytes) };
+    let result = if up {
+        upload(target, bytes)
+    } else {
+        download(target, bytes)
+    };
     let elapsed = started.elapsed().as_secs_f64();
     match result {
         Ok(moved) => println!(
             r#"{{"bytes": {moved}, "seconds": {elapsed:.3}, "complete": {}}}"#,
             moved == bytes
         ),
-        Err(e) => fail(&format!("{} {target}: {e}", if up { "upload to" } else { "download from" })),
+        Err(e) => fail(&format!(
+            "{} {target}: {e}",
+            if up { "upload to" } else { "download from" }
+        )),
     }
 }
 

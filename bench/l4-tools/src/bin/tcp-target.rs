@@ -9,10 +9,10 @@
 //!
 //! Runs until `--seconds` pass (a bound) or it is killed.
 
+use l4_tools::{arg, fail, parse_addr};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::Duration;
-use l4_tools::{arg, fail, parse_addr};
 
 const SHORT_REQUEST: usize = 100;
 const CHUNK: usize = 256 * 1024;
@@ -20,7 +20,11 @@ const CHUNK: usize = 256 * 1024;
 fn main() {
     let bind = parse_addr("bind", &arg::<String>("bind", None, "IP:port to listen on"));
     let reply_size: usize = arg("reply-size", Some(100), "bytes of a short reply");
-    let seconds: u64 = arg("seconds", Some(3600), "a whole number of seconds, the lifetime bound");
+    let seconds: u64 = arg(
+        "seconds",
+        Some(3600),
+        "a whole number of seconds, the lifetime bound",
+    );
     let listener = TcpListener::bind(bind).unwrap_or_else(|e| fail(&format!("--bind {bind}: {e}")));
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(seconds));

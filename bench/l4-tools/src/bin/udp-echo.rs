@@ -2,15 +2,21 @@
 //! sender unchanged, batched with recvmmsg/sendmmsg, one thread, until `--seconds` pass (a bound,
 //! so a forgotten target does not run forever) or it is killed.
 
+use l4_tools::{Batch, MAX_DATAGRAM, arg, fail, parse_addr, poll_readable};
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
-use l4_tools::{Batch, MAX_DATAGRAM, arg, fail, parse_addr, poll_readable};
 
 fn main() {
     let bind = parse_addr("bind", &arg::<String>("bind", None, "IP:port to listen on"));
-    let seconds: u64 = arg("seconds", Some(3600), "a whole number of seconds, the lifetime bound");
+    let seconds: u64 = arg(
+        "seconds",
+        Some(3600),
+        "a whole number of seconds, the lifetime bound",
+    );
     let socket = UdpSocket::bind(bind).unwrap_or_else(|e| fail(&format!("--bind {bind}: {e}")));
-    socket.set_nonblocking(true).unwrap_or_else(|e| fail(&e.to_string()));
+    socket
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| fail(&e.to_string()));
     let sockets = [socket];
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut batch = Batch::new(MAX_DATAGRAM);

@@ -9,17 +9,24 @@
 //!   of `--sources` (e.g. 127.0.1.1-127.0.1.10) and each port from `--first-port` up, one
 //!   datagram, its echo awaited (100 ms at most), the socket closed. Prints opened and answered.
 
+use l4_tools::{BATCH, Batch, arg, fail, parse_addr, poll_readable, send_copies};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
-use l4_tools::{BATCH, Batch, arg, fail, parse_addr, poll_readable, send_copies};
 
 fn main() {
-    let target = parse_addr("target", &arg::<String>("target", None, "the proxy's IP:port"));
+    let target = parse_addr(
+        "target",
+        &arg::<String>("target", None, "the proxy's IP:port"),
+    );
     let size: usize = arg("size", Some(64), "payload bytes, 1-65507");
     if !(1..=l4_tools::MAX_DATAGRAM).contains(&size) {
         fail(&format!("--size {size}: expected 1-65507"));
     }
-    let open_flows: usize = arg("open-flows", Some(0), "a number of flows to open, 0 for load mode");
+    let open_flows: usize = arg(
+        "open-flows",
+        Some(0),
+        "a number of flows to open, 0 for load mode",
+    );
     if open_flows > 0 {
         return open(target, size, open_flows);
     }
@@ -27,15 +34,22 @@ fn main() {
     let window: usize = arg("window", Some(8), "datagrams in flight per flow, 1-1024");
     let seconds: f64 = arg("seconds", Some(5.0), "seconds of load, 0.1-600");
     let count: u64 = arg("count", Some(u64::MAX), "replies after which to stop");
-    if !(1..=10_000).contains(&flows) || !(1..=1024).contains(&window) || !(0.1..=600.0).contains(&seconds) {
-        fail(&format!("--flows {flows} (1-10000), --window {window} (1-1024), --seconds {seconds} (0.1-600)"));
+    if !(1..=10_000).contains(&flows)
+        || !(1..=1024).contains(&window)
+        || !(0.1..=600.0).contains(&seconds)
+    {
+        fail(&format!(
+            "--flows {flows} (1-10000), --window {window} (1-1024), --seconds {seconds} (0.1-600)"
+        ));
     }
     let payload = vec![b'x'; size];
     let sockets: Vec<UdpSocket> = (0..flows)
         .map(|_| {
             let s = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| fail(&format!("bind: {e}")));
-            s.connect(target).unwrap_or_else(|e| fail(&format!("connect {target}: {e}")));
-            s.set_nonblocking(true).unwrap_or_else(|e| fail(&e.to_string()));
+            s.connect(target)
+                .unwrap_or_else(|e| fail(&format!("connect {target}: {e}")));
+            s.set_nonblocking(true)
+                .unwrap_or_else(|e| fail(&e.to_string()));
             s
         })
         .collect();
@@ -80,18 +94,30 @@ fn main() {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    println!(r#"{{"sent": {sent}, "received": {received}, "lost": {lost}, "seconds": {elapsed:.3}}}"#);
+    println!(
+        r#"{{"sent": {sent}, "received": {received}, "lost": {lost}, "seconds": {elapsed:.3}}}"#
+    );
 }
 
 fn open(target: SocketAddr, size: usize, flows: usize) {
-    let sources = arg::<String>("sources", Some("127.0.1.1-127.0.1.10".into()), "A.B.C.D-A.B.C.E");
+    let sources = arg::<String>(
+        "sources",
+        Some("127.0.1.1-127.0.1.10".into()),
+        "A.B.C.D-A.B.C.E",
+    );
     let (first, last) = sources
         .split_once('-')
         .and_then(|(a, b)| Some((a.parse::<Ipv4Addr>().ok()?, b.parse::<Ipv4Addr>().ok()?)))
         .filter(|(a, b)| a <= b)
-        .unwrap_or_else(|| fail(&format!("--sources {sources:?}: expected A.B.C.D-A.B.C.E, first <= last")));
+        .unwrap_or_else(|| {
+            fail(&format!(
+                "--sources {sources:?}: expected A.B.C.D-A.B.C.E, first <= last"
+            ))
+        });
     let first_port: u16 = arg("first-port", Some(20_000), "a port, 1024-65535");
-    let addresses: Vec<Ipv4Addr> = (u32::from(first)..=u32::from(last)).map(Ipv4Addr::from).collect();
+    let addresses: Vec<Ipv4Addr> = (u32::from(first)..=u32::from(last))
+        .map(Ipv4Addr::from)
+        .collect();
     let payload = vec![b'f'; size];
     let mut buffer = vec![0u8; size.max(2048)];
     let (mut opened, mut answered) = (0usize, 0usize);
@@ -100,7 +126,9 @@ fn open(target: SocketAddr, size: usize, flows: usize) {
             if opened == flows {
                 break 'ports;
             }
-            let Ok(socket) = UdpSocket::bind((*address, port)) else { continue };
+            let Ok(socket) = UdpSocket::bind((*address, port)) else {
+                continue;
+            };
             if socket.connect(target).is_err() || socket.send(&payload).is_err() {
                 continue;
             }
