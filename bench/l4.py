@@ -47,7 +47,7 @@ BURR = os.environ.get("BURR_BIN", "target/release/burr")
 BASELINE = os.environ.get("BASELINE_BIN", "")
 TOOLS = os.environ.get("L4_TOOLS", "target/l4-tools/release")
 PROXIES = os.environ.get("PROXIES", "burr haproxy nginx").split()
-PHASES = os.environ.get("PHASES", "short bulk udp flows").split()
+PHASES = os.environ.get("PHASES", "short bulk idle udp flows").split()
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
 DURATION = float(os.environ.get("DURATION", "5"))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "16"))
@@ -57,6 +57,7 @@ UDP_SIZES = [int(s) for s in os.environ.get("UDP_SIZES", "64 1200").split()]
 UDP_FLOWS = int(os.environ.get("UDP_FLOWS", "64"))
 UDP_WINDOW = int(os.environ.get("UDP_WINDOW", "8"))
 FLOWS = int(os.environ.get("FLOWS", "15000"))
+IDLE_CONNS = int(os.environ.get("IDLE_CONNS", "2000"))
 TCP_TARGET, UDP_TARGET = "127.0.0.1:19401", "127.0.0.1:19402"
 TCP_PORT = {"burr": 18401, "haproxy": 18402, "nginx": 18403, "burr_base": 18406}
 UDP_PORT = {"burr": 18404, "nginx": 18405}
@@ -329,6 +330,67 @@ def strace_calls(pid, port, direction):
     return strace_counts(pid, run)
 
 
+def meminfo_kib(field):
+    with open("/proc/meminfo") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def pipes_of(pid):
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("pipe:")
+        except OSError:
+            pass
+    return count
+
+
+def kernel_kib_per_pipe(count=2000):
+    """Kernel memory (slab) an empty pipe takes on this machine, from `count` made here."""
+    before = meminfo_kib("Slab")
+    made = [os.pipe() for _ in range(count)]
+    after = meminfo_kib("Slab")
+    for r, w in made:
+        os.close(r)
+        os.close(w)
+    return (after - before) / count
+
+
+def phase_idle(proxies):
+    """burr's memory per idle TCP connection: after a short upload (copy path, no pipe) and after
+    a 64 KiB one (spliced: a pipe on the client→target direction), RSS delta per connection and
+    pipes per connection; the kernel memory of a pipe is measured on the spot."""
+    import socket
+    per_pipe = kernel_kib_per_pipe()
+    print(f"\n== Idle TCP connections: {IDLE_CONNS} per case; an empty pipe costs {per_pipe:.2f} KiB of kernel slab here")
+    results = {}
+    for name, pid, port in proxies:
+        if not name.startswith("burr"):
+            continue
+        # The first pass shows what the connections cost a process that had not held as many;
+        # the second reuses the memory the first freed, so its RSS is a lower bound: it is there
+        # for the pipes.
+        for label, first in (("after 100 B", 100), ("after 64 KiB", 64 << 10)):
+            before_rss, before_pipes = rss_kib(pid), pipes_of(pid)
+            payload = b"U" + b"i" * first
+            conns = []
+            for _ in range(IDLE_CONNS):
+                c = socket.create_connection(("127.0.0.1", port), timeout=5)
+                c.sendall(payload)
+                conns.append(c)
+            time.sleep(1.5)
+            rss, pipes = rss_kib(pid) - before_rss, pipes_of(pid) - before_pipes
+            for c in conns:
+                c.close()
+            per_conn = rss / IDLE_CONNS
+            pipes_per_conn = pipes / 2 / IDLE_CONNS  # two descriptors per pipe
+            results[(name, label)] = (per_conn, pipes_per_conn)
+            print(f"  {name:9s} {label:13s} RSS {per_conn:6.2f} KiB/conn, pipes {pipes_per_conn:.2f}/conn "
+                  f"(+ {pipes_per_conn * per_pipe:.2f} KiB kernel)", flush=True)
+            time.sleep(1.5)
+    return results
+
+
 def phase_udp(proxies):
     results = {}
     for size in UDP_SIZES:
@@ -371,10 +433,10 @@ def main():
           f"{' '.join(open('/proc/loadavg').read().split()[:3])}; compilers running: {compilers_running() or 'none'}")
     start_targets()
     running = {}
-    if "burr" in PROXIES and {"short", "bulk"} & set(PHASES):
+    if "burr" in PROXIES and {"short", "bulk", "idle"} & set(PHASES):
         running["burr"] = start_burr(work, "burr", f'[[balancer.listener]]\nport = {TCP_PORT["burr"]}\n'
                                                    f'protocol = "tcp"\npool = "targets"\n')
-    if BASELINE and {"short", "bulk"} & set(PHASES):
+    if BASELINE and {"short", "bulk", "idle"} & set(PHASES):
         running["burr_base"] = start_burr(work, "burr_base", f'[[balancer.listener]]\nport = {TCP_PORT["burr_base"]}\n'
                                                              f'protocol = "tcp"\npool = "targets"\n', BASELINE)
     if "burr" in PROXIES and {"udp", "flows"} & set(PHASES):
@@ -386,7 +448,7 @@ def main():
         running["nginx"] = start_nginx(work)
     tcp = [(n, running[n].pid, TCP_PORT[n]) for n in ("burr", "burr_base", "haproxy", "nginx") if n in running]
     udp = [(n, running[k].pid, UDP_PORT[n]) for n, k in (("burr", "burr_udp"), ("nginx", "nginx")) if k in running]
-    if {"short", "bulk"} & set(PHASES):
+    if {"short", "bulk", "idle"} & set(PHASES):
         for name, _, port in tcp:
             wait_until(10, lambda: reachable_tcp(port), f"{name} relaying TCP on {port}")
     if {"udp", "flows"} & set(PHASES):
@@ -396,6 +458,8 @@ def main():
         phase_short(tcp)
     if "bulk" in PHASES:
         phase_bulk(tcp)
+    if "idle" in PHASES:
+        phase_idle(tcp)
     if "udp" in PHASES:
         phase_udp(udp)
     if "flows" in PHASES and "burr_udp" in running:
