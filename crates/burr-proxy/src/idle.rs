@@ -23,7 +23,7 @@ impl Activity {
         Arc::new(Self(AtomicU64::new(crate::clock::io_now_ms())))
     }
 
-    fn touch(&self) {
+    pub(crate) fn touch(&self) {
         self.0.store(crate::clock::io_now_ms(), Ordering::Relaxed);
     }
 
@@ -56,6 +56,10 @@ impl<T> ActivityIo<T> {
 
     pub fn get_ref(&self) -> &T {
         &self.inner
+    }
+
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.inner
     }
 }
 

@@ -33,6 +33,7 @@ pub mod sessions;
 pub mod sni;
 mod target_stream;
 mod tcp;
+mod tcp_pump;
 pub mod tls;
 pub mod udp;
 mod upstream;

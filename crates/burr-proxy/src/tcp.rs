@@ -18,6 +18,7 @@ use crate::proxy_protocol::inbound::connection_addresses;
 use crate::proxy_protocol::{ClientTls, header_with_tlvs};
 use crate::runtime::{ListenerRuntime, TargetShared};
 use crate::target_stream::{self, Dial, TargetStream};
+use crate::tcp_pump::{self, COPY_CHUNK, PlainTcp};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -86,7 +87,7 @@ async fn relay<C>(
     activity: &Activity,
     idle_timeout: Duration,
 ) where
-    C: AsyncRead + AsyncWrite + Unpin,
+    C: AsyncRead + AsyncWrite + Unpin + PlainTcp,
 {
     let connected = {
         let listener = slot.current();
@@ -103,7 +104,7 @@ async fn relay<C>(
     };
     let _open = OpenRelay::new(target.clone());
     tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut client_io, &mut target_io) => {}
+        _ = pump(&mut client_io, &mut target_io, activity) => {}
         _ = activity.idle_for(idle_timeout) => {
             tracing::debug!(%client, target = %target.address, "TCP connection idle, closed");
         }
@@ -116,6 +117,21 @@ async fn relay<C>(
     if let Some(pool) = slot.current().pool.as_deref() {
         renew_client_session(pool, client.ip(), &target);
     }
+}
+
+/// Moves bytes both ways until both sides have closed or one fails: spliced in the kernel when
+/// both are plain sockets ([`tcp_pump`]), copied through user space otherwise (TLS on either
+/// side), with buffers of one TLS record each way.
+async fn pump<C>(client_io: &mut C, target_io: &mut TargetStream, activity: &Activity)
+where
+    C: AsyncRead + AsyncWrite + Unpin + PlainTcp,
+{
+    if let (Some(client), TargetStream::Plain(target)) = (client_io.plain_tcp(), &mut *target_io) {
+        let _ = tcp_pump::relay_plain(client, target, activity).await;
+        return;
+    }
+    let _ = tokio::io::copy_bidirectional_with_sizes(client_io, target_io, COPY_CHUNK, COPY_CHUNK)
+        .await;
 }
 
 /// Chooses a target and opens a connection to it, trying others when connecting fails.

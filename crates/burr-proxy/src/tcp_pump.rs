@@ -1,0 +1,277 @@
+//! The byte pump of TCP listeners whose client and target are both plain sockets: each
+//! direction moves bytes with `read`/`write` through a small buffer while messages are short,
+//! and switches to `splice(2)` through a pipe of its own once a read fills the buffer (a
+//! sustained transfer), so bulk bytes go socket → pipe → socket inside the kernel without being
+//! copied through user space.
+//!
+//! It owns the pipes and the per-direction state; the caller ([`crate::tcp`]) owns the sockets,
+//! the idle watchdog and the drain deadline, and drops the pump to end it. A direction that
+//! reads end-of-stream shuts down the other socket's sending side (a half-close is passed on);
+//! the pump ends when both directions have, or at the first error. Every chunk moved either way
+//! stamps the connection's [`Activity`], as [`crate::idle::ActivityIo`] does on the copy path.
+//!
+//! Memory: a connection that is not moving bytes holds no buffer (one is allocated when the
+//! socket turns readable and freed once its bytes are written) and no pipe (pipes are made only
+//! when a direction switches to splice; an empty pipe holds no data pages). When the kernel
+//! refuses `splice` on these descriptors (EINVAL, ENOSYS) or no pipe can be made, the direction
+//! stays on the copy path.
+
+use crate::idle::{Activity, ActivityIo};
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{ReadHalf, WriteHalf};
+
+/// A client connection that may be a plain socket underneath: only then can it be spliced.
+pub(crate) trait PlainTcp {
+    /// The socket, when bytes read from it are the client's bytes as they are (no TLS).
+    fn plain_tcp(&mut self) -> Option<&mut TcpStream>;
+}
+
+impl PlainTcp for ActivityIo<TcpStream> {
+    fn plain_tcp(&mut self) -> Option<&mut TcpStream> {
+        Some(self.get_mut())
+    }
+}
+
+impl<T> PlainTcp for tokio_rustls::server::TlsStream<T> {
+    fn plain_tcp(&mut self) -> Option<&mut TcpStream> {
+        None
+    }
+}
+
+/// Largest read on the copy path. A read that fills it shows a sustained transfer, which moves
+/// that direction onto splice; 16 KiB is above a typical request or short reply (which then
+/// costs no pipe) and is one TLS record, the unit TLS listeners' copy path moves anyway.
+pub(crate) const COPY_CHUNK: usize = 16 * 1024;
+
+/// Most bytes one splice takes from a socket: the capacity of a default pipe (16 pages).
+const SPLICE_CHUNK: usize = 64 * 1024;
+
+/// How one direction currently moves its bytes.
+enum Mode {
+    Copy,
+    Splice(pipe::Pipe),
+    /// splice was refused on these descriptors once; it is not tried again on this direction.
+    CopyOnly,
+}
+
+/// Relays between two plain sockets until both directions have ended or one fails.
+pub(crate) async fn relay_plain(
+    client: &mut TcpStream,
+    target: &mut TcpStream,
+    activity: &Activity,
+) -> io::Result<()> {
+    let (client_read, client_write) = client.split();
+    let (target_read, target_write) = target.split();
+    let [upstream_ended, downstream_ended] = [AtomicBool::new(false), AtomicBool::new(false)];
+    tokio::try_join!(
+        pump(
+            client_read,
+            target_write,
+            [&upstream_ended, &downstream_ended],
+            activity
+        ),
+        pump(
+            target_read,
+            client_write,
+            [&downstream_ended, &upstream_ended],
+            activity
+        ),
+    )?;
+    Ok(())
+}
+
+/// Moves bytes from `from` to `to` until `from` reaches end-of-stream, then half-closes `to`.
+/// `ended` is [this direction's end, the opposite direction's end].
+async fn pump(
+    mut from: ReadHalf<'_>,
+    mut to: WriteHalf<'_>,
+    ended: [&AtomicBool; 2],
+    activity: &Activity,
+) -> io::Result<()> {
+    let mut mode = Mode::Copy;
+    loop {
+        let moved = match &mut mode {
+            Mode::Copy | Mode::CopyOnly => {
+                let moved = copy_once(&mut from, &mut to, activity).await?;
+                if moved == COPY_CHUNK && matches!(mode, Mode::Copy) {
+                    // The pipe is made only now that bytes flow in bulk; without one (descriptor
+                    // limit, kernel memory) this direction simply keeps copying.
+                    mode = pipe::Pipe::new().map_or(Mode::CopyOnly, Mode::Splice);
+                }
+                moved
+            }
+            Mode::Splice(pipe) => {
+                match splice_once(from.as_ref(), to.as_ref(), pipe, activity).await? {
+                    Some(moved) => moved,
+                    None => {
+                        // Refused while filling the empty pipe: no byte entered it, so none is lost
+                        // by going back to copying.
+                        mode = Mode::CopyOnly;
+                        continue;
+                    }
+                }
+            }
+        };
+        if moved == 0 {
+            ended[0].store(true, Ordering::Relaxed);
+            // When the other direction has ended too, the relay is over and both sockets are
+            // closed next, which sends the same FIN: the shutdown would be a wasted call.
+            if !ended[1].load(Ordering::Relaxed) {
+                socket2::SockRef::from(to.as_ref()).shutdown(std::net::Shutdown::Write)?;
+            }
+            return Ok(());
+        }
+    }
+}
+
+/// Reads once from `from` (up to [`COPY_CHUNK`]) and writes it all to `to`; 0 at end-of-stream.
+/// Through tokio's `AsyncRead`, which forgets the socket's readiness after a short read, so the
+/// next read waits for the next edge rather than spending a call on a would-block.
+async fn copy_once(
+    from: &mut ReadHalf<'_>,
+    to: &mut WriteHalf<'_>,
+    activity: &Activity,
+) -> io::Result<usize> {
+    // The buffer is allocated once the socket is readable, not before, so an idle connection
+    // holds none; it is not zeroed either: `read_buf` fills the spare capacity.
+    from.as_ref().readable().await?;
+    let mut buffer = Vec::with_capacity(COPY_CHUNK);
+    let read = from.read_buf(&mut buffer).await?;
+    if read == 0 {
+        return Ok(0);
+    }
+    activity.touch();
+    to.write_all(&buffer).await?;
+    activity.touch();
+    Ok(read)
+}
+
+/// Splices once from `from` into the (empty) pipe and then all of it out to `to`; `Some(0)` at
+/// end-of-stream, `None` when the kernel refuses to splice from `from` (nothing was moved). The pipe is always empty between calls, so a would-block while filling it can
+/// only mean `from` has nothing to read, and one while draining it only that `to` is full: each
+/// clears the right socket's readiness.
+async fn splice_once(
+    from: &TcpStream,
+    to: &TcpStream,
+    pipe: &pipe::Pipe,
+    activity: &Activity,
+) -> io::Result<Option<usize>> {
+    let spliced = loop {
+        from.readable().await?;
+        match from.try_io(tokio::io::Interest::READABLE, || {
+            pipe.fill_from(from, SPLICE_CHUNK)
+        }) {
+            Ok(spliced) => break spliced,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(error) if pipe::refused(&error) => return Ok(None),
+            Err(error) => return Err(error),
+        }
+    };
+    if spliced == 0 {
+        return Ok(Some(0));
+    }
+    activity.touch();
+    let mut pending = spliced;
+    while pending > 0 {
+        to.writable().await?;
+        match to.try_io(tokio::io::Interest::WRITABLE, || {
+            pipe.drain_into(to, pending)
+        }) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(drained) => pending -= drained,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    activity.touch();
+    Ok(Some(spliced))
+}
+
+#[cfg(target_os = "linux")]
+mod pipe {
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    /// A nonblocking pipe, both ends closed on drop.
+    pub struct Pipe {
+        read: OwnedFd,
+        write: OwnedFd,
+    }
+
+    impl Pipe {
+        pub fn new() -> io::Result<Self> {
+            let mut fds = [0; 2];
+            // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+            if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: pipe2 succeeded, so both are open descriptors that nothing else owns.
+            let (read, write) =
+                unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+            Ok(Self { read, write })
+        }
+
+        /// Moves up to `len` bytes from the socket into the pipe.
+        pub fn fill_from(&self, socket: &impl AsRawFd, len: usize) -> io::Result<usize> {
+            splice(socket.as_raw_fd(), self.write.as_raw_fd(), len)
+        }
+
+        /// Moves up to `len` bytes from the pipe to the socket.
+        pub fn drain_into(&self, socket: &impl AsRawFd, len: usize) -> io::Result<usize> {
+            splice(self.read.as_raw_fd(), socket.as_raw_fd(), len)
+        }
+    }
+
+    fn splice(from: i32, to: i32, len: usize) -> io::Result<usize> {
+        // SAFETY: both are open descriptors borrowed for the call; null offsets mean "the
+        // current position", the only meaning sockets and pipes have.
+        let moved = unsafe {
+            libc::splice(
+                from,
+                std::ptr::null_mut(),
+                to,
+                std::ptr::null_mut(),
+                len,
+                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+            )
+        };
+        if moved < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(moved as usize)
+        }
+    }
+
+    /// True when the kernel does not splice between these descriptors at all.
+    pub fn refused(error: &io::Error) -> bool {
+        matches!(error.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS))
+    }
+}
+
+/// Elsewhere there is no splice: every direction stays on the copy path.
+#[cfg(not(target_os = "linux"))]
+mod pipe {
+    use std::io;
+    use std::os::fd::AsRawFd;
+
+    pub enum Pipe {}
+
+    impl Pipe {
+        pub fn new() -> io::Result<Self> {
+            Err(io::ErrorKind::Unsupported.into())
+        }
+        pub fn fill_from(&self, _: &impl AsRawFd, _: usize) -> io::Result<usize> {
+            match *self {}
+        }
+        pub fn drain_into(&self, _: &impl AsRawFd, _: usize) -> io::Result<usize> {
+            match *self {}
+        }
+    }
+
+    pub fn refused(_: &io::Error) -> bool {
+        true
+    }
+}
