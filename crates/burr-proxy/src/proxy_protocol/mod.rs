@@ -15,7 +15,6 @@
 pub mod inbound;
 pub mod tlv;
 
-#[allow(unused_imports)] // datagram_header_with_tlvs: the UDP relay's, being written.
 pub use tlv::{ClientTls, datagram_header_with_tlvs, header_with_tlvs};
 
 use std::net::{IpAddr, SocketAddr};

@@ -144,8 +144,12 @@ pub fn open(
         }
     };
     attempts.connected(&target);
-    let header = (pool.spec.upstream.proxy_protocol_version() == Some(2))
-        .then(|| crate::proxy_protocol::datagram_header(client, local).into_boxed_slice());
+    // Made once per flow: a `unique_id` TLV names the flow, and every datagram carries it.
+    let upstream = &pool.spec.upstream;
+    let header = (upstream.proxy_protocol_version() == Some(2)).then(|| {
+        crate::proxy_protocol::datagram_header_with_tlvs(upstream.proxy_tlvs(), client, local)
+            .into_boxed_slice()
+    });
     Ok(Arc::new(Flow {
         socket,
         target,
