@@ -305,6 +305,17 @@ fn bind_kinds(
     Ok(sockets)
 }
 
+/// The address a connection accepted on a listener bound to `bind` was made to: `bind` itself,
+/// unless the listener is bound to a wildcard address, where only the socket knows (one
+/// `getsockname` call a connection saved in the usual case).
+pub fn accepted_on(stream: &tokio::net::TcpStream, bind: SocketAddr) -> SocketAddr {
+    if bind.ip().is_unspecified() {
+        stream.local_addr().unwrap_or(bind)
+    } else {
+        bind
+    }
+}
+
 /// Binds one socket per worker (with `SO_REUSEPORT` when there are several, and `IP_FREEBIND`
 /// so an address not yet on the host can be bound).
 fn bind_all(address: SocketAddr, workers: usize) -> io::Result<Vec<std::net::TcpListener>> {

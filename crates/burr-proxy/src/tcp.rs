@@ -29,7 +29,7 @@ use tokio::net::TcpStream;
 /// Serves one accepted connection on a TCP or SSL listener until the relay ends.
 pub async fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Arc<ListenerSlot>) {
     let listener = slot.current();
-    let local = stream.local_addr().unwrap_or(listener.bind);
+    let local = crate::listeners::accepted_on(&stream, listener.bind);
     let _ = stream.set_nodelay(true);
     // A front proxy's PROXY header comes before anything else, TLS included.
     let Some((client, local)) = connection_addresses(&mut stream, peer, local, &listener).await

@@ -74,7 +74,7 @@ pub async fn serve(
     access_log: Option<AccessLog>,
 ) {
     let listener = slot.current();
-    let local = stream.local_addr().unwrap_or(listener.bind);
+    let local = crate::listeners::accepted_on(&stream, listener.bind);
     let _ = stream.set_nodelay(true);
     // A front proxy's PROXY header comes before anything else, TLS included; its client is the
     // one X-Forwarded-For, stickiness, rules and the access log name.
