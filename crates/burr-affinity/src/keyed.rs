@@ -307,6 +307,34 @@ impl KeyedEngine {
         }
     }
 
+    /// The key engine of `pool` over `candidates` (its targets in pool order, weight 0 for
+    /// draining ones), or `None` when the pool has no header or source-IP stickiness. Under
+    /// source-IP sessions the unweighted algorithms place as if every target in service weighed
+    /// the same (header sessions keep the weighted table they always had).
+    pub fn for_pool(
+        pool: &Pool,
+        candidates: &[crate::balance::Candidate],
+        previous: Option<&KeyedEngine>,
+    ) -> Option<Self> {
+        let policy = KeyedPolicy::of(pool)?;
+        let unweighted = policy.source == KeySource::ClientAddress
+            && matches!(
+                pool.algorithm,
+                Algorithm::RoundRobin | Algorithm::LeastConnections
+            );
+        if !unweighted {
+            return Some(Self::new(policy, candidates, previous));
+        }
+        let equal: Vec<crate::balance::Candidate> = candidates
+            .iter()
+            .map(|c| crate::balance::Candidate {
+                weight: c.weight.min(1),
+                ..*c
+            })
+            .collect();
+        Some(Self::new(policy, &equal, previous))
+    }
+
     /// Where a new session of `key` goes: the first owner from its slot on that `usable`
     /// accepts ([`ConsistentHash::walk`]) and, when the policy balances a load, that is under
     /// its bound ([`load::under_bound`]). When none is (or the table is full and cannot count

@@ -13,11 +13,11 @@ use crate::sessions::SessionSketch;
 use crate::upstream::{IdleConnections, Sender};
 use arc_swap::ArcSwap;
 use burr_affinity::balance::{Candidate, Picker};
-use burr_affinity::keyed::{KeySource, KeyedEngine, KeyedPolicy};
+use burr_affinity::keyed::KeyedEngine;
 use burr_affinity::sticky::{Policy, PoolView, Standing};
 use burr_affinity::token::KeyRing;
 use burr_model::certificates::{PrivateKeyPem, SELF_SIGNED_CERTIFICATE};
-use burr_model::{Algorithm, Balancer, Listener, Pool, Protocol, State, TargetAddress, TargetId};
+use burr_model::{Balancer, Listener, Pool, Protocol, State, TargetAddress, TargetId};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -569,27 +569,7 @@ fn compile_pool(pool: &Pool, previous: &Runtime, context: &CompileContext) -> Po
             weight: t.weight,
         })
         .collect();
-    let keyed = KeyedPolicy::of(pool).map(|policy| {
-        // Under source-IP sessions, the unweighted algorithms place as if every target in
-        // service weighed the same (header sessions keep the weighted table they always had).
-        let unweighted = policy.source == KeySource::ClientAddress
-            && matches!(
-                pool.algorithm,
-                Algorithm::RoundRobin | Algorithm::LeastConnections
-            );
-        let placed_over: Vec<Candidate> = if unweighted {
-            candidates
-                .iter()
-                .map(|c| Candidate {
-                    weight: c.weight.min(1),
-                    ..*c
-                })
-                .collect()
-        } else {
-            candidates.clone()
-        };
-        KeyedEngine::new(policy, &placed_over, old.and_then(|o| o.keyed.as_ref()))
-    });
+    let keyed = KeyedEngine::for_pool(pool, &candidates, old.and_then(|o| o.keyed.as_ref()));
     PoolRuntime {
         picker: Picker::with_previous(pool.algorithm, &candidates, old.map(|o| &o.picker)),
         keyed,

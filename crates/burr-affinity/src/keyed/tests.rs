@@ -459,3 +459,38 @@ fn touch_renews_a_session_and_rebinds_one_that_moved() {
     );
     assert_eq!(table.live_sessions(T0 + IDLE), HashMap::from([(id(1), 1)]));
 }
+
+/// Under source-IP sessions round_robin ignores weights (as it does without sessions) and
+/// weighted_round_robin follows them: with weights 9 and 1, shares of 1/2 or 9/10 of 2,000
+/// clients, each within its bound (share + max(1%, √share)), far apart.
+#[test]
+fn unweighted_algorithms_place_source_ip_sessions_as_if_weights_were_equal() {
+    let candidates = [
+        Candidate {
+            id: id(0),
+            weight: 9,
+        },
+        Candidate {
+            id: id(1),
+            weight: 1,
+        },
+    ];
+    let view = View(vec![Standing::Available; 2]);
+    for (algorithm, share) in [
+        (burr_model::Algorithm::RoundRobin, 1000.0f64),
+        (burr_model::Algorithm::WeightedRoundRobin, 1800.0),
+    ] {
+        let mut pool = Pool::new("p");
+        pool.algorithm = algorithm;
+        pool.stickiness.kind = StickinessKind::SourceIp;
+        let e = KeyedEngine::for_pool(&pool, &candidates, None).unwrap();
+        let placed = place_clients(&e, &view, 0..2000u32);
+        let heavy = placed.values().filter(|&&i| i == 0).count() as f64;
+        let bound = share + (0.01 * share).max(share.sqrt());
+        assert!(heavy <= bound, "{algorithm}: {heavy} > {bound}");
+        // The light target is held to its bound too, so the heavy one takes the rest.
+        let light_share = 2000.0 - share;
+        let light_bound = light_share + (0.01 * light_share).max(light_share.sqrt());
+        assert!(2000.0 - heavy <= light_bound, "{algorithm}: {heavy}");
+    }
+}
