@@ -316,33 +316,49 @@ pub fn accepted_on(stream: &tokio::net::TcpStream, bind: SocketAddr) -> SocketAd
     }
 }
 
-/// Binds one socket per worker (with `SO_REUSEPORT` when there are several, and `IP_FREEBIND`
-/// so an address not yet on the host can be bound).
+/// Binds one listening TCP socket per worker (see [`worker_socket`]).
 fn bind_all(address: SocketAddr, workers: usize) -> io::Result<Vec<std::net::TcpListener>> {
     (0..workers.max(1))
         .map(|_| {
-            let socket = socket2::Socket::new(
-                socket2::Domain::for_address(address),
-                socket2::Type::STREAM,
-                Some(socket2::Protocol::TCP),
-            )?;
-            socket.set_reuse_address(true)?;
-            // A balancer's virtual IP may be assigned to this host after burr binds it.
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            if address.is_ipv4() {
-                socket.set_freebind_v4(true)?;
-            } else {
-                socket.set_freebind_v6(true)?;
-            }
-            if workers > 1 {
-                socket.set_reuse_port(true)?;
-            }
-            socket.set_nonblocking(true)?;
-            socket.bind(&address.into())?;
+            let socket = worker_socket(address, socket2::Type::STREAM, workers)?;
             socket.listen(BACKLOG)?;
             Ok(socket.into())
         })
         .collect()
+}
+
+/// A nonblocking socket of `kind` (stream or datagram) bound to `address` for one of `workers`
+/// workers: with `SO_REUSEPORT` when there are several (the kernel spreads connections, and a
+/// client's datagrams, over them), `IP_FREEBIND` (a balancer's virtual IP may be assigned to this
+/// host after burr binds it) and, for TCP only, `SO_REUSEADDR` (on UDP it would let another
+/// socket share the port).
+pub(crate) fn worker_socket(
+    address: SocketAddr,
+    kind: socket2::Type,
+    workers: usize,
+) -> io::Result<socket2::Socket> {
+    let stream = kind == socket2::Type::STREAM;
+    let protocol = if stream {
+        socket2::Protocol::TCP
+    } else {
+        socket2::Protocol::UDP
+    };
+    let socket = socket2::Socket::new(socket2::Domain::for_address(address), kind, Some(protocol))?;
+    if stream {
+        socket.set_reuse_address(true)?;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if address.is_ipv4() {
+        socket.set_freebind_v4(true)?;
+    } else {
+        socket.set_freebind_v6(true)?;
+    }
+    if workers > 1 {
+        socket.set_reuse_port(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    Ok(socket)
 }
 
 /// Accepts the listener's connections on one worker while the caps have room, and hands each

@@ -45,23 +45,6 @@ async fn fixed_target(status: Option<u16>) -> SocketAddr {
     addr
 }
 
-fn state_of(metrics: &str, target: SocketAddr) -> Option<f64> {
-    metric(
-        metrics,
-        &format!("burr_target_health_state{{pool=\"p\",target=\"{target}\"}}"),
-    )
-}
-
-/// The recorded failure of `target`: its labels after the target's, e.g.
-/// `reason="response_code_mismatch",code="503"`; `None` when its last check passed.
-fn failure_of(metrics: &str, target: SocketAddr) -> Option<String> {
-    let prefix = format!("burr_target_health_check_failure{{pool=\"p\",target=\"{target}\",");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(|rest| rest.trim_end_matches("} 1").to_string())
-}
-
 #[tokio::test]
 async fn success_codes_decide_health_and_each_failure_records_its_reason() {
     let ok = fixed_target(Some(200)).await;
@@ -84,7 +67,10 @@ async fn success_codes_decide_health_and_each_failure_records_its_reason() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let metrics = loop {
         let metrics = burr.metrics();
-        let states: Vec<Option<f64>> = targets.iter().map(|t| state_of(&metrics, *t)).collect();
+        let states: Vec<Option<f64>> = targets
+            .iter()
+            .map(|t| health_state_of(&metrics, *t))
+            .collect();
         if states.iter().zip(want).all(|(s, w)| *s == Some(w)) {
             break metrics;
         }
@@ -94,20 +80,20 @@ async fn success_codes_decide_health_and_each_failure_records_its_reason() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert_eq!(failure_of(&metrics, ok), None, "{metrics}");
-    assert_eq!(failure_of(&metrics, redirect), None, "{metrics}");
+    assert_eq!(health_failure_of(&metrics, ok), None, "{metrics}");
+    assert_eq!(health_failure_of(&metrics, redirect), None, "{metrics}");
     assert_eq!(
-        failure_of(&metrics, unavailable).as_deref(),
+        health_failure_of(&metrics, unavailable).as_deref(),
         Some("reason=\"response_code_mismatch\",code=\"503\""),
         "{metrics}"
     );
     assert_eq!(
-        failure_of(&metrics, hanging).as_deref(),
+        health_failure_of(&metrics, hanging).as_deref(),
         Some("reason=\"timeout\""),
         "{metrics}"
     );
     assert_eq!(
-        failure_of(&metrics, refusing).as_deref(),
+        health_failure_of(&metrics, refusing).as_deref(),
         Some("reason=\"connection_failed\""),
         "{metrics}"
     );
@@ -133,9 +119,11 @@ async fn by_default_only_200_is_healthy() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let metrics = burr.metrics();
-        if state_of(&metrics, redirect) == Some(2.0) && state_of(&metrics, ok) == Some(1.0) {
+        if health_state_of(&metrics, redirect) == Some(2.0)
+            && health_state_of(&metrics, ok) == Some(1.0)
+        {
             assert_eq!(
-                failure_of(&metrics, redirect).as_deref(),
+                health_failure_of(&metrics, redirect).as_deref(),
                 Some("reason=\"response_code_mismatch\",code=\"302\"")
             );
             break;

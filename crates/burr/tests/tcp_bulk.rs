@@ -35,17 +35,6 @@ fn pipes(pid: i32) -> usize {
         .unwrap_or(0)
 }
 
-async fn eventually(wait: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + wait;
-    while !condition() {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    true
-}
-
 #[tokio::test]
 async fn bulk_bytes_cross_intact_both_ways_and_the_half_close_follows_them() {
     const BULK: usize = 4 << 20;

@@ -50,20 +50,6 @@ fn target_metric(burr: &Burr, name: &str, target: SocketAddr) -> f64 {
     .unwrap_or(-1.0)
 }
 
-/// Polls `condition` every 20 ms for at most `wait`, letting the test's targets run meanwhile.
-async fn eventually(wait: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + wait;
-    loop {
-        if condition() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn round_robin_sends_each_connection_to_the_next_target_and_counts_it() {
     let targets = targets(3).await;

@@ -36,23 +36,6 @@ async fn udp_target(answer: &'static [u8]) -> (SocketAddr, oneshot::Sender<()>) 
     (addr, stop)
 }
 
-fn state_of(metrics: &str, target: SocketAddr) -> Option<f64> {
-    metric(
-        metrics,
-        &format!("burr_target_health_state{{pool=\"p\",target=\"{target}\"}}"),
-    )
-}
-
-/// The recorded failure of `target` (its labels after the target's); `None` when its last
-/// check passed.
-fn failure_of(metrics: &str, target: SocketAddr) -> Option<String> {
-    let prefix = format!("burr_target_health_check_failure{{pool=\"p\",target=\"{target}\",");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(|rest| rest.trim_end_matches("} 1").to_string())
-}
-
 /// Polls the metrics until `targets` have the `want` states (1 healthy, 2 unhealthy), for at
 /// most `within`; returns the metrics that showed them.
 async fn wait_for_states(
@@ -64,7 +47,10 @@ async fn wait_for_states(
     let deadline = Instant::now() + within;
     loop {
         let metrics = burr.metrics();
-        let states: Vec<Option<f64>> = targets.iter().map(|t| state_of(&metrics, *t)).collect();
+        let states: Vec<Option<f64>> = targets
+            .iter()
+            .map(|t| health_state_of(&metrics, *t))
+            .collect();
         if states.iter().zip(want).all(|(s, w)| *s == Some(*w)) {
             return metrics;
         }
@@ -96,9 +82,9 @@ async fn udp_checks_pass_on_the_expected_reply_and_fail_on_icmp_and_wrong_bytes(
 
     // Two checks 5 s apart decide each state.
     let metrics = wait_for_states(&burr, &targets, &[1.0, 2.0, 1.0], Duration::from_secs(15)).await;
-    assert_eq!(failure_of(&metrics, answering), None, "{metrics}");
+    assert_eq!(health_failure_of(&metrics, answering), None, "{metrics}");
     assert_eq!(
-        failure_of(&metrics, wrong).as_deref(),
+        health_failure_of(&metrics, wrong).as_deref(),
         Some("reason=\"unexpected_reply\""),
         "{metrics}"
     );
@@ -108,11 +94,11 @@ async fn udp_checks_pass_on_the_expected_reply_and_fail_on_icmp_and_wrong_bytes(
     stop.send(()).unwrap();
     let metrics = wait_for_states(&burr, &targets, &[1.0, 2.0, 2.0], Duration::from_secs(15)).await;
     assert_eq!(
-        failure_of(&metrics, stopping).as_deref(),
+        health_failure_of(&metrics, stopping).as_deref(),
         Some("reason=\"connection_failed\""),
         "{metrics}"
     );
-    assert_eq!(failure_of(&metrics, answering), None, "{metrics}");
+    assert_eq!(health_failure_of(&metrics, answering), None, "{metrics}");
 }
 
 /// A udp check without a payload, or with bad hex, is refused at start-up with the field named.

@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 
@@ -36,20 +36,6 @@ fn burr_port(burr: &Burr) -> u16 {
         .find_map(|l| l.strip_prefix("port = "))
         .and_then(|p| p.trim().parse().ok())
         .unwrap()
-}
-
-/// Polls `condition` every 20 ms for at most 5 s, letting the test's targets run meanwhile.
-async fn eventually(mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        if condition() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]
@@ -211,8 +197,11 @@ async fn a_flow_idle_past_its_timeout_on_the_rule_clock_is_replaced_and_a_busy_o
     // The quiet flow is now 11 s idle, the busy one 6 s.
     burr.advance_clock(Duration::from_secs(6));
     assert!(
-        eventually(|| udp_metric(&burr, "burr_udp_flows_evicted_total{reason=\"idle\"}") == 1.0)
-            .await,
+        eventually(Duration::from_secs(5), || udp_metric(
+            &burr,
+            "burr_udp_flows_evicted_total{reason=\"idle\"}"
+        ) == 1.0)
+        .await,
         "{}",
         burr.metrics()
     );
@@ -285,15 +274,11 @@ async fn past_max_flows_the_flow_idle_the_longest_is_evicted_and_a_flood_stays_b
     );
     // An evicted flow's socket closes when the runtime drops its aborted task, just after the
     // eviction; and the metrics scrape above holds a descriptor of its own for a moment.
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    while descriptors() > before {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} > {before}",
-            descriptors()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        eventually(Duration::from_secs(2), || descriptors() <= before).await,
+        "{} > {before}",
+        descriptors()
+    );
 }
 
 #[tokio::test]
@@ -321,7 +306,7 @@ async fn an_icmp_unreachable_moves_the_flow_and_the_source_ip_session_stays_move
     // the flow at once, without waiting for the client's next datagram ...
     client.send(b"lost").await.unwrap();
     assert!(
-        eventually(|| {
+        eventually(Duration::from_secs(5), || {
             udp_metric(
                 &burr,
                 "burr_udp_flows_evicted_total{reason=\"target_unreachable\"}",
@@ -519,7 +504,7 @@ async fn live_changes_keep_flows_on_their_targets_until_a_removed_one_drains() {
     assert!(on_t2 > 0);
     burr.advance_clock(Duration::from_secs(31));
     assert!(
-        eventually(|| {
+        eventually(Duration::from_secs(5), || {
             udp_metric(&burr, "burr_udp_flows_evicted_total{reason=\"drained\"}") == on_t2 as f64
         })
         .await,
@@ -583,9 +568,11 @@ async fn a_udp_port_that_cannot_be_bound_fails_the_change_and_changes_nothing() 
         libc::kill(burr.pid(), libc::SIGHUP);
     }
     assert!(
-        eventually(|| burr.stderr_text().contains(&format!(
-            "balancer \"u\" listener {taken_port}: cannot listen on 127.0.0.1:{taken_port}"
-        )))
+        eventually(Duration::from_secs(5), || burr.stderr_text().contains(
+            &format!(
+                "balancer \"u\" listener {taken_port}: cannot listen on 127.0.0.1:{taken_port}"
+            )
+        ))
         .await,
         "{}",
         burr.stderr_text()
@@ -631,7 +618,12 @@ async fn a_removed_listener_stops_relaying_and_frees_its_port_once_its_flows_are
     assert!(std::net::UdpSocket::bind(("127.0.0.1", port)).is_err());
     burr.advance_clock(Duration::from_secs(11));
     assert!(
-        eventually(|| std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()).await,
+        eventually(Duration::from_secs(5), || std::net::UdpSocket::bind((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok())
+        .await,
         "the port stayed bound"
     );
 }

@@ -34,24 +34,7 @@ const RECEIVE_BUFFER: usize = 4 << 20;
 pub fn bind_all(address: SocketAddr, workers: usize) -> io::Result<Vec<std::net::UdpSocket>> {
     (0..workers.max(1))
         .map(|_| {
-            let socket = socket2::Socket::new(
-                socket2::Domain::for_address(address),
-                socket2::Type::DGRAM,
-                Some(socket2::Protocol::UDP),
-            )?;
-            // A balancer's virtual IP may be assigned to this host after burr binds it.
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            if address.is_ipv4() {
-                socket.set_freebind_v4(true)?;
-            } else {
-                socket.set_freebind_v6(true)?;
-            }
-            if workers > 1 {
-                socket.set_reuse_port(true)?;
-            }
-            socket.set_nonblocking(true)?;
-            socket.bind(&address.into())?;
-            Ok(socket.into())
+            crate::listeners::worker_socket(address, socket2::Type::DGRAM, workers).map(Into::into)
         })
         .collect()
 }

@@ -732,3 +732,36 @@ pub async fn setup_with(n: usize, algorithm: &str, extra_pool: &str) -> (Vec<Bac
     let burr = Burr::start(&config(port, algorithm, &targets, "", extra_pool));
     (backends, burr, port)
 }
+
+/// Polls `condition` every 20 ms for at most `wait`, letting the test's targets run meanwhile;
+/// whether it came true.
+pub async fn eventually(wait: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        if condition() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The health state gauge of `target` in pool `p` (1 healthy, 2 unhealthy), from `metrics`.
+pub fn health_state_of(metrics: &str, target: SocketAddr) -> Option<f64> {
+    metric(
+        metrics,
+        &format!("burr_target_health_state{{pool=\"p\",target=\"{target}\"}}"),
+    )
+}
+
+/// The recorded health-check failure of `target` in pool `p`: its labels after the target's,
+/// e.g. `reason="response_code_mismatch",code="503"`; `None` when its last check passed.
+pub fn health_failure_of(metrics: &str, target: SocketAddr) -> Option<String> {
+    let prefix = format!("burr_target_health_check_failure{{pool=\"p\",target=\"{target}\",");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|rest| rest.trim_end_matches("} 1").to_string())
+}
