@@ -208,7 +208,11 @@ impl SessionTable {
             return;
         }
         if shard.sessions.len() >= SESSION_TABLE_CAPACITY / SHARDS {
-            self.sweep(&mut shard, now);
+            // At most one sweep a second of a full shard: a flood of new keys (spoofed UDP
+            // sources are cheap) must not buy a scan of 16,384 entries each.
+            if shard.swept_at < now {
+                self.sweep(&mut shard, now);
+            }
             if shard.sessions.len() >= SESSION_TABLE_CAPACITY / SHARDS {
                 return;
             }
@@ -218,21 +222,24 @@ impl SessionTable {
     }
 
     /// Traffic of `key` reached `target` at `now` (a datagram of a UDP flow, a TCP connection
-    /// closing): the session lives on from now. A session that lapsed or went elsewhere in the
-    /// meantime is bound to `target` again, with `target` as its first target.
+    /// closing): the session lives on from now. A live session that has moved elsewhere in the
+    /// meantime (its target failed while this flow or connection went on) stays where it moved:
+    /// old traffic must not pull it back. A session that lapsed (or was never remembered) is
+    /// bound to `target` again, which served the client until now.
     pub fn touch(&self, key: u64, target: TargetId, now: u64) {
-        let home = {
+        {
             let mut shard = self.shard(key);
+            let idle = self.idle_secs();
             match shard.sessions.get_mut(&key) {
                 Some(entry) if entry.target == target => {
                     entry.last_seen = entry.last_seen.max(now);
                     return;
                 }
-                Some(entry) if now < entry.last_seen.saturating_add(self.idle_secs()) => entry.home,
-                _ => target,
+                Some(entry) if now < entry.last_seen.saturating_add(idle) => return,
+                _ => {}
             }
-        };
-        self.record(key, target, home, now);
+        }
+        self.record(key, target, target, now);
     }
 
     /// Live sessions per target at `now` (for the session gauge); drops lapsed entries.

@@ -442,7 +442,7 @@ fn a_new_persistence_timeout_keeps_the_sessions_and_applies_to_them() {
 }
 
 #[test]
-fn touch_renews_a_session_and_rebinds_one_that_moved() {
+fn touch_renews_a_session_but_never_pulls_back_one_that_moved() {
     let table = SessionTable::new(IDLE);
     table.record(9, id(0), id(0), T0);
     table.touch(9, id(0), T0 + IDLE - 1);
@@ -450,14 +450,23 @@ fn touch_renews_a_session_and_rebinds_one_that_moved() {
         table.get(9, T0 + 2 * IDLE - 2).map(|e| e.map(|e| e.target)),
         Ok(Some(id(0)))
     );
-    table.touch(9, id(1), T0 + IDLE);
-    let entry = table.get(9, T0 + IDLE).unwrap().unwrap();
+    // The session moved to 1 (its target failed) while an old flow on 0 went on.
+    table.record(9, id(1), id(0), T0 + IDLE);
+    table.touch(9, id(0), T0 + IDLE + 1);
+    let entry = table.get(9, T0 + IDLE + 1).unwrap().unwrap();
     assert_eq!(
         (entry.target, entry.home),
         (id(1), id(0)),
-        "moved: the home is kept"
+        "stays where it moved"
     );
-    assert_eq!(table.live_sessions(T0 + IDLE), HashMap::from([(id(1), 1)]));
+    // Once it lapsed, the traffic that went on binds it again.
+    table.touch(9, id(0), T0 + 3 * IDLE);
+    let entry = table.get(9, T0 + 3 * IDLE).unwrap().unwrap();
+    assert_eq!((entry.target, entry.home), (id(0), id(0)));
+    assert_eq!(
+        table.live_sessions(T0 + 3 * IDLE),
+        HashMap::from([(id(0), 1)])
+    );
 }
 
 /// Under source-IP sessions round_robin ignores weights (as it does without sessions) and

@@ -158,11 +158,22 @@ pub fn open(
     }))
 }
 
-/// Descriptors or socket memory ran out: no fault of the target's.
+/// Descriptors, socket memory or local ports ran out: no fault of the target's. Each flow's
+/// socket takes an ephemeral port of its own, so a flood of flows past the host's port range
+/// (`net.ipv4.ip_local_port_range`, 28,232 by default) fails `connect` with EAGAIN; blaming the
+/// target for that would let a flood mark every target down.
 fn out_of_resources(error: &io::Error) -> bool {
     matches!(
         error.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+        Some(
+            libc::EMFILE
+                | libc::ENFILE
+                | libc::ENOBUFS
+                | libc::ENOMEM
+                | libc::EAGAIN
+                | libc::EADDRINUSE
+                | libc::EADDRNOTAVAIL
+        )
     )
 }
 
@@ -229,12 +240,15 @@ async fn relay_replies(flow: &Flow, context: &FlowContext) -> EndReason {
                     return EndReason::TargetUnreachable;
                 };
                 if ready.is_error() {
-                    if let Ok(Some(error)) = flow.socket.take_error() {
+                    if let Ok(Some(error)) = flow.socket.take_error()
+                        && let Some(reason) = ends_the_flow(&error, context)
+                    {
                         tracing::debug!(client = %context.client, target = %flow.target.address,
                             %error, "UDP flow ended by its target");
-                        return EndReason::TargetUnreachable;
+                        return reason;
                     }
-                    // Nothing pending after all: clear the mark, or the wait would spin.
+                    // Nothing pending after all (or only a datagram's worth of trouble): clear
+                    // the mark, or the wait would spin.
                     let _ = flow.socket.try_io(Interest::ERROR, || {
                         Err::<(), _>(io::Error::from(io::ErrorKind::WouldBlock))
                     });
@@ -250,6 +264,20 @@ async fn relay_replies(flow: &Flow, context: &FlowContext) -> EndReason {
     }
 }
 
+/// Whether an error the flow's socket reports ends the flow: an ICMP port, host or network
+/// unreachable does (the target is marked down); "packet too big" (EMSGSIZE, a path MTU below
+/// what the client sent) does not, since the target is fine and smaller datagrams still pass,
+/// and is counted as a `too_large` drop like the other errors that only cost a datagram.
+fn ends_the_flow(error: &io::Error, context: &FlowContext) -> Option<EndReason> {
+    match classify(error) {
+        SendFailure::Unreachable => Some(EndReason::TargetUnreachable),
+        SendFailure::Drop(reason) => {
+            context.stats.udp.count_drop(reason);
+            None
+        }
+    }
+}
+
 /// Relays the replies waiting on the flow's socket.
 fn relay_ready(flow: &Flow, context: &FlowContext) -> Result<(), EndReason> {
     with_reply_buffer(|buffer| {
@@ -257,11 +285,14 @@ fn relay_ready(flow: &Flow, context: &FlowContext) -> Result<(), EndReason> {
             let len = match flow.socket.try_recv(buffer) {
                 Ok(len) => len,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => {
-                    tracing::debug!(client = %context.client, target = %flow.target.address,
-                        error = %e, "UDP flow ended by its target");
-                    return Err(EndReason::TargetUnreachable);
-                }
+                Err(e) => match ends_the_flow(&e, context) {
+                    Some(reason) => {
+                        tracing::debug!(client = %context.client, target = %flow.target.address,
+                            error = %e, "UDP flow ended by its target");
+                        return Err(reason);
+                    }
+                    None => continue,
+                },
             };
             flow.touch(context.clock.unix_now());
             let stats = &context.stats.udp;

@@ -3,8 +3,8 @@
 //! session at most once a second per flow, ends flows idle past the listener's timeout (one
 //! sweep a second of the rule clock), and removes flows whose task reports their end.
 //!
-//! When the listener is removed the loop stops reading (datagrams to it are no longer
-//! relayed); its flows still relay replies until they end, and the loop returns with the last.
+//! When the listener is removed the loop ends its flows at once and returns, closing its
+//! sockets (see the comment at the stop signal for why UDP flows are not left to finish).
 
 use super::flow::{self, Exit, FlowContext, OpenFlow, SendFailure};
 use super::socket::{ListenerIo, with_receive_buffers};
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::sync::oneshot;
 
-/// Receives the listener's datagrams on one worker until it is removed and its flows ended.
+/// Receives the listener's datagrams on one worker until it is removed, then ends its flows.
 pub async fn serve(
     socket: std::net::UdpSocket,
     slot: Arc<ListenerSlot>,
@@ -34,7 +34,6 @@ pub async fn serve(
     };
     let (exits_tx, mut exits) = unbounded_channel();
     let mut table = FlowTable::new(slot.current().stats.clone());
-    let mut receiving = true;
     // Idle flows are found by one sweep a rule-clock second, from the front of the table,
     // rather than by a timer in every flow (which would cost each flow a few hundred bytes).
     let clock = flow_clock(&slot.current());
@@ -43,7 +42,13 @@ pub async fn serve(
     loop {
         tokio::select! {
             biased;
-            _ = &mut stop, if receiving => receiving = false,
+            // A removed listener's flows end at once: UDP has no exchange to let finish, and
+            // a socket left reading replies would stay in the port's SO_REUSEPORT group, where
+            // a new listener on the port would lose datagrams to it.
+            _ = &mut stop => {
+                table.end_all(EndReason::ListenerRemoved);
+                return;
+            }
             () = &mut sweep => {
                 let now = clock.unix_now();
                 // Read at each sweep: a reload's timeout applies to the flows already open.
@@ -55,14 +60,11 @@ pub async fn serve(
                 let Exit { client, serial, reason } = exit;
                 table.exited(&client, serial, reason);
             }
-            ready = io.socket.readable(), if receiving => {
+            ready = io.socket.readable() => {
                 if ready.is_ok() {
                     receive_batch(&io, &slot, &mut table, &exits_tx);
                 }
             }
-        }
-        if !receiving && table.is_empty() {
-            return;
         }
     }
 }
@@ -187,17 +189,9 @@ impl Relay<'_> {
         now: u64,
     ) {
         let settings = self.listener.spec.udp_settings();
-        let open = self
-            .stats()
-            .open_flows
-            .load(std::sync::atomic::Ordering::Relaxed);
-        // At the cap the flow idle the longest on this worker makes room; with none here
-        // (every flow on other workers), the datagram is dropped.
-        if open >= u64::from(settings.max_flows) && !self.table.evict_oldest() {
-            self.stats().count_drop(DropReason::FlowCap);
-            return;
-        }
         let local = self.io.local_address(dst_ip);
+        // Opened before any eviction: a flow that cannot be opened (no target, no socket) must
+        // not cost a live one its place.
         let flow = match flow::open(self.listener, client, local, now) {
             Ok(flow) => flow,
             Err(reason) => {
@@ -205,6 +199,16 @@ impl Relay<'_> {
                 return;
             }
         };
+        let open = self
+            .stats()
+            .open_flows
+            .load(std::sync::atomic::Ordering::Relaxed);
+        // At the cap the flow idle the longest on this worker makes room; with none here
+        // (every flow on other workers), the new flow is dropped with its datagram.
+        if open >= u64::from(settings.max_flows) && !self.table.evict_oldest() {
+            self.stats().count_drop(DropReason::FlowCap);
+            return;
+        }
         let serial = self.table.next_serial();
         let context = FlowContext {
             client,

@@ -18,14 +18,17 @@ pub enum EndReason {
     TargetUnreachable,
     /// The target was deregistered and its drain deadline passed.
     Drained,
+    /// The listener was removed (or changed to a protocol without UDP).
+    ListenerRemoved,
 }
 
 impl EndReason {
-    pub const ALL: [EndReason; 4] = [
+    pub const ALL: [EndReason; 5] = [
         Self::Idle,
         Self::Cap,
         Self::TargetUnreachable,
         Self::Drained,
+        Self::ListenerRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl EndReason {
             Self::Cap => "cap",
             Self::TargetUnreachable => "target_unreachable",
             Self::Drained => "drained",
+            Self::ListenerRemoved => "listener_removed",
         }
     }
 }

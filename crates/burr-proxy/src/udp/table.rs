@@ -56,10 +56,6 @@ impl FlowTable {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
-    }
-
     /// A serial for the next flow.
     pub fn next_serial(&mut self) -> u64 {
         self.next_serial += 1;
@@ -154,6 +150,13 @@ impl FlowTable {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Ends every flow for `reason` (their tasks are aborted, their sockets close).
+    pub fn end_all(&mut self, reason: EndReason) {
+        while self.flows.pop_front().is_some() {
+            self.count_removed(reason);
         }
     }
 
