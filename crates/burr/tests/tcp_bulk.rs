@@ -162,16 +162,18 @@ async fn a_connection_moving_bulk_bytes_is_not_idle() {
         "tcp",
         "round_robin",
         &[sink],
-        "idle_timeout_secs = 1",
+        "idle_timeout_secs = 2",
         "",
     ));
     let mut stream = tcp_connect_from(port, LOOPBACK).await;
-    // 64 KiB every 200 ms for 2.4 s (more than twice the idle timeout), client to target only:
-    // every chunk is large enough to be spliced, and the relay must count it as activity.
+    // 64 KiB every 200 ms for 4.4 s (more than twice the idle timeout, which runs on real time
+    // as every I/O timeout does; a 2 s timeout leaves a busy machine 1.8 s of slack), client to
+    // target only: every chunk is large enough to be spliced, and the relay must count it as
+    // activity.
     let chunk = pattern(CHUNK);
     let started = Instant::now();
     let mut sent = 0;
-    while started.elapsed() < Duration::from_millis(2400) {
+    while started.elapsed() < Duration::from_millis(4400) {
         stream.write_all(&chunk).await.unwrap();
         sent += CHUNK;
         tokio::time::sleep(Duration::from_millis(200)).await;
