@@ -119,6 +119,10 @@ pub struct DataPlane {
     workers: Workers,
     runtime: ArcSwap<Runtime>,
     bound: Mutex<HashMap<ListenerKey, Bound>>,
+    /// Addresses of listeners a commit removed, and when: their sockets close on the workers a
+    /// moment later, so a change that binds one again right away waits for that (see
+    /// [`bind_released`]).
+    released: Mutex<HashMap<SocketAddr, std::time::Instant>>,
     health: HealthSupervisor,
     limits: Arc<ConnectionLimits>,
 }
@@ -155,6 +159,7 @@ impl DataPlane {
             workers,
             runtime: ArcSwap::from_pointee(Runtime::default()),
             bound: Mutex::new(HashMap::new()),
+            released: Mutex::new(HashMap::new()),
             health: HealthSupervisor::new(tokio::runtime::Handle::current()),
         }))
     }
@@ -190,7 +195,7 @@ impl DataPlane {
             {
                 continue;
             }
-            match bind_kinds(listener.bind, kinds, self.workers.count()) {
+            match self.bind_released(listener.bind, kinds) {
                 Ok(s) => {
                     sockets.insert(key.clone(), s);
                 }
@@ -216,11 +221,19 @@ impl DataPlane {
             mut sockets,
         } = prepared;
         let mut bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
+        let mut released = self.released.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        released.retain(|_, at| now.duration_since(*at) < RELEASE_WAIT);
         bound.retain(|key, b| {
-            runtime.listeners.get(key).is_some_and(|l| {
+            let keep = runtime.listeners.get(key).is_some_and(|l| {
                 l.bind == b.address && SocketKinds::of(l) == b.kinds && !sockets.contains_key(key)
-            })
+            });
+            if !keep {
+                released.insert(b.address, now);
+            }
+            keep
         });
+        drop(released);
         for (key, listener) in &runtime.listeners {
             if let Some(existing) = bound.get(key) {
                 existing.slot.current.store(listener.clone());
@@ -313,6 +326,40 @@ pub fn accepted_on(stream: &tokio::net::TcpStream, bind: SocketAddr) -> SocketAd
         stream.local_addr().unwrap_or(bind)
     } else {
         bind
+    }
+}
+
+/// How long after a commit removed a listener a bind of its address that finds it still in
+/// use is tried again.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl DataPlane {
+    /// Binds `address` for `kinds`. A listener a commit removed closes its sockets on its
+    /// workers a moment after the commit (its accept and receive loops see the stop signal on
+    /// their next turn), so a change that re-adds the address at once (delete a listener, then
+    /// create it again) may find it in use: within [`RELEASE_WAIT`] of that removal, the bind is
+    /// tried again every 10 ms until the old sockets are gone or the wait is over.
+    fn bind_released(
+        &self,
+        address: SocketAddr,
+        kinds: SocketKinds,
+    ) -> io::Result<ListenerSockets> {
+        loop {
+            match bind_kinds(address, kinds, self.workers.count()) {
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                    let released = self.released.lock().unwrap_or_else(|e| e.into_inner());
+                    let recent = released
+                        .get(&address)
+                        .is_some_and(|at| at.elapsed() < RELEASE_WAIT);
+                    drop(released);
+                    if !recent {
+                        return Err(e);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => return other,
+            }
+        }
     }
 }
 
