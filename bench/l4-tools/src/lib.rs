@@ -39,17 +39,7 @@ impl Batch {
                 iov_len: b.len(),
             })
             .collect();
-        let mut headers: Vec<libc::mmsghdr> = (0..BATCH)
-            .map(|i| {
-                // SAFETY: msghdr is plain data; every field used is set below.
-                let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
-                h.msg_hdr.msg_iov = &mut iovecs[i];
-                h.msg_hdr.msg_iovlen = 1;
-                h.msg_hdr.msg_name = (&mut self.addresses[i] as *mut libc::sockaddr_storage).cast();
-                h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
-                h
-            })
-            .collect();
+        let mut headers = addressed_headers(&mut iovecs, &mut self.addresses);
         // SAFETY: headers point at live iovecs, buffers and addresses for the whole call.
         let n = unsafe {
             libc::recvmmsg(
@@ -84,19 +74,31 @@ impl Batch {
                 iov_len: self.lengths[i],
             })
             .collect();
-        let mut headers: Vec<libc::mmsghdr> = (0..self.count)
-            .map(|i| {
-                // SAFETY: as in receive.
-                let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
-                h.msg_hdr.msg_iov = &mut iovecs[i];
-                h.msg_hdr.msg_iovlen = 1;
-                h.msg_hdr.msg_name = (&mut self.addresses[i] as *mut libc::sockaddr_storage).cast();
-                h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
-                h
-            })
-            .collect();
+        let mut headers = addressed_headers(&mut iovecs, &mut self.addresses);
         send_headers(socket, &mut headers)
     }
+}
+
+/// One message header per iovec, each with its datagram's address slot (the source on receive,
+/// the destination on echo). The headers point into `iovecs` and `addresses`, which must outlive
+/// the call they are passed to.
+fn addressed_headers(
+    iovecs: &mut [libc::iovec],
+    addresses: &mut [libc::sockaddr_storage],
+) -> Vec<libc::mmsghdr> {
+    iovecs
+        .iter_mut()
+        .zip(addresses.iter_mut())
+        .map(|(iovec, address)| {
+            // SAFETY: msghdr is plain data; every field used is set below.
+            let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            h.msg_hdr.msg_iov = iovec;
+            h.msg_hdr.msg_iovlen = 1;
+            h.msg_hdr.msg_name = (address as *mut libc::sockaddr_storage).cast();
+            h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
+            h
+        })
+        .collect()
 }
 
 /// Sends `count` copies of `payload` on a connected socket in one call; how many left.
