@@ -13,7 +13,7 @@ mod upgrade;
 
 pub(crate) use headers::strip_cookies;
 
-use crate::access_log::{AccessLog, Entry};
+use crate::access_log::{AccessLog, ClientProtocol, Record};
 use crate::actions::Outcome;
 use crate::framing::{FramingGuard, UpgradeGate};
 use crate::idle::{Activity, ActivityIo};
@@ -384,15 +384,30 @@ async fn handle(
     if let (Some(log), Some((method, path, version)), Some(started)) =
         (&conn.access_log, log_line, started)
     {
-        log.write(Entry {
+        log.write(Record {
+            received_at: std::time::SystemTime::now() - started.elapsed(),
             client: conn.client,
-            listener: &listener.key,
-            method: method.as_str(),
-            path: &path,
+            listener: listener.key.clone(),
+            protocol: ClientProtocol::Http,
+            method: method.to_string(),
+            uri: path,
+            host: None,
             version,
+            user_agent: None,
             status: response.status().as_u16(),
-            target: target.as_ref().map(|t| &t.address),
-            elapsed: started.elapsed(),
+            target: target.as_ref().map(|t| t.address.clone()),
+            target_status: None,
+            request_processing: None,
+            target_processing: Some(started.elapsed()),
+            response_processing: None,
+            received_bytes: 0,
+            sent_bytes: 0,
+            tls: None,
+            pool: None,
+            rule_priority: None,
+            action: "forward",
+            redirect_url: None,
+            error_reason: None,
         });
     }
     Ok(response)

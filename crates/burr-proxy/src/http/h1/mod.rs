@@ -36,7 +36,7 @@ use connections::{UpstreamHead, read_response_head};
 
 use super::Connection;
 use super::proxy::ProxyError;
-use crate::access_log::Entry;
+use crate::access_log::{ClientProtocol, Record};
 use crate::actions::{self, GroupCookie, Outcome};
 use crate::affinity::{Affinity, RequestHeaders, client_hash};
 use crate::attempts::Attempts;
@@ -342,15 +342,30 @@ fn log(
     if let (Some(log), Some((method, path)), Some(started)) =
         (&conn.access_log, &asked.log, started)
     {
-        log.write(Entry {
+        log.write(Record {
+            received_at: std::time::SystemTime::now() - started.elapsed(),
             client: conn.client,
-            listener: &listener.key,
-            method,
-            path,
+            listener: listener.key.clone(),
+            protocol: ClientProtocol::Http,
+            method: method.clone(),
+            uri: path.clone(),
+            host: None,
             version: http::Version::HTTP_11,
+            user_agent: None,
             status,
-            target: target.map(|t| &t.address),
-            elapsed: started.elapsed(),
+            target: target.map(|t| t.address.clone()),
+            target_status: target.map(|_| status),
+            request_processing: None,
+            target_processing: Some(started.elapsed()),
+            response_processing: None,
+            received_bytes: 0,
+            sent_bytes: 0,
+            tls: None,
+            pool: None,
+            rule_priority: None,
+            action: "forward",
+            redirect_url: None,
+            error_reason: None,
         });
     }
 }

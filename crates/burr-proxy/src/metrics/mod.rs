@@ -6,6 +6,8 @@
 //! (about sixty lines) rather than through a metrics crate because every such crate would either
 //! put a map lookup on the request path or need these same walkers as custom collectors.
 
+pub mod histogram;
+
 use crate::runtime::{Health, HealthFailure, Runtime};
 use burr_affinity::sticky::Reason;
 use std::fmt::Write;
