@@ -27,6 +27,7 @@ use std::time::Instant;
 const PAGE: &str = include_str!("app.html");
 const SCRIPT: &str = include_str!("app.js");
 const STYLE: &str = include_str!("app.css");
+const ICON: &str = include_str!("favicon.svg");
 
 /// The console: who may see it and what it shows.
 pub struct Console {
@@ -71,6 +72,7 @@ impl Console {
                 "text/javascript; charset=utf-8",
             ),
             "/ui/app.css" => (Bytes::from_static(STYLE.as_bytes()), "text/css; charset=utf-8"),
+            "/ui/favicon.svg" => (Bytes::from_static(ICON.as_bytes()), "image/svg+xml"),
             "/api/v1/status" => (
                 Bytes::from(status::render(&StatusSources {
                     dataplane: &self.dataplane,
