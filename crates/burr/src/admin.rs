@@ -188,10 +188,9 @@ async fn route(
 ) -> Response<Full<Bytes>> {
     if crate::console::owns(req.uri().path()) {
         let peer = req.extensions().get::<Peer>().map(|p| p.0.ip());
-        let answer =
-            admin
-                .console
-                .answer(req.method(), req.uri().path(), req.headers(), peer);
+        let answer = admin
+            .console
+            .answer(req.method(), req.uri().path(), req.headers(), peer);
         // A body sent to the read-only console is never read.
         return if req.method() == Method::GET || req.method() == Method::HEAD {
             answer

@@ -135,9 +135,11 @@ impl Applier {
             .prepare(&snapshot.state, snapshot.generation)
             .map(|prepared| self.dataplane.commit(prepared));
         let refusal = result.as_ref().err().map(|errors| join(errors));
-        changes::with_origin(changes::Source::Start, "stored state put in service", || {
-            self.record(refusal)
-        });
+        changes::with_origin(
+            changes::Source::Start,
+            "stored state put in service",
+            || self.record(refusal),
+        );
         result
     }
 }

@@ -93,10 +93,11 @@ impl Access {
         }
         match &self.basic {
             None => Verdict::Allowed,
-            Some(expected) if basic_credentials(headers).is_some_and(|given| {
-                // Constant time in the content; only a length mismatch ends early.
-                bool::from(given.as_slice().ct_eq(expected))
-            }) =>
+            Some(expected)
+                if basic_credentials(headers).is_some_and(|given| {
+                    // Constant time in the content; only a length mismatch ends early.
+                    bool::from(given.as_slice().ct_eq(expected))
+                }) =>
             {
                 Verdict::Allowed
             }
@@ -197,7 +198,10 @@ mod tests {
             );
         }
         assert_eq!(
-            guarded.check(inside, &headers(Some(&basic("BURRKEY:s3cr3t").replace("Basic", "basic")))),
+            guarded.check(
+                inside,
+                &headers(Some(&basic("BURRKEY:s3cr3t").replace("Basic", "basic")))
+            ),
             Verdict::Allowed
         );
     }

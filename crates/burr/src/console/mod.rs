@@ -66,12 +66,18 @@ impl Console {
             }
         }
         let (body, content_type) = match path {
-            "/ui" | "/ui/" => (Bytes::from_static(PAGE.as_bytes()), "text/html; charset=utf-8"),
+            "/ui" | "/ui/" => (
+                Bytes::from_static(PAGE.as_bytes()),
+                "text/html; charset=utf-8",
+            ),
             "/ui/app.js" => (
                 Bytes::from_static(SCRIPT.as_bytes()),
                 "text/javascript; charset=utf-8",
             ),
-            "/ui/app.css" => (Bytes::from_static(STYLE.as_bytes()), "text/css; charset=utf-8"),
+            "/ui/app.css" => (
+                Bytes::from_static(STYLE.as_bytes()),
+                "text/css; charset=utf-8",
+            ),
             "/ui/favicon.svg" => (Bytes::from_static(ICON.as_bytes()), "image/svg+xml"),
             "/api/v1/status" => (
                 Bytes::from(status::render(&StatusSources {
@@ -100,12 +106,20 @@ impl Console {
 }
 
 fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    with_headers(status, Bytes::from_static(body.as_bytes()), "text/plain; charset=utf-8")
+    with_headers(
+        status,
+        Bytes::from_static(body.as_bytes()),
+        "text/plain; charset=utf-8",
+    )
 }
 
 /// Every console answer carries the same guards: nothing loads from elsewhere, nothing frames
 /// the page, nothing is sniffed or cached (the status changes every second and may be private).
-fn with_headers(status: StatusCode, body: Bytes, content_type: &'static str) -> Response<Full<Bytes>> {
+fn with_headers(
+    status: StatusCode,
+    body: Bytes,
+    content_type: &'static str,
+) -> Response<Full<Bytes>> {
     use hyper::header::{self, HeaderValue};
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
@@ -120,6 +134,9 @@ fn with_headers(status: StatusCode, body: Bytes, content_type: &'static str) -> 
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     r
 }

@@ -262,13 +262,18 @@ fn pool(p: &PoolRuntime, rates: &Rates) -> PoolStatus {
         sticky_decisions: sticky.then(|| {
             Reason::ALL
                 .iter()
-                .map(|r| (r.as_str(), p.stats.sticky[r.index()].load(Ordering::Relaxed)))
+                .map(|r| {
+                    (
+                        r.as_str(),
+                        p.stats.sticky[r.index()].load(Ordering::Relaxed),
+                    )
+                })
                 .collect()
         }),
         fail_open: p.fail_open.as_ref().map(|_| FailOpen {
             failing_open: p.failing_open(),
         }),
-        health_check: check.enabled.then(|| HealthCheck {
+        health_check: check.enabled.then_some(HealthCheck {
             protocol: check.protocol,
             interval_seconds: check.interval_secs,
             timeout_seconds: check.timeout_secs,
@@ -336,7 +341,6 @@ fn target(
 pub fn render(sources: &StatusSources<'_>) -> String {
     // Serializing plain structs of strings and numbers cannot fail; if it ever did, an
     // explicit error object is better than a panic in the endpoint.
-    serde_json::to_string_pretty(&build(sources)).unwrap_or_else(|e| {
-        format!("{{\"schema_version\":{SCHEMA_VERSION},\"error\":\"{e}\"}}")
-    })
+    serde_json::to_string_pretty(&build(sources))
+        .unwrap_or_else(|e| format!("{{\"schema_version\":{SCHEMA_VERSION},\"error\":\"{e}\"}}"))
 }

@@ -12,7 +12,7 @@
 
 use super::quantile::{self, Cumulative, Latency};
 use burr_proxy::DataPlane;
-use burr_proxy::runtime::{ListenerRuntime, ListenerKey, Runtime, TargetShared};
+use burr_proxy::runtime::{ListenerKey, ListenerRuntime, Runtime, TargetShared};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -122,7 +122,9 @@ impl Sampler {
             let later_at = later.at.unwrap_or_else(Instant::now);
             let earlier = readings
                 .iter()
-                .find(|r| r.at.is_some_and(|at| later_at - at <= RATE_WINDOW + INTERVAL / 2))
+                .find(|r| {
+                    r.at.is_some_and(|at| later_at - at <= RATE_WINDOW + INTERVAL / 2)
+                })
                 .cloned();
             (earlier, later)
         };
@@ -138,7 +140,9 @@ fn compare(earlier: &Reading, later: &Reading) -> Rates {
         (Some(e), Some(l)) if l > e => (l - e).as_secs_f64(),
         _ => return Rates::default(),
     };
-    let rate = |now: u64, then: Option<&u64>| now.saturating_sub(then.copied().unwrap_or(now)) as f64 / seconds;
+    let rate = |now: u64, then: Option<&u64>| {
+        now.saturating_sub(then.copied().unwrap_or(now)) as f64 / seconds
+    };
     let latency = |now: &Cumulative, then: Option<&Cumulative>| {
         quantile::latency(&quantile::window(then.unwrap_or(now), now))
     };
