@@ -10,6 +10,9 @@ import re
 import socket
 import time
 
+import pytest
+from botocore.exceptions import ClientError
+
 from burr_e2e import (ACCESS_KEY_ID, SECRET_ACCESS_KEY, create_lb, http_get, listener,
                       wait_until)
 
@@ -126,6 +129,17 @@ def test_the_document_follows_traffic_health_drains_and_changes(elb, burr, targe
                    "RegisterInstancesWithLoadBalancer", "CreateLoadBalancer"):
         assert action in whats, whats
     assert changes[-1]["source"] == "start"
+
+    # A refused change is listed too, with the client's error as its reason.
+    with pytest.raises(ClientError, match="LoadBalancerNotFound"):
+        elb.register_instances_with_load_balancer(
+            LoadBalancerName="nope", Instances=[{"InstanceId": a.host}]
+        )
+    refused = status(burr)["recent_changes"][0]
+    assert refused["what"] == "RegisterInstancesWithLoadBalancer"
+    assert refused["result"] == "refused"
+    assert "LoadBalancerNotFound" in refused["reason"] and "'nope'" in refused["reason"], refused
+    assert refused["generation"] == doc["config_generation"]
 
 
 def test_a_peer_outside_the_allow_list_gets_403_revealing_nothing(burr_factory):
