@@ -6,6 +6,7 @@
 // - after one target is stopped, the page shows it unhealthy within the health check's
 //   interval x unhealthy threshold, plus the page's 1 s refresh, plus a margin (below);
 // - no request left the origin, and the page weighs at most 200 KB;
+// - a target left out of the file at a reload shows draining, and the reload is listed;
 // - when burr goes away the page says "Connection lost".
 // It saves a screenshot at 1366x768 to target/ui/console.png for review.
 //
@@ -106,9 +107,11 @@ const dir = mkdtempSync(path.join(os.tmpdir(), "burr-ui-"));
 const targets = [await target("t1"), await target("t2"), await target("t3")];
 const [listenPort, apiPort] = [await freePort(), await freePort()];
 const config = path.join(dir, "burr.toml");
-writeFileSync(
-  config,
-  `[[balancer]]
+/** The configuration, listing `registered` in the pool (a reload drains the others). */
+function writeConfig(registered) {
+  writeFileSync(
+    config,
+    `[[balancer]]
 name = "shop"
 address = "127.0.0.1"
 
@@ -120,7 +123,7 @@ pool = "web"
 [[pool]]
 name = "web"
 algorithm = "round_robin"
-targets = [${targets.map((t) => `{ address = "${t.address}" }`).join(", ")}]
+targets = [${registered.map((t) => `{ address = "${t.address}" }`).join(", ")}]
 
 [pool.stickiness]
 type = "lb_cookie"
@@ -134,7 +137,9 @@ timeout_secs = 2
 healthy_threshold = 2
 unhealthy_threshold = ${UNHEALTHY_THRESHOLD}
 `,
-);
+  );
+}
+writeConfig(targets);
 
 const api = `http://127.0.0.1:${apiPort}`;
 const burr = spawn(
@@ -203,6 +208,15 @@ try {
   check(seconds <= LIMIT_S, `stopped target shown unhealthy after ${seconds.toFixed(2)} s (limit ${LIMIT_S} s = ${INTERVAL_S} s x ${UNHEALTHY_THRESHOLD} + ${PAGE_REFRESH_S} s + ${MARGIN_S} s margin)`);
   check((await row(victim).textContent()).includes("connection failed"), "its row names the reason");
   check((await row(targets[0]).getAttribute("data-state")) === "healthy", "the others stay healthy");
+
+  // A reload that leaves the third target out: it drains (300 s by default), and the reload
+  // is listed among the recent changes.
+  writeConfig([targets[0], targets[1]]);
+  burr.kill("SIGHUP");
+  await row(targets[2]).and(page.locator('[data-state="draining"]')).waitFor({ timeout: 5000 });
+  check(/^[45]m \d\ds$/.test((await row(targets[2]).locator("td").nth(4).textContent()).trim()), "the draining target counts down to its deadline");
+  await page.locator("#changes tr").filter({ hasText: "configuration file reloaded" }).first().waitFor({ timeout: 3000 });
+  check(true, "the reload is listed among the recent changes");
 
   // A little more traffic so rates show, then the screenshot.
   for (let i = 0; i < 20; i++) await get(site, cookie ? { cookie } : {});
