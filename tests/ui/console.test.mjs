@@ -220,7 +220,9 @@ try {
 
   // A little more traffic so rates show, then the screenshot.
   for (let i = 0; i < 20; i++) await get(site, cookie ? { cookie } : {});
-  await page.waitForTimeout(1200);
+  // The sampler reads the counters once a second and the page refreshes once a second: two
+  // seconds and a half see the traffic in the rates.
+  await page.waitForTimeout(2500);
   mkdirSync(path.dirname(SHOT), { recursive: true });
   await page.screenshot({ path: SHOT, fullPage: true });
   console.log(`     screenshot: ${SHOT}`);
@@ -236,6 +238,7 @@ try {
   burr.kill("SIGTERM");
   await page.locator("#lost").waitFor({ state: "visible", timeout: 5000 });
   check((await page.locator("#lost").textContent()).includes("Connection lost"), "\"Connection lost\" shown when burr stops");
+  await page.screenshot({ path: SHOT.replace(".png", "-lost.png") });
 } catch (e) {
   failures.push(String(e.stack || e));
   console.log(`FAIL ${e.stack || e}`);

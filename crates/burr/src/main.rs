@@ -150,15 +150,25 @@ pub struct ServeArgs {
 #[derive(Args, Clone)]
 pub struct ConsoleArgs {
     /// `off` answers 404 on every console path.
-    #[arg(long = "console", value_enum, default_value = "on")]
+    #[arg(
+        long = "console",
+        value_enum,
+        value_name = "on|off",
+        default_value = "on"
+    )]
     pub switch: console::access::Switch,
     /// Networks whose peers may open the console (comma-separated CIDRs); others get 403.
-    #[arg(long = "console-allow", default_value = console::access::DEFAULT_ALLOW)]
+    #[arg(long = "console-allow", value_name = "CIDR,...", default_value = console::access::DEFAULT_ALLOW)]
     pub allow: console::access::AllowList,
     /// `basic`: the console asks for HTTP Basic credentials, the API's access key id and
     /// secret access key. Over plain HTTP they cross the network readable: put TLS or an SSH
     /// tunnel in front when the console is reachable from other machines.
-    #[arg(long = "console-auth", value_enum, default_value = "none")]
+    #[arg(
+        long = "console-auth",
+        value_enum,
+        value_name = "none|basic",
+        default_value = "none"
+    )]
     pub auth: console::access::AuthMode,
 }
 

@@ -228,6 +228,7 @@ function setLink(ok, detail) {
   link.classList.toggle("lost", !ok);
   document.getElementById("link-text").textContent = ok ? "live" : "connection lost";
   document.getElementById("lost").hidden = ok;
+  document.body.classList.toggle("lost", !ok);
   document.getElementById("lost-detail").textContent = detail || "";
 }
 
