@@ -341,15 +341,25 @@ async fn api(admin: &Arc<Admin>, req: Request<Incoming>, limits: Limits) -> Resp
 }
 
 /// The API action a request asks for: `Action=` of a Query API request (in the query string or
-/// the form body), otherwise (CloudFront's REST API) its method and path.
+/// the form body), the operation of a JSON one (ACM's `X-Amz-Target: CertificateManager.X`),
+/// otherwise (CloudFront's REST API) its method and path.
 fn action_name(request: &SignedRequest<'_>) -> String {
     let named = |text: &[u8]| {
         form_urlencoded::parse(text)
             .find(|(k, _)| k == "Action")
             .map(|(_, v)| v.into_owned())
     };
+    let target = || {
+        let (_, value) = request
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("x-amz-target"))?;
+        let value = std::str::from_utf8(value).ok()?;
+        Some(value.rsplit('.').next().unwrap_or(value).to_string())
+    };
     named(request.query.as_bytes())
         .or_else(|| named(request.body))
+        .or_else(target)
         .filter(|a| !a.is_empty() && a.len() <= 128)
         .unwrap_or_else(|| format!("{} {}", request.method, request.path))
 }
@@ -472,6 +482,40 @@ mod tests {
             closed >= SHORT.head - Duration::from_millis(100),
             "{what}: closed after {closed:?}, before the timeout"
         );
+    }
+
+    #[test]
+    fn a_change_is_named_by_its_api_action() {
+        let request =
+            |method, path, query, headers: &'static [(&'static str, &'static [u8])], body| {
+                SignedRequest {
+                    method,
+                    path,
+                    query,
+                    headers,
+                    body,
+                }
+            };
+        let form = request(
+            "POST",
+            "/",
+            "",
+            &[],
+            b"Version=2012-06-01&Action=CreateLoadBalancer",
+        );
+        assert_eq!(action_name(&form), "CreateLoadBalancer");
+        let query = request("GET", "/", "Action=DescribeTags&Version=x", &[], b"");
+        assert_eq!(action_name(&query), "DescribeTags");
+        let json = request(
+            "POST",
+            "/",
+            "",
+            &[("X-Amz-Target", b"CertificateManager.ImportCertificate")],
+            b"{}",
+        );
+        assert_eq!(action_name(&json), "ImportCertificate");
+        let rest = request("DELETE", "/2020-05-31/distribution/E1", "", &[], b"");
+        assert_eq!(action_name(&rest), "DELETE /2020-05-31/distribution/E1");
     }
 
     #[tokio::test]
