@@ -13,8 +13,8 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from burr_e2e import (ACCESS_KEY_ID, SECRET_ACCESS_KEY, create_lb, http_get, listener,
-                      wait_until)
+from burr_e2e import (ACCESS_KEY_ID, SECRET_ACCESS_KEY, create_lb, free_port, http_get,
+                      listener, wait_until)
 
 # Interval 5 s, thresholds 2: a health change shows within two or three intervals.
 WAIT = 30
@@ -227,3 +227,42 @@ def test_slow_readers_of_the_status_do_not_stall_traffic(elb, burr, targets):
     finally:
         for s in readers:
             s.close()
+
+
+def test_header_sessions_are_counted_by_the_sampler(burr_factory, targets, tmp_path):
+    # Header sessions live in a table the request path locks: the document shows the count the
+    # one sampler made (within a second), not one made per viewer.
+    a, b = targets("a"), targets("b")
+    port = free_port()
+    config = tmp_path / "burr.toml"
+    config.write_text(f"""
+[[balancer]]
+name = "web"
+address = "127.0.0.1"
+
+[[balancer.listener]]
+port = {port}
+protocol = "http"
+pool = "app"
+
+[[pool]]
+name = "app"
+targets = [{{ address = "{a.address}" }}, {{ address = "{b.address}" }}]
+
+[pool.stickiness]
+type = "header"
+header_name = "X-User"
+""")
+    burr = burr_factory(config=config)
+    for user in ("ann", "bob", "cy", "dee", "ed"):
+        for _ in range(2):
+            assert http_get("127.0.0.1", port, headers={"X-User": user}).status == 200
+
+    def sessions():
+        [pool] = status(burr)["pools"]
+        assert pool["stickiness"]["type"] == "header"
+        return sum(t["sticky_sessions"] for t in pool["targets"])
+
+    wait_until(lambda: sessions() == 5, 5, interval=0.2, what="5 header sessions counted")
+    [pool] = status(burr)["pools"]
+    assert pool["sticky_decisions"]["new"] == 5 and pool["sticky_decisions"]["hit"] == 5, pool

@@ -250,7 +250,6 @@ fn listener(l: &ListenerRuntime, rates: &Rates) -> ListenerStatus {
 fn pool(p: &PoolRuntime, rates: &Rates) -> PoolStatus {
     let sticky = p.sticky.is_some() || p.keyed.is_some();
     let now = p.clock.unix_now();
-    let table = p.keyed.as_ref().map(|k| k.sessions.live_sessions(now));
     let check = &p.spec.health_check;
     PoolStatus {
         name: p.spec.name.clone(),
@@ -284,10 +283,15 @@ fn pool(p: &PoolRuntime, rates: &Rates) -> PoolStatus {
             .targets
             .iter()
             .map(|t| {
-                let sessions = match &table {
-                    Some(counts) => Some(counts.get(&t.shared.id).copied().unwrap_or(0)),
-                    None if p.sticky.is_some() => Some(t.shared.sessions.estimate(now)),
-                    None => None,
+                // Header and source-IP sessions as the sampler last counted them (their table
+                // is locked by the request path); cookie sessions from the atomics' estimate.
+                let sessions = if p.keyed.is_some() {
+                    let key = sampler::target_key(&p.spec.name, &t.shared);
+                    Some(rates.keyed_sessions.get(&key).copied().unwrap_or(0))
+                } else if p.sticky.is_some() {
+                    Some(t.shared.sessions.estimate(now))
+                } else {
+                    None
                 };
                 target(p, t, now, sessions, rates)
             })

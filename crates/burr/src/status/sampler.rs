@@ -8,7 +8,13 @@
 //! over the time between them (shorter while burr has run less than that).
 //!
 //! The readings sit behind a `Mutex` on the control side; the data plane never takes it (the
-//! sampler reads the runtime through its `ArcSwap` and the counters' atomics only).
+//! sampler reads the runtime through its `ArcSwap` and the counters' atomics).
+//!
+//! One figure is not an atomic: the live sessions of a header or source-IP sticky pool are
+//! counted in its session table, whose shards the request path locks. The sampler counts them
+//! here, once a second for the whole process (one shard of 64 locked at a time, as a `/metrics`
+//! scrape does), so that a viewer of the status document never takes a lock the data plane
+//! takes, however many viewers there are.
 
 use super::quantile::{self, Cumulative, Latency};
 use burr_proxy::DataPlane;
@@ -36,6 +42,8 @@ struct Reading {
     listener_latency: HashMap<ListenerKey, Cumulative>,
     target_selections: HashMap<TargetKey, u64>,
     target_latency: HashMap<TargetKey, Cumulative>,
+    /// Live sessions per target of header and source-IP sticky pools, as counted at `at`.
+    keyed_sessions: HashMap<TargetKey, u64>,
 }
 
 /// What the status document reads: rates and latency over the window.
@@ -47,6 +55,9 @@ pub struct Rates {
     pub listener_latency: HashMap<ListenerKey, Latency>,
     pub target_rps: HashMap<TargetKey, f64>,
     pub target_latency: HashMap<TargetKey, Latency>,
+    /// Live sessions per target of header and source-IP sticky pools, from the newest reading
+    /// (absent before the first).
+    pub keyed_sessions: HashMap<TargetKey, u64>,
 }
 
 #[derive(Default)]
@@ -105,6 +116,16 @@ impl Sampler {
                 reading.target_latency.insert(key, buckets);
             }
         }
+        for pool in runtime.pools.values() {
+            let Some(keyed) = &pool.keyed else { continue };
+            let counts = keyed.sessions.live_sessions(pool.clock.unix_now());
+            for t in &pool.targets {
+                reading.keyed_sessions.insert(
+                    target_key(&pool.spec.name, &t.shared),
+                    counts.get(&t.shared.id).copied().unwrap_or(0),
+                );
+            }
+        }
         let mut readings = self.readings.lock().unwrap_or_else(|e| e.into_inner());
         if readings.len() == KEPT {
             readings.pop_front();
@@ -128,10 +149,12 @@ impl Sampler {
                 .cloned();
             (earlier, later)
         };
-        let Some(earlier) = earlier else {
-            return Rates::default();
+        let mut rates = match earlier {
+            Some(earlier) => compare(&earlier, &later),
+            None => Rates::default(),
         };
-        compare(&earlier, &later)
+        rates.keyed_sessions = later.keyed_sessions.clone();
+        rates
     }
 }
 
@@ -168,6 +191,7 @@ fn compare(earlier: &Reading, later: &Reading) -> Rates {
             .iter()
             .filter_map(|(k, v)| Some((k.clone(), latency(v, earlier.target_latency.get(k))?)))
             .collect(),
+        keyed_sessions: HashMap::new(),
     }
 }
 
