@@ -83,8 +83,9 @@ async function until(what, timeoutMs, probe) {
   for (;;) {
     try {
       if (await probe()) return;
-    } catch {
-      // not yet
+    } catch (e) {
+      // Not yet (a refused connection); but a process that is gone will not come.
+      if (burrExit) throw new Error(`${what}: ${burrExit}`);
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -148,11 +149,18 @@ const burr = spawn(
   { stdio: ["ignore", "ignore", "pipe"] },
 );
 let burrLog = "";
+let burrExit = null;
 burr.stderr.on("data", (d) => (burrLog += d));
+burr.on("error", (e) => (burrExit = `could not start ${BURR}: ${e.message}`));
+burr.on("exit", (code, signal) => (burrExit = `burr exited (${signal || code})`));
 let browser;
 
 try {
-  await until("burr ready", 15000, async () => (await get(`${api}/healthz`)).status === 200);
+  // Start-up writes the store with fsync: on a machine busy writing to disk it can take a while.
+  await until("burr ready", 60000, async () => {
+    if (burrExit) throw new Error(burrExit);
+    return (await get(`${api}/healthz`)).status === 200;
+  });
   // Traffic: new clients spread, one client with its cookie stays.
   const site = `http://127.0.0.1:${listenPort}/`;
   let cookie;
