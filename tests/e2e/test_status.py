@@ -13,8 +13,8 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from burr_e2e import (ACCESS_KEY_ID, SECRET_ACCESS_KEY, create_lb, free_port, http_get,
-                      listener, wait_until)
+from burr_e2e import (ACCESS_KEY_ID, REPO, SECRET_ACCESS_KEY, create_lb, free_port,
+                      http_get, listener, wait_until)
 
 # Interval 5 s, thresholds 2: a health change shows within two or three intervals.
 WAIT = 30
@@ -46,6 +46,28 @@ def status(burr, **kw) -> dict:
     assert headers["Content-Type"] == "application/json"
     assert headers["Cache-Control"] == "no-store"
     return json.loads(body)
+
+
+def field_names(value, inside: str = "") -> set[str]:
+    """Every object key of a document, except the data keys of `responses` and
+    `sticky_decisions` (status classes and reasons)."""
+    names = set()
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if inside not in ("responses", "sticky_decisions"):
+                names.add(key)
+            names |= field_names(child, key)
+    elif isinstance(value, list):
+        for child in value:
+            names |= field_names(child, inside)
+    return names
+
+
+def assert_documented(doc: dict):
+    """Each field of `doc` is in docs/status-api.md, so the reference stays true."""
+    reference = (REPO / "docs" / "status-api.md").read_text()
+    missing = sorted(n for n in field_names(doc) if f"`{n}`" not in reference)
+    assert not missing, f"fields missing from docs/status-api.md: {missing}"
 
 
 def targets_by_address(doc: dict) -> dict:
@@ -129,6 +151,7 @@ def test_the_document_follows_traffic_health_drains_and_changes(elb, burr, targe
                    "RegisterInstancesWithLoadBalancer", "CreateLoadBalancer"):
         assert action in whats, whats
     assert changes[-1]["source"] == "start"
+    assert_documented(doc)
 
     # A refused change is listed too, with the client's error as its reason.
     with pytest.raises(ClientError, match="LoadBalancerNotFound"):
@@ -140,6 +163,7 @@ def test_the_document_follows_traffic_health_drains_and_changes(elb, burr, targe
     assert refused["result"] == "refused"
     assert "LoadBalancerNotFound" in refused["reason"] and "'nope'" in refused["reason"], refused
     assert refused["generation"] == doc["config_generation"]
+    assert_documented(status(burr))
 
 
 def test_a_peer_outside_the_allow_list_gets_403_revealing_nothing(burr_factory):
@@ -264,5 +288,7 @@ header_name = "X-User"
         return sum(t["sticky_sessions"] for t in pool["targets"])
 
     wait_until(lambda: sessions() == 5, 5, interval=0.2, what="5 header sessions counted")
-    [pool] = status(burr)["pools"]
+    doc = status(burr)
+    assert_documented(doc)
+    [pool] = doc["pools"]
     assert pool["sticky_decisions"]["new"] == 5 and pool["sticky_decisions"]["hit"] == 5, pool
