@@ -88,6 +88,7 @@ async fn demo(args: DemoArgs) -> ExitCode {
         max_connections: None,
         cloudfront_http_port: 80,
         cloudfront_https_port: 443,
+        console: Default::default(),
     };
     let running = match crate::serve::start(&serve_args).await {
         Ok(r) => r,

@@ -8,11 +8,14 @@
 
 mod admin;
 mod apply;
+mod changes;
+mod console;
 mod control;
 mod credentials;
 mod demo;
 mod keys;
 mod serve;
+mod status;
 
 use burr::config;
 use clap::{Args, Parser, Subcommand};
@@ -139,6 +142,47 @@ pub struct ServeArgs {
     /// on (CloudFront's is 443): its viewer certificate, or burr's self-signed default one.
     #[arg(long, default_value_t = 443, value_parser = clap::value_parser!(u16).range(1..))]
     pub cloudfront_https_port: u16,
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+}
+
+/// Who may open the console (/ui and /api/v1/status on the --api address).
+#[derive(Args, Clone)]
+pub struct ConsoleArgs {
+    /// `off` answers 404 on every console path.
+    #[arg(
+        long = "console",
+        value_enum,
+        value_name = "on|off",
+        default_value = "on"
+    )]
+    pub switch: console::access::Switch,
+    /// Networks whose peers may open the console (comma-separated CIDRs); others get 403.
+    #[arg(long = "console-allow", value_name = "CIDR,...", default_value = console::access::DEFAULT_ALLOW)]
+    pub allow: console::access::AllowList,
+    /// `basic`: the console asks for HTTP Basic credentials, the API's access key id and
+    /// secret access key. Over plain HTTP they cross the network readable: put TLS or an SSH
+    /// tunnel in front when the console is reachable from other machines.
+    #[arg(
+        long = "console-auth",
+        value_enum,
+        value_name = "none|basic",
+        default_value = "none"
+    )]
+    pub auth: console::access::AuthMode,
+}
+
+impl Default for ConsoleArgs {
+    /// The flags' defaults: on, loopback only, no credentials.
+    fn default() -> Self {
+        Self {
+            switch: console::access::Switch::On,
+            allow: console::access::DEFAULT_ALLOW
+                .parse()
+                .expect("the default allow list parses"),
+            auth: console::access::AuthMode::None,
+        }
+    }
 }
 
 fn main() -> ExitCode {
