@@ -109,6 +109,12 @@ async fn the_connect_histogram_counts_each_new_upstream_connection_and_relays_co
             &format!("burr_target_connect_duration_seconds_bucket{{{labels},le=\"+Inf\"}}"),
         );
         assert_eq!(inf, Some(count), "{metrics}");
+        let sum = sum_of(
+            &metrics,
+            "burr_target_connect_duration_seconds_sum",
+            &labels,
+        );
+        assert_eq!(count > 0.0, sum > 0.0, "{metrics}");
     }
     for end in ["idle_timeout", "target_retired", "no_target"] {
         assert_eq!(
@@ -172,18 +178,17 @@ async fn client_tls_handshakes_count_ok_failed_and_timeout_on_https_and_ssl_list
     .await;
     assert!(counted, "{metrics}");
     drop(silent);
-    // Only successful handshakes are timed.
+    // Only successful handshakes are timed, and a handshake takes some time.
     for port in [https, ssl] {
-        assert_eq!(
+        let series = |part: &str| {
+            let labels = format!("balancer=\"t\",port=\"{port}\"");
             metric(
                 &metrics,
-                &format!(
-                    "burr_tls_handshake_duration_seconds_count{{balancer=\"t\",port=\"{port}\"}}"
-                )
-            ),
-            Some(1.0),
-            "{metrics}"
-        );
+                &format!("burr_tls_handshake_duration_seconds_{part}{{{labels}}}"),
+            )
+        };
+        assert_eq!(series("count"), Some(1.0), "{metrics}");
+        assert!(series("sum").is_some_and(|s| s > 0.0), "{metrics}");
     }
 }
 
