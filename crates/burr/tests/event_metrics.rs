@@ -291,3 +291,39 @@ async fn token_opens_count_good_tampered_and_malformed_cookies() {
         "{metrics}"
     );
 }
+
+/// A pool told to speak TLS to a target that answers in plain HTTP: each failed upstream
+/// handshake is counted on the target, and no opening is timed.
+#[tokio::test]
+async fn a_failed_upstream_tls_handshake_is_counted_and_not_timed() {
+    let plain = Backend::start("plain", Behavior::default()).await;
+    let port = free_port();
+    let burr = Burr::start(&config(
+        port,
+        "round_robin",
+        &[(plain.addr, 1)],
+        "instance_protocol = \"https\"",
+        "",
+    ));
+    let status = get(port, "/").await.status;
+    assert!(status >= 500, "{status}");
+    let metrics = burr.metrics();
+    let labels = format!("pool=\"p\",target=\"{}\"", plain.addr);
+    assert_eq!(
+        metric(
+            &metrics,
+            &format!("burr_target_tls_failures_total{{{labels}}}")
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sum_of(
+            &metrics,
+            "burr_target_connect_duration_seconds_count",
+            &labels
+        ),
+        0.0,
+        "{metrics}"
+    );
+}
