@@ -227,9 +227,9 @@ fn render_relays(listeners: &[&Arc<ListenerRuntime>], out: &mut String) {
         out,
         "burr_tcp_relays_total",
         "counter",
-        "Ended connections of tcp and ssl listeners, by how they ended: closed (both sides \
-         closed, or one failed), idle_timeout, target_retired (its drain deadline passed or it \
-         left the configuration), no_target (no target took it). Open ones are in \
+        "Ended connections of tcp, ssl and tcp_udp listeners, by how they ended: closed (both \
+         sides closed, or one failed), idle_timeout, target_retired (its drain deadline passed \
+         or it left the configuration), no_target (no target took it). Open ones are in \
          burr_open_connections.",
     );
     for l in listeners.iter().filter(|l| {
