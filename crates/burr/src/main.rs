@@ -143,7 +143,10 @@ pub struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // The demo's story is on standard output; burr's own log would interleave with it, so it
+    // shows warnings only unless BURR_LOG asks for more.
+    let quiet = matches!(cli.command, Command::Demo(_));
+    init_logging(if quiet { "warn" } else { "info" });
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Check {
@@ -250,9 +253,9 @@ fn keys_command(action: KeysAction, data_dir: &std::path::Path) -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(default: &str) {
     let mut filter = tracing_subscriber::EnvFilter::try_from_env("BURR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // rustls warns once per handshake about what a client sent (e.g. an IP address as SNI,
     // which wrk and some libraries send): a log line per connection that any client controls.
     // Its errors still show; `BURR_LOG=rustls=warn,...` brings the rest back.
