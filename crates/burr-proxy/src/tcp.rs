@@ -14,7 +14,6 @@ use crate::affinity::{Affinity, client_hash, renew_client_session};
 use crate::attempts::{Attempts, Unavailable};
 use crate::idle::{Activity, ActivityIo};
 use crate::listeners::ListenerSlot;
-use crate::metrics::events::RelayEnd;
 use crate::proxy_protocol::inbound::connection_addresses;
 use crate::proxy_protocol::{ClientTls, header_with_tlvs};
 use crate::runtime::{ListenerRuntime, TargetShared};
@@ -91,6 +90,7 @@ async fn relay<C>(
 ) where
     C: AsyncRead + AsyncWrite + Unpin + PlainTcp,
 {
+    use crate::metrics::events::RelayEnd;
     let connected = {
         let listener = slot.current();
         connect(&listener, client, local, client_tls.as_ref()).await
@@ -105,18 +105,20 @@ async fn relay<C>(
             return;
         }
     };
+    // How the relay ends, for `burr_tcp_relays_total`: closed unless a timer arm says otherwise.
+    let mut end = RelayEnd::Closed;
     let _open = OpenRelay::new(target.clone());
-    let end = tokio::select! {
-        _ = pump(&mut client_io, &mut target_io, activity) => RelayEnd::Closed,
+    tokio::select! {
+        _ = pump(&mut client_io, &mut target_io, activity) => {}
         _ = activity.idle_for(idle_timeout) => {
             tracing::debug!(%client, target = %target.address, "TCP connection idle, closed");
-            RelayEnd::IdleTimeout
+            end = RelayEnd::IdleTimeout;
         }
         _ = target.retired() => {
             tracing::debug!(%client, target = %target.address, "target drained, connection closed");
-            RelayEnd::TargetRetired
+            end = RelayEnd::TargetRetired;
         }
-    };
+    }
     let listener = slot.current();
     listener.stats.events.count_relay(end);
     // A source-IP session lasts its persistence timeout from the client's last connection, not
