@@ -39,7 +39,10 @@ pub async fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Arc<ListenerSl
     let idle_timeout = Duration::from_secs(u64::from(listener.spec.idle_timeout_secs));
     let handshake_timeout = Duration::from_secs(u64::from(listener.spec.header_read_timeout_secs));
     // With TLS, the listener's counters too, for the handshake's result.
-    let tls = (listener.tls.clone()).map(|config| (config, listener.stats.clone()));
+    let tls = listener
+        .tls
+        .clone()
+        .map(|config| (config, listener.stats.clone()));
     // Nothing of the listener is held while relaying, so a long-lived connection does not keep
     // an old configuration's pools alive.
     drop(listener);
