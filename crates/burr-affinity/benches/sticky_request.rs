@@ -6,12 +6,13 @@
 //! the rest of the difference is the bytes the cookies add to requests and responses.
 
 use burr_affinity::sticky::{
-    Engine, Nonce, Policy, PoolView, Reason, RequestCookies, SetCookies, Standing,
+    Engine, Nonce, Policy, PoolView, Reason, RequestCookies, SetCookies, Standing, TokenOutcome,
 };
 use burr_affinity::token::{DEFAULT_GRACE_SECS, KeyRing};
 use burr_model::{CookieFlavour, Pool, StickinessKind, Target, TargetAddress, TargetId};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const NOW: u64 = 1_800_000_000;
 
@@ -54,7 +55,9 @@ fn policy(flavour: CookieFlavour) -> Policy {
     Policy::of(&pool).expect("a cookie policy")
 }
 
-fn returning_client(c: &mut Criterion, name: &str, flavour: CookieFlavour) {
+/// `count_opens`: decide as the proxy does, adding each token's outcome to a counter per
+/// outcome (one relaxed atomic add, as `burr_token_opens_total` costs).
+fn returning_client(c: &mut Criterion, name: &str, flavour: CookieFlavour, count_opens: bool) {
     let policy = policy(flavour);
     let ring = KeyRing::generate(NOW - 10, [5; 32], DEFAULT_GRACE_SECS);
     let engine = Engine {
@@ -84,10 +87,17 @@ fn returning_client(c: &mut Criterion, name: &str, flavour: CookieFlavour) {
     assert_eq!(engine.decide(&returning, &view, NOW).reason, Reason::Hit);
     let draw = || [7u8; 24];
     let mut out = Lines(Vec::with_capacity(1024));
+    let opens: [AtomicU64; TokenOutcome::ALL.len()] = Default::default();
     c.bench_function(name, |b| {
         b.iter(|| {
             let cookies = RequestCookies::read(&policy, [black_box(&header[..])]);
-            let decision = engine.decide(&cookies, &view, NOW);
+            let decision = if count_opens {
+                engine.decide_observing(&cookies, &view, NOW, |outcome| {
+                    opens[outcome.index()].fetch_add(1, Ordering::Relaxed);
+                })
+            } else {
+                engine.decide(&cookies, &view, NOW)
+            };
             out.0.clear();
             let nonce = Nonce::new(&draw);
             engine.response_cookies(&decision, TargetId(22), [], NOW, &nonce, &mut out);
@@ -101,8 +111,26 @@ fn sticky_request(c: &mut Criterion) {
         c,
         "returning client, Classic LB cookie",
         CookieFlavour::Classic,
+        false,
     );
-    returning_client(c, "returning client, ALB LB cookie", CookieFlavour::Alb);
+    returning_client(
+        c,
+        "returning client, Classic LB cookie, token opens counted",
+        CookieFlavour::Classic,
+        true,
+    );
+    returning_client(
+        c,
+        "returning client, ALB LB cookie",
+        CookieFlavour::Alb,
+        false,
+    );
+    returning_client(
+        c,
+        "returning client, ALB LB cookie, token opens counted",
+        CookieFlavour::Alb,
+        true,
+    );
 }
 
 criterion_group!(benches, sticky_request);

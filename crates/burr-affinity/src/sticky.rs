@@ -29,6 +29,9 @@ use burr_model::{
 };
 use xxhash_rust::xxh3::xxh3_64;
 
+mod outcome;
+pub use outcome::TokenOutcome;
+
 /// `AWSALBAPP`'s fixed cookie lifetime: 7 days.
 pub const ALB_APP_COOKIE_SECS: u64 = 7 * 24 * 3600;
 
@@ -413,6 +416,18 @@ pub struct Engine<'a> {
 impl Engine<'_> {
     /// Decides where a request goes.
     pub fn decide(&self, request: &RequestCookies<'_>, pool: &dyn PoolView, now: u64) -> Decision {
+        self.decide_observing(request, pool, now, |_| {})
+    }
+
+    /// [`Engine::decide`], telling `opened` the outcome of every token it tries to open (in
+    /// order; it stops at the first that holds), for the token-open metrics.
+    pub fn decide_observing(
+        &self,
+        request: &RequestCookies<'_>,
+        pool: &dyn PoolView,
+        now: u64,
+        opened: impl FnMut(TokenOutcome),
+    ) -> Decision {
         let choose = |reason, session| Decision {
             route: Route::Choose,
             reason,
@@ -423,7 +438,7 @@ impl Engine<'_> {
         if self.policy.app_cookie().is_some() && !request.app_cookie_present {
             return choose(Reason::New, None);
         }
-        let (token, failure) = self.first_valid_token(request, now);
+        let (token, failure) = self.first_valid_token(request, now, opened);
         let Some((token, presented)) = token else {
             return choose(failure.unwrap_or(Reason::New), None);
         };
@@ -489,17 +504,37 @@ impl Engine<'_> {
         &self,
         request: &RequestCookies<'r>,
         now: u64,
+        mut opened: impl FnMut(TokenOutcome),
     ) -> (Option<(TokenBody, &'r [u8])>, Option<Reason>) {
         let mut first_failure = None;
         for value in request.tokens.iter() {
-            let failure = match self.ring.open(value, now) {
-                Err(TokenError::KeyRetired) => Reason::Expired,
-                Err(_) => Reason::Tampered,
-                Ok(token) if token.pool != self.policy.pool => Reason::UnknownTarget,
-                Ok(token) if token.policy_generation != self.policy.generation => Reason::Expired,
-                Ok(token) if !self.policy.token_lives(&token, now) => Reason::Expired,
-                Ok(token) => return (Some((token, value)), None),
+            let (outcome, failure) = match self.ring.open_with_key(value, now) {
+                Err(error) => {
+                    let reason = match error {
+                        TokenError::KeyRetired => Reason::Expired,
+                        _ => Reason::Tampered,
+                    };
+                    (TokenOutcome::of_error(error), reason)
+                }
+                Ok((_, token)) if token.pool != self.policy.pool => {
+                    (TokenOutcome::OtherPool, Reason::UnknownTarget)
+                }
+                Ok((_, token)) if token.policy_generation != self.policy.generation => {
+                    (TokenOutcome::PolicyChanged, Reason::Expired)
+                }
+                Ok((_, token)) if !self.policy.token_lives(&token, now) => {
+                    (TokenOutcome::Expired, Reason::Expired)
+                }
+                Ok((key_id, token)) => {
+                    opened(if key_id == self.ring.active_key_id() {
+                        TokenOutcome::Ok
+                    } else {
+                        TokenOutcome::OkPreviousKey
+                    });
+                    return (Some((token, value)), None);
+                }
             };
+            opened(outcome);
             first_failure.get_or_insert(failure);
         }
         (None, first_failure)

@@ -227,16 +227,27 @@ impl KeyRing {
 
     /// Opens a cookie value. Expiry, pool and target are the engine's to check.
     pub fn open(&self, value: impl AsRef<[u8]>, now: u64) -> Result<TokenBody, TokenError> {
+        self.open_with_key(value, now).map(|(_, body)| body)
+    }
+
+    /// Opens a cookie value and says which key opened it: the active key
+    /// ([`KeyRing::active_key_id`]) or an older one still in its grace window, which the
+    /// token-open metrics tell apart to show when a rotation's old cookies stop arriving.
+    pub fn open_with_key(
+        &self,
+        value: impl AsRef<[u8]>,
+        now: u64,
+    ) -> Result<(u32, TokenBody), TokenError> {
         let value = value.as_ref();
         // Looked up as presented: a returning client's token costs no copy.
         if let Some((key_id, body)) = memo::recall(self.instance, value) {
             self.check_key(key_id, now)?;
-            return Ok(body);
+            return Ok((key_id, body));
         }
         let value = TokenText::new(value).ok_or(TokenError::Malformed)?;
         let (key_id, body) = self.open_sealed(&value, now)?;
         memo::remember(self.instance, value, key_id, body);
-        Ok(body)
+        Ok((key_id, body))
     }
 
     /// The key `key_id` may open tokens at `now`: held, and not past its grace.

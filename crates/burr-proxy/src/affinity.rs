@@ -346,11 +346,14 @@ impl<'p> CookieSession<'p> {
         let ring = pool.keys.load_full();
         let now = pool.clock.unix_now();
         let cookies = RequestCookies::read(policy, headers.cookie_fields());
+        let events = &pool.stats.events;
         let decision = Engine {
             policy,
             ring: &ring,
         }
-        .decide(&cookies, pool, now);
+        .decide_observing(&cookies, pool, now, |outcome| {
+            events.count_token_open(outcome);
+        });
         Self {
             policy,
             ring,

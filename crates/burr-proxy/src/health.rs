@@ -3,8 +3,10 @@
 //! default, or a UDP datagram that must be answered, optionally with given bytes) and flips its health after the configured number of consecutive successes or
 //! failures, with the Classic ELB semantics. Each failed probe records why it failed
 //! ([`HealthFailure`]) on the target, for `DescribeTargetHealth`'s reason codes; a success
-//! clears it.
+//! clears it. Every probe is counted by result on its target and timed on its pool
+//! (`burr_health_checks_total`, `burr_health_check_duration_seconds`).
 
+use crate::metrics::PoolStats;
 use crate::runtime::{Health, HealthFailure, Runtime, TargetShared};
 use burr_model::matcher::SuccessCodes;
 use burr_model::{HealthCheck, HealthCheckProtocol, TargetId};
@@ -18,7 +20,14 @@ use tokio::task::JoinHandle;
 
 pub struct HealthSupervisor {
     handle: Handle,
-    checks: Mutex<HashMap<TargetId, (HealthCheck, JoinHandle<()>)>>,
+    checks: Mutex<HashMap<TargetId, Check>>,
+}
+
+/// A running check: its settings, the pool counters it records into, its task.
+struct Check {
+    config: HealthCheck,
+    pool_stats: Arc<PoolStats>,
+    task: JoinHandle<()>,
 }
 
 impl HealthSupervisor {
@@ -36,29 +45,44 @@ impl HealthSupervisor {
         for (pool, target) in runtime.targets() {
             let config = &pool.spec.health_check;
             if config.enabled {
-                wanted.insert(target.shared.id, (config.clone(), target.shared.clone()));
+                wanted.insert(
+                    target.shared.id,
+                    (config.clone(), target.shared.clone(), pool.stats.clone()),
+                );
             } else {
                 target.shared.set_health(Health::Unknown);
             }
         }
-        checks.retain(|id, (config, task)| {
-            let keep = wanted.get(id).is_some_and(|(c, _)| c == config);
+        // A target moved to another pool's counters (a renamed pool) restarts its check too.
+        checks.retain(|id, check| {
+            let keep = wanted.get(id).is_some_and(|(c, _, stats)| {
+                *c == check.config && Arc::ptr_eq(stats, &check.pool_stats)
+            });
             if !keep {
-                task.abort();
+                check.task.abort();
             }
             keep
         });
-        for (id, (config, target)) in wanted {
+        for (id, (config, target, pool_stats)) in wanted {
             if checks.contains_key(&id) {
                 continue;
             }
-            let task = self.handle.spawn(check_forever(target, config.clone()));
-            checks.insert(id, (config, task));
+            let task = self
+                .handle
+                .spawn(check_forever(target, config.clone(), pool_stats.clone()));
+            checks.insert(
+                id,
+                Check {
+                    config,
+                    pool_stats,
+                    task,
+                },
+            );
         }
     }
 }
 
-async fn check_forever(target: Arc<TargetShared>, config: HealthCheck) {
+async fn check_forever(target: Arc<TargetShared>, config: HealthCheck, pool_stats: Arc<PoolStats>) {
     let mut successes = 0u32;
     let mut failures = 0u32;
     let interval = Duration::from_secs(u64::from(config.interval_secs));
@@ -68,7 +92,13 @@ async fn check_forever(target: Arc<TargetShared>, config: HealthCheck) {
         udp_expect: config.udp_expect_bytes(),
     };
     loop {
+        let started = std::time::Instant::now();
         let outcome = probe(&target, &config, &expected).await;
+        pool_stats
+            .events
+            .health_check_duration
+            .observe(started.elapsed());
+        target.stats.events.count_health_check(outcome);
         target.set_health_failure(outcome.err());
         if outcome.is_ok() {
             successes += 1;

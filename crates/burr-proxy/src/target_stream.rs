@@ -1,14 +1,17 @@
 //! Byte streams to targets, for the HTTP proxy's upstream connections and the TCP relay alike:
 //! a TCP connection opened within the pool's connect timeout, then, as the listener and pool ask,
-//! a PROXY protocol header and a TLS handshake. Like ELB, burr does not verify a target's
-//! certificate: the handshake encrypts the hop, it does not authenticate the target.
+//! a PROXY protocol header and a TLS handshake; each successful opening's time is recorded on
+//! its target. Like ELB, burr does not verify a target's certificate: the handshake encrypts
+//! the hop, it does not authenticate the target.
 
+use crate::runtime::TargetShared;
 use burr_model::TargetAddress;
 use rustls::pki_types::ServerName;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -46,8 +49,27 @@ pub enum TargetStream {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
-/// Opens a connection to `address` as `dial` says.
-pub async fn open(address: &TargetAddress, dial: Dial<'_>) -> Result<TargetStream, ConnectError> {
+/// Opens a connection to `target` as `dial` says, recording on the target how long a successful
+/// opening took (`burr_target_connect_duration_seconds`) and counting a failed TLS handshake.
+pub async fn open(target: &TargetShared, dial: Dial<'_>) -> Result<TargetStream, ConnectError> {
+    // One clock read per new upstream connection, never per request on a reused one.
+    let started = Instant::now();
+    let opened = open_within_deadline(&target.address, dial).await;
+    let events = &target.stats.events;
+    match &opened {
+        Ok(_) => events.connect_duration.observe(started.elapsed()),
+        Err(ConnectError::Tls(_)) => {
+            events.tls_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(_) => {}
+    }
+    opened
+}
+
+async fn open_within_deadline(
+    address: &TargetAddress,
+    dial: Dial<'_>,
+) -> Result<TargetStream, ConnectError> {
     let deadline = Duration::from_millis(u64::from(dial.timeout_ms));
     let opening = open_now(address, dial);
     tokio::pin!(opening);

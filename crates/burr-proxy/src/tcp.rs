@@ -38,7 +38,11 @@ pub async fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Arc<ListenerSl
     };
     let idle_timeout = Duration::from_secs(u64::from(listener.spec.idle_timeout_secs));
     let handshake_timeout = Duration::from_secs(u64::from(listener.spec.header_read_timeout_secs));
-    let tls = listener.tls.clone();
+    // With TLS, the listener's counters too, for the handshake's result.
+    let tls = listener
+        .tls
+        .clone()
+        .map(|config| (config, listener.stats.clone()));
     // Nothing of the listener is held while relaying, so a long-lived connection does not keep
     // an old configuration's pools alive.
     drop(listener);
@@ -47,11 +51,11 @@ pub async fn serve(mut stream: TcpStream, peer: SocketAddr, slot: Arc<ListenerSl
     let ends = Ends { client, local };
     match tls {
         None => relay(io, ends, None, &slot, &activity, idle_timeout).await,
-        Some(config) => {
+        Some((config, stats)) => {
             // Terminate TLS before choosing a target, so a failed or abandoned handshake (a
             // scanner, a client that does not trust the certificate) costs no target anything.
-            let acceptor = tokio_rustls::TlsAcceptor::from(config);
-            let Ok(Ok(stream)) = tokio::time::timeout(handshake_timeout, acceptor.accept(io)).await
+            let Some(stream) =
+                crate::tls::accept_counted(config, io, handshake_timeout, &stats.events).await
             else {
                 return;
             };
@@ -89,6 +93,7 @@ async fn relay<C>(
 ) where
     C: AsyncRead + AsyncWrite + Unpin + PlainTcp,
 {
+    use crate::metrics::events::RelayEnd;
     let connected = {
         let listener = slot.current();
         connect(&listener, client, local, client_tls.as_ref()).await
@@ -99,22 +104,29 @@ async fn relay<C>(
             // ELB closes the client connection when no target takes it; there is no protocol
             // in which to say why.
             tracing::debug!(%client, %error, "no target for a TCP connection");
+            slot.current().stats.events.count_relay(RelayEnd::NoTarget);
             return;
         }
     };
+    // How the relay ends, for `burr_tcp_relays_total`: closed unless a timer arm says otherwise.
+    let mut end = RelayEnd::Closed;
     let _open = OpenRelay::new(target.clone());
     tokio::select! {
         _ = pump(&mut client_io, &mut target_io, activity) => {}
         _ = activity.idle_for(idle_timeout) => {
             tracing::debug!(%client, target = %target.address, "TCP connection idle, closed");
+            end = RelayEnd::IdleTimeout;
         }
         _ = target.retired() => {
             tracing::debug!(%client, target = %target.address, "target drained, connection closed");
+            end = RelayEnd::TargetRetired;
         }
     }
+    let listener = slot.current();
+    listener.stats.events.count_relay(end);
     // A source-IP session lasts its persistence timeout from the client's last connection, not
     // from when the last one opened: a connection longer than the timeout keeps it.
-    if let Some(pool) = slot.current().pool.as_deref() {
+    if let Some(pool) = listener.pool.as_deref() {
         renew_client_session(pool, client.ip(), &target);
     }
 }
@@ -157,7 +169,7 @@ async fn connect(
     loop {
         let index = attempts.next()?;
         let target = &pool.targets[index].shared;
-        match target_stream::open(&target.address, dial).await {
+        match target_stream::open(target, dial).await {
             Ok(stream) => {
                 target.mark_connect_success();
                 attempts.connected(target);

@@ -1,6 +1,7 @@
 //! TLS: loads a listener's PEM certificate chain and key into a rustls server configuration
 //! (offering HTTP/2 and HTTP/1.1 by ALPN on HTTPS listeners, nothing on SSL listeners), and the
-//! client side burr uses towards targets and health checks, which verifies no certificate.
+//! client side burr uses towards targets and health checks, which verifies no certificate;
+//! and the accepting of clients' handshakes, counted by result ([`accept_counted`]).
 //!
 //! A certificate burr holds (named by ARN) is served through a [`CertificateSlot`]: one server
 //! configuration per listener kind whose certificate resolver reads an `ArcSwap`'d key, so a
@@ -275,6 +276,30 @@ pub fn certified_key_from_files(files: &TlsFiles) -> Result<Arc<CertifiedKey>, S
         .map_err(|e| {
             format!("certificate {cert_path} and key {key_path} do not form a usable pair: {e}")
         })
+}
+
+/// Completes a client's TLS handshake on a listener within `timeout`, counting its result and,
+/// when it succeeds, its time on `events` (`burr_tls_handshakes_total`,
+/// `burr_tls_handshake_duration_seconds`). The one place https and ssl listeners accept TLS.
+pub async fn accept_counted<IO>(
+    config: Arc<rustls::ServerConfig>,
+    io: IO,
+    timeout: std::time::Duration,
+    events: &crate::metrics::events::ListenerEvents,
+) -> Option<tokio_rustls::server::TlsStream<IO>>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use crate::metrics::events::HandshakeResult;
+    let started = std::time::Instant::now();
+    let accepting = tokio_rustls::TlsAcceptor::from(config).accept(io);
+    let (result, stream) = match tokio::time::timeout(timeout, accepting).await {
+        Ok(Ok(stream)) => (HandshakeResult::Ok, Some(stream)),
+        Ok(Err(_)) => (HandshakeResult::Failed, None),
+        Err(_) => (HandshakeResult::Timeout, None),
+    };
+    events.count_handshake(result, started.elapsed());
+    stream
 }
 
 /// A TLS client for targets and health checks that accepts any certificate: like ELB, burr

@@ -210,7 +210,7 @@ pub async fn connect(target: &Arc<TargetShared>, plan: &Plan) -> Result<Sender, 
         tls: plan.tls,
         proxy_header: header.as_deref(),
     };
-    let stream = target_stream::open(&target.address, dial).await?;
+    let stream = target_stream::open(target, dial).await?;
     let (sender, conn) = hyper::client::conn::http1::Builder::new()
         .writev(false)
         .handshake(TokioIo::new(stream))

@@ -6,6 +6,8 @@ use crate::token::KeyRing;
 use burr_model::{Origin, Pool, Stickiness, Target};
 use std::collections::HashMap;
 
+mod outcomes;
+
 pub(super) const T0: u64 = 1_800_000_000;
 
 /// A pool view from a map: id → (index, standing).

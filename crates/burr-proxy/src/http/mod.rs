@@ -152,8 +152,9 @@ async fn serve_tls(
     max_head: usize,
     max_headers: usize,
 ) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    let Ok(Ok(stream)) = tokio::time::timeout(head_timeout, acceptor.accept(io)).await else {
+    let stats = conn.slot.current().stats.clone();
+    let Some(stream) = crate::tls::accept_counted(tls, io, head_timeout, &stats.events).await
+    else {
         return; // handshake failed or too slow: nothing to answer in HTTP
     };
     let _ = conn.client_tls.set(ClientTls::of(stream.get_ref().1));

@@ -6,6 +6,7 @@
 //! (about sixty lines) rather than through a metrics crate because every such crate would either
 //! put a map lookup on the request path or need these same walkers as custom collectors.
 
+pub mod events;
 pub mod histogram;
 
 use crate::runtime::{Health, HealthFailure, Runtime};
@@ -17,6 +18,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 #[derive(Default)]
 pub struct ListenerStats {
     pub connections: AtomicU64,
+    /// Client TLS handshakes ([`events`]).
+    pub events: events::ListenerEvents,
     /// Open client connections, counted against the listener's `max_connections`.
     pub open: std::sync::Arc<crate::limits::ListenerConnections>,
     pub requests: AtomicU64,
@@ -57,6 +60,8 @@ impl ListenerStats {
 #[derive(Default)]
 pub struct PoolStats {
     pub no_target: AtomicU64,
+    /// Health-check times, token opens ([`events`]).
+    pub events: events::PoolEvents,
     pub connect_failures: AtomicU64,
     pub timeouts: AtomicU64,
     /// Stickiness decisions, indexed by [`Reason::index`].
@@ -74,6 +79,8 @@ impl PoolStats {
 pub struct TargetStats {
     /// Open upstream connections (in use or idle in the keep-alive pool), and TCP relays.
     pub connections: AtomicI64,
+    /// Connect times, upstream TLS failures, health checks ([`events`]).
+    pub events: events::TargetEvents,
     /// Requests sent and not yet answered in full, and TCP relays (one request each).
     pub in_flight: AtomicI64,
     /// Times the algorithm chose this target.
@@ -240,6 +247,7 @@ pub fn render(runtime: &Runtime, out: &mut String) {
         );
     }
     render_proxy_refused(&listeners, out);
+    events::render(&listeners, &pools, out);
     header(
         out,
         "burr_requests_total",

@@ -65,7 +65,7 @@ pub async fn checkout(
         tls,
         proxy_header: None,
     };
-    let stream = target_stream::open(&target.address, dial).await?;
+    let stream = target_stream::open(target, dial).await?;
     target.stats.connections.fetch_add(1, Ordering::Relaxed);
     let conn = RawConnection {
         stream,
