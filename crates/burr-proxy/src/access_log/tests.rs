@@ -317,3 +317,50 @@ fn rotation_by_size_shifts_files_and_keeps_the_newest() {
     assert!(!dir.path().join("access.log.3").exists());
     assert_eq!(log.counters().rotations(), 3);
 }
+
+/// A burst queued while the writer is busy leaves in one `write` call, not one per line.
+#[test]
+fn a_burst_is_written_with_one_call() {
+    struct Counting {
+        calls: Arc<std::sync::Mutex<Vec<usize>>>,
+        first: Option<mpsc::Receiver<()>>,
+    }
+    impl std::io::Write for Counting {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            // The first write waits until the test has queued its burst.
+            if let Some(go) = self.first.take() {
+                let _ = go.recv();
+            }
+            self.calls.lock().unwrap().push(bytes.len());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (go, wait) = mpsc::channel();
+    let sink = Counting {
+        calls: calls.clone(),
+        first: Some(wait),
+    };
+    let log = AccessLog::start(Sink::Stream(Box::new(sink)), Format::Alb, None, "1", 1024).unwrap();
+    log.write(full());
+    // The writer takes the first record and stalls in its write; the burst queues behind it
+    // (or joins the first batch, if the writer is slower to wake).
+    for _ in 0..100 {
+        log.write(full());
+    }
+    go.send(()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while log.counters().written() < 101 {
+        assert!(std::time::Instant::now() < deadline, "not all written");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let calls = calls.lock().unwrap();
+    assert!(
+        calls.len() <= 3,
+        "{} write calls for 101 lines",
+        calls.len()
+    );
+}
