@@ -555,3 +555,66 @@ async fn alb_lines_carry_the_target_group_arn() {
         .unwrap_or_else(|| panic!("{line}"));
     assert_eq!(&f[21], group_arn, "{line}");
 }
+
+/// On an HTTPS listener: `type` https, the cipher in OpenSSL's name and the protocol version of
+/// the handshake the client made (TLS 1.2), the client's SNI as `domain_name`, and the request
+/// URL with `https://` (needs the request paths to record TLS: the `reqpath` branch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "until reqpath merges"]
+async fn alb_lines_on_https_name_the_tls_as_openssl_does() {
+    let backend = Backend::start("b1", Behavior::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, trusted) = write_test_certificate(dir.path());
+    let log = dir.path().join("access.log");
+    let port = free_port();
+    let listener = format!("tls = {{ certificate = \"{cert}\", private_key = \"{key}\" }}");
+    let config = config(port, "round_robin", &[(backend.addr, 1)], &listener, "")
+        .replace("protocol = \"http\"", "protocol = \"https\"");
+    let _burr = Burr::try_start(
+        &config,
+        &[
+            "--access-log",
+            log.to_str().unwrap(),
+            "--access-log-format",
+            "alb",
+        ],
+    )
+    .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(trusted).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    let suite = tls.get_ref().1.negotiated_cipher_suite().unwrap();
+    tls.write_all(request("/secure", "t").as_bytes())
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut response)).await;
+    assert_eq!(status_of(&response), 200);
+    let line = wait_lines(&log, 1).await.remove(0);
+    let f = Regex::new(ALB)
+        .unwrap()
+        .captures(&line)
+        .unwrap_or_else(|| panic!("{line}"));
+    assert_eq!(&f[1], "https");
+    assert!(f[16].starts_with("https://"), "{line}");
+    // rustls names TLS 1.2 suites TLS_ECDHE_…_WITH_…; OpenSSL ECDHE-…
+    let iana = suite.suite().as_str().unwrap();
+    assert!(iana.starts_with("TLS_ECDHE_"), "{iana}");
+    assert!(
+        f[19].starts_with("ECDHE-") && !f[19].contains('_'),
+        "{iana} → {line}"
+    );
+    assert_eq!(&f[20], "TLSv1.2");
+    assert_eq!(&f[23], "localhost", "SNI: {line}");
+}
