@@ -218,7 +218,9 @@ impl Running {
             log.reopen();
         }
         let Some(path) = &args.config else {
-            tracing::warn!("SIGHUP ignored: burr was started without --config");
+            tracing::warn!(
+                "SIGHUP: no configuration to re-read (burr was started without --config)"
+            );
             return;
         };
         let result = ConfigSource::read(path)
