@@ -733,4 +733,6 @@ fn cors_attribute_text(a: &CookieAttributes) -> String {
 }
 
 #[cfg(test)]
+mod campaign_tests;
+#[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 //! The endpoint on the `--api` address: `GET /healthz` (200 once burr is serving) and
-//! `GET /metrics` (Prometheus text), unauthenticated; every other request goes to the
+//! `GET /metrics` (Prometheus text), unauthenticated; the console under `/ui` and `/api/`
+//! ([`crate::console`], with its own access rules); every other request goes to the
 //! AWS-compatible API, which verifies its Signature V4. Loopback by default; plain HTTP.
 //!
 //! A client gets [`LIMITS`]`.head` to send a request head (the first one counted from the
@@ -63,8 +64,14 @@ const LIMITS: Limits = Limits {
 pub struct Admin {
     pub dataplane: Arc<DataPlane>,
     pub api: Arc<Api>,
+    pub console: crate::console::Console,
     pub ready: AtomicBool,
 }
+
+/// The address of the client that sent a request (a request extension the console's network
+/// check reads).
+#[derive(Debug, Clone, Copy)]
+struct Peer(std::net::SocketAddr);
 
 /// Serves the endpoint on an already bound listener, forever.
 pub async fn serve(listener: TcpListener, admin: Arc<Admin>) {
@@ -84,10 +91,10 @@ where
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut backoff = burr_proxy::limits::Backoff::default();
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => {
                 backoff.reset();
-                stream
+                accepted
             }
             Err(e) => {
                 // Out of descriptors (EMFILE) repeats at once; retrying at once would spin.
@@ -103,7 +110,7 @@ where
         };
         let handler = handler.clone();
         tokio::spawn(async move {
-            serve_connection(stream, limits, handler).await;
+            serve_connection(stream, peer, limits, handler).await;
             drop(slot);
         });
     }
@@ -111,8 +118,12 @@ where
 
 /// One connection, HTTP/1.1 or HTTP/2 (prior knowledge), until either side closes it or a
 /// request head takes longer than `limits.head`.
-async fn serve_connection<H, F>(stream: TcpStream, limits: Limits, handler: H)
-where
+async fn serve_connection<H, F>(
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    limits: Limits,
+    handler: H,
+) where
     H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
     F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
@@ -120,8 +131,9 @@ where
     let arrived = first_request.clone();
     let gate = UpgradeGate::new();
     let held_upgrades = gate.clone();
-    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         arrived.notify_one();
+        req.extensions_mut().insert(Peer(peer));
         // The endpoint never switches protocols: the guard may go on reading as HTTP.
         if req.headers().contains_key(hyper::header::UPGRADE) {
             held_upgrades.answered(false);
@@ -174,6 +186,18 @@ async fn route(
     req: Request<Incoming>,
     limits: Limits,
 ) -> Response<Full<Bytes>> {
+    if crate::console::owns(req.uri().path()) {
+        let peer = req.extensions().get::<Peer>().map(|p| p.0.ip());
+        let answer = admin
+            .console
+            .answer(req.method(), req.uri().path(), req.headers(), peer);
+        // A body sent to the read-only console is never read.
+        return if req.method() == Method::GET || req.method() == Method::HEAD {
+            answer
+        } else {
+            closing(answer, req.version())
+        };
+    }
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") if admin.ready.load(Ordering::Acquire) => {
             text(StatusCode::OK, "ok\n".into())
@@ -284,7 +308,11 @@ async fn api(admin: &Arc<Admin>, req: Request<Incoming>, limits: Limits) -> Resp
             headers: &headers,
             body: &body,
         };
-        admin.api.handle(&request, &request_id())
+        // Recent changes (the console) name the API action that made them.
+        let action = action_name(&request);
+        crate::changes::with_origin(crate::changes::Source::Api, action, || {
+            admin.api.handle(&request, &request_id())
+        })
     })
     .await;
     match answer {
@@ -310,6 +338,30 @@ async fn api(admin: &Arc<Admin>, req: Request<Incoming>, limits: Limits) -> Resp
             text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into())
         }
     }
+}
+
+/// The API action a request asks for: `Action=` of a Query API request (in the query string or
+/// the form body), the operation of a JSON one (ACM's `X-Amz-Target: CertificateManager.X`),
+/// otherwise (CloudFront's REST API) its method and path.
+fn action_name(request: &SignedRequest<'_>) -> String {
+    let named = |text: &[u8]| {
+        form_urlencoded::parse(text)
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.into_owned())
+    };
+    let target = || {
+        let (_, value) = request
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("x-amz-target"))?;
+        let value = std::str::from_utf8(value).ok()?;
+        Some(value.rsplit('.').next().unwrap_or(value).to_string())
+    };
+    named(request.query.as_bytes())
+        .or_else(|| named(request.body))
+        .or_else(target)
+        .filter(|a| !a.is_empty() && a.len() <= 128)
+        .unwrap_or_else(|| format!("{} {}", request.method, request.path))
 }
 
 /// The whole body, or the answer refusing it: 413 past `limits.max_body` bytes, 408 if it has
@@ -430,6 +482,40 @@ mod tests {
             closed >= SHORT.head - Duration::from_millis(100),
             "{what}: closed after {closed:?}, before the timeout"
         );
+    }
+
+    #[test]
+    fn a_change_is_named_by_its_api_action() {
+        let request =
+            |method, path, query, headers: &'static [(&'static str, &'static [u8])], body| {
+                SignedRequest {
+                    method,
+                    path,
+                    query,
+                    headers,
+                    body,
+                }
+            };
+        let form = request(
+            "POST",
+            "/",
+            "",
+            &[],
+            b"Version=2012-06-01&Action=CreateLoadBalancer",
+        );
+        assert_eq!(action_name(&form), "CreateLoadBalancer");
+        let query = request("GET", "/", "Action=DescribeTags&Version=x", &[], b"");
+        assert_eq!(action_name(&query), "DescribeTags");
+        let json = request(
+            "POST",
+            "/",
+            "",
+            &[("X-Amz-Target", b"CertificateManager.ImportCertificate")],
+            b"{}",
+        );
+        assert_eq!(action_name(&json), "ImportCertificate");
+        let rest = request("DELETE", "/2020-05-31/distribution/E1", "", &[], b"");
+        assert_eq!(action_name(&rest), "DELETE /2020-05-31/distribution/E1");
     }
 
     #[tokio::test]

@@ -8,11 +8,14 @@
 
 mod admin;
 mod apply;
+mod changes;
+mod console;
 mod control;
 mod credentials;
 mod demo;
 mod keys;
 mod serve;
+mod status;
 
 use burr::config;
 use clap::{Args, Parser, Subcommand};
@@ -142,6 +145,47 @@ pub struct ServeArgs {
     /// on (CloudFront's is 443): its viewer certificate, or burr's self-signed default one.
     #[arg(long, default_value_t = 443, value_parser = clap::value_parser!(u16).range(1..))]
     pub cloudfront_https_port: u16,
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+}
+
+/// Who may open the console (/ui and /api/v1/status on the --api address).
+#[derive(Args, Clone)]
+pub struct ConsoleArgs {
+    /// `off` answers 404 on every console path.
+    #[arg(
+        long = "console",
+        value_enum,
+        value_name = "on|off",
+        default_value = "on"
+    )]
+    pub switch: console::access::Switch,
+    /// Networks whose peers may open the console (comma-separated CIDRs); others get 403.
+    #[arg(long = "console-allow", value_name = "CIDR,...", default_value = console::access::DEFAULT_ALLOW)]
+    pub allow: console::access::AllowList,
+    /// `basic`: the console asks for HTTP Basic credentials, the API's access key id and
+    /// secret access key. Over plain HTTP they cross the network readable: put TLS or an SSH
+    /// tunnel in front when the console is reachable from other machines.
+    #[arg(
+        long = "console-auth",
+        value_enum,
+        value_name = "none|basic",
+        default_value = "none"
+    )]
+    pub auth: console::access::AuthMode,
+}
+
+impl Default for ConsoleArgs {
+    /// The flags' defaults: on, loopback only, no credentials.
+    fn default() -> Self {
+        Self {
+            switch: console::access::Switch::On,
+            allow: console::access::DEFAULT_ALLOW
+                .parse()
+                .expect("the default allow list parses"),
+            auth: console::access::AuthMode::None,
+        }
+    }
 }
 
 /// The format and rotation of `--access-log`.
@@ -192,7 +236,10 @@ impl From<AccessLogFormat> for burr_proxy::access_log::Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // The demo's story is on standard output; burr's own log would interleave with it, so it
+    // shows warnings only unless BURR_LOG asks for more.
+    let quiet = matches!(cli.command, Command::Demo(_));
+    init_logging(if quiet { "warn" } else { "info" });
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Check {
@@ -299,9 +346,9 @@ fn keys_command(action: KeysAction, data_dir: &std::path::Path) -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(default: &str) {
     let mut filter = tracing_subscriber::EnvFilter::try_from_env("BURR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // rustls warns once per handshake about what a client sent (e.g. an IP address as SNI,
     // which wrk and some libraries send): a log line per connection that any client controls.
     // Its errors still show; `BURR_LOG=rustls=warn,...` brings the rest back.

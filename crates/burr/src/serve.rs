@@ -117,7 +117,11 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
     ));
     match &declared {
         Some((source, declared)) => {
-            apply_declared(&applier, source, declared)?;
+            crate::changes::with_origin(
+                crate::changes::Source::Start,
+                "configuration file applied",
+                || apply_declared(&applier, source, declared),
+            )?;
         }
         None => applier
             .serve_stored()
@@ -147,9 +151,23 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
             https: args.cloudfront_https_port,
         },
     });
+    let sampler = Arc::new(crate::status::sampler::Sampler::default());
+    tokio::spawn(sampler.clone().run(dataplane.clone()));
+    let console = crate::console::Console {
+        access: crate::console::access::Access::new(
+            args.console.switch == crate::console::access::Switch::On,
+            args.console.allow.clone(),
+            (args.console.auth == crate::console::access::AuthMode::Basic).then_some(&credentials),
+        ),
+        dataplane: dataplane.clone(),
+        applier: applier.clone(),
+        sampler,
+        started: std::time::Instant::now(),
+    };
     let admin = Arc::new(Admin {
         dataplane: dataplane.clone(),
         api: Arc::new(burr_api::Api::new(control, credentials)),
+        console,
         ready: Default::default(),
     });
     tokio::spawn(admin::serve(api, admin.clone()));
@@ -223,10 +241,23 @@ impl Running {
             );
             return;
         };
-        let result = ConfigSource::read(path)
-            .and_then(|source| source.load(args.listen_host).map(|d| (source, d)))
-            .map_err(render)
-            .and_then(|(source, declared)| apply_declared(&self.applier, &source, &declared));
+        let result = crate::changes::with_origin(
+            crate::changes::Source::File,
+            "configuration file reloaded",
+            || {
+                let loaded = ConfigSource::read(path)
+                    .and_then(|source| source.load(args.listen_host).map(|d| (source, d)))
+                    .map_err(render);
+                match loaded {
+                    Ok((source, declared)) => apply_declared(&self.applier, &source, &declared),
+                    Err(messages) => {
+                        // Refused before it reached the applier: the console lists it too.
+                        self.applier.record(Some(messages.join("; ")));
+                        Err(messages)
+                    }
+                }
+            },
+        );
         match result {
             Ok(generation) => tracing::info!(generation, "configuration reloaded"),
             Err(messages) => {

@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use std::process::Command;
+use std::time::Duration;
 
 fn check(text: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -155,32 +156,79 @@ async fn admin_endpoint_serves_health_and_metrics_unsigned() {
     }
 }
 
+/// The targets a line of the demo's story shows (`→ target N` …).
+fn targets_on(line: &str) -> Vec<u32> {
+    line.split("→ target ")
+        .skip(1)
+        .filter_map(|t| t.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// The line after the one that starts with `marker` (trimmed).
+fn line_after<'a>(stdout: &'a str, marker: &str) -> &'a str {
+    let mut lines = stdout.lines();
+    lines
+        .by_ref()
+        .find(|l| l.starts_with(marker))
+        .unwrap_or_else(|| panic!("no line starting with {marker:?}:\n{stdout}"));
+    lines.next().unwrap_or("").trim()
+}
+
 #[test]
-fn demo_shows_balancing_and_exits() {
+fn demo_tells_the_sticky_story_in_under_fifteen_seconds() {
     let port = free_port();
+    let started = std::time::Instant::now();
     let out = Command::new(BURR)
         .args(["demo", "--once", "--port", &port.to_string()])
         .output()
         .unwrap();
+    let took = started.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(took < Duration::from_secs(15), "took {took:?}:\n{stdout}");
+    // (a) Six requests without a cookie: each target twice (round robin).
+    let spread = targets_on(line_after(&stdout, "(a)"));
     for n in 1..=3 {
-        assert_eq!(
-            stdout
-                .matches(&format!("200 OK hello from demo target {n}"))
-                .count(),
-            2,
-            "{stdout}"
-        );
+        assert_eq!(spread.iter().filter(|t| **t == n).count(), 2, "{stdout}");
     }
-    assert!(
-        stdout.contains(&format!("curl http://127.0.0.1:{port}/")),
-        "{stdout}"
-    );
+    // (b) With the cookie: one target, every time.
+    let pinned = targets_on(line_after(&stdout, "      cookie AWSALB="));
+    assert_eq!(pinned.len(), 5, "{stdout}");
+    let home = pinned[0];
+    assert!(pinned.iter().all(|t| *t == home), "{stdout}");
+    // (c) That target stopped: the session moves to one other target and stays there.
+    let moved = targets_on(line_after(&stdout, "(c)"));
+    assert_eq!(moved.len(), 4, "{stdout}");
+    let new_home = moved[0];
+    assert_ne!(new_home, home, "{stdout}");
+    assert!(moved.iter().all(|t| *t == new_home), "{stdout}");
+    assert!(stdout.contains("cookie rewritten: AWSALB="), "{stdout}");
+    assert!(stdout.contains("{reason=\"target_down\"} +1"), "{stdout}");
+    // (d) The target back: new clients reach it, the moved session stays where it moved.
+    let newcomers = stdout
+        .lines()
+        .find(|l| l.contains("new clients reach it again"))
+        .map(targets_on)
+        .unwrap_or_default();
+    assert!(newcomers.contains(&home), "{stdout}");
+    let stays = stdout
+        .lines()
+        .find(|l| l.contains("our client stays where its session moved"))
+        .map(targets_on)
+        .unwrap_or_default();
+    assert_eq!(stays, vec![new_home; 4], "{stdout}");
+    for hint in [
+        format!("curl -i http://127.0.0.1:{port}/"),
+        "/ui".to_string(),
+        "elb describe-instance-health --load-balancer-name demo".to_string(),
+        "import boto3".to_string(),
+    ] {
+        assert!(stdout.contains(&hint), "{hint} missing:\n{stdout}");
+    }
 }
 
 /// Listener rules and a default action (the shape docs/configuration.md documents).

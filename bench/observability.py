@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""What observing costs: burr's CPU per request with its latency histograms and its access log
+on and off, one worker each, in front of the same NGINX target.
+
+Usage: bench/observability   (the wrapper installs nginx and wrk, builds burr, runs this)
+
+Four burr instances run side by side, the same pool (one target, LB-cookie stickiness off):
+  bare      --latency-histograms off, no access log (the baseline)
+  hist      histograms on (the default), no access log
+  log-alb   histograms on, --access-log FILE --access-log-format alb
+  log-elb   histograms on, --access-log FILE --access-log-format classic
+The access logs are written to files in the run's work directory (on disk, as in production).
+Rounds of `wrk -t1 -c32` (HTTP/1.1 keep-alive, burr's fast path) are interleaved and their order
+rotated each round; around each run the proxy's utime+stime is read from /proc (the writer
+thread's work included: it is a thread of the process). Reported: medians over rounds of
+requests/s and CPU µs per request, then hist / bare (goal <= 1.03) and log / bare and log / hist
+(goal <= 1.10), and the log lines each instance wrote and dropped.
+
+Every process started here is stopped on exit; every wait is bounded.
+"""
+
+import os
+import re
+import subprocess
+import tempfile
+import urllib.request
+
+import processes
+import wrk_result
+from processes import cpu_ticks, interleaved_medians, procs, stop_all
+
+BURR = os.environ.get("BURR_BIN", "target/release/burr")
+ROUNDS = int(os.environ.get("ROUNDS", "7"))
+DURATION = int(os.environ.get("DURATION", "5"))
+CONNECTIONS = int(os.environ.get("CONNECTIONS", "32"))
+TARGET_PORT = int(os.environ.get("TARGET_PORT", "19301"))
+BASE_PORT = int(os.environ.get("BASE_PORT", "18280"))
+API_BASE_PORT = int(os.environ.get("API_BASE_PORT", "18980"))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+VARIANTS = [
+    ("bare", ["--latency-histograms", "off"], None),
+    ("hist", [], None),
+    ("log-alb", [], "alb"),
+    ("log-elb", [], "classic"),
+]
+
+
+def wait_until(timeout, check, what):
+    processes.wait_until(timeout, check, what, bench="bench/observability")
+
+
+def burr_config(port):
+    return (f'[[balancer]]\nname = "obs"\n\n[[balancer.listener]]\nport = {port}\n'
+            f'protocol = "http"\npool = "app"\n\n[[pool]]\nname = "app"\n'
+            f'targets = [ {{ address = "127.0.0.1:{TARGET_PORT}" }} ]\n'
+            f"[pool.health_check]\nenabled = false\n")
+
+
+def start_burr(work, name, port, api, flags, log_format):
+    directory = os.path.join(work, name)
+    os.makedirs(directory)
+    config = os.path.join(directory, "burr.toml")
+    with open(config, "w") as f:
+        f.write(burr_config(port))
+    command = [BURR, "serve", "--config", config, "--data-dir", os.path.join(directory, "data"),
+               "--api", f"127.0.0.1:{api}", "--listen-host", "127.0.0.1", "--workers", "1", *flags]
+    if log_format:
+        command += ["--access-log", os.path.join(directory, "access.log"),
+                    "--access-log-format", log_format]
+    log = open(os.path.join(directory, "log"), "w")
+    burr = subprocess.Popen(command, env=dict(os.environ, BURR_LOG="warn"), stdout=log, stderr=log)
+    procs.append(burr)
+    return burr
+
+
+def answers(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+        return r.status == 200
+
+
+def wrk(port, duration, connections):
+    return subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s",
+         f"http://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=duration + 30).stdout
+
+
+def run_once(name, pid, port):
+    t0 = cpu_ticks(pid)
+    out = wrk(port, DURATION, CONNECTIONS)
+    t1 = cpu_ticks(pid)
+    result = wrk_result.parse(out)
+    requests = result["requests"]
+    errors = result["non2xx"] + result["socket_errors"]
+    per_s = requests / DURATION
+    cpu_us = (t1 - t0) * 1e6 / CLK_TCK / max(requests, 1)
+    print(f"  {name:10s} {per_s:8.0f} req/s  CPU {cpu_us:6.2f} µs/req  errors {errors}", flush=True)
+    return per_s, cpu_us, errors
+
+
+def access_log_counts(api):
+    """Lines written and dropped, from burr's own metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{api}/metrics", timeout=2) as r:
+        text = r.read().decode()
+    counts = {}
+    for result in ("written", "dropped"):
+        m = re.search(r'^burr_access_log_records_total\{result="%s"\} (\d+)' % result, text, re.M)
+        counts[result] = int(m.group(1)) if m else 0
+    return counts
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="burr-bench-observability.")
+    processes.start_nginx_target(work, TARGET_PORT, 'return 200 "ok\\n";',
+                                 bench="bench/observability")
+    proxies, apis = [], {}
+    for k, (name, flags, log_format) in enumerate(VARIANTS):
+        burr = start_burr(work, name, BASE_PORT + k, API_BASE_PORT + k, flags, log_format)
+        proxies.append((name, burr.pid, BASE_PORT + k))
+        apis[name] = API_BASE_PORT + k
+    for name, _, port in proxies:
+        wait_until(30, lambda: answers(port), f"{name} answering")
+    print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s, {ROUNDS} interleaved rounds, order rotated")
+    for name, _, port in proxies:  # warm-up, not recorded
+        wrk(port, 2, 4)
+    median = interleaved_medians(proxies, ROUNDS, run_once, label_width=10)
+    cpu = {name: m[1] for name, m in median.items()}
+    print("\nCPU per request, ratios of medians:")
+    print(f"  hist / bare      {cpu['hist'] / cpu['bare']:.3f}   (goal <= 1.03)")
+    for log in ("log-alb", "log-elb"):
+        print(f"  {log} / bare  {cpu[log] / cpu['bare']:.3f}   {log} / hist  "
+              f"{cpu[log] / cpu['hist']:.3f}   (goal <= 1.10)")
+    for log in ("log-alb", "log-elb"):
+        counts = access_log_counts(apis[log])
+        size = os.path.getsize(os.path.join(work, log, "access.log"))
+        print(f"  {log}: {counts['written']} lines written, {counts['dropped']} dropped, "
+              f"{size / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        stop_all()
