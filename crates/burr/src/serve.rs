@@ -47,6 +47,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
     match start(&args).await {
         Ok(running) => {
             running.wait_for_signals(&args).await;
+            if let Some(log) = &running.access_log {
+                // The lines of the last requests may still be queued (the writer gathers them).
+                log.flush(std::time::Duration::from_secs(2));
+            }
             ExitCode::SUCCESS
         }
         Err(messages) => {

@@ -97,6 +97,8 @@ enum Message {
     Record(Record),
     /// Wakes the writer so a requested reopen happens now rather than at the next record.
     Reopen,
+    /// Write everything queued before this, then answer (at shutdown).
+    Flush(mpsc::SyncSender<()>),
 }
 
 #[derive(Clone)]
@@ -229,6 +231,26 @@ impl AccessLog {
         self.reopen.store(true, Ordering::Relaxed);
         // A full queue wakes the writer anyway.
         let _ = self.sender.try_send(Message::Reopen);
+    }
+
+    /// Writes every record queued so far and waits for it, at most `wait`; whether it was
+    /// done. At shutdown, so the last requests' lines do not leave with the process.
+    pub fn flush(&self, wait: Duration) -> bool {
+        let deadline = std::time::Instant::now() + wait;
+        let (done, finished) = mpsc::sync_channel(1);
+        let mut message = Message::Flush(done);
+        loop {
+            match self.sender.try_send(message) {
+                Ok(()) => break,
+                Err(mpsc::TrySendError::Full(again)) if std::time::Instant::now() < deadline => {
+                    message = again;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(_) => return false,
+            }
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        finished.recv_timeout(left).is_ok()
     }
 
     /// The names the ELB formats print for `state`'s objects; [`Self::publish`] them once the

@@ -364,3 +364,36 @@ fn a_burst_is_written_with_one_call() {
         calls.len()
     );
 }
+
+/// `flush` returns once every record queued before it is written (burr calls it at shutdown,
+/// so lines the writer is still gathering are not lost with the process).
+#[test]
+fn flush_writes_everything_queued_before_it() {
+    /// A slow disk: each write takes 30 ms, so an answer that came before the write would be
+    /// seen before the lines.
+    struct Slow(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Slow {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            std::thread::sleep(Duration::from_millis(30));
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Sink::Stream(Box::new(Slow(written.clone())));
+    let log = AccessLog::start(sink, Format::Classic, None, "1", 1024).unwrap();
+    // The first record wakes the writer, which then gathers for 10 ms: the rest wait queued.
+    for n in 0..200 {
+        log.write(Record {
+            uri: format!("/{n}"),
+            ..full()
+        });
+    }
+    assert!(log.flush(Duration::from_secs(10)));
+    let lines = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+    assert_eq!(lines.lines().count(), 200);
+    assert_eq!(log.counters().written(), 200);
+}

@@ -154,8 +154,13 @@ impl Writer {
             self.flush();
             self.reopen_file();
         }
-        if let Message::Record(record) = message {
-            self.format_record(&record);
+        match message {
+            Message::Record(record) => self.format_record(&record),
+            Message::Reopen => {}
+            Message::Flush(done) => {
+                self.flush();
+                let _ = done.send(());
+            }
         }
     }
 
