@@ -15,7 +15,6 @@
 use super::fields;
 use super::names::Names;
 use super::{ClientProtocol, Record};
-use std::io::Write;
 
 /// Appends the line of `record` (with its newline) to `out`.
 pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
@@ -43,9 +42,15 @@ pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
         out.push(b' ');
         fields::seconds(out, step, 3);
     }
-    let _ = write!(out, " {} ", record.status);
+    out.push(b' ');
+    fields::number(out, record.status);
+    out.push(b' ');
     fields::status(out, record.target_status);
-    let _ = write!(out, " {} {} ", record.received_bytes, record.sent_bytes);
+    out.push(b' ');
+    fields::number(out, record.received_bytes);
+    out.push(b' ');
+    fields::number(out, record.sent_bytes);
+    out.push(b' ');
     fields::request_line(out, record);
     out.push(b' ');
     fields::quoted(out, record.user_agent.as_deref());
@@ -67,7 +72,9 @@ pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
         .as_ref()
         .and_then(|_| names.chosen_certificate(&record.listener));
     fields::quoted(out, certificate);
-    let _ = write!(out, " {} ", record.rule_priority.unwrap_or(0));
+    out.push(b' ');
+    fields::number(out, record.rule_priority.unwrap_or(0));
+    out.push(b' ');
     fields::time(out, record.received_at);
     out.push(b' ');
     fields::quoted(out, Some(record.action));

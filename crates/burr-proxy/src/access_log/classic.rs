@@ -11,7 +11,6 @@
 use super::Record;
 use super::fields;
 use super::names::Names;
-use std::io::Write;
 
 /// Appends the line of `record` (with its newline) to `out`.
 pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
@@ -30,9 +29,15 @@ pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
         out.push(b' ');
         fields::seconds(out, step, 6);
     }
-    let _ = write!(out, " {} ", record.status);
+    out.push(b' ');
+    fields::number(out, record.status);
+    out.push(b' ');
     fields::status(out, record.target_status);
-    let _ = write!(out, " {} {} ", record.received_bytes, record.sent_bytes);
+    out.push(b' ');
+    fields::number(out, record.received_bytes);
+    out.push(b' ');
+    fields::number(out, record.sent_bytes);
+    out.push(b' ');
     fields::request_line(out, record);
     out.push(b' ');
     fields::quoted(out, record.user_agent.as_deref());

@@ -5,31 +5,80 @@
 
 use super::{ClientProtocol, Record};
 use http::Version;
+use std::cell::Cell;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// `2026-12-06T07:10:16.123456Z`, as ELB writes `timestamp`, `time` and
-/// `request_creation_time`.
-pub fn time(out: &mut Vec<u8>, at: SystemTime) {
-    let _ = write!(out, "{}", humantime::format_rfc3339_micros(at));
+/// The last second humantime can write (9999-12-31T23:59:59Z); later times are written as it.
+const LAST_WRITABLE_SECOND: u64 = 253_402_300_799;
+
+thread_local! {
+    /// The writer thread's last `YYYY-MM-DDTHH:MM:SS`, by Unix second: the lines of one second
+    /// share it, so the calendar arithmetic runs once a second rather than twice a line.
+    static SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
 }
 
-/// Seconds with `decimals` digits, or `-1` when the step did not happen (ELB's convention for
-/// a request that never reached a target or whose target never answered).
-pub fn seconds(out: &mut Vec<u8>, duration: Option<Duration>, decimals: usize) {
-    match duration {
-        Some(d) => {
-            let _ = write!(out, "{:.*}", decimals, d.as_secs_f64());
+/// `2026-12-06T07:10:16.123456Z`, as ELB writes `timestamp`, `time` and
+/// `request_creation_time` (a time before 1970 is written as 1970's first second).
+pub fn time(out: &mut Vec<u8>, at: SystemTime) {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let second = since.as_secs().min(LAST_WRITABLE_SECOND);
+    let prefix = SECOND.with(|cache| {
+        let (cached, text) = cache.get();
+        if cached == second {
+            return text;
         }
-        None => out.extend_from_slice(b"-1"),
+        let at = UNIX_EPOCH + Duration::from_secs(second);
+        let formatted = humantime::format_rfc3339_seconds(at).to_string();
+        let mut text = [0u8; 19];
+        text.copy_from_slice(&formatted.as_bytes()[..19]);
+        cache.set((second, text));
+        text
+    });
+    out.extend_from_slice(&prefix);
+    out.push(b'.');
+    digits(out, u64::from(since.subsec_micros()), 6);
+    out.push(b'Z');
+}
+
+/// `value` with exactly `width` digits, zero-padded (`value` below `10^width`).
+fn digits(out: &mut Vec<u8>, mut value: u64, width: usize) {
+    let start = out.len();
+    out.resize(start + width, b'0');
+    for slot in out[start..].iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
     }
+}
+
+/// An integer in decimal.
+pub fn number(out: &mut Vec<u8>, value: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// Seconds with `decimals` digits (3 or 6, rounded half up), or `-1` when the step did not
+/// happen (ELB's convention for a request that never reached a target or whose target never
+/// answered).
+pub fn seconds(out: &mut Vec<u8>, duration: Option<Duration>, decimals: u32) {
+    let Some(d) = duration else {
+        out.extend_from_slice(b"-1");
+        return;
+    };
+    let unit = 10u128.pow(9 - decimals);
+    let scale = 10u128.pow(decimals);
+    let ticks = (d.as_nanos() + unit / 2) / unit;
+    number(out, ticks / scale);
+    out.push(b'.');
+    digits(out, (ticks % scale) as u64, decimals as usize);
 }
 
 /// `ip:port` with the address bare (no brackets around IPv6), as ELB writes `client:port`;
 /// splitters take the port after the last colon.
 pub fn address(out: &mut Vec<u8>, address: SocketAddr) {
-    let _ = write!(out, "{}:{}", address.ip(), address.port());
+    let _ = write!(out, "{}", address.ip());
+    out.push(b':');
+    number(out, address.port());
 }
 
 /// The target's `ip:port` (or `host:port`), or `-` when no target answered.
@@ -46,9 +95,7 @@ pub fn target(out: &mut Vec<u8>, record: &Record) {
 /// A status code, or `-` when there is none.
 pub fn status(out: &mut Vec<u8>, status: Option<u16>) {
     match status {
-        Some(s) => {
-            let _ = write!(out, "{s}");
-        }
+        Some(s) => number(out, s),
         None => out.push(b'-'),
     }
 }
@@ -93,7 +140,8 @@ pub fn request_line(out: &mut Vec<u8>, record: &Record) {
             Some(host) if !host.is_empty() => escaped(out, host, true),
             _ => out.push(b'-'),
         }
-        let _ = write!(out, ":{}", record.listener.port);
+        out.push(b':');
+        number(out, record.listener.port);
         if record.uri == "*" {
             out.push(b'/');
         }

@@ -397,3 +397,29 @@ fn flush_writes_everything_queued_before_it() {
     assert_eq!(lines.lines().count(), 200);
     assert_eq!(log.counters().written(), 200);
 }
+
+/// The cached second is replaced when the second changes, and the extremes never panic.
+#[test]
+fn times_across_seconds_and_at_the_extremes() {
+    let written = |at: SystemTime| {
+        let mut out = Vec::new();
+        fields::time(&mut out, at);
+        String::from_utf8(out).unwrap()
+    };
+    assert_eq!(written(at()), "2026-12-06T07:10:16.123456Z");
+    let next = at() + Duration::from_micros(900_000);
+    assert_eq!(written(next), "2026-12-06T07:10:17.023456Z");
+    assert_eq!(written(at()), "2026-12-06T07:10:16.123456Z");
+    assert_eq!(written(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+    let before_1970 = UNIX_EPOCH - Duration::from_secs(5);
+    assert_eq!(written(before_1970), "1970-01-01T00:00:00.000000Z");
+    let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+    assert_eq!(written(far), "9999-12-31T23:59:59.000000Z");
+    let mut out = Vec::new();
+    fields::seconds(&mut out, Some(Duration::from_nanos(1_999_999_500)), 6);
+    out.push(b' ');
+    fields::seconds(&mut out, Some(Duration::from_nanos(12_345_678_901)), 3);
+    out.push(b' ');
+    fields::seconds(&mut out, Some(Duration::ZERO), 3);
+    assert_eq!(String::from_utf8(out).unwrap(), "2.000000 12.346 0.000");
+}
