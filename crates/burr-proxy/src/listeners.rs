@@ -105,6 +105,8 @@ struct ListenerSockets {
 pub struct Prepared {
     runtime: Runtime,
     sockets: HashMap<ListenerKey, ListenerSockets>,
+    /// The AWS names the access log prints, published with the runtime.
+    log_names: Option<crate::access_log::Names>,
 }
 
 impl Prepared {
@@ -208,7 +210,12 @@ impl DataPlane {
             }
         }
         if errors.is_empty() {
-            Ok(Prepared { runtime, sockets })
+            let log_names = self.options.access_log.as_ref().map(|l| l.names_of(state));
+            Ok(Prepared {
+                runtime,
+                sockets,
+                log_names,
+            })
         } else {
             Err(errors)
         }
@@ -219,7 +226,11 @@ impl DataPlane {
         let Prepared {
             runtime,
             mut sockets,
+            log_names,
         } = prepared;
+        if let (Some(log), Some(names)) = (&self.options.access_log, log_names) {
+            log.publish(names);
+        }
         let mut bound = self.bound.lock().unwrap_or_else(|e| e.into_inner());
         let mut released = self.released.lock().unwrap_or_else(|e| e.into_inner());
         let now = std::time::Instant::now();
@@ -297,6 +308,9 @@ impl DataPlane {
         let mut out = String::with_capacity(4096);
         crate::metrics::render(&self.runtime.load(), &mut out);
         crate::metrics::render_limits(&self.limits, &mut out);
+        if let Some(log) = &self.options.access_log {
+            log.render_metrics(&mut out);
+        }
         out
     }
 }

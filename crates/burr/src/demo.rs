@@ -84,6 +84,7 @@ async fn demo(args: DemoArgs) -> ExitCode {
             .expect("the default address pool parses"),
         workers: Some(1),
         access_log: None,
+        access_log_options: Default::default(),
         manual_clock: false,
         max_connections: None,
         cloudfront_http_port: 80,

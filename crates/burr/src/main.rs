@@ -120,8 +120,11 @@ pub struct ServeArgs {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
     /// Write one line per request to this file (`-` for standard output). Off by default.
+    /// SIGHUP reopens it (for logrotate's move-then-signal).
     #[arg(long)]
     pub access_log: Option<PathBuf>,
+    #[command(flatten)]
+    pub access_log_options: AccessLogOptions,
     /// FOR TESTS ONLY: the data plane's rules (passive-down marks, session lifetimes, drain
     /// deadlines) read a clock that stands still until `POST /test/clock?advance_ms=N` on the
     /// --api address moves it. Hidden from --help and off unless given: with it, sessions never
@@ -181,6 +184,52 @@ impl Default for ConsoleArgs {
                 .parse()
                 .expect("the default allow list parses"),
             auth: console::access::AuthMode::None,
+        }
+    }
+}
+
+/// The format and rotation of `--access-log`.
+#[derive(Args, Clone, Debug)]
+pub struct AccessLogOptions {
+    /// Line format of --access-log: `burr` (burr's own short line), `classic` (AWS Classic
+    /// Load Balancer's entry) or `alb` (AWS Application Load Balancer's entry).
+    #[arg(long = "access-log-format", value_enum, default_value_t = AccessLogFormat::Burr,
+          requires = "access_log")]
+    pub format: AccessLogFormat,
+    /// Rotate the --access-log file before it would pass this many bytes (1024 to 2^40):
+    /// PATH becomes PATH.1, PATH.1 becomes PATH.2, and so on. Off by default.
+    #[arg(long = "access-log-max-bytes", requires = "access_log",
+          value_parser = clap::value_parser!(u64).range(1024..=1u64 << 40))]
+    pub max_bytes: Option<u64>,
+    /// Rotated files --access-log-max-bytes keeps (PATH.1 to PATH.K), 1 to 1000.
+    #[arg(long = "access-log-keep", default_value_t = 5, requires = "access_log",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub keep: u32,
+}
+
+impl Default for AccessLogOptions {
+    fn default() -> Self {
+        AccessLogOptions {
+            format: AccessLogFormat::Burr,
+            max_bytes: None,
+            keep: 5,
+        }
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessLogFormat {
+    Classic,
+    Alb,
+    Burr,
+}
+
+impl From<AccessLogFormat> for burr_proxy::access_log::Format {
+    fn from(format: AccessLogFormat) -> Self {
+        match format {
+            AccessLogFormat::Classic => Self::Classic,
+            AccessLogFormat::Alb => Self::Alb,
+            AccessLogFormat::Burr => Self::Burr,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `burr serve`: opens the store, applies the configuration file (if any), puts the data plane
-//! in service, serves the admin endpoint, and re-applies the file on SIGHUP.
+//! in service, serves the admin endpoint, and on SIGHUP reopens the access log and re-applies
+//! the file.
 //!
 //! Applying a configuration is all-or-nothing: the file is parsed and validated, the new
 //! listeners are bound, and only then is the change written to the store and put in service. Any
@@ -12,7 +13,7 @@ use crate::config::{ConfigError, ConfigSource, Declared};
 use crate::keys;
 use arc_swap::ArcSwap;
 use burr_model::State;
-use burr_proxy::access_log::AccessLog;
+use burr_proxy::access_log::{self, AccessLog};
 use burr_proxy::clock::Clock;
 use burr_proxy::{DataPlane, DataPlaneOptions};
 use burr_store::Store;
@@ -46,6 +47,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
     match start(&args).await {
         Ok(running) => {
             running.wait_for_signals(&args).await;
+            if let Some(log) = &running.access_log {
+                // The lines of the last requests may still be queued (the writer gathers them).
+                log.flush(std::time::Duration::from_secs(2));
+            }
             ExitCode::SUCCESS
         }
         Err(messages) => {
@@ -59,6 +64,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
 
 pub struct Running {
     applier: Arc<Applier>,
+    /// Reopened on SIGHUP (logrotate moves the file, then signals).
+    access_log: Option<AccessLog>,
     pub api: std::net::SocketAddr,
 }
 
@@ -75,15 +82,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
     let store = Arc::new(
         Store::open(&args.data_dir, args.listen_host).map_err(|e| vec![format!("burr: {e}")])?,
     );
-    let access_log = match &args.access_log {
-        Some(path) => Some(AccessLog::open(path).map_err(|e| {
-            vec![format!(
-                "burr: cannot open access log {}: {e}",
-                path.display()
-            )]
-        })?),
-        None => None,
-    };
+    let access_log = open_access_log(args, &store)?;
     let workers = args
         .workers
         .map(usize::from)
@@ -104,7 +103,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
     let dataplane = DataPlane::start(DataPlaneOptions {
         workers,
         listen_host: args.listen_host,
-        access_log,
+        access_log: access_log.clone(),
         keys,
         clock,
         max_connections: args.max_connections.map(|n| n as usize),
@@ -183,7 +182,35 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
     tracing::info!(api = %api_address, generation = store.snapshot().generation, "burr is ready");
     Ok(Running {
         applier,
+        access_log,
         api: api_address,
+    })
+}
+
+/// Opens `--access-log` with its format and rotation flags (`None` without the flag).
+fn open_access_log(args: &ServeArgs, store: &Store) -> Result<Option<AccessLog>, Vec<String>> {
+    let Some(path) = &args.access_log else {
+        return Ok(None);
+    };
+    let options = &args.access_log_options;
+    if let (Some(max), true) = (options.max_bytes, path.as_os_str() == "-") {
+        return Err(vec![format!(
+            "burr: --access-log-max-bytes {max}: standard output (--access-log -) cannot be \
+             rotated; give --access-log a file"
+        )]);
+    }
+    let settings = access_log::Settings {
+        path: path.clone(),
+        format: options.format.into(),
+        max_bytes: options.max_bytes,
+        keep: options.keep,
+        account_id: crate::control::account_id(store).map_err(|e| vec![e])?,
+    };
+    AccessLog::open(&settings).map(Some).map_err(|e| {
+        vec![format!(
+            "burr: cannot open access log {}: {e}",
+            path.display()
+        )]
     })
 }
 
@@ -209,8 +236,13 @@ impl Running {
     }
 
     fn reload(&self, args: &ServeArgs) {
+        if let Some(log) = &self.access_log {
+            log.reopen();
+        }
         let Some(path) = &args.config else {
-            tracing::warn!("SIGHUP ignored: burr was started without --config");
+            tracing::warn!(
+                "SIGHUP: no configuration to re-read (burr was started without --config)"
+            );
             return;
         };
         let result = crate::changes::with_origin(

@@ -1,26 +1,113 @@
 //! The access log: one line per request, written by a background thread so a slow disk never
-//! stalls a worker. Off unless a path is given.
+//! stalls a worker. Off unless a path is given. This module owns the handle workers queue
+//! records through, the counters of written and dropped records, and the choice of format;
+//! `writer` owns the thread (batching, rotation, reopening), `classic`, `alb` and `burr` the
+//! three line formats, `names` the AWS names the ELB formats print.
 //!
-//! Format (space-separated, one request per line):
-//! `TIME CLIENT BALANCER:PORT "METHOD PATH VERSION" STATUS TARGET DURATION_MS`
-//! where TIME is RFC 3339 UTC with milliseconds, TARGET is `-` when no target answered, and
-//! DURATION_MS is the time from request head to response head.
+//! A worker only moves its record into a bounded queue (`try_send`); when the queue is full the
+//! record is dropped and counted, so a slow or stuck disk costs log lines, never latency.
+
+mod alb;
+mod burr;
+mod classic;
+mod fields;
+mod names;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+pub use names::Names;
 
 use crate::runtime::ListenerKey;
+use arc_swap::ArcSwap;
 use burr_model::TargetAddress;
 use http::Version;
-use std::io::Write;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
+use writer::{Rotation, Sink, Writer};
 
-/// Lines queued before new ones are dropped (and counted) rather than block a worker.
+/// Records queued before new ones are dropped (and counted) rather than block a worker.
 const QUEUE: usize = 65_536;
+
+/// The line format (`--access-log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// AWS Classic Load Balancer's entry.
+    Classic,
+    /// AWS Application Load Balancer's entry.
+    Alb,
+    /// burr's own short line (the default, and what burr wrote before the ELB formats).
+    #[default]
+    Burr,
+}
+
+/// How `burr serve` opens the access log.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The file, or `-` for standard output.
+    pub path: PathBuf,
+    pub format: Format,
+    /// Rotate once the file would pass this size (`--access-log-max-bytes`); files only.
+    pub max_bytes: Option<u64>,
+    /// Rotated files kept (`--access-log-keep`).
+    pub keep: u32,
+    /// The account id ARNs in ALB lines carry (target groups), as the API writes them.
+    pub account_id: String,
+}
+
+/// What the writer did, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    written: AtomicU64,
+    dropped: AtomicU64,
+    rotations: AtomicU64,
+}
+
+impl Counters {
+    fn add_written(&self, n: u64) {
+        self.written.fetch_add(n, Ordering::Relaxed);
+    }
+    fn add_dropped(&self, n: u64) {
+        self.dropped.fetch_add(n, Ordering::Relaxed);
+    }
+    fn add_rotation(&self) {
+        self.rotations.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+    pub fn rotations(&self) -> u64 {
+        self.rotations.load(Ordering::Relaxed)
+    }
+}
+
+/// What travels the queue to the writer thread. Records travel unboxed: they move into the
+/// channel's slots, where a box would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
+enum Message {
+    Record(Record),
+    /// Wakes the writer so a requested reopen happens now rather than at the next record.
+    Reopen,
+    /// Write everything queued before this, then answer (at shutdown).
+    Flush(mpsc::SyncSender<()>),
+}
 
 #[derive(Clone)]
 pub struct AccessLog {
-    sender: mpsc::SyncSender<Record>,
+    sender: mpsc::SyncSender<Message>,
+    counters: Arc<Counters>,
+    reopen: Arc<AtomicBool>,
+    names: Arc<ArcSwap<Names>>,
+    account_id: Arc<str>,
 }
 
 /// Which protocol the client spoke, as ALB's `type` field names it.
@@ -82,64 +169,129 @@ pub struct Record {
 }
 
 impl AccessLog {
-    /// Opens `path` for appending (`-` is standard output) and starts the writer thread.
-    pub fn open(path: &Path) -> std::io::Result<Self> {
-        let mut out: Box<dyn Write + Send> = if path == Path::new("-") {
-            Box::new(std::io::stdout())
+    /// Opens the file (`-` is standard output) for appending and starts the writer thread.
+    pub fn open(settings: &Settings) -> std::io::Result<Self> {
+        let to_stdout = settings.path == Path::new("-");
+        let sink = if to_stdout {
+            Sink::Stream(Box::new(std::io::stdout()))
         } else {
-            Box::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?,
-            )
+            Sink::file(&settings.path)?
         };
-        let (sender, receiver) = mpsc::sync_channel::<Record>(QUEUE);
+        let rotation = match settings.max_bytes {
+            Some(max_bytes) if !to_stdout => Some(Rotation {
+                max_bytes,
+                keep: settings.keep.max(1),
+            }),
+            _ => None,
+        };
+        Self::start(sink, settings.format, rotation, &settings.account_id, QUEUE)
+    }
+
+    fn start(
+        sink: Sink,
+        format: Format,
+        rotation: Option<Rotation>,
+        account_id: &str,
+        queue: usize,
+    ) -> std::io::Result<Self> {
+        let (sender, receiver) = mpsc::sync_channel::<Message>(queue);
+        let counters = Arc::new(Counters::default());
+        let reopen = Arc::new(AtomicBool::new(false));
+        let names = Arc::new(ArcSwap::from_pointee(Names::default()));
+        let writer = Writer::new(
+            sink,
+            format,
+            names.clone(),
+            counters.clone(),
+            rotation,
+            reopen.clone(),
+        );
         std::thread::Builder::new()
             .name("burr-access-log".into())
-            .spawn(move || {
-                while let Ok(record) = receiver.recv() {
-                    let _ = out.write_all(line(&record).as_bytes());
-                    // Drain what is queued before flushing, so bursts cost one write.
-                    while let Ok(record) = receiver.try_recv() {
-                        let _ = out.write_all(line(&record).as_bytes());
-                    }
-                    let _ = out.flush();
-                }
-            })?;
-        Ok(Self { sender })
+            .spawn(move || writer.run(receiver))?;
+        Ok(Self {
+            sender,
+            counters,
+            reopen,
+            names,
+            account_id: account_id.into(),
+        })
     }
 
-    /// Queues `record` for the writer thread; when the queue is full it is dropped.
+    /// Queues `record` for the writer thread; when the queue is full it is dropped and counted.
     pub fn write(&self, record: Record) {
-        let _ = self.sender.try_send(record);
+        if self.sender.try_send(Message::Record(record)).is_err() {
+            self.counters.add_dropped(1);
+        }
     }
-}
 
-/// The line of a record.
-fn line(e: &Record) -> String {
-    let target: &dyn std::fmt::Display = match &e.target {
-        Some(address) => address,
-        None => &"-",
-    };
-    let elapsed = [
-        e.request_processing,
-        e.target_processing,
-        e.response_processing,
-    ]
-    .iter()
-    .flatten()
-    .sum::<Duration>();
-    format!(
-        "{} {} {} \"{} {} {:?}\" {} {} {:.3}\n",
-        humantime::format_rfc3339_millis(e.received_at),
-        e.client,
-        e.listener,
-        e.method,
-        e.uri.escape_debug(),
-        e.version,
-        e.status,
-        target,
-        elapsed.as_secs_f64() * 1000.0,
-    )
+    /// Has the writer reopen the file at its path (logrotate moves it away, then sends SIGHUP):
+    /// every line written after the writer takes this goes to the new file.
+    pub fn reopen(&self) {
+        self.reopen.store(true, Ordering::Relaxed);
+        // A full queue wakes the writer anyway.
+        let _ = self.sender.try_send(Message::Reopen);
+    }
+
+    /// Writes every record queued so far and waits for it, at most `wait`; whether it was
+    /// done. At shutdown, so the last requests' lines do not leave with the process.
+    pub fn flush(&self, wait: Duration) -> bool {
+        let deadline = std::time::Instant::now() + wait;
+        let (done, finished) = mpsc::sync_channel(1);
+        let mut message = Message::Flush(done);
+        loop {
+            match self.sender.try_send(message) {
+                Ok(()) => break,
+                Err(mpsc::TrySendError::Full(again)) if std::time::Instant::now() < deadline => {
+                    message = again;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(_) => return false,
+            }
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        finished.recv_timeout(left).is_ok()
+    }
+
+    /// The names the ELB formats print for `state`'s objects; [`Self::publish`] them once the
+    /// state is in service.
+    pub fn names_of(&self, state: &burr_model::State) -> Names {
+        Names::of(state, &self.account_id)
+    }
+
+    pub fn publish(&self, names: Names) {
+        self.names.store(Arc::new(names));
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Writes `burr_access_log_records_total` and `burr_access_log_rotations_total`.
+    pub fn render_metrics(&self, out: &mut String) {
+        crate::metrics::header(
+            out,
+            "burr_access_log_records_total",
+            "counter",
+            "Access-log records written, and dropped (queue full or a write error).",
+        );
+        let c = &self.counters;
+        let _ = writeln!(
+            out,
+            "burr_access_log_records_total{{result=\"written\"}} {}",
+            c.written()
+        );
+        let _ = writeln!(
+            out,
+            "burr_access_log_records_total{{result=\"dropped\"}} {}",
+            c.dropped()
+        );
+        crate::metrics::header(
+            out,
+            "burr_access_log_rotations_total",
+            "counter",
+            "Access-log files rotated by size (--access-log-max-bytes).",
+        );
+        let _ = writeln!(out, "burr_access_log_rotations_total {}", c.rotations());
+    }
 }

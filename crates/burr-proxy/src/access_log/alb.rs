@@ -1,0 +1,92 @@
+//! The Application Load Balancer's access-log entry, every field in AWS's order:
+//!
+//! `type time elb client:port target:port request_processing_time target_processing_time
+//! response_processing_time elb_status_code target_status_code received_bytes sent_bytes
+//! "request" "user_agent" ssl_cipher ssl_protocol target_group_arn "trace_id" "domain_name"
+//! "chosen_cert_arn" matched_rule_priority request_creation_time "actions_executed"
+//! "redirect_url" "error_reason" "target:port_list" "target_status_code_list"
+//! "classification" "classification_reason" conn_trace_id`
+//!
+//! `time` is when the response was sent, `request_creation_time` when the request arrived;
+//! `elb` is `app/<name>/<id>` for an ELBv2 balancer; `matched_rule_priority` is 0 for the
+//! default action, as ALB logs it. burr has no X-Ray trace ids, desync classification (it
+//! refuses ambiguous requests outright) or connection trace ids: those fields are `-`.
+
+use super::fields;
+use super::names::Names;
+use super::{ClientProtocol, Record};
+
+/// Appends the line of `record` (with its newline) to `out`.
+pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
+    let kind = match record.protocol {
+        ClientProtocol::Http => "http",
+        ClientProtocol::Https => "https",
+        ClientProtocol::H2 => "h2",
+        ClientProtocol::Ws => "ws",
+        ClientProtocol::Wss => "wss",
+    };
+    out.extend_from_slice(kind.as_bytes());
+    out.push(b' ');
+    fields::time(out, fields::response_time(record));
+    out.push(b' ');
+    out.extend_from_slice(names.alb_elb(&record.listener.balancer).as_bytes());
+    out.push(b' ');
+    fields::address(out, record.client);
+    out.push(b' ');
+    fields::target(out, record);
+    for step in [
+        record.request_processing,
+        record.target_processing,
+        record.response_processing,
+    ] {
+        out.push(b' ');
+        fields::seconds(out, step, 3);
+    }
+    out.push(b' ');
+    fields::number(out, record.status);
+    out.push(b' ');
+    fields::status(out, record.target_status);
+    out.push(b' ');
+    fields::number(out, record.received_bytes);
+    out.push(b' ');
+    fields::number(out, record.sent_bytes);
+    out.push(b' ');
+    fields::request_line(out, record);
+    out.push(b' ');
+    fields::quoted(out, record.user_agent.as_deref());
+    out.push(b' ');
+    fields::tls(out, record);
+    out.push(b' ');
+    let group = record
+        .pool
+        .as_deref()
+        .and_then(|p| names.target_group_arn(p));
+    out.extend_from_slice(group.unwrap_or("-").as_bytes());
+    // trace_id: burr sets no X-Amzn-Trace-Id.
+    out.extend_from_slice(b" \"-\" ");
+    let server_name = record.tls.as_deref().and_then(|t| t.server_name.as_deref());
+    fields::quoted(out, server_name);
+    out.push(b' ');
+    let certificate = record
+        .tls
+        .as_ref()
+        .and_then(|_| names.chosen_certificate(&record.listener));
+    fields::quoted(out, certificate);
+    out.push(b' ');
+    fields::number(out, record.rule_priority.unwrap_or(0));
+    out.push(b' ');
+    fields::time(out, record.received_at);
+    out.push(b' ');
+    fields::quoted(out, Some(record.action));
+    out.push(b' ');
+    fields::quoted(out, record.redirect_url.as_deref());
+    out.push(b' ');
+    fields::quoted(out, record.error_reason);
+    // target:port_list and target_status_code_list: burr sends a request to one target.
+    out.extend_from_slice(b" \"");
+    fields::target(out, record);
+    out.extend_from_slice(b"\" \"");
+    fields::status(out, record.target_status);
+    // classification, classification_reason, conn_trace_id.
+    out.extend_from_slice(b"\" \"-\" \"-\" -\n");
+}

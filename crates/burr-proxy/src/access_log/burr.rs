@@ -1,0 +1,39 @@
+//! burr's own line, the default (`--access-log-format burr`) and the format burr always wrote:
+//!
+//! `TIME CLIENT BALANCER:PORT "METHOD PATH VERSION" STATUS TARGET DURATION_MS`
+//!
+//! TIME is RFC 3339 UTC with milliseconds (when the request arrived), TARGET is `-` when no
+//! target answered, and DURATION_MS the steps that happened, added up.
+
+use super::Record;
+use std::io::Write;
+use std::time::Duration;
+
+/// Appends the line of `record` (with its newline) to `out`.
+pub fn line(record: &Record, out: &mut Vec<u8>) {
+    let target: &dyn std::fmt::Display = match &record.target {
+        Some(address) => address,
+        None => &"-",
+    };
+    let elapsed = [
+        record.request_processing,
+        record.target_processing,
+        record.response_processing,
+    ]
+    .iter()
+    .flatten()
+    .sum::<Duration>();
+    let _ = writeln!(
+        out,
+        "{} {} {} \"{} {} {:?}\" {} {} {:.3}",
+        humantime::format_rfc3339_millis(record.received_at),
+        record.client,
+        record.listener,
+        record.method,
+        record.uri.escape_debug(),
+        record.version,
+        record.status,
+        target,
+        elapsed.as_secs_f64() * 1000.0,
+    );
+}
