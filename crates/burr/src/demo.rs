@@ -75,6 +75,7 @@ async fn demo(args: DemoArgs) -> ExitCode {
         max_connections: None,
         cloudfront_http_port: 80,
         cloudfront_https_port: 443,
+        latency_histograms: crate::Switch::On,
     };
     let running = match crate::serve::start(&serve_args).await {
         Ok(r) => r,

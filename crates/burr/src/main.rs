@@ -139,6 +139,18 @@ pub struct ServeArgs {
     /// on (CloudFront's is 443): its viewer certificate, or burr's self-signed default one.
     #[arg(long, default_value_t = 443, value_parser = clap::value_parser!(u16).range(1..))]
     pub cloudfront_https_port: u16,
+    /// Request latency histograms in /metrics (burr_request_duration_seconds per listener,
+    /// burr_target_response_duration_seconds per target). `off` takes no time per request for
+    /// them and leaves them out of /metrics; it exists to measure what they cost.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub latency_histograms: Switch,
+}
+
+/// A feature turned on or off on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 fn main() -> ExitCode {
