@@ -1,0 +1,284 @@
+//! The request path's latency histograms and byte counters, seen in `/metrics` of the real
+//! binary: `burr_request_duration_seconds` per listener and
+//! `burr_target_response_duration_seconds` per target count every request and put a target's
+//! known delay in the buckets at or above it, on the HTTP/1.1 fast path and on hyper's path
+//! (HTTP/2); `burr_received_bytes_total` / `burr_sent_bytes_total` equal what the client sent and
+//! received (HTTP and a TCP relay); `--latency-histograms off` renders no histogram.
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use http_body_util::Empty;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What the target waits before answering: every observation must land at or above it.
+const DELAY: Duration = Duration::from_millis(30);
+
+/// The bucket bound just below [`DELAY`]: it must count none of the requests.
+const BELOW_DELAY: &str = "0.025";
+
+async fn delayed_setup(extra_args: &[&str]) -> (Backend, Burr, u16) {
+    let backend = Backend::start(
+        "slow",
+        Behavior {
+            delay: DELAY,
+            ..Behavior::default()
+        },
+    )
+    .await;
+    let port = free_port();
+    let burr = Burr::try_start(
+        &config(port, "round_robin", &[(backend.addr, 1)], "", ""),
+        extra_args,
+    )
+    .unwrap_or_else(|e| panic!("burr did not start: {e}"));
+    (backend, burr, port)
+}
+
+fn listener_series(port: u16, suffix: &str) -> String {
+    format!("burr_request_duration_seconds{suffix}{{balancer=\"t\",port=\"{port}\"")
+}
+
+fn target_series(target: SocketAddr, suffix: &str) -> String {
+    format!("burr_target_response_duration_seconds{suffix}{{pool=\"p\",target=\"{target}\"")
+}
+
+/// Sends one HTTP/1.1 request on `stream` and reads its `Content-Length` response whole;
+/// returns the bytes written and read.
+async fn exchange(stream: &mut tokio::net::TcpStream, request: &[u8]) -> (usize, usize) {
+    stream.write_all(request).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    let (head_end, length) = loop {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed mid-response");
+        got.extend_from_slice(&buf[..n]);
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .expect("a content-length response")
+                .trim()
+                .parse()
+                .unwrap();
+            break (end + 4, length);
+        }
+    };
+    while got.len() < head_end + length {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed mid-body");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got.len(), head_end + length, "nothing past the response");
+    (request.len(), got.len())
+}
+
+/// Polls `/metrics` until the sample starting with `prefix` reads `value`.
+async fn wait_for(burr: &Burr, prefix: &str, value: f64) {
+    let seen = eventually(Duration::from_secs(5), || {
+        metric(&burr.metrics(), prefix) == Some(value)
+    })
+    .await;
+    assert!(
+        seen,
+        "{prefix} never read {value}; now {:?}",
+        metric(&burr.metrics(), prefix)
+    );
+}
+
+#[tokio::test]
+async fn http1_requests_are_timed_per_listener_and_target_and_their_bytes_counted() {
+    let (backend, burr, port) = delayed_setup(&[]).await;
+    const N: usize = 5;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (mut sent, mut received) = (0, 0);
+    for i in 0..N {
+        // A body on some, so request bodies count too.
+        let request = if i % 2 == 0 {
+            format!("GET /r{i} HTTP/1.1\r\nHost: burr.test\r\n\r\n")
+        } else {
+            format!("POST /r{i} HTTP/1.1\r\nHost: burr.test\r\nContent-Length: 5\r\n\r\nhello")
+        };
+        let (out, back) = exchange(&mut stream, request.as_bytes()).await;
+        sent += out;
+        received += back;
+    }
+    let n = N as f64;
+    wait_for(&burr, &listener_series(port, "_count"), n).await;
+    let text = burr.metrics();
+    // Every observation is at least the target's delay: none in the bucket below it.
+    let below = format!("le=\"{BELOW_DELAY}\"}}");
+    assert_eq!(
+        metric(
+            &text,
+            &format!("{},{below}", listener_series(port, "_bucket"))
+        ),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            &format!("{},le=\"+Inf\"}}", listener_series(port, "_bucket"))
+        ),
+        Some(n)
+    );
+    let sum = metric(&text, &listener_series(port, "_sum")).unwrap();
+    assert!(sum >= n * DELAY.as_secs_f64(), "sum {sum} below {N} delays");
+    assert_eq!(
+        metric(&text, &target_series(backend.addr, "_count")),
+        Some(n),
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            &format!("{},{below}", target_series(backend.addr, "_bucket"))
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(
+            &text,
+            &format!("burr_received_bytes_total{{balancer=\"t\",port=\"{port}\"}}")
+        ),
+        Some(sent as f64)
+    );
+    assert_eq!(
+        metric(
+            &text,
+            &format!("burr_sent_bytes_total{{balancer=\"t\",port=\"{port}\"}}")
+        ),
+        Some(received as f64)
+    );
+}
+
+#[tokio::test]
+async fn http2_requests_are_timed_on_hypers_path_and_answers_of_burrs_own_too() {
+    let (backend, burr, port) = delayed_setup(&[]).await;
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (mut h2, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    for i in 0..3 {
+        h2.ready().await.unwrap();
+        let req = http::Request::get(format!("http://burr.test/h2/{i}"))
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let answer = collect(h2.send_request(req).await.unwrap()).await;
+        assert_eq!(answer.status, 200);
+    }
+    wait_for(&burr, &listener_series(port, "_count"), 3.0).await;
+    let text = burr.metrics();
+    assert_eq!(
+        metric(
+            &text,
+            &format!(
+                "{},le=\"{BELOW_DELAY}\"}}",
+                listener_series(port, "_bucket")
+            )
+        ),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, &target_series(backend.addr, "_count")),
+        Some(3.0)
+    );
+    // A request burr answers itself (its only target stopped: 502) counts on the listener, not
+    // on the target.
+    backend.stop().await;
+    h2.ready().await.unwrap();
+    let req = http::Request::get("http://burr.test/gone")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let answer = collect(h2.send_request(req).await.unwrap()).await;
+    assert_eq!(answer.status, 502);
+    wait_for(&burr, &listener_series(port, "_count"), 4.0).await;
+    let text = burr.metrics();
+    assert_eq!(
+        metric(&text, &target_series(backend.addr, "_count")),
+        Some(3.0)
+    );
+    for counter in ["burr_received_bytes_total", "burr_sent_bytes_total"] {
+        let bytes = metric(
+            &text,
+            &format!("{counter}{{balancer=\"t\",port=\"{port}\"}}"),
+        )
+        .unwrap();
+        assert!(bytes > 0.0, "{counter} {bytes}");
+    }
+}
+
+#[tokio::test]
+async fn latency_histograms_off_renders_none() {
+    let (_backend, burr, port) = delayed_setup(&["--latency-histograms", "off"]).await;
+    assert_eq!(get(port, "/").await.status, 200);
+    let text = burr.metrics();
+    assert!(!text.contains("burr_request_duration_seconds"), "{text}");
+    assert!(
+        !text.contains("burr_target_response_duration_seconds"),
+        "{text}"
+    );
+    // The byte counters are not histograms: they stay.
+    wait_for_positive(
+        &burr,
+        &format!("burr_sent_bytes_total{{balancer=\"t\",port=\"{port}\"}}"),
+    )
+    .await;
+    let refused = Burr::try_start(
+        &config(free_port(), "round_robin", &[], "", ""),
+        &["--latency-histograms", "sometimes"],
+    );
+    let error = refused.err().expect("an invalid switch is refused");
+    assert!(
+        error.contains("--latency-histograms") && error.contains("sometimes"),
+        "{error}"
+    );
+}
+
+async fn wait_for_positive(burr: &Burr, prefix: &str) {
+    let seen = eventually(Duration::from_secs(5), || {
+        metric(&burr.metrics(), prefix).is_some_and(|v| v > 0.0)
+    })
+    .await;
+    assert!(seen, "{prefix} stayed 0");
+}
+
+#[tokio::test]
+async fn tcp_relays_count_the_clients_bytes() {
+    let target = TcpTarget::start("echo").await;
+    let port = free_port();
+    let burr = Burr::start(&tcp_config(
+        port,
+        "tcp",
+        "round_robin",
+        &[target.addr],
+        "",
+        "",
+    ));
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream.write_all(b"hello\n").await.unwrap();
+    stream.shutdown().await.unwrap();
+    let answer = read_to_close(&mut stream, Duration::from_secs(5))
+        .await
+        .expect("the relay closes after the target's <eof>");
+    assert_eq!(answer, "echo\nhello\n<eof>\n");
+    let prefix = |name: &str| format!("{name}{{balancer=\"t\",port=\"{port}\"}}");
+    wait_for(&burr, &prefix("burr_received_bytes_total"), 6.0).await;
+    wait_for(&burr, &prefix("burr_sent_bytes_total"), answer.len() as f64).await;
+}
