@@ -109,7 +109,19 @@ async fn http1_requests_are_timed_per_listener_and_target_and_their_bytes_counte
         sent += out;
         received += back;
     }
-    let n = N as f64;
+    // HTTP/1.0 leaves the fast path: hyper's HTTP/1 path answers it, timed and counted alike.
+    let old = b"GET /old HTTP/1.0\r\nHost: burr.test\r\n\r\n";
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream.write_all(old).await.unwrap();
+    let answer = read_to_close(&mut stream, Duration::from_secs(5))
+        .await
+        .expect("an HTTP/1.0 answer, then the close");
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    sent += old.len();
+    received += answer.len();
+    let n = (N + 1) as f64;
     wait_for(&burr, &listener_series(port, "_count"), n).await;
     let text = burr.metrics();
     // Every observation is at least the target's delay: none in the bucket below it.
@@ -165,9 +177,10 @@ async fn http2_requests_are_timed_on_hypers_path_and_answers_of_burrs_own_too() 
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
+    let counts = Counts::default();
     let (mut h2, conn) = hyper::client::conn::http2::handshake(
         hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
+        hyper_util::rt::TokioIo::new(Counted(stream, counts.clone())),
     )
     .await
     .unwrap();
@@ -212,13 +225,84 @@ async fn http2_requests_are_timed_on_hypers_path_and_answers_of_burrs_own_too() 
         metric(&text, &target_series(backend.addr, "_count")),
         Some(3.0)
     );
-    for counter in ["burr_received_bytes_total", "burr_sent_bytes_total"] {
-        let bytes = metric(
-            &text,
-            &format!("{counter}{{balancer=\"t\",port=\"{port}\"}}"),
-        )
-        .unwrap();
-        assert!(bytes > 0.0, "{counter} {bytes}");
+    // Every HTTP/2 byte the client wrote burr read, and the other way round (frames,
+    // preface and settings included), once the connection is quiet.
+    let series = |name: &str| format!("{name}{{balancer=\"t\",port=\"{port}\"}}");
+    let same = eventually(Duration::from_secs(5), || {
+        let text = burr.metrics();
+        metric(&text, &series("burr_received_bytes_total")) == Some(counts.written() as f64)
+            && metric(&text, &series("burr_sent_bytes_total")) == Some(counts.read() as f64)
+    })
+    .await;
+    assert!(
+        same,
+        "client wrote {} and read {}; burr: {}",
+        counts.written(),
+        counts.read(),
+        burr.metrics()
+            .lines()
+            .filter(|l| l.contains("_bytes_total"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+}
+
+/// Bytes a client connection wrote and read.
+#[derive(Clone, Default)]
+struct Counts(std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>);
+
+impl Counts {
+    fn written(&self) -> u64 {
+        self.0[0].load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn read(&self) -> u64 {
+        self.0[1].load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A client stream that counts its bytes into [`Counts`].
+struct Counted(tokio::net::TcpStream, Counts);
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.0).poll_read(cx, buf);
+        let n = (buf.filled().len() - before) as u64;
+        self.1.0[1].fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+        polled
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.0).poll_write(cx, data);
+        if let std::task::Poll::Ready(Ok(n)) = polled {
+            self.1.0[0].fetch_add(n as u64, std::sync::atomic::Ordering::SeqCst);
+        }
+        polled
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 
