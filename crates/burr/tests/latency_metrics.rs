@@ -342,8 +342,9 @@ async fn wait_for_positive(burr: &Burr, prefix: &str) {
 }
 
 #[tokio::test]
-async fn tcp_relays_count_the_clients_bytes() {
+async fn tcp_and_ssl_relays_count_the_clients_bytes() {
     let target = TcpTarget::start("echo").await;
+    // TCP: the splice pump's path (plain on both sides).
     let port = free_port();
     let burr = Burr::start(&tcp_config(
         port,
@@ -356,13 +357,41 @@ async fn tcp_relays_count_the_clients_bytes() {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
+    let answer = echo_once(&mut stream).await;
+    relay_counts(&burr, port, answer.len()).await;
+    // SSL: the copy path, counted after TLS (the bytes inside it).
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key, trusted) = write_test_certificate(certs.path());
+    let port = free_port();
+    let burr = Burr::start(&tcp_config(
+        port,
+        "ssl",
+        "round_robin",
+        &[target.addr],
+        &format!("tls = {{ certificate = \"{cert}\", private_key = \"{key}\" }}"),
+        "",
+    ));
+    let mut tls = tls_connect_trusting(port, &trusted, &[]).await;
+    let answer = echo_once(&mut tls).await;
+    relay_counts(&burr, port, answer.len()).await;
+}
+
+/// Sends `hello\n` through the relay, half-closes, and reads the echo target's whole answer.
+async fn echo_once<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> String {
     stream.write_all(b"hello\n").await.unwrap();
     stream.shutdown().await.unwrap();
-    let answer = read_to_close(&mut stream, Duration::from_secs(5))
+    let answer = read_to_close(stream, Duration::from_secs(5))
         .await
         .expect("the relay closes after the target's <eof>");
     assert_eq!(answer, "echo\nhello\n<eof>\n");
+    answer
+}
+
+/// The listener on `port` counted the 6 bytes sent and the `answered` bytes received.
+async fn relay_counts(burr: &Burr, port: u16, answered: usize) {
     let prefix = |name: &str| format!("{name}{{balancer=\"t\",port=\"{port}\"}}");
-    wait_for(&burr, &prefix("burr_received_bytes_total"), 6.0).await;
-    wait_for(&burr, &prefix("burr_sent_bytes_total"), answer.len() as f64).await;
+    wait_for(burr, &prefix("burr_received_bytes_total"), 6.0).await;
+    wait_for(burr, &prefix("burr_sent_bytes_total"), answered as f64).await;
 }
