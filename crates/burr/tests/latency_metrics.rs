@@ -17,8 +17,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// What the target waits before answering: every observation must land at or above it.
 const DELAY: Duration = Duration::from_millis(30);
 
-/// The bucket bound just below [`DELAY`]: it must count none of the requests.
+/// The bucket bound just below [`DELAY`]: it must count none of the forwarded requests.
 const BELOW_DELAY: &str = "0.025";
+
+/// A rule whose fixed response burr answers itself, at once.
+const FIXED_RULE: &str = "[[balancer.listener.rule]]\npriority = 1\n\
+     conditions = [ { path_pattern = [\"/fixed\"] } ]\n\
+     action = { fixed_response = { status = 418, content_type = \"text/plain\", body = \"tea\" } }";
 
 async fn delayed_setup(extra_args: &[&str]) -> (Backend, Burr, u16) {
     let backend = Backend::start(
@@ -31,7 +36,7 @@ async fn delayed_setup(extra_args: &[&str]) -> (Backend, Burr, u16) {
     .await;
     let port = free_port();
     let burr = Burr::try_start(
-        &config(port, "round_robin", &[(backend.addr, 1)], "", ""),
+        &config(port, "round_robin", &[(backend.addr, 1)], FIXED_RULE, ""),
         extra_args,
     )
     .unwrap_or_else(|e| panic!("burr did not start: {e}"));
@@ -109,6 +114,11 @@ async fn http1_requests_are_timed_per_listener_and_target_and_their_bytes_counte
         sent += out;
         received += back;
     }
+    // burr's own answer (a fixed response) on the same connection: timed on the listener only.
+    let fixed = b"GET /fixed HTTP/1.1\r\nHost: burr.test\r\n\r\n";
+    let (out, back) = exchange(&mut stream, fixed).await;
+    sent += out;
+    received += back;
     // HTTP/1.0 leaves the fast path: hyper's HTTP/1 path answers it, timed and counted alike.
     let old = b"GET /old HTTP/1.0\r\nHost: burr.test\r\n\r\n";
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -121,17 +131,19 @@ async fn http1_requests_are_timed_per_listener_and_target_and_their_bytes_counte
     assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
     sent += old.len();
     received += answer.len();
+    // Forwarded: N on the fast path, one on hyper's; and the fixed response.
     let n = (N + 1) as f64;
-    wait_for(&burr, &listener_series(port, "_count"), n).await;
+    wait_for(&burr, &listener_series(port, "_count"), n + 1.0).await;
     let text = burr.metrics();
-    // Every observation is at least the target's delay: none in the bucket below it.
+    // Every forwarded request took at least the target's delay: only the fixed response is in
+    // the bucket below it.
     let below = format!("le=\"{BELOW_DELAY}\"}}");
     assert_eq!(
         metric(
             &text,
             &format!("{},{below}", listener_series(port, "_bucket"))
         ),
-        Some(0.0),
+        Some(1.0),
         "{text}"
     );
     assert_eq!(
@@ -139,7 +151,7 @@ async fn http1_requests_are_timed_per_listener_and_target_and_their_bytes_counte
             &text,
             &format!("{},le=\"+Inf\"}}", listener_series(port, "_bucket"))
         ),
-        Some(n)
+        Some(n + 1.0)
     );
     let sum = metric(&text, &listener_series(port, "_sum")).unwrap();
     assert!(sum >= n * DELAY.as_secs_f64(), "sum {sum} below {N} delays");
