@@ -15,6 +15,7 @@ pub mod access_log;
 pub mod actions;
 mod affinity;
 mod attempts;
+mod byte_count;
 pub mod canary;
 pub mod clock;
 pub mod framing;

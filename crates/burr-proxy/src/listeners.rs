@@ -42,6 +42,9 @@ pub struct DataPlaneOptions {
     /// Process-wide cap on client connections; `None` takes what the descriptor limit holds
     /// with a reserve kept (see [`DescriptorBudget`]).
     pub max_connections: Option<usize>,
+    /// Request latency histograms (`--latency-histograms`): when off, no request takes a time
+    /// for them and they are not rendered.
+    pub latency_histograms: bool,
 }
 
 /// The current configuration of one listener, replaced in place on every change so open
@@ -270,6 +273,7 @@ impl DataPlane {
                     slot.clone(),
                     stopped,
                     self.options.access_log.clone(),
+                    self.options.latency_histograms,
                     self.limits.clone(),
                 ));
             }
@@ -306,7 +310,11 @@ impl DataPlane {
     /// Prometheus text for everything the data plane counts.
     pub fn render_metrics(&self) -> String {
         let mut out = String::with_capacity(4096);
-        crate::metrics::render(&self.runtime.load(), &mut out);
+        crate::metrics::render(
+            &self.runtime.load(),
+            self.options.latency_histograms,
+            &mut out,
+        );
         crate::metrics::render_limits(&self.limits, &mut out);
         if let Some(log) = &self.options.access_log {
             log.render_metrics(&mut out);
@@ -429,6 +437,7 @@ async fn accept_loop(
     slot: Arc<ListenerSlot>,
     mut stop: oneshot::Receiver<()>,
     access_log: Option<AccessLog>,
+    latency_histograms: bool,
     limits: Arc<ConnectionLimits>,
 ) {
     let listener = match TcpListener::from_std(socket) {
@@ -479,6 +488,7 @@ async fn accept_loop(
                         client,
                         slot.clone(),
                         access_log.clone(),
+                        latency_histograms,
                     )));
                 } else {
                     tokio::spawn(permit.scope(crate::tcp::serve(stream, client, slot.clone())));

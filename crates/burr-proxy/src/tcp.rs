@@ -12,8 +12,10 @@
 
 use crate::affinity::{Affinity, client_hash, renew_client_session};
 use crate::attempts::{Attempts, Unavailable};
+use crate::byte_count::CountedIo;
 use crate::idle::{Activity, ActivityIo};
 use crate::listeners::ListenerSlot;
+use crate::metrics::ListenerStats;
 use crate::proxy_protocol::inbound::connection_addresses;
 use crate::proxy_protocol::{ClientTls, header_with_tlvs};
 use crate::runtime::{ListenerRuntime, TargetShared};
@@ -111,8 +113,9 @@ async fn relay<C>(
     // How the relay ends, for `burr_tcp_relays_total`: closed unless a timer arm says otherwise.
     let mut end = RelayEnd::Closed;
     let _open = OpenRelay::new(target.clone());
+    let stats = slot.current().stats.clone();
     tokio::select! {
-        _ = pump(&mut client_io, &mut target_io, activity) => {}
+        _ = pump(&mut client_io, &mut target_io, activity, stats) => {}
         _ = activity.idle_for(idle_timeout) => {
             tracing::debug!(%client, target = %target.address, "TCP connection idle, closed");
             end = RelayEnd::IdleTimeout;
@@ -133,17 +136,25 @@ async fn relay<C>(
 
 /// Moves bytes both ways until both sides have closed or one fails: spliced in the kernel when
 /// both are plain sockets ([`tcp_pump`]), copied through user space otherwise (TLS on either
-/// side), with buffers of one TLS record each way.
-async fn pump<C>(client_io: &mut C, target_io: &mut TargetStream, activity: &Activity)
-where
+/// side), with buffers of one TLS record each way. The client's bytes count on the listener
+/// (`stats`) as they move, so a long relay shows in the counters before it ends.
+async fn pump<C>(
+    client_io: &mut C,
+    target_io: &mut TargetStream,
+    activity: &Activity,
+    stats: Arc<ListenerStats>,
+) where
     C: AsyncRead + AsyncWrite + Unpin + PlainTcp,
 {
     if let (Some(client), TargetStream::Plain(target)) = (client_io.plain_tcp(), &mut *target_io) {
-        let _ = tcp_pump::relay_plain(client, target, activity).await;
+        let counts = [&stats.received_bytes, &stats.sent_bytes];
+        let _ = tcp_pump::relay_plain(client, target, activity, counts).await;
         return;
     }
-    let _ = tokio::io::copy_bidirectional_with_sizes(client_io, target_io, COPY_CHUNK, COPY_CHUNK)
-        .await;
+    let mut client_io = CountedIo::new(client_io, stats);
+    let _ =
+        tokio::io::copy_bidirectional_with_sizes(&mut client_io, target_io, COPY_CHUNK, COPY_CHUNK)
+            .await;
 }
 
 /// Chooses a target and opens a connection to it, trying others when connecting fails.

@@ -18,7 +18,7 @@
 
 use crate::idle::{Activity, ActivityIo};
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{ReadHalf, WriteHalf};
@@ -57,11 +57,13 @@ enum Mode {
     CopyOnly,
 }
 
-/// Relays between two plain sockets until both directions have ended or one fails.
+/// Relays between two plain sockets until both directions have ended or one fails. `counts`
+/// are [bytes from the client, bytes to the client]: each chunk moved adds to them.
 pub(crate) async fn relay_plain(
     client: &mut TcpStream,
     target: &mut TcpStream,
     activity: &Activity,
+    counts: [&AtomicU64; 2],
 ) -> io::Result<()> {
     let (client_read, client_write) = client.split();
     let (target_read, target_write) = target.split();
@@ -71,25 +73,29 @@ pub(crate) async fn relay_plain(
             client_read,
             target_write,
             [&upstream_ended, &downstream_ended],
-            activity
+            activity,
+            counts[0],
         ),
         pump(
             target_read,
             client_write,
             [&downstream_ended, &upstream_ended],
-            activity
+            activity,
+            counts[1],
         ),
     )?;
     Ok(())
 }
 
 /// Moves bytes from `from` to `to` until `from` reaches end-of-stream, then half-closes `to`.
-/// `ended` is [this direction's end, the opposite direction's end].
+/// `ended` is [this direction's end, the opposite direction's end]; `moved_total` counts the
+/// bytes moved.
 async fn pump(
     mut from: ReadHalf<'_>,
     mut to: WriteHalf<'_>,
     ended: [&AtomicBool; 2],
     activity: &Activity,
+    moved_total: &AtomicU64,
 ) -> io::Result<()> {
     let mut mode = Mode::Copy;
     loop {
@@ -115,6 +121,7 @@ async fn pump(
                 }
             }
         };
+        moved_total.fetch_add(moved as u64, Ordering::Relaxed);
         if moved == 0 {
             ended[0].store(true, Ordering::Relaxed);
             // When the other direction has ended too, the relay is over and both sockets are

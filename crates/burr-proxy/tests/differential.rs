@@ -262,6 +262,7 @@ async fn start() -> Paths {
         keys,
         clock: burr_proxy::clock::Clock::system(),
         max_connections: None,
+        latency_histograms: true,
     })
     .unwrap();
     let prepared = dataplane

@@ -90,6 +90,7 @@ async fn demo(args: DemoArgs) -> ExitCode {
         cloudfront_http_port: 80,
         cloudfront_https_port: 443,
         console: Default::default(),
+        latency_histograms: crate::Switch::On,
     };
     let running = match crate::serve::start(&serve_args).await {
         Ok(r) => r,

@@ -145,6 +145,11 @@ pub struct ServeArgs {
     /// on (CloudFront's is 443): its viewer certificate, or burr's self-signed default one.
     #[arg(long, default_value_t = 443, value_parser = clap::value_parser!(u16).range(1..))]
     pub cloudfront_https_port: u16,
+    /// Request latency histograms in /metrics (burr_request_duration_seconds per listener,
+    /// burr_target_response_duration_seconds per target). `off` takes no time per request for
+    /// them and leaves them out of /metrics; it exists to measure what they cost.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub latency_histograms: Switch,
     #[command(flatten)]
     pub console: ConsoleArgs,
 }
@@ -159,7 +164,7 @@ pub struct ConsoleArgs {
         value_name = "on|off",
         default_value = "on"
     )]
-    pub switch: console::access::Switch,
+    pub switch: Switch,
     /// Networks whose peers may open the console (comma-separated CIDRs); others get 403.
     #[arg(long = "console-allow", value_name = "CIDR,...", default_value = console::access::DEFAULT_ALLOW)]
     pub allow: console::access::AllowList,
@@ -179,7 +184,7 @@ impl Default for ConsoleArgs {
     /// The flags' defaults: on, loopback only, no credentials.
     fn default() -> Self {
         Self {
-            switch: console::access::Switch::On,
+            switch: Switch::On,
             allow: console::access::DEFAULT_ALLOW
                 .parse()
                 .expect("the default allow list parses"),
@@ -232,6 +237,13 @@ impl From<AccessLogFormat> for burr_proxy::access_log::Format {
             AccessLogFormat::Burr => Self::Burr,
         }
     }
+}
+
+/// A feature turned on or off on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 fn main() -> ExitCode {

@@ -107,6 +107,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
         keys,
         clock,
         max_connections: args.max_connections.map(|n| n as usize),
+        latency_histograms: args.latency_histograms == crate::Switch::On,
     })
     .map_err(|e| vec![format!("burr: cannot start worker threads: {e}")])?;
     let api = tokio::net::TcpListener::bind(args.api)
@@ -159,7 +160,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
     tokio::spawn(sampler.clone().run(dataplane.clone()));
     let console = crate::console::Console {
         access: crate::console::access::Access::new(
-            args.console.switch == crate::console::access::Switch::On,
+            args.console.switch == crate::Switch::On,
             args.console.allow.clone(),
             (args.console.auth == crate::console::access::AuthMode::Basic).then_some(&credentials),
         ),

@@ -147,7 +147,6 @@ async fn classic_lines_split_by_aws_grammar_and_name_client_target_and_request()
 /// Every Classic field against what the client sent and got. Needs the request paths to fill
 /// the record in full (the `reqpath` branch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until reqpath merges"]
 async fn classic_fields_match_what_the_client_sent_and_got() {
     let s = start(&["--access-log-format", "classic"]).await;
     let sent = exchange(s.port, request("/shop/item?id=7", "burr-test/1.0 (x)")).await;
@@ -233,7 +232,6 @@ async fn alb_lines_split_by_aws_grammar_with_every_field() {
 /// Every ALB field that depends on the request paths filling the record (the `reqpath`
 /// branch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until reqpath merges"]
 async fn alb_fields_match_what_the_client_sent_and_got() {
     let s = start(&["--access-log-format", "alb"]).await;
     let sent = exchange(s.port, request("/a?b=c", "burr-test/1.0 (x)")).await;
@@ -546,7 +544,6 @@ async fn alb_lines_name_an_elbv2_balancer_as_its_arn_does() {
 /// `target_group_arn` is the ARN the API gave the target group (needs the request paths to
 /// record the pool: the `reqpath` branch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until reqpath merges"]
 async fn alb_lines_carry_the_target_group_arn() {
     let (line, _, group_arn) = alb_line_through_the_elbv2_api().await;
     let f = Regex::new(ALB)
@@ -560,7 +557,6 @@ async fn alb_lines_carry_the_target_group_arn() {
 /// the handshake the client made (TLS 1.2), the client's SNI as `domain_name`, and the request
 /// URL with `https://` (needs the request paths to record TLS: the `reqpath` branch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until reqpath merges"]
 async fn alb_lines_on_https_name_the_tls_as_openssl_does() {
     let backend = Backend::start("b1", Behavior::default()).await;
     let dir = tempfile::tempdir().unwrap();

@@ -243,7 +243,7 @@ fn a_sticky_viewer_stays_and_the_cookie_is_stripped() {
         .sum();
     assert_eq!(arms, 400);
     let mut text = String::new();
-    crate::metrics::render(&runtime, &mut text);
+    crate::metrics::render(&runtime, true, &mut text);
     assert!(text.contains("burr_canary_sessions_total{balancer=\"cloudfront-EPRIMARY00000A\",port=\"18080\",decision=\"kept\"} 200"));
 }
 

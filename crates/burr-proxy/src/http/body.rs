@@ -1,14 +1,26 @@
 //! The response body burr sends to clients: either a target's body streamed through, which
-//! hands the upstream connection back to its pool when it ends, or a short local message.
+//! hands the upstream connection back to its pool when it ends, or a short local message. When
+//! the request is timed or logged, the body also carries what the request records at its end
+//! ([`RequestEnd`]): the body is the last thing of a request hyper lets go of, once the response
+//! has been handed to the connection in full (or the client left).
 
+use super::observe::RequestEnd;
 use crate::upstream::Lease;
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pub enum ProxyBody {
+pub struct ProxyBody {
+    inner: Inner,
+    /// Recorded when the body is dropped; `None` when nothing is timed or logged.
+    end: Option<RequestEnd>,
+    /// Body bytes handed to the client so far (counted only with `end`).
+    sent: u64,
+}
+
+enum Inner {
     Upstream { body: Incoming, lease: Lease },
     Local(Option<Bytes>),
 }
@@ -19,15 +31,38 @@ impl ProxyBody {
         if body.is_end_stream() {
             lease.release_connection();
         }
-        Self::Upstream { body, lease }
+        Self::of(Inner::Upstream { body, lease })
     }
 
     pub fn text(text: impl Into<Bytes>) -> Self {
-        Self::Local(Some(text.into()))
+        Self::of(Inner::Local(Some(text.into())))
     }
 
     pub fn empty() -> Self {
-        Self::Local(None)
+        Self::of(Inner::Local(None))
+    }
+
+    fn of(inner: Inner) -> Self {
+        Self {
+            inner,
+            end: None,
+            sent: 0,
+        }
+    }
+
+    /// Records `end` once this body has gone out (or been given up).
+    pub fn ending_with(mut self, end: RequestEnd) -> Self {
+        self.end = Some(end);
+        self
+    }
+}
+
+impl Drop for ProxyBody {
+    fn drop(&mut self) {
+        if let Some(end) = self.end.take() {
+            let complete = self.is_end_stream();
+            end.finish(complete, self.sent);
+        }
     }
 }
 
@@ -39,8 +74,9 @@ impl Body for ProxyBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        match self.get_mut() {
-            Self::Upstream { body, lease } => {
+        let this = self.get_mut();
+        let polled = match &mut this.inner {
+            Inner::Upstream { body, lease } => {
                 let polled = Pin::new(&mut *body).poll_frame(cx);
                 match &polled {
                     // hyper's server stops polling once `is_end_stream` is true, so release as
@@ -51,21 +87,28 @@ impl Body for ProxyBody {
                 }
                 polled
             }
-            Self::Local(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            Inner::Local(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+        };
+        if this.end.is_some()
+            && let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            this.sent += data.remaining() as u64;
         }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        match self {
-            Self::Upstream { body, .. } => body.is_end_stream(),
-            Self::Local(data) => data.is_none(),
+        match &self.inner {
+            Inner::Upstream { body, .. } => body.is_end_stream(),
+            Inner::Local(data) => data.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self {
-            Self::Upstream { body, .. } => body.size_hint(),
-            Self::Local(data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+        match &self.inner {
+            Inner::Upstream { body, .. } => body.size_hint(),
+            Inner::Local(data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
         }
     }
 }

@@ -7,14 +7,16 @@
 mod body;
 pub mod h1;
 mod headers;
+mod observe;
 mod proxy;
 mod rewind;
 mod upgrade;
 
 pub(crate) use headers::strip_cookies;
 
-use crate::access_log::{AccessLog, ClientProtocol, Record};
-use crate::actions::Outcome;
+use crate::access_log::AccessLog;
+use crate::actions::{ACTION_KINDS, Answer, Outcome};
+use crate::byte_count::CountedIo;
 use crate::framing::{FramingGuard, UpgradeGate};
 use crate::idle::{Activity, ActivityIo};
 use crate::listeners::ListenerSlot;
@@ -22,14 +24,15 @@ use crate::proxy_protocol::ClientTls;
 use crate::upstream::PrivateConnections;
 use body::ProxyBody;
 use headers::ForwardedValues;
-use http::{Request, Response};
+use http::{Request, Response, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use observe::{LogHead, RequestEnd, Times};
 use rewind::Rewind;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -45,13 +48,15 @@ struct Connection {
     /// What redirects substitute of the connection (`#{protocol}`, `#{port}`).
     request_context: crate::actions::RequestContext,
     access_log: Option<AccessLog>,
+    /// Requests feed the latency histograms (`--latency-histograms`).
+    histograms: bool,
     /// Upstream connections that began with a PROXY header naming this client, made on first
     /// use by a pool with `upstream.proxy_protocol`.
     private: OnceLock<Arc<PrivateConnections>>,
     /// Tells the framing guard how each request asking for an upgrade was answered.
     upgrade_gate: Arc<UpgradeGate>,
     /// What the TLS handshake told of the client (https listeners), for PROXY header TLVs.
-    client_tls: OnceLock<ClientTls>,
+    client_tls: OnceLock<Arc<ClientTls>>,
 }
 
 impl Connection {
@@ -60,7 +65,7 @@ impl Connection {
             Arc::new(PrivateConnections::new(
                 self.client,
                 self.local,
-                self.client_tls.get().cloned(),
+                self.client_tls.get().map(|tls| ClientTls::clone(tls)),
             ))
         })
     }
@@ -72,6 +77,7 @@ pub async fn serve(
     peer: SocketAddr,
     slot: Arc<ListenerSlot>,
     access_log: Option<AccessLog>,
+    histograms: bool,
 ) {
     let listener = slot.current();
     let local = crate::listeners::accepted_on(&stream, listener.bind);
@@ -106,6 +112,7 @@ pub async fn serve(
             port: local.port(),
         },
         access_log,
+        histograms,
         private: OnceLock::new(),
         upgrade_gate: UpgradeGate::new(),
         client_tls: OnceLock::new(),
@@ -157,7 +164,9 @@ async fn serve_tls(
     else {
         return; // handshake failed or too slow: nothing to answer in HTTP
     };
-    let _ = conn.client_tls.set(ClientTls::of(stream.get_ref().1));
+    let _ = conn
+        .client_tls
+        .set(Arc::new(ClientTls::of(stream.get_ref().1)));
     if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
         serve_h2(stream, conn, activity, idle_timeout, max_head).await;
     } else {
@@ -186,6 +195,8 @@ async fn serve_http1<I>(io: I, conn: Arc<Connection>, activity: &Activity, limit
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // Counted after TLS, so the listener's byte counters are HTTP's bytes on either path.
+    let io = CountedIo::new(io, conn.slot.current().stats.clone());
     let flags = h1::Flags::default();
     let fast_limits = h1::Limits {
         head_timeout: limits.head_timeout,
@@ -300,6 +311,7 @@ async fn serve_h2<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let io = CountedIo::new(io, conn.slot.current().stats.clone());
     let service = hyper::service::service_fn(move |req| handle(conn.clone(), req));
     let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
         .max_header_list_size(max_head as u32)
@@ -314,27 +326,24 @@ async fn serve_h2<I>(
     }
 }
 
-/// Handles one request: count it, forward it, log it.
+/// Handles one request: count it, forward it, and (when timed or logged) have its response
+/// body record it once the response has gone out.
 async fn handle(
     conn: Arc<Connection>,
     mut req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
-    let started = conn.access_log.as_ref().map(|_| Instant::now());
+    let mut times = Times::start(&conn);
     let listener = conn.slot.current();
-    let log_line = conn.access_log.as_ref().map(|_| {
-        (
-            req.method().clone(),
-            req.uri()
-                .path_and_query()
-                .map_or_else(|| "/".to_string(), |p| p.to_string()),
-            req.version(),
-        )
-    });
+    let mut log_head = conn
+        .access_log
+        .as_ref()
+        .map(|_| Box::new(request_log_head(&req)));
     // On HTTP/1.x the framing guard holds everything after a request asking for an upgrade
     // until it learns whether the answer switched protocols.
     let asks_upgrade = req.version() <= http::Version::HTTP_11
         && req.headers().contains_key(http::header::UPGRADE);
     let mut client_upgrade = asks_upgrade.then(|| hyper::upgrade::on(&mut req));
+    let mut error_reason = None;
     let (response, target) = if let Some(refused) = proxy::refusal(&req) {
         listener
             .stats
@@ -346,10 +355,17 @@ async fn handle(
         listener
             .stats
             .count_request(routed.kind, routed.priority.is_some());
+        if let Some(head) = &mut log_head {
+            head.action = ACTION_KINDS.get(routed.kind).copied().unwrap_or("forward");
+            head.rule_priority = routed.priority;
+        }
         match routed.outcome {
             // The request body is not read: hyper closes an HTTP/1.x connection whose request
             // body it could not drain, and resets an HTTP/2 stream's.
             Outcome::Answer(answer) => {
+                if let (Some(head), Answer::Redirect { location, .. }) = (&mut log_head, &answer) {
+                    head.redirect_url = Some(location.clone());
+                }
                 let mut response = answer.into_response();
                 if let Some(mark) = &routed.mark {
                     mark.write_headers(response.headers_mut());
@@ -357,59 +373,100 @@ async fn handle(
                 (response.map(ProxyBody::text), None)
             }
             Outcome::Forward { pool, group } => {
+                if let Some(head) = &mut log_head {
+                    head.pool = Some(pool.spec.name.clone());
+                }
                 let extras = crate::canary::Extras {
                     strip: routed.strip,
                     group: group.as_ref(),
                     mark: routed.mark.as_ref(),
                 };
-                let forwarding =
-                    proxy::forward(req, &conn, &listener, pool, extras, &mut client_upgrade);
+                let forwarding = proxy::forward(
+                    req,
+                    &conn,
+                    &listener,
+                    pool,
+                    extras,
+                    &mut client_upgrade,
+                    &mut times,
+                );
                 match forwarding.await {
                     Ok(forwarded) => (forwarded.response, Some(forwarded.target)),
                     Err(error) => {
                         tracing::debug!(listener = %listener.key, %error, "request failed");
+                        if log_head.is_some() {
+                            error_reason = observe::error_reason(&error);
+                        }
                         (error.into_response(&pool.spec.name), None)
                     }
                 }
             }
         }
     };
+    let status = response.status();
     if asks_upgrade {
         conn.upgrade_gate
-            .answered(response.status() == http::StatusCode::SWITCHING_PROTOCOLS);
+            .answered(status == http::StatusCode::SWITCHING_PROTOCOLS);
     }
     if let Some(refused) = client_upgrade {
         tokio::spawn(upgrade::close_after_refused(refused));
     }
-    listener.stats.count_response(response.status().as_u16());
-    if let (Some(log), Some((method, path, version)), Some(started)) =
-        (&conn.access_log, log_line, started)
-    {
-        log.write(Record {
-            received_at: std::time::SystemTime::now() - started.elapsed(),
-            client: conn.client,
-            listener: listener.key.clone(),
-            protocol: ClientProtocol::Http,
-            method: method.to_string(),
-            uri: path,
-            host: None,
-            version,
-            user_agent: None,
-            status: response.status().as_u16(),
-            target: target.as_ref().map(|t| t.address.clone()),
-            target_status: None,
-            request_processing: None,
-            target_processing: Some(started.elapsed()),
-            response_processing: None,
-            received_bytes: 0,
-            sent_bytes: 0,
-            tls: None,
-            pool: None,
-            rule_priority: None,
-            action: "forward",
-            redirect_url: None,
-            error_reason: None,
-        });
+    listener.stats.count_response(status.as_u16());
+    if times.received.is_none() {
+        return Ok(response);
     }
-    Ok(response)
+    let end = RequestEnd {
+        head_bytes: if log_head.is_some() {
+            proxy::head_size(&response) as u64
+        } else {
+            0
+        },
+        conn,
+        listener,
+        times,
+        target,
+        status: status.as_u16(),
+        log: log_head,
+        error_reason,
+        upgraded: status == http::StatusCode::SWITCHING_PROTOCOLS,
+    };
+    Ok(response.map(|body| body.ending_with(end)))
+}
+
+/// What the access log records of a request as hyper parsed it. The byte count is the head as
+/// HTTP/1.1 text plus the declared body length (hyper keeps neither the raw head nor, for
+/// HTTP/2, anything like it).
+fn request_log_head(req: &Request<Incoming>) -> LogHead {
+    let uri = req.uri();
+    // An absolute-form target is logged as sent; HTTP/2's URI always carries the authority,
+    // but what the client sent as `:path` is the path and query.
+    let target = if req.version() < http::Version::HTTP_2 && uri.scheme().is_some() {
+        uri.to_string()
+    } else {
+        uri.path_and_query()
+            .map_or_else(|| "/".to_string(), |p| p.to_string())
+    };
+    let field = |name| LogHead::text(req.headers().get(name).map(|v| v.as_bytes()));
+    let fields: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    let head = req.method().as_str().len() + 1 + target.len() + " HTTP/1.1\r\n".len() + fields + 2;
+    let body = http_body::Body::size_hint(req.body()).exact().unwrap_or(0);
+    LogHead {
+        method: req.method().to_string(),
+        host: uri
+            .authority()
+            .map(|a| a.to_string())
+            .or_else(|| field(header::HOST)),
+        user_agent: field(header::USER_AGENT),
+        version: req.version(),
+        received_bytes: head as u64 + body,
+        uri: target,
+        action: "forward",
+        rule_priority: None,
+        redirect_url: None,
+        pool: None,
+    }
 }

@@ -6,6 +6,7 @@
 use super::Connection;
 use super::body::ProxyBody;
 use super::headers::{self, ForwardedValues};
+use super::observe::Times;
 use super::upgrade;
 use crate::actions;
 use crate::affinity::{Affinity, client_hash};
@@ -229,6 +230,7 @@ pub async fn forward(
     pool: &PoolRuntime,
     extras: Extras<'_>,
     client_upgrade: &mut Option<OnUpgrade>,
+    times: &mut Times,
 ) -> Result<Forwarded, ProxyError> {
     let upgrading = client_upgrade.is_some()
         && req.version() == Version::HTTP_11
@@ -266,13 +268,19 @@ pub async fn forward(
         target.mark_connect_success();
         let mut lease = Lease::new(target.clone());
         let timeout = Duration::from_secs(u64::from(settings.response_timeout_secs));
+        // hyper writes the head once the request is handed over: as close to t1 as this path
+        // can see.
+        times.sent_upstream();
         let sent = tokio::time::timeout(timeout, checkout.sender.try_send_request(req)).await;
         let response = match sent {
             Err(_) => {
                 pool.stats.timeouts.fetch_add(1, Ordering::Relaxed);
                 return Err(ProxyError::Timeout(settings.response_timeout_secs));
             }
-            Ok(Ok(response)) => response,
+            Ok(Ok(response)) => {
+                times.response_head();
+                response
+            }
             Ok(Err(mut e)) => match e.take_message() {
                 // The pooled connection was closed by the target before the request left: the
                 // request is intact, send it again to the same target on a fresh connection.
@@ -344,7 +352,7 @@ pub async fn forward(
 /// The size of `response`'s head as sent on the wire: `HTTP/1.1 200 OK`, each field as
 /// `name: value` with its CRLF, the final CRLF. hyper does not keep the raw head; its fields are
 /// what the target sent, so the size is exact unless the target padded its lines.
-fn head_size<B>(response: &Response<B>) -> usize {
+pub(super) fn head_size<B>(response: &Response<B>) -> usize {
     let reason = response.status().canonical_reason().unwrap_or("").len();
     let fields: usize = response
         .headers()

@@ -8,6 +8,7 @@
 
 pub mod events;
 pub mod histogram;
+pub mod latency;
 
 use crate::runtime::{Health, HealthFailure, Runtime};
 use burr_affinity::sticky::Reason;
@@ -39,6 +40,13 @@ pub struct ListenerStats {
     /// Connections closed because their PROXY header was refused (listeners with
     /// `accept_proxy_protocol`), indexed by [`crate::proxy_protocol::inbound::Refusal::index`].
     pub proxy_refused: [AtomicU64; 4],
+    /// Bytes read from and written to clients: HTTP heads and bodies as HTTP carries them
+    /// (after TLS), and what TCP and SSL relays move.
+    pub received_bytes: AtomicU64,
+    pub sent_bytes: AtomicU64,
+    /// Request head received to response sent in full, every HTTP request (when
+    /// `--latency-histograms` is on).
+    pub request_duration: histogram::Histogram,
 }
 
 impl ListenerStats {
@@ -86,6 +94,9 @@ pub struct TargetStats {
     /// Times the algorithm chose this target.
     pub selections: AtomicU64,
     pub connect_failures: AtomicU64,
+    /// Request sent to the target to its response received in full (when
+    /// `--latency-histograms` is on).
+    pub response_duration: histogram::Histogram,
 }
 
 impl TargetStats {
@@ -193,7 +204,7 @@ fn render_proxy_refused(
     }
 }
 
-pub fn render(runtime: &Runtime, out: &mut String) {
+pub fn render(runtime: &Runtime, histograms: bool, out: &mut String) {
     let mut listeners: Vec<_> = runtime.listeners.values().collect();
     listeners.sort_by(|a, b| a.key.cmp(&b.key));
     let mut pools: Vec<_> = runtime.pools.values().collect();
@@ -497,6 +508,7 @@ pub fn render(runtime: &Runtime, out: &mut String) {
             }
         }
     }
+    latency::render(&listeners, &pools, histograms, out);
     header(
         out,
         "burr_config_generation",

@@ -45,13 +45,6 @@ pub enum AuthMode {
     Basic,
 }
 
-/// `--console`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Switch {
-    On,
-    Off,
-}
-
 /// The verdict on one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

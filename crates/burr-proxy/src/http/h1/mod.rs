@@ -24,6 +24,7 @@
 mod buffer;
 mod connections;
 mod names;
+mod relay;
 pub(crate) mod request;
 pub(crate) mod response;
 
@@ -35,23 +36,24 @@ pub(crate) use response::SetCookieLines;
 use connections::{UpstreamHead, read_response_head};
 
 use super::Connection;
+use super::observe::{self, Ended, LogHead, Times};
 use super::proxy::ProxyError;
-use crate::access_log::{ClientProtocol, Record};
 use crate::actions::{self, GroupCookie, Outcome};
 use crate::affinity::{Affinity, RequestHeaders, client_hash};
 use crate::attempts::Attempts;
 use crate::canary::{ArmMark, Extras, Strip};
-use crate::framing::{self, BodyFraming, ChunkedBody, MAX_RESPONSE_HEAD, Scan};
+use crate::framing::{self, BodyFraming};
 use crate::routing::{RequestView, split_target};
 use crate::runtime::{ListenerRuntime, PoolRuntime, TargetShared};
 use crate::upstream::Lease;
 use buffer::InputBuffer;
 use http::StatusCode;
+use relay::{discard_body, relay_request_body, relay_response, send};
 use request::{NotFast, header_slots};
 use response::ResponseBody;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 /// Client read buffer to start with (grown up to the head limit for larger heads).
@@ -225,8 +227,13 @@ struct Asked {
     close: bool,
     /// Body bytes still to be read from the client after those already in `out`.
     body_left: u64,
-    /// Method and target, kept only when there is an access log.
-    log: Option<(String, String)>,
+    /// The access log's parts of the request, kept only when there is an access log (boxed:
+    /// an exchange without a log carries a pointer's worth of it).
+    log: Option<Box<LogHead>>,
+    /// The request's timing points (none taken when nothing is timed).
+    times: Times,
+    /// Bytes written to the client for this request.
+    sent: u64,
 }
 
 /// Serves the request whose head is the first `head_len` available bytes of `input`.
@@ -242,11 +249,12 @@ async fn exchange<I>(
 where
     I: AsyncRead + AsyncWrite + Unpin,
 {
-    let started = conn.access_log.as_ref().map(|_| Instant::now());
+    let times = Times::start(conn);
     let listener = conn.slot.current();
     let Ok((begun, mut asked)) = begin(input, head_len, conn, &listener, limits, out) else {
         return Exchanged::NotFast;
     };
+    asked.times = times;
     let (served, pool_name) = match begun {
         Begun::Forward {
             pool,
@@ -281,10 +289,11 @@ where
                 }
                 asked.body_left = 0;
             }
+            asked.sent = out.len() as u64;
             if send(io, out).await.is_err() {
                 return Exchanged::Broken;
             }
-            log(conn, &listener, &asked, started, status, None);
+            finish(conn, &listener, asked, status, None, None);
             listener.stats.count_response(status);
             return if close {
                 Exchanged::Close
@@ -293,6 +302,7 @@ where
             };
         }
     };
+    let mut error_reason = None;
     let (status, target, outcome) = match served {
         Ok(Served {
             status,
@@ -310,10 +320,14 @@ where
         Err(Failure::Broken) => return Exchanged::Broken,
         Err(Failure::Reply(error)) => {
             tracing::debug!(listener = %listener.key, %error, "request failed");
+            if asked.log.is_some() {
+                error_reason = observe::error_reason(&error);
+            }
             let (status, text) = error.status_and_text(pool_name);
             // A body not read to its end leaves the stream unusable for another request.
             let close = asked.close || asked.body_left > 0 || status == StatusCode::BAD_REQUEST;
             framing::plain_response(out, status, &text, close);
+            asked.sent += out.len() as u64;
             if send(io, out).await.is_err() {
                 return Exchanged::Broken;
             }
@@ -326,68 +340,38 @@ where
         }
     };
     listener.stats.count_response(status);
-    log(conn, &listener, &asked, started, status, target.as_deref());
+    finish(
+        conn,
+        &listener,
+        asked,
+        status,
+        target.as_deref(),
+        error_reason,
+    );
     outcome
 }
 
-/// Writes the access log entry of an exchange, when there is a log.
-fn log(
+/// Records an exchange that was answered in full: the histograms, and the access log's record.
+fn finish(
     conn: &Connection,
     listener: &ListenerRuntime,
-    asked: &Asked,
-    started: Option<Instant>,
+    asked: Asked,
     status: u16,
     target: Option<&TargetShared>,
+    error_reason: Option<&'static str>,
 ) {
-    if let (Some(log), Some((method, path)), Some(started)) =
-        (&conn.access_log, &asked.log, started)
-    {
-        log.write(Record {
-            received_at: std::time::SystemTime::now() - started.elapsed(),
-            client: conn.client,
-            listener: listener.key.clone(),
-            protocol: ClientProtocol::Http,
-            method: method.clone(),
-            uri: path.clone(),
-            host: None,
-            version: http::Version::HTTP_11,
-            user_agent: None,
-            status,
-            target: target.map(|t| t.address.clone()),
-            target_status: target.map(|_| status),
-            request_processing: None,
-            target_processing: Some(started.elapsed()),
-            response_processing: None,
-            received_bytes: 0,
-            sent_bytes: 0,
-            tls: None,
-            pool: None,
-            rule_priority: None,
-            action: "forward",
-            redirect_url: None,
-            error_reason: None,
-        });
-    }
-}
-
-/// Reads and drops `left` body bytes of a request the balancer answered itself.
-async fn discard_body<I: AsyncRead + Unpin>(
-    io: &mut I,
-    input: &mut InputBuffer,
-    mut left: u64,
-) -> Result<(), ()> {
-    while left > 0 {
-        if input.is_empty() {
-            match input.fill(io).await {
-                Ok(n) if n > 0 => {}
-                _ => return Err(()),
-            }
-        }
-        let take = (left.min(input.available().len() as u64)) as usize;
-        input.consume(take);
-        left -= take as u64;
-    }
-    Ok(())
+    let end = asked.times.end();
+    observe::observe(conn, listener, target, &asked.times, end);
+    let ended = Ended {
+        status,
+        // The fast path relays the target's status line as it is.
+        target: target.map(|t| (t, status)),
+        sent_bytes: asked.sent,
+        error_reason,
+        complete: true,
+        upgraded: false,
+    };
+    observe::log(conn, listener, asked.log, &asked.times, end, ended);
 }
 
 /// What [`begin`] settled for a request. The large variant is the common one, and the value
@@ -460,11 +444,35 @@ fn begin<'p>(
         ),
         close: head.close,
         body_left: body_len,
-        log: conn
-            .access_log
-            .as_ref()
-            .map(|_| (head.method.to_string(), head.target.to_string())),
+        log: None,
+        times: Times::default(),
+        sent: 0,
     };
+    if conn.access_log.is_some() {
+        asked.log = Some(Box::new(LogHead {
+            method: head.method.to_string(),
+            uri: head.target.to_string(),
+            host: LogHead::text(head.first("host")),
+            user_agent: LogHead::text(head.first("user-agent")),
+            version: http::Version::HTTP_11,
+            received_bytes: head_len as u64 + body_len,
+            action: actions::ACTION_KINDS
+                .get(routed.kind)
+                .copied()
+                .unwrap_or("forward"),
+            rule_priority: routed.priority,
+            redirect_url: match &routed.outcome {
+                Outcome::Answer(actions::Answer::Redirect { location, .. }) => {
+                    Some(location.clone())
+                }
+                _ => None,
+            },
+            pool: match &routed.outcome {
+                Outcome::Forward { pool, .. } => Some(pool.spec.name.clone()),
+                Outcome::Answer(_) => None,
+            },
+        }));
+    }
     let begun = match routed.outcome {
         Outcome::Forward { pool, group } => {
             let client_hash = client_hash(pool, conn.client.ip());
@@ -575,6 +583,7 @@ where
             }
             return Err(Failure::Reply(ProxyError::Upstream(e.to_string())));
         }
+        asked.times.sent_upstream();
         if asked.body_left > 0 {
             relay_request_body(io, input, &mut upstream.stream, asked.body_left).await?;
             asked.body_left = 0;
@@ -610,6 +619,7 @@ where
             // Rewritten like a final head: no hop-by-hop or framing fields reach the client.
             interim_head(&upstream.input.available()[..head_len], out)
                 .map_err(|e| Failure::Reply(ProxyError::Upstream(e.to_string())))?;
+            asked.sent += out.len() as u64;
             send(io, out).await.map_err(|_| Failure::Broken)?;
             upstream.input.consume(head_len);
             head_len =
@@ -624,11 +634,12 @@ where
                     }
                 };
         }
+        asked.times.response_head();
         let (status, body, keep_upstream, close) = answer_head(
             &upstream, head_len, asked, &attempts, target, &extras, flags, out,
         )?;
         upstream.input.consume(head_len);
-        let complete = relay_response(io, &mut upstream, body, out).await?;
+        let complete = relay_response(io, &mut upstream, body, out, &mut asked.sent).await?;
         if keep_upstream && complete && upstream.input.is_empty() && !asked.last_upstream {
             connections::release(target, upstream, tls);
         }
@@ -698,102 +709,4 @@ fn answer_head(
     }
     response::end_head(out, close);
     Ok((head.status, head.body, head.keep_alive, close))
-}
-
-/// Copies the rest of a `Content-Length` request body from the client to the target.
-async fn relay_request_body<I, U>(
-    io: &mut I,
-    input: &mut InputBuffer,
-    upstream: &mut U,
-    mut left: u64,
-) -> Result<(), Failure>
-where
-    I: AsyncRead + Unpin,
-    U: AsyncWrite + Unpin,
-{
-    while left > 0 {
-        if input.is_empty() {
-            match input.fill(io).await {
-                Ok(n) if n > 0 => {}
-                _ => return Err(Failure::Broken), // the client gave up mid-body
-            }
-        }
-        let take = (left.min(input.available().len() as u64)) as usize;
-        if let Err(e) = send(upstream, &input.available()[..take]).await {
-            return Err(Failure::Reply(ProxyError::Upstream(e.to_string())));
-        }
-        input.consume(take);
-        left -= take as u64;
-    }
-    Ok(())
-}
-
-/// Writes the response head in `out` and relays the body; true when the body ended where its
-/// framing says (so the upstream connection may serve again).
-async fn relay_response<I: AsyncWrite + Unpin>(
-    io: &mut I,
-    upstream: &mut RawConnection,
-    body: ResponseBody,
-    out: &mut Vec<u8>,
-) -> Result<bool, Failure> {
-    let mut length_left = match body {
-        ResponseBody::Length(n) => n,
-        _ => 0,
-    };
-    let mut chunks = ChunkedBody::new(MAX_RESPONSE_HEAD);
-    let mut first = true;
-    loop {
-        // How much of what is buffered belongs to this body, and whether the body ends there.
-        let available = upstream.input.available();
-        let (take, ended) = match body {
-            ResponseBody::None => (0, true),
-            ResponseBody::Length(_) => {
-                let take = length_left.min(available.len() as u64);
-                length_left -= take;
-                (take as usize, length_left == 0)
-            }
-            ResponseBody::Chunked => match chunks.scan(available) {
-                Scan::More => (available.len(), false),
-                Scan::End(n) => (n, true),
-                // Nothing relayed yet: the client is told, as for any broken response.
-                Scan::Bad { reason, .. } if first => {
-                    return Err(Failure::Reply(ProxyError::Upstream(format!(
-                        "invalid chunked response body: {reason}"
-                    ))));
-                }
-                Scan::Bad { .. } => return Err(Failure::Broken),
-            },
-            ResponseBody::UntilClose => (available.len(), false),
-        };
-        let piece = &available[..take];
-        let written = if first && out.len() + take <= COALESCE {
-            out.extend_from_slice(piece);
-            send(io, out).await
-        } else if first {
-            match send(io, out).await {
-                Ok(()) => send(io, piece).await,
-                err => err,
-            }
-        } else {
-            send(io, piece).await
-        };
-        written.map_err(|_| Failure::Broken)?;
-        first = false;
-        upstream.input.consume(take);
-        if ended {
-            return Ok(true);
-        }
-        match upstream.input.fill(&mut upstream.stream).await {
-            Ok(0) if body == ResponseBody::UntilClose => return Ok(false),
-            Ok(n) if n > 0 => {}
-            _ => return Err(Failure::Broken), // cut short: the client must not wait for more
-        }
-    }
-}
-
-/// Writes all of `bytes` and flushes (a TLS stream may hold records back until flushed; for
-/// TCP the flush is free).
-async fn send<W: AsyncWrite + Unpin>(to: &mut W, bytes: &[u8]) -> std::io::Result<()> {
-    to.write_all(bytes).await?;
-    to.flush().await
 }
