@@ -117,6 +117,16 @@ def test_the_document_follows_traffic_health_drains_and_changes(elb, burr, targe
     assert sum(t["selections_total"] for t in pool["targets"]) == 20
     assert doc["totals"]["requests_total"] == 20 and doc["totals"]["targets"] == 3
 
+    # Latency quantiles from the histograms, over the sampler's window: the 20 requests above.
+    def listener_latency():
+        return status(burr)["balancers"][0]["listeners"][0].get("latency") or {}
+    wait_until(lambda: listener_latency().get("count") == 20, WAIT, what="20 requests timed")
+    latency = listener_latency()
+    assert 0 < latency["p50_seconds"] <= latency["p90_seconds"] <= latency["p99_seconds"] < 10
+    target_counts = [(t.get("latency") or {}).get("count", 0)
+                     for t in status(burr)["pools"][0]["targets"]]
+    assert sum(target_counts) == 20, target_counts
+
     # Health: all healthy, then a stopped target unhealthy with its reason.
     wait_until(lambda: {t["state"] for t in targets_by_address(status(burr)).values()}
                == {"healthy"}, WAIT, what="three healthy targets")

@@ -174,6 +174,11 @@ impl DataPlane {
         &self.options.clock
     }
 
+    /// Whether requests are timed into the latency histograms (`--latency-histograms`).
+    pub fn latency_histograms(&self) -> bool {
+        self.options.latency_histograms
+    }
+
     pub fn runtime(&self) -> Arc<Runtime> {
         self.runtime.load_full()
     }

@@ -65,17 +65,16 @@ pub struct Sampler {
     readings: Mutex<VecDeque<Arc<Reading>>>,
 }
 
-/// The request-duration histogram of a listener, when the data plane keeps one. The lead wires
-/// this to `ListenerStats`' `burr_request_duration_seconds` histogram after the reqpath branch
-/// merges: `Some(listener.stats.request_duration.cumulative())`.
-pub fn listener_latency_buckets(_listener: &ListenerRuntime) -> Option<Cumulative> {
-    None
+/// The request-duration histogram of a listener (`burr_request_duration_seconds`), when the
+/// data plane keeps them (`--latency-histograms on`).
+pub fn listener_latency_buckets(listener: &ListenerRuntime, kept: bool) -> Option<Cumulative> {
+    kept.then(|| listener.stats.request_duration.cumulative())
 }
 
 /// The upstream-time histogram of a target (`burr_target_response_duration_seconds`), when the
-/// data plane keeps one; wired like [`listener_latency_buckets`].
-pub fn target_latency_buckets(_target: &TargetShared) -> Option<Cumulative> {
-    None
+/// data plane keeps them.
+pub fn target_latency_buckets(target: &TargetShared, kept: bool) -> Option<Cumulative> {
+    kept.then(|| target.stats.response_duration.cumulative())
 }
 
 pub fn target_key(pool: &str, target: &TargetShared) -> TargetKey {
@@ -89,11 +88,15 @@ impl Sampler {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            self.sample(&dataplane.runtime(), Instant::now());
+            self.sample(
+                &dataplane.runtime(),
+                dataplane.latency_histograms(),
+                Instant::now(),
+            );
         }
     }
 
-    fn sample(&self, runtime: &Runtime, at: Instant) {
+    fn sample(&self, runtime: &Runtime, histograms: bool, at: Instant) {
         let mut reading = Reading {
             at: Some(at),
             ..Reading::default()
@@ -102,7 +105,7 @@ impl Sampler {
             reading
                 .listener_requests
                 .insert(l.key.clone(), l.stats.requests.load(Ordering::Relaxed));
-            if let Some(buckets) = listener_latency_buckets(l) {
+            if let Some(buckets) = listener_latency_buckets(l, histograms) {
                 reading.listener_latency.insert(l.key.clone(), buckets);
             }
         }
@@ -112,7 +115,7 @@ impl Sampler {
                 key.clone(),
                 t.shared.stats.selections.load(Ordering::Relaxed),
             );
-            if let Some(buckets) = target_latency_buckets(&t.shared) {
+            if let Some(buckets) = target_latency_buckets(&t.shared, histograms) {
                 reading.target_latency.insert(key, buckets);
             }
         }
@@ -163,11 +166,16 @@ fn compare(earlier: &Reading, later: &Reading) -> Rates {
         (Some(e), Some(l)) if l > e => (l - e).as_secs_f64(),
         _ => return Rates::default(),
     };
+    // A listener or target missing from the earlier reading came into service since: its
+    // counters started at zero then, so all it counted is inside the window.
     let rate = |now: u64, then: Option<&u64>| {
-        now.saturating_sub(then.copied().unwrap_or(now)) as f64 / seconds
+        now.saturating_sub(then.copied().unwrap_or(0)) as f64 / seconds
     };
     let latency = |now: &Cumulative, then: Option<&Cumulative>| {
-        quantile::latency(&quantile::window(then.unwrap_or(now), now))
+        quantile::latency(&quantile::window(
+            then.unwrap_or(&Cumulative::default()),
+            now,
+        ))
     };
     Rates {
         window_seconds: Some(seconds),
@@ -250,5 +258,32 @@ mod tests {
             &reading(start + Duration::from_secs(2), 10),
         );
         assert_eq!(rates.listener_rps.values().next().copied(), Some(0.0));
+    }
+
+    #[test]
+    fn a_listener_new_in_the_window_counts_all_it_served() {
+        let start = Instant::now();
+        let mut later = reading(start + Duration::from_secs(5), 20);
+        let mut buckets = Cumulative::default();
+        buckets.iter_mut().skip(3).for_each(|b| *b = 20); // 20 requests of about 1 ms
+        later.listener_latency = later
+            .listener_requests
+            .keys()
+            .map(|k| (k.clone(), buckets))
+            .collect();
+        let rates = compare(
+            &Reading {
+                at: Some(start),
+                ..Reading::default()
+            },
+            &later,
+        );
+        assert_eq!(rates.listener_rps.values().next().copied(), Some(4.0));
+        let latency = rates
+            .listener_latency
+            .values()
+            .next()
+            .expect("timed requests");
+        assert_eq!(latency.count, 20);
     }
 }
