@@ -29,7 +29,7 @@ pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
     out.push(b' ');
     fields::time(out, fields::response_time(record));
     out.push(b' ');
-    out.extend_from_slice(names.alb_elb(&record.listener.balancer).as_bytes());
+    out.extend_from_slice(names.alb_elb(record.texts.balancer()).as_bytes());
     out.push(b' ');
     fields::address(out, record.client);
     out.push(b' ');
@@ -53,14 +53,11 @@ pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
     out.push(b' ');
     fields::request_line(out, record);
     out.push(b' ');
-    fields::quoted(out, record.user_agent.as_deref());
+    fields::quoted(out, record.texts.user_agent());
     out.push(b' ');
     fields::tls(out, record);
     out.push(b' ');
-    let group = record
-        .pool
-        .as_deref()
-        .and_then(|p| names.target_group_arn(p));
+    let group = record.texts.pool().and_then(|p| names.target_group_arn(p));
     out.extend_from_slice(group.unwrap_or("-").as_bytes());
     // trace_id: burr sets no X-Amzn-Trace-Id.
     out.extend_from_slice(b" \"-\" ");
@@ -70,7 +67,7 @@ pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
     let certificate = record
         .tls
         .as_ref()
-        .and_then(|_| names.chosen_certificate(&record.listener));
+        .and_then(|_| names.chosen_certificate(record.texts.balancer(), record.port));
     fields::quoted(out, certificate);
     out.push(b' ');
     fields::number(out, record.rule_priority.unwrap_or(0));
@@ -79,7 +76,7 @@ pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
     out.push(b' ');
     fields::quoted(out, Some(record.action));
     out.push(b' ');
-    fields::quoted(out, record.redirect_url.as_deref());
+    fields::quoted(out, record.texts.redirect_url());
     out.push(b' ');
     fields::quoted(out, record.error_reason);
     // target:port_list and target_status_code_list: burr sends a request to one target.

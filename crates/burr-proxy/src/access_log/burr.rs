@@ -25,12 +25,13 @@ pub fn line(record: &Record, out: &mut Vec<u8>) {
     .sum::<Duration>();
     let _ = writeln!(
         out,
-        "{} {} {} \"{} {} {:?}\" {} {} {:.3}",
+        "{} {} {}:{} \"{} {} {:?}\" {} {} {:.3}",
         humantime::format_rfc3339_millis(record.received_at),
         record.client,
-        record.listener,
-        record.method,
-        record.uri.escape_debug(),
+        record.texts.balancer(),
+        record.port,
+        record.texts.method(),
+        record.texts.uri().escape_debug(),
         record.version,
         record.status,
         target,

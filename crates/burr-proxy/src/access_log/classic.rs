@@ -16,7 +16,7 @@ use super::names::Names;
 pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
     fields::time(out, record.received_at);
     out.push(b' ');
-    out.extend_from_slice(names.classic_elb(&record.listener.balancer).as_bytes());
+    out.extend_from_slice(names.classic_elb(record.texts.balancer()).as_bytes());
     out.push(b' ');
     fields::address(out, record.client);
     out.push(b' ');
@@ -40,7 +40,7 @@ pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
     out.push(b' ');
     fields::request_line(out, record);
     out.push(b' ');
-    fields::quoted(out, record.user_agent.as_deref());
+    fields::quoted(out, record.texts.user_agent());
     out.push(b' ');
     fields::tls(out, record);
     out.push(b'\n');

@@ -12,14 +12,15 @@ mod burr;
 mod classic;
 mod fields;
 mod names;
+mod texts;
 mod writer;
 
 #[cfg(test)]
 mod tests;
 
 pub use names::Names;
+pub use texts::{TextFields, Texts};
 
-use crate::runtime::ListenerKey;
 use arc_swap::ArcSwap;
 use burr_model::TargetAddress;
 use http::Version;
@@ -132,15 +133,15 @@ pub struct Record {
     /// When the request head arrived (Classic's `timestamp`, ALB's `request_creation_time`).
     pub received_at: SystemTime,
     pub client: SocketAddr,
-    pub listener: ListenerKey,
+    /// The listener's port (its balancer's name is in `texts`).
+    pub port: u16,
     pub protocol: ClientProtocol,
-    pub method: String,
-    /// The request target as the client sent it (path and query, or absolute form).
-    pub uri: String,
-    /// The `Host` header or `:authority`, if any.
-    pub host: Option<String>,
+    /// The balancer's name, the method, the request target as the client sent it (path and
+    /// query, or absolute form), `Host` (or `:authority`), `User-Agent`, a redirect's location
+    /// and the pool the request was forwarded to (ALB's `target_group_arn` when it has one),
+    /// packed into one buffer.
+    pub texts: Texts,
     pub version: Version,
-    pub user_agent: Option<String>,
     /// The status burr sent the client.
     pub status: u16,
     /// The target that answered, and its status (`None`: no target answered).
@@ -155,14 +156,10 @@ pub struct Record {
     pub sent_bytes: u64,
     /// The client's TLS, on TLS listeners.
     pub tls: Option<std::sync::Arc<crate::proxy_protocol::tlv::ClientTls>>,
-    /// The pool the request was forwarded to (ALB's `target_group_arn` when it has one).
-    pub pool: Option<String>,
     /// The listener rule's priority that chose the action (`None`: the default action).
     pub rule_priority: Option<u32>,
     /// The action taken (`forward`, `fixed-response`, `redirect`).
     pub action: &'static str,
-    /// The `Location` of a redirect action.
-    pub redirect_url: Option<String>,
     /// Why burr answered itself when a target did not (ALB's `error_reason`), e.g.
     /// `TargetConnectionError`, `TargetResponseTimeout`.
     pub error_reason: Option<&'static str>,

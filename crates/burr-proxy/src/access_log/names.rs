@@ -71,8 +71,13 @@ impl Names {
         self.target_groups.get(pool).map(String::as_str)
     }
 
-    pub fn chosen_certificate(&self, listener: &ListenerKey) -> Option<&str> {
-        self.certificates.get(listener).map(String::as_str)
+    /// The certificate of listener `port` of `balancer` (a TLS listener's one certificate).
+    /// A scan: TLS listeners are few, and it needs no key built on the writer's path.
+    pub fn chosen_certificate(&self, balancer: &str, port: u16) -> Option<&str> {
+        self.certificates
+            .iter()
+            .find(|(key, _)| key.port == port && key.balancer == balancer)
+            .map(|(_, arn)| arn.as_str())
     }
 
     #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::proxy_protocol::tlv::ClientTls;
+use crate::runtime::ListenerKey;
 use std::time::UNIX_EPOCH;
 
 /// 2026-12-06T07:10:16.123456Z
@@ -10,20 +11,27 @@ fn at() -> SystemTime {
     UNIX_EPOCH + Duration::from_micros(1_796_541_016_123_456)
 }
 
+/// The texts of [`full`].
+fn fields() -> TextFields<'static> {
+    TextFields {
+        balancer: "web",
+        method: "GET",
+        uri: "/a/b?c=d",
+        host: Some("shop.example:8080"),
+        user_agent: Some("curl/8.5.0"),
+        redirect_url: None,
+        pool: Some("web-pool"),
+    }
+}
+
 fn full() -> Record {
     Record {
         received_at: at(),
         client: "192.0.2.7:51234".parse().unwrap(),
-        listener: ListenerKey {
-            balancer: "web".into(),
-            port: 8080,
-        },
+        port: 8080,
         protocol: ClientProtocol::Https,
-        method: "GET".into(),
-        uri: "/a/b?c=d".into(),
-        host: Some("shop.example:8080".into()),
+        texts: Texts::pack(fields()),
         version: Version::HTTP_11,
-        user_agent: Some("curl/8.5.0".into()),
         status: 200,
         target: Some(TargetAddress::Ip("10.0.0.5:9000".parse().unwrap())),
         target_status: Some(201),
@@ -37,11 +45,19 @@ fn full() -> Record {
             version: Some("TLSv1.2"),
             cipher: Some("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into()),
         })),
-        pool: Some("web-pool".into()),
         rule_priority: Some(10),
         action: "forward",
-        redirect_url: None,
         error_reason: None,
+    }
+}
+
+/// The texts of [`unanswered`]: no `Host`, `User-Agent` or pool.
+fn unanswered_fields() -> TextFields<'static> {
+    TextFields {
+        host: None,
+        user_agent: None,
+        pool: None,
+        ..fields()
     }
 }
 
@@ -49,8 +65,7 @@ fn full() -> Record {
 fn unanswered() -> Record {
     Record {
         protocol: ClientProtocol::Http,
-        host: None,
-        user_agent: None,
+        texts: Texts::pack(unanswered_fields()),
         status: 502,
         target: None,
         target_status: None,
@@ -58,7 +73,6 @@ fn unanswered() -> Record {
         target_processing: None,
         response_processing: None,
         tls: None,
-        pool: None,
         rule_priority: None,
         error_reason: Some("TargetConnectionError"),
         ..full()
@@ -128,10 +142,11 @@ fn alb_writes_every_field_in_aws_order() {
 #[test]
 fn alb_marks_missing_values_and_the_default_rule_as_aws_does() {
     let record = Record {
-        listener: ListenerKey {
-            balancer: "eu-west-1/plain".into(),
-            port: 80,
-        },
+        port: 80,
+        texts: Texts::pack(TextFields {
+            balancer: "eu-west-1/plain",
+            ..unanswered_fields()
+        }),
         ..unanswered()
     };
     assert_eq!(
@@ -146,9 +161,12 @@ fn alb_marks_missing_values_and_the_default_rule_as_aws_does() {
 #[test]
 fn quotes_control_bytes_and_spaces_are_escaped_so_the_fields_still_split() {
     let record = Record {
-        uri: "/x y\"z".into(),
-        user_agent: Some("evil\" \"agent\r\n\\".into()),
-        host: Some("h\"ost".into()),
+        texts: Texts::pack(TextFields {
+            uri: "/x y\"z",
+            user_agent: Some("evil\" \"agent\r\n\\"),
+            host: Some("h\"ost"),
+            ..fields()
+        }),
         ..full()
     };
     let line = text(Format::Classic, &record);
@@ -190,7 +208,10 @@ fn tls_names_map_to_openssl_and_tls13_keeps_iana() {
 #[test]
 fn absolute_form_and_http2_are_logged_as_sent() {
     let record = Record {
-        uri: "http://other.example:81/p".into(),
+        texts: Texts::pack(TextFields {
+            uri: "http://other.example:81/p",
+            ..fields()
+        }),
         version: Version::HTTP_2,
         protocol: ClientProtocol::H2,
         ..full()
@@ -294,8 +315,12 @@ fn rotation_by_size_shifts_files_and_keeps_the_newest() {
     .unwrap();
     // 10 lines at 3 a file: files of 3, 3, 3 and 1 lines, of which the newest 1 + 2 remain.
     for n in 0..10 {
+        let uri = format!("/{n}");
         log.write(Record {
-            uri: format!("/{n}"),
+            texts: Texts::pack(TextFields {
+                uri: &uri,
+                ..fields()
+            }),
             ..full()
         });
         // One at a time, so each batch is one line and the file sizes are exact.
@@ -387,8 +412,12 @@ fn flush_writes_everything_queued_before_it() {
     let log = AccessLog::start(sink, Format::Classic, None, "1", 1024).unwrap();
     // The first record wakes the writer, which then gathers for 10 ms: the rest wait queued.
     for n in 0..200 {
+        let uri = format!("/{n}");
         log.write(Record {
-            uri: format!("/{n}"),
+            texts: Texts::pack(TextFields {
+                uri: &uri,
+                ..fields()
+            }),
             ..full()
         });
     }
@@ -422,4 +451,18 @@ fn times_across_seconds_and_at_the_extremes() {
     out.push(b' ');
     fields::seconds(&mut out, Some(Duration::ZERO), 3);
     assert_eq!(String::from_utf8(out).unwrap(), "2.000000 12.346 0.000");
+}
+
+#[test]
+fn addresses_are_written_bare_for_ipv4_and_ipv6() {
+    let mut out = Vec::new();
+    fields::address(&mut out, "10.200.3.45:8080".parse().unwrap());
+    out.push(b' ');
+    fields::address(&mut out, "0.0.0.0:1".parse().unwrap());
+    out.push(b' ');
+    fields::address(&mut out, "[2001:db8::1]:443".parse().unwrap());
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "10.200.3.45:8080 0.0.0.0:1 2001:db8::1:443"
+    );
 }

@@ -15,7 +15,7 @@ mod upgrade;
 pub(crate) use headers::strip_cookies;
 
 use crate::access_log::AccessLog;
-use crate::actions::{ACTION_KINDS, Answer, Outcome};
+use crate::actions::Outcome;
 use crate::byte_count::CountedIo;
 use crate::framing::{FramingGuard, UpgradeGate};
 use crate::idle::{Activity, ActivityIo};
@@ -334,10 +334,7 @@ async fn handle(
 ) -> Result<Response<ProxyBody>, Infallible> {
     let mut times = Times::start(&conn);
     let listener = conn.slot.current();
-    let mut log_head = conn
-        .access_log
-        .as_ref()
-        .map(|_| Box::new(request_log_head(&req)));
+    let mut log_head = None;
     // On HTTP/1.x the framing guard holds everything after a request asking for an upgrade
     // until it learns whether the answer switched protocols.
     let asks_upgrade = req.version() <= http::Version::HTTP_11
@@ -345,6 +342,9 @@ async fn handle(
     let mut client_upgrade = asks_upgrade.then(|| hyper::upgrade::on(&mut req));
     let mut error_reason = None;
     let (response, target) = if let Some(refused) = proxy::refusal(&req) {
+        if conn.access_log.is_some() {
+            log_head = Some(Box::new(request_log_head(&req, &listener, None)));
+        }
         listener
             .stats
             .requests
@@ -355,17 +355,13 @@ async fn handle(
         listener
             .stats
             .count_request(routed.kind, routed.priority.is_some());
-        if let Some(head) = &mut log_head {
-            head.action = ACTION_KINDS.get(routed.kind).copied().unwrap_or("forward");
-            head.rule_priority = routed.priority;
+        if conn.access_log.is_some() {
+            log_head = Some(Box::new(request_log_head(&req, &listener, Some(&routed))));
         }
         match routed.outcome {
             // The request body is not read: hyper closes an HTTP/1.x connection whose request
             // body it could not drain, and resets an HTTP/2 stream's.
             Outcome::Answer(answer) => {
-                if let (Some(head), Answer::Redirect { location, .. }) = (&mut log_head, &answer) {
-                    head.redirect_url = Some(location.clone());
-                }
                 let mut response = answer.into_response();
                 if let Some(mark) = &routed.mark {
                     mark.write_headers(response.headers_mut());
@@ -373,9 +369,6 @@ async fn handle(
                 (response.map(ProxyBody::text), None)
             }
             Outcome::Forward { pool, group } => {
-                if let Some(head) = &mut log_head {
-                    head.pool = Some(pool.spec.name.clone());
-                }
                 let extras = crate::canary::Extras {
                     strip: routed.strip,
                     group: group.as_ref(),
@@ -436,15 +429,20 @@ async fn handle(
 /// What the access log records of a request as hyper parsed it. The byte count is the head as
 /// HTTP/1.1 text plus the declared body length (hyper keeps neither the raw head nor, for
 /// HTTP/2, anything like it).
-fn request_log_head(req: &Request<Incoming>) -> LogHead {
+fn request_log_head(
+    req: &Request<Incoming>,
+    listener: &crate::runtime::ListenerRuntime,
+    routed: Option<&crate::actions::Routed<'_>>,
+) -> LogHead {
     let uri = req.uri();
     // An absolute-form target is logged as sent; HTTP/2's URI always carries the authority,
     // but what the client sent as `:path` is the path and query.
+    let absolute;
     let target = if req.version() < http::Version::HTTP_2 && uri.scheme().is_some() {
-        uri.to_string()
+        absolute = uri.to_string();
+        absolute.as_str()
     } else {
-        uri.path_and_query()
-            .map_or_else(|| "/".to_string(), |p| p.to_string())
+        uri.path_and_query().map_or("/", |p| p.as_str())
     };
     let field = |name| LogHead::text(req.headers().get(name).map(|v| v.as_bytes()));
     let fields: usize = req
@@ -454,19 +452,18 @@ fn request_log_head(req: &Request<Incoming>) -> LogHead {
         .sum();
     let head = req.method().as_str().len() + 1 + target.len() + " HTTP/1.1\r\n".len() + fields + 2;
     let body = http_body::Body::size_hint(req.body()).exact().unwrap_or(0);
-    LogHead {
-        method: req.method().to_string(),
-        host: uri
-            .authority()
-            .map(|a| a.to_string())
-            .or_else(|| field(header::HOST)),
-        user_agent: field(header::USER_AGENT),
+    let host = match uri.authority() {
+        Some(a) => Some(std::borrow::Cow::Borrowed(a.as_str())),
+        None => field(header::HOST),
+    };
+    let user_agent = field(header::USER_AGENT);
+    let parts = observe::HeadParts {
+        method: req.method().as_str(),
+        uri: target,
+        host: host.as_deref(),
+        user_agent: user_agent.as_deref(),
         version: req.version(),
         received_bytes: head as u64 + body,
-        uri: target,
-        action: "forward",
-        rule_priority: None,
-        redirect_url: None,
-        pool: None,
-    }
+    };
+    LogHead::new(listener, parts, routed)
 }

@@ -8,9 +8,10 @@
 
 use super::Connection;
 use super::proxy::ProxyError;
-use crate::access_log::{ClientProtocol, Record};
+use crate::access_log::{ClientProtocol, Record, TextFields, Texts};
 use crate::runtime::{ListenerRuntime, TargetShared};
 use http::Version;
+use std::borrow::Cow;
 use std::time::{Instant, SystemTime};
 
 /// A request's timing points; all `None` when nothing is timed.
@@ -83,28 +84,69 @@ pub(super) fn observe(
 
 /// The parts of a request's access-log record known once its head is read and routed.
 pub(super) struct LogHead {
-    pub method: String,
-    pub uri: String,
-    pub host: Option<String>,
-    pub user_agent: Option<String>,
+    /// The balancer, method, target, `Host`, `User-Agent`, redirect location and pool.
+    pub texts: Texts,
     pub version: Version,
     /// Request head and body as received (the fast path's exact count; hyper's path: the head
     /// as HTTP/1.1 text and the declared body length).
     pub received_bytes: u64,
     pub action: &'static str,
     pub rule_priority: Option<u32>,
-    pub redirect_url: Option<String>,
-    pub pool: Option<String>,
+}
+
+/// What a request's log head reads from the request itself (both paths' views of it).
+pub(super) struct HeadParts<'a> {
+    pub method: &'a str,
+    pub uri: &'a str,
+    pub host: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub version: Version,
+    pub received_bytes: u64,
 }
 
 impl LogHead {
+    /// The log head of a request on `listener` that the rules decided (`routed`; `None` for
+    /// one refused before routing): its texts packed in one buffer.
+    pub fn new(
+        listener: &ListenerRuntime,
+        parts: HeadParts<'_>,
+        routed: Option<&crate::actions::Routed<'_>>,
+    ) -> Self {
+        use crate::actions::{ACTION_KINDS, Answer, Outcome};
+        let (redirect_url, pool) = match routed.map(|r| &r.outcome) {
+            Some(Outcome::Answer(Answer::Redirect { location, .. })) => {
+                (Some(location.as_str()), None)
+            }
+            Some(Outcome::Forward { pool, .. }) => (None, Some(pool.spec.name.as_str())),
+            _ => (None, None),
+        };
+        LogHead {
+            texts: Texts::pack(TextFields {
+                balancer: &listener.key.balancer,
+                method: parts.method,
+                uri: parts.uri,
+                host: parts.host,
+                user_agent: parts.user_agent,
+                redirect_url,
+                pool,
+            }),
+            version: parts.version,
+            received_bytes: parts.received_bytes,
+            action: routed
+                .and_then(|r| ACTION_KINDS.get(r.kind))
+                .copied()
+                .unwrap_or("forward"),
+            rule_priority: routed.and_then(|r| r.priority),
+        }
+    }
+
     /// Text of a header value as the log shows it (lossy: a log line is text). Valid UTF-8,
-    /// the usual case, is copied as it is: `from_utf8_lossy` alone cost 650 instructions a
+    /// the usual case, is borrowed as it is: `from_utf8_lossy` alone cost 650 instructions a
     /// request for `Host` and `User-Agent` (callgrind).
-    pub fn text(value: Option<&[u8]>) -> Option<String> {
+    pub fn text(value: Option<&[u8]>) -> Option<Cow<'_, str>> {
         value.map(|v| match std::str::from_utf8(v) {
-            Ok(text) => text.to_owned(),
-            Err(_) => String::from_utf8_lossy(v).into_owned(),
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(v),
         })
     }
 }
@@ -157,13 +199,10 @@ pub(super) fn log(
             .checked_sub(end.saturating_duration_since(received))
             .unwrap_or(SystemTime::UNIX_EPOCH),
         client: conn.client,
-        listener: listener.key.clone(),
+        port: listener.key.port,
         protocol,
-        method: head.method,
-        uri: head.uri,
-        host: head.host,
+        texts: head.texts,
         version: head.version,
-        user_agent: head.user_agent,
         status: ended.status,
         target: ended.target.map(|(t, _)| t.address.clone()),
         target_status: ended.target.map(|(_, status)| status),
@@ -177,10 +216,8 @@ pub(super) fn log(
         received_bytes: head.received_bytes,
         sent_bytes: ended.sent_bytes,
         tls,
-        pool: head.pool,
         rule_priority: head.rule_priority,
         action: head.action,
-        redirect_url: head.redirect_url,
         error_reason: ended.error_reason,
     });
 }

@@ -449,29 +449,17 @@ fn begin<'p>(
         sent: 0,
     };
     if conn.access_log.is_some() {
-        asked.log = Some(Box::new(LogHead {
-            method: head.method.to_string(),
-            uri: head.target.to_string(),
-            host: LogHead::text(head.first("host")),
-            user_agent: LogHead::text(head.first("user-agent")),
+        let host = LogHead::text(head.first("host"));
+        let user_agent = LogHead::text(head.first("user-agent"));
+        let parts = observe::HeadParts {
+            method: head.method,
+            uri: head.target,
+            host: host.as_deref(),
+            user_agent: user_agent.as_deref(),
             version: http::Version::HTTP_11,
             received_bytes: head_len as u64 + body_len,
-            action: actions::ACTION_KINDS
-                .get(routed.kind)
-                .copied()
-                .unwrap_or("forward"),
-            rule_priority: routed.priority,
-            redirect_url: match &routed.outcome {
-                Outcome::Answer(actions::Answer::Redirect { location, .. }) => {
-                    Some(location.clone())
-                }
-                _ => None,
-            },
-            pool: match &routed.outcome {
-                Outcome::Forward { pool, .. } => Some(pool.spec.name.clone()),
-                Outcome::Answer(_) => None,
-            },
-        }));
+        };
+        asked.log = Some(Box::new(LogHead::new(listener, parts, Some(&routed))));
     }
     let begun = match routed.outcome {
         Outcome::Forward { pool, group } => {
