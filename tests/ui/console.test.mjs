@@ -3,7 +3,9 @@
 // Starts three HTTP targets (in this process) and the real burr binary in front of them with an
 // HTTP health check, opens /ui, and checks that
 // - the page shows the three targets healthy and the traffic it was sent;
-// - after one target is stopped, the page shows it unhealthy within the health check's
+// - after one target is stopped, the page shows its first failed check (with the reason)
+//   within one interval plus the page's 1 s refresh, plus a margin (below); and shows it
+//   unhealthy within the health check's
 //   interval x unhealthy threshold, plus the page's 1 s refresh, plus a margin (below);
 // - no request left the origin, and the page weighs at most 200 KB;
 // - a target left out of the file at a reload shows draining, and the reload is listed;
@@ -36,6 +38,7 @@ const PAGE_REFRESH_S = 1;
 // hiding a missed check (which would cost a whole 5 s interval).
 const MARGIN_S = 1.5;
 const LIMIT_S = INTERVAL_S * UNHEALTHY_THRESHOLD + PAGE_REFRESH_S + MARGIN_S;
+const FIRST_LIMIT_S = INTERVAL_S + PAGE_REFRESH_S + MARGIN_S;
 const MAX_PAGE_BYTES = 200 * 1024;
 
 const failures = [];
@@ -211,6 +214,11 @@ try {
   const victim = targets[1];
   await victim.stop();
   const stopped = Date.now();
+  // The first failed check shows at once, with its reason, while the target still counts as
+  // healthy (the verdict waits for the threshold): within one interval and the page's refresh.
+  await row(victim).filter({ hasText: "connection failed" }).waitFor({ timeout: (FIRST_LIMIT_S + 5) * 1000 });
+  const first = (Date.now() - stopped) / 1000;
+  check(first <= FIRST_LIMIT_S, `stopped target's failed check shown after ${first.toFixed(2)} s (limit ${FIRST_LIMIT_S} s = ${INTERVAL_S} s + ${PAGE_REFRESH_S} s + ${MARGIN_S} s margin)`);
   await row(victim).and(page.locator('[data-state="unhealthy"]')).waitFor({ timeout: (LIMIT_S + 5) * 1000 });
   const seconds = (Date.now() - stopped) / 1000;
   check(seconds <= LIMIT_S, `stopped target shown unhealthy after ${seconds.toFixed(2)} s (limit ${LIMIT_S} s = ${INTERVAL_S} s x ${UNHEALTHY_THRESHOLD} + ${PAGE_REFRESH_S} s + ${MARGIN_S} s margin)`);
