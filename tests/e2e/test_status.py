@@ -190,6 +190,17 @@ def test_a_peer_outside_the_allow_list_gets_403_revealing_nothing(burr_factory):
     assert fetch(burr, "/healthz", source="127.0.0.3")[0] == 200
 
 
+def test_without_credentials_the_console_answers_only_to_its_address_or_localhost(burr):
+    """DNS rebinding: a page that points a name of its own at 127.0.0.1 reaches the console
+    from a loopback peer; only the Host it sends gives it away."""
+    for host in ("attacker.example", "attacker.example:8780", "127.0.0.1.nip.io"):
+        for path in ("/api/v1/status", "/ui"):
+            code, _, body = fetch(burr, path, headers={"Host": host})
+            assert (code, body) == (403, "forbidden\n"), (host, path, code)
+    for host in ("localhost", f"127.0.0.1:{burr.api_port}"):
+        assert status(burr, headers={"Host": host})["schema_version"] == 1, host
+
+
 def test_basic_auth_asks_for_the_api_key_pair(burr_factory):
     burr = burr_factory(extra_args=["--console-auth", "basic"])
 

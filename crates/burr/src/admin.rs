@@ -188,9 +188,17 @@ async fn route(
 ) -> Response<Full<Bytes>> {
     if crate::console::owns(req.uri().path()) {
         let peer = req.extensions().get::<Peer>().map(|p| p.0.ip());
-        let answer = admin
-            .console
-            .answer(req.method(), req.uri().path(), req.headers(), peer);
+        // HTTP/2 names the host in the :authority, HTTP/1.1 in Host.
+        let host = req.uri().authority().map(|a| a.as_str()).or_else(|| {
+            // A Host that is not text names nothing the console answers to.
+            req.headers()
+                .get(hyper::header::HOST)
+                .map(|h| h.to_str().unwrap_or(""))
+        });
+        let answer =
+            admin
+                .console
+                .answer(req.method(), req.uri().path(), host, req.headers(), peer);
         // A body sent to the read-only console is never read.
         return if req.method() == Method::GET || req.method() == Method::HEAD {
             answer

@@ -188,6 +188,11 @@ impl Story {
         }
         println!("      cookie {}", short(&cookie));
         println!("      {}", arrows(&pinned));
+        if pinned.iter().any(|t| *t != home) {
+            return Err(
+                format!("the cookie did not hold the client on target {home}: {pinned:?}").into(),
+            );
+        }
 
         let index = targets
             .iter()
@@ -207,6 +212,11 @@ impl Story {
             after.push(self.request(Some(&cookie)).await?.target);
         }
         println!("      {}", arrows(&after));
+        if new_home == home || after.iter().any(|t| *t != new_home) {
+            return Err(
+                format!("the session did not move off target {home} and stay: {after:?}").into(),
+            );
+        }
         println!(
             "      the session moved to target {new_home}; cookie rewritten: {}",
             short(&cookie)

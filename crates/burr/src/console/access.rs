@@ -73,7 +73,8 @@ impl Access {
 
     /// `peer` is `None` only if the connection's address could not be read: then only a
     /// console open to every network admits it.
-    pub fn check(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Verdict {
+    /// `host` is the request's `Host` (HTTP/1.1) or `:authority` (HTTP/2), if it sent one.
+    pub fn check(&self, peer: Option<IpAddr>, host: Option<&str>, headers: &HeaderMap) -> Verdict {
         if !self.enabled {
             return Verdict::Off;
         }
@@ -85,6 +86,11 @@ impl Access {
             return Verdict::Forbidden;
         }
         match &self.basic {
+            // Without credentials, a page the operator opens elsewhere could point a name of
+            // its own at 127.0.0.1 (DNS rebinding) and read the console as same-origin: the
+            // peer is loopback all the same, only the name gives it away. So a console that
+            // asks no credentials answers only requests naming it by an address or localhost.
+            None if !host.is_none_or(names_this_machine) => Verdict::Forbidden,
             None => Verdict::Allowed,
             Some(expected)
                 if basic_credentials(headers).is_some_and(|given| {
@@ -97,6 +103,21 @@ impl Access {
             Some(_) => Verdict::Unauthorized,
         }
     }
+}
+
+/// Whether a `Host` value (`name[:port]`, `[v6]:port`) names the machine without DNS: an IP
+/// address literal or `localhost`.
+fn names_this_machine(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => {
+            return rest
+                .split(']')
+                .next()
+                .is_some_and(|v6| v6.parse::<std::net::Ipv6Addr>().is_ok());
+        }
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 /// The decoded `user:password` of an `Authorization: Basic` header.
@@ -165,17 +186,35 @@ mod tests {
         let good = headers(Some(&basic("BURRKEY:s3cr3t")));
 
         let off = Access::new(false, allow.clone(), None);
-        assert_eq!(off.check(inside, &good), Verdict::Off);
+        assert_eq!(
+            off.check(inside, Some("127.0.0.2:8780"), &good),
+            Verdict::Off
+        );
 
         let open = Access::new(true, allow.clone(), None);
-        assert_eq!(open.check(inside, &headers(None)), Verdict::Allowed);
-        assert_eq!(open.check(outside, &good), Verdict::Forbidden);
-        assert_eq!(open.check(None, &good), Verdict::Forbidden);
+        assert_eq!(
+            open.check(inside, Some("127.0.0.2:8780"), &headers(None)),
+            Verdict::Allowed
+        );
+        assert_eq!(
+            open.check(outside, Some("127.0.0.2:8780"), &good),
+            Verdict::Forbidden
+        );
+        assert_eq!(
+            open.check(None, Some("127.0.0.2:8780"), &good),
+            Verdict::Forbidden
+        );
 
         let c = credentials();
         let guarded = Access::new(true, allow, Some(&c));
-        assert_eq!(guarded.check(inside, &good), Verdict::Allowed);
-        assert_eq!(guarded.check(outside, &good), Verdict::Forbidden);
+        assert_eq!(
+            guarded.check(inside, Some("127.0.0.2:8780"), &good),
+            Verdict::Allowed
+        );
+        assert_eq!(
+            guarded.check(outside, Some("127.0.0.2:8780"), &good),
+            Verdict::Forbidden
+        );
         for bad in [
             None,
             Some(basic("BURRKEY:s3cr3").as_str()),
@@ -185,7 +224,7 @@ mod tests {
             Some("Bearer BURRKEY:s3cr3t"),
         ] {
             assert_eq!(
-                guarded.check(inside, &headers(bad)),
+                guarded.check(inside, Some("127.0.0.2:8780"), &headers(bad)),
                 Verdict::Unauthorized,
                 "{bad:?}"
             );
@@ -193,8 +232,51 @@ mod tests {
         assert_eq!(
             guarded.check(
                 inside,
+                Some("127.0.0.2:8780"),
                 &headers(Some(&basic("BURRKEY:s3cr3t").replace("Basic", "basic")))
             ),
+            Verdict::Allowed
+        );
+    }
+
+    #[test]
+    fn without_credentials_only_addresses_and_localhost_may_name_the_console() {
+        let open = Access::new(true, DEFAULT_ALLOW.parse().unwrap(), None);
+        let loopback = Some("127.0.0.1".parse().unwrap());
+        for host in [
+            None,
+            Some("127.0.0.1:8780"),
+            Some("127.0.0.1"),
+            Some("LOCALHOST:8780"),
+            Some("[::1]:8780"),
+            Some("[::1]"),
+        ] {
+            assert_eq!(
+                open.check(loopback, host, &headers(None)),
+                Verdict::Allowed,
+                "{host:?}"
+            );
+        }
+        for host in [
+            Some("attacker.example:8780"),
+            Some("attacker.example"),
+            Some("localhost.attacker.example"),
+            Some("127.0.0.1.nip.io:8780"),
+            Some("[not-v6]:80"),
+            Some(""),
+        ] {
+            assert_eq!(
+                open.check(loopback, host, &headers(None)),
+                Verdict::Forbidden,
+                "{host:?}"
+            );
+        }
+        // With credentials a name is fine: a rebinding page cannot supply them.
+        let c = credentials();
+        let guarded = Access::new(true, DEFAULT_ALLOW.parse().unwrap(), Some(&c));
+        let good = headers(Some(&basic("BURRKEY:s3cr3t")));
+        assert_eq!(
+            guarded.check(loopback, Some("console.example:8780"), &good),
             Verdict::Allowed
         );
     }

@@ -9,7 +9,9 @@
 //!   nothing about the console;
 //! - `--console-auth basic`: a request needs `Authorization: Basic` with the API's access key
 //!   id and secret access key (compared in constant time), else 401 with a
-//!   `WWW-Authenticate` challenge.
+//!   `WWW-Authenticate` challenge;
+//! - `--console-auth none`: the request must name the console by an IP address or `localhost`
+//!   (its `Host` or `:authority`), else 403: a DNS-rebinding page could otherwise read it.
 
 pub mod access;
 
@@ -49,10 +51,11 @@ impl Console {
         &self,
         method: &Method,
         path: &str,
+        host: Option<&str>,
         headers: &HeaderMap,
         peer: Option<IpAddr>,
     ) -> Response<Full<Bytes>> {
-        match self.access.check(peer, headers) {
+        match self.access.check(peer, host, headers) {
             Verdict::Allowed => {}
             Verdict::Off => return plain(StatusCode::NOT_FOUND, "not found\n"),
             Verdict::Forbidden => return plain(StatusCode::FORBIDDEN, "forbidden\n"),
@@ -65,30 +68,18 @@ impl Console {
                 return r;
             }
         }
-        let (body, content_type) = match path {
-            "/ui" | "/ui/" => (
-                Bytes::from_static(PAGE.as_bytes()),
-                "text/html; charset=utf-8",
-            ),
-            "/ui/app.js" => (
-                Bytes::from_static(SCRIPT.as_bytes()),
-                "text/javascript; charset=utf-8",
-            ),
-            "/ui/app.css" => (
-                Bytes::from_static(STYLE.as_bytes()),
-                "text/css; charset=utf-8",
-            ),
-            "/ui/favicon.svg" => (Bytes::from_static(ICON.as_bytes()), "image/svg+xml"),
-            "/api/v1/status" => (
-                Bytes::from(status::render(&StatusSources {
-                    dataplane: &self.dataplane,
-                    sampler: &self.sampler,
-                    changes: &self.applier.changes,
-                    started: self.started,
-                })),
-                "application/json",
-            ),
-            _ => return plain(StatusCode::NOT_FOUND, "not found\n"),
+        let asset = |text: &'static str, content_type| Some((Some(text), content_type));
+        let found = match path {
+            "/ui" | "/ui/" => asset(PAGE, "text/html; charset=utf-8"),
+            "/ui/app.js" => asset(SCRIPT, "text/javascript; charset=utf-8"),
+            "/ui/app.css" => asset(STYLE, "text/css; charset=utf-8"),
+            "/ui/favicon.svg" => asset(ICON, "image/svg+xml"),
+            // Rendered below, once the method is known to be one that reads it.
+            "/api/v1/status" => Some((None, "application/json")),
+            _ => None,
+        };
+        let Some((asset, content_type)) = found else {
+            return plain(StatusCode::NOT_FOUND, "not found\n");
         };
         if method != Method::GET && method != Method::HEAD {
             let mut r = plain(
@@ -101,6 +92,15 @@ impl Console {
             );
             return r;
         }
+        let body = match asset {
+            Some(text) => Bytes::from_static(text.as_bytes()),
+            None => Bytes::from(status::render(&StatusSources {
+                dataplane: &self.dataplane,
+                sampler: &self.sampler,
+                changes: &self.applier.changes,
+                started: self.started,
+            })),
+        };
         with_headers(StatusCode::OK, body, content_type)
     }
 }
