@@ -37,7 +37,7 @@ import urllib.request
 
 import processes
 import wrk_result
-from processes import cpu_ticks, interleaved_medians, procs, stop_all
+from processes import interleaved_medians, procs, stop_all
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
@@ -49,7 +49,6 @@ WEIGHTS = [float(w) for w in os.environ.get("WEIGHTS", "0.01 0.05 0.15").split()
 PRIMARY_PORT, STAGING_PORT = 19301, 19302
 SPLIT_PORT, PLAIN_PORT, HAPROXY_PORT = 18301, 18303, 18305
 SPLIT_API, PLAIN_API = 18881, 18882
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 POLICY_ID = "9c1e2c4e-0000-4000-8000-00000000be9c"
 PRIMARY_ID, STAGING_ID = "EBENCHPRIMARY1", "EBENCHSTAGING1"
 STICKY_LUA = os.path.join(HERE, "sticky.lua")
@@ -137,24 +136,18 @@ def generation(api):
     return float(re.search(r"^burr_config_generation (\S+)", metrics(api), re.M).group(1))
 
 
+
+
+
+
 def wrk(port, duration, connections, lua=None):
-    script = ["-s", lua] if lua else []
-    return subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", *script,
-         f"http://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=duration + 30).stdout
+    return processes.wrk(f"http://127.0.0.1:{port}/", duration, connections,
+                         ["-s", lua] if lua else [])
 
 
 def run_once(name, pid, port):
-    t0 = cpu_ticks(pid)
-    out = wrk(port, DURATION, CONNECTIONS, STICKY_LUA)
-    t1 = cpu_ticks(pid)
-    result = wrk_result.parse(out)
-    requests = result["requests"]
-    errors = result["non2xx"] + result["socket_errors"]
-    per_s = requests / DURATION
-    cpu_us = (t1 - t0) * 1e6 / CLK_TCK / max(requests, 1)
-    print(f"  {name:14s} {per_s:8.0f} req/s  CPU {cpu_us:6.2f} µs/req  errors {errors}", flush=True)
-    return per_s, cpu_us, errors
+    return processes.measured_wrk(name, pid, f"http://127.0.0.1:{port}/", DURATION, CONNECTIONS,
+                                  ["-s", STICKY_LUA], label_width=14)
 
 
 def cpu_phase(proxies):

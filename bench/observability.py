@@ -27,8 +27,7 @@ import tempfile
 import urllib.request
 
 import processes
-import wrk_result
-from processes import cpu_ticks, procs, stop_all
+from processes import procs, stop_all
 
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
 ROUNDS = int(os.environ.get("ROUNDS", "7"))
@@ -37,7 +36,6 @@ CONNECTIONS = int(os.environ.get("CONNECTIONS", "32"))
 TARGET_PORT = int(os.environ.get("TARGET_PORT", "19301"))
 BASE_PORT = int(os.environ.get("BASE_PORT", "18280"))
 API_BASE_PORT = int(os.environ.get("API_BASE_PORT", "18980"))
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 ALL_VARIANTS = [
     ("bare", ["--latency-histograms", "off"], None),
@@ -83,23 +81,13 @@ def answers(port):
         return r.status == 200
 
 
-def wrk(port, duration, connections):
-    return subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s",
-         f"http://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=duration + 30).stdout
+
+
 
 
 def run_once(name, pid, port):
-    t0 = cpu_ticks(pid)
-    out = wrk(port, DURATION, CONNECTIONS)
-    t1 = cpu_ticks(pid)
-    result = wrk_result.parse(out)
-    requests = result["requests"]
-    errors = result["non2xx"] + result["socket_errors"]
-    per_s = requests / DURATION
-    cpu_us = (t1 - t0) * 1e6 / CLK_TCK / max(requests, 1)
-    print(f"  {name:10s} {per_s:8.0f} req/s  CPU {cpu_us:6.2f} µs/req  errors {errors}", flush=True)
-    return per_s, cpu_us, errors
+    return processes.measured_wrk(name, pid, f"http://127.0.0.1:{port}/", DURATION, CONNECTIONS,
+                                  label_width=10)
 
 
 def access_log_counts(api):
@@ -126,7 +114,7 @@ def main():
         wait_until(30, lambda: answers(port), f"{name} answering")
     print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s, {ROUNDS} interleaved rounds, order rotated")
     for name, _, port in proxies:  # warm-up, not recorded
-        wrk(port, 2, 4)
+        processes.wrk(f"http://127.0.0.1:{port}/", 2, 4)
     runs = {name: [] for name, _, _ in proxies}
     for round_ in range(ROUNDS):
         print(f"round {round_ + 1}")

@@ -10,7 +10,10 @@ import sys
 import time
 import urllib.request
 
+import wrk_result
+
 procs = []
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def stop_all():
@@ -80,3 +83,27 @@ def interleaved_medians(proxies, rounds, run_once, label_width=12, unit="req"):
         print(f"  {name:{label_width}s} {per_s:8.0f} {unit}/s  CPU {cpu_us:6.2f} µs/{unit}  "
               f"errors {errors}")
     return median
+
+
+def wrk(url, duration, connections, extra=()):
+    """One `wrk -t1` run against `url` (HTTP/1.1 keep-alive; `extra`: more wrk arguments, e.g.
+    a Lua script); its text output."""
+    return subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", *extra, url],
+        capture_output=True, text=True, timeout=duration + 30).stdout
+
+
+def measured_wrk(name, pid, url, duration, connections, extra=(), label_width=12):
+    """A `wrk` run with process `pid`'s CPU read around it. Prints and returns (requests per
+    second, CPU µs per request, errors: non-2xx answers and socket errors)."""
+    t0 = cpu_ticks(pid)
+    out = wrk(url, duration, connections, extra)
+    t1 = cpu_ticks(pid)
+    result = wrk_result.parse(out)
+    requests = result["requests"]
+    errors = result["non2xx"] + result["socket_errors"]
+    per_s = requests / duration
+    cpu_us = (t1 - t0) * 1e6 / CLK_TCK / max(requests, 1)
+    print(f"  {name:{label_width}s} {per_s:8.0f} req/s  CPU {cpu_us:6.2f} µs/req  errors {errors}",
+          flush=True)
+    return per_s, cpu_us, errors

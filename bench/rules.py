@@ -27,8 +27,7 @@ import tempfile
 import urllib.request
 
 import processes
-import wrk_result
-from processes import cpu_ticks, interleaved_medians, procs, stop_all
+from processes import interleaved_medians, procs, stop_all
 
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
@@ -38,7 +37,6 @@ RULE_COUNTS = [int(n) for n in os.environ.get("RULE_COUNTS", "0 10 100").split()
 TARGET_PORT = int(os.environ.get("TARGET_PORT", "19201"))
 BASE_PORT = int(os.environ.get("BASE_PORT", "18180"))  # burr N on BASE + 2k, HAProxy on + 1
 API_BASE_PORT = int(os.environ.get("API_BASE_PORT", "18880"))
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 HEADERS = ["-H", "X-Tenant: other"]
 PATH = "/app/index"
 
@@ -115,23 +113,13 @@ def answers(port):
         return r.status == 200 and r.read() == b"ok\n"
 
 
-def wrk(port, duration, connections):
-    return subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", *HEADERS,
-         f"http://127.0.0.1:{port}{PATH}"], capture_output=True, text=True, timeout=duration + 30).stdout
+
+
 
 
 def run_once(name, pid, port):
-    t0 = cpu_ticks(pid)
-    out = wrk(port, DURATION, CONNECTIONS)
-    t1 = cpu_ticks(pid)
-    result = wrk_result.parse(out)
-    requests = result["requests"]
-    errors = result["non2xx"] + result["socket_errors"]
-    per_s = requests / DURATION
-    cpu_us = (t1 - t0) * 1e6 / CLK_TCK / max(requests, 1)
-    print(f"  {name:12s} {per_s:8.0f} req/s  CPU {cpu_us:6.2f} µs/req  errors {errors}", flush=True)
-    return per_s, cpu_us, errors
+    return processes.measured_wrk(name, pid, f"http://127.0.0.1:{port}{PATH}", DURATION,
+                                  CONNECTIONS, HEADERS)
 
 
 def main():
@@ -148,7 +136,7 @@ def main():
     print(f"rules: {RULE_COUNTS} (path + header conditions, every rule evaluated, default taken)")
     print(f"wrk -t1 -c{CONNECTIONS} -d{DURATION}s, {ROUNDS} interleaved rounds, order rotated")
     for name, _, port in proxies:  # warm-up, not recorded
-        wrk(port, 2, 4)
+        processes.wrk(f"http://127.0.0.1:{port}{PATH}", 2, 4, HEADERS)
     median = interleaved_medians(proxies, ROUNDS, run_once)
     print("\nCPU per request, ratios of medians:")
     base_b, base_h = median[f"burr-{RULE_COUNTS[0]}"][1], median[f"haproxy-{RULE_COUNTS[0]}"][1]
