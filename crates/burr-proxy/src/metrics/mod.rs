@@ -176,6 +176,25 @@ fn render_canary(listeners: &[&std::sync::Arc<crate::runtime::ListenerRuntime>],
     }
 }
 
+/// Writes one series per listener of the family `(name, type, help)`, valued by `value`.
+fn listener_series(
+    out: &mut String,
+    listeners: &[&std::sync::Arc<crate::runtime::ListenerRuntime>],
+    (name, kind, help): (&str, &str, &str),
+    value: impl Fn(&crate::runtime::ListenerRuntime) -> u64,
+) {
+    header(out, name, kind, help);
+    for l in listeners {
+        let _ = writeln!(
+            out,
+            "{name}{{balancer=\"{}\",port=\"{}\"}} {}",
+            label(&l.key.balancer),
+            l.key.port,
+            value(l)
+        );
+    }
+}
+
 /// Writes every metric of `runtime` in the Prometheus text format.
 /// `burr_proxy_protocol_refused_total`, for the listeners that accept a PROXY header.
 fn render_proxy_refused(
@@ -211,69 +230,49 @@ pub fn render(runtime: &Runtime, histograms: bool, out: &mut String) {
     pools.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
     crate::udp::stats::render(&listeners, out);
 
-    header(
+    listener_series(
         out,
-        "burr_connections_total",
-        "counter",
-        "Client connections accepted, by listener (HTTP and TCP alike).",
+        &listeners,
+        (
+            "burr_connections_total",
+            "counter",
+            "Client connections accepted, by listener (HTTP and TCP alike).",
+        ),
+        |l| l.stats.connections.load(Ordering::Relaxed),
     );
-    for l in &listeners {
-        let _ = writeln!(
-            out,
-            "burr_connections_total{{balancer=\"{}\",port=\"{}\"}} {}",
-            label(&l.key.balancer),
-            l.key.port,
-            l.stats.connections.load(Ordering::Relaxed)
-        );
-    }
-    header(
+    listener_series(
         out,
-        "burr_open_connections",
-        "gauge",
-        "Client connections open now, by listener (upgraded and TCP relays included).",
+        &listeners,
+        (
+            "burr_open_connections",
+            "gauge",
+            "Client connections open now, by listener (upgraded and TCP relays included).",
+        ),
+        |l| l.stats.open.open.load(Ordering::Relaxed) as u64,
     );
-    for l in &listeners {
-        let _ = writeln!(
-            out,
-            "burr_open_connections{{balancer=\"{}\",port=\"{}\"}} {}",
-            label(&l.key.balancer),
-            l.key.port,
-            l.stats.open.open.load(Ordering::Relaxed)
-        );
-    }
-    header(
+    listener_series(
         out,
-        "burr_accept_paused_total",
-        "counter",
-        "Times a listener stopped accepting because its own or the process-wide connection cap \
+        &listeners,
+        (
+            "burr_accept_paused_total",
+            "counter",
+            "Times a listener stopped accepting because its own or the process-wide connection cap \
          was reached (new clients wait in the accept backlog meanwhile).",
+        ),
+        |l| l.stats.open.paused.load(Ordering::Relaxed),
     );
-    for l in &listeners {
-        let _ = writeln!(
-            out,
-            "burr_accept_paused_total{{balancer=\"{}\",port=\"{}\"}} {}",
-            label(&l.key.balancer),
-            l.key.port,
-            l.stats.open.paused.load(Ordering::Relaxed)
-        );
-    }
     render_proxy_refused(&listeners, out);
     events::render(&listeners, &pools, out);
-    header(
+    listener_series(
         out,
-        "burr_requests_total",
-        "counter",
-        "Requests received, by listener.",
+        &listeners,
+        (
+            "burr_requests_total",
+            "counter",
+            "Requests received, by listener.",
+        ),
+        |l| l.stats.requests.load(Ordering::Relaxed),
     );
-    for l in &listeners {
-        let _ = writeln!(
-            out,
-            "burr_requests_total{{balancer=\"{}\",port=\"{}\"}} {}",
-            label(&l.key.balancer),
-            l.key.port,
-            l.stats.requests.load(Ordering::Relaxed)
-        );
-    }
     header(
         out,
         "burr_rule_actions_total",
