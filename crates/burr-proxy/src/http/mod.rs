@@ -341,6 +341,8 @@ async fn handle(
         && req.headers().contains_key(http::header::UPGRADE);
     let mut client_upgrade = asks_upgrade.then(|| hyper::upgrade::on(&mut req));
     let mut error_reason = None;
+    // Read only when the request is timed or logged (see `bodiless` below).
+    let is_head = times.received.is_some() && req.method() == http::Method::HEAD;
     let (response, target) = if let Some(refused) = proxy::refusal(&req) {
         if conn.access_log.is_some() {
             log_head = Some(Box::new(request_log_head(&req, &listener, None)));
@@ -408,6 +410,9 @@ async fn handle(
     if times.received.is_none() {
         return Ok(response);
     }
+    // The response head starts out to the client once hyper has it (ELB's end of
+    // `response_processing`); taken only for the access log.
+    times.response_start();
     let end = RequestEnd {
         head_bytes: if log_head.is_some() {
             proxy::head_size(&response) as u64
@@ -422,6 +427,9 @@ async fn handle(
         log: log_head,
         error_reason,
         upgraded: status == http::StatusCode::SWITCHING_PROTOCOLS,
+        bodiless: is_head
+            || status == http::StatusCode::NO_CONTENT
+            || status == http::StatusCode::NOT_MODIFIED,
     };
     Ok(response.map(|body| body.ending_with(end)))
 }
