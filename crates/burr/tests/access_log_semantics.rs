@@ -27,6 +27,11 @@ struct Setup {
 
 /// burr with an ALB-format access log in front of `target`.
 fn start(target: SocketAddr) -> Setup {
+    start_with(target, "")
+}
+
+/// As [`start`], with `extra_pool` appended to the pool's table.
+fn start_with(target: SocketAddr, extra_pool: &str) -> Setup {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
@@ -36,8 +41,11 @@ fn start(target: SocketAddr) -> Setup {
         "--access-log-format",
         "alb",
     ];
-    let burr = Burr::try_start(&config(port, "round_robin", &[(target, 1)], "", ""), &args)
-        .unwrap_or_else(|e| panic!("burr did not start: {e}"));
+    let burr = Burr::try_start(
+        &config(port, "round_robin", &[(target, 1)], "", extra_pool),
+        &args,
+    )
+    .unwrap_or_else(|e| panic!("burr did not start: {e}"));
     Setup {
         _dir: dir,
         burr,
@@ -257,4 +265,42 @@ async fn a_head_request_burr_answers_on_hypers_path_is_complete() {
     assert_eq!(f[STATUS], "502", "{line}");
     let count = metric(&s.burr.metrics(), "burr_request_duration_seconds_count");
     assert_eq!(count, Some(1.0), "{}", s.burr.metrics());
+}
+
+/// Seconds since midnight of an ISO 8601 time as ALB writes it (`…THH:MM:SS.ffffffZ`).
+fn seconds_of_day(time: &str) -> f64 {
+    let clock = time.split('T').nth(1).unwrap().trim_end_matches('Z');
+    let parts: Vec<f64> = clock.split(':').map(|p| p.parse().unwrap()).collect();
+    parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
+}
+
+/// A 504 after the response timeout (1 s, the shortest allowed): no step of AWS's split
+/// completed, yet ALB's `time` is a second after `request_creation_time` (it used to be the
+/// arrival plus the steps that happened, about 1 ms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_is_stamped_when_it_was_answered() {
+    let target = scripted_target("", "", Duration::from_secs(5)).await;
+    let s = start_with(target, "[pool.upstream]\nresponse_timeout_secs = 1");
+    let response = exchange(
+        s.port,
+        b"GET /slow HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(response.starts_with(b"HTTP/1.1 504"), "{response:?}");
+    let (line, f) = first_line(&s.log).await;
+    assert_eq!(f[STATUS], "504", "{line}");
+    assert_eq!(
+        &f[REQUEST_PROCESSING..=RESPONSE_PROCESSING],
+        ["-1", "-1", "-1"],
+        "{line}"
+    );
+    // The request ("METHOD URL VERSION") is three space-separated pieces and the user agent
+    // "-" one: request_creation_time is the 24th.
+    let created = line.split(' ').nth(23).unwrap();
+    // (A request that crossed midnight UTC.)
+    let took = (seconds_of_day(&f[1]) - seconds_of_day(created)).rem_euclid(86_400.0);
+    assert!(
+        (0.9..4.0).contains(&took),
+        "time - request_creation_time = {took}: {line}"
+    );
 }
