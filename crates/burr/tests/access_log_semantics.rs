@@ -304,3 +304,29 @@ async fn a_timeout_is_stamped_when_it_was_answered() {
         "time - request_creation_time = {took}: {line}"
     );
 }
+
+/// A chunked upload (hyper's path) declares no length: its body bytes are counted as they are
+/// read, so `received_bytes` holds them (it used to hold the head only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_upload_counts_its_body_in_received_bytes() {
+    const BODY: usize = 3000;
+    let backend = Backend::start("b1", Behavior::default()).await;
+    let s = start(backend.addr);
+    let mut request = b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\
+                        Connection: close\r\n\r\n"
+        .to_vec();
+    for _ in 0..3 {
+        request.extend_from_slice(format!("{:x}\r\n", BODY / 3).as_bytes());
+        request.extend(std::iter::repeat_n(b'x', BODY / 3));
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    let response = exchange(s.port, &request).await;
+    assert!(response.starts_with(b"HTTP/1.1 200"), "{response:?}");
+    let (line, f) = first_line(&s.log).await;
+    let received: usize = f[10].parse().unwrap();
+    assert!(
+        (BODY..BODY + 400).contains(&received),
+        "received_bytes {received}: {line}"
+    );
+}

@@ -98,7 +98,8 @@ pub(super) struct LogHead {
     pub texts: Texts,
     pub version: Version,
     /// Request head and body as received (the fast path's exact count; hyper's path: the head
-    /// as HTTP/1.1 text and the declared body length).
+    /// as HTTP/1.1 text and the declared body length, or, without one, the body bytes counted
+    /// as they were read, added at the end).
     pub received_bytes: u64,
     pub action: &'static str,
     pub rule_priority: Option<u32>,
@@ -278,6 +279,8 @@ pub(super) struct RequestEnd {
     pub log: Option<Box<LogHead>>,
     pub error_reason: Option<&'static str>,
     pub upgraded: bool,
+    /// The request body's bytes, counted as they were read when its length was not declared.
+    pub body_counted: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     /// The response carries no body (an answer to HEAD, a 204 or a 304): hyper never polls
     /// its body, so it is complete once its head went out.
     pub bodiless: bool,
@@ -285,8 +288,11 @@ pub(super) struct RequestEnd {
 
 impl RequestEnd {
     /// Records the request: `complete` when its body went out in full, `body_bytes` of it sent.
-    pub fn finish(self, complete: bool, body_bytes: u64) {
+    pub fn finish(mut self, complete: bool, body_bytes: u64) {
         let complete = complete || self.bodiless;
+        if let (Some(head), Some(counted)) = (&mut self.log, &self.body_counted) {
+            head.received_bytes += counted.load(std::sync::atomic::Ordering::Relaxed);
+        }
         let end = self.times.end();
         if complete {
             observe(
