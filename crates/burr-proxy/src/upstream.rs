@@ -18,7 +18,6 @@ use crate::runtime::TargetShared;
 use crate::target_stream::{self, Dial};
 use crate::workers;
 use burr_model::{ProxyTlvs, TargetAddress, TargetId};
-use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use std::borrow::Cow;
@@ -38,7 +37,7 @@ const MAX_IDLE_PER_WORKER: usize = 64;
 /// an HTTP/2 client one per concurrent stream it had).
 const MAX_PRIVATE_IDLE: usize = 16;
 
-pub type Sender = SendRequest<Incoming>;
+pub type Sender = SendRequest<crate::http::body::RequestBody>;
 
 /// A worker's idle connections to one target, by transport.
 struct IdleLists<T> {

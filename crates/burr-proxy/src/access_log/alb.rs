@@ -7,9 +7,10 @@
 //! "redirect_url" "error_reason" "target:port_list" "target_status_code_list"
 //! "classification" "classification_reason" conn_trace_id`
 //!
-//! `time` is when the response was sent, `request_creation_time` when the request arrived;
-//! `elb` is `app/<name>/<id>` for an ELBv2 balancer; `matched_rule_priority` is 0 for the
-//! default action, as ALB logs it. burr has no X-Ray trace ids, desync classification (it
+//! `time` is when the exchange ended (the response sent), `request_creation_time` when the
+//! request arrived; `elb` is `app/<name>/<id>` for an ELBv2 balancer; `matched_rule_priority`
+//! is 0 for the default action, as ALB logs it, and it and `actions_executed` are `-` for a
+//! request refused before the rules ran (ALB's `-` for "any other error"). burr has no X-Ray trace ids, desync classification (it
 //! refuses ambiguous requests outright) or connection trace ids: those fields are `-`.
 
 use super::fields;
@@ -70,11 +71,15 @@ pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
         .and_then(|_| names.chosen_certificate(record.texts.balancer(), record.port));
     fields::quoted(out, certificate);
     out.push(b' ');
-    fields::number(out, record.rule_priority.unwrap_or(0));
+    if record.routed {
+        fields::number(out, record.rule_priority.unwrap_or(0));
+    } else {
+        out.push(b'-');
+    }
     out.push(b' ');
     fields::time(out, record.received_at);
     out.push(b' ');
-    fields::quoted(out, Some(record.action));
+    fields::quoted(out, record.routed.then_some(record.action));
     out.push(b' ');
     fields::quoted(out, record.texts.redirect_url());
     out.push(b' ');

@@ -125,10 +125,13 @@ pub enum ClientProtocol {
 
 /// One request as the access log records it. It is owned, so a worker hands it to the writer
 /// thread as it is and the line is formatted there, off the request path. Durations follow
-/// ELB's split: `request_processing` from the request head's arrival to the request sent to a
-/// target, `target_processing` from then to the target's response head, `response_processing`
-/// from then to the response sent in full; each is `None` (logged `-1`) when that step did not
-/// happen (no target, the target did not answer, the client left).
+/// ELB's split as AWS defines it: `request_processing` from the request head's arrival to the
+/// request sent to a target, `target_processing` from then to the target's response head,
+/// `response_processing` from then to the moment burr started sending the response to the
+/// client (the body's transfer is not in it); all three are `None` (logged `-1`) when no target
+/// answered (none could be reached, it closed or timed out), and `response_processing` also when
+/// the response did not go out in full (the client left, the target's body broke). `elapsed`
+/// is the whole exchange, whatever happened.
 pub struct Record {
     /// When the request head arrived (Classic's `timestamp`, ALB's `request_creation_time`).
     pub received_at: SystemTime,
@@ -150,15 +153,22 @@ pub struct Record {
     pub request_processing: Option<Duration>,
     pub target_processing: Option<Duration>,
     pub response_processing: Option<Duration>,
+    /// From the request head's arrival to the end of the exchange (the response sent in full,
+    /// or the exchange given up): burr's `DURATION_MS`, and ALB's `time` is `received_at` plus
+    /// it.
+    pub elapsed: Duration,
     /// Bytes of the request (head and body) received from the client, and of the response sent
     /// to it.
     pub received_bytes: u64,
     pub sent_bytes: u64,
     /// The client's TLS, on TLS listeners.
     pub tls: Option<std::sync::Arc<crate::proxy_protocol::tlv::ClientTls>>,
+    /// The request went through the listener's rules (false: refused before routing, e.g. for
+    /// ambiguous framing; ALB then logs `-` as the rule priority and the actions executed).
+    pub routed: bool,
     /// The listener rule's priority that chose the action (`None`: the default action).
     pub rule_priority: Option<u32>,
-    /// The action taken (`forward`, `fixed-response`, `redirect`).
+    /// The action taken (`forward`, `fixed-response`, `redirect`), when `routed`.
     pub action: &'static str,
     /// Why burr answered itself when a target did not (ALB's `error_reason`), e.g.
     /// `TargetConnectionError`, `TargetResponseTimeout`.

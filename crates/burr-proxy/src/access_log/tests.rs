@@ -38,6 +38,7 @@ fn full() -> Record {
         request_processing: Some(Duration::from_micros(1_250)),
         target_processing: Some(Duration::from_micros(20_000)),
         response_processing: Some(Duration::from_micros(500)),
+        elapsed: Duration::from_micros(31_750),
         received_bytes: 123,
         sent_bytes: 4567,
         tls: Some(Arc::new(ClientTls {
@@ -45,6 +46,7 @@ fn full() -> Record {
             version: Some("TLSv1.2"),
             cipher: Some("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into()),
         })),
+        routed: true,
         rule_priority: Some(10),
         action: "forward",
         error_reason: None,
@@ -129,7 +131,7 @@ fn classic_marks_missing_values_as_aws_does() {
 fn alb_writes_every_field_in_aws_order() {
     assert_eq!(
         text(Format::Alb, &full()),
-        "https 2026-12-06T07:10:16.145206Z app/web/50dc6c495c0c9188 192.0.2.7:51234 \
+        "https 2026-12-06T07:10:16.155206Z app/web/50dc6c495c0c9188 192.0.2.7:51234 \
          10.0.0.5:9000 0.001 0.020 0.001 200 201 123 4567 \
          \"GET https://shop.example:8080/a/b?c=d HTTP/1.1\" \"curl/8.5.0\" \
          ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 \
@@ -151,7 +153,7 @@ fn alb_marks_missing_values_and_the_default_rule_as_aws_does() {
     };
     assert_eq!(
         text(Format::Alb, &record),
-        "http 2026-12-06T07:10:16.123456Z plain 192.0.2.7:51234 - -1 -1 -1 502 - 123 4567 \
+        "http 2026-12-06T07:10:16.155206Z plain 192.0.2.7:51234 - -1 -1 -1 502 - 123 4567 \
          \"GET http://-:80/a/b?c=d HTTP/1.1\" \"-\" - - - \"-\" \"-\" \"-\" 0 \
          2026-12-06T07:10:16.123456Z \"forward\" \"-\" \"TargetConnectionError\" \"-\" \"-\" \
          \"-\" \"-\" -\n"
@@ -229,7 +231,7 @@ fn burr_format_is_unchanged() {
     assert_eq!(
         text(Format::Burr, &full()),
         "2026-12-06T07:10:16.123Z 192.0.2.7:51234 web:8080 \"GET /a/b?c=d HTTP/1.1\" 200 \
-         10.0.0.5:9000 21.750\n"
+         10.0.0.5:9000 31.750\n"
     );
 }
 
@@ -465,4 +467,135 @@ fn addresses_are_written_bare_for_ipv4_and_ipv6() {
         String::from_utf8(out).unwrap(),
         "10.200.3.45:8080 0.0.0.0:1 2001:db8::1:443"
     );
+}
+
+/// A 504 after the target timed out: no step of AWS's split happened, yet the exchange took
+/// five seconds, and burr's duration and ALB's `time` say so (they used to add up the steps).
+#[test]
+fn a_timeout_is_logged_with_the_time_it_took() {
+    let record = Record {
+        status: 504,
+        elapsed: Duration::from_secs(5),
+        error_reason: Some("TargetResponseTimeout"),
+        ..unanswered()
+    };
+    assert_eq!(
+        text(Format::Burr, &record),
+        "2026-12-06T07:10:16.123Z 192.0.2.7:51234 web:8080 \"GET /a/b?c=d HTTP/1.1\" 504 - \
+         5000.000\n"
+    );
+    let alb = text(Format::Alb, &record);
+    assert!(
+        alb.starts_with("http 2026-12-06T07:10:21.123456Z app/web/50dc6c495c0c9188 192.0.2.7:51234 - -1 -1 -1 504 "),
+        "{alb}"
+    );
+}
+
+/// A request refused before the rules ran executed no action and matched no rule: ALB's `-`
+/// for both (0 would claim the default action).
+#[test]
+fn alb_marks_a_request_refused_before_routing_with_dashes() {
+    let record = Record {
+        status: 400,
+        routed: false,
+        ..unanswered()
+    };
+    let alb = text(Format::Alb, &record);
+    assert!(
+        alb.contains(" \"-\" - 2026-12-06T07:10:16.123456Z \"-\" \"-\" "),
+        "{alb}"
+    );
+    let routed = text(Format::Alb, &unanswered());
+    assert!(
+        routed.contains(" 0 2026-12-06T07:10:16.123456Z \"forward\" "),
+        "{routed}"
+    );
+}
+
+/// Writes `count` records one at a time, each waited for, so every batch is one line.
+fn write_one_by_one(log: &AccessLog, count: u64) {
+    for _ in 0..count {
+        let before = log.counters().written() + log.counters().dropped();
+        log.write(full());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while log.counters().written() + log.counters().dropped() < before + 1 {
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// A rename that fails (`PATH.1` is a directory) is not retried at every line: the file grows
+/// past its limit until the back-off ends, even once the cause is gone.
+#[test]
+fn a_failed_rotation_backs_off_instead_of_retrying_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    let blocker = dir.path().join("access.log.1");
+    std::fs::create_dir(&blocker).unwrap();
+    std::fs::write(blocker.join("keep"), b"x").unwrap();
+    let line_len = text(Format::Burr, &full()).len() as u64;
+    let rotation = Rotation {
+        max_bytes: line_len * 3,
+        keep: 1,
+    };
+    let log = AccessLog::start(
+        Sink::file(&path).unwrap(),
+        Format::Burr,
+        Some(rotation),
+        "1",
+        64,
+    )
+    .unwrap();
+    // The fourth line would pass the limit: the rename fails, the line goes to the same file.
+    write_one_by_one(&log, 4);
+    assert_eq!(log.counters().rotations(), 0);
+    std::fs::remove_dir_all(&blocker).unwrap();
+    write_one_by_one(&log, 2);
+    assert_eq!(log.counters().written(), 6);
+    assert_eq!(log.counters().rotations(), 0, "rotation retried at once");
+    assert!(!blocker.exists());
+    let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+    assert_eq!(lines, 6);
+}
+
+/// A file reopened at a write (after a reopen that failed) is opened for appending: what it
+/// already holds counts towards the size limit.
+#[test]
+fn a_file_reopened_at_a_write_counts_what_it_already_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    let line_len = text(Format::Burr, &full()).len() as u64;
+    let rotation = Rotation {
+        max_bytes: line_len * 3,
+        keep: 1,
+    };
+    let log = AccessLog::start(
+        Sink::file(&path).unwrap(),
+        Format::Burr,
+        Some(rotation),
+        "1",
+        64,
+    )
+    .unwrap();
+    // A directory where the file was: the reopen fails and the writer holds no file.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    log.reopen();
+    assert!(log.flush(Duration::from_secs(10)));
+    // The path holds a file of two lines again when the next record comes.
+    std::fs::remove_dir(&path).unwrap();
+    std::fs::write(&path, text(Format::Burr, &full()).repeat(2)).unwrap();
+    write_one_by_one(&log, 1);
+    assert_eq!(log.counters().rotations(), 0);
+    // Three lines in the file: the next one passes the limit.
+    write_one_by_one(&log, 1);
+    assert_eq!(
+        log.counters().rotations(),
+        1,
+        "the file's own bytes were not counted"
+    );
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    assert_eq!(read("access.log.1").lines().count(), 3);
+    assert_eq!(read("access.log").lines().count(), 1);
 }

@@ -25,6 +25,11 @@ const GATHER: Duration = Duration::from_millis(10);
 /// I/O errors are logged at most this often (the drops are counted every time).
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
+/// After a rotation failed (the file could not be renamed), how long the file is let grow past
+/// its limit before the next try: retrying at every line would cost a flush, a rename and a
+/// reopen per record, one write a line, as long as the cause lasts.
+const ROTATION_BACKOFF: Duration = WARN_EVERY;
+
 /// Where lines go.
 pub enum Sink {
     /// A file, appended to; rotated by size and reopened on request.
@@ -72,6 +77,8 @@ pub struct Writer {
     batch_records: u64,
     /// Bytes in the current file (size rotation).
     file_bytes: u64,
+    /// No rotation is tried before this (a rename failed).
+    rotation_paused_until: Option<Instant>,
     last_warning: Option<Instant>,
 }
 
@@ -98,6 +105,7 @@ impl Writer {
             batch: Vec::with_capacity(16 * 1024),
             batch_records: 0,
             file_bytes,
+            rotation_paused_until: None,
             last_warning: None,
         }
     }
@@ -177,7 +185,12 @@ impl Writer {
             return;
         };
         let before = self.file_bytes + start as u64;
-        if before > 0 && before + (self.batch.len() - start) as u64 > rotation.max_bytes {
+        if before > 0
+            && before + (self.batch.len() - start) as u64 > rotation.max_bytes
+            && self
+                .rotation_paused_until
+                .is_none_or(|until| Instant::now() >= until)
+        {
             // This line would take the file past its size: write what came before it to the
             // old file, and start the new one with it.
             let line = self.batch.split_off(start);
@@ -198,7 +211,11 @@ impl Writer {
             Sink::File { path, file } => {
                 if file.is_none() {
                     *file = open(path).ok();
-                    self.file_bytes = 0;
+                    // Opened for appending: whatever the file already holds counts.
+                    self.file_bytes = file
+                        .as_ref()
+                        .and_then(|f| f.metadata().ok())
+                        .map_or(0, |m| m.len());
                 }
                 match file {
                     Some(f) => f.write_all(&self.batch),
@@ -254,9 +271,14 @@ impl Writer {
             let _ = std::fs::rename(numbered(n), numbered(n + 1));
         }
         if let Err(error) = std::fs::rename(&*path, numbered(1)) {
+            self.rotation_paused_until = Some(Instant::now() + ROTATION_BACKOFF);
             let path = path.display().to_string();
-            self.warn(format_args!("cannot rotate access log {path}: {error}"));
+            self.warn(format_args!(
+                "cannot rotate access log {path} (retried in {} s): {error}",
+                ROTATION_BACKOFF.as_secs()
+            ));
         } else {
+            self.rotation_paused_until = None;
             self.counters.add_rotation();
         }
         self.reopen_file();

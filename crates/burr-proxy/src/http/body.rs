@@ -2,7 +2,9 @@
 //! hands the upstream connection back to its pool when it ends, or a short local message. When
 //! the request is timed or logged, the body also carries what the request records at its end
 //! ([`RequestEnd`]): the body is the last thing of a request hyper lets go of, once the response
-//! has been handed to the connection in full (or the client left).
+//! has been handed to the connection in full (or the client left). And the request body burr
+//! sends to targets ([`RequestBody`]): the client's, counted for the access log when its length
+//! was not declared.
 
 use super::observe::RequestEnd;
 use crate::upstream::Lease;
@@ -10,6 +12,8 @@ use bytes::{Buf, Bytes};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 pub struct ProxyBody {
@@ -51,9 +55,51 @@ impl ProxyBody {
     }
 
     /// Records `end` once this body has gone out (or been given up).
-    pub fn ending_with(mut self, end: RequestEnd) -> Self {
+    pub(super) fn ending_with(mut self, end: RequestEnd) -> Self {
         self.end = Some(end);
         self
+    }
+}
+
+/// A client's request body on its way to a target. Its bytes are counted (one relaxed add per
+/// frame) only when the access log is on and the client declared no length (a chunked upload,
+/// an HTTP/2 body without `content-length`): a declared length is the count already.
+pub struct RequestBody {
+    inner: Incoming,
+    counted: Option<Arc<AtomicU64>>,
+}
+
+impl RequestBody {
+    pub fn new(inner: Incoming, counted: Option<Arc<AtomicU64>>) -> Self {
+        Self { inner, counted }
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Some(counted) = &this.counted
+            && let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            counted.fetch_add(data.remaining() as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -4,7 +4,7 @@
 //! served by hyper with the request handler here that counts, evaluates the listener's rules,
 //! forwards (or answers a fixed response or redirect) and logs.
 
-mod body;
+pub(crate) mod body;
 pub mod h1;
 mod headers;
 mod observe;
@@ -25,6 +25,7 @@ use crate::upstream::PrivateConnections;
 use body::ProxyBody;
 use headers::ForwardedValues;
 use http::{Request, Response, header};
+use http_body::Body as _;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use observe::{LogHead, RequestEnd, Times};
@@ -341,6 +342,9 @@ async fn handle(
         && req.headers().contains_key(http::header::UPGRADE);
     let mut client_upgrade = asks_upgrade.then(|| hyper::upgrade::on(&mut req));
     let mut error_reason = None;
+    let mut body_counted = None;
+    // Read only when the request is timed or logged (see `bodiless` below).
+    let is_head = times.received.is_some() && req.method() == http::Method::HEAD;
     let (response, target) = if let Some(refused) = proxy::refusal(&req) {
         if conn.access_log.is_some() {
             log_head = Some(Box::new(request_log_head(&req, &listener, None)));
@@ -374,6 +378,12 @@ async fn handle(
                     group: group.as_ref(),
                     mark: routed.mark.as_ref(),
                 };
+                // An undeclared body length (chunked, HTTP/2 without `content-length`) is counted
+                // as the body is read, for the access log only.
+                if log_head.is_some() && req.body().size_hint().exact().is_none() {
+                    body_counted = Some(Arc::new(std::sync::atomic::AtomicU64::new(0)));
+                }
+                let req = req.map(|body| body::RequestBody::new(body, body_counted.clone()));
                 let forwarding = proxy::forward(
                     req,
                     &conn,
@@ -408,6 +418,9 @@ async fn handle(
     if times.received.is_none() {
         return Ok(response);
     }
+    // The response head starts out to the client once hyper has it (ELB's end of
+    // `response_processing`); taken only for the access log.
+    times.response_start();
     let end = RequestEnd {
         head_bytes: if log_head.is_some() {
             proxy::head_size(&response) as u64
@@ -422,13 +435,18 @@ async fn handle(
         log: log_head,
         error_reason,
         upgraded: status == http::StatusCode::SWITCHING_PROTOCOLS,
+        body_counted,
+        bodiless: is_head
+            || status == http::StatusCode::NO_CONTENT
+            || status == http::StatusCode::NOT_MODIFIED,
     };
     Ok(response.map(|body| body.ending_with(end)))
 }
 
 /// What the access log records of a request as hyper parsed it. The byte count is the head as
 /// HTTP/1.1 text plus the declared body length (hyper keeps neither the raw head nor, for
-/// HTTP/2, anything like it).
+/// HTTP/2, anything like it); a body of undeclared length is counted as it is read
+/// (`RequestEnd::body_counted`).
 fn request_log_head(
     req: &Request<Incoming>,
     listener: &crate::runtime::ListenerRuntime,

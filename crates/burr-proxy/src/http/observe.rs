@@ -1,6 +1,7 @@
 //! What one HTTP request records as it is served, on both paths: its timing points as ELB
-//! splits them (head received, request sent to the target, the target's response head,
-//! response sent in full), the latency histograms they feed, and the access-log [`Record`].
+//! splits them (head received, request sent to the target, the target's response head, the
+//! response starting out to the client, response sent in full), the latency histograms they
+//! feed, and the access-log [`Record`].
 //!
 //! Nothing here costs anything when neither the histograms nor the access log is on: no
 //! `Instant` is taken ([`Times::start`] leaves `received` empty and every later stamp follows
@@ -23,6 +24,9 @@ pub(super) struct Times {
     pub sent_upstream: Option<Instant>,
     /// The target's final response head arrived (t2): taken only for the access log.
     pub response_head: Option<Instant>,
+    /// burr started sending the response to the client (the end of ELB's
+    /// `response_processing`): taken only for the access log.
+    pub response_start: Option<Instant>,
     wants_head: bool,
 }
 
@@ -46,6 +50,12 @@ impl Times {
     pub fn response_head(&mut self) {
         if self.wants_head {
             self.response_head = Some(Instant::now());
+        }
+    }
+
+    pub fn response_start(&mut self) {
+        if self.wants_head {
+            self.response_start = Some(Instant::now());
         }
     }
 
@@ -88,10 +98,13 @@ pub(super) struct LogHead {
     pub texts: Texts,
     pub version: Version,
     /// Request head and body as received (the fast path's exact count; hyper's path: the head
-    /// as HTTP/1.1 text and the declared body length).
+    /// as HTTP/1.1 text and the declared body length, or, without one, the body bytes counted
+    /// as they were read, added at the end).
     pub received_bytes: u64,
     pub action: &'static str,
     pub rule_priority: Option<u32>,
+    /// The listener's rules ran (false: refused before routing).
+    pub routed: bool,
 }
 
 /// What a request's log head reads from the request itself (both paths' views of it).
@@ -137,6 +150,7 @@ impl LogHead {
                 .copied()
                 .unwrap_or("forward"),
             rule_priority: routed.and_then(|r| r.priority),
+            routed: routed.is_some(),
         }
     }
 
@@ -182,6 +196,22 @@ pub(super) fn log(
         _ => None,
     };
     let head = *head;
+    // AWS's three times exist only for a request a target answered; the response's own time
+    // ends when it started out to the client, and only counts when it went out in full.
+    let answered = ended.target.is_some();
+    let (request_processing, target_processing, response_processing) = if answered {
+        (
+            between(Some(received), times.sent_upstream),
+            between(times.sent_upstream, times.response_head),
+            if ended.complete {
+                between(times.response_head, times.response_start)
+            } else {
+                None
+            },
+        )
+    } else {
+        (None, None, None)
+    };
     let tls = conn.client_tls.get().cloned();
     let protocol = match (
         tls.is_some(),
@@ -206,16 +236,14 @@ pub(super) fn log(
         status: ended.status,
         target: ended.target.map(|(t, _)| t.address.clone()),
         target_status: ended.target.map(|(_, status)| status),
-        request_processing: between(Some(received), times.sent_upstream),
-        target_processing: between(times.sent_upstream, times.response_head),
-        response_processing: if ended.complete {
-            between(times.response_head, Some(end))
-        } else {
-            None
-        },
+        request_processing,
+        target_processing,
+        response_processing,
+        elapsed: end.saturating_duration_since(received),
         received_bytes: head.received_bytes,
         sent_bytes: ended.sent_bytes,
         tls,
+        routed: head.routed,
         rule_priority: head.rule_priority,
         action: head.action,
         error_reason: ended.error_reason,
@@ -251,11 +279,20 @@ pub(super) struct RequestEnd {
     pub log: Option<Box<LogHead>>,
     pub error_reason: Option<&'static str>,
     pub upgraded: bool,
+    /// The request body's bytes, counted as they were read when its length was not declared.
+    pub body_counted: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// The response carries no body (an answer to HEAD, a 204 or a 304): hyper never polls
+    /// its body, so it is complete once its head went out.
+    pub bodiless: bool,
 }
 
 impl RequestEnd {
     /// Records the request: `complete` when its body went out in full, `body_bytes` of it sent.
-    pub fn finish(self, complete: bool, body_bytes: u64) {
+    pub fn finish(mut self, complete: bool, body_bytes: u64) {
+        let complete = complete || self.bodiless;
+        if let (Some(head), Some(counted)) = (&mut self.log, &self.body_counted) {
+            head.received_bytes += counted.load(std::sync::atomic::Ordering::Relaxed);
+        }
         let end = self.times.end();
         if complete {
             observe(
@@ -326,7 +363,9 @@ mod tests {
         let mut times = Times::default();
         times.sent_upstream();
         times.response_head();
+        times.response_start();
         assert!(times.sent_upstream.is_none() && times.response_head.is_none());
+        assert!(times.response_start.is_none());
         assert!(times.end().is_none());
     }
 }

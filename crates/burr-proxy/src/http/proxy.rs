@@ -4,7 +4,7 @@
 //! rewritten request, and turn the answer or the failure into the client's response.
 
 use super::Connection;
-use super::body::ProxyBody;
+use super::body::{ProxyBody, RequestBody};
 use super::headers::{self, ForwardedValues};
 use super::observe::Times;
 use super::upgrade;
@@ -137,7 +137,7 @@ pub struct Forwarded {
 /// Rewrites the request for the target: origin-form URI, HTTP/1.1, `Host` kept, or replaced by
 /// the authority of an absolute-form target (RFC 9112 §3.2.2) or of HTTP/2's `:authority`,
 /// hop-by-hop headers dropped, `X-Forwarded-*` added.
-fn prepare(req: &mut Request<Incoming>, forwarded: &ForwardedValues, upgrading: bool) {
+fn prepare<B: http_body::Body>(req: &mut Request<B>, forwarded: &ForwardedValues, upgrading: bool) {
     if let Some(host) = req
         .uri()
         .authority()
@@ -224,7 +224,7 @@ pub fn route<'l>(
 /// `extras` strips and with its cookies and arm header on the response. `client_upgrade` is the
 /// client connection's side of an upgrade the request asks for: taken when a 101 is relayed.
 pub async fn forward(
-    mut req: Request<Incoming>,
+    mut req: Request<RequestBody>,
     conn: &Connection,
     listener: &ListenerRuntime,
     pool: &PoolRuntime,

@@ -234,6 +234,9 @@ struct Asked {
     times: Times,
     /// Bytes written to the client for this request.
     sent: u64,
+    /// The final response head burr is relaying: its status and target (kept only when there
+    /// is an access log, so a broken exchange's record says what the client was being sent).
+    answered: Option<(u16, Arc<TargetShared>)>,
 }
 
 /// Serves the request whose head is the first `head_len` available bytes of `input`.
@@ -285,13 +288,13 @@ where
             // `out` holds the whole answer; the request's body goes nowhere.
             if !close && asked.body_left > 0 {
                 if discard_body(io, input, asked.body_left).await.is_err() {
-                    return Exchanged::Broken;
+                    return broken(conn, &listener, asked, None);
                 }
                 asked.body_left = 0;
             }
             asked.sent = out.len() as u64;
             if send(io, out).await.is_err() {
-                return Exchanged::Broken;
+                return broken(conn, &listener, asked, None);
             }
             finish(conn, &listener, asked, status, None, None);
             listener.stats.count_response(status);
@@ -317,7 +320,7 @@ where
                 Exchanged::KeepAlive
             },
         ),
-        Err(Failure::Broken) => return Exchanged::Broken,
+        Err(Failure::Broken) => return broken(conn, &listener, asked, None),
         Err(Failure::Reply(error)) => {
             tracing::debug!(listener = %listener.key, %error, "request failed");
             if asked.log.is_some() {
@@ -329,7 +332,7 @@ where
             framing::plain_response(out, status, &text, close);
             asked.sent += out.len() as u64;
             if send(io, out).await.is_err() {
-                return Exchanged::Broken;
+                return broken(conn, &listener, asked, error_reason);
             }
             let outcome = if close {
                 Exchanged::Close
@@ -372,6 +375,39 @@ fn finish(
         upgraded: false,
     };
     observe::log(conn, listener, asked.log, &asked.times, end, ended);
+}
+
+/// ALB's status for a request whose client closed the connection before burr answered it.
+const CLIENT_CLOSED: u16 = 460;
+
+/// Records an exchange that broke mid-message in the access log (the histograms count only
+/// exchanges answered in full): with the status and target of the response head when it was
+/// going out (its body then broke: the target cut it short or framed it badly, or the client
+/// left), else ALB's 460, as every break before the head is the client leaving (a target that
+/// fails before its head is answered with a 502 of burr's own, not broken).
+fn broken(
+    conn: &Connection,
+    listener: &ListenerRuntime,
+    mut asked: Asked,
+    error_reason: Option<&'static str>,
+) -> Exchanged {
+    if asked.log.is_some() {
+        let answered = asked.answered.take();
+        let status = answered
+            .as_ref()
+            .map_or(CLIENT_CLOSED, |(status, _)| *status);
+        let ended = Ended {
+            status,
+            target: answered.as_ref().map(|(status, t)| (&**t, *status)),
+            sent_bytes: asked.sent,
+            error_reason,
+            complete: false,
+            upgraded: false,
+        };
+        let end = asked.times.end();
+        observe::log(conn, listener, asked.log, &asked.times, end, ended);
+    }
+    Exchanged::Broken
 }
 
 /// What [`begin`] settled for a request. The large variant is the common one, and the value
@@ -447,6 +483,7 @@ fn begin<'p>(
         log: None,
         times: Times::default(),
         sent: 0,
+        answered: None,
     };
     if conn.access_log.is_some() {
         let host = LogHead::text(head.first("host"));
@@ -627,6 +664,10 @@ where
             &upstream, head_len, asked, &attempts, target, &extras, flags, out,
         )?;
         upstream.input.consume(head_len);
+        asked.times.response_start();
+        if asked.log.is_some() {
+            asked.answered = Some((status, target.clone()));
+        }
         let complete = relay_response(io, &mut upstream, body, out, &mut asked.sent).await?;
         if keep_upstream && complete && upstream.input.is_empty() && !asked.last_upstream {
             connections::release(target, upstream, tls);
