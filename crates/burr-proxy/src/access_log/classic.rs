@@ -18,30 +18,6 @@ pub fn line(record: &Record, names: &Names, out: &mut Vec<u8>) {
     out.push(b' ');
     out.extend_from_slice(names.classic_elb(record.texts.balancer()).as_bytes());
     out.push(b' ');
-    fields::address(out, record.client);
-    out.push(b' ');
-    fields::target(out, record);
-    for step in [
-        record.request_processing,
-        record.target_processing,
-        record.response_processing,
-    ] {
-        out.push(b' ');
-        fields::seconds(out, step, 6);
-    }
-    out.push(b' ');
-    fields::number(out, record.status);
-    out.push(b' ');
-    fields::status(out, record.target_status);
-    out.push(b' ');
-    fields::number(out, record.received_bytes);
-    out.push(b' ');
-    fields::number(out, record.sent_bytes);
-    out.push(b' ');
-    fields::request_line(out, record);
-    out.push(b' ');
-    fields::quoted(out, record.texts.user_agent());
-    out.push(b' ');
-    fields::tls(out, record);
+    fields::shared_elb_fields(out, record, 6);
     out.push(b'\n');
 }

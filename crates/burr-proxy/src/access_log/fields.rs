@@ -235,3 +235,35 @@ pub fn openssl_cipher_name(iana: &str) -> &str {
 pub fn response_time(record: &Record) -> SystemTime {
     record.received_at + record.elapsed
 }
+
+/// The run of fields the Classic and ALB entries share, in their order: `client:port
+/// target:port request_processing_time target_processing_time response_processing_time
+/// elb_status_code target_status_code received_bytes sent_bytes "request" "user_agent"
+/// ssl_cipher ssl_protocol`, the times with `decimals` digits (Classic 6, ALB 3).
+pub fn shared_elb_fields(out: &mut Vec<u8>, record: &Record, decimals: u32) {
+    address(out, record.client);
+    out.push(b' ');
+    target(out, record);
+    for step in [
+        record.request_processing,
+        record.target_processing,
+        record.response_processing,
+    ] {
+        out.push(b' ');
+        seconds(out, step, decimals);
+    }
+    out.push(b' ');
+    number(out, record.status);
+    out.push(b' ');
+    status(out, record.target_status);
+    out.push(b' ');
+    number(out, record.received_bytes);
+    out.push(b' ');
+    number(out, record.sent_bytes);
+    out.push(b' ');
+    request_line(out, record);
+    out.push(b' ');
+    quoted(out, record.texts.user_agent());
+    out.push(b' ');
+    tls(out, record);
+}
