@@ -262,11 +262,9 @@ fn a_full_queue_drops_and_counts_rather_than_blocking() {
         let mut reader = reader;
         std::io::copy(&mut reader, &mut std::io::sink())
     });
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while log.counters().written() + log.counters().dropped() < SENT {
-        assert!(std::time::Instant::now() < deadline, "records unaccounted");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for("records accounted for", || {
+        log.counters().written() + log.counters().dropped() >= SENT
+    });
     assert_eq!(log.counters().written() + log.counters().dropped(), SENT);
     drop(log);
     let _ = drain.join();
@@ -288,11 +286,7 @@ fn a_write_error_counts_as_dropped() {
     for _ in 0..10 {
         log.write(full());
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while log.counters().dropped() < 10 {
-        assert!(std::time::Instant::now() < deadline, "drops not counted");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for("drops counted", || log.counters().dropped() >= 10);
     assert_eq!(log.counters().written(), 0);
 }
 
@@ -302,19 +296,7 @@ fn a_write_error_counts_as_dropped() {
 fn rotation_by_size_shifts_files_and_keeps_the_newest() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("access.log");
-    let line_len = text(Format::Burr, &full()).len() as u64;
-    let rotation = Rotation {
-        max_bytes: line_len * 3,
-        keep: 2,
-    };
-    let log = AccessLog::start(
-        Sink::file(&path).unwrap(),
-        Format::Burr,
-        Some(rotation),
-        "1",
-        64,
-    )
-    .unwrap();
+    let log = rotating_log(&path, 3, 2);
     // 10 lines at 3 a file: files of 3, 3, 3 and 1 lines, of which the newest 1 + 2 remain.
     for n in 0..10 {
         let uri = format!("/{n}");
@@ -326,11 +308,7 @@ fn rotation_by_size_shifts_files_and_keeps_the_newest() {
             ..full()
         });
         // One at a time, so each batch is one line and the file sizes are exact.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while log.counters().written() < n + 1 {
-            assert!(std::time::Instant::now() < deadline);
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_for("the line written", || log.counters().written() > n);
     }
     let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
     let uris = |text: String| -> Vec<String> {
@@ -379,11 +357,7 @@ fn a_burst_is_written_with_one_call() {
         log.write(full());
     }
     go.send(()).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while log.counters().written() < 101 {
-        assert!(std::time::Instant::now() < deadline, "not all written");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_for("all written", || log.counters().written() >= 101);
     let calls = calls.lock().unwrap();
     assert!(
         calls.len() <= 3,
@@ -512,16 +486,43 @@ fn alb_marks_a_request_refused_before_routing_with_dashes() {
     );
 }
 
+/// Polls `done` every millisecond for up to 10 s; fails naming `what` if it never holds.
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within 10 s: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A log into `path` that rotates before the file would pass `lines` lines of [`full`]'s burr
+/// line, keeping `keep` rotated files; its queue holds 64 records.
+fn rotating_log(path: &std::path::Path, lines: u64, keep: u32) -> AccessLog {
+    let rotation = Rotation {
+        max_bytes: text(Format::Burr, &full()).len() as u64 * lines,
+        keep,
+    };
+    AccessLog::start(
+        Sink::file(path).unwrap(),
+        Format::Burr,
+        Some(rotation),
+        "1",
+        64,
+    )
+    .unwrap()
+}
+
 /// Writes `count` records one at a time, each waited for, so every batch is one line.
 fn write_one_by_one(log: &AccessLog, count: u64) {
     for _ in 0..count {
         let before = log.counters().written() + log.counters().dropped();
         log.write(full());
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while log.counters().written() + log.counters().dropped() < before + 1 {
-            assert!(std::time::Instant::now() < deadline);
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_for("the record accounted for", || {
+            log.counters().written() + log.counters().dropped() > before
+        });
     }
 }
 
@@ -534,19 +535,7 @@ fn a_failed_rotation_backs_off_instead_of_retrying_every_line() {
     let blocker = dir.path().join("access.log.1");
     std::fs::create_dir(&blocker).unwrap();
     std::fs::write(blocker.join("keep"), b"x").unwrap();
-    let line_len = text(Format::Burr, &full()).len() as u64;
-    let rotation = Rotation {
-        max_bytes: line_len * 3,
-        keep: 1,
-    };
-    let log = AccessLog::start(
-        Sink::file(&path).unwrap(),
-        Format::Burr,
-        Some(rotation),
-        "1",
-        64,
-    )
-    .unwrap();
+    let log = rotating_log(&path, 3, 1);
     // The fourth line would pass the limit: the rename fails, the line goes to the same file.
     write_one_by_one(&log, 4);
     assert_eq!(log.counters().rotations(), 0);
@@ -565,19 +554,7 @@ fn a_failed_rotation_backs_off_instead_of_retrying_every_line() {
 fn a_file_reopened_at_a_write_counts_what_it_already_holds() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("access.log");
-    let line_len = text(Format::Burr, &full()).len() as u64;
-    let rotation = Rotation {
-        max_bytes: line_len * 3,
-        keep: 1,
-    };
-    let log = AccessLog::start(
-        Sink::file(&path).unwrap(),
-        Format::Burr,
-        Some(rotation),
-        "1",
-        64,
-    )
-    .unwrap();
+    let log = rotating_log(&path, 3, 1);
     // A directory where the file was: the reopen fails and the writer holds no file.
     std::fs::remove_file(&path).unwrap();
     std::fs::create_dir(&path).unwrap();
