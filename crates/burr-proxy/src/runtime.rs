@@ -64,6 +64,24 @@ pub enum HealthFailure {
 }
 
 impl HealthFailure {
+    /// The reason's label in `/metrics` and `/api/v1/status`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::ConnectionFailed => "connection_failed",
+            Self::UnexpectedReply => "unexpected_reply",
+            Self::ResponseCodeMismatch(_) => "response_code_mismatch",
+        }
+    }
+
+    /// The status code of a response-code mismatch.
+    pub fn code(self) -> Option<u16> {
+        match self {
+            Self::ResponseCodeMismatch(code) => Some(code),
+            _ => None,
+        }
+    }
+
     /// Packed into one atomic: 0 none, 1 timeout, 2 connection failed, 3 unexpected reply,
     /// 1000 + a status code.
     fn pack(failure: Option<HealthFailure>) -> u32 {

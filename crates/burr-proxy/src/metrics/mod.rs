@@ -10,7 +10,7 @@ pub mod events;
 pub mod histogram;
 pub mod latency;
 
-use crate::runtime::{Health, HealthFailure, Runtime};
+use crate::runtime::{Health, Runtime};
 use burr_affinity::sticky::Reason;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -472,14 +472,14 @@ pub fn render(runtime: &Runtime, histograms: bool, out: &mut String) {
     );
     for p in &pools {
         for t in &p.targets {
-            let (reason, code) = match t.shared.health_failure() {
-                None => continue,
-                Some(HealthFailure::Timeout) => ("timeout", None),
-                Some(HealthFailure::ConnectionFailed) => ("connection_failed", None),
-                Some(HealthFailure::UnexpectedReply) => ("unexpected_reply", None),
-                Some(HealthFailure::ResponseCodeMismatch(c)) => ("response_code_mismatch", Some(c)),
+            let Some(failure) = t.shared.health_failure() else {
+                continue;
             };
-            let code = code.map(|c| format!(",code=\"{c}\"")).unwrap_or_default();
+            let reason = failure.label();
+            let code = failure
+                .code()
+                .map(|c| format!(",code=\"{c}\""))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "burr_target_health_check_failure{{pool=\"{}\",target=\"{}\",reason=\"{reason}\"{code}}} 1",

@@ -313,13 +313,11 @@ fn target(
         (None, Health::Healthy) => "healthy",
         (None, Health::Unhealthy) => "unhealthy",
     };
-    let (failure_reason, failure_code) = match shared.health_failure() {
-        None => (None, None),
-        Some(HealthFailure::Timeout) => (Some("timeout"), None),
-        Some(HealthFailure::ConnectionFailed) => (Some("connection_failed"), None),
-        Some(HealthFailure::UnexpectedReply) => (Some("unexpected_reply"), None),
-        Some(HealthFailure::ResponseCodeMismatch(c)) => (Some("response_code_mismatch"), Some(c)),
-    };
+    let failure = shared.health_failure();
+    let (failure_reason, failure_code) = (
+        failure.map(HealthFailure::label),
+        failure.and_then(HealthFailure::code),
+    );
     let key = sampler::target_key(&p.spec.name, shared);
     TargetStatus {
         address: shared.address.to_string(),
