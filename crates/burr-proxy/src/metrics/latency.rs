@@ -5,9 +5,8 @@
 //! `burr_sent_bytes_total` per listener. The request paths (`http/h1`, `http/mod.rs`,
 //! `tcp.rs`) fill them; this file only writes them out.
 
-use super::{header, label};
+use super::{header, label, listener_series};
 use crate::runtime::{ListenerRuntime, PoolRuntime};
-use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -20,33 +19,28 @@ pub fn render(
     histograms: bool,
     out: &mut String,
 ) {
-    type Counter = fn(&ListenerRuntime) -> u64;
-    let counters: [(&str, &str, Counter); 2] = [
+    listener_series(
+        out,
+        listeners,
         (
             "burr_received_bytes_total",
+            "counter",
             "Bytes received from clients, by listener: HTTP request heads and bodies (after \
              TLS) and what TCP/SSL relays read from clients.",
-            |l| l.stats.received_bytes.load(Ordering::Relaxed),
         ),
+        |l| l.stats.received_bytes.load(Ordering::Relaxed),
+    );
+    listener_series(
+        out,
+        listeners,
         (
             "burr_sent_bytes_total",
+            "counter",
             "Bytes sent to clients, by listener: HTTP response heads and bodies (before TLS) \
              and what TCP/SSL relays wrote to clients.",
-            |l| l.stats.sent_bytes.load(Ordering::Relaxed),
         ),
-    ];
-    for (name, help, value) in counters {
-        header(out, name, "counter", help);
-        for l in listeners {
-            let _ = writeln!(
-                out,
-                "{name}{{balancer=\"{}\",port=\"{}\"}} {}",
-                label(&l.key.balancer),
-                l.key.port,
-                value(l)
-            );
-        }
-    }
+        |l| l.stats.sent_bytes.load(Ordering::Relaxed),
+    );
     if !histograms {
         return;
     }

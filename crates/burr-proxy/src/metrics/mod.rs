@@ -177,7 +177,7 @@ fn render_canary(listeners: &[&std::sync::Arc<crate::runtime::ListenerRuntime>],
 }
 
 /// Writes one series per listener of the family `(name, type, help)`, valued by `value`.
-fn listener_series(
+pub(super) fn listener_series(
     out: &mut String,
     listeners: &[&std::sync::Arc<crate::runtime::ListenerRuntime>],
     (name, kind, help): (&str, &str, &str),
