@@ -5,10 +5,11 @@
 
 mod common;
 
+use common::log_file::{file_lines, wait_lines};
 use common::*;
 use regex::Regex;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -92,21 +93,6 @@ async fn start(extra: &[&str]) -> Setup {
         port,
         log,
     }
-}
-
-fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// Waits until `path` holds `count` lines and returns them.
-async fn wait_lines(path: &Path, count: usize) -> Vec<String> {
-    let arrived = eventually(Duration::from_secs(10), || lines(path).len() >= count).await;
-    assert!(arrived, "{} lines expected in {}", count, path.display());
-    lines(path)
 }
 
 fn status_of(response: &[u8]) -> u16 {
@@ -290,7 +276,7 @@ async fn sighup_reopens_the_file_after_a_move_losing_and_repeating_nothing() {
         exchange(s.port, request(&path, "t")).await;
         sent.push(path);
         if eventually(Duration::from_millis(100), || {
-            s.log.exists() && !lines(&s.log).is_empty()
+            s.log.exists() && !file_lines(&s.log).is_empty()
         })
         .await
         {
@@ -316,11 +302,11 @@ async fn sighup_reopens_the_file_after_a_move_losing_and_repeating_nothing() {
             .to_string()
     };
     let arrived = eventually(Duration::from_secs(10), || {
-        lines(&moved).len() + lines(&s.log).len() == sent.len()
+        file_lines(&moved).len() + file_lines(&s.log).len() == sent.len()
     })
     .await;
-    let old: Vec<String> = lines(&moved).iter().map(path_of).collect();
-    let new: Vec<String> = lines(&s.log).iter().map(path_of).collect();
+    let old: Vec<String> = file_lines(&moved).iter().map(path_of).collect();
+    let new: Vec<String> = file_lines(&s.log).iter().map(path_of).collect();
     assert!(arrived, "old {old:?} new {new:?} sent {sent:?}");
     let mut all = old.clone();
     all.extend(new.iter().cloned());
@@ -352,7 +338,7 @@ async fn rotation_by_size_keeps_files_under_the_limit_and_counts() {
     for path in [numbered(2), numbered(1), s.log.clone()] {
         let size = std::fs::metadata(&path).unwrap().len();
         assert!(size <= 1024, "{} has {size} bytes", path.display());
-        kept.extend(lines(&path));
+        kept.extend(file_lines(&path));
     }
     assert!(!numbered(3).exists(), "only 2 rotated files are kept");
     // burr's own lines: the path is the 5th space-separated field.

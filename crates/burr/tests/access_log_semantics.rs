@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::log_file::wait_lines;
 use common::*;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -54,19 +55,9 @@ fn start_with(target: SocketAddr, extra_pool: &str) -> Setup {
     }
 }
 
-fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 /// The first ALB line once there is one, split into its fields up to `sent_bytes`.
 async fn first_line(path: &Path) -> (String, Vec<String>) {
-    let arrived = eventually(Duration::from_secs(10), || !lines(path).is_empty()).await;
-    assert!(arrived, "no line in {}", path.display());
-    let line = lines(path).remove(0);
+    let line = wait_lines(path, 1).await.remove(0);
     let fields = line.split(' ').take(12).map(str::to_string).collect();
     (line, fields)
 }
