@@ -6,7 +6,8 @@
 //! TLS connections, since listeners sharing a pool may speak either), so a connection's I/O task
 //! and its users run on the same thread and the list's mutex is never contended. A connection
 //! goes back to its list when the response it carried has been read to the end; one whose
-//! response was abandoned is closed instead.
+//! response was abandoned is closed instead. How many are kept follows demand (a floor, then
+//! an age limit for the surplus, see [`SURPLUS_IDLE_MS`]), not a fixed cap.
 //!
 //! Private pools: a connection that began with a PROXY header names one client, so it must never
 //! carry another client's request. Pools with `upstream.proxy_protocol` therefore keep their
@@ -21,6 +22,7 @@ use burr_model::{ProxyTlvs, TargetAddress, TargetId};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -29,9 +31,19 @@ use tokio::net::TcpStream;
 
 pub use crate::target_stream::ConnectError;
 
-/// Most idle connections kept per target per worker; more are closed when released. Each
-/// costs ~20 KiB (hyper's buffers and task), so a burst does not leave a large idle pool behind.
-const MAX_IDLE_PER_WORKER: usize = 64;
+/// Idle connections per target per worker kept whatever their age, so a quiet target still
+/// finds warm connections (the fixed cap this floor replaced was 64).
+const MIN_IDLE_KEPT: usize = 64;
+
+/// Past the floor, an idle connection that has not been used for this long is closed. The pool
+/// so follows demand: a burst of N concurrent requests leaves N connections that stay while
+/// traffic keeps needing them (LIFO reuse keeps the busy ones at the top) and age out when it
+/// stops. 10 s is above HAProxy's purge delay (5 s) so periodic peaks keep their connections.
+const SURPLUS_IDLE_MS: u64 = 10_000;
+
+/// Most idle connections kept per target per worker at all: a bound on descriptors and memory
+/// held for a target whatever the demand was.
+const MAX_IDLE_PER_WORKER: usize = 4096;
 
 /// Most idle connections one client connection keeps for itself (an HTTP/1.1 client needs one;
 /// an HTTP/2 client one per concurrent stream it had).
@@ -39,14 +51,15 @@ const MAX_PRIVATE_IDLE: usize = 16;
 
 pub type Sender = SendRequest<crate::http::body::RequestBody>;
 
-/// A worker's idle connections to one target, by transport.
+/// A worker's idle connections to one target, by transport: oldest first, each with the time
+/// (`clock::io_now_ms`) it went idle.
 struct IdleLists<T> {
-    plain: Vec<T>,
-    tls: Vec<T>,
+    plain: VecDeque<(T, u64)>,
+    tls: VecDeque<(T, u64)>,
 }
 
 impl<T> IdleLists<T> {
-    fn of(&mut self, tls: bool) -> &mut Vec<T> {
+    fn of(&mut self, tls: bool) -> &mut VecDeque<(T, u64)> {
         if tls { &mut self.tls } else { &mut self.plain }
     }
 }
@@ -63,8 +76,8 @@ impl<T> IdleConnections<T> {
             per_worker: (0..workers.max(1))
                 .map(|_| {
                     Mutex::new(IdleLists {
-                        plain: Vec::new(),
-                        tls: Vec::new(),
+                        plain: VecDeque::new(),
+                        tls: VecDeque::new(),
                     })
                 })
                 .collect(),
@@ -80,7 +93,7 @@ impl<T> IdleConnections<T> {
     pub fn take(&self, tls: bool, mut usable: impl FnMut(&mut T) -> bool) -> Option<T> {
         let mut lists = self.lists();
         let list = lists.of(tls);
-        while let Some(mut conn) = list.pop() {
+        while let Some((mut conn, _)) = list.pop_back() {
             if usable(&mut conn) {
                 return Some(conn);
             }
@@ -88,13 +101,25 @@ impl<T> IdleConnections<T> {
         None
     }
 
-    /// Keeps `conn` for reuse unless the list is full.
+    /// Keeps `conn` for reuse (see [`SURPLUS_IDLE_MS`]), closing the connections past the floor
+    /// that have been idle too long.
     pub fn put(&self, conn: T, tls: bool) {
         let mut lists = self.lists();
-        let list = lists.of(tls);
-        if list.len() < MAX_IDLE_PER_WORKER {
-            list.push(conn);
-        }
+        keep_idle(lists.of(tls), conn, crate::clock::io_now_ms());
+    }
+}
+
+/// Adds `conn`, idle from `now_ms`, to `list`; drops the oldest while the list is past the
+/// floor and the oldest has been idle for [`SURPLUS_IDLE_MS`], or past the ceiling.
+fn keep_idle<T>(list: &mut VecDeque<(T, u64)>, conn: T, now_ms: u64) {
+    list.push_back((conn, now_ms));
+    while list.len() > MAX_IDLE_PER_WORKER
+        || (list.len() > MIN_IDLE_KEPT
+            && list
+                .front()
+                .is_some_and(|(_, since)| now_ms.saturating_sub(*since) >= SURPLUS_IDLE_MS))
+    {
+        list.pop_front();
     }
 }
 
@@ -283,5 +308,51 @@ impl Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         self.target.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list_after(puts: &[u64]) -> VecDeque<(u64, u64)> {
+        let mut list = VecDeque::new();
+        for (i, &at) in puts.iter().enumerate() {
+            keep_idle(&mut list, i as u64, at);
+        }
+        list
+    }
+
+    #[test]
+    fn a_burst_larger_than_the_floor_is_kept_while_it_is_fresh() {
+        // 300 connections released within a second: all are kept (a fixed cap of 64 closed 236).
+        let list = list_after(&[1000; 300]);
+        assert_eq!(list.len(), 300);
+    }
+
+    #[test]
+    fn the_surplus_ages_out_and_the_floor_stays() {
+        let mut list = list_after(&[1000; 300]);
+        // Demand fell to 10 connections, reused (taken and put back) for 20 s.
+        for now in (1_000..21_000).step_by(500) {
+            let taken: Vec<u64> = (0..10).map(|_| list.pop_back().unwrap().0).collect();
+            for conn in taken {
+                keep_idle(&mut list, conn, now);
+            }
+        }
+        assert_eq!(list.len(), MIN_IDLE_KEPT);
+        // Just before the surplus age nothing goes; at it, the oldest does.
+        let mut list = list_after(&[1000; 100]);
+        keep_idle(&mut list, 1000, 1000 + SURPLUS_IDLE_MS - 1);
+        assert_eq!(list.len(), 101);
+        keep_idle(&mut list, 1001, 1000 + SURPLUS_IDLE_MS);
+        assert_eq!(list.len(), MIN_IDLE_KEPT);
+    }
+
+    #[test]
+    fn the_ceiling_holds_whatever_the_demand() {
+        let list = list_after(&vec![5; MAX_IDLE_PER_WORKER + 10]);
+        assert_eq!(list.len(), MAX_IDLE_PER_WORKER);
+        assert_eq!(list.front().unwrap().0, 10, "the oldest went first");
     }
 }

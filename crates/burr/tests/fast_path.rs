@@ -563,3 +563,42 @@ async fn burrs_cookie_leaves_a_cookie_field_that_is_not_utf8_and_the_rest_stays(
         );
     }
 }
+
+#[tokio::test]
+async fn a_burst_above_the_old_idle_cap_leaves_its_upstream_connections_for_the_next() {
+    // 150 requests at once to one slow target need 150 upstream connections. Released together,
+    // all are kept (the fixed cap of 64 closed 86 of them), so a second burst opens none.
+    const BURST: usize = 150;
+    let target = Backend::start(
+        "t",
+        Behavior {
+            delay: Duration::from_millis(300),
+            ..Behavior::default()
+        },
+    )
+    .await;
+    let (_burr, port) = burr_before(target.addr, "");
+    let mut clients = Vec::new();
+    for _ in 0..BURST {
+        clients.push(Conn::open(port).await);
+    }
+    for round in 0..2 {
+        let mut running = tokio::task::JoinSet::new();
+        for mut client in clients.drain(..) {
+            running.spawn(async move {
+                let status = client.get("/slow").await.status;
+                (client, status)
+            });
+        }
+        while let Some(done) = running.join_next().await {
+            let (client, status) = done.unwrap();
+            assert_eq!(status, 200);
+            clients.push(client);
+        }
+        assert_eq!(
+            target.connections.load(Ordering::SeqCst),
+            BURST,
+            "round {round}: the target saw new connections"
+        );
+    }
+}
