@@ -152,24 +152,35 @@ def run_medians(runs, keys):
         "range": {k: (min(r[k] for r in rs), max(r[k] for r in rs)) for k in keys}} for name, rs in runs.items()}
 
 
-def print_medians(title, med, keys, cpu_key):
+def print_medians(title, med, keys, cpu_key, runs=None):
     """The medians of `run_medians`, then the ratios of `cpu_key`: burr over each other burr build
     (names starting with "burr", e.g. burr_base), and every burr build over each other proxy and
-    over the best of them."""
+    over the best of them. With `runs` (of `interleaved_runs`), each ratio also as the median of
+    the ratios paired by round, with their min-max: a drift of the machine between rounds moves
+    both sides of a pair alike."""
     print(f"\n{title}")
     for name, m in med.items():
         lo, hi = m["range"][cpu_key]
         print(f"  {name:13s} " + "  ".join(f"{k} {m[k]:.4g}" for k in keys) +
               f"  ({cpu_key} {lo:.4g}-{hi:.4g})  errors {m['errors']}" +
               (f"  disturbed runs {m['disturbed']}" if m["disturbed"] else ""))
+
+    def ratio(a, b):
+        line = f"  {a}/{b}: {cpu_key} {med[a][cpu_key] / med[b][cpu_key]:.2f}"
+        if runs:
+            paired = [x[cpu_key] / y[cpu_key] for x, y in zip(runs[a], runs[b])]
+            line += (f"  (paired by round: median {statistics.median(paired):.3f}, "
+                     f"{min(paired):.3f}-{max(paired):.3f})")
+        print(line)
+
     builds = [n for n in med if n.startswith("burr")]
     others = [n for n in med if not n.startswith("burr")]
     for build in builds:
         if build != "burr" and "burr" in med:
-            print(f"  burr/{build}: {cpu_key} {med['burr'][cpu_key] / med[build][cpu_key]:.2f}")
+            ratio("burr", build)
     for build in builds:
         for other in others:
-            print(f"  {build}/{other}: {cpu_key} {med[build][cpu_key] / med[other][cpu_key]:.2f}")
+            ratio(build, other)
         if len(others) > 1:
             best = min(others, key=lambda n: med[n][cpu_key])
             print(f"  {build}/best ({best}): {cpu_key} {med[build][cpu_key] / med[best][cpu_key]:.2f}")

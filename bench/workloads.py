@@ -15,6 +15,9 @@ certificate for all) and HTTP/1.1 with cookie stickiness. Phases (PHASES, all by
 - bodies: `wrk -t1 -c BODY_CONNECTIONS -d DURATION` (16) of `/1m`. MiB/s and CPU µs per MiB.
 - tls: `wrk -t1 -c TLS_CONNECTIONS` (32) keep-alive HTTPS, per request; then full handshakes,
   S_TIME_CLIENTS (4) `openssl s_time -new` side by side for DURATION, per handshake.
+- idle: memory per idle keep-alive connection on the HTTP/1.1 port, `bench/idle_conns.py` with
+  IDLE_CONNS (10,000) connections, one request each, once per proxy (after the phases before it
+  in PHASES, as bench/run's memory phase follows its throughput phase): KiB of RSS per connection.
 - alb: `wrk -t1 -c32 -s bench/sticky.lua` (returning clients keep their cookie) on a pool
   with ALB cookie stickiness (burr: `lb_cookie`, `alb`; HAProxy: `cookie SRV insert indirect
   nocache`; NGINX has no cookie stickiness and sits this one out). Per request.
@@ -34,8 +37,10 @@ Every process started here is stopped on exit; every wait and every load is boun
 """
 
 import csv
+import json
 import os
 import re
+import resource
 import ssl
 import subprocess
 import sys
@@ -65,6 +70,7 @@ BODY_BYTES = int(os.environ.get("BODY_BYTES", str(1 << 20)))
 TLS_CONNECTIONS = int(os.environ.get("TLS_CONNECTIONS", "32"))
 S_TIME_CLIENTS = int(os.environ.get("S_TIME_CLIENTS", "4"))
 STICKY_CONNECTIONS = int(os.environ.get("STICKY_CONNECTIONS", "32"))
+IDLE_CONNS = int(os.environ.get("IDLE_CONNS", "10000"))
 STRACE_SECONDS = int(os.environ.get("STRACE_SECONDS", "3"))
 TOP_CALLS = int(os.environ.get("TOP_CALLS", "3"))
 BACKEND_PORTS = [19501, 19502, 19503]
@@ -348,7 +354,7 @@ def run_workload(w, proxies, rows, summary):
     keys = [f"{w.unit}_per_s", f"cpu_us_per_{w.unit}"]
     runs = processes.interleaved_runs(proxies, ROUNDS, run_once)
     med = processes.run_medians(runs, keys)
-    processes.print_medians(f"{w.name} (medians of {ROUNDS} rounds)", med, keys, keys[1])
+    processes.print_medians(f"{w.name} (medians of {ROUNDS} rounds)", med, keys, keys[1], runs)
     print(f"\nSystem calls per {w.unit} (strace -c -f on every thread of the proxy):", flush=True)
     for name, pid, ports in proxies:
         per_unit, top = processes.strace_counts(pid, lambda: w.fixed(ports[w.port_key]) * w.scale, TOP_CALLS)
@@ -359,6 +365,25 @@ def run_workload(w, proxies, rows, summary):
             rows.append([w.name, round_, name, w.unit, f"{r[keys[0]]:.1f}", f"{r[keys[1]]:.3f}", r["errors"],
                          r["disturbed"]])
     summary.append((w, med))
+
+
+def phase_idle(proxies, idle):
+    """RSS per idle keep-alive connection of each proxy (bench/idle_conns.py), into `idle`."""
+    print(f"\n== idle: RSS per idle keep-alive connection, {IDLE_CONNS} connections (bench/idle_conns.py)", flush=True)
+    for name, pid, ports in proxies:
+        time.sleep(2)  # the connections of the step before close
+        pids = " ".join(map(str, [pid] + processes.children(pid)))
+        out = subprocess.run([sys.executable, os.path.join(BENCH, "idle_conns.py"), "--port", str(ports[H1]),
+                              "--pids", pids, "--count", str(IDLE_CONNS)], capture_output=True, text=True,
+                             timeout=300).stdout
+        try:
+            result = json.loads(out)
+        except ValueError:
+            sys.exit(f"bench/workloads: idle_conns.py on {name} printed no result: {out}")
+        idle[name] = result
+        print(f"  {name:13s} {result.get('kib_per_conn')} KiB/conn  ({result.get('ok')} ok, "
+              f"{result.get('still_open')} held, RSS {result.get('rss_before_kib')} → {result.get('rss_after_kib')} KiB)",
+              flush=True)
 
 
 def print_summary(summary):
@@ -402,6 +427,9 @@ def main():
         if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
             sys.exit(f"bench/workloads: {tool} is missing (bench/run installs it)")
     make_certificate(work)
+    # Every proxy started here inherits the limit: IDLE_CONNS clients plus upstream connections.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     cert, key, pem = (os.path.join(work, f) for f in ("cert.pem", "key.pem.p8", "haproxy.pem"))
     start_backends(work)
 
@@ -421,12 +449,17 @@ def main():
         print(f"  {name} (pid {process.pid}) on ports {ports[H1]}-{max(ports.values())}", flush=True)
         proxies.append((name, process.pid, ports))
 
-    rows, summary = [], []
+    rows, summary, idle = [], [], {}
     for phase in PHASES:
+        if phase == "idle":
+            phase_idle(proxies, idle)
+            continue
         for w in workloads()[phase]:
             with_listener = [p for p in proxies if w.port_key in p[2]]
             run_workload(w, with_listener, rows, summary)
     print_summary(summary)
+    for name, result in idle.items():
+        print(f"idle keep-alive connection   {name:13s} {result.get('kib_per_conn')} KiB of RSS")
     if RESULTS_CSV:
         with open(RESULTS_CSV, "w", newline="") as f:
             out = csv.writer(f)
@@ -437,9 +470,9 @@ def main():
 
 
 if __name__ == "__main__":
-    unknown = set(PHASES) - set(workloads())
+    unknown = set(PHASES) - set(workloads()) - {"idle"}
     if unknown:
-        sys.exit(f"bench/workloads: unknown phase(s) {' '.join(sorted(unknown))} (known: h2 bodies tls alb)")
+        sys.exit(f"bench/workloads: unknown phase(s) {' '.join(sorted(unknown))} (known: h2 bodies tls alb idle)")
     try:
         main()
     finally:
