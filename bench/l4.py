@@ -182,8 +182,8 @@ def interleaved(proxies, run_once):
     return processes.interleaved_runs(proxies, ROUNDS, run_once)
 
 
-def print_table(title, med, keys, cpu_key):
-    processes.print_medians(f"{title} (medians of {ROUNDS} rounds)", med, keys, cpu_key)
+def print_table(title, med, keys, cpu_key, runs=None):
+    processes.print_medians(f"{title} (medians of {ROUNDS} rounds)", med, keys, cpu_key, runs)
 
 
 def phase_short(proxies):
@@ -198,8 +198,9 @@ def phase_short(proxies):
     for name, _, port in proxies:  # warm-up, not recorded
         tool("tcp-load", "--target", f"127.0.0.1:{port}", "--mode", "short", "--connections", 4, "--seconds", 1,
              timeout=30)
-    med = processes.run_medians(interleaved(proxies, run_once), ["conn_per_s", "cpu_us_per_conn"])
-    print_table("TCP short connections", med, ["conn_per_s", "cpu_us_per_conn"], "cpu_us_per_conn")
+    runs = interleaved(proxies, run_once)
+    med = processes.run_medians(runs, ["conn_per_s", "cpu_us_per_conn"])
+    print_table("TCP short connections", med, ["conn_per_s", "cpu_us_per_conn"], "cpu_us_per_conn", runs)
     print("\nSystem calls per connection (strace -c -f, 2 s of 4 clients, every thread of the proxy):")
     for name, pid, port in proxies:
         def run():
@@ -227,8 +228,9 @@ def phase_bulk(proxies):
                     "errors": 0 if r["complete"] else 1}
         print(f"\n== TCP bulk {direction} ({'client→target' if direction == 'up' else 'target→client'}), "
               f"{BULK_BYTES / GIB:g} GiB per run")
-        med = processes.run_medians(interleaved(proxies, run_once), ["gib_per_s", "cpu_ms_per_gib"])
-        print_table(f"TCP bulk {direction}", med, ["gib_per_s", "cpu_ms_per_gib"], "cpu_ms_per_gib")
+        runs = interleaved(proxies, run_once)
+        med = processes.run_medians(runs, ["gib_per_s", "cpu_ms_per_gib"])
+        print_table(f"TCP bulk {direction}", med, ["gib_per_s", "cpu_ms_per_gib"], "cpu_ms_per_gib", runs)
         results[direction] = med
     results["syscalls"] = {name: {d: strace_calls(pid, port, d) for d in ("up", "down")} for name, pid, port in proxies}
     print(f"\nSystem calls per GiB (strace -c -f over {STRACE_BYTES >> 20} MiB, every thread of the proxy):")
@@ -325,8 +327,9 @@ def phase_udp(proxies):
         for name, _, port in proxies:  # warm-up
             tool("udp-load", "--target", f"127.0.0.1:{port}", "--flows", UDP_FLOWS, "--size", size, "--seconds", 1,
                  timeout=30)
-        med = processes.run_medians(interleaved(proxies, run_once), ["dgram_per_s", "cpu_us_per_dgram"])
-        print_table(f"UDP {size} B", med, ["dgram_per_s", "cpu_us_per_dgram"], "cpu_us_per_dgram")
+        runs = interleaved(proxies, run_once)
+        med = processes.run_medians(runs, ["dgram_per_s", "cpu_us_per_dgram"])
+        print_table(f"UDP {size} B", med, ["dgram_per_s", "cpu_us_per_dgram"], "cpu_us_per_dgram", runs)
         results[size] = med
     return results
 
