@@ -336,8 +336,8 @@ def workloads():
                          lambda port, s: wrk_requests(f"https://127.0.0.1:{port}/", s, TLS_CONNECTIONS)),
                 Workload("tls-handshake", TLS, "handshake", s_time)],
         "alb": [Workload("alb", STICKY, "req",
-                            lambda port, s: wrk_requests(f"http://127.0.0.1:{port}/", s, STICKY_CONNECTIONS,
-                                                         ("-s", os.path.join(BENCH, "sticky.lua"))))],
+                         lambda port, s: wrk_requests(f"http://127.0.0.1:{port}/", s, STICKY_CONNECTIONS,
+                                                      ("-s", os.path.join(BENCH, "sticky.lua"))))],
     }
 
 
