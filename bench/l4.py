@@ -32,15 +32,13 @@ Every process started here is stopped on exit; every wait and every load is boun
 
 import json
 import os
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 import processes
-from processes import cpu_ticks, procs, stop_all
+from processes import compilers_running, family_ticks, procs, stop_all
 
 BURR = os.environ.get("BURR_BIN", "target/release/burr")
 # Another burr build to compare on the TCP phases (e.g. before a change), as "burr_base".
@@ -71,27 +69,9 @@ def wait_until(timeout, check, what):
     processes.wait_until(timeout, check, what, bench="bench/l4")
 
 
-def family_ticks(pid):
-    """CPU of `pid` and its children (NGINX's master and worker), in clock ticks."""
-    total = cpu_ticks(pid)
-    for child in children(pid):
-        total += cpu_ticks(child)
-    return total
-
-
-def children(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-
-
-def compilers_running():
-    out = subprocess.run(["pgrep", "-l", "-x", "cargo|rustc|cc|cc1|ld|perf"], capture_output=True, text=True).stdout
-    return sorted({line.split()[1] for line in out.splitlines() if line.strip()})
 
 
 def tool(name, *args, timeout, check=True):
@@ -199,47 +179,11 @@ stream {{
 # ---- phases -------------------------------------------------------------------------------
 
 def interleaved(proxies, run_once):
-    """Every (name, pid, port) of `proxies` ROUNDS times, the order rotated each round; the runs
-    by name. `run_once` returns a dict of figures."""
-    runs = {name: [] for name, _, _ in proxies}
-    for round_ in range(ROUNDS):
-        print(f"round {round_ + 1}", flush=True)
-        shift = round_ % len(proxies)
-        for name, pid, port in proxies[shift:] + proxies[:shift]:
-            busy = compilers_running()
-            result = run_once(name, pid, port)
-            busy = sorted(set(busy) | set(compilers_running()))
-            result["disturbed"] = "+".join(busy)
-            runs[name].append(result)
-            print(f"  {name:8s} " + "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                              for k, v in result.items() if v != ""), flush=True)
-            time.sleep(0.3)
-    return runs
+    return processes.interleaved_runs(proxies, ROUNDS, run_once)
 
 
-def medians(runs, keys):
-    return {name: {k: statistics.median(r[k] for r in rs) for k in keys} | {
-        "errors": sum(r.get("errors", 0) for r in rs),
-        "disturbed": sum(1 for r in rs if r["disturbed"]),
-        "range": {k: (min(r[k] for r in rs), max(r[k] for r in rs)) for k in keys}} for name, rs in runs.items()}
-
-
-def print_table(title, med, keys, cpu_key):
-    print(f"\n{title} (medians of {ROUNDS} rounds)")
-    for name, m in med.items():
-        lo, hi = m["range"][cpu_key]
-        print(f"  {name:8s} " + "  ".join(f"{k} {m[k]:.4g}" for k in keys) +
-              f"  ({cpu_key} {lo:.4g}-{hi:.4g})  errors {m['errors']}" +
-              (f"  disturbed runs {m['disturbed']}" if m["disturbed"] else ""))
-    if "burr" in med:
-        others = [n for n in med if n not in ("burr", "burr_base")]
-        if "burr_base" in med:
-            print(f"  burr/burr_base: {cpu_key} {med['burr'][cpu_key] / med['burr_base'][cpu_key]:.2f}")
-        for other in others:
-            print(f"  burr/{other}: {cpu_key} {med['burr'][cpu_key] / med[other][cpu_key]:.2f}")
-        if len(others) > 1:
-            best = min(others, key=lambda n: med[n][cpu_key])
-            print(f"  burr/best ({best}): {cpu_key} {med['burr'][cpu_key] / med[best][cpu_key]:.2f}")
+def print_table(title, med, keys, cpu_key, runs=None):
+    processes.print_medians(f"{title} (medians of {ROUNDS} rounds)", med, keys, cpu_key, runs)
 
 
 def phase_short(proxies):
@@ -254,8 +198,9 @@ def phase_short(proxies):
     for name, _, port in proxies:  # warm-up, not recorded
         tool("tcp-load", "--target", f"127.0.0.1:{port}", "--mode", "short", "--connections", 4, "--seconds", 1,
              timeout=30)
-    med = medians(interleaved(proxies, run_once), ["conn_per_s", "cpu_us_per_conn"])
-    print_table("TCP short connections", med, ["conn_per_s", "cpu_us_per_conn"], "cpu_us_per_conn")
+    runs = interleaved(proxies, run_once)
+    med = processes.run_medians(runs, ["conn_per_s", "cpu_us_per_conn"])
+    print_table("TCP short connections", med, ["conn_per_s", "cpu_us_per_conn"], "cpu_us_per_conn", runs)
     print("\nSystem calls per connection (strace -c -f, 2 s of 4 clients, every thread of the proxy):")
     for name, pid, port in proxies:
         def run():
@@ -283,8 +228,9 @@ def phase_bulk(proxies):
                     "errors": 0 if r["complete"] else 1}
         print(f"\n== TCP bulk {direction} ({'client→target' if direction == 'up' else 'target→client'}), "
               f"{BULK_BYTES / GIB:g} GiB per run")
-        med = medians(interleaved(proxies, run_once), ["gib_per_s", "cpu_ms_per_gib"])
-        print_table(f"TCP bulk {direction}", med, ["gib_per_s", "cpu_ms_per_gib"], "cpu_ms_per_gib")
+        runs = interleaved(proxies, run_once)
+        med = processes.run_medians(runs, ["gib_per_s", "cpu_ms_per_gib"])
+        print_table(f"TCP bulk {direction}", med, ["gib_per_s", "cpu_ms_per_gib"], "cpu_ms_per_gib", runs)
         results[direction] = med
     results["syscalls"] = {name: {d: strace_calls(pid, port, d) for d in ("up", "down")} for name, pid, port in proxies}
     print(f"\nSystem calls per GiB (strace -c -f over {STRACE_BYTES >> 20} MiB, every thread of the proxy):")
@@ -295,31 +241,7 @@ def phase_bulk(proxies):
 
 
 def strace_counts(pid, run):
-    """System calls of proxy `pid` (every thread, and NGINX's worker) while `run()` works, per
-    unit of the work it returns: the total and the TOP_CALLS most frequent calls."""
-    threads = []
-    for p in [pid] + children(pid):
-        threads += [int(t) for t in os.listdir(f"/proc/{p}/task")]
-    out = tempfile.mktemp(prefix="burr-l4-strace.")
-    strace = subprocess.Popen(["strace", "-c", "-f", "-o", out] + [a for t in threads for a in ("-p", str(t))],
-                              stderr=subprocess.DEVNULL)
-    time.sleep(1.0)  # attached (strace prints nothing on attach we could wait for)
-    units = run()
-    strace.send_signal(signal.SIGINT)
-    strace.wait(10)
-    rows = []
-    total = 0
-    with open(out) as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) >= 5 and fields[0].replace(".", "").isdigit() and fields[3].isdigit():
-                if fields[-1] == "total":
-                    total = int(fields[3])
-                else:
-                    rows.append((fields[-1], int(fields[3])))
-    os.unlink(out)
-    top = sorted(rows, key=lambda r: -r[1])[:TOP_CALLS]
-    return total / units, [(c, n / units) for c, n in top]
+    return processes.strace_counts(pid, run, TOP_CALLS)
 
 
 def strace_calls(pid, port, direction):
@@ -405,8 +327,9 @@ def phase_udp(proxies):
         for name, _, port in proxies:  # warm-up
             tool("udp-load", "--target", f"127.0.0.1:{port}", "--flows", UDP_FLOWS, "--size", size, "--seconds", 1,
                  timeout=30)
-        med = medians(interleaved(proxies, run_once), ["dgram_per_s", "cpu_us_per_dgram"])
-        print_table(f"UDP {size} B", med, ["dgram_per_s", "cpu_us_per_dgram"], "cpu_us_per_dgram")
+        runs = interleaved(proxies, run_once)
+        med = processes.run_medians(runs, ["dgram_per_s", "cpu_us_per_dgram"])
+        print_table(f"UDP {size} B", med, ["dgram_per_s", "cpu_us_per_dgram"], "cpu_us_per_dgram", runs)
         results[size] = med
     return results
 

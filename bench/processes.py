@@ -1,5 +1,6 @@
-"""What the Python benchmarks (bench/api.py, tls.py, rules.py, canary.py) share: the processes they
-start, stopped on exit, bounded waits, CPU readings and interleaved rounds. Every wait has a time
+"""What the Python benchmarks (bench/api.py, tls.py, rules.py, canary.py, l4.py, workloads.py) share:
+the processes they start, stopped on exit, bounded waits, CPU readings, system-call counts and
+interleaved rounds. Every wait has a time
 limit; a missed one ends the run with the benchmark's name and what did not happen."""
 
 import os
@@ -7,6 +8,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -62,6 +64,126 @@ def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+
+
+def children(pid):
+    """The PIDs of `pid`'s children (NGINX's workers)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def family_ticks(pid):
+    """CPU of `pid` and its children (NGINX's master and worker), in clock ticks."""
+    return cpu_ticks(pid) + sum(cpu_ticks(child) for child in children(pid))
+
+
+def compilers_running():
+    """Names of compilers (and perf) running on the machine: a run they overlap is disturbed."""
+    out = subprocess.run(["pgrep", "-l", "-x", "cargo|rustc|cc|cc1|ld|perf"], capture_output=True, text=True).stdout
+    return sorted({line.split()[1] for line in out.splitlines() if line.strip()})
+
+
+def strace_counts(pid, run, top_calls=3):
+    """System calls of process `pid` (every thread, and every thread of its children: NGINX's
+    worker) while `run()` works, per unit of the work `run()` returns: (the total per unit, the
+    `top_calls` most frequent calls with theirs). strace is attached before `run()` starts and
+    detached after it returns, so the count covers exactly that work plus the proxy's own
+    timers over those seconds."""
+    threads = []
+    for p in [pid] + children(pid):
+        threads += [int(t) for t in os.listdir(f"/proc/{p}/task")]
+    fd, out = tempfile.mkstemp(prefix="burr-bench-strace.")
+    os.close(fd)
+    strace = subprocess.Popen(["strace", "-c", "-f", "-o", out] + [a for t in threads for a in ("-p", str(t))],
+                              stderr=subprocess.DEVNULL)
+    procs.append(strace)
+    time.sleep(1.0)  # attached (strace prints nothing on attach we could wait for)
+    try:
+        units = run()
+    finally:
+        strace.send_signal(signal.SIGINT)
+        try:
+            strace.wait(10)
+        except subprocess.TimeoutExpired:
+            strace.kill()
+            strace.wait(5)
+    rows = []
+    total = 0
+    with open(out) as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 5 and fields[0].replace(".", "").isdigit() and fields[3].isdigit():
+                if fields[-1] == "total":
+                    total = int(fields[3])
+                else:
+                    rows.append((fields[-1], int(fields[3])))
+    os.unlink(out)
+    units = max(units, 1e-9)
+    top = sorted(rows, key=lambda r: -r[1])[:top_calls]
+    return total / units, [(c, n / units) for c, n in top]
+
+
+def interleaved_runs(proxies, rounds, run_once):
+    """Every (name, pid, port) of `proxies` `rounds` times, the order rotated each round so no
+    proxy always runs first or last on a machine that drifts; the runs by name. `run_once`
+    returns a dict of figures; each gets "disturbed": the compilers that ran meanwhile."""
+    runs = {name: [] for name, _, _ in proxies}
+    for round_ in range(rounds):
+        print(f"round {round_ + 1}", flush=True)
+        shift = round_ % len(proxies)
+        for name, pid, port in proxies[shift:] + proxies[:shift]:
+            busy = compilers_running()
+            result = run_once(name, pid, port)
+            busy = sorted(set(busy) | set(compilers_running()))
+            result["disturbed"] = "+".join(busy)
+            runs[name].append(result)
+            print(f"  {name:13s} " + "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                               for k, v in result.items() if v != ""), flush=True)
+            time.sleep(0.3)
+    return runs
+
+
+def run_medians(runs, keys):
+    """By name: the median of each of `keys` over the runs, their (min, max) as "range", the
+    errors summed and how many runs were disturbed."""
+    return {name: {k: statistics.median(r[k] for r in rs) for k in keys} | {
+        "errors": sum(r.get("errors", 0) for r in rs),
+        "disturbed": sum(1 for r in rs if r["disturbed"]),
+        "range": {k: (min(r[k] for r in rs), max(r[k] for r in rs)) for k in keys}} for name, rs in runs.items()}
+
+
+def print_medians(title, med, keys, cpu_key, runs=None):
+    """The medians of `run_medians`, then the ratios of `cpu_key`: burr over each other burr build
+    (names starting with "burr", e.g. burr_base), and every burr build over each other proxy and
+    over the best of them. With `runs` (of `interleaved_runs`), each ratio also as the median of
+    the ratios paired by round, with their min-max: a drift of the machine between rounds moves
+    both sides of a pair alike."""
+    print(f"\n{title}")
+    for name, m in med.items():
+        lo, hi = m["range"][cpu_key]
+        print(f"  {name:13s} " + "  ".join(f"{k} {m[k]:.4g}" for k in keys) +
+              f"  ({cpu_key} {lo:.4g}-{hi:.4g})  errors {m['errors']}" +
+              (f"  disturbed runs {m['disturbed']}" if m["disturbed"] else ""))
+
+    def ratio(a, b):
+        line = f"  {a}/{b}: {cpu_key} {med[a][cpu_key] / med[b][cpu_key]:.2f}"
+        if runs:
+            paired = [x[cpu_key] / y[cpu_key] for x, y in zip(runs[a], runs[b])]
+            line += (f"  (paired by round: median {statistics.median(paired):.3f}, "
+                     f"{min(paired):.3f}-{max(paired):.3f})")
+        print(line)
+
+    builds = [n for n in med if n.startswith("burr")]
+    others = [n for n in med if not n.startswith("burr")]
+    for build in builds:
+        if build != "burr" and "burr" in med:
+            ratio("burr", build)
+    for build in builds:
+        for other in others:
+            ratio(build, other)
+        if len(others) > 1:
+            best = min(others, key=lambda n: med[n][cpu_key])
+            print(f"  {build}/best ({best}): {cpu_key} {med[build][cpu_key] / med[best][cpu_key]:.2f}")
 
 
 def interleaved_medians(proxies, rounds, run_once, label_width=12, unit="req"):

@@ -22,8 +22,6 @@ import subprocess
 import tempfile
 import urllib.request
 
-import boto3
-
 import processes
 import wrk_result
 from processes import cpu_ticks, interleaved_medians, procs, stop_all
@@ -62,6 +60,8 @@ def start_target(work):
 
 
 def start_burr(work, cert, key):
+    import boto3  # here, not at the top: bench/workloads.py borrows make_certificate without it
+
     env = dict(os.environ, BURR_ACCESS_KEY_ID=KEY, BURR_SECRET_ACCESS_KEY=SECRET, BURR_LOG="warn")
     burr = subprocess.Popen(
         [BURR, "serve", "--data-dir", os.path.join(work, "data"), "--api", f"127.0.0.1:{API_PORT}",

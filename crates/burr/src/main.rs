@@ -20,6 +20,20 @@ mod status;
 use burr::config;
 use clap::{Args, Parser, Subcommand};
 
+// The global allocator is a build option (features `mimalloc`, `jemalloc`; the system allocator
+// without either): which one is cheaper per request, and what each costs per idle connection,
+// is measured in docs/performance.md rather than assumed.
+#[cfg(all(feature = "mimalloc", feature = "jemalloc"))]
+compile_error!("features `mimalloc` and `jemalloc` both set a global allocator: choose one");
+
+#[cfg(all(feature = "mimalloc", not(feature = "jemalloc")))]
+#[global_allocator]
+static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
+#[global_allocator]
+static GLOBAL_ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
