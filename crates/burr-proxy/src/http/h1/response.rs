@@ -38,6 +38,8 @@ pub struct ResponseHead<'b> {
     transfer_encoding_fields: usize,
     /// A `Content-Length` field is present.
     has_length: bool,
+    /// Transfer codings other than chunked that the fields name.
+    non_chunked_codings: usize,
 }
 
 /// Parses the complete head `bytes`; `to_head` when it answers a HEAD request.
@@ -68,6 +70,7 @@ pub fn parse<'b>(
     let mut length: Option<u64> = None;
     let mut transfer_coding: Option<bool> = None; // Some(true): ends with chunked
     let mut chunked_codings = 0;
+    let mut non_chunked_codings = 0;
     let mut transfer_encoding_fields = 0;
     for h in headers {
         if h.name.eq_ignore_ascii_case("content-length") {
@@ -82,6 +85,7 @@ pub fn parse<'b>(
                 if !coding.is_empty() {
                     let chunked = coding.eq_ignore_ascii_case(b"chunked");
                     chunked_codings += usize::from(chunked);
+                    non_chunked_codings += usize::from(!chunked);
                     transfer_coding = Some(chunked);
                 }
             }
@@ -131,6 +135,7 @@ pub fn parse<'b>(
         transfer_coded: transfer_coding.is_some(),
         transfer_encoding_fields,
         has_length: length.is_some(),
+        non_chunked_codings,
     })
 }
 
@@ -158,28 +163,44 @@ impl ResponseHead<'_> {
         out.push(b' ');
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");
+        for field in self.client_fields(own_cookies) {
+            match field {
+                ClientField::Field(name, value) => write_field(out, name.as_bytes(), value),
+                ClientField::TransferEncoding => self.write_transfer_encoding(out),
+            }
+        }
+    }
+
+    /// The fields the client is told of, in order: what [`ResponseHead::write_client`] writes
+    /// and the HTTP/2 path turns into its response's header map (one filter for both). The
+    /// body's transfer coding comes as one [`ClientField::TransferEncoding`], where the first
+    /// `Transfer-Encoding` field was, and only when it still describes the body as relayed.
+    pub fn client_fields<'h>(
+        &'h self,
+        own_cookies: &'h [&'h str],
+    ) -> impl Iterator<Item = ClientField<'h>> + 'h {
         // 1xx and 204 have no body and may frame none (RFC 9110 §8.6, §6.1); a 304 may state
         // the length of what it stands for, but no transfer coding applies to it.
         let no_body_status = self.status < 200 || self.status == 204;
         let coded = self.transfer_coded && !no_body_status && self.status != 304;
         let mut length_written = false;
         let mut coding_written = false;
-        for h in self.headers {
+        self.headers.iter().filter_map(move |h| {
             // The body is relayed as it came, so its Transfer-Encoding (chunked, and any coding
             // before it) still describes it and goes along, as one field.
             if h.name.eq_ignore_ascii_case("transfer-encoding") {
                 if coded && !coding_written {
                     coding_written = true;
-                    self.write_transfer_encoding(out);
+                    return Some(ClientField::TransferEncoding);
                 }
-                continue;
+                return None;
             }
             if names::is_hop_by_hop(h.name) || self.connection.lists(h.name) {
-                continue;
+                return None;
             }
             if h.name.eq_ignore_ascii_case("content-length") {
                 if self.transfer_coded || length_written || no_body_status {
-                    continue;
+                    return None;
                 }
                 length_written = true;
             }
@@ -188,11 +209,27 @@ impl ResponseHead<'_> {
                 && crate::affinity::sets_one_of(own_cookies, h.value)
             {
                 tracing::debug!("dropped the target's own Set-Cookie of a name burr sets");
-                continue;
+                return None;
             }
-            write_field(out, h.name.as_bytes(), h.value);
-        }
+            Some(ClientField::Field(h.name, h.value))
+        })
     }
+
+    /// The body is coded only as chunked (or not at all): what is left once the chunked coding
+    /// is undone is the content itself. False for `gzip, chunked` or a coding without chunked,
+    /// which an HTTP/2 response cannot state (it has no transfer codings).
+    pub fn at_most_chunked(&self) -> bool {
+        !self.transfer_coded
+            || (self.body == ResponseBody::Chunked && self.non_chunked_codings == 0)
+            || self.body == ResponseBody::None
+    }
+}
+
+/// One field of a response head as the client gets it.
+pub enum ClientField<'h> {
+    Field(&'h str, &'h [u8]),
+    /// The body's `Transfer-Encoding`, as one field.
+    TransferEncoding,
 }
 
 impl ResponseHead<'_> {
