@@ -38,7 +38,9 @@ pub struct UpstreamBody {
     target: Arc<TargetShared>,
     tls: bool,
     framing: Framing,
-    /// Bytes read from the target and not yet handed on.
+    /// The body bytes that came with the response head, handed on before `buf`'s.
+    early: Bytes,
+    /// Bytes read from the target since, not yet handed on.
     buf: BytesMut,
     /// Chunk data decoded and held back one step, so the last piece leaves marked as the end
     /// when the end of the body came in the same read.
@@ -49,20 +51,26 @@ pub struct UpstreamBody {
     _lease: Lease,
 }
 
+/// What the framing makes of the next buffered bytes: skip `skip` of them (framing), then
+/// `data` bytes of content; `ended` when the body ends right after.
+struct Step {
+    skip: usize,
+    data: usize,
+    ended: bool,
+}
+
 impl UpstreamBody {
-    /// The body that follows the response head already consumed from `upstream`'s input.
+    /// The body whose first bytes are `early` (read with the head, which `upstream`'s input no
+    /// longer holds).
     pub fn new(
-        mut upstream: RawConnection,
+        upstream: RawConnection,
+        early: Bytes,
         body: ResponseBody,
         target: Arc<TargetShared>,
         tls: bool,
         reusable: bool,
         lease: Lease,
     ) -> Self {
-        let early = upstream.input.available();
-        let buf = BytesMut::from(early);
-        let len = early.len();
-        upstream.input.consume(len);
         let (framing, finished) = match body {
             ResponseBody::None => (Framing::Length { left: 0 }, true),
             ResponseBody::Length(n) => (Framing::Length { left: n }, n == 0),
@@ -74,7 +82,8 @@ impl UpstreamBody {
             target,
             tls,
             framing,
-            buf,
+            early,
+            buf: BytesMut::new(),
             pending: None,
             finished: false,
             reusable,
@@ -92,51 +101,84 @@ impl UpstreamBody {
         self.finished = true;
         if let Some(upstream) = self.upstream.take()
             && self.reusable
+            && self.early.is_empty()
             && self.buf.is_empty()
         {
             h1::release(&self.target, upstream, self.tls);
         }
     }
 
+    /// What the framing makes of `available`, the next buffered bytes (not empty).
+    fn step(framing: &mut Framing, available: &[u8]) -> Result<Step, BoxError> {
+        Ok(match framing {
+            Framing::Length { left } => {
+                let data = (*left).min(available.len() as u64);
+                *left -= data;
+                Step {
+                    skip: 0,
+                    data: data as usize,
+                    ended: *left == 0,
+                }
+            }
+            Framing::UntilClose => Step {
+                skip: 0,
+                data: available.len(),
+                ended: false,
+            },
+            Framing::Chunked(chunks) => match chunks.decode(available) {
+                Decoded::Data(range) => Step {
+                    skip: range.start,
+                    data: range.len(),
+                    ended: false,
+                },
+                Decoded::More => Step {
+                    skip: available.len(),
+                    data: 0,
+                    ended: false,
+                },
+                Decoded::End(n) => Step {
+                    skip: n,
+                    data: 0,
+                    ended: true,
+                },
+                Decoded::Bad { reason, .. } => {
+                    return Err(format!("invalid chunked response body: {reason}").into());
+                }
+            },
+        })
+    }
+
     /// The next frame from what is buffered, if any can be made without reading.
     fn next_buffered(&mut self) -> Result<Option<Bytes>, BoxError> {
-        match &mut self.framing {
-            Framing::Length { left } => {
-                if self.buf.is_empty() {
-                    return Ok(None);
-                }
-                let take = (*left).min(self.buf.len() as u64);
-                *left -= take;
-                let piece = self.buf.split_to(take as usize).freeze();
-                if *left == 0 {
-                    self.finish();
-                }
-                Ok(Some(piece))
+        loop {
+            let piece = if !self.early.is_empty() {
+                let step = Self::step(&mut self.framing, &self.early)?;
+                self.early.advance(step.skip);
+                let piece = self.early.split_to(step.data);
+                (piece, step.ended)
+            } else if !self.buf.is_empty() {
+                let step = Self::step(&mut self.framing, &self.buf)?;
+                self.buf.advance(step.skip);
+                let piece = self.buf.split_to(step.data).freeze();
+                (piece, step.ended)
+            } else {
+                // Nothing more without reading: what is decoded goes now.
+                return Ok(self.pending.take());
+            };
+            let (piece, ended) = piece;
+            let ready = if piece.is_empty() {
+                None
+            } else {
+                self.pending.replace(piece)
+            };
+            if ended {
+                self.finish();
+                // `ready` (if any) goes first; the last piece waits in `pending`, which
+                // `poll_frame` hands on once finished.
+                return Ok(ready.or_else(|| self.pending.take()));
             }
-            Framing::UntilClose => Ok((!self.buf.is_empty()).then(|| self.buf.split().freeze())),
-            Framing::Chunked(chunks) => {
-                while !self.buf.is_empty() {
-                    match chunks.decode(&self.buf) {
-                        Decoded::Data(range) => {
-                            self.buf.advance(range.start);
-                            let piece = self.buf.split_to(range.len()).freeze();
-                            if let Some(previous) = self.pending.replace(piece) {
-                                return Ok(Some(previous));
-                            }
-                        }
-                        Decoded::More => self.buf.clear(),
-                        Decoded::End(n) => {
-                            self.buf.advance(n);
-                            self.finish();
-                            return Ok(self.pending.take());
-                        }
-                        Decoded::Bad { reason, .. } => {
-                            return Err(format!("invalid chunked response body: {reason}").into());
-                        }
-                    }
-                }
-                // Nothing more to decode without reading: what is decoded goes now.
-                Ok(self.pending.take())
+            if ready.is_some() {
+                return Ok(ready);
             }
         }
     }
@@ -168,6 +210,7 @@ impl Body for UpstreamBody {
                 return Poll::Ready(Some(Err("upstream connection gone".into())));
             };
             if this.buf.capacity() - this.buf.len() < READ_SIZE / 4 {
+                // Reclaims the buffer's own allocation when every piece split off it is gone.
                 this.buf.reserve(READ_SIZE);
             }
             match ready!(tokio_util::io::poll_read_buf(

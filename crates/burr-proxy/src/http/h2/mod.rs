@@ -35,7 +35,7 @@ use crate::framing::{BodyFraming, rules};
 use crate::runtime::{ListenerRuntime, PoolRuntime};
 use crate::target_stream::TargetStream;
 use body::UpstreamBody;
-use bytes::Buf;
+use bytes::{Buf, Bytes};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use http_body::Body as _;
 use http_body_util::BodyExt;
@@ -77,7 +77,8 @@ pub(super) async fn forward(
     let tls = listener.spec.target_protocol().is_tls();
     let mut request = StreamRequest {
         head: out,
-        body: (prepared.framing != BodyFraming::None).then_some(body),
+        body: (!matches!(prepared.framing, BodyFraming::None | BodyFraming::Length(0)))
+            .then_some(body),
         chunked: prepared.framing == BodyFraming::Chunked,
         idempotent: rules::idempotent(parts.method.as_str()),
         times,
@@ -98,13 +99,24 @@ pub(super) async fn forward(
     } = reached;
     let target = &pool.targets[index].shared;
     let is_head = parts.method == http::Method::HEAD;
-    let (response, framing, keep_alive) = {
-        let raw = &upstream.input.available()[..head_len];
-        client_response(raw, is_head, &attempts, target, &extras)?
-    };
-    upstream.input.consume(head_len);
+    // One copy of the head and the body bytes that came with it: the response's field values
+    // and the body's first frame are slices of it, not copies each.
+    let read = Bytes::copy_from_slice(upstream.input.available());
+    upstream.input.consume(read.len());
+    let head = read.slice(..head_len);
+    let (response, framing, keep_alive) =
+        client_response(&head, is_head, &attempts, target, &extras)?;
     let reusable = keep_alive && !prepared.last_upstream;
-    let body = UpstreamBody::new(upstream, framing, target.clone(), tls, reusable, lease);
+    let early = read.slice(head_len..);
+    let body = UpstreamBody::new(
+        upstream,
+        early,
+        framing,
+        target.clone(),
+        tls,
+        reusable,
+        lease,
+    );
     Ok(Forwarded {
         response: response.map(|()| ProxyBody::raw(body)),
         target: target.clone(),
@@ -148,12 +160,13 @@ fn prepare<'p>(
     let authority = parts.uri.authority().map(|a| a.as_str());
     let mut slots = [httparse::EMPTY_HEADER; MAX_FAST_HEADERS];
     let mut n = 0;
-    // `:authority` is the host (RFC 9113 §8.3.1), in place of any `host` field.
+    // `:authority` is the host (RFC 9113 §8.3.1), in place of any `host` field; with neither,
+    // an empty one, as HTTP/1.1 needs one (RFC 9112 §3.2), like hyper's path writes.
     slots[n] = httparse::Header {
         name: "host",
         value: authority.map_or(b"", str::as_bytes),
     };
-    n += usize::from(authority.is_some());
+    n += usize::from(authority.is_some() || !parts.headers.contains_key(header::HOST));
     let mut cookie_written = false;
     for (name, value) in &parts.headers {
         if (authority.is_some() && name == header::HOST) || n == MAX_FAST_HEADERS {
@@ -257,7 +270,7 @@ impl Outgoing for StreamRequest<'_> {
 /// write (one filter), the session's and canary's cookies and the arm header. Returns it with
 /// the body's framing and whether the target keeps the connection.
 fn client_response(
-    raw: &[u8],
+    raw: &Bytes,
     is_head: bool,
     attempts: &Attempts<'_>,
     target: &crate::runtime::TargetShared,
@@ -285,7 +298,7 @@ fn client_response(
         };
         match (
             HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_bytes(value),
+            HeaderValue::from_maybe_shared(raw.slice_ref(value)),
         ) {
             (Ok(name), Ok(value)) => {
                 headers.append(name, value);
