@@ -393,6 +393,8 @@ async fn handle(
                 let forwarding = if raw {
                     h2::forward(req, &conn, &listener, pool, extras, &mut times).await
                 } else {
+                    // Boxed: hyper's client's state would otherwise be part of every HTTP/2
+                    // stream's future, which hyper moves into a task of its own per stream.
                     let forwarding = proxy::forward(
                         req,
                         &conn,
@@ -402,7 +404,7 @@ async fn handle(
                         &mut client_upgrade,
                         &mut times,
                     );
-                    forwarding.await
+                    Box::pin(forwarding).await
                 };
                 match forwarding {
                     Ok(forwarded) => (forwarded.response, Some(forwarded.target)),

@@ -233,6 +233,11 @@ pub enum ClientField<'h> {
 }
 
 impl ResponseHead<'_> {
+    /// How many fields the target's head has.
+    pub fn field_count(&self) -> usize {
+        self.headers.len()
+    }
+
     /// The head has a `Content-Length` or `Transfer-Encoding` field.
     pub fn has_framing_fields(&self) -> bool {
         self.has_length || self.transfer_encoding_fields > 0

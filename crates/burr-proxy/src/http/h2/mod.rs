@@ -290,7 +290,8 @@ fn client_response(
     }
     let status = StatusCode::from_u16(head.status)
         .map_err(|_| ProxyError::Upstream("malformed status".into()))?;
-    let mut headers = HeaderMap::with_capacity(16);
+    // Sized to the target's fields: a larger map is a large allocation per response.
+    let mut headers = HeaderMap::with_capacity(head.field_count() + 2);
     for field in head.client_fields(attempts.own_cookie_names()) {
         // The body goes decoded: no transfer coding describes it any more.
         let ClientField::Field(name, value) = field else {
