@@ -163,44 +163,46 @@ impl ResponseHead<'_> {
         out.push(b' ');
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");
-        for field in self.client_fields(own_cookies) {
-            match field {
-                ClientField::Field(name, value) => write_field(out, name.as_bytes(), value),
-                ClientField::TransferEncoding => self.write_transfer_encoding(out),
-            }
-        }
+        self.for_each_client_field(own_cookies, |field| match field {
+            ClientField::Field(name, value) => write_field(out, name.as_bytes(), value),
+            ClientField::TransferEncoding => self.write_transfer_encoding(out),
+        });
     }
 
-    /// The fields the client is told of, in order: what [`ResponseHead::write_client`] writes
-    /// and the HTTP/2 path turns into its response's header map (one filter for both). The
-    /// body's transfer coding comes as one [`ClientField::TransferEncoding`], where the first
-    /// `Transfer-Encoding` field was, and only when it still describes the body as relayed.
-    pub fn client_fields<'h>(
+    /// Calls `each` with the fields the client is told of, in order: what
+    /// [`ResponseHead::write_client`] writes and the HTTP/2 path turns into its response's
+    /// header map (one filter for both). The body's transfer coding comes as one
+    /// [`ClientField::TransferEncoding`], where the first `Transfer-Encoding` field was, and only
+    /// when it still describes the body as relayed. (A loop with a callback rather than an
+    /// iterator: it compiles to the plain loop the fast path had, measured.)
+    #[inline]
+    pub fn for_each_client_field<'h>(
         &'h self,
-        own_cookies: &'h [&'h str],
-    ) -> impl Iterator<Item = ClientField<'h>> + 'h {
+        own_cookies: &[&str],
+        mut each: impl FnMut(ClientField<'h>),
+    ) {
         // 1xx and 204 have no body and may frame none (RFC 9110 §8.6, §6.1); a 304 may state
         // the length of what it stands for, but no transfer coding applies to it.
         let no_body_status = self.status < 200 || self.status == 204;
         let coded = self.transfer_coded && !no_body_status && self.status != 304;
         let mut length_written = false;
         let mut coding_written = false;
-        self.headers.iter().filter_map(move |h| {
+        for h in self.headers {
             // The body is relayed as it came, so its Transfer-Encoding (chunked, and any coding
             // before it) still describes it and goes along, as one field.
             if h.name.eq_ignore_ascii_case("transfer-encoding") {
                 if coded && !coding_written {
                     coding_written = true;
-                    return Some(ClientField::TransferEncoding);
+                    each(ClientField::TransferEncoding);
                 }
-                return None;
+                continue;
             }
             if names::is_hop_by_hop(h.name) || self.connection.lists(h.name) {
-                return None;
+                continue;
             }
             if h.name.eq_ignore_ascii_case("content-length") {
                 if self.transfer_coded || length_written || no_body_status {
-                    return None;
+                    continue;
                 }
                 length_written = true;
             }
@@ -209,10 +211,10 @@ impl ResponseHead<'_> {
                 && crate::affinity::sets_one_of(own_cookies, h.value)
             {
                 tracing::debug!("dropped the target's own Set-Cookie of a name burr sets");
-                return None;
+                continue;
             }
-            Some(ClientField::Field(h.name, h.value))
-        })
+            each(ClientField::Field(h.name, h.value));
+        }
     }
 
     /// The body is coded only as chunked (or not at all): what is left once the chunked coding

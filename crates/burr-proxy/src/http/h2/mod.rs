@@ -8,7 +8,7 @@
 //! Every proxy rule is the fast path's own code: the request head writer
 //! (`Head::write_upstream_stripped`: hop-by-hop fields, `X-Forwarded-*`, burr's cookies, canary
 //! strip, `Connection: close` for a GET or HEAD with a body), the response field filter
-//! (`ResponseHead::client_fields`), the session's `Set-Cookie`, the attempts and replays. What
+//! (`ResponseHead::for_each_client_field`), the session's `Set-Cookie`, the attempts and replays. What
 //! is HTTP/2's own: `Host` from `:authority`, split `cookie` fields joined with "; "
 //! (RFC 9113 §8.2.3), a body without `content-length` re-framed as chunked, a chunked response
 //! decoded, and interim (1xx) responses dropped (hyper's server cannot send them), within the
@@ -292,10 +292,10 @@ fn client_response(
         .map_err(|_| ProxyError::Upstream("malformed status".into()))?;
     // Sized to the target's fields: a larger map is a large allocation per response.
     let mut headers = HeaderMap::with_capacity(head.field_count() + 2);
-    for field in head.client_fields(attempts.own_cookie_names()) {
+    head.for_each_client_field(attempts.own_cookie_names(), |field| {
         // The body goes decoded: no transfer coding describes it any more.
         let ClientField::Field(name, value) = field else {
-            continue;
+            return;
         };
         match (
             HeaderName::from_bytes(name.as_bytes()),
@@ -306,7 +306,7 @@ fn client_response(
             }
             _ => tracing::debug!("dropped a response field HTTP/2 cannot carry"),
         }
-    }
+    });
     let mut set_cookies = SetCookieValues(Vec::new());
     attempts.served(target, head.set_cookies(), &mut set_cookies);
     extras.write_response(&mut set_cookies);
