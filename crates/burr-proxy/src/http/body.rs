@@ -1,5 +1,7 @@
 //! The response body burr sends to clients: either a target's body streamed through, which
-//! hands the upstream connection back to its pool when it ends, or a short local message. When
+//! hands the upstream connection back to its pool when it ends (from hyper's client, or read
+//! straight from a raw upstream connection for HTTP/2 streams, `h2::body`), or a short local
+//! message. When
 //! the request is timed or logged, the body also carries what the request records at its end
 //! ([`RequestEnd`]): the body is the last thing of a request hyper lets go of, once the response
 //! has been handed to the connection in full (or the client left). And the request body burr

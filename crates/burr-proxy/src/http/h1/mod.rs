@@ -20,6 +20,9 @@
 //! to hyper behind the framing guard ([`Ending::Fallback`]), which answers it and every later
 //! request exactly as before. Responses of every framing are relayed here (length, chunked
 //! verbatim with its end found by the chunk scanner, until close, none).
+//!
+//! The upstream half of an exchange (target choice, checkout, send, response head with its
+//! timeout and interim heads, replays) is [`reach`], which HTTP/2 streams (`http::h2`) share.
 
 mod buffer;
 mod connections;
