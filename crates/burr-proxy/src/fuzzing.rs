@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub use crate::framing::rules::{check_request, request_body};
-pub use crate::framing::{BodyFraming, ChunkedBody, Refusal, Scan, parse_content_length};
+pub use crate::framing::{BodyFraming, ChunkedBody, Decoded, Refusal, Scan, parse_content_length};
 pub use crate::http::h1::request::{
     Forwarded, Head, NotFast, header_slots, parse as parse_request,
 };
@@ -118,6 +118,34 @@ pub fn chunked_scan(pieces: &[&[u8]], max_trailer_line: usize) -> Scan {
         }
     }
     Scan::More
+}
+
+/// Decodes the chunked body `pieces` (successive reads) as the HTTP/2 path does
+/// ([`ChunkedBody::decode`]): the chunk data, and where the body ended or broke, as offsets into
+/// the whole stream, in [`chunked_scan`]'s terms.
+pub fn chunked_decode(pieces: &[&[u8]], max_trailer_line: usize) -> (Vec<u8>, Scan) {
+    let mut body = ChunkedBody::new(max_trailer_line);
+    let mut data = Vec::new();
+    let mut offset = 0;
+    for piece in pieces {
+        let mut used = 0;
+        loop {
+            match body.decode(&piece[used..]) {
+                Decoded::Data(range) => {
+                    data.extend_from_slice(&piece[used + range.start..used + range.end]);
+                    used += range.end;
+                }
+                Decoded::More => break,
+                Decoded::End(n) => return (data, Scan::End(offset + used + n)),
+                Decoded::Bad { at, reason } => {
+                    let at = offset + used + at;
+                    return (data, Scan::Bad { at, reason });
+                }
+            }
+        }
+        offset += piece.len();
+    }
+    (data, Scan::More)
 }
 
 /// A client socket that yields scripted reads and records what is written to it.

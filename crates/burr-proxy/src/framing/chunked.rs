@@ -2,6 +2,8 @@
 //! and whether it is well formed, without decoding it. The framing guard uses it to find where
 //! the next request head starts in a client's stream; the HTTP/1.1 fast path uses it to relay
 //! chunked bodies verbatim in either direction and to know when an upstream connection is free.
+//! The same state machine also decodes ([`ChunkedBody::decode`]): HTTP/2 has no transfer coding,
+//! so a chunked response relayed to an HTTP/2 client goes as its chunks' data only.
 
 /// Longest chunk-size line (digits and extensions) accepted, as hyper's own limit.
 const MAX_CHUNK_LINE: usize = 4096;
@@ -12,6 +14,20 @@ pub enum Scan {
     /// Every byte given belongs to the body, which goes on.
     More,
     /// The body ends after this many of the bytes given (the rest is the next message).
+    End(usize),
+    /// The byte at `at` breaks the coding.
+    Bad { at: usize, reason: &'static str },
+}
+
+/// What one step of decoding found in the bytes given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// Chunk data: this range of the bytes given. Everything before its end is used (the
+    /// framing before it included).
+    Data(std::ops::Range<usize>),
+    /// Every byte given was framing; the body goes on.
+    More,
+    /// The body ends after this many of the bytes given (no data among them).
     End(usize),
     /// The byte at `at` breaks the coding.
     Bad { at: usize, reason: &'static str },
@@ -89,6 +105,38 @@ impl ChunkedBody {
             Scan::End(i)
         } else {
             Scan::More
+        }
+    }
+
+    /// Follows `data` up to the first chunk data in it, the end of the body, or its end. Chunk
+    /// data comes back as a range of `data` (never copied); call again with the bytes after it.
+    pub fn decode(&mut self, data: &[u8]) -> Decoded {
+        let mut i = 0;
+        while i < data.len() {
+            match self.state {
+                State::Done => return Decoded::End(i),
+                State::Data { remaining } => {
+                    let take = remaining.min((data.len() - i) as u64);
+                    let left = remaining - take;
+                    self.state = if left == 0 {
+                        State::DataEnd { seen_cr: false }
+                    } else {
+                        State::Data { remaining: left }
+                    };
+                    return Decoded::Data(i..i + take as usize);
+                }
+                _ => {
+                    if let Err(reason) = self.step(data[i]) {
+                        return Decoded::Bad { at: i, reason };
+                    }
+                    i += 1;
+                }
+            }
+        }
+        if self.state == State::Done {
+            Decoded::End(i)
+        } else {
+            Decoded::More
         }
     }
 
@@ -255,6 +303,46 @@ mod tests {
                 }
                 other => panic!("{why}: {other:?}"),
             }
+        }
+    }
+
+    /// Decodes `pieces` fed one after the other: the data, and where the end came in the last.
+    pub(crate) fn decode_all(pieces: &[&[u8]]) -> Result<(Vec<u8>, Option<usize>), &'static str> {
+        let mut body = ChunkedBody::new(1024);
+        let mut data = Vec::new();
+        for piece in pieces {
+            let mut rest: &[u8] = piece;
+            loop {
+                match body.decode(rest) {
+                    Decoded::Data(r) => {
+                        data.extend_from_slice(&rest[r.clone()]);
+                        rest = &rest[r.end..];
+                    }
+                    Decoded::More => break,
+                    Decoded::End(n) => return Ok((data, Some(piece.len() - rest.len() + n))),
+                    Decoded::Bad { reason, .. } => return Err(reason),
+                }
+            }
+        }
+        Ok((data, None))
+    }
+
+    #[test]
+    fn decodes_in_any_split_and_agrees_with_the_scan() {
+        let stream = [BODY, b"NEXT"].concat();
+        for split in 0..=stream.len() {
+            let (data, end) = decode_all(&[&stream[..split], &stream[split..]]).unwrap();
+            assert_eq!(data, b"abc0123456789", "split {split}");
+            let end = end.expect("ends");
+            let end = if split >= BODY.len() {
+                end
+            } else {
+                split + end
+            };
+            assert_eq!(end, BODY.len(), "split {split}");
+        }
+        for (bad, _, _) in [(&b"zz\r\n"[..], 0, ""), (b"3\r\nabcX", 6, "")] {
+            assert!(decode_all(&[bad]).is_err());
         }
     }
 

@@ -37,7 +37,7 @@ use tokio::time::Sleep;
 mod chunked;
 pub mod rules;
 
-pub use chunked::{ChunkedBody, Scan};
+pub use chunked::{ChunkedBody, Decoded, Scan};
 pub use rules::{BodyFraming, Refusal, parse_content_length};
 
 /// Longest response head accepted from a target, on both HTTP/1.1 paths; a longer one is a 502.

@@ -242,6 +242,16 @@ fn is_plain_target_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:@/?".contains(&b)
 }
 
+/// A method the client expects to be safe to repeat (RFC 9110 §9.2.2): a request of one that a
+/// stale upstream connection lost may be sent again.
+#[inline]
+pub fn idempotent(method: &str) -> bool {
+    matches!(
+        method,
+        "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

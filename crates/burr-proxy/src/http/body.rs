@@ -1,11 +1,14 @@
 //! The response body burr sends to clients: either a target's body streamed through, which
-//! hands the upstream connection back to its pool when it ends, or a short local message. When
+//! hands the upstream connection back to its pool when it ends (from hyper's client, or read
+//! straight from a raw upstream connection for HTTP/2 streams, `h2::body`), or a short local
+//! message. When
 //! the request is timed or logged, the body also carries what the request records at its end
 //! ([`RequestEnd`]): the body is the last thing of a request hyper lets go of, once the response
 //! has been handed to the connection in full (or the client left). And the request body burr
 //! sends to targets ([`RequestBody`]): the client's, counted for the access log when its length
 //! was not declared.
 
+use super::h2::body::{BoxError, UpstreamBody};
 use super::observe::RequestEnd;
 use crate::upstream::Lease;
 use bytes::{Buf, Bytes};
@@ -25,7 +28,12 @@ pub struct ProxyBody {
 }
 
 enum Inner {
-    Upstream { body: Incoming, lease: Lease },
+    Upstream {
+        body: Incoming,
+        lease: Lease,
+    },
+    /// Read straight from burr's own upstream connection (HTTP/2 streams).
+    Raw(UpstreamBody),
     Local(Option<Bytes>),
 }
 
@@ -36,6 +44,11 @@ impl ProxyBody {
             lease.release_connection();
         }
         Self::of(Inner::Upstream { body, lease })
+    }
+
+    /// Wraps a target's response body read from a raw upstream connection.
+    pub fn raw(body: UpstreamBody) -> Self {
+        Self::of(Inner::Raw(body))
     }
 
     pub fn text(text: impl Into<Bytes>) -> Self {
@@ -114,12 +127,12 @@ impl Drop for ProxyBody {
 
 impl Body for ProxyBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         let polled = match &mut this.inner {
             Inner::Upstream { body, lease } => {
@@ -131,8 +144,9 @@ impl Body for ProxyBody {
                     Poll::Ready(Some(Ok(_))) if body.is_end_stream() => lease.release_connection(),
                     _ => {}
                 }
-                polled
+                polled.map_err(Into::into)
             }
+            Inner::Raw(body) => Pin::new(body).poll_frame(cx),
             Inner::Local(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
         };
         if this.end.is_some()
@@ -147,6 +161,7 @@ impl Body for ProxyBody {
     fn is_end_stream(&self) -> bool {
         match &self.inner {
             Inner::Upstream { body, .. } => body.is_end_stream(),
+            Inner::Raw(body) => body.is_end_stream(),
             Inner::Local(data) => data.is_none(),
         }
     }
@@ -154,6 +169,7 @@ impl Body for ProxyBody {
     fn size_hint(&self) -> SizeHint {
         match &self.inner {
             Inner::Upstream { body, .. } => body.size_hint(),
+            Inner::Raw(body) => body.size_hint(),
             Inner::Local(data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
         }
     }

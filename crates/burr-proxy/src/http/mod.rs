@@ -6,6 +6,7 @@
 
 pub(crate) mod body;
 pub mod h1;
+mod h2;
 mod headers;
 mod observe;
 mod proxy;
@@ -383,17 +384,29 @@ async fn handle(
                 if log_head.is_some() && req.body().size_hint().exact().is_none() {
                     body_counted = Some(Arc::new(std::sync::atomic::AtomicU64::new(0)));
                 }
+                // HTTP/2 streams go over burr's own upstream connections, as the fast path's
+                // requests do; PROXY-protocol pools keep hyper's client (private connections).
+                let raw = req.version() == http::Version::HTTP_2
+                    && !pool.spec.upstream.proxy_protocol
+                    && h2::fits(&req);
                 let req = req.map(|body| body::RequestBody::new(body, body_counted.clone()));
-                let forwarding = proxy::forward(
-                    req,
-                    &conn,
-                    &listener,
-                    pool,
-                    extras,
-                    &mut client_upgrade,
-                    &mut times,
-                );
-                match forwarding.await {
+                let forwarding = if raw {
+                    h2::forward(req, &conn, &listener, pool, extras, &mut times).await
+                } else {
+                    // Boxed: hyper's client's state would otherwise be part of every HTTP/2
+                    // stream's future, which hyper moves into a task of its own per stream.
+                    let forwarding = proxy::forward(
+                        req,
+                        &conn,
+                        &listener,
+                        pool,
+                        extras,
+                        &mut client_upgrade,
+                        &mut times,
+                    );
+                    Box::pin(forwarding).await
+                };
+                match forwarding {
                     Ok(forwarded) => (forwarded.response, Some(forwarded.target)),
                     Err(error) => {
                         tracing::debug!(listener = %listener.key, %error, "request failed");

@@ -384,7 +384,7 @@ fn drop_own_cookies(headers: &mut http::HeaderMap, own: &[&str]) {
 
 /// The session's `Set-Cookie` values as header values, gathered while the response's own
 /// headers are read and appended after.
-struct SetCookieValues(Vec<HeaderValue>);
+pub(super) struct SetCookieValues(pub Vec<HeaderValue>);
 
 impl SetCookies for SetCookieValues {
     fn set_cookie(&mut self, pieces: &[&[u8]]) {

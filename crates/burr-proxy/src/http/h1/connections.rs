@@ -65,7 +65,9 @@ pub async fn checkout(
         tls,
         proxy_header: None,
     };
-    let stream = target_stream::open(target, dial).await?;
+    // Boxed: connecting (TLS handshake included) is the rare case, and its state would
+    // otherwise be part of every exchange's future, moved and held whether it connects or not.
+    let stream = Box::pin(target_stream::open(target, dial)).await?;
     target.stats.connections.fetch_add(1, Ordering::Relaxed);
     let conn = RawConnection {
         stream,

@@ -20,10 +20,14 @@
 //! to hyper behind the framing guard ([`Ending::Fallback`]), which answers it and every later
 //! request exactly as before. Responses of every framing are relayed here (length, chunked
 //! verbatim with its end found by the chunk scanner, until close, none).
+//!
+//! The upstream half of an exchange (target choice, checkout, send, response head with its
+//! timeout and interim heads, replays) is [`reach`], which HTTP/2 streams (`http::h2`) share.
 
 mod buffer;
 mod connections;
 mod names;
+pub(crate) mod reach;
 mod relay;
 pub(crate) mod request;
 pub(crate) mod response;
@@ -33,7 +37,8 @@ pub use request::Forwarded;
 pub(crate) use request::write_field;
 pub(crate) use response::SetCookieLines;
 
-use connections::{UpstreamHead, read_response_head};
+pub(crate) use connections::release;
+use reach::Reached;
 
 use super::Connection;
 use super::observe::{self, Ended, LogHead, Times};
@@ -45,7 +50,7 @@ use crate::canary::{ArmMark, Extras, Strip};
 use crate::framing::{self, BodyFraming};
 use crate::routing::{RequestView, split_target};
 use crate::runtime::{ListenerRuntime, PoolRuntime, TargetShared};
-use crate::upstream::Lease;
+use crate::target_stream::TargetStream;
 use buffer::InputBuffer;
 use http::StatusCode;
 use relay::{discard_body, relay_request_body, relay_response, send};
@@ -64,7 +69,7 @@ const CLIENT_BUFFER: usize = 4096;
 const COALESCE: usize = 16 * 1024;
 
 /// Interim (1xx) responses relayed before the final one; past this the client gets a 502.
-const MAX_INTERIM_RESPONSES: usize = 100;
+pub(crate) const MAX_INTERIM_RESPONSES: usize = 100;
 
 /// What the idle watchdog needs to know of the connection, shared with the loop.
 #[derive(Default)]
@@ -474,10 +479,7 @@ fn begin<'p>(
     let mut asked = Asked {
         is_head: head.method == "HEAD",
         last_upstream: head.last_upstream,
-        idempotent: matches!(
-            head.method,
-            "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
-        ),
+        idempotent: framing::rules::idempotent(head.method),
         close: head.close,
         body_left: body_len,
         log: None,
@@ -554,7 +556,7 @@ struct Served {
     close: bool,
 }
 
-enum Failure {
+pub(crate) enum Failure {
     /// Nothing was sent to the client yet: answer this error.
     Reply(ProxyError),
     /// The client connection broke, or a response was cut short: drop it.
@@ -562,7 +564,7 @@ enum Failure {
 }
 
 /// Sends the request in `out` (head and first body bytes) to a target of the pool, retrying
-/// other targets when connecting fails, and relays the response.
+/// other targets when connecting fails ([`reach`]), and relays the response.
 async fn forward<I>(
     io: &mut I,
     input: &mut InputBuffer,
@@ -580,103 +582,80 @@ where
         pool,
         extras,
     } = route;
-    let settings = &pool.spec.upstream;
     let tls = listener.spec.target_protocol().is_tls();
-    let response_timeout = Duration::from_secs(u64::from(settings.response_timeout_secs));
-    loop {
-        let index = attempts.next().map_err(|u| Failure::Reply(u.into()))?;
-        let target = &pool.targets[index].shared;
-        let (mut upstream, reused) =
-            match connections::checkout(target, settings.connect_timeout_ms, tls).await {
-                Ok(c) => c,
-                Err(e) => {
-                    attempts
-                        .connect_failed(index, &e)
-                        .map_err(|u| Failure::Reply(u.into()))?;
-                    continue;
-                }
-            };
-        target.mark_connect_success();
-        let _lease = Lease::new(target.clone());
-        // A reused connection the target closed meanwhile fails here or yields no response;
-        // a request that is whole in `out` and safe to repeat then goes again on a fresh one.
-        let replayable = reused && asked.body_left == 0;
-        if let Err(e) = send(&mut upstream.stream, out).await {
-            if replayable {
-                attempts.again(index);
-                continue;
-            }
-            return Err(Failure::Reply(ProxyError::Upstream(e.to_string())));
+    let mut request = ClientRequest {
+        io,
+        input,
+        asked,
+        out,
+    };
+    let reached = reach::reach(&mut attempts, pool, tls, &mut request).await?;
+    let ClientRequest { io, asked, out, .. } = request;
+    let Reached {
+        index,
+        mut upstream,
+        head_len,
+        lease: _lease,
+    } = reached;
+    let target = &pool.targets[index].shared;
+    asked.times.response_head();
+    let (status, body, keep_upstream, close) = answer_head(
+        &upstream, head_len, asked, &attempts, target, &extras, flags, out,
+    )?;
+    upstream.input.consume(head_len);
+    asked.times.response_start();
+    if asked.log.is_some() {
+        asked.answered = Some((status, target.clone()));
+    }
+    let complete = relay_response(io, &mut upstream, body, out, &mut asked.sent).await?;
+    if keep_upstream && complete && upstream.input.is_empty() && !asked.last_upstream {
+        connections::release(target, upstream, tls);
+    }
+    Ok(Served {
+        status,
+        target: target.clone(),
+        close,
+    })
+}
+
+/// An HTTP/1.1 client's request as the attempt loop sends it: the head and first body bytes
+/// in `out`, the rest of a `Content-Length` body still on the client connection.
+struct ClientRequest<'a, I> {
+    io: &'a mut I,
+    input: &'a mut InputBuffer,
+    asked: &'a mut Asked,
+    out: &'a mut Vec<u8>,
+}
+
+impl<I: AsyncRead + AsyncWrite + Unpin> reach::Outgoing for ClientRequest<'_, I> {
+    fn whole(&self) -> bool {
+        self.asked.body_left == 0
+    }
+
+    fn idempotent(&self) -> bool {
+        self.asked.idempotent
+    }
+
+    async fn send_head(&mut self, upstream: &mut TargetStream) -> std::io::Result<()> {
+        send(upstream, self.out).await?;
+        self.asked.times.sent_upstream();
+        Ok(())
+    }
+
+    async fn send_body(&mut self, upstream: &mut TargetStream) -> Result<(), Failure> {
+        if self.asked.body_left > 0 {
+            relay_request_body(self.io, self.input, upstream, self.asked.body_left).await?;
+            self.asked.body_left = 0;
         }
-        asked.times.sent_upstream();
-        if asked.body_left > 0 {
-            relay_request_body(io, input, &mut upstream.stream, asked.body_left).await?;
-            asked.body_left = 0;
-        }
-        // Interim responses count against the same response timeout as the final one.
-        let deadline = tokio::time::Instant::now() + response_timeout;
-        let mut head_len =
-            match tokio::time::timeout_at(deadline, read_response_head(&mut upstream)).await {
-                Err(_) => {
-                    pool.stats.timeouts.fetch_add(1, Ordering::Relaxed);
-                    return Err(Failure::Reply(ProxyError::Timeout(
-                        settings.response_timeout_secs,
-                    )));
-                }
-                Ok(Err(UpstreamHead::ClosedBeforeResponse)) if replayable && asked.idempotent => {
-                    attempts.again(index);
-                    continue;
-                }
-                Ok(Err(e)) => return Err(Failure::Reply(ProxyError::Upstream(e.to_string()))),
-                Ok(Ok(n)) => n,
-            };
-        // Interim responses (100 Continue, 103 Early Hints) go to the client as they are, up to
-        // a bound: a target that only ever sends them gets its client a 502. An interim response
-        // settles nothing, so the client may still be answered with burr's own final one.
-        let mut interim = 0;
-        while is_interim(&upstream.input.available()[..head_len]) {
-            interim += 1;
-            if interim > MAX_INTERIM_RESPONSES {
-                return Err(Failure::Reply(ProxyError::Upstream(format!(
-                    "more than {MAX_INTERIM_RESPONSES} interim responses"
-                ))));
-            }
-            // Rewritten like a final head: no hop-by-hop or framing fields reach the client.
-            interim_head(&upstream.input.available()[..head_len], out)
-                .map_err(|e| Failure::Reply(ProxyError::Upstream(e.to_string())))?;
-            asked.sent += out.len() as u64;
-            send(io, out).await.map_err(|_| Failure::Broken)?;
-            upstream.input.consume(head_len);
-            head_len =
-                match tokio::time::timeout_at(deadline, read_response_head(&mut upstream)).await {
-                    Ok(Ok(n)) => n,
-                    Ok(Err(e)) => return Err(Failure::Reply(ProxyError::Upstream(e.to_string()))),
-                    Err(_) => {
-                        pool.stats.timeouts.fetch_add(1, Ordering::Relaxed);
-                        return Err(Failure::Reply(ProxyError::Timeout(
-                            settings.response_timeout_secs,
-                        )));
-                    }
-                };
-        }
-        asked.times.response_head();
-        let (status, body, keep_upstream, close) = answer_head(
-            &upstream, head_len, asked, &attempts, target, &extras, flags, out,
-        )?;
-        upstream.input.consume(head_len);
-        asked.times.response_start();
-        if asked.log.is_some() {
-            asked.answered = Some((status, target.clone()));
-        }
-        let complete = relay_response(io, &mut upstream, body, out, &mut asked.sent).await?;
-        if keep_upstream && complete && upstream.input.is_empty() && !asked.last_upstream {
-            connections::release(target, upstream, tls);
-        }
-        return Ok(Served {
-            status,
-            target: target.clone(),
-            close,
-        });
+        Ok(())
+    }
+
+    async fn interim(&mut self, raw: &[u8]) -> Result<(), Failure> {
+        // Rewritten like a final head: no hop-by-hop or framing fields reach the client.
+        interim_head(raw, self.out)
+            .map_err(|e| Failure::Reply(ProxyError::Upstream(e.to_string())))?;
+        self.asked.sent += self.out.len() as u64;
+        send(self.io, self.out).await.map_err(|_| Failure::Broken)
     }
 }
 

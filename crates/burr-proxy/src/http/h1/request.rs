@@ -93,6 +93,29 @@ pub fn parse<'b>(
     })
 }
 
+impl<'b> Head<'b> {
+    /// A head whose fields come from elsewhere than HTTP/1.1 text (an HTTP/2 request, its
+    /// pseudo-header fields turned into `target` and a `host` field by the caller), to be
+    /// written for the target by the same writer. HTTP/2 has no `Connection` field (RFC 9113
+    /// §8.2.2 makes one malformed), so nothing here is listed as hop-by-hop beyond the usual.
+    pub fn forwarding(
+        method: &'b str,
+        target: &'b str,
+        headers: &'b [httparse::Header<'b>],
+        body: BodyFraming,
+    ) -> Self {
+        Head {
+            method,
+            target,
+            headers,
+            body,
+            close: false,
+            last_upstream: rules::body_without_meaning(method, body),
+            connection: ConnectionTokens::default(),
+        }
+    }
+}
+
 impl RequestHeaders for Head<'_> {
     fn cookie_fields(&self) -> impl Iterator<Item = &[u8]> {
         self.headers
@@ -219,6 +242,12 @@ impl Head<'_> {
         out.extend_from_slice(forwarded.client.as_bytes());
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(forwarded.proto_port.as_bytes());
+        if self.body == BodyFraming::Chunked {
+            // Only a head from elsewhere gets here chunked (the fast path leaves chunked
+            // uploads to hyper): its body is re-framed, the client's own framing fields having
+            // been dropped as hop-by-hop.
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+        }
         if self.last_upstream {
             out.extend_from_slice(b"Connection: close\r\n");
         }
