@@ -24,6 +24,15 @@ impl<T> CountedIo<T> {
     pub(crate) fn new(inner: T, stats: Arc<ListenerStats>) -> Self {
         Self { inner, stats }
     }
+
+    pub(crate) fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
+    /// The counters bytes moved around this wrapper (spliced) must be added to.
+    pub(crate) fn stats(&self) -> &ListenerStats {
+        &self.stats
+    }
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for CountedIo<T> {

@@ -61,6 +61,11 @@ impl<T> ActivityIo<T> {
     pub fn get_mut(&mut self) -> &mut T {
         &mut self.inner
     }
+
+    /// What bytes moved around this wrapper (spliced) must stamp.
+    pub(crate) fn activity(&self) -> &Activity {
+        &self.activity
+    }
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for ActivityIo<T> {

@@ -32,6 +32,7 @@ pub mod routing;
 pub mod runtime;
 pub mod sessions;
 pub mod sni;
+mod splice;
 mod target_stream;
 mod tcp;
 mod tcp_pump;

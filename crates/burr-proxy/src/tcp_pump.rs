@@ -11,12 +11,14 @@
 //! stamps the connection's [`Activity`], as [`crate::idle::ActivityIo`] does on the copy path.
 //!
 //! Memory: a connection that is not moving bytes holds no buffer (one is allocated when the
-//! socket turns readable and freed once its bytes are written) and no pipe (pipes are made only
-//! when a direction switches to splice; an empty pipe holds no data pages). When the kernel
+//! socket turns readable and freed once its bytes are written) and no pipe (a direction takes
+//! one from [`crate::splice`] only when it switches to splice; an empty pipe holds no data
+//! pages). When the kernel
 //! refuses `splice` on these descriptors (EINVAL, ENOSYS) or no pipe can be made, the direction
 //! stays on the copy path.
 
 use crate::idle::{Activity, ActivityIo};
+use crate::splice::{Pipe, SPLICE_CHUNK, splice_once};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -46,13 +48,10 @@ impl<T> PlainTcp for tokio_rustls::server::TlsStream<T> {
 /// costs no pipe) and is one TLS record, the unit TLS listeners' copy path moves anyway.
 pub(crate) const COPY_CHUNK: usize = 16 * 1024;
 
-/// Most bytes one splice takes from a socket: the capacity of a default pipe (16 pages).
-const SPLICE_CHUNK: usize = 64 * 1024;
-
 /// How one direction currently moves its bytes.
 enum Mode {
     Copy,
-    Splice(pipe::Pipe),
+    Splice(Pipe),
     /// splice was refused on these descriptors once; it is not tried again on this direction.
     CopyOnly,
 }
@@ -105,12 +104,12 @@ async fn pump(
                 if moved == COPY_CHUNK && matches!(mode, Mode::Copy) {
                     // The pipe is made only now that bytes flow in bulk; without one (descriptor
                     // limit, kernel memory) this direction simply keeps copying.
-                    mode = pipe::Pipe::new().map_or(Mode::CopyOnly, Mode::Splice);
+                    mode = Pipe::take().map_or(Mode::CopyOnly, Mode::Splice);
                 }
                 moved
             }
             Mode::Splice(pipe) => {
-                match splice_once(from.as_ref(), to.as_ref(), pipe, activity).await? {
+                match splice_once(from.as_ref(), to.as_ref(), pipe, SPLICE_CHUNK, activity).await? {
                     Some(moved) => moved,
                     None => {
                         // Refused while filling the empty pipe: no byte entered it, so none is lost
@@ -154,131 +153,4 @@ async fn copy_once(
     to.write_all(&buffer).await?;
     activity.touch();
     Ok(read)
-}
-
-/// Splices once from `from` into the (empty) pipe and then all of it out to `to`; `Some(0)` at
-/// end-of-stream, `None` when the kernel refuses to splice from `from` (nothing was moved). The pipe is always empty between calls, so a would-block while filling it can
-/// only mean `from` has nothing to read, and one while draining it only that `to` is full: each
-/// clears the right socket's readiness.
-async fn splice_once(
-    from: &TcpStream,
-    to: &TcpStream,
-    pipe: &pipe::Pipe,
-    activity: &Activity,
-) -> io::Result<Option<usize>> {
-    let spliced = loop {
-        from.readable().await?;
-        match from.try_io(tokio::io::Interest::READABLE, || {
-            pipe.fill_from(from, SPLICE_CHUNK)
-        }) {
-            Ok(spliced) => break spliced,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(error) if pipe::refused(&error) => return Ok(None),
-            Err(error) => return Err(error),
-        }
-    };
-    if spliced == 0 {
-        return Ok(Some(0));
-    }
-    activity.touch();
-    let mut pending = spliced;
-    while pending > 0 {
-        to.writable().await?;
-        match to.try_io(tokio::io::Interest::WRITABLE, || {
-            pipe.drain_into(to, pending)
-        }) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(drained) => pending -= drained,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(error) => return Err(error),
-        }
-    }
-    activity.touch();
-    Ok(Some(spliced))
-}
-
-#[cfg(target_os = "linux")]
-mod pipe {
-    use std::io;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-
-    /// A nonblocking pipe, both ends closed on drop.
-    pub struct Pipe {
-        read: OwnedFd,
-        write: OwnedFd,
-    }
-
-    impl Pipe {
-        pub fn new() -> io::Result<Self> {
-            let mut fds = [0; 2];
-            // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-            if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // SAFETY: pipe2 succeeded, so both are open descriptors that nothing else owns.
-            let (read, write) =
-                unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-            Ok(Self { read, write })
-        }
-
-        /// Moves up to `len` bytes from the socket into the pipe.
-        pub fn fill_from(&self, socket: &impl AsRawFd, len: usize) -> io::Result<usize> {
-            splice(socket.as_raw_fd(), self.write.as_raw_fd(), len)
-        }
-
-        /// Moves up to `len` bytes from the pipe to the socket.
-        pub fn drain_into(&self, socket: &impl AsRawFd, len: usize) -> io::Result<usize> {
-            splice(self.read.as_raw_fd(), socket.as_raw_fd(), len)
-        }
-    }
-
-    fn splice(from: i32, to: i32, len: usize) -> io::Result<usize> {
-        // SAFETY: both are open descriptors borrowed for the call; null offsets mean "the
-        // current position", the only meaning sockets and pipes have.
-        let moved = unsafe {
-            libc::splice(
-                from,
-                std::ptr::null_mut(),
-                to,
-                std::ptr::null_mut(),
-                len,
-                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
-            )
-        };
-        if moved < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(moved as usize)
-        }
-    }
-
-    /// True when the kernel does not splice between these descriptors at all.
-    pub fn refused(error: &io::Error) -> bool {
-        matches!(error.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS))
-    }
-}
-
-/// Elsewhere there is no splice: every direction stays on the copy path.
-#[cfg(not(target_os = "linux"))]
-mod pipe {
-    use std::io;
-    use std::os::fd::AsRawFd;
-
-    pub enum Pipe {}
-
-    impl Pipe {
-        pub fn new() -> io::Result<Self> {
-            Err(io::ErrorKind::Unsupported.into())
-        }
-        pub fn fill_from(&self, _: &impl AsRawFd, _: usize) -> io::Result<usize> {
-            match *self {}
-        }
-        pub fn drain_into(&self, _: &impl AsRawFd, _: usize) -> io::Result<usize> {
-            match *self {}
-        }
-    }
-
-    pub fn refused(_: &io::Error) -> bool {
-        true
-    }
 }

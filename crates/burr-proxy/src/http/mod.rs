@@ -196,6 +196,8 @@ struct Http1Limits {
 async fn serve_http1<I>(io: I, conn: Arc<Connection>, activity: &Activity, limits: Http1Limits)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    // A plain client socket lets the fast path splice bodies.
+    CountedIo<I>: crate::splice::ClientSocket,
 {
     // Counted after TLS, so the listener's byte counters are HTTP's bytes on either path.
     let io = CountedIo::new(io, conn.slot.current().stats.clone());

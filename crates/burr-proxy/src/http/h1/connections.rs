@@ -77,8 +77,10 @@ pub async fn checkout(
     Ok((conn, false))
 }
 
-/// Gives `conn` back to `target`'s idle list after a complete exchange.
-pub fn release(target: &TargetShared, conn: RawConnection, tls: bool) {
+/// Gives `conn` back to `target`'s idle list after a complete exchange, with the room a bulk
+/// response took given back, so an idle connection holds what it held before.
+pub fn release(target: &TargetShared, mut conn: RawConnection, tls: bool) {
+    conn.input.shrink(UPSTREAM_BUFFER);
     target.raw_idle.put(conn, tls);
 }
 

@@ -50,6 +50,7 @@ use crate::canary::{ArmMark, Extras, Strip};
 use crate::framing::{self, BodyFraming};
 use crate::routing::{RequestView, split_target};
 use crate::runtime::{ListenerRuntime, PoolRuntime, TargetShared};
+use crate::splice::ClientSocket;
 use crate::target_stream::TargetStream;
 use buffer::InputBuffer;
 use http::StatusCode;
@@ -114,7 +115,7 @@ pub(super) async fn serve<I>(
     limits: Limits,
 ) -> Ending<I>
 where
-    I: AsyncRead + AsyncWrite + Unpin,
+    I: AsyncRead + AsyncWrite + Unpin + ClientSocket,
 {
     let mut input = InputBuffer::new(CLIENT_BUFFER);
     let mut out = Vec::new();
@@ -136,8 +137,10 @@ where
                 break;
             }
         };
-        match exchange(&mut io, &mut input, head_len, conn, flags, limits, &mut out).await {
-            Exchanged::KeepAlive => {}
+        let exchanged = exchange(&mut io, &mut input, head_len, conn, flags, limits, &mut out);
+        match exchanged.await {
+            // Room a bulk request body took goes back before the connection waits again.
+            Exchanged::KeepAlive => input.shrink(CLIENT_BUFFER),
             Exchanged::Close => break,
             Exchanged::Broken => return Ending::Closed,
             Exchanged::NotFast => return fallback(io, input),
@@ -255,7 +258,7 @@ async fn exchange<I>(
     out: &mut Vec<u8>,
 ) -> Exchanged
 where
-    I: AsyncRead + AsyncWrite + Unpin,
+    I: AsyncRead + AsyncWrite + Unpin + ClientSocket,
 {
     let times = Times::start(conn);
     let listener = conn.slot.current();
@@ -575,7 +578,7 @@ async fn forward<I>(
     out: &mut Vec<u8>,
 ) -> Result<Served, Failure>
 where
-    I: AsyncRead + AsyncWrite + Unpin,
+    I: AsyncRead + AsyncWrite + Unpin + ClientSocket,
 {
     let Route {
         listener,
@@ -627,7 +630,7 @@ struct ClientRequest<'a, I> {
     out: &'a mut Vec<u8>,
 }
 
-impl<I: AsyncRead + AsyncWrite + Unpin> reach::Outgoing for ClientRequest<'_, I> {
+impl<I: AsyncRead + AsyncWrite + Unpin + ClientSocket> reach::Outgoing for ClientRequest<'_, I> {
     fn whole(&self) -> bool {
         self.asked.body_left == 0
     }

@@ -1,13 +1,32 @@
 //! Moving the bytes of an exchange on the fast path once its heads are settled: a request
 //! body to the target (or to nowhere, when burr answered itself), the response's head and body
 //! to the client by its framing, and the one way every message is written ([`send`]).
+//!
+//! Bodies burr does not look into (`Content-Length` request and response bodies, response
+//! bodies that end at close) go socket → pipe → socket with `splice(2)` ([`crate::splice`])
+//! when both the client and the target are plain TCP sockets and at least [`SPLICE_MIN`] bytes
+//! remain: exactly the body's remaining length, never a byte past it, so the next response
+//! on a kept upstream connection stays in its socket. Bytes already read into a buffer go out
+//! by write first. Everything else (TLS on either side, chunked bodies, which are scanned for
+//! their end, or splice refused) is copied through the connection's input buffer, which grows
+//! while the transfer is sustained ([`InputBuffer::fill_bulk`]), so each write carries more.
+//! Back-pressure holds either way: nothing is read while the previous bytes are unwritten, so
+//! burr holds at most one buffer ([`super::buffer::BULK_MAX`]) or one pipe per direction.
 
 use super::buffer::InputBuffer;
 use super::response::ResponseBody;
 use super::{COALESCE, Failure, RawConnection};
 use crate::framing::{ChunkedBody, MAX_RESPONSE_HEAD, Scan};
 use crate::http::proxy::ProxyError;
+use crate::splice::{self, ClientSocket, Failed, Pipe, SPLICE_CHUNK};
+use crate::target_stream::TargetStream;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Remaining body length from which a body is spliced rather than copied: below it, a body
+/// ends within a read or two anyway, and stays on exactly the path small exchanges took.
+pub(super) const SPLICE_MIN: u64 = 16 * 1024;
 
 /// Reads and drops `left` body bytes of a request the balancer answered itself.
 pub(super) async fn discard_body<I: AsyncRead + Unpin>(
@@ -29,27 +48,39 @@ pub(super) async fn discard_body<I: AsyncRead + Unpin>(
     Ok(())
 }
 
-/// Copies the rest of a `Content-Length` request body from the client to the target.
-pub(super) async fn relay_request_body<I, U>(
+/// Relays the rest of a `Content-Length` request body from the client to the target.
+pub(super) async fn relay_request_body<I>(
     io: &mut I,
     input: &mut InputBuffer,
-    upstream: &mut U,
+    upstream: &mut TargetStream,
     mut left: u64,
 ) -> Result<(), Failure>
 where
-    I: AsyncRead + Unpin,
-    U: AsyncWrite + Unpin,
+    I: AsyncRead + Unpin + ClientSocket,
 {
+    let upstream_failed = |e: std::io::Error| Failure::Reply(ProxyError::Upstream(e.to_string()));
     while left > 0 {
         if input.is_empty() {
-            match input.fill(io).await {
+            if left >= SPLICE_MIN
+                && let (Some(client), TargetStream::Plain(target)) = (io.plain_socket(), &*upstream)
+            {
+                let counter = &client.stats.received_bytes;
+                match splice_body(client.socket, target, Some(left), client.activity, counter).await
+                {
+                    Ok(Spliced::Whole) => return Ok(()),
+                    Ok(Spliced::Ended(_)) | Err(Failed::From(_)) => return Err(Failure::Broken),
+                    Ok(Spliced::Refused(moved)) => left -= moved, // the rest is copied
+                    Err(Failed::To(e)) => return Err(upstream_failed(e)),
+                }
+            }
+            match input.fill_bulk(io, left).await {
                 Ok(n) if n > 0 => {}
                 _ => return Err(Failure::Broken), // the client gave up mid-body
             }
         }
         let take = (left.min(input.available().len() as u64)) as usize;
         if let Err(e) = send(upstream, &input.available()[..take]).await {
-            return Err(Failure::Reply(ProxyError::Upstream(e.to_string())));
+            return Err(upstream_failed(e));
         }
         input.consume(take);
         left -= take as u64;
@@ -59,7 +90,7 @@ where
 
 /// Writes the response head in `out` and relays the body; true when the body ended where its
 /// framing says (so the upstream connection may serve again). Adds what it writes to `sent`.
-pub(super) async fn relay_response<I: AsyncWrite + Unpin>(
+pub(super) async fn relay_response<I: AsyncWrite + Unpin + ClientSocket>(
     io: &mut I,
     upstream: &mut RawConnection,
     body: ResponseBody,
@@ -72,6 +103,9 @@ pub(super) async fn relay_response<I: AsyncWrite + Unpin>(
     };
     let mut chunks = ChunkedBody::new(MAX_RESPONSE_HEAD);
     let mut first = true;
+    // Tried once, after the head and the bytes read with it are out; if refused, or not worth
+    // it, the rest is copied.
+    let mut may_splice = matches!(body, ResponseBody::UntilClose | ResponseBody::Length(_));
     loop {
         // How much of what is buffered belongs to this body, and whether the body ends there.
         let available = upstream.input.available();
@@ -116,10 +150,86 @@ pub(super) async fn relay_response<I: AsyncWrite + Unpin>(
         if ended {
             return Ok(true);
         }
-        match upstream.input.fill(&mut upstream.stream).await {
+        if std::mem::take(&mut may_splice)
+            && (body == ResponseBody::UntilClose || length_left >= SPLICE_MIN)
+            && upstream.input.is_empty()
+        {
+            if let (Some(client), TargetStream::Plain(target)) =
+                (io.plain_socket(), &upstream.stream)
+            {
+                let left = (body != ResponseBody::UntilClose).then_some(length_left);
+                let counter = &client.stats.sent_bytes;
+                let spliced = splice_body(target, client.socket, left, client.activity, counter);
+                match spliced.await {
+                    Ok(Spliced::Whole) => {
+                        *sent += length_left;
+                        return Ok(true);
+                    }
+                    Ok(Spliced::Ended(moved)) if body == ResponseBody::UntilClose => {
+                        *sent += moved;
+                        return Ok(false);
+                    }
+                    Ok(Spliced::Refused(moved)) => {
+                        *sent += moved;
+                        length_left -= moved.min(length_left);
+                    }
+                    // Cut short by the target, or the client left.
+                    Ok(Spliced::Ended(_)) | Err(_) => return Err(Failure::Broken),
+                }
+            }
+        }
+        let wanted = match body {
+            ResponseBody::Length(_) => length_left,
+            _ => u64::MAX,
+        };
+        match upstream.input.fill_bulk(&mut upstream.stream, wanted).await {
             Ok(0) if body == ResponseBody::UntilClose => return Ok(false),
             Ok(n) if n > 0 => {}
             _ => return Err(Failure::Broken), // cut short: the client must not wait for more
+        }
+    }
+}
+
+/// How [`splice_body`] ended.
+enum Spliced {
+    /// All the bytes asked for moved.
+    Whole,
+    /// The source reached end-of-stream after this many bytes.
+    Ended(u64),
+    /// The kernel refused to splice after this many bytes: the rest must be copied.
+    Refused(u64),
+}
+
+/// Splices `left` bytes (or until end-of-stream, when `None`) from `from` to `to`, never
+/// asking the source for more than remain. Each chunk is added to `counter` (the listener's
+/// byte counter of the client's side) and stamps `activity`, as the client's wrappers do for
+/// copied bytes. No pipe to be had counts as refused.
+async fn splice_body(
+    from: &TcpStream,
+    to: &TcpStream,
+    mut left: Option<u64>,
+    activity: &crate::idle::Activity,
+    counter: &AtomicU64,
+) -> Result<Spliced, Failed> {
+    let Ok(mut pipe) = Pipe::take() else {
+        return Ok(Spliced::Refused(0));
+    };
+    let mut moved = 0;
+    loop {
+        let len = left.map_or(SPLICE_CHUNK, |left| left.min(SPLICE_CHUNK as u64) as usize);
+        match splice::splice_once(from, to, &mut pipe, len, activity).await? {
+            None => return Ok(Spliced::Refused(moved)),
+            Some(0) => return Ok(Spliced::Ended(moved)),
+            Some(chunk) => {
+                counter.fetch_add(chunk as u64, Ordering::Relaxed);
+                moved += chunk as u64;
+                if let Some(left) = &mut left {
+                    *left -= chunk as u64;
+                    if *left == 0 {
+                        return Ok(Spliced::Whole);
+                    }
+                }
+            }
         }
     }
 }
