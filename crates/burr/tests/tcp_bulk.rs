@@ -1,7 +1,7 @@
 //! Bulk transfers through a plain TCP listener, where burr relays with splice(2): bytes cross
 //! intact both ways and a half-close still follows them, a connection moving bulk bytes is not
-//! idle, and pipes exist only while a connection that moved bulk bytes lives (an idle or
-//! chatty connection holds none).
+//! idle, and pipes are taken only by connections that move bulk bytes (an idle or chatty
+//! connection holds none) and are reused from the worker's cache after one closes.
 
 mod common;
 
@@ -118,13 +118,37 @@ async fn pipes_are_made_only_for_connections_that_move_bulk_bytes() {
     let during = pipes(burr.pid());
     assert!(
         during > before && during <= before + 4,
-        "pipes while the bulk connection lives: {during}, before it: {before}"
+        "pipe ends while the bulk connection lives: {during}, before it: {before}"
     );
-    // Closing it closes its pipes; the chatty connections still hold none.
+    // Closing it gives its (empty) pipes back to the worker's cache, and the next bulk
+    // connection takes them from there instead of making new ones.
     drop(bulk);
+    let relay_closed = || {
+        burr.metrics().lines().any(|l| {
+            l.starts_with("burr_tcp_relays_total{")
+                && l.contains("end=\"closed\"")
+                && l.ends_with(" 1")
+        })
+    };
     assert!(
-        eventually(Duration::from_secs(5), || pipes(burr.pid()) == before).await,
-        "pipes after the bulk connection closed: {}, before it: {before}",
+        eventually(Duration::from_secs(5), relay_closed).await,
+        "the bulk connection's relay did not end"
+    );
+    let mut bulk = tcp_connect_from(port, LOOPBACK).await;
+    assert_eq!(read_line(&mut bulk).await, "t1\n");
+    let (mut reader, mut writer) = bulk.split();
+    let (_, echoed) = tokio::join!(writer.write_all(&sent), async {
+        let mut echoed = vec![0; sent.len()];
+        tokio::time::timeout(Duration::from_secs(10), reader.read_exact(&mut echoed))
+            .await
+            .expect("the echo within 10 s")
+            .unwrap();
+        echoed
+    });
+    assert!(echoed == sent, "the echo differs from what was sent");
+    assert!(
+        pipes(burr.pid()) <= during,
+        "pipe ends with a second bulk connection: {}, with the first: {during}",
         pipes(burr.pid())
     );
     for stream in &mut chatty {

@@ -18,6 +18,7 @@ use super::response::ResponseBody;
 use super::{COALESCE, Failure, RawConnection};
 use crate::framing::{ChunkedBody, MAX_RESPONSE_HEAD, Scan};
 use crate::http::proxy::ProxyError;
+use crate::idle::Activity;
 use crate::splice::{self, ClientSocket, Failed, Pipe, SPLICE_CHUNK};
 use crate::target_stream::TargetStream;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,12 +65,17 @@ where
             if left >= SPLICE_MIN
                 && let (Some(client), TargetStream::Plain(target)) = (io.plain_socket(), &*upstream)
             {
-                let counter = &client.stats.received_bytes;
-                match splice_body(client.socket, target, Some(left), client.activity, counter).await
-                {
+                let ends = Ends {
+                    from: client.socket,
+                    to: target,
+                    activity: client.activity,
+                    counter: &client.stats.received_bytes,
+                };
+                let mut moved = 0;
+                match splice_body(ends, Some(left), &mut moved).await {
                     Ok(Spliced::Whole) => return Ok(()),
-                    Ok(Spliced::Ended(_)) | Err(Failed::From(_)) => return Err(Failure::Broken),
-                    Ok(Spliced::Refused(moved)) => left -= moved, // the rest is copied
+                    Ok(Spliced::Ended) | Err(Failed::From(_)) => return Err(Failure::Broken),
+                    Ok(Spliced::Refused) => left -= moved, // the rest is copied
                     Err(Failed::To(e)) => return Err(upstream_failed(e)),
                 }
             }
@@ -153,29 +159,23 @@ pub(super) async fn relay_response<I: AsyncWrite + Unpin + ClientSocket>(
         if std::mem::take(&mut may_splice)
             && (body == ResponseBody::UntilClose || length_left >= SPLICE_MIN)
             && upstream.input.is_empty()
-        {
-            if let (Some(client), TargetStream::Plain(target)) =
+            && let (Some(client), TargetStream::Plain(target)) =
                 (io.plain_socket(), &upstream.stream)
-            {
-                let left = (body != ResponseBody::UntilClose).then_some(length_left);
-                let counter = &client.stats.sent_bytes;
-                let spliced = splice_body(target, client.socket, left, client.activity, counter);
-                match spliced.await {
-                    Ok(Spliced::Whole) => {
-                        *sent += length_left;
-                        return Ok(true);
-                    }
-                    Ok(Spliced::Ended(moved)) if body == ResponseBody::UntilClose => {
-                        *sent += moved;
-                        return Ok(false);
-                    }
-                    Ok(Spliced::Refused(moved)) => {
-                        *sent += moved;
-                        length_left -= moved.min(length_left);
-                    }
-                    // Cut short by the target, or the client left.
-                    Ok(Spliced::Ended(_)) | Err(_) => return Err(Failure::Broken),
-                }
+        {
+            let ends = Ends {
+                from: target,
+                to: client.socket,
+                activity: client.activity,
+                counter: &client.stats.sent_bytes,
+            };
+            let before = *sent;
+            let left = (body != ResponseBody::UntilClose).then_some(length_left);
+            match splice_body(ends, left, sent).await {
+                Ok(Spliced::Whole) => return Ok(true),
+                Ok(Spliced::Ended) if body == ResponseBody::UntilClose => return Ok(false),
+                Ok(Spliced::Refused) => length_left = length_left.saturating_sub(*sent - before),
+                // Cut short by the target, or the client left.
+                Ok(Spliced::Ended) | Err(_) => return Err(Failure::Broken),
             }
         }
         let wanted = match body {
@@ -194,41 +194,47 @@ pub(super) async fn relay_response<I: AsyncWrite + Unpin + ClientSocket>(
 enum Spliced {
     /// All the bytes asked for moved.
     Whole,
-    /// The source reached end-of-stream after this many bytes.
-    Ended(u64),
-    /// The kernel refused to splice after this many bytes: the rest must be copied.
-    Refused(u64),
+    /// The source reached end-of-stream first.
+    Ended,
+    /// The kernel refused to splice (before any byte of that chunk moved): the rest must be
+    /// copied.
+    Refused,
 }
 
-/// Splices `left` bytes (or until end-of-stream, when `None`) from `from` to `to`, never
-/// asking the source for more than remain. Each chunk is added to `counter` (the listener's
-/// byte counter of the client's side) and stamps `activity`, as the client's wrappers do for
-/// copied bytes. No pipe to be had counts as refused.
+/// The sockets of a splice, and what must see the bytes: the client's idle stamp and the
+/// listener's byte counter of the client's side (as the client's wrappers do for copied bytes).
+struct Ends<'a> {
+    from: &'a TcpStream,
+    to: &'a TcpStream,
+    activity: &'a Activity,
+    counter: &'a AtomicU64,
+}
+
+/// Splices `left` bytes (or until end-of-stream, when `None`) from one end to the other, never
+/// asking the source for more than remain; adds each chunk to `moved` as it goes out. No pipe
+/// to be had counts as refused.
 async fn splice_body(
-    from: &TcpStream,
-    to: &TcpStream,
+    ends: Ends<'_>,
     mut left: Option<u64>,
-    activity: &crate::idle::Activity,
-    counter: &AtomicU64,
+    moved: &mut u64,
 ) -> Result<Spliced, Failed> {
     let Ok(mut pipe) = Pipe::take() else {
-        return Ok(Spliced::Refused(0));
+        return Ok(Spliced::Refused);
     };
-    let mut moved = 0;
     loop {
         let len = left.map_or(SPLICE_CHUNK, |left| left.min(SPLICE_CHUNK as u64) as usize);
-        match splice::splice_once(from, to, &mut pipe, len, activity).await? {
-            None => return Ok(Spliced::Refused(moved)),
-            Some(0) => return Ok(Spliced::Ended(moved)),
-            Some(chunk) => {
-                counter.fetch_add(chunk as u64, Ordering::Relaxed);
-                moved += chunk as u64;
-                if let Some(left) = &mut left {
-                    *left -= chunk as u64;
-                    if *left == 0 {
-                        return Ok(Spliced::Whole);
-                    }
-                }
+        let chunk =
+            match splice::splice_once(ends.from, ends.to, &mut pipe, len, ends.activity).await? {
+                None => return Ok(Spliced::Refused),
+                Some(0) => return Ok(Spliced::Ended),
+                Some(chunk) => chunk as u64,
+            };
+        ends.counter.fetch_add(chunk, Ordering::Relaxed);
+        *moved += chunk;
+        if let Some(left) = &mut left {
+            *left -= chunk;
+            if *left == 0 {
+                return Ok(Spliced::Whole);
             }
         }
     }
