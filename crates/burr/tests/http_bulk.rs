@@ -42,6 +42,13 @@ async fn sizes_target() -> Scripted {
         if let Some(n) = path.strip_prefix("/size/") {
             let n: usize = n.parse().unwrap();
             ok(&noise(n, n as u64))
+        } else if let Some(n) = path.strip_prefix("/overlong/") {
+            // A response whose bytes go on past its Content-Length: a second response, which no
+            // request asked for.
+            let n: usize = n.parse().unwrap();
+            let mut bytes = with_length("200 OK", "", &noise(n, n as u64));
+            bytes.extend_from_slice(&with_length("200 OK", "", b"smuggled"));
+            reply(bytes)
         } else if let Some(n) = path.strip_prefix("/close/") {
             let n: usize = n.parse().unwrap();
             let mut bytes = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
@@ -87,6 +94,24 @@ async fn bodies_of_every_size_cross_intact_on_one_kept_upstream_connection() {
     }
     // Every exchange, spliced or copied, left the upstream connection at a message boundary.
     assert_eq!(target.accepted(), 1, "upstream connections opened");
+}
+
+#[tokio::test]
+async fn no_byte_past_a_spliced_body_reaches_the_client() {
+    let target = sizes_target().await;
+    let (_burr, port) = burr_in_front_of(&target);
+    let mut conn = Conn::open(port).await;
+    for size in [100_000, 1 << 20] {
+        conn.send(&request("GET", &format!("/overlong/{size}"), "", b""))
+            .await;
+        let response = conn.response(false).await;
+        assert!(response.body == noise(size, size as u64), "{size} bytes");
+        // The next answer is the one asked for, not the bytes the target sent past the body
+        // (they stayed in the upstream socket, which is then not used again).
+        conn.send(&request("GET", "/size/10", "", b"")).await;
+        let response = conn.response(false).await;
+        assert!(response.body == noise(10, 10), "{:?}", response.text());
+    }
 }
 
 #[tokio::test]
