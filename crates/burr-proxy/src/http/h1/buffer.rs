@@ -105,12 +105,19 @@ impl InputBuffer {
     }
 
     /// Gives back room beyond `capacity` a bulk transfer took, keeping the unused bytes.
+    /// Called after every exchange: inline, so the common case costs one comparison.
+    #[inline]
     pub fn shrink(&mut self, capacity: usize) {
         if self.data.capacity() > capacity {
-            self.data.drain(..self.start);
-            self.start = 0;
-            self.data.shrink_to(capacity);
+            self.shrink_now(capacity);
         }
+    }
+
+    #[cold]
+    fn shrink_now(&mut self, capacity: usize) {
+        self.data.drain(..self.start);
+        self.start = 0;
+        self.data.shrink_to(capacity);
     }
 
     /// The room the buffer holds.

@@ -137,8 +137,7 @@ where
                 break;
             }
         };
-        let exchanged = exchange(&mut io, &mut input, head_len, conn, flags, limits, &mut out);
-        match exchanged.await {
+        match exchange(&mut io, &mut input, head_len, conn, flags, limits, &mut out).await {
             // Room a bulk request body took goes back before the connection waits again.
             Exchanged::KeepAlive => input.shrink(CLIENT_BUFFER),
             Exchanged::Close => break,
