@@ -72,7 +72,7 @@ where
                     counter: &client.stats.received_bytes,
                 };
                 let mut moved = 0;
-                match splice_body(ends, Some(left), &mut moved).await {
+                match Box::pin(splice_body(ends, Some(left), &mut moved)).await {
                     Ok(Spliced::Whole) => return Ok(()),
                     Ok(Spliced::Ended) | Err(Failed::From(_)) => return Err(Failure::Broken),
                     Ok(Spliced::Refused) => left -= moved, // the rest is copied
@@ -170,7 +170,7 @@ pub(super) async fn relay_response<I: AsyncWrite + Unpin + ClientSocket>(
             };
             let before = *sent;
             let left = (body != ResponseBody::UntilClose).then_some(length_left);
-            match splice_body(ends, left, sent).await {
+            match Box::pin(splice_body(ends, left, sent)).await {
                 Ok(Spliced::Whole) => return Ok(true),
                 Ok(Spliced::Ended) if body == ResponseBody::UntilClose => return Ok(false),
                 Ok(Spliced::Refused) => length_left = length_left.saturating_sub(*sent - before),
@@ -212,7 +212,8 @@ struct Ends<'a> {
 
 /// Splices `left` bytes (or until end-of-stream, when `None`) from one end to the other, never
 /// asking the source for more than remain; adds each chunk to `moved` as it goes out. No pipe
-/// to be had counts as refused.
+/// to be had counts as refused. Callers box it: one allocation per large body keeps its state
+/// out of every exchange's future, which small exchanges would pay for.
 async fn splice_body(
     ends: Ends<'_>,
     mut left: Option<u64>,
