@@ -25,7 +25,7 @@ use super::body::{ProxyBody, RequestBody};
 use super::h1::Failure;
 use super::h1::reach::{self, Outgoing, Reached};
 use super::h1::request::{self, Head, MAX_FAST_HEADERS};
-use super::h1::response::{self, ClientField};
+use super::h1::response::{self, ClientField, ClientFieldSink};
 use super::observe::Times;
 use super::proxy::{Forwarded, ProxyError, SetCookieValues};
 use crate::affinity::{Affinity, client_hash};
@@ -300,21 +300,11 @@ fn client_response(
     let status = StatusCode::from_u16(head.status)
         .map_err(|_| ProxyError::Upstream("malformed status".into()))?;
     headers.reserve(head.field_count() + 2);
-    head.for_each_client_field(attempts.own_cookie_names(), |field| {
-        // The body goes decoded: no transfer coding describes it any more.
-        let ClientField::Field(name, value) = field else {
-            return;
-        };
-        match (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_maybe_shared(raw.slice_ref(value)),
-        ) {
-            (Ok(name), Ok(value)) => {
-                headers.append(name, value);
-            }
-            _ => tracing::debug!("dropped a response field HTTP/2 cannot carry"),
-        }
-    });
+    let mut sink = MapSink {
+        raw,
+        headers: &mut headers,
+    };
+    head.for_each_client_field(attempts.own_cookie_names(), &mut sink);
     let mut set_cookies = SetCookieValues(Vec::new());
     attempts.served(target, head.set_cookies(), &mut set_cookies);
     extras.write_response(&mut set_cookies);
@@ -328,6 +318,32 @@ fn client_response(
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     Ok((response, head.body, head.keep_alive))
+}
+
+/// The HTTP/2 response's sink for the target's fields: each into the header map, its value a
+/// slice of the copied head `raw`.
+struct MapSink<'r> {
+    raw: &'r Bytes,
+    headers: &'r mut HeaderMap,
+}
+
+impl ClientFieldSink<'_> for MapSink<'_> {
+    #[inline(always)]
+    fn take(&mut self, field: ClientField<'_>) {
+        // The body goes decoded: no transfer coding describes it any more.
+        let ClientField::Field(name, value) = field else {
+            return;
+        };
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_maybe_shared(self.raw.slice_ref(value)),
+        ) {
+            (Ok(name), Ok(value)) => {
+                self.headers.append(name, value);
+            }
+            _ => tracing::debug!("dropped a response field HTTP/2 cannot carry"),
+        }
+    }
 }
 
 /// `len` in hex and CRLF: a chunk-size line, written into `buf`.
