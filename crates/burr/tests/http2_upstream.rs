@@ -145,6 +145,14 @@ async fn the_target_sees_the_same_head_from_an_h2_client_as_from_an_http1_client
         assert!(answer.headers.get("keep-alive").is_none());
         assert_eq!(answer.headers["x-backend"], "b1");
     }
+    // The response carries the target's fields only, none of the request's (the h2 path builds
+    // the response in the request's emptied field map).
+    for name in ["x-kept", "proxy-authorization", "host", "te"] {
+        assert!(
+            over_h2.headers.get(name).is_none(),
+            "{name} in the response"
+        );
+    }
 }
 
 #[tokio::test]

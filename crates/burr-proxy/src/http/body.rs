@@ -21,8 +21,9 @@ use std::task::{Context, Poll};
 
 pub struct ProxyBody {
     inner: Inner,
-    /// Recorded when the body is dropped; `None` when nothing is timed or logged.
-    end: Option<RequestEnd>,
+    /// Recorded when the body is dropped; `None` when nothing is timed or logged. Boxed: the
+    /// body is part of every HTTP/2 stream's task, which hyper and tokio move around whole.
+    end: Option<Box<RequestEnd>>,
     /// Body bytes handed to the client so far (counted only with `end`).
     sent: u64,
 }
@@ -68,7 +69,7 @@ impl ProxyBody {
     }
 
     /// Records `end` once this body has gone out (or been given up).
-    pub(super) fn ending_with(mut self, end: RequestEnd) -> Self {
+    pub(super) fn ending_with(mut self, end: Box<RequestEnd>) -> Self {
         self.end = Some(end);
         self
     }

@@ -316,7 +316,10 @@ async fn serve_h2<I>(
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let io = CountedIo::new(io, conn.slot.current().stats.clone());
-    let service = hyper::service::service_fn(move |req| handle(conn.clone(), req));
+    // Boxed: hyper moves each stream's future into a task of its own, and tokio moves it again
+    // as the task starts and ends; a pointer moves for free where the whole `handle` state
+    // (kilobytes) measured 18% of an HTTP/2 request's instructions in `memcpy`.
+    let service = hyper::service::service_fn(move |req| Box::pin(handle(conn.clone(), req)));
     let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
         .max_header_list_size(max_head as u32)
         .serve_connection(TokioIo::new(io), service);
@@ -455,7 +458,7 @@ async fn handle(
             || status == http::StatusCode::NO_CONTENT
             || status == http::StatusCode::NOT_MODIFIED,
     };
-    Ok(response.map(|body| body.ending_with(end)))
+    Ok(response.map(|body| body.ending_with(Box::new(end))))
 }
 
 /// What the access log records of a request as hyper parsed it. The byte count is the head as

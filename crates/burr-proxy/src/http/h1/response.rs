@@ -163,23 +163,21 @@ impl ResponseHead<'_> {
         out.push(b' ');
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");
-        self.for_each_client_field(own_cookies, |field| match field {
-            ClientField::Field(name, value) => write_field(out, name.as_bytes(), value),
-            ClientField::TransferEncoding => self.write_transfer_encoding(out),
-        });
+        self.for_each_client_field(own_cookies, &mut HeadWriter { head: self, out });
     }
 
     /// Calls `each` with the fields the client is told of, in order: what
     /// [`ResponseHead::write_client`] writes and the HTTP/2 path turns into its response's
     /// header map (one filter for both). The body's transfer coding comes as one
     /// [`ClientField::TransferEncoding`], where the first `Transfer-Encoding` field was, and only
-    /// when it still describes the body as relayed. (A loop with a callback rather than an
-    /// iterator: it compiles to the plain loop the fast path had, measured.)
-    #[inline]
+    /// when it still describes the body as relayed. (A loop with a sink rather than an
+    /// iterator or a closure: with the sink's method forced inline it compiles to the plain
+    /// loop the fast path had; a closure stayed a call per field, measured.)
+    #[inline(always)]
     pub fn for_each_client_field<'h>(
         &'h self,
         own_cookies: &[&str],
-        mut each: impl FnMut(ClientField<'h>),
+        sink: &mut impl ClientFieldSink<'h>,
     ) {
         // 1xx and 204 have no body and may frame none (RFC 9110 §8.6, §6.1); a 304 may state
         // the length of what it stands for, but no transfer coding applies to it.
@@ -193,7 +191,7 @@ impl ResponseHead<'_> {
             if h.name.eq_ignore_ascii_case("transfer-encoding") {
                 if coded && !coding_written {
                     coding_written = true;
-                    each(ClientField::TransferEncoding);
+                    sink.take(ClientField::TransferEncoding);
                 }
                 continue;
             }
@@ -213,7 +211,7 @@ impl ResponseHead<'_> {
                 tracing::debug!("dropped the target's own Set-Cookie of a name burr sets");
                 continue;
             }
-            each(ClientField::Field(h.name, h.value));
+            sink.take(ClientField::Field(h.name, h.value));
         }
     }
 
@@ -232,6 +230,28 @@ pub enum ClientField<'h> {
     Field(&'h str, &'h [u8]),
     /// The body's `Transfer-Encoding`, as one field.
     TransferEncoding,
+}
+
+/// Where [`ResponseHead::for_each_client_field`] puts the fields the client is told of. Its
+/// implementations mark `take` `#[inline(always)]`: it runs once per field of every response.
+pub trait ClientFieldSink<'h> {
+    fn take(&mut self, field: ClientField<'h>);
+}
+
+/// The fast path's sink: each field as a header line of the client's head.
+struct HeadWriter<'h, 'o> {
+    head: &'h ResponseHead<'h>,
+    out: &'o mut Vec<u8>,
+}
+
+impl<'h> ClientFieldSink<'h> for HeadWriter<'h, '_> {
+    #[inline(always)]
+    fn take(&mut self, field: ClientField<'h>) {
+        match field {
+            ClientField::Field(name, value) => write_field(self.out, name.as_bytes(), value),
+            ClientField::TransferEncoding => self.head.write_transfer_encoding(self.out),
+        }
+    }
 }
 
 impl ResponseHead<'_> {

@@ -25,7 +25,7 @@ use super::body::{ProxyBody, RequestBody};
 use super::h1::Failure;
 use super::h1::reach::{self, Outgoing, Reached};
 use super::h1::request::{self, Head, MAX_FAST_HEADERS};
-use super::h1::response::{self, ClientField};
+use super::h1::response::{self, ClientField, ClientFieldSink};
 use super::observe::Times;
 use super::proxy::{Forwarded, ProxyError, SetCookieValues};
 use crate::affinity::{Affinity, client_hash};
@@ -62,7 +62,7 @@ pub(super) async fn forward(
     times: &mut Times,
 ) -> Result<Forwarded, ProxyError> {
     let client_hash = client_hash(pool, conn.client.ip());
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let mut out = Vec::with_capacity(512);
     let prepared = prepare(
         &parts,
@@ -100,12 +100,20 @@ pub(super) async fn forward(
     let target = &pool.targets[index].shared;
     let is_head = parts.method == http::Method::HEAD;
     // One copy of the head and the body bytes that came with it: the response's field values
-    // and the body's first frame are slices of it, not copies each.
-    let read = Bytes::copy_from_slice(upstream.input.available());
+    // and the body's first frame are slices of it, not copies each. It goes into the request
+    // head's buffer, sent and no longer needed: one allocation fewer per stream.
+    let mut read = std::mem::take(&mut request.head);
+    read.clear();
+    read.extend_from_slice(upstream.input.available());
+    let read = Bytes::from(read);
     upstream.input.consume(read.len());
     let head = read.slice(..head_len);
+    // The request's fields went out in the head: their map, emptied, holds the response's
+    // (one allocation fewer each way per stream).
+    let mut headers = std::mem::take(&mut parts.headers);
+    headers.clear();
     let (response, framing, keep_alive) =
-        client_response(&head, is_head, &attempts, target, &extras)?;
+        client_response(&head, is_head, &attempts, target, &extras, headers)?;
     let reusable = keep_alive && !prepared.last_upstream;
     let early = read.slice(head_len..);
     let body = UpstreamBody::new(
@@ -266,8 +274,8 @@ impl Outgoing for StreamRequest<'_> {
     }
 }
 
-/// The stream's response from the target's final head `raw`: the fields the fast path would
-/// write (one filter), the session's and canary's cookies and the arm header. Returns it with
+/// The stream's response from the target's final head `raw`, its fields put in `headers` (an
+/// empty map): the fields the fast path would write (one filter), the session's and canary's cookies and the arm header. Returns it with
 /// the body's framing and whether the target keeps the connection.
 fn client_response(
     raw: &Bytes,
@@ -275,6 +283,7 @@ fn client_response(
     attempts: &Attempts<'_>,
     target: &crate::runtime::TargetShared,
     extras: &Extras<'_>,
+    mut headers: HeaderMap,
 ) -> Result<(Response<()>, response::ResponseBody, bool), ProxyError> {
     let mut slots = request::header_slots();
     let head = response::parse(raw, &mut slots, is_head)
@@ -290,23 +299,12 @@ fn client_response(
     }
     let status = StatusCode::from_u16(head.status)
         .map_err(|_| ProxyError::Upstream("malformed status".into()))?;
-    // Sized to the target's fields: a larger map is a large allocation per response.
-    let mut headers = HeaderMap::with_capacity(head.field_count() + 2);
-    head.for_each_client_field(attempts.own_cookie_names(), |field| {
-        // The body goes decoded: no transfer coding describes it any more.
-        let ClientField::Field(name, value) = field else {
-            return;
-        };
-        match (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_maybe_shared(raw.slice_ref(value)),
-        ) {
-            (Ok(name), Ok(value)) => {
-                headers.append(name, value);
-            }
-            _ => tracing::debug!("dropped a response field HTTP/2 cannot carry"),
-        }
-    });
+    headers.reserve(head.field_count() + 2);
+    let mut sink = MapSink {
+        raw,
+        headers: &mut headers,
+    };
+    head.for_each_client_field(attempts.own_cookie_names(), &mut sink);
     let mut set_cookies = SetCookieValues(Vec::new());
     attempts.served(target, head.set_cookies(), &mut set_cookies);
     extras.write_response(&mut set_cookies);
@@ -320,6 +318,32 @@ fn client_response(
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     Ok((response, head.body, head.keep_alive))
+}
+
+/// The HTTP/2 response's sink for the target's fields: each into the header map, its value a
+/// slice of the copied head `raw`.
+struct MapSink<'r> {
+    raw: &'r Bytes,
+    headers: &'r mut HeaderMap,
+}
+
+impl ClientFieldSink<'_> for MapSink<'_> {
+    #[inline(always)]
+    fn take(&mut self, field: ClientField<'_>) {
+        // The body goes decoded: no transfer coding describes it any more.
+        let ClientField::Field(name, value) = field else {
+            return;
+        };
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_maybe_shared(self.raw.slice_ref(value)),
+        ) {
+            (Ok(name), Ok(value)) => {
+                self.headers.append(name, value);
+            }
+            _ => tracing::debug!("dropped a response field HTTP/2 cannot carry"),
+        }
+    }
 }
 
 /// `len` in hex and CRLF: a chunk-size line, written into `buf`.
