@@ -136,11 +136,7 @@ enabled = false
 def start_haproxy(work):
     cfg = os.path.join(work, "haproxy.cfg")
     with open(cfg, "w") as f:
-        f.write(f"""global
-    nbthread 1
-    maxconn 20000
-    no strict-limits
-defaults
+        f.write(f"""{processes.HAPROXY_GLOBAL}defaults
     mode tcp
     timeout connect 5s
     timeout client 30s

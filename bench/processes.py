@@ -18,6 +18,15 @@ procs = []
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+# The global section every bench's HAProxy runs with: one thread (one core's worth, as burr's
+# one worker and NGINX's one process), room for the idle-connection phases' connections.
+HAPROXY_GLOBAL = """global
+    nbthread 1
+    maxconn 20000
+    no strict-limits
+"""
+
+
 def stop_all():
     """SIGTERM to every process started, up to 5 s of grace each, then SIGKILL."""
     for p in procs:

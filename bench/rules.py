@@ -65,11 +65,7 @@ def haproxy_config(port, rules):
                    for i in range(1, rules + 1))
     backends = "".join(f"backend {name}\n    server t 127.0.0.1:{TARGET_PORT}\n"
                        for name in ["def", "b0", "b1", "b2"])
-    return f"""global
-    nbthread 1
-    maxconn 20000
-    no strict-limits
-defaults
+    return f"""{processes.HAPROXY_GLOBAL}defaults
     mode http
     option http-keep-alive
     http-reuse always

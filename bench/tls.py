@@ -83,11 +83,7 @@ def start_burr(work, cert, key):
 def start_haproxy(work):
     cfg = os.path.join(work, "haproxy.cfg")
     with open(cfg, "w") as f:
-        f.write(f"""global
-    nbthread 1
-    maxconn 20000
-    no strict-limits
-defaults
+        f.write(f"""{processes.HAPROXY_GLOBAL}defaults
     mode http
     timeout connect 5s
     timeout client 30s

@@ -185,11 +185,7 @@ def start_haproxy(work, ports, pem):
     cookie_servers = "\n".join(f"    server s{i + 1} 127.0.0.1:{p} cookie s{i + 1}" for i, p in enumerate(BACKEND_PORTS))
     cfg = os.path.join(directory, "haproxy.cfg")
     with open(cfg, "w") as f:
-        f.write(f"""global
-    nbthread 1
-    maxconn 20000
-    no strict-limits
-defaults
+        f.write(f"""{processes.HAPROXY_GLOBAL}defaults
     mode http
     option http-keep-alive
     http-reuse always
