@@ -102,19 +102,7 @@ async fn pipes_are_made_only_for_connections_that_move_bulk_bytes() {
     }
     assert_eq!(pipes(burr.pid()), before, "short messages need no pipe");
     // One connection moves 1 MiB each way: it gets pipes (one per direction that spliced).
-    let mut bulk = tcp_connect_from(port, LOOPBACK).await;
-    assert_eq!(read_line(&mut bulk).await, "t1\n");
-    let sent = pattern(1 << 20);
-    let (mut reader, mut writer) = bulk.split();
-    let (_, echoed) = tokio::join!(writer.write_all(&sent), async {
-        let mut echoed = vec![0; sent.len()];
-        tokio::time::timeout(Duration::from_secs(10), reader.read_exact(&mut echoed))
-            .await
-            .expect("the echo within 10 s")
-            .unwrap();
-        echoed
-    });
-    assert!(echoed == sent, "the echo differs from what was sent");
+    let bulk = echo_mib(port).await;
     let during = pipes(burr.pid());
     assert!(
         during > before && during <= before + 4,
@@ -134,8 +122,24 @@ async fn pipes_are_made_only_for_connections_that_move_bulk_bytes() {
         eventually(Duration::from_secs(5), relay_closed).await,
         "the bulk connection's relay did not end"
     );
+    let _second_bulk = echo_mib(port).await; // open while its pipes are counted
+    assert!(
+        pipes(burr.pid()) <= during,
+        "pipe ends with a second bulk connection: {}, with the first: {during}",
+        pipes(burr.pid())
+    );
+    for stream in &mut chatty {
+        stream.write_all(b"still here").await.unwrap();
+        assert_eq!(read_exactly(stream, 10).await, "still here");
+    }
+}
+
+/// Connects to the listener `port` in front of the echoing target "t1" and moves 1 MiB each
+/// way (enough for both directions to splice), checking the echo; the connection stays open.
+async fn echo_mib(port: u16) -> tokio::net::TcpStream {
     let mut bulk = tcp_connect_from(port, LOOPBACK).await;
     assert_eq!(read_line(&mut bulk).await, "t1\n");
+    let sent = pattern(1 << 20);
     let (mut reader, mut writer) = bulk.split();
     let (_, echoed) = tokio::join!(writer.write_all(&sent), async {
         let mut echoed = vec![0; sent.len()];
@@ -146,15 +150,7 @@ async fn pipes_are_made_only_for_connections_that_move_bulk_bytes() {
         echoed
     });
     assert!(echoed == sent, "the echo differs from what was sent");
-    assert!(
-        pipes(burr.pid()) <= during,
-        "pipe ends with a second bulk connection: {}, with the first: {during}",
-        pipes(burr.pid())
-    );
-    for stream in &mut chatty {
-        stream.write_all(b"still here").await.unwrap();
-        assert_eq!(read_exactly(stream, 10).await, "still here");
-    }
+    bulk
 }
 
 /// A target that reads until the client's half-close, answers with the number of bytes it
