@@ -212,13 +212,7 @@ async fn the_group_cookie_keeps_each_client_on_its_pool_while_the_weights_change
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    let (mut h2, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut h2 = h2_over(stream).await;
     for _ in 0..20 {
         let req = http::Request::get(format!("http://burr.test:{port}/h2"))
             .header("cookie", cookie.as_str())

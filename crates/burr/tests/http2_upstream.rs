@@ -47,14 +47,7 @@ async fn h2(port: u16) -> hyper::client::conn::http2::SendRequest<H2Body> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    let (sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
-    sender
+    h2_over(stream).await
 }
 
 fn h2_request(

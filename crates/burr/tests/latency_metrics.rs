@@ -190,13 +190,7 @@ async fn http2_requests_are_timed_on_hypers_path_and_answers_of_burrs_own_too() 
         .await
         .unwrap();
     let counts = Counts::default();
-    let (mut h2, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(Counted(stream, counts.clone())),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut h2 = h2_over(Counted(stream, counts.clone())).await;
     for i in 0..3 {
         h2.ready().await.unwrap();
         let req = http::Request::get(format!("http://burr.test/h2/{i}"))

@@ -155,17 +155,6 @@ async fn send_h1(client: &mut Client, a: &Ask<'_>) -> Answer {
 
 type H2 = hyper::client::conn::http2::SendRequest<Empty<Bytes>>;
 
-async fn h2_over(stream: tokio::net::TcpStream) -> H2 {
-    let (sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
-    sender
-}
-
 async fn send_h2(sender: &mut H2, a: &Ask<'_>) -> Answer {
     let mut req = http::Request::builder()
         .method(a.method)

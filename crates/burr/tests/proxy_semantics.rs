@@ -225,13 +225,7 @@ async fn http2_prior_knowledge_is_served_and_cookies_are_joined() {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut sender = h2_over(stream).await;
     let req = http::Request::get(format!("http://burr.test:{port}/h2"))
         .header("cookie", "a=1")
         .header("cookie", "b=2")

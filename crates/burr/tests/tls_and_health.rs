@@ -24,13 +24,7 @@ async fn https_listener_serves_h2_and_http1_by_alpn() {
 
     let h2 = tls_connect_trusting(port, &trusted, &[b"h2", b"http/1.1"]).await;
     assert_eq!(h2.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(h2),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut sender = h2_over(h2).await;
     let req = http::Request::get(format!("https://localhost:{port}/over-h2"))
         .body(http_body_util::Empty::<bytes::Bytes>::new())
         .unwrap();

@@ -82,6 +82,25 @@ pub struct Behavior {
     pub tls: bool,
 }
 
+/// An HTTP/2 client connection over `io` (a TCP stream for prior knowledge, or a TLS stream that
+/// negotiated `h2`), its connection task spawned.
+pub async fn h2_over<I, B>(io: I) -> hyper::client::conn::http2::SendRequest<B>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    B: http_body::Body + Unpin + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(io),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
 /// An HTTP/1.1 backend answering with a JSON echo of the request and its own name.
 pub struct Backend {
     pub name: String,
