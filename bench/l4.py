@@ -106,10 +106,7 @@ def start_targets():
 
 
 def start_burr(work, name, listener, binary=BURR):
-    os.makedirs(os.path.join(work, name), exist_ok=True)
-    conf = os.path.join(work, name, "burr.toml")
-    with open(conf, "w") as f:
-        f.write(f"""[[balancer]]
+    return processes.serve_burr(binary, os.path.join(work, name), f"""[[balancer]]
 name = "l4"
 address = "127.0.0.1"
 
@@ -121,16 +118,7 @@ targets = [ {{ address = "{UDP_TARGET if "udp" in listener else TCP_TARGET}" }} 
 
 [pool.health_check]
 enabled = false
-""")
-    log = open(os.path.join(work, name, "log"), "w")
-    burr = subprocess.Popen([binary, "serve", "--config", conf, "--data-dir", os.path.join(work, name, "data"),
-                             "--api", f"127.0.0.1:{API_PORT[name]}", "--workers", "1", "--listen-host", "127.0.0.1"],
-                            stdout=log, stderr=log, env=dict(os.environ, BURR_LOG="warn"))
-    procs.append(burr)
-    import urllib.request
-    wait_until(30, lambda: urllib.request.urlopen(f"http://127.0.0.1:{API_PORT[name]}/healthz", timeout=1).status == 200,
-               f"{name} answering /healthz")
-    return burr
+""", API_PORT[name], name, bench="bench/l4")
 
 
 def start_haproxy(work):

@@ -51,6 +51,23 @@ def wait_until(timeout, check, what, bench="bench"):
     sys.exit(f"{bench}: {what} did not happen within {timeout} s")
 
 
+def serve_burr(binary, directory, config_text, api_port, name, bench="bench"):
+    """Starts `binary` with `config_text` as its config file in `directory` (log and data dir
+    there too): one worker, loopback listeners, the API on `api_port`; waits for /healthz."""
+    os.makedirs(directory, exist_ok=True)
+    conf = os.path.join(directory, "burr.toml")
+    with open(conf, "w") as f:
+        f.write(config_text)
+    log = open(os.path.join(directory, "log"), "w")
+    burr = subprocess.Popen([binary, "serve", "--config", conf, "--data-dir", os.path.join(directory, "data"),
+                             "--api", f"127.0.0.1:{api_port}", "--workers", "1", "--listen-host", "127.0.0.1"],
+                            stdout=log, stderr=log, env=dict(os.environ, BURR_LOG="warn"))
+    procs.append(burr)
+    wait_until(30, lambda: urllib.request.urlopen(f"http://127.0.0.1:{api_port}/healthz", timeout=1).status == 200,
+               f"{name} answering /healthz", bench)
+    return burr
+
+
 def start_nginx_target(work, port, location, bench="bench"):
     """One NGINX worker on 127.0.0.1:`port` whose `location /` block is `location` (e.g.
     `return 200 "ok\\n";`), no access log, keep-alive without a request limit; waits until it

@@ -118,12 +118,8 @@ http {{ access_log off; default_type text/plain; sendfile on; tcp_nopush on;
 
 
 def start_burr(work, name, binary, ports, api_port, cert, key):
-    directory = os.path.join(work, name)
-    os.makedirs(directory)
     targets = ", ".join(f'{{ address = "127.0.0.1:{p}" }}' for p in BACKEND_PORTS)
-    conf = os.path.join(directory, "burr.toml")
-    with open(conf, "w") as f:
-        f.write(f"""[[balancer]]
+    return processes.serve_burr(binary, os.path.join(work, name), f"""[[balancer]]
 name = "workloads"
 address = "127.0.0.1"
 
@@ -167,15 +163,7 @@ flavour = "alb"
 
 [pool.health_check]
 enabled = false
-""")
-    log = open(os.path.join(directory, "log"), "w")
-    burr = subprocess.Popen([binary, "serve", "--config", conf, "--data-dir", os.path.join(directory, "data"),
-                             "--api", f"127.0.0.1:{api_port}", "--workers", "1", "--listen-host", "127.0.0.1"],
-                            stdout=log, stderr=log, env=dict(os.environ, BURR_LOG="warn"))
-    procs.append(burr)
-    wait_until(30, lambda: urllib.request.urlopen(f"http://127.0.0.1:{api_port}/healthz", timeout=1).status == 200,
-               f"{name} answering /healthz")
-    return burr
+""", api_port, name, bench="bench/workloads")
 
 
 def start_haproxy(work, ports, pem):
