@@ -5,10 +5,11 @@
 //! the request is timed or logged, the body also carries what the request records at its end
 //! ([`RequestEnd`]): the body is the last thing of a request hyper lets go of, once the response
 //! has been handed to the connection in full (or the client left). And the request body burr
-//! sends to targets ([`RequestBody`]): the client's, counted for the access log when its length
-//! was not declared.
+//! sends to targets ([`RequestBody`]): the client's ([`ClientBody`]: hyper's for HTTP/1.x, the
+//! h2 crate's stream for HTTP/2), counted for the access log when its length was not declared.
 
 use super::h2::body::{BoxError, UpstreamBody};
+use super::h2::serve::StreamBody;
 use super::observe::RequestEnd;
 use crate::upstream::Lease;
 use bytes::{Buf, Bytes};
@@ -75,28 +76,65 @@ impl ProxyBody {
     }
 }
 
+/// A client's request body as the server that parsed it hands it over.
+pub enum ClientBody {
+    /// HTTP/1.x, parsed by hyper.
+    Hyper(Incoming),
+    /// An HTTP/2 stream's, from the h2 crate.
+    H2(StreamBody),
+}
+
+impl Body for ClientBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            ClientBody::Hyper(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
+            ClientBody::H2(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ClientBody::Hyper(body) => body.is_end_stream(),
+            ClientBody::H2(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ClientBody::Hyper(body) => body.size_hint(),
+            ClientBody::H2(body) => body.size_hint(),
+        }
+    }
+}
+
 /// A client's request body on its way to a target. Its bytes are counted (one relaxed add per
 /// frame) only when the access log is on and the client declared no length (a chunked upload,
 /// an HTTP/2 body without `content-length`): a declared length is the count already.
 pub struct RequestBody {
-    inner: Incoming,
+    inner: ClientBody,
     counted: Option<Arc<AtomicU64>>,
 }
 
 impl RequestBody {
-    pub fn new(inner: Incoming, counted: Option<Arc<AtomicU64>>) -> Self {
+    pub fn new(inner: ClientBody, counted: Option<Arc<AtomicU64>>) -> Self {
         Self { inner, counted }
     }
 }
 
 impl Body for RequestBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         if let Some(counted) = &this.counted

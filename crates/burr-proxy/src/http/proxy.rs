@@ -4,7 +4,7 @@
 //! rewritten request, and turn the answer or the failure into the client's response.
 
 use super::Connection;
-use super::body::{ProxyBody, RequestBody};
+use super::body::{ClientBody, ProxyBody, RequestBody};
 use super::headers::{self, ForwardedValues};
 use super::observe::Times;
 use super::upgrade;
@@ -17,7 +17,6 @@ use crate::runtime::{ListenerRuntime, PoolRuntime, TargetShared};
 use crate::upstream::{self, Lease, Plan};
 use burr_affinity::sticky::SetCookies;
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -179,7 +178,7 @@ fn prepare<B: http_body::Body>(req: &mut Request<B>, forwarded: &ForwardedValues
 
 /// What no listener serves, whatever its rules: HTTP/2 `CONNECT` (HTTP/1.x's never gets here,
 /// the framing guard answers it) and userinfo in the target.
-pub fn refusal(req: &Request<Incoming>) -> Option<ProxyError> {
+pub fn refusal(req: &Request<ClientBody>) -> Option<ProxyError> {
     if req.method() == http::Method::CONNECT {
         return Some(ProxyError::Refused(crate::framing::rules::CONNECT_REFUSAL));
     }
@@ -200,7 +199,7 @@ pub fn refusal(req: &Request<Incoming>) -> Option<ProxyError> {
 /// The listener's rules' decision for `req` (the same as the fast path's, from hyper's view of
 /// the request: HTTP/2's `:authority` or the absolute-form authority is the host, else `Host`).
 pub fn route<'l>(
-    req: &Request<Incoming>,
+    req: &Request<ClientBody>,
     conn: &Connection,
     listener: &'l ListenerRuntime,
 ) -> actions::Routed<'l> {

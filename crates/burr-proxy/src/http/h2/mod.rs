@@ -19,9 +19,10 @@
 //! or with more fields than the header slots hold.
 
 pub(crate) mod body;
+pub(super) mod serve;
 
 use super::Connection;
-use super::body::{ProxyBody, RequestBody};
+use super::body::{ClientBody, ProxyBody, RequestBody};
 use super::h1::Failure;
 use super::h1::reach::{self, Outgoing, Reached};
 use super::h1::request::{self, Head, MAX_FAST_HEADERS};
@@ -39,12 +40,11 @@ use bytes::{Buf, Bytes};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use http_body::Body as _;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tokio::io::AsyncWriteExt;
 
 /// True when `req` can go over the raw upstream connections: its target is plain origin form
 /// (the fast path's own test) and its fields, with `Host`, fit the header slots.
-pub(super) fn fits(req: &Request<Incoming>) -> bool {
+pub(super) fn fits(req: &Request<ClientBody>) -> bool {
     req.uri()
         .path_and_query()
         .is_some_and(|p| rules::plain_origin_form(p.as_str()))
