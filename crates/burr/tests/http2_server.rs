@@ -3,7 +3,8 @@
 //! An upload larger than the flow-control window arrives whole (the window is given back as the
 //! target reads), a stream the client resets before its answer gives up its target connection,
 //! a response without `Date` gets one and burr's own answers carry `Date` and
-//! `content-length`, and the connection's limits are the ones documented.
+//! `content-length`, the connection's limits are the ones documented, and an upload (the h2
+//! crate's request stream) reaches HTTPS targets and PROXY-protocol pools (hyper's client) whole.
 
 mod common;
 
@@ -196,4 +197,61 @@ async fn the_connection_allows_200_concurrent_streams() {
     .expect("an answer within 5 s");
     assert_eq!(response.status(), 200);
     assert_eq!(connection.max_concurrent_send_streams(), 200);
+}
+
+/// An HTTP/2 upload reaches an HTTPS target (burr's raw upstream path over TLS) and a
+/// PROXY-protocol pool's target (hyper's client, fed the h2 crate's request stream) whole, and
+/// each answer comes back.
+#[tokio::test]
+async fn an_h2_upload_reaches_https_and_proxy_protocol_targets() {
+    let body = "0123456789".repeat(10_000);
+    for (behavior, extra_listener, extra_pool) in [
+        (
+            Behavior {
+                tls: true,
+                ..Behavior::default()
+            },
+            "instance_protocol = \"https\"",
+            "",
+        ),
+        (
+            Behavior {
+                proxy_protocol: true,
+                ..Behavior::default()
+            },
+            "",
+            "[pool.upstream]\nproxy_protocol = true",
+        ),
+    ] {
+        let backend = Backend::start("b", behavior).await;
+        let port = free_port();
+        let _burr = Burr::start(&config(
+            port,
+            "round_robin",
+            &[(backend.addr, 1)],
+            extra_listener,
+            extra_pool,
+        ));
+        let mut sender = h2(port).await;
+        for _ in 0..2 {
+            let req = request(
+                "POST",
+                port,
+                "/up",
+                http_body_util::Full::new(Bytes::from(body.clone())).boxed(),
+            );
+            let a = collect(sender.send_request(req).await.unwrap()).await;
+            assert_eq!(a.status, 200, "{extra_listener} {extra_pool}: {}", a.body);
+            assert_eq!(a.json()["body"], body.as_str());
+        }
+        let get = collect(
+            sender
+                .send_request(request("GET", port, "/after", empty()))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(get.json()["path"], "/after");
+        assert_eq!(backend.hits.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
 }

@@ -75,10 +75,13 @@ pub(in crate::http) async fn serve<I>(
         tokio::select! {
             accepted = connection.accept() => match accepted {
                 // A task per stream, as hyper did: a stream waiting on its target holds up no
-                // other. Boxed, so that tokio moves a pointer, not the stream's state, as the
-                // task is made, started and ended.
+                // other. Boxed, so that tokio moves a pointer, not the stream's state (kilobytes),
+                // as the task is made, started and ended; the box is allocated first and the
+                // future made in it, so not even that move copies the whole state.
                 Some(Ok((request, respond))) => {
-                    tokio::spawn(Box::pin(stream(conn.clone(), request, respond)));
+                    let boxed = Box::new_uninit();
+                    let future = Box::write(boxed, stream(conn.clone(), request, respond));
+                    tokio::spawn(Box::into_pin(future));
                 }
                 Some(Err(error)) => {
                     tracing::debug!(%error, "HTTP/2 connection ended");
@@ -106,15 +109,19 @@ async fn stream(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| rules::parse_content_length(v.as_bytes()));
     let request = request.map(|body| ClientBody::H2(StreamBody::new(body, declared)));
-    let handled = handle(conn, request);
-    tokio::pin!(handled);
-    let answered = poll_fn(|cx| {
-        if let Poll::Ready(Ok(response)) = handled.as_mut().poll(cx) {
-            return Poll::Ready(Some(response));
-        }
-        respond.poll_reset(cx).map(|_| None)
-    })
-    .await;
+    // In a block of its own, so the handler's state (kilobytes) is gone before the response is
+    // sent and the stream's future need not hold both.
+    let answered = {
+        let handled = handle(conn, request);
+        tokio::pin!(handled);
+        poll_fn(|cx| {
+            if let Poll::Ready(Ok(response)) = handled.as_mut().poll(cx) {
+                return Poll::Ready(Some(response));
+            }
+            respond.poll_reset(cx).map(|_| None)
+        })
+        .await
+    };
     if let Some(response) = answered {
         send(response, respond).await;
     }
