@@ -23,7 +23,7 @@ use std::task::{Context, Poll};
 pub struct ProxyBody {
     inner: Inner,
     /// Recorded when the body is dropped; `None` when nothing is timed or logged. Boxed: the
-    /// body is part of every HTTP/2 stream's task, which hyper and tokio move around whole.
+    /// body is part of every HTTP/2 stream's future and is moved as its response is sent.
     end: Option<Box<RequestEnd>>,
     /// Body bytes handed to the client so far (counted only with `end`).
     sent: u64,
@@ -34,8 +34,11 @@ enum Inner {
         body: Incoming,
         lease: Lease,
     },
-    /// Read straight from burr's own upstream connection (HTTP/2 streams).
-    Raw(UpstreamBody),
+    /// Read straight from burr's own upstream connection (HTTP/2 streams). Boxed: the response
+    /// this body is part of is moved several times on its way to the h2 crate, and a pointer
+    /// costs less to move than the body's 300 bytes (measured: fewer instructions per stream,
+    /// allocation included).
+    Raw(Box<UpstreamBody>),
     Local(Option<Bytes>),
 }
 
@@ -50,7 +53,7 @@ impl ProxyBody {
 
     /// Wraps a target's response body read from a raw upstream connection.
     pub fn raw(body: UpstreamBody) -> Self {
-        Self::of(Inner::Raw(body))
+        Self::of(Inner::Raw(Box::new(body)))
     }
 
     pub fn text(text: impl Into<Bytes>) -> Self {
@@ -177,7 +180,7 @@ impl Body for ProxyBody {
             Inner::Upstream { body, lease } => {
                 let polled = Pin::new(&mut *body).poll_frame(cx);
                 match &polled {
-                    // hyper's server stops polling once `is_end_stream` is true, so release as
+                    // The servers stop polling once `is_end_stream` is true, so release as
                     // soon as the last frame is out, not only on `None`.
                     Poll::Ready(None) => lease.release_connection(),
                     Poll::Ready(Some(Ok(_))) if body.is_end_stream() => lease.release_connection(),
@@ -185,7 +188,7 @@ impl Body for ProxyBody {
                 }
                 polled.map_err(Into::into)
             }
-            Inner::Raw(body) => Pin::new(body).poll_frame(cx),
+            Inner::Raw(body) => Pin::new(&mut **body).poll_frame(cx),
             Inner::Local(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
         };
         if this.end.is_some()

@@ -1,8 +1,9 @@
 //! Serving client connections over HTTP: TLS termination, protocol choice (HTTP/1.1, h2c with
 //! prior knowledge, h2 by ALPN), per-connection limits and timeouts. HTTP/1.1 starts on burr's
-//! own fast path ([`h1`]); HTTP/2, and HTTP/1.x from the first request the fast path leaves, is
-//! served by hyper with the request handler here that counts, evaluates the listener's rules,
-//! forwards (or answers a fixed response or redirect) and logs.
+//! own fast path ([`h1`]); HTTP/2 by the h2 crate driven from [`h2::serve`], and HTTP/1.x from
+//! the first request the fast path leaves by hyper, each request with the handler here that
+//! counts, evaluates the listener's rules, forwards (or answers a fixed response or redirect)
+//! and logs.
 
 pub(crate) mod body;
 pub mod h1;
@@ -387,7 +388,7 @@ async fn handle(
                     h2::forward(req, &conn, &listener, pool, extras, &mut times).await
                 } else {
                     // Boxed: hyper's client's state would otherwise be part of every HTTP/2
-                    // stream's future, which hyper moves into a task of its own per stream.
+                    // stream's future (kilobytes more to allocate and fill per stream).
                     let forwarding = proxy::forward(
                         req,
                         &conn,

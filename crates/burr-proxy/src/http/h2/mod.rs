@@ -1,6 +1,6 @@
 //! HTTP/2 streams forwarded over burr's own raw HTTP/1.1 upstream connections (the fast path's
-//! pool), not through hyper's HTTP/1 client: hyper's HTTP/2 server does the framing, HPACK and
-//! flow control; this module turns a stream's request into the HTTP/1.1 head the fast path
+//! pool), not through hyper's HTTP/1 client: the h2 crate does the framing, HPACK and flow
+//! control ([`serve`] drives it); this module turns a stream's request into the HTTP/1.1 head the fast path
 //! would write for the same request, has the shared attempt loop ([`h1::reach`]) send it, and
 //! turns the target's response head into the stream's response, its body read straight from
 //! the upstream connection ([`body::UpstreamBody`]).
@@ -11,8 +11,8 @@
 //! (`ResponseHead::for_each_client_field`), the session's `Set-Cookie`, the attempts and replays. What
 //! is HTTP/2's own: `Host` from `:authority`, split `cookie` fields joined with "; "
 //! (RFC 9113 §8.2.3), a body without `content-length` re-framed as chunked, a chunked response
-//! decoded, and interim (1xx) responses dropped (hyper's server cannot send them), within the
-//! same bound.
+//! decoded, and interim (1xx) responses dropped (the attempt loop has no way to the stream's
+//! sender), within the same bound.
 //!
 //! Requests it does not take stay on hyper's client (`proxy::forward`): pools with PROXY
 //! protocol (private upstream connections), and requests whose target is not plain origin form
@@ -153,7 +153,7 @@ fn prepare<'p>(
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| rules::parse_content_length(v.as_bytes()));
-    // hyper's HTTP/2 server holds DATA to a declared length; a body without one is re-framed.
+    // The h2 crate holds DATA to a declared length; a body without one is re-framed.
     let framing = match declared {
         Some(n) => BodyFraming::Length(n),
         None if body.is_end_stream() => BodyFraming::None,
@@ -268,8 +268,8 @@ impl Outgoing for StreamRequest<'_> {
     }
 
     async fn interim(&mut self, _raw: &[u8]) -> Result<(), Failure> {
-        // hyper's HTTP/2 server sends no informational responses: the interim head (checked
-        // like any other) goes no further.
+        // Not relayed to HTTP/2 clients (no way from here to the stream's sender): the
+        // interim head, checked like any other, goes no further.
         Ok(())
     }
 }
