@@ -44,6 +44,19 @@ fn empty() -> H2Body {
     http_body_util::Empty::new().boxed()
 }
 
+/// A GET of `path` on `sender`'s connection, answered in full.
+async fn get(
+    sender: &mut hyper::client::conn::http2::SendRequest<H2Body>,
+    port: u16,
+    path: &str,
+) -> Answer {
+    let response = sender
+        .send_request(request("GET", port, path, empty()))
+        .await
+        .unwrap();
+    collect(response).await
+}
+
 /// The `date` field of `headers`, parsed, and how far it is from now.
 fn date_skew(headers: &http::HeaderMap) -> Duration {
     let value = headers.get(http::header::DATE).expect("a date field");
@@ -124,48 +137,27 @@ async fn a_stream_reset_before_its_answer_gives_up_its_target_connection() {
 
 #[tokio::test]
 async fn a_response_without_date_gets_one_and_burr_s_own_answers_have_date_and_length() {
-    let target = Scripted::start(|r| {
-        match r.path() {
-        "/dated" => reply(
-            b"HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 2\r\n\r\nok"
-                .to_vec(),
-        ),
+    const DATED: &[u8] = b"HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+        Content-Length: 2\r\n\r\nok";
+    let target = Scripted::start(|r| match r.path() {
+        "/dated" => reply(DATED.to_vec()),
         "/silent" => vec![Step::Pause(Duration::from_secs(5))],
         _ => reply(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec()),
-    }
     })
     .await;
     let (_burr, port) = burr_before(target.addr, "[pool.upstream]\nresponse_timeout_secs = 1");
     let mut sender = h2(port).await;
 
-    let undated = collect(
-        sender
-            .send_request(request("GET", port, "/undated", empty()))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let undated = get(&mut sender, port, "/undated").await;
     assert_eq!((undated.status, undated.body.as_str()), (200, "ok"));
     assert!(date_skew(&undated.headers) < Duration::from_secs(5));
 
     // A target's own Date is the one that goes out.
-    let dated = collect(
-        sender
-            .send_request(request("GET", port, "/dated", empty()))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let dated = get(&mut sender, port, "/dated").await;
     assert_eq!(dated.headers["date"], "Sun, 06 Nov 1994 08:49:37 GMT");
 
     // burr's own answer (504 after the response timeout): Date, and the body's length.
-    let timed_out = collect(
-        sender
-            .send_request(request("GET", port, "/silent", empty()))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let timed_out = get(&mut sender, port, "/silent").await;
     assert_eq!(timed_out.status, 504);
     assert!(date_skew(&timed_out.headers) < Duration::from_secs(5));
     assert_eq!(
@@ -244,14 +236,8 @@ async fn an_h2_upload_reaches_https_and_proxy_protocol_targets() {
             assert_eq!(a.status, 200, "{extra_listener} {extra_pool}: {}", a.body);
             assert_eq!(a.json()["body"], body.as_str());
         }
-        let get = collect(
-            sender
-                .send_request(request("GET", port, "/after", empty()))
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(get.json()["path"], "/after");
+        let after = get(&mut sender, port, "/after").await;
+        assert_eq!(after.json()["path"], "/after");
         assert_eq!(backend.hits.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 }

@@ -125,7 +125,14 @@ pub async fn serve(
     let Some(tls) = tls else {
         // Plain listeners speak HTTP/1.1, or HTTP/2 to clients that open with its preface.
         if starts_with_h2_preface(io.get_ref(), head_timeout).await {
-            Box::pin(serve_h2(io, conn, &activity, idle_timeout, max_head)).await;
+            Box::pin(h2::serve::serve(
+                io,
+                conn,
+                &activity,
+                idle_timeout,
+                max_head,
+            ))
+            .await;
         } else {
             let limits = Http1Limits {
                 idle_timeout,
@@ -171,7 +178,7 @@ async fn serve_tls(
         .client_tls
         .set(Arc::new(ClientTls::of(stream.get_ref().1)));
     if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-        serve_h2(stream, conn, activity, idle_timeout, max_head).await;
+        h2::serve::serve(stream, conn, activity, idle_timeout, max_head).await;
     } else {
         let limits = Http1Limits {
             idle_timeout,
@@ -306,20 +313,6 @@ async fn serve_h1<I>(
             let _ = connection.await;
         }
     }
-}
-
-/// Serves HTTP/2 until the connection closes or has been idle for `idle_timeout`.
-async fn serve_h2<I>(
-    io: I,
-    conn: Arc<Connection>,
-    activity: &Activity,
-    idle_timeout: Duration,
-    max_head: usize,
-) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let io = CountedIo::new(io, conn.slot.current().stats.clone());
-    h2::serve::serve(io, conn, activity, idle_timeout, max_head).await;
 }
 
 /// Handles one request: count it, forward it, and (when timed or logged) have its response

@@ -14,6 +14,7 @@
 use super::super::body::{ClientBody, ProxyBody};
 use super::super::{Connection, handle};
 use super::body::BoxError;
+use crate::byte_count::CountedIo;
 use crate::framing::rules;
 use crate::idle::Activity;
 use bytes::Bytes;
@@ -48,7 +49,7 @@ fn builder(max_head: usize) -> Builder {
 }
 
 /// Serves HTTP/2 on `io` until the connection closes or has been idle for `idle_timeout` (then
-/// GOAWAY, and the open streams finish).
+/// GOAWAY, and the open streams finish). Bytes read and written are counted on the listener.
 pub(in crate::http) async fn serve<I>(
     io: I,
     conn: Arc<Connection>,
@@ -58,6 +59,7 @@ pub(in crate::http) async fn serve<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let io = CountedIo::new(io, conn.slot.current().stats.clone());
     let idle = activity.idle_for(idle_timeout);
     tokio::pin!(idle);
     let mut connection = tokio::select! {
