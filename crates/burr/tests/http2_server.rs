@@ -241,3 +241,28 @@ async fn an_h2_upload_reaches_https_and_proxy_protocol_targets() {
         assert_eq!(backend.hits.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 }
+
+/// burr's own 400 (userinfo in `:authority`) reaches an HTTP/2 client as a 400, without the
+/// `Connection: close` it carries for HTTP/1.x (a field HTTP/2 forbids: sent, the stream would
+/// be reset instead).
+#[tokio::test]
+async fn burr_s_own_400_is_answered_on_http2_without_its_connection_field() {
+    let target = Scripted::start(|_| ok(b"ok")).await;
+    let (_burr, port) = burr_before(target.addr, "");
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (mut client, connection) = h2::client::handshake(stream).await.unwrap();
+    tokio::spawn(connection);
+    let req = http::Request::get(format!("http://someone@burr.test:{port}/"))
+        .body(())
+        .unwrap();
+    let (response, _) = client.send_request(req, true).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), response)
+        .await
+        .expect("an answer within 5 s")
+        .expect("an answer, not a reset");
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("connection").is_none());
+    assert!(target.received().is_empty());
+}

@@ -1,13 +1,14 @@
-//! A target's response body read straight from burr's raw upstream connection and handed to
-//! the HTTP/2 sender (`serve::pipe`) as frames: by `Content-Length`, until the target closes, or chunked
-//! (decoded: HTTP/2 has no transfer coding, so only the chunks' data goes on). It owns the
+//! A target's response body read straight from burr's raw upstream connection and handed to the
+//! HTTP/2 sender (`serve::pipe`) as frames: by `Content-Length`, until the target closes, or
+//! chunked (decoded: HTTP/2 has no transfer coding, so only the chunks' data goes on). It owns the
 //! upstream connection for the rest of the exchange and gives it back to the target's idle list
 //! only when the body ended exactly where its framing said and the target keeps the connection;
 //! dropped early (the client reset the stream), it closes the connection instead.
 //!
 //! Reads go into one buffer and leave it as `Bytes` split off it, without another copy. It is
 //! read only when the sender asks for the next frame, which it does only once the previous one
-//! has been handed to the h2 crate within the stream's window: a client that stops reading stops the reads from the target.
+//! has been handed to the h2 crate within the stream's window: a client that stops reading
+//! stops the reads from the target.
 
 use crate::framing::{ChunkedBody, Decoded, MAX_RESPONSE_HEAD};
 use crate::http::h1::response::ResponseBody;

@@ -1,18 +1,18 @@
 //! HTTP/2 streams forwarded over burr's own raw HTTP/1.1 upstream connections (the fast path's
-//! pool), not through hyper's HTTP/1 client: the h2 crate does the framing, HPACK and flow
-//! control ([`serve`] drives it); this module turns a stream's request into the HTTP/1.1 head the fast path
-//! would write for the same request, has the shared attempt loop ([`h1::reach`]) send it, and
-//! turns the target's response head into the stream's response, its body read straight from
-//! the upstream connection ([`body::UpstreamBody`]).
+//! pool), not through hyper's HTTP/1 client: the h2 crate does the framing, HPACK and flow control
+//! ([`serve`] drives it); this module turns a stream's request into the HTTP/1.1 head the fast path
+//! would write for the same request, has the shared attempt loop ([`h1::reach`]) send it, and turns
+//! the target's response head into the stream's response, its body read straight from the upstream
+//! connection ([`body::UpstreamBody`]).
 //!
 //! Every proxy rule is the fast path's own code: the request head writer
 //! (`Head::write_upstream_stripped`: hop-by-hop fields, `X-Forwarded-*`, burr's cookies, canary
 //! strip, `Connection: close` for a GET or HEAD with a body), the response field filter
-//! (`ResponseHead::for_each_client_field`), the session's `Set-Cookie`, the attempts and replays. What
-//! is HTTP/2's own: `Host` from `:authority`, split `cookie` fields joined with "; "
-//! (RFC 9113 §8.2.3), a body without `content-length` re-framed as chunked, a chunked response
-//! decoded, and interim (1xx) responses dropped (the attempt loop has no way to the stream's
-//! sender), within the same bound.
+//! (`ResponseHead::for_each_client_field`), the session's `Set-Cookie`, the attempts and replays.
+//! What is HTTP/2's own: `Host` from `:authority`, split `cookie` fields joined with "; " (RFC 9113
+//! §8.2.3), a body without `content-length` re-framed as chunked, a chunked response decoded, and
+//! interim (1xx) responses dropped (the attempt loop has no way to the stream's sender), within the
+//! same bound.
 //!
 //! Requests it does not take stay on hyper's client (`proxy::forward`): pools with PROXY
 //! protocol (private upstream connections), and requests whose target is not plain origin form
@@ -274,9 +274,9 @@ impl Outgoing for StreamRequest<'_> {
     }
 }
 
-/// The stream's response from the target's final head `raw`, its fields put in `headers` (an
-/// empty map): the fields the fast path would write (one filter), the session's and canary's cookies and the arm header. Returns it with
-/// the body's framing and whether the target keeps the connection.
+/// The stream's response from the target's final head `raw`, its fields put in `headers` (an empty
+/// map): the fields the fast path would write (one filter), the session's and canary's cookies and
+/// the arm header. Returns it with the body's framing and whether the target keeps the connection.
 fn client_response(
     raw: &Bytes,
     is_head: bool,
