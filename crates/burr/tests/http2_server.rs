@@ -40,6 +40,21 @@ fn request(method: &str, port: u16, path: &str, body: H2Body) -> http::Request<H
         .unwrap()
 }
 
+/// An h2c connection to burr with the h2 crate's own client, for what hyper's client does not
+/// show (the server's settings) or will not send (userinfo in `:authority`); its connection
+/// future is the caller's to drive.
+async fn h2_crate_client(
+    port: u16,
+) -> (
+    h2::client::SendRequest<Bytes>,
+    h2::client::Connection<tokio::net::TcpStream, Bytes>,
+) {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    h2::client::handshake(stream).await.unwrap()
+}
+
 fn empty() -> H2Body {
     http_body_util::Empty::new().boxed()
 }
@@ -109,16 +124,9 @@ async fn a_stream_reset_before_its_answer_gives_up_its_target_connection() {
     let waiting = tokio::spawn(waiting);
     assert!(eventually(Duration::from_secs(5), || target.received().len() == 1).await);
     waiting.abort();
-    let in_flight = format!(
-        "burr_target_in_flight_requests{{pool=\"p\",target=\"{}\"}}",
-        target.addr
-    );
     // Well within the 5 s the target holds its answer back (common::raw_http's WAIT).
     assert!(
-        eventually(Duration::from_secs(2), || {
-            metric(&burr.metrics(), &in_flight) == Some(0.0)
-        })
-        .await,
+        in_flight_drops_to_zero(&burr, target.addr, Duration::from_secs(2)).await,
         "the reset stream still holds its target connection"
     );
     // The next request goes on a new connection: the one the reset stream had is closed, not
@@ -170,10 +178,7 @@ async fn a_response_without_date_gets_one_and_burr_s_own_answers_have_date_and_l
 async fn the_connection_allows_200_concurrent_streams() {
     let target = Scripted::start(|_| ok(b"ok")).await;
     let (_burr, port) = burr_before(target.addr, "");
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let (mut client, mut connection) = h2::client::handshake(stream).await.unwrap();
+    let (mut client, mut connection) = h2_crate_client(port).await;
     let req = http::Request::get(format!("http://burr.test:{port}/"))
         .body(())
         .unwrap();
@@ -249,10 +254,7 @@ async fn an_h2_upload_reaches_https_and_proxy_protocol_targets() {
 async fn burr_s_own_400_is_answered_on_http2_without_its_connection_field() {
     let target = Scripted::start(|_| ok(b"ok")).await;
     let (_burr, port) = burr_before(target.addr, "");
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let (mut client, connection) = h2::client::handshake(stream).await.unwrap();
+    let (mut client, connection) = h2_crate_client(port).await;
     tokio::spawn(connection);
     let req = http::Request::get(format!("http://someone@burr.test:{port}/"))
         .body(())

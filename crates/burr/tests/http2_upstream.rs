@@ -324,15 +324,8 @@ async fn a_stream_reset_mid_body_closes_its_upstream_connection_and_the_next_req
     let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
     assert_eq!(&first[..], b"first");
     drop(body); // RST_STREAM (CANCEL)
-    let in_flight = format!(
-        "burr_target_in_flight_requests{{pool=\"p\",target=\"{}\"}}",
-        target.addr
-    );
     assert!(
-        eventually(Duration::from_secs(5), || {
-            metric(&burr.metrics(), &in_flight) == Some(0.0)
-        })
-        .await,
+        in_flight_drops_to_zero(&burr, target.addr, Duration::from_secs(5)).await,
         "the lease was not given back"
     );
     // The next request reaches the target before the rest of the first body is sent: on the

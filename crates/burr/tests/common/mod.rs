@@ -768,6 +768,13 @@ pub async fn eventually(wait: Duration, mut condition: impl FnMut() -> bool) -> 
     }
 }
 
+/// Whether burr's count of requests in flight to `target` (pool `p`) falls to 0 within `wait`:
+/// the exchange's lease on its upstream connection was given back.
+pub async fn in_flight_drops_to_zero(burr: &Burr, target: SocketAddr, wait: Duration) -> bool {
+    let in_flight = format!("burr_target_in_flight_requests{{pool=\"p\",target=\"{target}\"}}");
+    eventually(wait, || metric(&burr.metrics(), &in_flight) == Some(0.0)).await
+}
+
 /// The health state gauge of `target` in pool `p` (1 healthy, 2 unhealthy), from `metrics`.
 pub fn health_state_of(metrics: &str, target: SocketAddr) -> Option<f64> {
     metric(
