@@ -65,13 +65,7 @@ async fn streaming_target(http: bool) -> (SocketAddr, Arc<AtomicU64>) {
                     let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {GIB}\r\n\r\n");
                     stream.write_all(head.as_bytes()).await.unwrap();
                 }
-                let chunk = vec![b'x'; CHUNK];
-                while count.load(Ordering::Relaxed) < GIB {
-                    match stream.write(&chunk).await {
-                        Ok(n) if n > 0 => count.fetch_add(n as u64, Ordering::Relaxed),
-                        _ => return,
-                    };
-                }
+                write_a_gib(&mut stream, b'x', &count).await;
             });
         }
     });
@@ -156,6 +150,18 @@ async fn read_then_stall_then_trickle<S: AsyncRead + Unpin>(
     );
 }
 
+/// Writes 1 GiB of `byte` to `to`, adding each write to `count` as it is taken (what the tests
+/// watch to see the writer blocked), until it is all out or a write fails.
+async fn write_a_gib<W: AsyncWrite + Unpin>(to: &mut W, byte: u8, count: &AtomicU64) {
+    let chunk = vec![byte; CHUNK];
+    while count.load(Ordering::Relaxed) < GIB {
+        match to.write(&chunk).await {
+            Ok(n) if n > 0 => count.fetch_add(n as u64, Ordering::Relaxed),
+            _ => return,
+        };
+    }
+}
+
 /// Writes a 1 GiB body after `head` until the writes stop being taken (burr stopped reading,
 /// because the target did); burr's RSS stays within the bound of `baseline`.
 async fn upload_to_a_stalled_target<S: AsyncWrite + Unpin + Send + 'static>(
@@ -169,13 +175,7 @@ async fn upload_to_a_stalled_target<S: AsyncWrite + Unpin + Send + 'static>(
         let head =
             format!("POST /upload HTTP/1.1\r\nHost: burr.test\r\nContent-Length: {GIB}\r\n\r\n");
         client.write_all(head.as_bytes()).await.unwrap();
-        let chunk = vec![b'u'; CHUNK];
-        while count.load(Ordering::Relaxed) < GIB {
-            match client.write(&chunk).await {
-                Ok(n) if n > 0 => count.fetch_add(n as u64, Ordering::Relaxed),
-                _ => return,
-            };
-        }
+        write_a_gib(&mut client, b'u', &count).await;
     });
     let at_stall = blocked(&written).await;
     assert!(
