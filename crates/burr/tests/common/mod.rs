@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 pub mod api;
 pub mod exhaustion;
 pub mod front_proxy;
+pub mod h2_frames;
 pub mod log_file;
 pub mod raw_http;
 pub mod strict;
