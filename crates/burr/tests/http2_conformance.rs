@@ -117,7 +117,7 @@ async fn goaway_after(server: &Server, case: &str, frames: &[Vec<u8>], code: u32
     c.expect_goaway(code).await;
 }
 
-/// A GET on stream 1 answered 200 `hello` on `c`.
+/// A GET of `/` on `stream` of `c`, answered 200 `hello`.
 async fn request_works(c: &mut H2, stream: u32) {
     c.get(stream, "/").await;
     let a = c.response(stream).await;
@@ -128,18 +128,24 @@ async fn request_works(c: &mut H2, stream: u32) {
 }
 
 #[tokio::test]
-async fn s3_5_preface_and_s6_5_settings_exchange() {
+async fn s3_4_preface_and_s6_5_settings_exchange() {
     for codec in codecs(&[]) {
         let s = Server::start(codec).await;
 
+        // A plain listener serves HTTP/1.1 too: a connection that does not open with the
+        // preface is not HTTP/2's, and must not be answered with HTTP/2 frames.
         let mut c = H2::connect(s.port, codec).await;
-        c.case("3.5 an invalid connection preface closes the connection");
+        c.case("3.4 an invalid connection preface is not served as HTTP/2");
         c.send(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n").await;
         c.send(&frame(SETTINGS, 0, 0, &[])).await;
-        c.expect_closed().await;
+        let answer = c.bytes_to_close().await;
+        c.check(
+            answer.is_empty() || answer.starts_with(b"HTTP/1.1 4"),
+            &format!("the answer: {:?}", String::from_utf8_lossy(&answer)),
+        );
 
         // The server's first frame is SETTINGS, checked by `open`; its values are burr's.
-        let mut c = s.open("3.5 the server's first frame is SETTINGS").await;
+        let mut c = s.open("3.4 the server's first frame is SETTINGS").await;
         c.case("5.1.2 SETTINGS_MAX_CONCURRENT_STREAMS is 200");
         let advertised = c.server_settings.clone();
         c.check(
@@ -157,6 +163,21 @@ async fn s3_5_preface_and_s6_5_settings_exchange() {
             .open_with("6.5.2 an unknown setting is ignored", &[(0x00ff, 7)])
             .await;
         request_works(&mut c, 1).await;
+    }
+}
+
+/// RFC 9113 §3.4: the client's preface is the 24 octets and then a SETTINGS frame; an invalid
+/// preface is a connection error PROTOCOL_ERROR. Not run for "h2": the h2 crate does not check
+/// the frame after the 24 octets (it answers a PING sent there and the connection goes on).
+#[tokio::test]
+async fn s3_4_a_preface_not_followed_by_settings() {
+    for codec in codecs(&["h2"]) {
+        let s = Server::start(codec).await;
+        let mut c = H2::connect(s.port, codec).await;
+        c.case("3.4 a preface not followed by SETTINGS");
+        c.send(&[PREFACE, &frame(PING, 0, 0, &[0; 8])].concat())
+            .await;
+        c.expect_closed(PROTOCOL_ERROR).await;
     }
 }
 
@@ -485,7 +506,11 @@ async fn s5_1_2_streams_past_the_concurrency_limit_are_refused() {
                     break;
                 }
                 RST_STREAM => c.fail(&format!("stream {} (within the limit) reset", f.stream)),
-                HEADERS | DATA => c.fail(&format!("stream {} answered before 2 s", f.stream)),
+                HEADERS | DATA => c.fail(&format!(
+                    "stream {} answered (the target holds each for 2 s) and stream {last} not \
+                     refused",
+                    f.stream
+                )),
                 _ => {}
             }
         }
@@ -605,7 +630,7 @@ async fn s6_9_flow_control_holds_a_response_to_the_client_s_window() {
         let mut a = Answer::default();
         let ended = c.partial(1, QUIET, &mut a).await;
         c.check(
-            !ended && a.status == 200 && a.body.len() == 100,
+            !ended && a.status == 200 && a.body.len() <= 100,
             &format!(
                 "before WINDOW_UPDATE: {} bytes, ended {ended}",
                 a.body.len()
@@ -625,7 +650,7 @@ async fn s6_9_flow_control_holds_a_response_to_the_client_s_window() {
         let mut a = Answer::default();
         let ended = c.partial(1, QUIET, &mut a).await;
         c.check(
-            !ended && a.body.len() == 100,
+            !ended && a.body.len() <= 100,
             &format!("before the SETTINGS: {} bytes, ended {ended}", a.body.len()),
         );
         let raised = settings(&[(INITIAL_WINDOW_SIZE, 100 + BIG as u32)]);

@@ -577,19 +577,34 @@ impl H2 {
         f.flags & END_STREAM != 0
     }
 
-    /// Reads until the server closes the connection (a GOAWAY on the way is allowed; any other
-    /// refusal or silence fails).
-    pub async fn expect_closed(&mut self) {
+    /// Reads until the server closes the connection: a connection error without a GOAWAY, or
+    /// with a GOAWAY carrying `code` (RFC 9113 §5.4.1: the GOAWAY is a SHOULD); a reset, a
+    /// GOAWAY with another code, or silence fails.
+    pub async fn expect_closed(&mut self, code: u32) {
         loop {
             match self.next().await {
                 Event::Closed => return,
                 Event::Quiet => {
                     self.fail(&format!("the connection still open after {READ_WAIT:?}"))
                 }
-                Event::Frame(f) if f.kind == RST_STREAM => {
+                Event::Frame(f)
+                    if f.kind == RST_STREAM || (f.kind == GOAWAY && f.code() != code) =>
+                {
                     self.fail(&format!("{} where the connection should end", f.describe()))
                 }
                 Event::Frame(_) => {}
+            }
+        }
+    }
+
+    /// Every byte the server sends until it closes the connection (each read bounded).
+    pub async fn bytes_to_close(&mut self) -> Vec<u8> {
+        let mut all = std::mem::take(&mut self.buf);
+        loop {
+            match tokio::time::timeout(READ_WAIT, self.stream.read_buf(&mut all)).await {
+                Err(_) => self.fail(&format!("the connection still open after {READ_WAIT:?}")),
+                Ok(Ok(0)) | Ok(Err(_)) => return all,
+                Ok(Ok(_)) => {}
             }
         }
     }
@@ -634,7 +649,8 @@ fn status_of(fields: &[(String, String)]) -> u16 {
         .unwrap_or(0)
 }
 
-fn describe(refusal: Refusal) -> String {
+/// `refusal` in words, e.g. `RST_STREAM(PROTOCOL_ERROR)`.
+pub fn describe(refusal: Refusal) -> String {
     match refusal {
         Refusal::Reset(c) => format!("RST_STREAM({})", code_name(c)),
         Refusal::GoAway(c) => format!("GOAWAY({})", code_name(c)),

@@ -148,7 +148,7 @@ async fn s8_malformed_requests_are_refused_and_never_reach_the_target() {
                 }
             }
             let refusal = c.expect_malformed(id).await;
-            eprintln!("[codec {codec}] {}: {refusal:?}", m.case);
+            eprintln!("[codec {codec}] {}: {}", m.case, describe(refusal));
             if matches!(refusal, Refusal::GoAway(_)) {
                 connection = None;
             } else {
