@@ -16,7 +16,7 @@ enum Tail {
 }
 
 struct Malformed {
-    case: &'static str,
+    case: String,
     fields: Vec<(String, String)>,
     tail: Tail,
     /// Codecs that accept this request, against the RFC (each named with what it does).
@@ -39,8 +39,8 @@ fn without(name: &str, path: &str) -> Vec<(String, String)> {
 
 fn malformed_requests() -> Vec<Malformed> {
     let get = |path: &str, extra: &[(&str, &str)]| request("GET", path, extra);
-    let case = |case, fields| Malformed {
-        case,
+    let case = |case: &str, fields| Malformed {
+        case: case.to_string(),
         fields,
         tail: Tail::None,
         skip: &[],
@@ -90,22 +90,21 @@ fn malformed_requests() -> Vec<Malformed> {
         ("transfer-encoding", "chunked"),
         ("upgrade", "websocket"),
     ] {
-        let path: &'static str = format!("/m/{name}").leak();
         cases.push(case(
-            format!("8.2.2 a {name} field").leak(),
-            get(path, &[(name, value)]),
+            &format!("8.2.2 a {name} field"),
+            get(&format!("/m/{name}"), &[(name, value)]),
         ));
     }
     let post = |length: &str| request("POST", "/cl", &[("content-length", length)]);
     cases.extend([
         Malformed {
-            case: "8.1.1 content-length above the DATA received",
+            case: "8.1.1 content-length above the DATA received".into(),
             fields: post("10"),
             tail: Tail::Data(b"hello"),
             skip: &[],
         },
         Malformed {
-            case: "8.1.1 content-length below the DATA received",
+            case: "8.1.1 content-length below the DATA received".into(),
             fields: post("3"),
             tail: Tail::Data(b"hello"),
             skip: &[],
@@ -113,7 +112,7 @@ fn malformed_requests() -> Vec<Malformed> {
         // Not for "h2": the h2 crate drops a trailer section's pseudo-header fields and passes
         // the rest on (proto/streams/recv.rs, recv_trailers), so the request is served.
         Malformed {
-            case: "8.1 a pseudo-header in the trailers",
+            case: "8.1 a pseudo-header in the trailers".into(),
             fields: post("5"),
             tail: Tail::Trailers(pairs(&[(":path", "/m/trailer")])),
             skip: &["h2"],
@@ -132,11 +131,11 @@ async fn s8_malformed_requests_are_refused_and_never_reach_the_target() {
                 continue;
             }
             if connection.is_none() {
-                connection = Some((s.open(m.case).await, 1));
+                connection = Some((s.open(&m.case).await, 1));
             }
             let (c, stream) = connection.as_mut().unwrap();
             let id = *stream;
-            c.case(m.case);
+            c.case(&m.case);
             let end = matches!(m.tail, Tail::None);
             c.headers(id, &m.fields, end).await;
             match &m.tail {
