@@ -15,6 +15,8 @@ mod huffman_codes;
 mod table;
 
 #[cfg(test)]
+mod differential;
+#[cfg(test)]
 mod tests;
 
 pub(crate) use decode::{DecodeError, Decoder};
