@@ -145,3 +145,79 @@ fn blocks_from_python_hpack_decode_to_the_same_fields() {
     check(&mut decoder, &mut block, &mut want);
     assert_eq!(blocks, 300);
 }
+
+/// Instruction counts for docs/performance.md, not a timing assertion: run under callgrind
+/// twice, with HPACK_ITERS=0 and HPACK_ITERS=100000, the difference over 100000 is the cost of
+/// one iteration (see the README of `bench/` for the command). Blocks as h2load and curl send
+/// them, made by the reference encoder (Huffman, incremental indexing).
+#[test]
+#[ignore = "a measurement, run by hand under callgrind"]
+fn hpack_instructions() {
+    use std::hint::black_box;
+    let iters: usize = std::env::var("HPACK_ITERS").map_or(0, |n| n.parse().unwrap());
+    let what = std::env::var("HPACK_WHAT").unwrap_or_default();
+    fn request(ua: &str, accept_encoding: bool) -> Vec<(&str, &str)> {
+        let mut fields = vec![
+            (":method", "GET"),
+            (":path", "/"),
+            (":scheme", "https"),
+            (":authority", "127.0.0.1:8443"),
+            ("accept", "*/*"),
+            ("user-agent", ua),
+        ];
+        if accept_encoding {
+            fields.push(("accept-encoding", "gzip, deflate"));
+        }
+        fields
+    }
+    let mut reference = RefEncoder::with_dynamic_size(4096);
+    let mut encode_ref = |fields: &[(&str, &str)]| {
+        let mut block = Vec::new();
+        for (n, v) in fields {
+            let flags = RefEncoder::BEST_FORMAT
+                | RefEncoder::WITH_INDEXING
+                | RefEncoder::HUFFMAN_NAME
+                | RefEncoder::HUFFMAN_VALUE;
+            let field = (n.as_bytes().to_vec(), v.as_bytes().to_vec(), flags);
+            reference.encode(field, &mut block).unwrap();
+        }
+        block
+    };
+    let h2load = request("h2load nghttp2/1.64.0", true);
+    let cold = encode_ref(&h2load);
+    let warm = encode_ref(&h2load);
+    let curl = encode_ref(&request("curl/8.14.1", false));
+    let mut decoder = Decoder::new(4096);
+    let mut fields = 0usize;
+    let block = match what.as_str() {
+        "cold" => &cold,
+        "curl" => &curl,
+        _ => &warm,
+    };
+    if what != "encode" {
+        decode(&mut decoder, &cold, usize::MAX).unwrap();
+        for _ in 0..iters {
+            decoder
+                .decode(black_box(block), 65536, |n, v| fields += n.len() + v.len())
+                .unwrap();
+        }
+        black_box(fields);
+        return;
+    }
+    let response: [(&[u8], &[u8]); 5] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"1234"),
+        (b"date", b"Sat, 06 Dec 2026 16:37:00 GMT"),
+        (b"server", b"burr"),
+        (b"cache-control", b"no-cache"),
+    ];
+    let mut out = Vec::with_capacity(256);
+    for _ in 0..iters {
+        out.clear();
+        super::encode_status(black_box(200), &mut out);
+        for (n, v) in black_box(&response) {
+            encode_field(n, v, false, &mut out);
+        }
+        black_box(&out);
+    }
+}

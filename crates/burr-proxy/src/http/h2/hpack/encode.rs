@@ -51,6 +51,7 @@ pub(crate) fn encode_field(name: &[u8], value: &[u8], sensitive: bool, out: &mut
 }
 
 /// An integer with a `prefix`-bit prefix (RFC 7541 §5.1), `high` holding the bits above it.
+#[inline]
 fn write_int(high: u8, prefix: u32, value: usize, out: &mut Vec<u8>) {
     let max_prefix = (1usize << prefix) - 1;
     if value < max_prefix {
@@ -67,6 +68,7 @@ fn write_int(high: u8, prefix: u32, value: usize, out: &mut Vec<u8>) {
 }
 
 /// A raw string literal (H=0, §5.2).
+#[inline]
 fn write_raw(s: &[u8], out: &mut Vec<u8>) {
     write_int(0x00, 7, s.len(), out);
     out.extend_from_slice(s);

@@ -119,18 +119,38 @@ const fn const_eq(a: &[u8], b: &[u8]) -> bool {
 /// What the static table has for `(name, value)`: `Some((index, true))` for an entry with both,
 /// `Some((index, false))` for the first entry with the name only, `None` if the name is absent.
 pub(super) fn static_find(name: &[u8], value: &[u8]) -> Option<(usize, bool)> {
+    let (&first_byte, &last_byte) = (name.first()?, name.last()?);
     let bucket = BY_LENGTH.get(name.len())?;
+    // The first and last bytes rule out nearly every candidate of the right length without a
+    // call to memcmp (the encoder runs this for every response field).
     let first = bucket
         .iter()
         .take_while(|&&i| i != 0)
         .map(|&i| usize::from(i))
-        .find(|&i| STATIC[i - 1].0 == name)?;
+        .find(|&i| {
+            let candidate = STATIC[i - 1].0;
+            candidate[0] == first_byte
+                && candidate[name.len() - 1] == last_byte
+                && candidate == name
+        })?;
     // The entries with this name follow the first one (e.g. `:status` 8-14).
-    let pair = (first..=STATIC_LEN)
-        .take_while(|&i| STATIC[i - 1].0 == name)
-        .find(|&i| STATIC[i - 1].1 == value);
+    let run = usize::from(RUNS[first - 1]);
+    let pair = (first..first + run).find(|&i| STATIC[i - 1].1 == value);
     Some(pair.map_or((first, false), |i| (i, true)))
 }
+
+/// `RUNS[i - 1]`: how many entries from index `i` on have its name (1 for most).
+const RUNS: [u8; STATIC_LEN] = {
+    let mut runs = [1u8; STATIC_LEN];
+    let mut i = STATIC_LEN - 1;
+    while i > 0 {
+        if const_eq(STATIC[i - 1].0, STATIC[i].0) {
+            runs[i - 1] = runs[i] + 1;
+        }
+        i -= 1;
+    }
+    runs
+};
 
 /// The per-entry overhead of RFC 7541 §4.1 (and of RFC 9113 §6.5.2's list size).
 pub(super) const ENTRY_OVERHEAD: usize = 32;
