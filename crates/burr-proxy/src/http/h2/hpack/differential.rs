@@ -148,8 +148,11 @@ fn blocks_from_python_hpack_decode_to_the_same_fields() {
 
 /// Instruction counts for docs/performance.md, not a timing assertion: run under callgrind
 /// twice, with HPACK_ITERS=0 and HPACK_ITERS=100000, the difference over 100000 is the cost of
-/// one iteration (see the README of `bench/` for the command). Blocks as h2load and curl send
-/// them, made by the reference encoder (Huffman, incremental indexing).
+/// one iteration. HPACK_WHAT: `warm` (h2load's request again: all indexed), `cold` (its first
+/// block: Huffman literals, indexed), `curl`, or `encode` (a 6-field response). E.g.
+/// `HPACK_WHAT=warm HPACK_ITERS=100000 valgrind --tool=callgrind <lib test binary> --ignored
+/// --exact http::h2::hpack::differential::hpack_instructions`. Blocks made by the reference
+/// encoder (Huffman, incremental indexing), as nghttp2 and curl send them.
 #[test]
 #[ignore = "a measurement, run by hand under callgrind"]
 fn hpack_instructions() {
