@@ -1,9 +1,11 @@
 //! Entry points for the fuzz targets in `fuzz/` (cargo fuzz, libFuzzer), not an API: the parsers
 //! client and target bytes reach live in private modules, and this module is the one door the
 //! fuzzers use to call them. It owns no logic of its own beyond driving the framing guard over
-//! a scripted byte stream, split into reads as the fuzzer chooses, the way hyper would read it.
+//! a scripted byte stream, split into reads as the fuzzer chooses, the way hyper would read it,
+//! and a thin owner of the crate-private HPACK decoder and encoder ([`HpackDecoder`]).
 
 use crate::framing::{FramingGuard, UpgradeGate};
+use crate::http::h2::hpack;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
@@ -146,6 +148,63 @@ pub fn chunked_decode(pieces: &[&[u8]], max_trailer_line: usize) -> (Vec<u8>, Sc
         offset += piece.len();
     }
     (data, Scan::More)
+}
+
+/// The HPACK decoder of one connection (`http::h2::hpack::Decoder`), for the `hpack_decode`
+/// target: its fields come back as owned pairs.
+pub struct HpackDecoder(hpack::Decoder);
+
+/// A header block's fields, in order.
+pub type HpackFields = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Why [`HpackDecoder::decode`] refused a block (`hpack::DecodeError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HpackRefusal {
+    /// Malformed: a connection error COMPRESSION_ERROR.
+    Compression(&'static str),
+    /// Past the list size limit (the fields up to it were still delivered).
+    ListTooLarge,
+}
+
+impl HpackDecoder {
+    /// A decoder advertising `max_table_size` as its SETTINGS_HEADER_TABLE_SIZE.
+    pub fn new(max_table_size: usize) -> Self {
+        Self(hpack::Decoder::new(max_table_size))
+    }
+
+    /// Decodes one whole header block; `fields` gets what the decoder delivered, even when it
+    /// refuses the block.
+    pub fn decode(
+        &mut self,
+        block: &[u8],
+        max_list_size: usize,
+        fields: &mut HpackFields,
+    ) -> Result<(), HpackRefusal> {
+        fields.clear();
+        self.0
+            .decode(block, max_list_size, |n, v| {
+                fields.push((n.to_vec(), v.to_vec()))
+            })
+            .map_err(|e| match e {
+                hpack::DecodeError::Compression(reason) => HpackRefusal::Compression(reason),
+                hpack::DecodeError::ListTooLarge => HpackRefusal::ListTooLarge,
+            })
+    }
+}
+
+/// `fields` encoded by burr's HPACK encoder (`encode_field`); field `i` is sensitive when bit
+/// `i % 8` of `sensitive` is set.
+pub fn hpack_encode(fields: &[(Vec<u8>, Vec<u8>)], sensitive: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, (name, value)) in fields.iter().enumerate() {
+        hpack::encode_field(name, value, sensitive >> (i % 8) & 1 != 0, &mut out);
+    }
+    out
+}
+
+/// `:status` encoded by burr's HPACK encoder (`encode_status`).
+pub fn hpack_encode_status(status: u16, out: &mut Vec<u8>) {
+    hpack::encode_status(status, out);
 }
 
 /// A client socket that yields scripted reads and records what is written to it.

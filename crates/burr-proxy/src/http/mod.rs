@@ -7,7 +7,7 @@
 
 pub(crate) mod body;
 pub mod h1;
-mod h2;
+pub(crate) mod h2;
 mod headers;
 mod observe;
 mod proxy;

@@ -19,6 +19,7 @@
 //! or with more fields than the header slots hold.
 
 pub(crate) mod body;
+pub(crate) mod hpack;
 pub(super) mod serve;
 
 use super::Connection;
