@@ -41,5 +41,5 @@ pub mod udp;
 mod upstream;
 mod workers;
 
-pub use http::starts_with_h2_preface;
+pub use http::{Http2Codec, starts_with_h2_preface};
 pub use listeners::{BindError, DataPlane, DataPlaneOptions, Prepared};

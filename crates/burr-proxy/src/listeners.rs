@@ -45,6 +45,8 @@ pub struct DataPlaneOptions {
     /// Request latency histograms (`--latency-histograms`): when off, no request takes a time
     /// for them and they are not rendered.
     pub latency_histograms: bool,
+    /// Which HTTP/2 server serves HTTP/2 clients (`--http2-codec`).
+    pub http2_codec: crate::http::Http2Codec,
 }
 
 /// The current configuration of one listener, replaced in place on every change so open
@@ -279,6 +281,7 @@ impl DataPlane {
                     stopped,
                     self.options.access_log.clone(),
                     self.options.latency_histograms,
+                    self.options.http2_codec,
                     self.limits.clone(),
                 ));
             }
@@ -443,6 +446,7 @@ async fn accept_loop(
     mut stop: oneshot::Receiver<()>,
     access_log: Option<AccessLog>,
     latency_histograms: bool,
+    http2_codec: crate::http::Http2Codec,
     limits: Arc<ConnectionLimits>,
 ) {
     let listener = match TcpListener::from_std(socket) {
@@ -494,6 +498,7 @@ async fn accept_loop(
                         slot.clone(),
                         access_log.clone(),
                         latency_histograms,
+                        http2_codec,
                     )));
                 } else {
                     tokio::spawn(permit.scope(crate::tcp::serve(stream, client, slot.clone())));

@@ -263,6 +263,7 @@ async fn start() -> Paths {
         clock: burr_proxy::clock::Clock::system(),
         max_connections: None,
         latency_histograms: true,
+        http2_codec: Default::default(),
     })
     .unwrap();
     let prepared = dataplane

@@ -164,6 +164,11 @@ pub struct ServeArgs {
     /// them and leaves them out of /metrics; it exists to measure what they cost.
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub latency_histograms: Switch,
+    /// The HTTP/2 server for HTTP/2 clients (h2c and h2 by ALPN): `h2`, the h2 crate, or
+    /// `burr`, burr's own codec (docs/performance.md), which will become the default once it
+    /// has been run as long as the h2 crate has.
+    #[arg(long, value_enum, default_value_t = Http2Codec::H2)]
+    pub http2_codec: Http2Codec,
     #[command(flatten)]
     pub console: ConsoleArgs,
 }
@@ -249,6 +254,22 @@ impl From<AccessLogFormat> for burr_proxy::access_log::Format {
             AccessLogFormat::Classic => Self::Classic,
             AccessLogFormat::Alb => Self::Alb,
             AccessLogFormat::Burr => Self::Burr,
+        }
+    }
+}
+
+/// `--http2-codec`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Http2Codec {
+    H2,
+    Burr,
+}
+
+impl From<Http2Codec> for burr_proxy::Http2Codec {
+    fn from(codec: Http2Codec) -> Self {
+        match codec {
+            Http2Codec::H2 => Self::H2Crate,
+            Http2Codec::Burr => Self::Burr,
         }
     }
 }

@@ -108,6 +108,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, Vec<String>> {
         clock,
         max_connections: args.max_connections.map(|n| n as usize),
         latency_histograms: args.latency_histograms == crate::Switch::On,
+        http2_codec: args.http2_codec.into(),
     })
     .map_err(|e| vec![format!("burr: cannot start worker threads: {e}")])?;
     let api = tokio::net::TcpListener::bind(args.api)

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 /// The HTTP/2 server codecs under test: "h2" is the h2 crate (burr's default, no flag); any
 /// other name is passed as `burr serve --http2-codec NAME` (burr's own codec will be "burr").
-const CODECS: &[&str] = &["h2"];
+const CODECS: &[&str] = &["h2", "burr"];
 
 /// [`CODECS`] less the ones in `skip` (each skip says, where it is written, what that codec
 /// does instead of what the RFC requires).
@@ -35,10 +35,7 @@ fn codecs(skip: &[&str]) -> Vec<&'static str> {
 
 /// The command-line arguments that select `codec`.
 fn codec_args(codec: &str) -> Vec<&str> {
-    match codec {
-        "h2" => Vec::new(),
-        other => vec!["--http2-codec", other],
-    }
+    vec!["--http2-codec", codec]
 }
 
 /// burr on a free port with `codec`, one pool over `target`.

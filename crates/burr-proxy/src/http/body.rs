@@ -85,6 +85,8 @@ pub enum ClientBody {
     Hyper(Incoming),
     /// An HTTP/2 stream's, from the h2 crate.
     H2(StreamBody),
+    /// An HTTP/2 stream's, from burr's own HTTP/2 server.
+    H2Burr(super::h2::server::streams::StreamBody),
 }
 
 impl Body for ClientBody {
@@ -98,6 +100,7 @@ impl Body for ClientBody {
         match self.get_mut() {
             ClientBody::Hyper(body) => Pin::new(body).poll_frame(cx).map_err(Into::into),
             ClientBody::H2(body) => Pin::new(body).poll_frame(cx),
+            ClientBody::H2Burr(body) => Pin::new(body).poll_frame(cx),
         }
     }
 
@@ -105,6 +108,7 @@ impl Body for ClientBody {
         match self {
             ClientBody::Hyper(body) => body.is_end_stream(),
             ClientBody::H2(body) => body.is_end_stream(),
+            ClientBody::H2Burr(body) => body.is_end_stream(),
         }
     }
 
@@ -112,6 +116,7 @@ impl Body for ClientBody {
         match self {
             ClientBody::Hyper(body) => body.size_hint(),
             ClientBody::H2(body) => body.size_hint(),
+            ClientBody::H2Burr(body) => body.size_hint(),
         }
     }
 }

@@ -74,6 +74,16 @@ impl Connection {
     }
 }
 
+/// The HTTP/2 server burr serves HTTP/2 clients with (`burr serve --http2-codec`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Http2Codec {
+    /// The h2 crate, driven by [`h2::serve`].
+    #[default]
+    H2Crate,
+    /// burr's own ([`h2::server`]).
+    Burr,
+}
+
 /// Serves one accepted client connection until it closes, idles out or breaks the protocol.
 pub async fn serve(
     mut stream: TcpStream,
@@ -81,6 +91,7 @@ pub async fn serve(
     slot: Arc<ListenerSlot>,
     access_log: Option<AccessLog>,
     histograms: bool,
+    http2_codec: Http2Codec,
 ) {
     let listener = slot.current();
     let local = crate::listeners::accepted_on(&stream, listener.bind);
@@ -125,12 +136,13 @@ pub async fn serve(
     let Some(tls) = tls else {
         // Plain listeners speak HTTP/1.1, or HTTP/2 to clients that open with its preface.
         if starts_with_h2_preface(io.get_ref(), head_timeout).await {
-            Box::pin(h2::serve::serve(
+            Box::pin(serve_h2(
                 io,
                 conn,
                 &activity,
                 idle_timeout,
                 max_head,
+                http2_codec,
             ))
             .await;
         } else {
@@ -153,8 +165,30 @@ pub async fn serve(
         idle_timeout,
         max_head,
         max_headers,
+        http2_codec,
     ))
     .await;
+}
+
+/// HTTP/2 with the chosen server.
+async fn serve_h2<I>(
+    io: I,
+    conn: Arc<Connection>,
+    activity: &Activity,
+    idle_timeout: Duration,
+    max_head: usize,
+    codec: Http2Codec,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    match codec {
+        Http2Codec::H2Crate => {
+            h2::serve::serve(io, conn, activity, idle_timeout, max_head).await;
+        }
+        Http2Codec::Burr => {
+            h2::server::serve(io, conn, activity, idle_timeout, max_head).await;
+        }
+    }
 }
 
 /// TLS termination, then HTTP/2 or HTTP/1.1 as negotiated by ALPN.
@@ -168,6 +202,7 @@ async fn serve_tls(
     idle_timeout: Duration,
     max_head: usize,
     max_headers: usize,
+    http2_codec: Http2Codec,
 ) {
     let stats = conn.slot.current().stats.clone();
     let Some(stream) = crate::tls::accept_counted(tls, io, head_timeout, &stats.events).await
@@ -178,7 +213,7 @@ async fn serve_tls(
         .client_tls
         .set(Arc::new(ClientTls::of(stream.get_ref().1)));
     if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-        h2::serve::serve(stream, conn, activity, idle_timeout, max_head).await;
+        serve_h2(stream, conn, activity, idle_timeout, max_head, http2_codec).await;
     } else {
         let limits = Http1Limits {
             idle_timeout,

@@ -19,8 +19,11 @@
 //! or with more fields than the header slots hold.
 
 pub(crate) mod body;
+mod date;
+pub(crate) mod frame;
 pub(crate) mod hpack;
 pub(super) mod serve;
+pub(crate) mod server;
 
 use super::Connection;
 use super::body::{ClientBody, ProxyBody, RequestBody};

@@ -23,12 +23,11 @@ use h2::server::{Builder, SendResponse};
 use h2::{Reason, RecvStream, SendStream};
 use http::{HeaderValue, Request, Response, header};
 use http_body::{Body, Frame, SizeHint};
-use std::cell::RefCell;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// hyper's HTTP/2 server defaults, which burr served with until it served HTTP/2 itself: 1 MiB
@@ -138,7 +137,10 @@ async fn send(response: Response<ProxyBody>, mut respond: SendResponse<Bytes>) {
     // `Connection: close` that ends an HTTP/1.x connection after it.
     let (mut parts, mut body) = response.into_parts();
     parts.headers.remove(header::CONNECTION);
-    parts.headers.entry(header::DATE).or_insert_with(date);
+    parts
+        .headers
+        .entry(header::DATE)
+        .or_insert_with(super::date::date);
     let ended = body.is_end_stream();
     if !ended && let Some(len) = body.size_hint().exact() {
         parts
@@ -297,40 +299,5 @@ impl Body for StreamBody {
             Some(remaining) => SizeHint::with_exact(remaining),
             None => SizeHint::default(),
         }
-    }
-}
-
-/// The `Date` field for a response that has none (RFC 9110 §6.6.1), formatted once a second
-/// per worker thread.
-fn date() -> HeaderValue {
-    thread_local! {
-        static LAST: RefCell<(u64, HeaderValue)> =
-            const { RefCell::new((u64::MAX, HeaderValue::from_static(""))) };
-    }
-    let now = SystemTime::now();
-    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        if last.0 != second {
-            let text = httpdate::fmt_http_date(now);
-            // httpdate writes visible ASCII only; keep the last value should that ever change.
-            if let Ok(value) = HeaderValue::from_str(&text) {
-                *last = (second, value);
-            }
-        }
-        last.1.clone()
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn date_is_an_http_date_of_now() {
-        let value = date();
-        let parsed = httpdate::parse_http_date(value.to_str().unwrap()).unwrap();
-        let age = SystemTime::now().duration_since(parsed).unwrap();
-        assert!(age < Duration::from_secs(2), "{value:?}");
     }
 }

@@ -4,9 +4,7 @@
 //! ([`encode_status`], [`encode_field`]: stateless, static table only). Framing (HEADERS and
 //! CONTINUATION, which joins a block's pieces), SETTINGS and the checks of RFC 9113 §8 on the
 //! decoded fields (pseudo-fields, lowercase names, forbidden characters) are the frame layer's
-//! and the connection driver's.
-// Used by the HTTP/2 codec being built; until then only tests and the fuzz target call it.
-#![allow(dead_code)]
+//! (`h2::frame`) and the connection driver's (`h2::server`).
 
 mod decode;
 mod encode;

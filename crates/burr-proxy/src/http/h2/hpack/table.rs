@@ -198,12 +198,14 @@ impl DynamicTable {
         }
     }
 
-    /// The RFC size of the entries.
+    /// The RFC size of the entries (the tests check it against RFC 7541's examples).
+    #[cfg(test)]
     pub(super) fn size(&self) -> usize {
         self.size
     }
 
     /// How many entries there are.
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.entries.len()
     }
