@@ -207,6 +207,45 @@ pub fn hpack_encode_status(status: u16, out: &mut Vec<u8>) {
     hpack::encode_status(status, out);
 }
 
+/// Serves the client byte stream `pieces` (successive reads, then end-of-stream) with burr's
+/// own HTTP/2 server, every stream's request answered by a handler that reads the whole body
+/// and answers 200 with the method and the body's length. Returns what the server wrote.
+pub fn h2_server(pieces: &[&[u8]], max_head: usize) -> Vec<u8> {
+    use crate::http::body::{ClientBody, ProxyBody};
+    use http_body_util::BodyExt;
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a current-thread runtime builds")
+    });
+    let written = Rc::new(RefCell::new(Vec::new()));
+    let script = Script {
+        pieces: pieces.iter().map(|p| p.to_vec()).collect(),
+        written: Rc::clone(&written),
+    };
+    let start = |request: http::Request<ClientBody>| -> crate::http::h2::server::streams::Handling {
+        Box::pin(async move {
+            let method = request.method().clone();
+            let read = request.into_body().collect().await;
+            let length = read.map_or(0, |body| body.to_bytes().len());
+            Ok(http::Response::new(ProxyBody::text(format!(
+                "{method} {length}"
+            ))))
+        })
+    };
+    let activity = crate::idle::Activity::new();
+    runtime.block_on(crate::http::h2::server::serve_with(
+        script,
+        start,
+        &activity,
+        Duration::from_secs(3600),
+        max_head,
+    ));
+    written.take()
+}
+
 /// A client socket that yields scripted reads and records what is written to it.
 struct Script {
     pieces: VecDeque<Vec<u8>>,
