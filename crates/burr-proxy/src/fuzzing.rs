@@ -296,6 +296,38 @@ impl AsyncWrite for Script {
 mod tests {
     use super::*;
 
+    /// The driver of the `h2_server` target serves a request whose body comes in two DATA
+    /// frames and whose header block is cut by CONTINUATION, whatever the reads: the answer is
+    /// a head and DATA carrying "POST 5" on stream 1, and the server's SETTINGS come first.
+    #[test]
+    fn the_h2_server_driver_answers_a_request_whatever_the_reads() {
+        fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+            let len = (payload.len() as u32).to_be_bytes();
+            [&len[1..], &[kind, flags], &stream.to_be_bytes(), payload].concat()
+        }
+        // :method POST, :scheme http, :path /, :authority a, content-length: 5.
+        let block = b"\x83\x86\x84\x41\x01a\x0f\x0d\x015";
+        let stream = [
+            &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..],
+            &frame(4, 0, 0, &[]),
+            &frame(1, 0, 1, &block[..4]),
+            &frame(9, 4, 1, &block[4..]),
+            &frame(0, 0, 1, b"hel"),
+            &frame(0, 1, 1, b"lo"),
+        ]
+        .concat();
+        let bytewise: Vec<&[u8]> = stream.chunks(1).collect();
+        for pieces in [vec![&stream[..]], bytewise] {
+            let out = h2_server(&pieces, 16 * 1024);
+            assert_eq!(out[3], 4, "the first frame is SETTINGS");
+            let answer = b"\x00\x00\x06\x00\x01\x00\x00\x00\x01POST 5";
+            assert!(
+                out.windows(answer.len()).any(|w| w == answer),
+                "no DATA with END_STREAM carrying the answer: {out:?}"
+            );
+        }
+    }
+
     const PIPELINE: &[u8] =
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n";
 

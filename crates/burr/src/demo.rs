@@ -91,7 +91,7 @@ async fn demo(args: DemoArgs) -> ExitCode {
         cloudfront_https_port: 443,
         console: Default::default(),
         latency_histograms: crate::Switch::On,
-        http2_codec: crate::Http2Codec::H2,
+        http2_codec: crate::Http2Codec::Burr,
     };
     let running = match crate::serve::start(&serve_args).await {
         Ok(r) => r,

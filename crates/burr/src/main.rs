@@ -164,10 +164,9 @@ pub struct ServeArgs {
     /// them and leaves them out of /metrics; it exists to measure what they cost.
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub latency_histograms: Switch,
-    /// The HTTP/2 server for HTTP/2 clients (h2c and h2 by ALPN): `h2`, the h2 crate, or
-    /// `burr`, burr's own codec (docs/performance.md), which will become the default once it
-    /// has been run as long as the h2 crate has.
-    #[arg(long, value_enum, default_value_t = Http2Codec::H2)]
+    /// The HTTP/2 server for HTTP/2 clients (h2c and h2 by ALPN): `burr`, burr's own, or
+    /// `h2`, the h2 crate's, which served HTTP/2 before it and stays as the fallback.
+    #[arg(long, value_enum, default_value_t = Http2Codec::Burr)]
     pub http2_codec: Http2Codec,
     #[command(flatten)]
     pub console: ConsoleArgs,

@@ -19,8 +19,8 @@ use common::{Burr, config, free_port};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// The HTTP/2 server codecs under test: "h2" is the h2 crate (burr's default, no flag); any
-/// other name is passed as `burr serve --http2-codec NAME` (burr's own codec will be "burr").
+/// The HTTP/2 server codecs under test, each passed as `burr serve --http2-codec NAME`: "h2"
+/// is the h2 crate's server (the reference), "burr" burr's own (the default).
 const CODECS: &[&str] = &["h2", "burr"];
 
 /// [`CODECS`] less the ones in `skip` (each skip says, where it is written, what that codec
