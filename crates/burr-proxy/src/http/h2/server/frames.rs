@@ -6,7 +6,7 @@
 use super::frame::{self, ErrorCode, Head, MAX_WINDOW, flag, kind, setting};
 use super::hpack::DecodeError;
 use super::streams::{Handling, Phase, Recv, Stream, StreamBody};
-use super::{Ending, MAX_CONCURRENT_STREAMS, MAX_LOCAL_RESETS, Server, WINDOW};
+use super::{Ending, MAX_CONCURRENT_STREAMS, MAX_LOCAL_RESETS, RESET_MEMORY, Server, WINDOW};
 use crate::http::body::ClientBody;
 use bytes::Bytes;
 use http::Request;
@@ -161,6 +161,8 @@ where
     /// Decodes `block` into `self.fields`; the decoder's errors end the connection (§4.3).
     fn decode(&mut self, block: &[u8], trailers: bool) -> Result<bool, Fault> {
         self.fields.begin(trailers);
+        // What a refused block left is not part of this one.
+        self.values.clear();
         self.values.reserve(block.len() * 2);
         let (fields, values) = (&mut self.fields, &mut self.values);
         match self.decoder.decode(block, self.max_head, |name, value| {
@@ -465,8 +467,8 @@ where
             StreamFault(id, code) => {
                 tracing::debug!(stream = id, code = code.0, "HTTP/2 stream error");
                 self.reset(id, code);
-                self.reset_count += 1;
-                if self.reset_count > MAX_LOCAL_RESETS {
+                self.error_resets += 1;
+                if self.error_resets > MAX_LOCAL_RESETS {
                     self.fail(ErrorCode::ENHANCE_YOUR_CALM);
                 }
             }
@@ -479,8 +481,8 @@ where
         if let Some(slot) = self.streams.find(id) {
             self.recv_credit += self.streams.remove(slot);
         }
-        self.reset_recently.rotate_right(1);
-        self.reset_recently[0] = id;
+        self.reset_recently[self.resets % RESET_MEMORY] = id;
+        self.resets += 1;
     }
 }
 

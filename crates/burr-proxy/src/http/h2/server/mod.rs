@@ -42,6 +42,9 @@ const MAX_CONCURRENT_STREAMS: usize = 200;
 const OUT_HIGH: usize = 64 * 1024;
 /// Streams burr may reset for the client's errors before it ends the connection.
 const MAX_LOCAL_RESETS: u32 = 1024;
+/// Streams burr remembers having reset, whose frames still on their way are ignored (a
+/// quarter of the concurrent streams; older ones get STREAM_CLOSED).
+const RESET_MEMORY: usize = 64;
 /// The least room a read is offered.
 const READ_ROOM: usize = 4096;
 /// The output buffer's capacity kept while no stream is open.
@@ -164,8 +167,11 @@ pub(super) struct Server<I, S> {
     settings_read: bool,
     ending: Ending,
     /// Recently reset by burr: frames already on their way for them are ignored.
-    reset_recently: [u32; 16],
-    reset_count: u32,
+    reset_recently: [u32; RESET_MEMORY],
+    /// Streams reset by burr so far (where the next goes in `reset_recently`).
+    resets: usize,
+    /// Streams reset for the client's errors (bounded by MAX_LOCAL_RESETS).
+    error_resets: u32,
     opened: u32,
     reset_by_client: u32,
     max_head: usize,
@@ -220,8 +226,9 @@ where
             preface_read: false,
             settings_read: false,
             ending: Ending::No,
-            reset_recently: [0; 16],
-            reset_count: 0,
+            reset_recently: [0; RESET_MEMORY],
+            resets: 0,
+            error_resets: 0,
             opened: 0,
             reset_by_client: 0,
             max_head,
