@@ -516,6 +516,29 @@ async fn s5_1_2_streams_past_the_concurrency_limit_are_refused() {
     }
 }
 
+/// Rapid reset (CVE-2023-44487): a client that opens streams and resets each at once makes a
+/// proxy start requests to its targets at no cost to itself. burr's codec ends the connection
+/// with ENHANCE_YOUR_CALM once the client has reset more than 100 streams and more than half of
+/// those it opened. The h2 crate bounds only streams reset before they are accepted (burr
+/// accepts each at once), so it is not asked the same.
+#[tokio::test]
+async fn rapid_reset_ends_the_connection_with_enhance_your_calm() {
+    const ENHANCE_YOUR_CALM: u32 = 0xb;
+    for codec in codecs(&["h2"]) {
+        let s = Server::start(codec).await;
+        let mut c = s.open("rapid reset: 150 streams opened and reset at once").await;
+        let mut all = Vec::new();
+        for i in 0..150u32 {
+            let id = 2 * i + 1;
+            let fields = request("GET", &format!("/hold/{i}"), &[]);
+            all.extend(frame(HEADERS, END_HEADERS | END_STREAM, id, &block(&fields)));
+            all.extend(frame(RST_STREAM, 0, id, &8u32.to_be_bytes()));
+        }
+        c.send(&all).await;
+        c.expect_goaway(ENHANCE_YOUR_CALM).await;
+    }
+}
+
 #[tokio::test]
 async fn s5_3_1_priority_and_s6_3_priority_frames() {
     for codec in codecs(&[]) {
