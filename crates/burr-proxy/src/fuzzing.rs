@@ -53,13 +53,7 @@ pub fn framing_guard(
 ) -> Guarded {
     // The guard arms a tokio timer while it holds an incomplete head, which needs a runtime
     // with a time driver to be entered (never driven: no read here waits).
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("a current-thread runtime builds")
-    });
+    let runtime = timer_runtime();
     let _entered = runtime.enter();
     let written = Rc::new(RefCell::new(Vec::new()));
     let script = Script {
@@ -213,13 +207,7 @@ pub fn hpack_encode_status(status: u16, out: &mut Vec<u8>) {
 pub fn h2_server(pieces: &[&[u8]], max_head: usize) -> Vec<u8> {
     use crate::http::body::{ClientBody, ProxyBody};
     use http_body_util::BodyExt;
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("a current-thread runtime builds")
-    });
+    let runtime = timer_runtime();
     let written = Rc::new(RefCell::new(Vec::new()));
     let script = Script {
         pieces: pieces.iter().map(|p| p.to_vec()).collect(),
@@ -244,6 +232,17 @@ pub fn h2_server(pieces: &[&[u8]], max_head: usize) -> Vec<u8> {
         max_head,
     ));
     written.take()
+}
+
+/// A current-thread runtime with a time driver, made once per fuzzing process.
+fn timer_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a current-thread runtime builds")
+    })
 }
 
 /// A client socket that yields scripted reads and records what is written to it.

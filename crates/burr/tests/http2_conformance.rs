@@ -526,12 +526,19 @@ async fn rapid_reset_ends_the_connection_with_enhance_your_calm() {
     const ENHANCE_YOUR_CALM: u32 = 0xb;
     for codec in codecs(&["h2"]) {
         let s = Server::start(codec).await;
-        let mut c = s.open("rapid reset: 150 streams opened and reset at once").await;
+        let mut c = s
+            .open("rapid reset: 150 streams opened and reset at once")
+            .await;
         let mut all = Vec::new();
         for i in 0..150u32 {
             let id = 2 * i + 1;
             let fields = request("GET", &format!("/hold/{i}"), &[]);
-            all.extend(frame(HEADERS, END_HEADERS | END_STREAM, id, &block(&fields)));
+            all.extend(frame(
+                HEADERS,
+                END_HEADERS | END_STREAM,
+                id,
+                &block(&fields),
+            ));
             all.extend(frame(RST_STREAM, 0, id, &8u32.to_be_bytes()));
         }
         c.send(&all).await;
