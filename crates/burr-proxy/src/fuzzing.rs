@@ -59,6 +59,8 @@ pub fn framing_guard(
     let script = Script {
         pieces: pieces.iter().map(|p| p.to_vec()).collect(),
         written: Rc::clone(&written),
+        room: usize::MAX,
+        stays: false,
     };
     let total: usize = pieces.iter().map(|p| p.len()).sum();
     let gate = UpgradeGate::new();
@@ -212,6 +214,8 @@ pub fn h2_server(pieces: &[&[u8]], max_head: usize) -> Vec<u8> {
     let script = Script {
         pieces: pieces.iter().map(|p| p.to_vec()).collect(),
         written: Rc::clone(&written),
+        room: usize::MAX,
+        stays: false,
     };
     let start = |request: http::Request<ClientBody>| -> crate::http::h2::server::streams::Handling {
         Box::pin(async move {
@@ -249,6 +253,10 @@ fn timer_runtime() -> &'static tokio::runtime::Runtime {
 struct Script {
     pieces: VecDeque<Vec<u8>>,
     written: Rc<RefCell<Vec<u8>>>,
+    /// Bytes the client still takes; past them a write waits (a client that stopped reading).
+    room: usize,
+    /// Once the pieces are read, the client waits instead of closing.
+    stays: bool,
 }
 
 impl AsyncRead for Script {
@@ -257,6 +265,9 @@ impl AsyncRead for Script {
         _cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if self.stays && self.pieces.iter().all(|p| p.is_empty()) {
+            return Poll::Pending;
+        }
         // Empty pieces are skipped: a read of zero bytes would mean end-of-stream.
         while let Some(piece) = self.pieces.front_mut() {
             if piece.is_empty() {
@@ -274,12 +285,17 @@ impl AsyncRead for Script {
 
 impl AsyncWrite for Script {
     fn poll_write(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.written.borrow_mut().extend_from_slice(data);
-        Poll::Ready(Ok(data.len()))
+        let n = data.len().min(self.room);
+        if n == 0 {
+            return Poll::Pending;
+        }
+        self.room -= n;
+        self.written.borrow_mut().extend_from_slice(&data[..n]);
+        Poll::Ready(Ok(n))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -325,6 +341,72 @@ mod tests {
                 "no DATA with END_STREAM carrying the answer: {out:?}"
             );
         }
+    }
+
+    /// burr's HTTP/2 server polled once against a client that sent `input`, then neither
+    /// sends, closes nor reads past `room` bytes, each stream answered with `body_len` bytes:
+    /// whether the poll came back (a busy loop never does) within 5 s.
+    fn one_poll_returns(input: Vec<u8>, room: usize, body_len: usize) -> bool {
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _entered = timer_runtime().enter();
+            let script = Script {
+                pieces: VecDeque::from([input]),
+                written: Rc::default(),
+                room,
+                stays: true,
+            };
+            let start = move |_| -> crate::http::h2::server::streams::Handling {
+                let body = crate::http::body::ProxyBody::text(vec![b'x'; body_len]);
+                Box::pin(async move { Ok(http::Response::new(body)) })
+            };
+            let activity = crate::idle::Activity::new();
+            let served = crate::http::h2::server::serve_with(
+                script,
+                start,
+                &activity,
+                Duration::from_secs(3600),
+                16 * 1024,
+            );
+            let mut served = std::pin::pin!(served);
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let _ = served.as_mut().poll(&mut cx);
+            let _ = done.send(());
+        });
+        finished.recv_timeout(Duration::from_secs(5)).is_ok()
+    }
+
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = (payload.len() as u32).to_be_bytes();
+        [&len[1..], &[kind, flags], &stream.to_be_bytes(), payload].concat()
+    }
+
+    /// A client that stops reading leaves burr's HTTP/2 connection waiting for its socket,
+    /// not spinning: with a large response partly written, and with a GOAWAY (the client's
+    /// error) that cannot be written at all.
+    #[test]
+    fn the_h2_server_waits_for_a_client_that_stops_reading() {
+        let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        let wide = [&[0, 4][..], &0x7fff_ffffu32.to_be_bytes()].concat();
+        let get = b"\x82\x86\x84\x41\x01a";
+        let large = [
+            &preface[..],
+            &frame(4, 0, 0, &wide),
+            &frame(8, 0, 0, &(0x7fff_ffffu32 - 65_535).to_be_bytes()),
+            &frame(1, 5, 1, get),
+        ]
+        .concat();
+        for room in [40 * 1024, 70 * 1024, 300 * 1024] {
+            assert!(
+                one_poll_returns(large.clone(), room, 1 << 20),
+                "a response written up to {room} bytes: the poll never returned"
+            );
+        }
+        let error = [&preface[..], &frame(4, 0, 0, &[]), &frame(6, 0, 1, &[0; 8])].concat();
+        assert!(
+            one_poll_returns(error, 0, 0),
+            "a GOAWAY that cannot be written: the poll never returned"
+        );
     }
 
     const PIPELINE: &[u8] =

@@ -1,4 +1,4 @@
-//! burr's own HTTP/2 server (RFC 9113), chosen with `burr serve --http2-codec burr`: one task
+//! burr's own HTTP/2 server (RFC 9113), the default (`burr serve --http2-codec burr`): one task
 //! per client connection reads frames, decodes header blocks ([`hpack`]), runs each stream's
 //! handler (the same `http::handle` as every other request) inside the connection's task, and
 //! writes responses as frames into one output buffer, written once per round of work. What the
@@ -253,11 +253,12 @@ where
             let mut progress = false;
             // Past OUT_HIGH nothing is read or run: a client that does not read holds up no
             // more than that; once the output drains, the round goes on.
-            let mut held_back = true;
-            if self.ending != Ending::Now && self.pending_out() < OUT_HIGH {
-                held_back = false;
-                if self.poll_input(cx).is_ready() {
-                    progress = true;
+            let mut held_back = false;
+            if self.ending != Ending::Now {
+                if self.pending_out() < OUT_HIGH {
+                    progress |= self.poll_input(cx).is_ready();
+                } else {
+                    held_back = true;
                 }
             }
             if self.ending != Ending::Now && self.pending_out() < OUT_HIGH {
@@ -270,7 +271,10 @@ where
                 Poll::Pending => {}
             }
             let flushed = self.pending_out() == 0;
-            if self.pending_out() < OUT_HIGH && (held_back || !self.runnable.is_empty()) {
+            if self.ending != Ending::Now
+                && self.pending_out() < OUT_HIGH
+                && (held_back || !self.runnable.is_empty())
+            {
                 progress = true;
             }
             if flushed && self.streams.open == 0 && self.out.capacity() > IDLE_OUT {
@@ -367,7 +371,13 @@ where
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Poll::Ready(Ok(n)) => self.written += n,
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    // What is left moves to the front, so the buffer's length is what waits
+                    // (the bound the streams check before adding to it).
+                    self.out.drain(..self.written);
+                    self.written = 0;
+                    return Poll::Pending;
+                }
             }
         }
         self.out.clear();
