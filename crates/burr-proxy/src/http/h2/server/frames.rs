@@ -342,7 +342,9 @@ where
                     if !(frame::MAX_FRAME as u32..=(1 << 24) - 1).contains(&value) {
                         return Err(Connection(ErrorCode::PROTOCOL_ERROR));
                     }
-                    self.peer.max_frame = value as usize;
+                    // Frames stay at 16 KiB whatever the client takes: a larger DATA frame
+                    // would hold the other streams' frames back longer behind it.
+                    self.peer.max_frame = (value as usize).min(frame::MAX_FRAME);
                 }
                 // burr's encoder keeps no dynamic table and pushes nothing; the rest is advice.
                 _ => {}

@@ -138,6 +138,8 @@ pub(super) struct Server<I, S> {
     out: Vec<u8>,
     /// Bytes of `out` already written.
     written: usize,
+    /// Written, but the flush that pushes it out (TLS) still waits.
+    unflushed: bool,
     decoder: hpack::Decoder,
     fields: request::Fields,
     /// Field values of the header block being decoded.
@@ -205,6 +207,7 @@ where
             input: BytesMut::new(),
             out,
             written: 0,
+            unflushed: false,
             decoder: hpack::Decoder::new(HEADER_TABLE),
             fields: request::Fields::new(),
             values: BytesMut::new(),
@@ -364,7 +367,12 @@ where
     /// Writes what the output holds; ready when it is all written (or the write failed).
     fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.pending_out() == 0 {
-            return Poll::Ready(Ok(()));
+            if !self.unflushed {
+                return Poll::Ready(Ok(()));
+            }
+            let flushed = Pin::new(&mut self.io).poll_flush(cx);
+            self.unflushed = flushed.is_pending();
+            return flushed;
         }
         while self.written < self.out.len() {
             match Pin::new(&mut self.io).poll_write(cx, &self.out[self.written..]) {
@@ -382,8 +390,11 @@ where
         }
         self.out.clear();
         self.written = 0;
-        // TLS holds what was written until flushed; plain TCP flushes nothing.
-        Pin::new(&mut self.io).poll_flush(cx)
+        // TLS holds what was written until flushed (plain TCP flushes nothing); a flush that
+        // waits is taken up again on the next round, output or not.
+        let flushed = Pin::new(&mut self.io).poll_flush(cx);
+        self.unflushed = flushed.is_pending();
+        flushed
     }
 
     /// Sends GOAWAY: with NO_ERROR the open streams finish; with an error the connection ends
