@@ -1,6 +1,7 @@
 //! HTTP/2 streams forwarded over burr's own raw HTTP/1.1 upstream connections (the fast path's
-//! pool), not through hyper's HTTP/1 client: the h2 crate does the framing, HPACK and flow control
-//! ([`serve`] drives it); this module turns a stream's request into the HTTP/1.1 head the fast path
+//! pool), not through hyper's HTTP/1 client. burr's own HTTP/2 server ([`server`], with
+//! [`frame`] and [`hpack`]) does the framing, HPACK and flow control, or the h2 crate driven by
+//! [`serve`] with `--http2-codec h2`; this module turns a stream's request into the HTTP/1.1 head the fast path
 //! would write for the same request, has the shared attempt loop ([`h1::reach`]) send it, and turns
 //! the target's response head into the stream's response, its body read straight from the upstream
 //! connection ([`body::UpstreamBody`]).
