@@ -77,9 +77,9 @@ impl Connection {
 /// The HTTP/2 server burr serves HTTP/2 clients with (`burr serve --http2-codec`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Http2Codec {
-    /// The h2 crate, driven by [`h2::serve`]: the fallback.
+    /// The h2 crate, driven by `h2::serve`: the fallback.
     H2Crate,
-    /// burr's own ([`h2::server`]).
+    /// burr's own (`h2::server`).
     #[default]
     Burr,
 }
