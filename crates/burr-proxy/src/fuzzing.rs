@@ -55,13 +55,7 @@ pub fn framing_guard(
     // with a time driver to be entered (never driven: no read here waits).
     let runtime = timer_runtime();
     let _entered = runtime.enter();
-    let written = Rc::new(RefCell::new(Vec::new()));
-    let script = Script {
-        pieces: pieces.iter().map(|p| p.to_vec()).collect(),
-        written: Rc::clone(&written),
-        room: usize::MAX,
-        stays: false,
-    };
+    let (script, written) = Script::closing(pieces);
     let total: usize = pieces.iter().map(|p| p.len()).sum();
     let gate = UpgradeGate::new();
     let mut guard = FramingGuard::new(
@@ -210,13 +204,7 @@ pub fn h2_server(pieces: &[&[u8]], max_head: usize) -> Vec<u8> {
     use crate::http::body::{ClientBody, ProxyBody};
     use http_body_util::BodyExt;
     let runtime = timer_runtime();
-    let written = Rc::new(RefCell::new(Vec::new()));
-    let script = Script {
-        pieces: pieces.iter().map(|p| p.to_vec()).collect(),
-        written: Rc::clone(&written),
-        room: usize::MAX,
-        stays: false,
-    };
+    let (script, written) = Script::closing(pieces);
     let start = |request: http::Request<ClientBody>| -> crate::http::h2::server::streams::Handling {
         Box::pin(async move {
             let method = request.method().clone();
@@ -257,6 +245,20 @@ struct Script {
     room: usize,
     /// Once the pieces are read, the client waits instead of closing.
     stays: bool,
+}
+
+impl Script {
+    /// A client that sends `pieces`, reads everything and then closes; and what it is sent.
+    fn closing(pieces: &[&[u8]]) -> (Self, Rc<RefCell<Vec<u8>>>) {
+        let written = Rc::new(RefCell::new(Vec::new()));
+        let script = Script {
+            pieces: pieces.iter().map(|p| p.to_vec()).collect(),
+            written: Rc::clone(&written),
+            room: usize::MAX,
+            stays: false,
+        };
+        (script, written)
+    }
 }
 
 impl AsyncRead for Script {

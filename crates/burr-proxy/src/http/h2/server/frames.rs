@@ -237,7 +237,7 @@ where
             Stream {
                 id,
                 phase: Phase::Handling(handling),
-                send_window: self.peer.initial_window,
+                send_window: self.peer_initial_window,
                 recv_window: WINDOW,
                 recv,
                 recv_closed: ended,
@@ -287,7 +287,7 @@ where
         block.clear();
         super::hpack::encode_status(431, &mut block);
         super::hpack::encode_field(b"content-length", b"0", false, &mut block);
-        frame::write_header_block(&mut self.out, id, &block, true, self.peer.max_frame);
+        frame::write_header_block(&mut self.out, id, &block, true, frame::MAX_FRAME);
         self.head_block = block;
         if !ended {
             // The client may still be sending its body: tell it to stop (§8.1).
@@ -338,13 +338,12 @@ where
                     return Err(Connection(ErrorCode::PROTOCOL_ERROR));
                 }
                 setting::INITIAL_WINDOW_SIZE => self.set_initial_window(i64::from(value))?,
-                setting::MAX_FRAME_SIZE => {
-                    if !(frame::MAX_FRAME as u32..=(1 << 24) - 1).contains(&value) {
-                        return Err(Connection(ErrorCode::PROTOCOL_ERROR));
-                    }
-                    // Frames stay at 16 KiB whatever the client takes: a larger DATA frame
-                    // would hold the other streams' frames back longer behind it.
-                    self.peer.max_frame = (value as usize).min(frame::MAX_FRAME);
+                // Checked, not taken: frames stay at 16 KiB whatever the client accepts, as a
+                // larger DATA frame would hold the other streams' frames back longer.
+                setting::MAX_FRAME_SIZE
+                    if !(frame::MAX_FRAME as u32..=(1 << 24) - 1).contains(&value) =>
+                {
+                    return Err(Connection(ErrorCode::PROTOCOL_ERROR));
                 }
                 // burr's encoder keeps no dynamic table and pushes nothing; the rest is advice.
                 _ => {}
@@ -360,8 +359,8 @@ where
         if value > MAX_WINDOW {
             return Err(Connection(ErrorCode::FLOW_CONTROL_ERROR));
         }
-        let delta = value - self.peer.initial_window;
-        self.peer.initial_window = value;
+        let delta = value - self.peer_initial_window;
+        self.peer_initial_window = value;
         for stream in self
             .streams
             .slots

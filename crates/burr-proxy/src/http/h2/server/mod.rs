@@ -124,12 +124,6 @@ enum Ending {
     Now,
 }
 
-/// What the client has set (RFC 9113 §6.5.2).
-struct Peer {
-    initial_window: i64,
-    max_frame: usize,
-}
-
 pub(super) struct Server<I, S> {
     io: I,
     /// Starts a stream's handling.
@@ -157,7 +151,8 @@ pub(super) struct Server<I, S> {
     queued: Vec<usize>,
     /// Streams waiting for a WINDOW_UPDATE.
     blocked: Vec<usize>,
-    peer: Peer,
+    /// The client's SETTINGS_INITIAL_WINDOW_SIZE (RFC 9113 §6.5.2).
+    peer_initial_window: i64,
     /// The connection's windows: what burr may send, what the client may send.
     send_window: i64,
     recv_window: i64,
@@ -218,10 +213,7 @@ where
             runnable: Vec::new(),
             queued: Vec::new(),
             blocked: Vec::new(),
-            peer: Peer {
-                initial_window: frame::DEFAULT_WINDOW,
-                max_frame: frame::MAX_FRAME,
-            },
+            peer_initial_window: frame::DEFAULT_WINDOW,
             send_window: frame::DEFAULT_WINDOW,
             recv_window: WINDOW,
             recv_credit: 0,

@@ -13,6 +13,16 @@ use bytes::{Bytes, BytesMut};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
 
+/// A field of the connection's, which HTTP/2 forbids in a message (RFC 9113 §8.2.2): a
+/// request carrying one is malformed, and a response never sends one.
+pub(super) fn connection_specific(name: &HeaderName) -> bool {
+    matches!(
+        *name,
+        http::header::CONNECTION | http::header::TRANSFER_ENCODING | http::header::UPGRADE
+    ) || name == "keep-alive"
+        || name == "proxy-connection"
+}
+
 /// Why a header block is malformed.
 pub(super) type Malformed = &'static str;
 
@@ -100,10 +110,10 @@ impl Fields {
             return Err("an uppercase field name");
         }
         let name = HeaderName::from_bytes(name).map_err(|_| "an invalid field name")?;
+        if connection_specific(&name) {
+            return Err("a connection-specific field");
+        }
         match name {
-            http::header::CONNECTION | http::header::TRANSFER_ENCODING | http::header::UPGRADE => {
-                return Err("a connection-specific field");
-            }
             http::header::TE if value != b"trailers" => return Err("te other than trailers"),
             http::header::CONTENT_LENGTH => {
                 let length =
@@ -112,9 +122,6 @@ impl Fields {
                     return Err("content-length fields that disagree");
                 }
                 self.content_length = Some(length);
-            }
-            _ if name == "keep-alive" || name == "proxy-connection" => {
-                return Err("a connection-specific field");
             }
             _ => {}
         }

@@ -7,6 +7,7 @@
 
 use super::frame::{self, ErrorCode, flag, kind};
 use super::hpack;
+use super::request::connection_specific;
 use super::streams::{CREDIT_AT, Handling, Phase, Sending, Stream};
 use super::{OUT_HIGH, Server};
 use crate::http::body::ClientBody;
@@ -83,7 +84,7 @@ where
                 stream.id,
                 &self.head_block,
                 ended,
-                self.peer.max_frame,
+                frame::MAX_FRAME,
             );
             if ended {
                 drop(body);
@@ -101,7 +102,6 @@ where
             &mut cx,
             &mut self.out,
             &mut self.send_window,
-            self.peer.max_frame,
             &mut self.head_block,
         );
         match turn {
@@ -167,7 +167,6 @@ fn pump(
     cx: &mut Context<'_>,
     out: &mut Vec<u8>,
     conn_window: &mut i64,
-    max_frame: usize,
     block: &mut Vec<u8>,
 ) -> Turn {
     let Phase::Sending(sending) = &mut stream.phase else {
@@ -176,7 +175,7 @@ fn pump(
     loop {
         if !sending.held.is_empty() {
             let window = stream.send_window.min(*conn_window).max(0) as usize;
-            let n = sending.held.len().min(window).min(max_frame);
+            let n = sending.held.len().min(window).min(frame::MAX_FRAME);
             if n == 0 {
                 return Turn::Blocked;
             }
@@ -217,7 +216,7 @@ fn pump(
                 Err(body_frame) => {
                     if let Ok(trailers) = body_frame.into_trailers() {
                         encode_fields(&trailers, block);
-                        frame::write_header_block(out, stream.id, block, true, max_frame);
+                        frame::write_header_block(out, stream.id, block, true, frame::MAX_FRAME);
                         return Turn::Done;
                     }
                 }
@@ -238,13 +237,9 @@ fn encode_head(parts: &http::response::Parts, body: &ProxyBody, ended: bool, blo
         && !has_length
         && let Some(length) = body.size_hint().exact()
     {
-        let mut digits = itoa_buffer();
-        hpack::encode_field(
-            b"content-length",
-            format_u64(length, &mut digits),
-            false,
-            block,
-        );
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(length).as_bytes();
+        hpack::encode_field(b"content-length", digits, false, block);
     }
 }
 
@@ -260,11 +255,12 @@ fn encode_fields(fields: &HeaderMap, block: &mut Vec<u8>) {
 fn encode_regular(fields: &HeaderMap, block: &mut Vec<u8>) -> (bool, bool) {
     let (mut has_date, mut has_length) = (false, false);
     for (name, value) in fields {
+        if connection_specific(name) {
+            continue;
+        }
         match *name {
-            header::CONNECTION | header::TRANSFER_ENCODING | header::UPGRADE => continue,
             header::DATE => has_date = true,
             header::CONTENT_LENGTH => has_length = true,
-            _ if name == "keep-alive" || name == "proxy-connection" => continue,
             _ => {}
         }
         hpack::encode_field(
@@ -275,37 +271,4 @@ fn encode_regular(fields: &HeaderMap, block: &mut Vec<u8>) -> (bool, bool) {
         );
     }
     (has_date, has_length)
-}
-
-fn itoa_buffer() -> [u8; 20] {
-    [0; 20]
-}
-
-/// `value` in decimal, written at the end of `buffer`.
-fn format_u64(mut value: u64, buffer: &mut [u8; 20]) -> &[u8] {
-    let mut at = buffer.len();
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            return &buffer[at..];
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimal() {
-        let mut buffer = itoa_buffer();
-        assert_eq!(format_u64(0, &mut buffer), b"0");
-        assert_eq!(format_u64(1234567890, &mut buffer), b"1234567890");
-        assert_eq!(
-            format_u64(u64::MAX, &mut buffer),
-            u64::MAX.to_string().as_bytes()
-        );
-    }
 }
